@@ -1,0 +1,9 @@
+import { HttpApi, OpenApi } from "@effect/platform"
+import { HealthApi } from "./HealthApi.js"
+
+/** The whole admin contract; the server implements it, the CLI and the console derive clients from it. */
+export class TaplineApi extends HttpApi.make("tapline")
+  .add(HealthApi)
+  .annotate(OpenApi.Title, "Tapline API")
+  .annotate(OpenApi.Version, "1.0.0")
+  .annotate(OpenApi.Description, "Admin API of Tapline, the NFC-wristband event platform.") {}

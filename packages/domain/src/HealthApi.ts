@@ -1,0 +1,19 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { ServiceUnavailable } from "./Errors.js"
+
+export const CheckStatus = Schema.Literal("ok", "failing", "not_configured")
+
+export const Readiness = Schema.Struct({
+  status: Schema.Literal("ready"),
+  checks: Schema.Record({ key: Schema.String, value: CheckStatus })
+})
+
+/** For orchestrators: liveness never touches dependencies, readiness checks every one. */
+export class HealthApi extends HttpApiGroup.make("health")
+  .add(
+    HttpApiEndpoint.get("live", "/health/live").addSuccess(Schema.Struct({ status: Schema.Literal("live") }))
+  )
+  .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Readiness).addError(ServiceUnavailable))
+  .annotate(OpenApi.Title, "Health")
+  .annotate(OpenApi.Description, "Liveness and readiness probes.") {}

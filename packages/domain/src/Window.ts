@@ -1,0 +1,21 @@
+import { Model } from "@effect/sql"
+import { Schema } from "effect"
+import { HttpUrl, Timestamp } from "./Fields.js"
+import { EventId, OrganizationId, WindowId } from "./Ids.js"
+
+export const WindowType = Schema.Literal("PRE", "LIVE", "POST")
+export type WindowType = typeof WindowType.Type
+
+/** A slice of an event's timeline, `[startsAt, endsAt)`; the windows of one event never overlap. */
+export class Window extends Model.Class<Window>("Window")({
+  id: Model.Generated(WindowId),
+  organizationId: Model.FieldExcept("jsonCreate", "jsonUpdate")(OrganizationId),
+  eventId: Model.FieldExcept("jsonUpdate")(EventId),
+  type: WindowType,
+  title: Schema.String.pipe(Schema.maxLength(200)),
+  url: HttpUrl,
+  startsAt: Timestamp,
+  endsAt: Timestamp,
+  createdAt: Model.DateTimeInsertFromDate,
+  updatedAt: Model.DateTimeUpdateFromDate
+}) {}

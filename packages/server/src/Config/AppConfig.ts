@@ -1,0 +1,91 @@
+import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option } from "effect"
+
+const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
+const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
+
+/** `host:port` pairs, comma separated, for Sentinel and Cluster seeds. */
+const hostList = (name: string) =>
+  Config.array(Config.string(), name).pipe(
+    Config.mapOrFail((entries) => {
+      const parsed = entries.map((entry) => {
+        const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(entry.trim())
+        return match ? { host: match[1]!, port: Number(match[2]) } : undefined
+      })
+      return parsed.every((node) => node !== undefined)
+        ? Either.right(parsed as ReadonlyArray<{ host: string; port: number }>)
+        : Either.left(ConfigError.InvalidData([], "expected host:port pairs separated by commas"))
+    }),
+    Config.withDefault([])
+  )
+
+const server = Config.all({
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: Config.port("PORT").pipe(Config.withDefault(3000)),
+  tapDomain: Config.string("TAP_DOMAIN").pipe(Config.withDefault("localhost")),
+  publicUrl: Config.option(Config.url("PUBLIC_URL")),
+  defaultRedirectUrl: Config.url("DEFAULT_REDIRECT_URL").pipe(
+    Config.withDefault(new URL("https://tapline.example/")),
+    Config.validate({
+      message: "expected an http:// or https:// URL",
+      validation: (url) => url.protocol === "http:" || url.protocol === "https:"
+    })
+  ),
+  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15)))
+})
+
+const database = Config.all({
+  url: Config.option(Config.redacted("DATABASE_URL")),
+  poolMax: Config.integer("DATABASE_POOL_MAX").pipe(
+    Config.withDefault(10),
+    Config.validate({ message: "expected an integer from 1 to 500", validation: (n) => n >= 1 && n <= 500 })
+  ),
+  connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
+  statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(
+    Config.withDefault(Duration.seconds(30))
+  ),
+  idleInTransactionTimeout: Config.duration("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT").pipe(
+    Config.withDefault(Duration.seconds(60))
+  ),
+  applicationName: Config.string("DATABASE_APPLICATION_NAME").pipe(Config.withDefault("tapline")),
+  ssl: DatabaseSsl.pipe(Config.withDefault("disable" as const)),
+  sslRootCert: Config.option(Config.string("DATABASE_SSL_ROOT_CERT")),
+  migrateOnStart: Config.boolean("DATABASE_MIGRATE_ON_START").pipe(Config.withDefault(true))
+})
+
+const redis = Config.all({
+  url: Config.option(Config.redacted("REDIS_URL")),
+  mode: RedisMode.pipe(Config.withDefault("standalone" as const)),
+  sentinels: hostList("REDIS_SENTINELS"),
+  sentinelMasterName: Config.string("REDIS_SENTINEL_MASTER").pipe(Config.withDefault("mymaster")),
+  clusterNodes: hostList("REDIS_CLUSTER_NODES"),
+  username: Config.option(Config.string("REDIS_USERNAME")),
+  password: Config.option(Config.redacted("REDIS_PASSWORD")),
+  tls: Config.boolean("REDIS_TLS").pipe(Config.withDefault(false)),
+  tlsCaFile: Config.option(Config.string("REDIS_TLS_CA_FILE")),
+  keyPrefix: Config.string("REDIS_KEY_PREFIX").pipe(Config.withDefault("tapline:")),
+  connectTimeout: Config.duration("REDIS_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
+})
+
+const embedded = Config.all({
+  dataDir: Config.string("TAPLINE_DATA_DIR").pipe(Config.withDefault(".tapline")),
+  demo: Config.boolean("TAPLINE_DEMO").pipe(Config.withDefault(false))
+})
+
+const telemetry = Config.all({
+  serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tapline-api")),
+  otlpEndpoint: Config.option(Config.url("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
+  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
+})
+
+export const appConfig = Config.all({ server, database, redis, embedded, telemetry })
+
+export type AppConfigShape = Config.Config.Success<typeof appConfig>
+
+/** The one typed configuration tree, read once at start-up. */
+export class AppConfig extends Context.Tag("@tapline/server/AppConfig")<AppConfig, AppConfigShape>() {
+  static readonly layer = Layer.effect(AppConfig, appConfig)
+}
+
+/** True when no DATABASE_URL is given: Tapline runs on its embedded PostgreSQL. */
+export const isEmbedded = (config: AppConfigShape): boolean => Option.isNone(config.database.url)

@@ -1,0 +1,186 @@
+import * as Fs from "node:fs"
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import { PgClient, PgMigrator } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Option, Redacted, String as Str } from "effect"
+import Pg from "pg"
+import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
+import { type EmbeddedPostgresError, startEmbeddedPostgres } from "../Embedded/EmbeddedPostgres.js"
+import { latestMigrationId, loader } from "./migrations/index.js"
+
+type DatabaseConfig = AppConfigShape["database"]
+
+const sslOptions = (config: DatabaseConfig): Pg.PoolConfig["ssl"] => {
+  switch (config.ssl) {
+    case "disable":
+      return false
+    case "require":
+      return { rejectUnauthorized: false }
+    case "verify-full":
+      return {
+        rejectUnauthorized: true,
+        ...Option.match(config.sslRootCert, {
+          onNone: () => ({}),
+          onSome: (file) => ({ ca: Fs.readFileSync(file, "utf8") })
+        })
+      }
+  }
+}
+
+// int8 stays a string (counts can pass 2^53); date stays 'YYYY-MM-DD' (no local-time shift).
+const DATE_OID = 1082
+const types: Pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === DATE_OID ? (value: string) => value : Pg.types.getTypeParser(oid, format)) as never
+}
+
+const describeTarget = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`
+  } catch {
+    return "the configured server"
+  }
+}
+
+export interface PoolOptions {
+  readonly url: string
+  readonly poolMax: number
+  readonly connectTimeout: Duration.Duration
+  readonly applicationName: string
+  readonly ssl: Pg.PoolConfig["ssl"]
+  /** Left out for the embedded server, whose connections share one session. */
+  readonly sessionTimeouts: Option.Option<{
+    statement: Duration.Duration
+    idleInTransaction: Duration.Duration
+  }>
+}
+
+/** A `pg` pool checked with one round trip, closed with the scope. */
+const acquirePool = (options: PoolOptions) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new Pg.Pool({
+          connectionString: options.url,
+          max: options.poolMax,
+          connectionTimeoutMillis: Duration.toMillis(options.connectTimeout),
+          idleTimeoutMillis: 30_000,
+          application_name: options.applicationName,
+          ssl: options.ssl,
+          types,
+          ...Option.match(options.sessionTimeouts, {
+            onNone: () => ({}),
+            onSome: (timeouts) => ({
+              statement_timeout: Duration.toMillis(timeouts.statement),
+              idle_in_transaction_session_timeout: Duration.toMillis(timeouts.idleInTransaction)
+            })
+          })
+        })
+        // An idle client's network error must not crash the process; the next query reports it.
+        pool.on("error", () => {})
+        try {
+          await pool.query("select 1")
+        } catch (cause) {
+          await pool.end().catch(() => {})
+          throw cause
+        }
+        return pool
+      },
+      catch: (cause) =>
+        new SqlError({
+          message: `PostgreSQL unreachable at ${describeTarget(options.url)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          cause
+        })
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("2 seconds"))
+  )
+
+/** `@effect/sql-pg` over our own pool: snake_case columns in SQL, camelCase fields in code. */
+export const layerPool = (
+  options: PoolOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
+  PgClient.layerFromPool({
+    acquire: acquirePool(options),
+    applicationName: options.applicationName,
+    transformQueryNames: Str.camelToSnake,
+    transformResultNames: Str.snakeToCamel,
+    // JSON columns (audit values, branding) are stored and returned exactly as given.
+    transformJson: false,
+    types
+  })
+
+/**
+ * The database for this process: the configured server, or the embedded one when no DATABASE_URL is set.
+ */
+export const layer: Layer.Layer<
+  PgClient.PgClient | SqlClient.SqlClient,
+  SqlError | EmbeddedPostgresError,
+  AppConfig
+> = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const { database, embedded } = yield* AppConfig
+    if (Option.isSome(database.url)) {
+      return layerPool({
+        url: Redacted.value(database.url.value),
+        poolMax: database.poolMax,
+        connectTimeout: database.connectTimeout,
+        applicationName: database.applicationName,
+        ssl: sslOptions(database),
+        sessionTimeouts: Option.some({
+          statement: database.statementTimeout,
+          idleInTransaction: database.idleInTransactionTimeout
+        })
+      })
+    }
+    const poolMax = Math.min(database.poolMax, 4)
+    const server = yield* startEmbeddedPostgres(embedded.dataDir, poolMax + 2)
+    yield* Effect.logInfo("using embedded PostgreSQL").pipe(Effect.annotateLogs({ dataDir: server.dataDir }))
+    return layerPool({
+      url: server.url,
+      poolMax,
+      connectTimeout: database.connectTimeout,
+      applicationName: database.applicationName,
+      ssl: false,
+      sessionTimeouts: Option.none()
+    })
+  })
+)
+
+/** Applies pending migrations (under the migrator's table lock, so concurrent starts are safe). */
+export const migrate = PgMigrator.run({ loader }).pipe(
+  Effect.tap((applied) =>
+    applied.length > 0
+      ? Effect.logInfo("migrations applied").pipe(
+          Effect.annotateLogs({ migrations: applied.map(([, name]) => name) })
+        )
+      : Effect.void
+  ),
+  Effect.provide(NodeContext.layer),
+  Effect.withSpan("Database.migrate")
+)
+
+/** Keeps monthly tap partitions ready ahead of time; also a scheduled job once the job queue exists. */
+export const ensureTapPartitions = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ created: number }>`select tapline_ensure_tap_partitions(1, 3) as created`
+).pipe(Effect.map((rows) => rows[0]?.created ?? 0))
+
+/** Start-up work: migrate (unless disabled) and create partitions. */
+export const layerMigrated = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const { database } = yield* AppConfig
+    if (database.migrateOnStart || Option.isNone(database.url)) yield* migrate
+    yield* ensureTapPartitions
+  })
+)
+
+/** For readiness: the server answers and every migration this build knows is applied. */
+export const checkReady = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const rows = yield* sql<{
+    latest: number | null
+  }>`select max(migration_id) as latest from effect_sql_migrations`
+  return (rows[0]?.latest ?? 0) >= latestMigrationId
+})

@@ -1,0 +1,9 @@
+import { Migrator } from "@effect/sql"
+import initial from "./0001_initial.js"
+
+/** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
+export const migrations = { "0001_initial": initial }
+
+export const loader = Migrator.fromRecord(migrations)
+
+export const latestMigrationId = Math.max(...Object.keys(migrations).map((key) => Number.parseInt(key, 10)))

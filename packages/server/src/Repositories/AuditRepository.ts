@@ -1,0 +1,55 @@
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { ActorType, AuditEntry, OrganizationId } from "@tapline/domain"
+import { Effect, Schema } from "effect"
+
+/** What a caller supplies; id and time are the database's. */
+export const AuditRecord = Schema.Struct({
+  actorType: ActorType,
+  actorId: Schema.NullOr(Schema.String),
+  organizationId: Schema.NullOr(OrganizationId),
+  action: Schema.String,
+  resourceType: Schema.String,
+  resourceId: Schema.NullOr(Schema.String),
+  oldValues: Schema.NullOr(Schema.Unknown),
+  newValues: Schema.NullOr(Schema.Unknown),
+  ip: Schema.NullOr(Schema.String),
+  userAgent: Schema.NullOr(Schema.String),
+  requestId: Schema.NullOr(Schema.String),
+  traceId: Schema.NullOr(Schema.String)
+})
+export type AuditRecord = typeof AuditRecord.Type
+
+const AuditRow = Schema.Struct({
+  ...AuditEntry.fields,
+  occurredAt: Schema.DateTimeUtcFromDate
+})
+
+export class AuditRepository extends Effect.Service<AuditRepository>()("@tapline/server/AuditRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    /** Call inside the transaction of the change it records, so both land or neither does. */
+    const append = SqlSchema.single({
+      Request: AuditRecord,
+      Result: AuditRow,
+      execute: (record) => sql`
+        insert into audit_log (actor_type, actor_id, organization_id, action, resource_type, resource_id,
+          old_values, new_values, ip, user_agent, request_id, trace_id)
+        values (${record.actorType}, ${record.actorId}, ${record.organizationId}, ${record.action},
+          ${record.resourceType}, ${record.resourceId},
+          ${record.oldValues === null ? null : JSON.stringify(record.oldValues)}::jsonb,
+          ${record.newValues === null ? null : JSON.stringify(record.newValues)}::jsonb,
+          ${record.ip}::inet, ${record.userAgent}, ${record.requestId}, ${record.traceId})
+        returning *`
+    })
+
+    const listByOrganization = SqlSchema.findAll({
+      Request: OrganizationId,
+      Result: AuditRow,
+      execute: (organizationId) => sql`
+        select * from audit_log where organization_id = ${organizationId} order by occurred_at desc, id desc limit 500`
+    })
+
+    return { append, listByOrganization } as const
+  })
+}) {}

@@ -1,0 +1,240 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import {
+  Band,
+  BandUid,
+  Email,
+  HttpUrl,
+  Membership,
+  Organization,
+  Tag,
+  Tap,
+  TapId,
+  User
+} from "@tapline/domain"
+import { DateTime, Effect, Layer, Option, Schema } from "effect"
+import { AuditRepository } from "../src/Repositories/AuditRepository.js"
+import { BandRepository } from "../src/Repositories/BandRepository.js"
+import { CampaignRepository } from "../src/Repositories/CampaignRepository.js"
+import { EventRepository } from "../src/Repositories/EventRepository.js"
+import { OrganizationRepository } from "../src/Repositories/OrganizationRepository.js"
+import { TagRepository } from "../src/Repositories/TagRepository.js"
+import { TapRepository } from "../src/Repositories/TapRepository.js"
+import { UserRepository } from "../src/Repositories/UserRepository.js"
+import { WindowRepository } from "../src/Repositories/WindowRepository.js"
+import { makeEvent, makeOrganization, makeWindow } from "./support/Fixtures.js"
+import { MigratedDatabase } from "./support/TestDatabase.js"
+
+const Repositories = Layer.mergeAll(
+  OrganizationRepository.Default,
+  UserRepository.Default,
+  CampaignRepository.Default,
+  EventRepository.Default,
+  WindowRepository.Default,
+  TagRepository.Default,
+  BandRepository.Default,
+  TapRepository.Default,
+  AuditRepository.Default
+).pipe(Layer.provideMerge(MigratedDatabase))
+
+const uid = Schema.decodeSync(BandUid)
+
+describe("repositories", () => {
+  layer(Repositories, { excludeTestServices: true })((it) => {
+    it.effect("organisations round-trip, by id and by slug, and leave with a soft delete", () =>
+      Effect.gen(function* () {
+        const repo = yield* OrganizationRepository
+        const created = yield* makeOrganization({
+          websiteUrl: Option.some(Schema.decodeSync(HttpUrl)("https://acme.test/")),
+          branding: { primaryColor: "#112233" }
+        })
+        expect(Option.getOrThrow(yield* repo.findById(created.id))).toEqual(created)
+        expect(Option.getOrThrow(yield* repo.findBySlug(created.slug)).id).toBe(created.id)
+        expect(created.branding).toEqual({ primaryColor: "#112233" })
+
+        const renamed = yield* repo.update(Organization.update.make({ ...created, name: "Renamed" }))
+        expect(renamed.name).toBe("Renamed")
+
+        yield* repo.softDelete(created.id)
+        expect(Option.isNone(yield* repo.findById(created.id))).toBe(true)
+      })
+    )
+
+    it.effect("users are found by email whatever its case, with their memberships", () =>
+      Effect.gen(function* () {
+        const users = yield* UserRepository
+        const organization = yield* makeOrganization()
+        const user = yield* users.insert(
+          User.insert.make({
+            email: Schema.decodeSync(Email)(`Ada.${process.pid}@Example.test`),
+            name: "Ada",
+            platformRole: "CUSTOMER",
+            timezone: Schema.decodeSync(User.fields.timezone)("UTC")
+          })
+        )
+        const found = yield* users.findByEmail(Schema.decodeSync(Email)(`ada.${process.pid}@example.TEST`))
+        expect(Option.getOrThrow(found).id).toBe(user.id)
+
+        yield* users.addMembership(
+          Membership.insert.make({ userId: user.id, organizationId: organization.id, role: "EDITOR" })
+        )
+        yield* users.addMembership(
+          Membership.insert.make({ userId: user.id, organizationId: organization.id, role: "OWNER" })
+        )
+        const memberships = yield* users.membershipsOfUser(user.id)
+        expect(memberships.map((m) => m.role)).toEqual(["OWNER"])
+        yield* users.removeMembership({ userId: user.id, organizationId: organization.id })
+        expect(yield* users.membersOfOrganization(organization.id)).toEqual([])
+      })
+    )
+
+    it.effect("events, windows, bands and tags round-trip and stay inside their organisation", () =>
+      Effect.gen(function* () {
+        const events = yield* EventRepository
+        const windows = yield* WindowRepository
+        const bands = yield* BandRepository
+        const tags = yield* TagRepository
+        const organization = yield* makeOrganization()
+        const other = yield* makeOrganization()
+        const event = yield* makeEvent(organization)
+
+        expect(
+          Option.getOrThrow(yield* events.findById({ organizationId: organization.id, id: event.id }))
+        ).toEqual(event)
+        // Another tenant asking for this id finds nothing.
+        expect(Option.isNone(yield* events.findById({ organizationId: other.id, id: event.id }))).toBe(true)
+
+        yield* makeWindow(event, "PRE", "2026-06-01T10:00:00Z", "2026-06-01T18:00:00Z")
+        yield* makeWindow(event, "LIVE", "2026-06-01T18:00:00Z", "2026-06-01T23:00:00Z")
+        const listed = yield* windows.listByEvent({ organizationId: organization.id, id: event.id })
+        expect(listed.map((w) => w.type)).toEqual(["PRE", "LIVE"])
+        expect(yield* windows.listByEvent({ organizationId: other.id, id: event.id })).toEqual([])
+
+        const inserted = yield* bands.insertUids({
+          organizationId: organization.id,
+          eventId: event.id,
+          bandUids: [uid("A-1"), uid("A-2"), uid("A-3")]
+        })
+        expect(inserted).toBe(3)
+        const again = yield* bands.insertUids({
+          organizationId: organization.id,
+          eventId: event.id,
+          bandUids: [uid("A-3"), uid("A-4")]
+        })
+        expect(again).toBe(1)
+        expect(yield* bands.countByEvent({ organizationId: organization.id, eventId: event.id })).toBe(4)
+
+        const band = yield* bands.insert(
+          Band.insert.make({
+            organizationId: organization.id,
+            eventId: event.id,
+            bandUid: uid("VIP-1"),
+            registrantName: Option.some("Grace"),
+            registrantEmail: Option.none(),
+            autoAssigned: false,
+            autoAssignDistanceMiles: Option.none(),
+            flagged: false,
+            flagReason: Option.none()
+          })
+        )
+        const found = yield* bands.findByUid({
+          organizationId: organization.id,
+          eventId: event.id,
+          bandUid: uid("VIP-1")
+        })
+        expect(Option.getOrThrow(found)).toEqual(band)
+        expect(band.tapCount).toBe(0)
+
+        const tag = yield* tags.insert(
+          Tag.insert.make({ organizationId: organization.id, name: "VIP", color: Option.none() })
+        )
+        yield* tags.attach({ organizationId: organization.id, bandId: band.id, tagId: tag.id })
+        expect(
+          (yield* tags.tagsOfBand({ organizationId: organization.id, bandId: band.id })).map((t) => t.name)
+        ).toEqual(["VIP"])
+      })
+    )
+
+    it.effect("a band id may belong to several events of one organisation", () =>
+      Effect.gen(function* () {
+        const bands = yield* BandRepository
+        const organization = yield* makeOrganization()
+        const first = yield* makeEvent(organization)
+        const second = yield* makeEvent(organization)
+        for (const event of [first, second]) {
+          yield* bands.insertUids({
+            organizationId: organization.id,
+            eventId: event.id,
+            bandUids: [uid("SHARED-1")]
+          })
+        }
+        const all = yield* bands.findAllByUid({ organizationId: organization.id, bandUid: uid("SHARED-1") })
+        expect(all.map((b) => b.eventId).sort()).toEqual([first.id, second.id].sort())
+      })
+    )
+
+    it.effect("taps insert idempotently by id, into their monthly partition", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const taps = yield* TapRepository
+        const organization = yield* makeOrganization()
+        const event = yield* makeEvent(organization)
+        const tap = (n: number) =>
+          Tap.make({
+            id: Schema.decodeSync(TapId)(`01900000-0000-7000-8000-${String(n).padStart(12, "0")}`),
+            organizationId: organization.id,
+            eventId: event.id,
+            bandId: null,
+            bandUid: uid(`T-${n}`),
+            windowId: null,
+            mode: "LIVE",
+            redirectKind: "FALLBACK",
+            destinationUrl: Schema.decodeSync(Tap.fields.destinationUrl)("https://example.com/"),
+            tappedAt: DateTime.unsafeMake(new Date()),
+            userAgent: "test",
+            clientIp: "203.0.113.7",
+            utm: { source: "nfc", campaign: "tour" },
+            isBot: false,
+            isDuplicate: n === 2
+          })
+        const batch = [tap(1), tap(2), tap(3)]
+        expect(yield* taps.insertBatch(batch)).toBe(3)
+        expect(yield* taps.insertBatch(batch)).toBe(0)
+        expect(yield* taps.countByEvent(event.id)).toBe(3)
+        const rows = yield* sql<{ partition: string; utmSource: string; isDuplicate: boolean }>`
+          select tableoid::regclass::text as partition, utm_source, is_duplicate from taps
+          where event_id = ${event.id} order by id`
+        const now = new Date()
+        const expected = `taps_${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, "0")}`
+        expect(rows.map((r) => r.partition)).toEqual([expected, expected, expected])
+        expect(rows.map((r) => r.utmSource)).toEqual(["nfc", "nfc", "nfc"])
+        expect(rows.map((r) => r.isDuplicate)).toEqual([false, true, false])
+      })
+    )
+
+    it.effect("audit entries round-trip with their old and new values verbatim", () =>
+      Effect.gen(function* () {
+        const audit = yield* AuditRepository
+        const organization = yield* makeOrganization()
+        const entry = yield* audit.append({
+          actorType: "system",
+          actorId: null,
+          organizationId: organization.id,
+          action: "organization.update",
+          resourceType: "organization",
+          resourceId: organization.id,
+          oldValues: { name: "Old", utm_source: "kept_as_is" },
+          newValues: { name: "New" },
+          ip: "198.51.100.1",
+          userAgent: "vitest",
+          requestId: "req-1",
+          traceId: "0af7651916cd43dd8448eb211c80319c"
+        })
+        const [listed] = yield* audit.listByOrganization(organization.id)
+        expect(listed).toEqual(entry)
+        expect(listed?.oldValues).toEqual({ name: "Old", utm_source: "kept_as_is" })
+        expect(listed?.ip).toBe("198.51.100.1")
+      })
+    )
+  })
+})

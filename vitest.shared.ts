@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url"
+import { defineProject } from "vitest/config"
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
+/** Tests run against the packages' TypeScript sources, never a stale dist/. */
+export const project = (name: string) =>
+  defineProject({
+    resolve: {
+      alias: [
+        { find: /^@tapline\/domain$/, replacement: source("./packages/domain/src/index.ts") },
+        { find: /^@tapline\/server\/(.*)$/, replacement: source("./packages/server/src/$1.ts") },
+        { find: /^@tapline\/server$/, replacement: source("./packages/server/src/index.ts") }
+      ]
+    },
+    test: {
+      name,
+      include: ["test/**/*.test.ts"],
+      testTimeout: 30_000,
+      hookTimeout: 60_000
+    }
+  })
