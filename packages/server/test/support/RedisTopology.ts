@@ -1,0 +1,218 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Effect } from "effect"
+import { Redis as RedisClient } from "ioredis"
+
+/*
+ * Real Redis topologies for the tests, started from the machine's redis-server binary: a Sentinel-watched
+ * master, a three-node Cluster, and a TLS server with an ACL user. Each lives in its own temp folder and is
+ * shut down with the test scope.
+ */
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as Net.AddressInfo
+      server.close(() => resolve(address.port))
+    })
+  })
+
+/** Cluster nodes also need port + 10000 free for their bus. */
+const freeClusterPort = async (): Promise<number> => {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 20000)
+    const ok = await Promise.all([port, port + 10000].map((p) => canListen(p)))
+    if (ok.every(Boolean)) return port
+  }
+}
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = Net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      if (await check()) return
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const ping = async (port: number, options: ConstructorParameters<typeof RedisClient>[0] = {}) => {
+  const client = new RedisClient({
+    port,
+    host: "127.0.0.1",
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    ...(typeof options === "object" ? options : {})
+  })
+  client.on("error", () => {})
+  try {
+    await client.connect()
+    return (await client.ping()) === "PONG"
+  } finally {
+    client.disconnect()
+  }
+}
+
+const startServer = (dir: string, args: ReadonlyArray<string>) => {
+  const child = spawn("redis-server", [...args, "--dir", dir, "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  child.on("error", () => {})
+  return child
+}
+
+const stopAll = (children: ReadonlyArray<ChildProcess>, dir: string) =>
+  Effect.promise(async () => {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve()
+            child.once("exit", () => resolve())
+            child.kill("SIGKILL")
+          })
+      )
+    )
+    Fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+const tempDir = (name: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), `tapline-${name}-`))
+
+export const sentinel = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = tempDir("sentinel")
+    const masterPort = await freePort()
+    const sentinelPort = await freePort()
+    const master = startServer(dir, ["--port", String(masterPort), "--bind", "127.0.0.1"])
+    await waitFor("sentinel master", () => ping(masterPort))
+    const config = Path.join(dir, "sentinel.conf")
+    Fs.writeFileSync(
+      config,
+      [
+        `port ${sentinelPort}`,
+        "bind 127.0.0.1",
+        `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
+        "sentinel down-after-milliseconds mymaster 2000"
+      ].join("\n")
+    )
+    const watcher = spawn("redis-server", [config, "--sentinel"], { stdio: ["ignore", "ignore", "pipe"] })
+    watcher.on("error", () => {})
+    await waitFor("sentinel", () => ping(sentinelPort))
+    return { dir, children: [master, watcher], masterPort, sentinelPort }
+  }),
+  ({ children, dir }) => stopAll(children, dir)
+)
+
+export const cluster = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = tempDir("cluster")
+    const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()]
+    const children = ports.map((port) =>
+      startServer(dir, [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        `nodes-${port}.conf`
+      ])
+    )
+    for (const port of ports) await waitFor(`cluster node ${port}`, () => ping(port))
+    execFileSync(
+      "redis-cli",
+      [
+        "--cluster",
+        "create",
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes"
+      ],
+      { stdio: "ignore" }
+    )
+    await waitFor("cluster state ok", async () => {
+      const client = new RedisClient({ port: ports[0]!, host: "127.0.0.1" })
+      try {
+        return String(await client.cluster("INFO")).includes("cluster_state:ok")
+      } finally {
+        client.disconnect()
+      }
+    })
+    return { dir, children, ports }
+  }),
+  ({ children, dir }) => stopAll(children, dir)
+)
+
+/** A TLS-only server that admits user `tapline` with a password and refuses the default user. */
+export const tlsWithAcl = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const dir = tempDir("tls")
+    const cert = Path.join(dir, "cert.pem")
+    const key = Path.join(dir, "key.pem")
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1"
+      ],
+      { stdio: "ignore" }
+    )
+    const port = await freePort()
+    const child = startServer(dir, [
+      "--port",
+      "0",
+      "--tls-port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--tls-cert-file",
+      cert,
+      "--tls-key-file",
+      key,
+      "--tls-ca-cert-file",
+      cert,
+      "--tls-auth-clients",
+      "no",
+      // Each word its own argument: redis-server joins them into one config line per option.
+      ...["--user", "default", "off"],
+      ...["--user", "tapline", "on", ">s3cret-pass", "~*", "&*", "+@all"]
+    ])
+    const ca = Fs.readFileSync(cert, "utf8")
+    await waitFor("tls redis", () =>
+      ping(port, { tls: { ca, servername: "localhost" }, username: "tapline", password: "s3cret-pass" })
+    )
+    return { dir, children: [child], port, caFile: cert }
+  }),
+  ({ children, dir }) => stopAll(children, dir)
+)
