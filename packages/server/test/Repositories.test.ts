@@ -52,7 +52,8 @@ describe("repositories", () => {
         expect(Option.getOrThrow(yield* repo.findBySlug(created.slug)).id).toBe(created.id)
         expect(created.branding).toEqual({ primaryColor: "#112233" })
 
-        const renamed = yield* repo.update(Organization.update.make({ ...created, name: "Renamed" }))
+        const { createdAt: _created, deletedAt: _deleted, updatedAt: _updated, ...fields } = created
+        const renamed = yield* repo.update(Organization.update.make({ ...fields, name: "Renamed" }))
         expect(renamed.name).toBe("Renamed")
 
         yield* repo.softDelete(created.id)

@@ -3,9 +3,14 @@ import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
 const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
 
+/*
+ * Validation failures carry no variable name of their own: validated values are read unnamed and then
+ * placed under their name with Config.nested, so every error line names the variable.
+ */
+
 /** `host:port` pairs, comma separated, for Sentinel and Cluster seeds. */
 const hostList = (name: string) =>
-  Config.array(Config.string(), name).pipe(
+  Config.array(Config.string()).pipe(
     Config.mapOrFail((entries) => {
       const parsed = entries.map((entry) => {
         const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(entry.trim())
@@ -15,6 +20,7 @@ const hostList = (name: string) =>
         ? Either.right(parsed as ReadonlyArray<{ host: string; port: number }>)
         : Either.left(ConfigError.InvalidData([], "expected host:port pairs separated by commas"))
     }),
+    Config.nested(name),
     Config.withDefault([])
   )
 
@@ -23,21 +29,23 @@ const server = Config.all({
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
   tapDomain: Config.string("TAP_DOMAIN").pipe(Config.withDefault("localhost")),
   publicUrl: Config.option(Config.url("PUBLIC_URL")),
-  defaultRedirectUrl: Config.url("DEFAULT_REDIRECT_URL").pipe(
-    Config.withDefault(new URL("https://tapline.example/")),
+  defaultRedirectUrl: Config.url().pipe(
     Config.validate({
       message: "expected an http:// or https:// URL",
       validation: (url) => url.protocol === "http:" || url.protocol === "https:"
-    })
+    }),
+    Config.nested("DEFAULT_REDIRECT_URL"),
+    Config.withDefault(new URL("https://tapline.example/"))
   ),
   shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15)))
 })
 
 const database = Config.all({
   url: Config.option(Config.redacted("DATABASE_URL")),
-  poolMax: Config.integer("DATABASE_POOL_MAX").pipe(
-    Config.withDefault(10),
-    Config.validate({ message: "expected an integer from 1 to 500", validation: (n) => n >= 1 && n <= 500 })
+  poolMax: Config.integer().pipe(
+    Config.validate({ message: "expected an integer from 1 to 500", validation: (n) => n >= 1 && n <= 500 }),
+    Config.nested("DATABASE_POOL_MAX"),
+    Config.withDefault(10)
   ),
   connectTimeout: Config.duration("DATABASE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5))),
   statementTimeout: Config.duration("DATABASE_STATEMENT_TIMEOUT").pipe(

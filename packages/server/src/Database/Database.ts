@@ -94,7 +94,7 @@ const acquirePool = (options: PoolOptions) =>
           cause
         })
     }),
-    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("2 seconds"))
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("2 seconds"))
   )
 
 /** `@effect/sql-pg` over our own pool: snake_case columns in SQL, camelCase fields in code. */

@@ -132,7 +132,10 @@ export const make = (config: RedisConfig) =>
         })
     }),
     (client) =>
+      // Finalizers are uninterruptible: without `interruptible` the timeout could not stop a quit() that
+      // waits on a dead server, and shutdown would hang.
       Effect.promise(() => client.quit()).pipe(
+        Effect.interruptible,
         Effect.timeoutOption("2 seconds"),
         Effect.ensuring(Effect.sync(() => client.disconnect()))
       )

@@ -4,7 +4,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect } from "effect"
-import { Redis as RedisClient } from "ioredis"
+import { Redis as RedisClient, type RedisOptions } from "ioredis"
 
 /*
  * Real Redis topologies for the tests, started from the machine's redis-server binary: a Sentinel-watched
@@ -51,14 +51,14 @@ const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-const ping = async (port: number, options: ConstructorParameters<typeof RedisClient>[0] = {}) => {
+const ping = async (port: number, options: RedisOptions = {}) => {
   const client = new RedisClient({
     port,
     host: "127.0.0.1",
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    ...(typeof options === "object" ? options : {})
+    ...options
   })
   client.on("error", () => {})
   try {
@@ -83,7 +83,7 @@ const stopAll = (children: ReadonlyArray<ChildProcess>, dir: string) =>
       children.map(
         (child) =>
           new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve()
+            if (child.exitCode !== null || child.signalCode !== null) return resolve()
             child.once("exit", () => resolve())
             child.kill("SIGKILL")
           })

@@ -1,0 +1,235 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { PGlite } from "@electric-sql/pglite"
+import { afterAll, describe, expect, it } from "vitest"
+import {
+  createDatabase,
+  deletePrefix,
+  redisUrl,
+  startOtlpReceiver,
+  startPrivateRedis,
+  uniquePrefix
+} from "./support/Peers.js"
+import { runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
+
+/** Start-to-ready figures, printed at the end for the closing note and docs. */
+const timings: Record<string, number> = {}
+afterAll(() => {
+  console.log(`start-to-ready (ms): ${JSON.stringify(timings)}`)
+})
+
+describe("start-up configuration errors", () => {
+  const cases: ReadonlyArray<[Record<string, string>, string]> = [
+    [{ PORT: "not-a-port" }, "PORT"],
+    [{ DATABASE_POOL_MAX: "-3" }, "DATABASE_POOL_MAX"],
+    [{ REDIS_MODE: "mesh" }, "REDIS_MODE"],
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "::not a url::" }, "OTEL_EXPORTER_OTLP_ENDPOINT"]
+  ]
+  for (const [env, variable] of cases) {
+    it(`a malformed ${variable} stops the process with one line naming it`, async () => {
+      const server = await startServer(env)
+      const code = await server.exited
+      expect(code).toBe(1)
+      const lines = server.stderr().trim().split("\n")
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable}: `))
+    })
+  }
+
+  it("an unreachable database stops the process with one line saying where, without the password", async () => {
+    const server = await startServer({
+      DATABASE_URL: "postgres://tapline:hunter2-secret@127.0.0.1:1/tapline",
+      DATABASE_CONNECT_TIMEOUT: "2 seconds"
+    })
+    expect(await server.exited).toBe(1)
+    const lines = server.stderr().trim().split("\n")
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain("PostgreSQL unreachable at 127.0.0.1:1/tapline")
+    expect(server.output()).not.toContain("hunter2-secret")
+  })
+})
+
+describe("external PostgreSQL and Redis", () => {
+  it("reaches readiness, serves the OpenAPI document and docs, and stops cleanly on SIGTERM", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("api")
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix
+      })
+      timings.external = await waitUntilReady(server)
+
+      const ready = await fetch(`${server.url}/health/ready`)
+      expect(await ready.json()).toEqual({ status: "ready", checks: { database: "ok", redis: "ok" } })
+      expect(await (await fetch(`${server.url}/health/live`)).json()).toEqual({ status: "live" })
+
+      const openapi = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as {
+        openapi: string
+        paths: Record<string, unknown>
+      }
+      expect(openapi.openapi).toBe("3.1.0")
+      expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(["/health/live", "/health/ready"]))
+      const docs = await fetch(`${server.url}/api/v1/docs`)
+      expect(docs.status).toBe(200)
+      expect(docs.headers.get("content-type")).toContain("text/html")
+
+      // Unknown routes are a typed 404, not a crash.
+      expect((await fetch(`${server.url}/api/v1/nothing-here`)).status).toBe(404)
+
+      expect(await server.stop()).toBe(0)
+      const tables = await database.query<{ count: string }>(
+        "select count(*) as count from information_schema.tables where table_name = 'audit_log'"
+      )
+      expect(tables[0]?.count).toBe("1")
+      // TAPLINE_DEMO is off with an external database: no demo tenant.
+      expect(await database.query("select * from organizations where slug = 'demo'")).toEqual([])
+    } finally {
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  })
+
+  it("readiness answers 503 naming the failing dependency when Redis goes away, and recovers", async () => {
+    const database = await createDatabase()
+    const redis = await startPrivateRedis()
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, REDIS_URL: redis.url })
+      await waitUntilReady(server)
+      await redis.kill()
+      const response = await fetch(`${server.url}/health/ready`)
+      expect(response.status).toBe(503)
+      const body = (await response.json()) as { _tag: string; checks: Record<string, string> }
+      expect(body).toEqual({ _tag: "ServiceUnavailable", checks: { database: "ok", redis: "failing" } })
+      expect((await fetch(`${server.url}/health/live`)).status).toBe(200)
+
+      await redis.restart()
+      const deadline = Date.now() + 15_000
+      let status = 0
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await fetch(`${server.url}/health/ready`)).status
+        if (status !== 200) await new Promise((r) => setTimeout(r, 200))
+      }
+      expect(status).toBe(200)
+      expect(await server.stop()).toBe(0)
+    } finally {
+      await redis.dispose()
+      await database.drop()
+    }
+  })
+
+  it("TAPLINE_DEMO=1 seeds the demo tenant on an external database", async () => {
+    const database = await createDatabase()
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, TAPLINE_DEMO: "1" })
+      await waitUntilReady(server)
+      expect(server.output()).toContain("http://demo.localhost:")
+      const bands = await database.query<{ count: string }>(
+        "select count(*) as count from bands b join organizations o on o.id = b.organization_id where o.slug = 'demo'"
+      )
+      expect(bands[0]?.count).toBe("1000")
+      await server.stop()
+    } finally {
+      await database.drop()
+    }
+  })
+
+  it("pnpm migrate applies the migrations once and reports an up-to-date database after", async () => {
+    const database = await createDatabase()
+    try {
+      const first = await runMigrate({ DATABASE_URL: database.url })
+      expect(first.code).toBe(0)
+      expect(first.output).toContain('"applied":["initial"]')
+      const second = await runMigrate({ DATABASE_URL: database.url })
+      expect(second.code).toBe(0)
+      expect(second.output).toContain('"applied":[]')
+    } finally {
+      await database.drop()
+    }
+  })
+})
+
+describe("embedded default", () => {
+  it("with no DATABASE_URL or REDIS_URL, starts on embedded PostgreSQL with the demo, and keeps its data", async () => {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-api-embedded-"))
+    try {
+      const first = await startServer({ TAPLINE_DATA_DIR: dataDir })
+      timings.embeddedFirstStart = await waitUntilReady(first, 90_000)
+      const ready = await (await fetch(`${first.url}/health/ready`)).json()
+      expect(ready).toEqual({ status: "ready", checks: { database: "ok", redis: "not_configured" } })
+      expect(first.output()).toContain(`http://demo.localhost:${first.port}/e?bandId=DEMO-0001`)
+      expect(await first.stop()).toBe(0)
+
+      const second = await startServer({ TAPLINE_DATA_DIR: dataDir })
+      timings.embeddedRestart = await waitUntilReady(second, 90_000)
+      expect(await second.stop()).toBe(0)
+      expect(Fs.existsSync(Path.join(dataDir, "tapline.lock"))).toBe(false)
+
+      // The data folder is a real PostgreSQL data directory: open it directly and query the demo.
+      const db = await PGlite.create({ dataDir: Path.join(dataDir, "pg") })
+      const bands = await db.query<{ count: number }>(
+        "select count(*)::int as count from bands b join organizations o on o.id = b.organization_id where o.slug = 'demo'"
+      )
+      const live = await db.query<{ type: string }>(
+        "select type from windows where starts_at <= now() and now() < ends_at"
+      )
+      const events = await db.query<{ count: number }>("select count(*)::int as count from events")
+      await db.close()
+      expect(bands.rows[0]?.count).toBe(1000)
+      expect(live.rows.map((r) => r.type)).toEqual(["LIVE"])
+      // Restarting re-centred the windows of the same event instead of creating another.
+      expect(events.rows[0]?.count).toBe(1)
+    } finally {
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 180_000)
+})
+
+describe("telemetry and logs", () => {
+  it("exports spans over OTLP/HTTP that continue the caller's W3C traceparent, with secrets redacted", async () => {
+    const database = await createDatabase()
+    const receiver = await startOtlpReceiver()
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url.replace("postgres@", "postgres:pg-password-secret@"),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_SERVICE_NAME: "tapline-test"
+      })
+      await waitUntilReady(server)
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+      const parentSpanId = "00f067aa0ba902b7"
+      await fetch(`${server.url}/health/live`, {
+        headers: {
+          traceparent: `00-${traceId}-${parentSpanId}-01`,
+          authorization: "Bearer very-secret-token-value",
+          cookie: "session=cookie-secret-value"
+        }
+      })
+      const deadline = Date.now() + 15_000
+      while (!receiver.spans.some((s) => s.traceId === traceId) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const span = receiver.spans.find((s) => s.traceId === traceId)
+      expect(span, `spans received: ${receiver.spans.length}`).toBeDefined()
+      expect(span?.parentSpanId).toBe(parentSpanId)
+      const exported = JSON.stringify(receiver.spans)
+      expect(exported).not.toContain("very-secret-token-value")
+      expect(exported).not.toContain("cookie-secret-value")
+
+      // Every stdout line is one JSON object; the request's line carries the caller's trace id.
+      await server.stop()
+      const stdoutLines = server
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+      const records = stdoutLines.map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(records.some((r) => r.trace_id === traceId && r["http.url"] === "/health/live")).toBe(true)
+      expect(server.output()).not.toContain("pg-password-secret")
+    } finally {
+      await receiver.close()
+      await database.drop()
+    }
+  })
+})

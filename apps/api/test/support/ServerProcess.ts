@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import { fileURLToPath } from "node:url"
+
+export const distDir = fileURLToPath(new URL("../../dist/", import.meta.url))
+
+/** The process tests run the built server, as operators do; `pnpm test` builds first. */
+const entry = (name: "main" | "migrate") => {
+  const file = `${distDir}${name}.js`
+  if (!Fs.existsSync(file)) throw new Error(`${file} is missing: run 'pnpm build' before these tests`)
+  return file
+}
+
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as Net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+export interface RunningServer {
+  readonly port: number
+  readonly url: string
+  readonly child: ChildProcess
+  readonly output: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<number | null>
+  /** SIGTERM, then the exit code. */
+  readonly stop: () => Promise<number | null>
+}
+
+/** Environment for a child: the test's own variables minus anything that would change the server's mode. */
+const baseEnv = () => {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined) continue
+    if (/^(DATABASE_|REDIS_|OTEL_|TAPLINE_|PORT$|HOST$|TAP_DOMAIN$|LOG_)/.test(key)) continue
+    env[key] = value
+  }
+  return env
+}
+
+export const startServer = async (env: Record<string, string>): Promise<RunningServer> => {
+  const port = env.PORT ? Number(env.PORT) : await freePort()
+  let stdout = ""
+  let stderr = ""
+  const child = spawn(process.execPath, [entry("main")], {
+    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  child.stdout!.on("data", (chunk) => {
+    stdout += chunk
+  })
+  child.stderr!.on("data", (chunk) => {
+    stderr += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => stdout + stderr,
+    stderr: () => stderr,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM")
+      return exited
+    }
+  }
+}
+
+/** Resolves with the milliseconds it took for /health/ready to answer 200; rejects if the process exits. */
+export const waitUntilReady = async (server: RunningServer, timeoutMs = 60_000): Promise<number> => {
+  const started = Date.now()
+  let exitCode: number | null | undefined
+  void server.exited.then((code) => {
+    exitCode = code
+  })
+  for (;;) {
+    if (exitCode !== undefined) throw new Error(`server exited with ${exitCode}:\n${server.output()}`)
+    try {
+      const response = await fetch(`${server.url}/health/ready`)
+      if (response.status === 200) return Date.now() - started
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`not ready after ${timeoutMs} ms:\n${server.output()}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Runs `node dist/migrate.js` to completion. */
+export const runMigrate = (env: Record<string, string>) =>
+  new Promise<{ code: number | null; output: string }>((resolve) => {
+    let output = ""
+    const child = spawn(process.execPath, [entry("migrate")], {
+      env: { ...baseEnv(), ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    child.stdout!.on("data", (chunk) => {
+      output += chunk
+    })
+    child.stderr!.on("data", (chunk) => {
+      output += chunk
+    })
+    child.once("exit", (code) => resolve({ code, output }))
+  })

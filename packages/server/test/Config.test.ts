@@ -1,0 +1,83 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Either, Option, Redacted } from "effect"
+import { appConfig } from "../src/Config/AppConfig.js"
+import { describeConfigError } from "../src/Config/describeConfigError.js"
+
+const load = (env: Record<string, string>) =>
+  Effect.withConfigProvider(Effect.either(appConfig), ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+const errorLine = (env: Record<string, string>) =>
+  Effect.map(load(env), (result) => (Either.isLeft(result) ? describeConfigError(result.left) : "no error"))
+
+describe("configuration", () => {
+  it.effect("has working defaults for every variable", () =>
+    Effect.gen(function* () {
+      const config = Either.getOrThrow(yield* load({}))
+      expect(config.server.port).toBe(3000)
+      expect(config.server.tapDomain).toBe("localhost")
+      expect(Option.isNone(config.database.url)).toBe(true)
+      expect(config.database.poolMax).toBe(10)
+      expect(Duration.toMillis(config.database.statementTimeout)).toBe(30_000)
+      expect(config.redis.keyPrefix).toBe("tapline:")
+      expect(config.telemetry.logFormat).toBe("json")
+    })
+  )
+
+  it.effect("reads nested values and durations", () =>
+    Effect.gen(function* () {
+      const config = Either.getOrThrow(
+        yield* load({
+          PORT: "8080",
+          TAP_DOMAIN: "tap.example",
+          DATABASE_STATEMENT_TIMEOUT: "5 seconds",
+          REDIS_MODE: "sentinel",
+          REDIS_SENTINELS: "10.0.0.1:26379,[::1]:26380"
+        })
+      )
+      expect(config.server.port).toBe(8080)
+      expect(config.server.tapDomain).toBe("tap.example")
+      expect(Duration.toMillis(config.database.statementTimeout)).toBe(5000)
+      expect(config.redis.sentinels).toEqual([
+        { host: "10.0.0.1", port: 26379 },
+        { host: "::1", port: 26380 }
+      ])
+    })
+  )
+
+  it.effect("a malformed value names its variable in one line", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<[Record<string, string>, string]> = [
+        [{ PORT: "abc" }, "PORT"],
+        [{ PORT: "70000" }, "PORT"],
+        [{ DATABASE_POOL_MAX: "0" }, "DATABASE_POOL_MAX"],
+        [{ DATABASE_SSL: "maybe" }, "DATABASE_SSL"],
+        [{ DATABASE_STATEMENT_TIMEOUT: "soon" }, "DATABASE_STATEMENT_TIMEOUT"],
+        [{ REDIS_MODE: "mesh" }, "REDIS_MODE"],
+        [{ REDIS_SENTINELS: "nohost" }, "REDIS_SENTINELS"],
+        [{ DEFAULT_REDIRECT_URL: "ftp://files.example" }, "DEFAULT_REDIRECT_URL"],
+        [{ TAPLINE_DEMO: "perhaps" }, "TAPLINE_DEMO"],
+        [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"]
+      ]
+      for (const [env, variable] of cases) {
+        const line = yield* errorLine(env)
+        expect(line, JSON.stringify(env)).toMatch(new RegExp(`^Invalid configuration: ${variable}: `))
+        expect(line).not.toContain("\n")
+      }
+    })
+  )
+
+  it.effect("secrets stay redacted when the configuration is printed", () =>
+    Effect.gen(function* () {
+      const config = Either.getOrThrow(
+        yield* load({
+          DATABASE_URL: "postgres://app:db-secret-value@db.internal/tapline",
+          REDIS_URL: "redis://:redis-secret-value@cache.internal:6379",
+          REDIS_PASSWORD: "other-secret-value"
+        })
+      )
+      const printed = `${JSON.stringify(config)} ${String(config.database.url)} ${String(config.redis.password)}`
+      expect(printed).not.toMatch(/secret-value/)
+      expect(Redacted.value(Option.getOrThrow(config.database.url))).toContain("db-secret-value")
+    })
+  )
+})
