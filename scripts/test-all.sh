@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The whole test suite against real PostgreSQL and Redis, from a fresh clone.
+#
+# Uses TEST_DATABASE_URL / TEST_REDIS_URL when set, else the usual local ports. When nothing answers there it
+# starts private servers of its own (own data folder and port, removed afterwards), installing Debian's
+# postgresql and redis-server packages first when it runs as root and they are missing. The tests also start
+# throwaway redis-server processes (Sentinel, Cluster, TLS) and need openssl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+say() { printf '[test-all] %s\n' "$*"; }
+
+PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
+pnpm_cmd() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
+    pnpm "$@"
+  else
+    npx -y "pnpm@$PNPM_VERSION" "$@"
+  fi
+}
+
+# host:port reachable? (Node is the one tool a fresh machine is guaranteed to have.)
+reachable() {
+  node -e '
+    const [host, port] = [process.argv[1], Number(process.argv[2])]
+    const socket = require("node:net").connect({ host, port, timeout: 1500 })
+    socket.on("connect", () => process.exit(0)).on("error", () => process.exit(1)).on("timeout", () => process.exit(1))
+  ' "$1" "$2"
+}
+
+url_host() { node -e 'const u = new URL(process.argv[1]); console.log(u.hostname)' "$1"; }
+url_port() { node -e 'const u = new URL(process.argv[1]); console.log(u.port || process.argv[2])' "$1" "$2"; }
+
+apt_install() {
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "missing $*; install it (Debian: sudo apt-get install -y $*) or set TEST_DATABASE_URL / TEST_REDIS_URL"
+    exit 1
+  fi
+  say "installing Debian packages: $*"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+private_dir="$root/.tapline-test"
+cleanup() {
+  if [ -n "${PRIVATE_PG_BIN:-}" ]; then
+    say "stopping private PostgreSQL"
+    run_as_postgres "$PRIVATE_PG_BIN/pg_ctl" -D "$private_dir/pg" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  if [ -n "${PRIVATE_REDIS_PORT:-}" ]; then
+    say "stopping private Redis"
+    redis-cli -p "$PRIVATE_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+  rm -rf "$private_dir"
+}
+trap cleanup EXIT
+
+run_as_postgres() {
+  # initdb and postgres refuse to run as root.
+  if [ "$(id -u)" = "0" ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home "$private_dir" postgres
+    su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+  else
+    "$@"
+  fi
+}
+
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379}
+
+pg_host=$(url_host "$TEST_DATABASE_URL")
+pg_port=$(url_port "$TEST_DATABASE_URL" 5432)
+if reachable "$pg_host" "$pg_port"; then
+  say "PostgreSQL at $pg_host:$pg_port"
+else
+  say "no PostgreSQL at $pg_host:$pg_port; starting a private one"
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$pg_bin" ]; then
+    apt_install postgresql
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  mkdir -p "$private_dir/pg"
+  [ "$(id -u)" = "0" ] && { id postgres >/dev/null 2>&1 || useradd --system postgres; chown -R postgres "$private_dir"; }
+  run_as_postgres "$pg_bin/initdb" -D "$private_dir/pg" -U postgres -A trust >/dev/null
+  PRIVATE_PG_BIN=$pg_bin
+  run_as_postgres "$pg_bin/pg_ctl" -D "$private_dir/pg" -l "$private_dir/pg.log" -w \
+    -o "-p 55432 -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  export TEST_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres
+  say "private PostgreSQL at 127.0.0.1:55432"
+fi
+
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+command -v openssl >/dev/null 2>&1 || apt_install openssl
+redis_host=$(url_host "$TEST_REDIS_URL")
+redis_port=$(url_port "$TEST_REDIS_URL" 6379)
+if reachable "$redis_host" "$redis_port"; then
+  say "Redis at $redis_host:$redis_port"
+else
+  say "no Redis at $redis_host:$redis_port; starting a private one"
+  mkdir -p "$private_dir/redis"
+  PRIVATE_REDIS_PORT=56379
+  redis-server --port "$PRIVATE_REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$private_dir/redis" --daemonize yes --logfile "$private_dir/redis.log"
+  export TEST_REDIS_URL=redis://127.0.0.1:$PRIVATE_REDIS_PORT
+  for _ in $(seq 1 50); do reachable 127.0.0.1 "$PRIVATE_REDIS_PORT" && break; sleep 0.1; done
+  say "private Redis at 127.0.0.1:$PRIVATE_REDIS_PORT"
+fi
+
+# Databases and key prefixes of this run carry its id, so parallel or leftover runs never collide.
+export TAPLINE_TEST_RUN=${TAPLINE_TEST_RUN:-$(date +%s)_$$}
+say "run id $TAPLINE_TEST_RUN"
+
+say "installing dependencies"
+pnpm_cmd install --frozen-lockfile --reporter=silent
+say "building"
+pnpm_cmd build --output-style=static >/dev/null
+
+report="$private_dir/vitest-report.json"
+mkdir -p "$private_dir"
+say "running tests"
+status=0
+pnpm_cmd exec vitest run --reporter=default --reporter=json --outputFile.json="$report" || status=$?
+
+if [ -f "$report" ]; then
+  node -e '
+    const r = require(process.argv[1])
+    const skipped = r.numPendingTests + r.numTodoTests
+    console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`)
+  ' "$report"
+fi
+exit "$status"
