@@ -1,28 +1,56 @@
 import { NodeRuntime } from "@effect/platform-node"
 import {
   AppConfig,
-  layerFromConfig as CacheLive,
+  Backends,
   Database,
   DemoSeed,
+  HotPath,
   HttpApp,
   Logging,
+  Projector,
+  RateLimits,
+  RedirectStore,
+  TapStore,
+  TapWriter,
   Tracing
 } from "@tapline/server"
 import { Effect, Layer } from "effect"
 import { installForcedExit, reportStartupFailure } from "./startup.js"
 
 /*
- * Every layer of the running server, composed in one place. Read bottom-up: configuration, then the
- * database (external or embedded, migrated), the cache (Redis or memory), demo data, and the HTTP server.
+ * Every layer of the running server, composed in one place. Read bottom-up: configuration and telemetry;
+ * the database (external or embedded, migrated); the Redis-or-memory backends; demo data; the read model
+ * brought up to date; then the roles: the tap writer and the HTTP server with the hot path in front.
  */
 const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.layer))
 
-const Infrastructure = Layer.mergeAll(DatabaseLive, CacheLive)
+const Infrastructure = Layer.mergeAll(DatabaseLive, Backends.layerFromConfig)
 
-const HttpLive = HttpApp.HttpAppLive.pipe(Layer.provide(HttpApp.NodeServerLive))
+const ReadModelLive = Layer.effectDiscard(
+  Effect.flatMap(Projector, (projector) => projector.ensureFresh)
+).pipe(Layer.provide(DemoSeed.layer), Layer.provideMerge(Projector.Default))
 
-const AppLive = HttpLive.pipe(
-  Layer.provide(DemoSeed.layer),
+const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
+
+const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
+
+/** TAPLINE_ROLE: `all` (default) serves and writes; `api` only serves; `worker` only writes taps. */
+const Roles = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ taps }) => {
+    const http = HttpApp.HttpAppLive.pipe(Layer.provide(HttpApp.NodeServerLive))
+    switch (taps.role) {
+      case "worker":
+        return Layer.merge(WriterLive, http)
+      case "api":
+        return http.pipe(Layer.provide(HotPathLive))
+      case "all":
+        return Layer.merge(WriterLive, http.pipe(Layer.provide(HotPathLive)))
+    }
+  })
+)
+
+const AppLive = Roles.pipe(
+  Layer.provideMerge(ReadModelLive),
   Layer.provideMerge(Infrastructure),
   Layer.provide(Tracing.layer),
   Layer.provide(Logging.layer),

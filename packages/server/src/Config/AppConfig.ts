@@ -79,6 +79,38 @@ const embedded = Config.all({
   demo: Config.boolean("TAPLINE_DEMO").pipe(Config.withDefault(false))
 })
 
+const positive = (name: string, fallback: number) =>
+  Config.integer().pipe(
+    Config.validate({ message: "expected a positive integer", validation: (n) => n > 0 }),
+    Config.nested(name),
+    Config.withDefault(fallback)
+  )
+
+const taps = Config.all({
+  /** all: hot path, admin API and tap writer; api: no writer; worker: only the writer (and health). */
+  role: Config.literal("all", "api", "worker")("TAPLINE_ROLE").pipe(Config.withDefault("all" as const)),
+  bufferMax: positive("TAP_BUFFER_MAX", 100_000),
+  appendBatch: positive("TAP_APPEND_BATCH", 500),
+  writerBatch: positive("TAP_WRITER_BATCH", 5_000),
+  duplicateInterval: Config.duration("TAP_DUPLICATE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
+  spoolDir: Config.option(Config.string("TAP_SPOOL_DIR")),
+  clientIpHeader: Config.option(Config.string("TAP_CLIENT_IP_HEADER")),
+  latitudeHeader: Config.option(Config.string("TAP_LATITUDE_HEADER")),
+  longitudeHeader: Config.option(Config.string("TAP_LONGITUDE_HEADER")),
+  ipStorage: Config.literal(
+    "full",
+    "truncated",
+    "none"
+  )("TAP_IP_STORAGE").pipe(Config.withDefault("truncated" as const)),
+  rateLimitPerMinute: positive("TAP_RATE_LIMIT_PER_MINUTE", 600),
+  unknownBandsPerMinute: positive("TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE", 60),
+  traceRatio: Config.number().pipe(
+    Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 }),
+    Config.nested("TAP_TRACE_RATIO"),
+    Config.withDefault(0.01)
+  )
+})
+
 const telemetry = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tapline-api")),
   otlpEndpoint: Config.option(Config.url("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -86,7 +118,7 @@ const telemetry = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
 })
 
-export const appConfig = Config.all({ server, database, redis, embedded, telemetry })
+export const appConfig = Config.all({ server, database, redis, embedded, taps, telemetry })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>
 

@@ -1,0 +1,31 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { EventId } from "./Ids.js"
+
+export const LiveSummary = Schema.Struct({
+  eventId: EventId,
+  /** Taps in the current minute so far, bots excluded. */
+  tapsThisMinute: Schema.Number,
+  tapsLastMinute: Schema.Number,
+  byModeThisMinute: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  uniqueBands: Schema.Number
+})
+
+const eventIdParam = HttpApiSchema.param("eventId", EventId)
+
+/** Live view of an event's taps, from the pipeline's Redis counters (never PostgreSQL). */
+export class LiveApi extends HttpApiGroup.make("live")
+  .add(HttpApiEndpoint.get("summary")`/api/v1/events/${eventIdParam}/live/summary`.addSuccess(LiveSummary))
+  .add(
+    HttpApiEndpoint.get("stream")`/api/v1/events/${eventIdParam}/live`.addSuccess(
+      Schema.String.pipe(
+        HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
+        Schema.annotations({
+          description:
+            'Server-sent events: one `taps` event per second with data `{"second":<epoch s>,"taps":<n>}`.'
+        })
+      )
+    )
+  )
+  .annotate(OpenApi.Title, "Live")
+  .annotate(OpenApi.Description, "Taps per second and per minute as they arrive.") {}

@@ -1,0 +1,300 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Net from "node:net"
+import { Headers, HttpTraceContext } from "@effect/platform"
+import { Context, Effect, Exit, Layer, Option } from "effect"
+import { isbot } from "isbot"
+import { v7 as uuidv7 } from "uuid"
+import { AppConfig } from "../Config/AppConfig.js"
+import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
+import { TapRecorder } from "../Taps/TapRecorder.js"
+import { RateLimits } from "./RateLimits.js"
+import { type OrgRef, RedirectStore } from "./RedirectStore.js"
+import { type Coordinates, type Decision, resolve } from "./resolve.js"
+import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
+
+/*
+ * GET|HEAD /e — DESIGN.md §3. A plain node:http handler built once from Effect services: a warm request
+ * starts no fiber and reads no Redis; a cache miss awaits one round trip. The tap is handed to the
+ * recorder after the response is written.
+ */
+
+const BAND_UID = /^[A-Za-z0-9-]{1,64}$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+const UTM_KEYS = ["source", "medium", "campaign", "term", "content"] as const
+const MAX_UTM_LENGTH = 256
+const MAX_USER_AGENT = 512
+
+const SAFE_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  // Band ids are in the tap URL: the destination must not receive it as a referrer.
+  "referrer-policy": "no-referrer"
+} as const
+
+export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
+
+export class HotPath extends Context.Tag("@tapline/server/HotPath")<HotPath, HotPathHandler>() {}
+
+interface ParsedTap {
+  readonly head: boolean
+  readonly bandUid: string
+  readonly ref: OrgRef
+  readonly eventId: string | null
+  readonly orgId: string | null
+  readonly utm: UtmValues | null
+}
+
+const reject = (
+  response: ServerResponse,
+  status: number,
+  message: string,
+  extra: Record<string, string> = {}
+) => {
+  const body = `${message}\n`
+  response.writeHead(status, {
+    ...SAFE_HEADERS,
+    ...extra,
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body)
+  })
+  response.end(body)
+}
+
+/** A single-valued parameter: absent, one value, or "ambiguous" when repeated. */
+const single = (params: URLSearchParams, name: string): string | null | "ambiguous" => {
+  const values = params.getAll(name)
+  if (values.length > 1) return "ambiguous"
+  return values[0] ?? null
+}
+
+export const parse = (
+  method: string | undefined,
+  url: string,
+  host: string | undefined,
+  tapDomain: string
+): ParsedTap | { readonly status: number; readonly message: string } => {
+  const query = url.indexOf("?")
+  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1))
+  const bandUid = single(params, "bandId")
+  if (bandUid === null || bandUid === "ambiguous" || !BAND_UID.test(bandUid)) {
+    return { status: 400, message: "bandId is missing or malformed" }
+  }
+  const eventId = single(params, "eventId")
+  const orgId = single(params, "orgId")
+  if (eventId === "ambiguous" || (eventId !== null && !UUID.test(eventId))) {
+    return { status: 400, message: "eventId is malformed" }
+  }
+  if (orgId === "ambiguous" || (orgId !== null && !UUID.test(orgId))) {
+    return { status: 400, message: "orgId is malformed" }
+  }
+  let utm: Record<string, string> | null = null
+  for (const key of UTM_KEYS) {
+    const value = single(params, `utm_${key}`)
+    if (value === null) continue
+    if (value === "ambiguous" || value.length > MAX_UTM_LENGTH) {
+      return { status: 400, message: `utm_${key} is malformed` }
+    }
+    utm ??= {}
+    utm[key] = value
+  }
+  let ref: OrgRef | null = null
+  if (eventId !== null) ref = { _tag: "event", eventId: eventId.toLowerCase() }
+  else if (orgId !== null) ref = { _tag: "org", orgId: orgId.toLowerCase() }
+  else if (host !== undefined) {
+    const name = host.replace(/:\d+$/, "").toLowerCase()
+    const suffix = `.${tapDomain}`
+    if (name.endsWith(suffix)) {
+      const slug = name.slice(0, -suffix.length)
+      if (SLUG.test(slug)) ref = { _tag: "slug", slug }
+    }
+  }
+  if (ref === null) return { status: 404, message: "unknown organisation" }
+  return {
+    head: method === "HEAD",
+    bandUid,
+    ref,
+    eventId: eventId?.toLowerCase() ?? null,
+    orgId: orgId?.toLowerCase() ?? null,
+    utm
+  }
+}
+
+/** The organisation's destination with the tap's UTM values in place of any the URL had. */
+export const withUtm = (destination: string, utm: UtmValues | null): string => {
+  if (utm === null) return destination
+  const url = new URL(destination)
+  for (const key of UTM_KEYS) {
+    const value = utm[key]
+    if (value !== undefined) url.searchParams.set(`utm_${key}`, value)
+  }
+  return url.toString()
+}
+
+/** IPv4 to /24, IPv6 to /48: enough for abuse analysis, not enough to single out a phone. */
+export const truncateIp = (ip: string): string => {
+  if (Net.isIPv4(ip)) return ip.replace(/\.\d+$/, ".0")
+  const groups = ip.split(":")
+  return `${groups.slice(0, 3).join(":")}::`
+}
+
+const headerValue = (request: IncomingMessage, name: string): string | undefined => {
+  const value = request.headers[name.toLowerCase()]
+  return Array.isArray(value) ? value[value.length - 1] : value
+}
+
+export const make = Effect.gen(function* () {
+  const store = yield* RedirectStore
+  const recorder = yield* TapRecorder
+  const limits = yield* RateLimits
+  const { server, taps } = yield* AppConfig
+  const tracer = yield* Effect.tracer
+  const defaultUrl = server.defaultRedirectUrl.toString()
+  const tapDomain = server.tapDomain.toLowerCase()
+  const ipHeader = Option.getOrUndefined(taps.clientIpHeader)
+  const latHeader = Option.getOrUndefined(taps.latitudeHeader)
+  const lonHeader = Option.getOrUndefined(taps.longitudeHeader)
+
+  const clientIp = (request: IncomingMessage): string => {
+    if (ipHeader !== undefined) {
+      // The rightmost entry is the one our trusted proxy wrote; anything left of it came from the client.
+      const forwarded = headerValue(request, ipHeader)?.split(",").pop()?.trim()
+      if (forwarded !== undefined && Net.isIP(forwarded) !== 0) return forwarded
+    }
+    const remote = request.socket.remoteAddress ?? ""
+    return remote.startsWith("::ffff:") ? remote.slice(7) : remote
+  }
+
+  const coordinates = (request: IncomingMessage): Coordinates | null => {
+    if (latHeader === undefined || lonHeader === undefined) return null
+    const latitude = Number(headerValue(request, latHeader))
+    const longitude = Number(headerValue(request, lonHeader))
+    if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) return null
+    if (Math.abs(latitude) > 90 || Math.abs(longitude) > 180) return null
+    return { latitude, longitude }
+  }
+
+  const storedIp = (ip: string): string | null =>
+    ip === "" || taps.ipStorage === "none" ? null : taps.ipStorage === "full" ? ip : truncateIp(ip)
+
+  const sampled = (request: IncomingMessage) => {
+    const traceparent = request.headers.traceparent
+    if (typeof traceparent === "string") {
+      const parent = HttpTraceContext.fromHeaders(Headers.fromInput({ traceparent }))
+      if (Option.isSome(parent) && parent.value.sampled) return parent
+    }
+    return taps.traceRatio > 0 && Math.random() < taps.traceRatio ? Option.some(undefined) : Option.none()
+  }
+
+  const respond = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    tap: ParsedTap,
+    ip: string,
+    org: OrgSnapshot,
+    bands: ReadonlyArray<BandEntry>,
+    allowAssignment: boolean
+  ): Decision | null => {
+    const decision = resolve({
+      org,
+      bands,
+      eventId: tap.eventId,
+      now: Date.now(),
+      tapper: coordinates(request),
+      defaultUrl,
+      allowAssignment
+    })
+    if (decision.bandId === null && !limits.unknownBand(ip)) {
+      reject(response, 429, "too many unknown bands", { "retry-after": "60" })
+      return null
+    }
+    const location = withUtm(decision.url, tap.utm)
+    response.writeHead(302, { ...SAFE_HEADERS, location, "content-length": 0 })
+    response.end()
+    const ua = request.headers["user-agent"]?.slice(0, MAX_USER_AGENT) ?? null
+    const record: TapRecord = {
+      id: uuidv7(),
+      orgId: org.id,
+      eventId: decision.eventId,
+      bandId: decision.bandId,
+      bandUid: tap.bandUid,
+      windowId: decision.windowId,
+      mode: decision.mode,
+      kind: decision.kind,
+      url: location,
+      at: Date.now(),
+      ua,
+      ip: storedIp(ip),
+      utm: tap.utm,
+      bot: tap.head || (ua !== null && isbot(ua)),
+      dup: false,
+      assign: decision.assignment
+    }
+    recorder.record(record)
+    return decision
+  }
+
+  const degraded = (response: ServerResponse, request: IncomingMessage, tap: ParsedTap, ip: string) => {
+    const known = store.stale(tap.ref, tap.bandUid)
+    if (known.org === null) {
+      // Without the organisation nothing can be attributed; the attendee still gets somewhere safe.
+      response.writeHead(302, { ...SAFE_HEADERS, location: defaultUrl, "content-length": 0 })
+      response.end()
+      return
+    }
+    respond(request, response, tap, ip, known.org, known.bands ?? [], false)
+  }
+
+  const handler: HotPathHandler = (request, response) => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return reject(response, 405, "method not allowed", { allow: "GET, HEAD" })
+    }
+    const tap = parse(request.method, request.url ?? "", request.headers.host, tapDomain)
+    if ("status" in tap) return reject(response, tap.status, tap.message)
+    const ip = clientIp(request)
+    if (!limits.request(ip)) return reject(response, 429, "too many requests", { "retry-after": "60" })
+
+    const trace = sampled(request)
+    const span = Option.isSome(trace)
+      ? tracer.span(
+          "GET /e",
+          Option.fromNullable(trace.value),
+          Context.empty(),
+          [],
+          process.hrtime.bigint(),
+          "server"
+        )
+      : undefined
+
+    const finish = (org: OrgSnapshot | null, decision: Decision | null) => {
+      if (span === undefined) return
+      span.attribute("http.response.status_code", response.statusCode)
+      span.attribute("tapline.band_uid", tap.bandUid)
+      if (org !== null) span.attribute("tapline.organization_id", org.id)
+      if (decision !== null) span.attribute("tapline.redirect_kind", decision.kind)
+      span.end(process.hrtime.bigint(), Exit.void)
+    }
+
+    const answer = (org: OrgSnapshot | null, bands: ReadonlyArray<BandEntry>) => {
+      if (org === null || (tap.orgId !== null && org.id !== tap.orgId)) {
+        reject(response, 404, "unknown organisation")
+        return finish(null, null)
+      }
+      finish(org, respond(request, response, tap, ip, org, bands, true))
+    }
+
+    const found = store.lookup(tap.ref, tap.bandUid)
+    if (!(found instanceof Promise)) return answer(found.org, found.bands)
+    found.then(
+      (result) => answer(result.org, result.bands),
+      () => {
+        degraded(response, request, tap, ip)
+        finish(null, null)
+      }
+    )
+  }
+
+  return handler
+})
+
+export const layer = Layer.effect(HotPath, make)

@@ -1,0 +1,165 @@
+import { Context, Effect, Layer, Stream } from "effect"
+import { ReadModelStore } from "../ReadModel/ReadModelStore.js"
+import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
+
+/** How the request names its organisation. */
+export type OrgRef =
+  | { readonly _tag: "slug"; readonly slug: string }
+  | { readonly _tag: "event"; readonly eventId: string }
+  | { readonly _tag: "org"; readonly orgId: string }
+
+export interface Lookup {
+  readonly org: OrgSnapshot | null
+  readonly bands: ReadonlyArray<BandEntry>
+}
+
+export interface RedirectStoreShape {
+  /**
+   * The organisation and the band's entries: synchronously when cached, else a Promise that rejects when the
+   * store cannot be reached. Never a fiber per call: this runs for every tap.
+   */
+  readonly lookup: (ref: OrgRef, bandUid: string) => Lookup | Promise<Lookup>
+  /**
+   * What this process last knew, however old, for answering while the store is down: bands already known
+   * keep redirecting. `bands` is null when this band was never looked up here.
+   */
+  readonly stale: (
+    ref: OrgRef,
+    bandUid: string
+  ) => { readonly org: OrgSnapshot | null; readonly bands: ReadonlyArray<BandEntry> | null }
+}
+
+export class RedirectStore extends Context.Tag("@tapline/server/RedirectStore")<
+  RedirectStore,
+  RedirectStoreShape
+>() {}
+
+/** Entries live at most this long even without a change notice: a safety net, not the switching mechanism. */
+const MAX_AGE_MS = 60_000
+/** Past this many cached band entries the band cache starts over (a bound against enumeration). */
+const MAX_BAND_ENTRIES = 500_000
+
+interface Cached<A> {
+  readonly value: A
+  readonly until: number
+}
+
+/**
+ * An in-process cache in front of the read model. The change feed drops an organisation's entries the moment
+ * any instance projects a change, so an admin change switches every instance within the feed's latency.
+ * Window boundaries need no notice at all: the cached snapshot holds the windows and `resolve` compares
+ * them with the clock on every tap.
+ */
+export const make = Effect.gen(function* () {
+  const store = yield* ReadModelStore
+  const orgIds = new Map<string, Cached<string | null>>()
+  const orgs = new Map<string, Cached<OrgSnapshot | null>>()
+  const bands = new Map<string, Map<string, Cached<ReadonlyArray<BandEntry>>>>()
+  const inflight = new Map<string, Promise<Lookup>>()
+  let bandCount = 0
+  // Bumped by every invalidation; a fetch that started before one does not store its (maybe stale) answer.
+  let generation = 0
+
+  const fresh = <A>(entry: Cached<A> | undefined, now: number): entry is Cached<A> =>
+    entry !== undefined && entry.until > now
+
+  const refKey = (ref: OrgRef) =>
+    ref._tag === "slug" ? `s:${ref.slug}` : ref._tag === "event" ? `e:${ref.eventId}` : `o:${ref.orgId}`
+
+  const cachedOrgId = (ref: OrgRef, now: number): string | null | undefined => {
+    if (ref._tag === "org") return ref.orgId
+    const entry = orgIds.get(refKey(ref))
+    return fresh(entry, now) ? entry.value : undefined
+  }
+
+  const invalidate = (orgId: string) => {
+    generation++
+    orgIds.clear()
+    orgs.delete(orgId)
+    const dropped = bands.get(orgId)
+    if (dropped !== undefined) {
+      bandCount -= dropped.size
+      bands.delete(orgId)
+    }
+  }
+
+  const invalidateAll = () => {
+    generation++
+    orgIds.clear()
+    orgs.clear()
+    bands.clear()
+    bandCount = 0
+  }
+
+  const remember = (
+    orgId: string,
+    uid: string,
+    org: OrgSnapshot | null,
+    entries: ReadonlyArray<BandEntry>
+  ) => {
+    const until = Date.now() + MAX_AGE_MS
+    orgs.set(orgId, { value: org, until })
+    if (bandCount >= MAX_BAND_ENTRIES) {
+      bands.clear()
+      bandCount = 0
+    }
+    let byUid = bands.get(orgId)
+    if (byUid === undefined) {
+      byUid = new Map()
+      bands.set(orgId, byUid)
+    }
+    if (!byUid.has(uid)) bandCount++
+    byUid.set(uid, { value: entries, until })
+  }
+
+  const fetch = async (ref: OrgRef, uid: string): Promise<Lookup> => {
+    const started = generation
+    const now = Date.now()
+    let orgId = cachedOrgId(ref, now)
+    if (orgId === undefined) {
+      orgId =
+        ref._tag === "slug"
+          ? await store.orgIdBySlug(ref.slug)
+          : await store.orgIdByEvent((ref as { eventId: string }).eventId)
+      if (started === generation) orgIds.set(refKey(ref), { value: orgId, until: now + MAX_AGE_MS })
+    }
+    if (orgId === null) return { org: null, bands: [] }
+    const result = await store.orgAndBand(orgId, uid)
+    if (started === generation) remember(orgId, uid, result.org, result.bands)
+    return result
+  }
+
+  const lookup = (ref: OrgRef, uid: string): Lookup | Promise<Lookup> => {
+    const now = Date.now()
+    const orgId = cachedOrgId(ref, now)
+    if (orgId === null) return { org: null, bands: [] }
+    if (orgId !== undefined) {
+      const org = orgs.get(orgId)
+      const entries = bands.get(orgId)?.get(uid)
+      if (fresh(org, now) && fresh(entries, now)) return { org: org.value, bands: entries.value }
+    }
+    // Concurrent misses of one key share one round trip.
+    const key = `${refKey(ref)}\u0000${uid}`
+    let pending = inflight.get(key)
+    if (pending === undefined) {
+      pending = fetch(ref, uid).finally(() => inflight.delete(key))
+      inflight.set(key, pending)
+    }
+    return pending
+  }
+
+  const stale = (ref: OrgRef, uid: string) => {
+    const orgId = ref._tag === "org" ? ref.orgId : orgIds.get(refKey(ref))?.value
+    if (orgId === undefined || orgId === null) return { org: null, bands: null }
+    return { org: orgs.get(orgId)?.value ?? null, bands: bands.get(orgId)?.get(uid)?.value ?? null }
+  }
+
+  yield* store.changes.pipe(
+    Stream.runForEach((change) => Effect.sync(() => (change === "*" ? invalidateAll() : invalidate(change)))),
+    Effect.forkScoped
+  )
+
+  return { lookup, stale } satisfies RedirectStoreShape
+})
+
+export const layer = Layer.scoped(RedirectStore, make)

@@ -1,0 +1,139 @@
+import { Context, Duration, Effect, Layer } from "effect"
+import { AppConfig } from "../Config/AppConfig.js"
+import { LiveCounters, type LiveCountersShape } from "./LiveCounters.js"
+import type { Delivery, TapQueueShape } from "./TapQueue.js"
+import { TapQueue } from "./TapQueue.js"
+import type { RecorderStats, TapRecord } from "./TapRecord.js"
+import { TapRecorder, type TapRecorderShape } from "./TapRecorder.js"
+
+/**
+ * The pipeline of a single embedded instance, without Redis: the same duplicate rule and live counters as
+ * the Redis append script, and an in-process queue the tap writer consumes with the same acknowledgements.
+ * Nothing survives a crash of the process; that is what Redis is for in production.
+ */
+export const make = Effect.gen(function* () {
+  const { taps } = yield* AppConfig
+  const windowMs = Duration.toMillis(taps.duplicateInterval)
+
+  const lastTap = new Map<string, number>()
+  const perSecond = new Map<string, number>()
+  const perMinute = new Map<string, Map<string, number>>()
+  const uniques = new Map<string, Set<string>>()
+
+  const entries: Array<{ id: string; tap: TapRecord; deliveredAt: number | null }> = []
+  let sequence = 0
+  let overflowed = 0
+  let appended = 0
+  let wake: (() => void) | null = null
+
+  const count = (tap: TapRecord) => {
+    if (tap.eventId === null) return
+    const second = `${tap.eventId}:${Math.floor(tap.at / 1000)}`
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1)
+    const minuteKey = `${tap.eventId}:${Math.floor(tap.at / 60_000)}`
+    const minute = perMinute.get(minuteKey) ?? new Map<string, number>()
+    minute.set("taps", (minute.get("taps") ?? 0) + 1)
+    if (tap.mode !== null) minute.set(`mode:${tap.mode}`, (minute.get(`mode:${tap.mode}`) ?? 0) + 1)
+    perMinute.set(minuteKey, minute)
+    const seen = uniques.get(tap.eventId) ?? new Set<string>()
+    seen.add(tap.bandUid)
+    uniques.set(tap.eventId, seen)
+  }
+
+  const record = (tap: TapRecord) => {
+    if (entries.length >= taps.bufferMax) {
+      overflowed++
+      return
+    }
+    let dup = false
+    if (!tap.bot) {
+      const key = `${tap.orgId}:${tap.bandUid}`
+      const last = lastTap.get(key)
+      dup = last !== undefined && tap.at >= last && tap.at - last < windowMs
+      if (last === undefined || tap.at > last) lastTap.set(key, tap.at)
+      count(tap)
+    }
+    entries.push({ id: String(++sequence), tap: dup ? { ...tap, dup } : tap, deliveredAt: null })
+    appended++
+    if (wake !== null) {
+      const resume = wake
+      wake = null
+      resume()
+    }
+  }
+
+  const deliver = (selected: ReadonlyArray<(typeof entries)[number]>): Delivery => {
+    const now = Date.now()
+    for (const entry of selected) entry.deliveredAt = now
+    return { ids: selected.map((e) => e.id), taps: selected.map((e) => e.tap), malformed: 0 }
+  }
+
+  const waitForEntries = Effect.async<void>((resume) => {
+    if (entries.some((entry) => entry.deliveredAt === null)) return resume(Effect.void)
+    wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      wake = null
+    })
+  }).pipe(Effect.timeoutOption("1 second"))
+
+  const queue: TapQueueShape = {
+    take: (max) =>
+      Effect.zipRight(
+        waitForEntries,
+        Effect.sync(() => deliver(entries.filter((e) => e.deliveredAt === null).slice(0, max)))
+      ),
+    claim: (idleMs, max) =>
+      Effect.sync(() =>
+        deliver(
+          entries.filter((e) => e.deliveredAt !== null && Date.now() - e.deliveredAt > idleMs).slice(0, max)
+        )
+      ),
+    ack: (ids) =>
+      Effect.sync(() => {
+        const done = new Set(ids)
+        for (let i = entries.length - 1; i >= 0; i--) if (done.has(entries[i]!.id)) entries.splice(i, 1)
+      }),
+    trim: Effect.succeed(0),
+    health: Effect.sync(() => {
+      const pending = entries.filter((e) => e.deliveredAt !== null)
+      return {
+        streamLength: entries.length,
+        lag: entries.length - pending.length,
+        pending: pending.length,
+        oldestPendingMs:
+          pending.length === 0
+            ? null
+            : Date.now() - Math.min(...pending.map((e) => e.deliveredAt ?? Date.now())),
+        consumers: 1
+      }
+    })
+  }
+
+  const recorder: TapRecorderShape = {
+    record,
+    stats: (): RecorderStats => ({ buffered: entries.length, overflowed, appended, spooled: 0, replayed: 0 })
+  }
+
+  const live: LiveCountersShape = {
+    perSecond: (eventId, fromSecond, n) =>
+      Effect.sync(() =>
+        Array.from({ length: n }, (_, i) => perSecond.get(`${eventId}:${fromSecond + i}`) ?? 0)
+      ),
+    minute: (eventId, epochMinute) =>
+      Effect.sync(() => {
+        const fields = Object.fromEntries(perMinute.get(`${eventId}:${epochMinute}`) ?? [])
+        const byMode: Record<string, number> = {}
+        for (const [field, value] of Object.entries(fields))
+          if (field.startsWith("mode:")) byMode[field.slice(5)] = value
+        return { taps: fields.taps ?? 0, byMode }
+      }),
+    uniqueBands: (eventId) => Effect.sync(() => uniques.get(eventId)?.size ?? 0)
+  }
+
+  return Context.make(TapRecorder, recorder).pipe(
+    Context.add(TapQueue, queue),
+    Context.add(LiveCounters, live)
+  )
+})
+
+export const layer = Layer.effectContext(make)

@@ -1,0 +1,314 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Duration, Effect, Layer, Option } from "effect"
+import { Cluster } from "ioredis"
+import { AppConfig } from "../Config/AppConfig.js"
+import { Redis, type RedisConnection } from "../Redis/Redis.js"
+import {
+  type Delivery,
+  type PipelineHealth,
+  TapQueue,
+  TapQueueError,
+  type TapQueueShape
+} from "./TapQueue.js"
+import type { RecorderStats, TapRecord } from "./TapRecord.js"
+import { TapRecorder, type TapRecorderShape } from "./TapRecorder.js"
+
+// Every pipeline key carries the {taps} hash tag, so the append script may touch them all in Cluster mode.
+export const STREAM_KEY = "{taps}:stream"
+export const GROUP = "writers"
+
+/*
+ * Appends a batch in one round trip. For each tap, in this order: the duplicate check against the band's
+ * last tap time (tap times, not arrival times, so a replayed spool judges the same), the live counters of
+ * its event, then XADD. Bots are neither counted nor deduplicated.
+ */
+const APPEND = `
+local prefix = ARGV[1]
+local window = tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local tap = cjson.decode(ARGV[i])
+  local dup = 0
+  if not tap.bot then
+    local lastKey = prefix .. '{taps}:last:' .. tap.orgId .. ':' .. tap.bandUid
+    local last = tonumber(redis.call('GET', lastKey) or '-1')
+    if last >= 0 and tap.at >= last and tap.at - last < window then dup = 1 end
+    if tap.at > last then
+      redis.call('SET', lastKey, string.format('%d', tap.at), 'PX', window + 60000)
+    end
+    if tap.eventId ~= cjson.null then
+      local base = prefix .. '{taps}:live:' .. tap.eventId
+      local minute = base .. ':m:' .. string.format('%d', math.floor(tap.at / 60000))
+      local second = base .. ':s:' .. string.format('%d', math.floor(tap.at / 1000))
+      redis.call('HINCRBY', minute, 'taps', 1)
+      if tap.mode ~= cjson.null then redis.call('HINCRBY', minute, 'mode:' .. tap.mode, 1) end
+      redis.call('EXPIRE', minute, 90000)
+      redis.call('INCR', second)
+      redis.call('EXPIRE', second, 600)
+      redis.call('PFADD', base .. ':uniq', tap.bandUid)
+    end
+  end
+  redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'd', dup)
+end
+return #ARGV - 2`
+
+const prefixOf = (client: RedisConnection): string =>
+  (client instanceof Cluster ? client.options.keyPrefix : client.options.keyPrefix) ?? ""
+
+const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+/** The producer: bounded buffer, one appending fiber, a local spool while Redis is unreachable. */
+export const makeRecorder = Effect.gen(function* () {
+  const client = yield* Redis
+  const { embedded, taps } = yield* AppConfig
+  const prefix = prefixOf(client)
+  const windowMs = Duration.toMillis(taps.duplicateInterval)
+  const spoolDir = Option.getOrElse(taps.spoolDir, () => Path.join(embedded.dataDir, "spool"))
+  Fs.mkdirSync(spoolDir, { recursive: true })
+  // One file per process, so two instances sharing a folder never interleave lines.
+  const spoolFile = Path.join(spoolDir, `taps-${Os.hostname()}-${process.pid}.ndjson`)
+
+  const buffer: Array<TapRecord> = []
+  const stats = { overflowed: 0, appended: 0, spooled: 0, replayed: 0 }
+  let wake: (() => void) | null = null
+
+  const record = (tap: TapRecord) => {
+    if (buffer.length >= taps.bufferMax) {
+      stats.overflowed++
+      return
+    }
+    buffer.push(tap)
+    if (wake !== null) {
+      const resume = wake
+      wake = null
+      resume()
+    }
+  }
+
+  const append = (lines: ReadonlyArray<string>) =>
+    Effect.tryPromise({
+      try: () => client.eval(APPEND, 1, STREAM_KEY, prefix, windowMs, ...lines) as Promise<number>,
+      catch: (cause) => new TapQueueError({ operation: "append", message: errorMessage(cause), cause })
+    })
+
+  const spool = (lines: ReadonlyArray<string>) =>
+    Effect.sync(() => {
+      const fd = Fs.openSync(spoolFile, "a")
+      try {
+        Fs.writeSync(fd, `${lines.join("\n")}\n`)
+        Fs.fsyncSync(fd)
+      } finally {
+        Fs.closeSync(fd)
+      }
+      stats.spooled += lines.length
+    })
+
+  const flushBatch = Effect.suspend(() => {
+    const batch = buffer.splice(0, taps.appendBatch)
+    if (batch.length === 0) return Effect.void
+    const lines = batch.map((tap) => JSON.stringify(tap))
+    return append(lines).pipe(
+      Effect.tap(() =>
+        Effect.sync(() => {
+          stats.appended += lines.length
+        })
+      ),
+      Effect.catchAll((error) =>
+        Effect.logWarning("tap append failed; spooling to disk").pipe(
+          Effect.annotateLogs({ taps: lines.length, error: error.message }),
+          Effect.zipRight(spool(lines))
+        )
+      ),
+      Effect.asVoid
+    )
+  })
+
+  const waitForTaps = Effect.async<void>((resume) => {
+    if (buffer.length > 0) return resume(Effect.void)
+    wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      wake = null
+    })
+  })
+
+  yield* Effect.forkScoped(Effect.forever(Effect.zipRight(waitForTaps, flushBatch)))
+
+  /** Replays spool files (ours and any a previous process left) once Redis answers again. */
+  const replay = Effect.gen(function* () {
+    const files = Fs.readdirSync(spoolDir).filter(
+      (name) => name.endsWith(".ndjson") || name.endsWith(".replay")
+    )
+    for (const name of files) {
+      let file = Path.join(spoolDir, name)
+      if (name.endsWith(".ndjson")) {
+        // Claim the file by renaming it, so new spooling starts a fresh one.
+        const claimed = `${file}.${Date.now()}.replay`
+        Fs.renameSync(file, claimed)
+        file = claimed
+      }
+      const lines = Fs.readFileSync(file, "utf8")
+        .split("\n")
+        .filter((line) => line.length > 0)
+      for (let i = 0; i < lines.length; i += taps.appendBatch) {
+        yield* append(lines.slice(i, i + taps.appendBatch))
+      }
+      Fs.rmSync(file)
+      stats.replayed += lines.length
+      yield* Effect.logInfo("spooled taps replayed").pipe(Effect.annotateLogs({ taps: lines.length }))
+    }
+  })
+
+  yield* Effect.forkScoped(
+    Effect.forever(
+      replay.pipe(
+        Effect.catchAll(() => Effect.void),
+        Effect.zipRight(Effect.sleep("1 second"))
+      )
+    )
+  )
+
+  // Shutdown: whatever is still buffered goes to Redis, or to the spool if Redis is down.
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function* () {
+      while (buffer.length > 0) yield* flushBatch
+    }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+  )
+
+  return {
+    record,
+    stats: (): RecorderStats => ({ buffered: buffer.length, ...stats })
+  } satisfies TapRecorderShape
+})
+
+/** The consumer: one consumer of the `writers` group per process. */
+export const makeQueue = Effect.gen(function* () {
+  const client = yield* Redis
+  // XREADGROUP BLOCK holds a connection: the writer reads on its own.
+  const reader = yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const duplicate = client.duplicate()
+      duplicate.on("error", () => {})
+      return duplicate
+    }),
+    (duplicate) => Effect.sync(() => duplicate.disconnect())
+  )
+  const consumer = `${Os.hostname()}-${process.pid}`
+
+  const run = <A>(operation: string, f: () => Promise<A>) =>
+    Effect.tryPromise({
+      try: f,
+      catch: (cause) => new TapQueueError({ operation, message: errorMessage(cause), cause })
+    })
+
+  const ensureGroup = run("createGroup", () =>
+    client.xgroup("CREATE", STREAM_KEY, GROUP, "0", "MKSTREAM").catch((error: Error) => {
+      if (!error.message.includes("BUSYGROUP")) throw error
+    })
+  )
+  yield* ensureGroup
+
+  const decode = (entries: ReadonlyArray<[string, ReadonlyArray<string>] | null>): Delivery => {
+    const ids: Array<string> = []
+    const taps: Array<TapRecord> = []
+    let malformed = 0
+    for (const entry of entries) {
+      // XAUTOCLAIM lists entries deleted meanwhile as null.
+      if (entry === null) continue
+      const [id, fields] = entry
+      ids.push(id)
+      try {
+        const tap = JSON.parse(fields[1] ?? "") as TapRecord
+        taps.push(fields[3] === "1" ? { ...tap, dup: true } : tap)
+      } catch {
+        malformed++
+      }
+    }
+    return { ids, taps, malformed }
+  }
+
+  const queue: TapQueueShape = {
+    take: (max) =>
+      run(
+        "take",
+        () =>
+          reader.xreadgroup(
+            "GROUP",
+            GROUP,
+            consumer,
+            "COUNT",
+            max,
+            "BLOCK",
+            1000,
+            "STREAMS",
+            STREAM_KEY,
+            ">"
+          ) as Promise<Array<[string, Array<[string, Array<string>]>]> | null>
+      ).pipe(
+        // A flushed Redis loses the group: recreate it and carry on.
+        Effect.catchIf(
+          (error) => error.message.includes("NOGROUP"),
+          () => ensureGroup.pipe(Effect.as(null))
+        ),
+        Effect.map((reply) => decode(reply?.[0]?.[1] ?? []))
+      ),
+    claim: (idleMs, max) =>
+      run(
+        "claim",
+        () =>
+          client.xautoclaim(STREAM_KEY, GROUP, consumer, idleMs, "0-0", "COUNT", max) as Promise<
+            [string, Array<[string, Array<string>] | null>]
+          >
+      ).pipe(Effect.map((reply) => decode(reply[1] ?? []))),
+    ack: (ids) =>
+      ids.length === 0
+        ? Effect.void
+        : run("ack", () => client.xack(STREAM_KEY, GROUP, ...ids)).pipe(Effect.asVoid),
+    // Never MAXLEN: it ignores the group and would drop unread entries. Trim below the oldest unacknowledged.
+    trim: Effect.gen(function* () {
+      const [count, oldest] = (yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [
+        number,
+        string | null
+      ]
+      const groups = (yield* run("groups", () => client.xinfo("GROUPS", STREAM_KEY))) as Array<Array<unknown>>
+      const info = groups.map(toRecord).find((group) => group.name === GROUP)
+      const floor =
+        count > 0 && oldest !== null ? oldest : (info?.["last-delivered-id"] as string | undefined)
+      if (floor === undefined || floor === "0-0") return 0
+      const boundary = count > 0 ? floor : nextId(floor)
+      return yield* run("trim", () => client.xtrim(STREAM_KEY, "MINID", boundary))
+    }),
+    health: Effect.gen(function* () {
+      const length = yield* run("xlen", () => client.xlen(STREAM_KEY))
+      const groups = (yield* run("groups", () => client.xinfo("GROUPS", STREAM_KEY))) as Array<Array<unknown>>
+      const info = groups.map(toRecord).find((group) => group.name === GROUP)
+      const [, oldest] = (yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [
+        number,
+        string | null
+      ]
+      return {
+        streamLength: length,
+        lag: Number(info?.lag ?? 0),
+        pending: Number(info?.pending ?? 0),
+        oldestPendingMs: oldest === null ? null : Math.max(0, Date.now() - Number(oldest.split("-")[0])),
+        consumers: Number(info?.consumers ?? 0)
+      } satisfies PipelineHealth
+    })
+  }
+  return queue
+})
+
+const toRecord = (flat: ReadonlyArray<unknown>): Record<string, unknown> => {
+  const record: Record<string, unknown> = {}
+  for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = flat[i + 1]
+  return record
+}
+
+/** The id right after `id`, so MINID keeps nothing at or below an acknowledged entry. */
+const nextId = (id: string) => {
+  const [ms, seq] = id.split("-")
+  return `${ms}-${Number(seq) + 1}`
+}
+
+export const recorderLayer = Layer.scoped(TapRecorder, makeRecorder)
+export const queueLayer = Layer.scoped(TapQueue, makeQueue)

@@ -1,0 +1,39 @@
+import { Context, Data, type Effect } from "effect"
+import type { TapRecord } from "./TapRecord.js"
+
+export class TapQueueError extends Data.TaggedError("TapQueueError")<{
+  readonly operation: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+export interface Delivery {
+  readonly ids: ReadonlyArray<string>
+  readonly taps: ReadonlyArray<TapRecord>
+  /** Entries that could not be decoded; acknowledged and logged, never retried forever. */
+  readonly malformed: number
+}
+
+export interface PipelineHealth {
+  readonly streamLength: number
+  /** Entries not yet delivered to any writer. */
+  readonly lag: number
+  /** Delivered but not yet acknowledged. */
+  readonly pending: number
+  readonly oldestPendingMs: number | null
+  readonly consumers: number
+}
+
+/** The writer's side of the pipeline: a Redis Stream consumer group, or an in-process queue when embedded. */
+export interface TapQueueShape {
+  /** Waits up to about a second for new entries; an empty delivery when there are none. */
+  readonly take: (max: number) => Effect.Effect<Delivery, TapQueueError>
+  /** Entries another writer took and left unacknowledged for longer than `idleMs`. */
+  readonly claim: (idleMs: number, max: number) => Effect.Effect<Delivery, TapQueueError>
+  readonly ack: (ids: ReadonlyArray<string>) => Effect.Effect<void, TapQueueError>
+  /** Drops entries every writer has acknowledged. */
+  readonly trim: Effect.Effect<number, TapQueueError>
+  readonly health: Effect.Effect<PipelineHealth, TapQueueError>
+}
+
+export class TapQueue extends Context.Tag("@tapline/server/TapQueue")<TapQueue, TapQueueShape>() {}

@@ -1,0 +1,41 @@
+import type { Assignment } from "../Redirect/resolve.js"
+import type { RedirectKind, WindowType } from "../Redirect/Snapshot.js"
+
+export interface UtmValues {
+  readonly source?: string
+  readonly medium?: string
+  readonly campaign?: string
+  readonly term?: string
+  readonly content?: string
+}
+
+/** One served redirect as the hot path hands it over: compact JSON in the stream, a row in `taps` later. */
+export interface TapRecord {
+  readonly id: string
+  readonly orgId: string
+  readonly eventId: string | null
+  readonly bandId: string | null
+  readonly bandUid: string
+  readonly windowId: string | null
+  readonly mode: WindowType | null
+  readonly kind: RedirectKind
+  readonly url: string
+  /** Epoch milliseconds. */
+  readonly at: number
+  readonly ua: string | null
+  readonly ip: string | null
+  readonly utm: UtmValues | null
+  /** HEAD requests and crawler user agents: redirected, stored, never counted. */
+  readonly bot: boolean
+  /** Set by the pipeline when the same band tapped within the duplicate interval. */
+  readonly dup: boolean
+  readonly assign: Assignment | null
+}
+
+export interface RecorderStats {
+  readonly buffered: number
+  readonly overflowed: number
+  readonly appended: number
+  readonly spooled: number
+  readonly replayed: number
+}

@@ -1,0 +1,17 @@
+import { Context } from "effect"
+import type { RecorderStats, TapRecord } from "./TapRecord.js"
+
+/**
+ * The hot path's hand-off: `record` puts the tap in a bounded in-process buffer and returns at once; one
+ * long-lived fiber, forked when the layer starts, appends the buffer to the pipeline in batches. The
+ * response never waits for it, and no fiber is started per request.
+ */
+export interface TapRecorderShape {
+  readonly record: (tap: TapRecord) => void
+  readonly stats: () => RecorderStats
+}
+
+export class TapRecorder extends Context.Tag("@tapline/server/TapRecorder")<
+  TapRecorder,
+  TapRecorderShape
+>() {}
