@@ -93,6 +93,8 @@ const taps = Config.all({
   appendBatch: positive("TAP_APPEND_BATCH", 500),
   writerBatch: positive("TAP_WRITER_BATCH", 5_000),
   duplicateInterval: Config.duration("TAP_DUPLICATE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
+  /** A writer that died leaves its entries pending; after this long another writer takes them over. */
+  claimIdle: Config.duration("TAP_CLAIM_IDLE").pipe(Config.withDefault(Duration.seconds(30))),
   spoolDir: Config.option(Config.string("TAP_SPOOL_DIR")),
   clientIpHeader: Config.option(Config.string("TAP_CLIENT_IP_HEADER")),
   latitudeHeader: Config.option(Config.string("TAP_LATITUDE_HEADER")),

@@ -25,8 +25,7 @@ export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
 )
 
 /** True for `/e` and `/e?…`: the redirect, which never enters Effect's HTTP stack. */
-const isHotPath = (url: string | undefined) =>
-  url !== undefined && url.startsWith("/e") && (url.length === 2 || url[2] === "?")
+const isHotPath = (url: string | undefined) => url !== undefined && /^\/e(\?|$)/.test(url)
 
 /**
  * Node's HTTP server on HOST:PORT. Requests for /e go straight to the hot-path handler; everything else is

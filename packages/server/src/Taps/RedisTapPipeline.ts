@@ -194,6 +194,8 @@ export const makeQueue = Effect.gen(function* () {
     (duplicate) => Effect.sync(() => duplicate.disconnect())
   )
   const consumer = `${Os.hostname()}-${process.pid}`
+  // ioredis applies keyPrefix only where the key is the first argument: XGROUP and XINFO need it by hand.
+  const prefixedStream = `${prefixOf(client)}${STREAM_KEY}`
 
   const run = <A>(operation: string, f: () => Promise<A>) =>
     Effect.tryPromise({
@@ -202,7 +204,7 @@ export const makeQueue = Effect.gen(function* () {
     })
 
   const ensureGroup = run("createGroup", () =>
-    client.xgroup("CREATE", STREAM_KEY, GROUP, "0", "MKSTREAM").catch((error: Error) => {
+    client.xgroup("CREATE", prefixedStream, GROUP, "0", "MKSTREAM").catch((error: Error) => {
       if (!error.message.includes("BUSYGROUP")) throw error
     })
   )
@@ -270,7 +272,9 @@ export const makeQueue = Effect.gen(function* () {
         number,
         string | null
       ]
-      const groups = (yield* run("groups", () => client.xinfo("GROUPS", STREAM_KEY))) as Array<Array<unknown>>
+      const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
+        Array<unknown>
+      >
       const info = groups.map(toRecord).find((group) => group.name === GROUP)
       const floor =
         count > 0 && oldest !== null ? oldest : (info?.["last-delivered-id"] as string | undefined)
@@ -280,7 +284,9 @@ export const makeQueue = Effect.gen(function* () {
     }),
     health: Effect.gen(function* () {
       const length = yield* run("xlen", () => client.xlen(STREAM_KEY))
-      const groups = (yield* run("groups", () => client.xinfo("GROUPS", STREAM_KEY))) as Array<Array<unknown>>
+      const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
+        Array<unknown>
+      >
       const info = groups.map(toRecord).find((group) => group.name === GROUP)
       const [, oldest] = (yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [
         number,

@@ -1,11 +1,8 @@
-import { Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
 import { TapStore } from "./TapStore.js"
-
-/** A writer that died leaves its entries pending; after this long another writer takes them over. */
-export const CLAIM_IDLE_MS = 30_000
 
 /**
  * Moves taps from the queue into PostgreSQL: take a batch, store it (idempotently), project the bands that
@@ -44,7 +41,7 @@ export const make = Effect.gen(function* () {
   yield* loop("batch", Effect.flatMap(queue.take(taps.writerBatch), handle))
   yield* loop(
     "claim",
-    Effect.flatMap(queue.claim(CLAIM_IDLE_MS, taps.writerBatch), handle).pipe(
+    Effect.flatMap(queue.claim(Duration.toMillis(taps.claimIdle), taps.writerBatch), handle).pipe(
       Effect.zipRight(Effect.sleep("5 seconds"))
     )
   )
