@@ -9,6 +9,7 @@ import {
   Logging,
   Projector,
   RateLimits,
+  ReadModelFresh,
   RedirectStore,
   TapStore,
   TapWriter,
@@ -26,9 +27,10 @@ const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.lay
 
 const Infrastructure = Layer.mergeAll(DatabaseLive, Backends.layerFromConfig)
 
-const ReadModelLive = Layer.effectDiscard(
-  Effect.flatMap(Projector, (projector) => projector.ensureFresh)
-).pipe(Layer.provide(DemoSeed.layer), Layer.provideMerge(Projector.Default))
+const ReadModelLive = ReadModelFresh.pipe(
+  Layer.provide(DemoSeed.layer),
+  Layer.provideMerge(Projector.Default)
+)
 
 const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
 

@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import type { BandEntry, EventSnapshot, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { ReadModelStore } from "./ReadModelStore.js"
 
@@ -193,6 +193,26 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
       )
     })
 
-    return { organization, bands, rebuild, status, ensureFresh } as const
+    /** Rebuilds as soon as the store turns out empty (a Redis restarted without persistence, or flushed). */
+    const watch = Effect.gen(function* () {
+      if (yield* store.isBuilt) return
+      yield* Effect.logWarning("read model missing; rebuilding")
+      yield* rebuild({ onlyStale: false })
+    }).pipe(
+      Effect.catchAllCause((cause) => Effect.logWarning("read model check failed", cause)),
+      Effect.zipRight(Effect.sleep("2 seconds")),
+      Effect.forever
+    )
+
+    return { organization, bands, rebuild, status, ensureFresh, watch } as const
   })
 }) {}
+
+/** At start, bring the read model up to date; then keep watching for a store that lost it. */
+export const ReadModelFresh = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const projector = yield* Projector
+    yield* projector.ensureFresh
+    yield* Effect.forkScoped(projector.watch)
+  })
+)

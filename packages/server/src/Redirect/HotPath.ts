@@ -276,6 +276,15 @@ export const make = Effect.gen(function* () {
     }
 
     const answer = (org: OrgSnapshot | null, bands: ReadonlyArray<BandEntry>) => {
+      if (org === null) {
+        // Unknown to the store; if this process knew the organisation, the store is empty (restarted, being
+        // rebuilt) rather than the organisation gone: answer from what this process knew.
+        const known = store.stale(tap.ref, tap.bandUid)
+        if (known.org !== null) {
+          respond(request, response, tap, ip, known.org, known.bands ?? [], false)
+          return finish(known.org, null)
+        }
+      }
       if (org === null || (tap.orgId !== null && org.id !== tap.orgId)) {
         reject(response, 404, "unknown organisation")
         return finish(null, null)

@@ -36,12 +36,16 @@ export class RedirectStore extends Context.Tag("@tapline/server/RedirectStore")<
 
 /** Entries live at most this long even without a change notice: a safety net, not the switching mechanism. */
 const MAX_AGE_MS = 60_000
+/** How long a superseded entry may still answer while Redis is down or being rebuilt. */
+const STALE_MAX_MS = 15 * 60_000
 /** Past this many cached band entries the band cache starts over (a bound against enumeration). */
 const MAX_BAND_ENTRIES = 500_000
 
 interface Cached<A> {
   readonly value: A
-  readonly until: number
+  /** Fresh until then; kept after that as a fallback for outages, up to STALE_MAX_MS after `at`. */
+  until: number
+  readonly at: number
 }
 
 /**
@@ -83,12 +87,16 @@ export const make = Effect.gen(function* () {
     }
   }
 
+  /*
+   * "*" (a rebuild, or a feed that lost its place, as when Redis restarted empty) expires everything but keeps
+   * it as a fallback: until the read model is back, known bands keep redirecting. A change naming one
+   * organisation is authoritative and drops it outright.
+   */
   const invalidateAll = () => {
     generation++
-    orgIds.clear()
-    orgs.clear()
-    bands.clear()
-    bandCount = 0
+    for (const entry of orgIds.values()) entry.until = 0
+    for (const entry of orgs.values()) entry.until = 0
+    for (const byUid of bands.values()) for (const entry of byUid.values()) entry.until = 0
   }
 
   const remember = (
@@ -97,8 +105,9 @@ export const make = Effect.gen(function* () {
     org: OrgSnapshot | null,
     entries: ReadonlyArray<BandEntry>
   ) => {
-    const until = Date.now() + MAX_AGE_MS
-    orgs.set(orgId, { value: org, until })
+    const at = Date.now()
+    const until = at + MAX_AGE_MS
+    orgs.set(orgId, { value: org, until, at })
     if (bandCount >= MAX_BAND_ENTRIES) {
       bands.clear()
       bandCount = 0
@@ -109,7 +118,7 @@ export const make = Effect.gen(function* () {
       bands.set(orgId, byUid)
     }
     if (!byUid.has(uid)) bandCount++
-    byUid.set(uid, { value: entries, until })
+    byUid.set(uid, { value: entries, until, at })
   }
 
   const fetch = async (ref: OrgRef, uid: string): Promise<Lookup> => {
@@ -121,11 +130,14 @@ export const make = Effect.gen(function* () {
         ref._tag === "slug"
           ? await store.orgIdBySlug(ref.slug)
           : await store.orgIdByEvent((ref as { eventId: string }).eventId)
-      if (started === generation) orgIds.set(refKey(ref), { value: orgId, until: now + MAX_AGE_MS })
+      if (started === generation && orgId !== null) {
+        orgIds.set(refKey(ref), { value: orgId, until: now + MAX_AGE_MS, at: now })
+      }
     }
     if (orgId === null) return { org: null, bands: [] }
     const result = await store.orgAndBand(orgId, uid)
-    if (started === generation) remember(orgId, uid, result.org, result.bands)
+    // An organisation the store no longer has is not remembered as unknown: the store may be mid-rebuild.
+    if (started === generation && result.org !== null) remember(orgId, uid, result.org, result.bands)
     return result
   }
 
@@ -148,10 +160,17 @@ export const make = Effect.gen(function* () {
     return pending
   }
 
+  const usable = <A>(entry: Cached<A> | undefined, now: number): A | undefined =>
+    entry !== undefined && now - entry.at < STALE_MAX_MS ? entry.value : undefined
+
   const stale = (ref: OrgRef, uid: string) => {
-    const orgId = ref._tag === "org" ? ref.orgId : orgIds.get(refKey(ref))?.value
+    const now = Date.now()
+    const orgId = ref._tag === "org" ? ref.orgId : usable(orgIds.get(refKey(ref)), now)
     if (orgId === undefined || orgId === null) return { org: null, bands: null }
-    return { org: orgs.get(orgId)?.value ?? null, bands: bands.get(orgId)?.get(uid)?.value ?? null }
+    return {
+      org: usable(orgs.get(orgId), now) ?? null,
+      bands: usable(bands.get(orgId)?.get(uid), now) ?? null
+    }
   }
 
   yield* store.changes.pipe(

@@ -7,7 +7,7 @@ import type { SqlClient } from "@effect/sql"
 import { ConfigProvider, Context, Effect, Layer } from "effect"
 import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
-import { Projector } from "../../src/ReadModel/Projector.js"
+import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
 import * as HotPath from "../../src/Redirect/HotPath.js"
 import * as RateLimits from "../../src/Redirect/RateLimits.js"
 import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
@@ -18,6 +18,12 @@ import { cleanupPrefix, redisUrl, uniquePrefix } from "./TestRedis.js"
 
 export const TAP_DOMAIN = "tap.test"
 export const DEFAULT_URL = "https://default.example/"
+
+/** What a test needs to look at Redis itself: the harness's server and key prefix. */
+export class HarnessInfo extends Context.Tag("test/HarnessInfo")<
+  HarnessInfo,
+  { readonly redisUrl: string; readonly prefix: string; readonly config: Layer.Layer<AppConfig> }
+>() {}
 
 /** The hot path listening on a loopback port, as main.ts wires it but without the admin stack. */
 export class TapServer extends Context.Tag("test/TapServer")<TapServer, { readonly port: number }>() {}
@@ -123,15 +129,21 @@ export const harness = (options: { readonly env?: Record<string, string>; readon
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
       )
       const base = Layer.mergeAll(MigratedDatabase, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
-      const projector = Projector.Default.pipe(Layer.provideMerge(base))
+      const projector = Layer.merge(ReadModelFresh, Projector.Default).pipe(
+        Layer.provide(Projector.Default),
+        Layer.provideMerge(base)
+      )
       const hot = serverLayer.pipe(
         Layer.provideMerge(HotPath.layer),
         Layer.provide([RedirectStore.layer, RateLimits.layer]),
         Layer.provideMerge(projector)
       )
-      return options.writer === false
-        ? hot
-        : Layer.merge(hot, TapWriter.layer.pipe(Layer.provide(TapStore.Default), Layer.provide(projector)))
+      const info = Layer.succeed(HarnessInfo, { redisUrl: env.REDIS_URL, prefix, config })
+      const all =
+        options.writer === false
+          ? hot
+          : Layer.merge(hot, TapWriter.layer.pipe(Layer.provide(TapStore.Default), Layer.provide(projector)))
+      return Layer.merge(all, info)
     })
   )
 

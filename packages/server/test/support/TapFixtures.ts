@@ -31,7 +31,7 @@ export interface Tenant {
 const HOUR = 3_600_000
 
 /** The usual show: PRE before now, LIVE around now, POST after. */
-export const show = (prefix: string): EventSpec["windows"] => [
+export const show = (prefix: string): NonNullable<EventSpec["windows"]> => [
   { type: "PRE", url: `https://example.com/${prefix}/pre`, from: -2 * HOUR, to: -HOUR },
   { type: "LIVE", url: `https://example.com/${prefix}/live`, from: -HOUR, to: HOUR },
   { type: "POST", url: `https://example.com/${prefix}/post`, from: HOUR, to: 2 * HOUR }
@@ -39,7 +39,7 @@ export const show = (prefix: string): EventSpec["windows"] => [
 
 /** Writes a tenant to PostgreSQL and projects it, as an admin request would. */
 export const tenant = (spec: {
-  readonly website?: string | null
+  readonly website?: string | null | undefined
   readonly events: ReadonlyArray<EventSpec>
 }) =>
   Effect.gen(function* () {

@@ -1,0 +1,217 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import { Context, Effect, Layer } from "effect"
+import { Redis as RedisClient } from "ioredis"
+import { v7 as uuidv7 } from "uuid"
+import { Projector } from "../src/ReadModel/Projector.js"
+import * as RedisConnection from "../src/Redis/Redis.js"
+import { LiveCounters } from "../src/Taps/LiveCounters.js"
+import { GROUP, makeRecorder, STREAM_KEY } from "../src/Taps/RedisTapPipeline.js"
+import { TapQueue } from "../src/Taps/TapQueue.js"
+import type { TapRecord } from "../src/Taps/TapRecord.js"
+import { TapRecorder } from "../src/Taps/TapRecorder.js"
+import { TapStore } from "../src/Taps/TapStore.js"
+import * as TapWriter from "../src/Taps/TapWriter.js"
+import { eventually, HarnessInfo, harness, request, TAP_DOMAIN, TapServer } from "./support/HotPathHarness.js"
+import { show, tenant } from "./support/TapFixtures.js"
+import { privateRedis } from "./support/TestRedis.js"
+
+const BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
+
+const tapOf = (
+  t: { orgId: string; eventIds: ReadonlyArray<string> },
+  bandUid: string,
+  at = Date.now()
+): TapRecord => ({
+  id: uuidv7(),
+  orgId: t.orgId,
+  eventId: t.eventIds[0]!,
+  bandId: null,
+  bandUid,
+  windowId: null,
+  mode: "LIVE",
+  kind: "FALLBACK",
+  url: "https://example.com/",
+  at,
+  ua: BROWSER,
+  ip: null,
+  utm: null,
+  bot: false,
+  dup: false,
+  assign: null
+})
+
+/** The harness's Redis with its key prefix, as the pipeline sees it. */
+const pipelineRedis = Layer.unwrapEffect(
+  Effect.map(HarnessInfo, (info) => RedisConnection.layer.pipe(Layer.provide(info.config)))
+)
+
+const countTaps = (orgId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ n: string; distinct: string }>`
+      select count(*) as n, count(distinct id) as distinct from taps where organization_id = ${orgId}`
+  ).pipe(Effect.map((rows) => ({ n: Number(rows[0]?.n), distinct: Number(rows[0]?.distinct) })))
+
+describe("tap pipeline", () => {
+  layer(harness({ writer: false }), { excludeTestServices: true, timeout: 60_000 })((it) => {
+    it.effect("a batch delivered twice is stored once and counted once", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* TapStore
+        const t = yield* tenant({ events: [{ windows: show("i"), bands: ["IDEM-1"] }] })
+        const batch = [tapOf(t, "IDEM-1"), tapOf(t, "IDEM-1", Date.now() + 1)]
+        expect((yield* store.store(batch)).inserted).toBe(2)
+        expect((yield* store.store(batch)).inserted).toBe(0)
+        const [band] = yield* sql<{ tapCount: string; first: Date; last: Date }>`
+          select tap_count, first_tap_at as first, last_tap_at as last from bands where band_uid = 'IDEM-1'`
+        expect(band?.tapCount).toBe("2")
+        expect(band?.last.getTime()).toBe(batch[1]!.at)
+      }).pipe(Effect.provide(TapStore.Default))
+    )
+
+    it.effect("an auto-assignment delivered twice creates one band", () =>
+      Effect.gen(function* () {
+        const store = yield* TapStore
+        const sql = yield* SqlClient.SqlClient
+        const t = yield* tenant({ events: [{ windows: show("a") }] })
+        const assigned = {
+          ...tapOf(t, "AUTO-1"),
+          assign: { eventId: t.eventIds[0]!, distanceMiles: 12.5, flagged: false, flagReason: null }
+        }
+        const first = yield* store.store([assigned])
+        expect(first.assigned.get(t.orgId)).toEqual(["AUTO-1"])
+        const second = yield* store.store([assigned, { ...assigned, id: uuidv7() }])
+        expect(second.assigned.size).toBe(0)
+        const bands = yield* sql<{ tapCount: string; autoAssignDistanceMiles: number }>`
+          select tap_count, auto_assign_distance_miles from bands where band_uid = 'AUTO-1'`
+        expect(bands).toEqual([{ tapCount: "2", autoAssignDistanceMiles: 12.5 }])
+      }).pipe(Effect.provide(TapStore.Default))
+    )
+
+    it.scoped("entries a dead writer left unacknowledged are claimed by another and stored once", () =>
+      Effect.gen(function* () {
+        const { port } = yield* TapServer
+        const queue = yield* TapQueue
+        const client = yield* RedisConnection.Redis
+        const t = yield* tenant({ events: [{ windows: show("c"), bands: ["CLAIM-1"] }] })
+        for (let i = 0; i < 20; i++) {
+          yield* request(port, `/e?bandId=CLAIM-1&n=${i}`, { host: `${t.slug}.${TAP_DOMAIN}` })
+        }
+        yield* Effect.sleep("300 millis")
+        // A writer that read everything and died before acknowledging.
+        const taken = (yield* Effect.promise(() =>
+          client.xreadgroup("GROUP", GROUP, "dead-writer", "COUNT", 1000, "STREAMS", STREAM_KEY, ">")
+        )) as Array<[string, Array<unknown>]>
+        expect(taken[0]?.[1].length).toBeGreaterThanOrEqual(20)
+        expect((yield* countTaps(t.orgId)).n).toBe(0)
+
+        yield* Effect.forkScoped(Layer.launch(TapWriter.layer.pipe(Layer.provide(TapStore.Default))))
+        const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === 20, 15_000)
+        expect(stored).toEqual({ n: 20, distinct: 20 })
+        const health = yield* eventually(queue.health, (h) => h.pending === 0)
+        expect(health.pending).toBe(0)
+        yield* queue.trim
+        expect((yield* queue.health).streamLength).toBe(0)
+      }).pipe(Effect.provide(pipelineRedis))
+    )
+
+    it.effect("live counters count taps per second, minute and mode, and unique bands, but not bots", () =>
+      Effect.gen(function* () {
+        const { port } = yield* TapServer
+        const counters = yield* LiveCounters
+        const t = yield* tenant({ events: [{ windows: show("l"), bands: ["L-1", "L-2"] }] })
+        const host = `${t.slug}.${TAP_DOMAIN}`
+        const started = Math.floor(Date.now() / 1000)
+        for (const uid of ["L-1", "L-2", "L-1"]) yield* request(port, `/e?bandId=${uid}`, { host })
+        yield* request(port, "/e?bandId=L-2", { host, headers: { "user-agent": "Googlebot/2.1" } })
+        yield* Effect.sleep("300 millis")
+        const seconds = yield* counters.perSecond(t.eventIds[0]!, started, 3)
+        expect(seconds.reduce((a, b) => a + b, 0)).toBe(3)
+        // The taps may straddle a minute boundary: add up this minute and the one before.
+        const now = Math.floor(Date.now() / 60_000)
+        const minutes = [
+          yield* counters.minute(t.eventIds[0]!, now - 1),
+          yield* counters.minute(t.eventIds[0]!, now)
+        ]
+        expect(minutes.reduce((sum, m) => sum + m.taps, 0)).toBe(3)
+        expect(minutes.reduce((sum, m) => sum + (m.byMode.LIVE ?? 0), 0)).toBe(3)
+        expect(yield* counters.uniqueBands(t.eventIds[0]!)).toBe(2)
+      })
+    )
+
+    it.scoped("closing the recorder flushes what it still buffers", () =>
+      Effect.gen(function* () {
+        const client = yield* RedisConnection.Redis
+        const t = yield* tenant({ events: [{ windows: show("s") }] })
+        const before = yield* Effect.promise(() => client.xlen(STREAM_KEY))
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const recorder = yield* makeRecorder
+            for (let i = 0; i < 2000; i++) recorder.record(tapOf(t, `FLUSH-${i % 50}`))
+          })
+        )
+        expect((yield* Effect.promise(() => client.xlen(STREAM_KEY))) - before).toBe(2000)
+      }).pipe(Effect.provide(pipelineRedis))
+    )
+  })
+})
+
+class PrivateRedis extends Context.Tag("test/PrivateRedis")<
+  PrivateRedis,
+  { readonly url: string; readonly kill: () => Promise<void>; readonly restart: () => Promise<void> }
+>() {}
+
+const outage = Layer.unwrapScoped(
+  Effect.map(privateRedis, (redis) =>
+    harness({ env: { REDIS_URL: redis.url, REDIS_CONNECT_TIMEOUT: "1 second" } }).pipe(
+      Layer.merge(Layer.succeed(PrivateRedis, redis))
+    )
+  )
+)
+
+describe("Redis outage", () => {
+  layer(outage, { excludeTestServices: true, timeout: 90_000 })((it) => {
+    it.effect("known bands keep redirecting, unknown ones go to the website, and no tap is lost", () =>
+      Effect.gen(function* () {
+        const { port } = yield* TapServer
+        const redis = yield* PrivateRedis
+        const recorder = yield* TapRecorder
+        const projector = yield* Projector
+        const t = yield* tenant({ events: [{ windows: show("o"), bands: ["KNOWN-1"] }] })
+        const host = `${t.slug}.${TAP_DOMAIN}`
+
+        expect((yield* request(port, "/e?bandId=KNOWN-1", { host })).location).toBe(
+          "https://example.com/o/live"
+        )
+        yield* eventually(countTaps(t.orgId), (c) => c.n === 1)
+
+        yield* Effect.promise(() => redis.kill())
+        const known = yield* request(port, "/e?bandId=KNOWN-1", { host })
+        expect(known.status).toBe(302)
+        expect(known.location).toBe("https://example.com/o/live")
+        const unknown = yield* request(port, "/e?bandId=NEVER-SEEN", { host })
+        expect(unknown.location).toBe(`https://${t.slug}.example/`)
+        const deadline = Date.now() + 10_000
+        while (recorder.stats().spooled < 2 && Date.now() < deadline) yield* Effect.sleep("100 millis")
+        expect(recorder.stats().spooled).toBeGreaterThanOrEqual(2)
+
+        // Redis comes back empty: the spool is replayed, the read model rebuilt, the writer resumes.
+        yield* Effect.promise(() => redis.restart())
+        const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === 3, 20_000)
+        expect(stored).toEqual({ n: 3, distinct: 3 })
+        yield* eventually(projector.status, (s) => s.stale.length === 0, 10_000)
+        expect((yield* request(port, "/e?bandId=KNOWN-1", { host })).location).toBe(
+          "https://example.com/o/live"
+        )
+        expect(recorder.stats().replayed).toBeGreaterThanOrEqual(2)
+
+        const raw = new RedisClient(redis.url)
+        const streamLength = yield* Effect.promise(() => raw.keys("*{taps}:stream"))
+        yield* Effect.promise(() => raw.quit())
+        expect(streamLength.length).toBe(1)
+      })
+    )
+  })
+})
