@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { SqlClient } from "@effect/sql"
-import { ConfigProvider, Context, Effect, Layer } from "effect"
+import { type ConfigError, ConfigProvider, Context, Effect, Layer } from "effect"
 import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
 import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
@@ -22,7 +22,7 @@ export const DEFAULT_URL = "https://default.example/"
 /** What a test needs to look at Redis itself: the harness's server and key prefix. */
 export class HarnessInfo extends Context.Tag("test/HarnessInfo")<
   HarnessInfo,
-  { readonly redisUrl: string; readonly prefix: string; readonly config: Layer.Layer<AppConfig> }
+  { readonly redisUrl: string; readonly prefix: string; readonly config: Layer.Layer<AppConfig, ConfigError.ConfigError> }
 >() {}
 
 /** The hot path listening on a loopback port, as main.ts wires it but without the admin stack. */
