@@ -1,4 +1,5 @@
 import * as Fs from "node:fs"
+import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { PGlite } from "@electric-sql/pglite"
@@ -12,6 +13,25 @@ import {
   uniquePrefix
 } from "./support/Peers.js"
 import { runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
+
+/** A GET with a Host header of our choosing (fetch will not send one). */
+const rawGet = (port: number, path: string, host: string) =>
+  new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+    const req = Http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        headers: { host, "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }))
+      }
+    )
+    req.on("error", reject)
+    req.end()
+  })
 
 /** Start-to-ready figures, printed at the end for the closing note and docs. */
 const timings: Record<string, number> = {}
@@ -136,12 +156,64 @@ describe("external PostgreSQL and Redis", () => {
     }
   })
 
+  it("the live SSE stream reports an event's taps per second, and the summary its unique bands", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("sse")
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAPLINE_DEMO: "1"
+      })
+      await waitUntilReady(server)
+      const eventId = /eventId=([0-9a-f-]{36})/.exec(server.output())?.[1]
+      expect(eventId).toBeDefined()
+      const controller = new AbortController()
+      const response = await fetch(`${server.url}/api/v1/events/${eventId}/live`, {
+        signal: controller.signal
+      })
+      expect(response.headers.get("content-type")).toContain("text/event-stream")
+      const reader = response.body!.getReader()
+      const decoder = new TextDecoder()
+      let text = ""
+      const tapping = (async () => {
+        for (let i = 0; i < 12; i++) {
+          await rawGet(server.port, `/e?bandId=DEMO-000${(i % 3) + 1}`, `demo.localhost:${server.port}`)
+          await new Promise((r) => setTimeout(r, 200))
+        }
+      })()
+      const until = Date.now() + 4_000
+      while (Date.now() < until) {
+        const { done, value } = await reader.read()
+        if (done) break
+        text += decoder.decode(value)
+      }
+      controller.abort()
+      await tapping
+      const events = text
+        .split("\n\n")
+        .filter((block) => block.startsWith("event: taps"))
+        .map((block) => JSON.parse(block.split("data: ")[1]!) as { second: number; taps: number })
+      expect(events.length).toBeGreaterThanOrEqual(3)
+      expect(events.reduce((sum, e) => sum + e.taps, 0)).toBeGreaterThanOrEqual(1)
+      const summary = (await (await fetch(`${server.url}/api/v1/events/${eventId}/live/summary`)).json()) as {
+        uniqueBands: number
+      }
+      expect(summary.uniqueBands).toBe(3)
+      expect(await server.stop()).toBe(0)
+    } finally {
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  })
+
   it("pnpm migrate applies the migrations once and reports an up-to-date database after", async () => {
     const database = await createDatabase()
     try {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
-      expect(first.output).toContain('"applied":["initial"]')
+      expect(first.output).toContain('"applied":["initial","read_model_versions"]')
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)
       expect(second.output).toContain('"applied":[]')

@@ -95,10 +95,19 @@ export const waitUntilReady = async (server: RunningServer, timeoutMs = 60_000):
 }
 
 /** Runs `node dist/migrate.js` to completion. */
-export const runMigrate = (env: Record<string, string>) =>
+export const runMigrate = (env: Record<string, string>) => runNode(entry("migrate"), [], env)
+
+/** Runs `pnpm tapline …` (the built CLI) to completion. */
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const file = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url))
+  if (!Fs.existsSync(file)) throw new Error(`${file} is missing: run 'pnpm build' before these tests`)
+  return runNode(file, args, env)
+}
+
+const runNode = (file: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ code: number | null; output: string }>((resolve) => {
     let output = ""
-    const child = spawn(process.execPath, [entry("migrate")], {
+    const child = spawn(process.execPath, [file, ...args], {
       env: { ...baseEnv(), ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -22,7 +22,11 @@ export const DEFAULT_URL = "https://default.example/"
 /** What a test needs to look at Redis itself: the harness's server and key prefix. */
 export class HarnessInfo extends Context.Tag("test/HarnessInfo")<
   HarnessInfo,
-  { readonly redisUrl: string; readonly prefix: string; readonly config: Layer.Layer<AppConfig, ConfigError.ConfigError> }
+  {
+    readonly redisUrl: string
+    readonly prefix: string
+    readonly config: Layer.Layer<AppConfig, ConfigError.ConfigError>
+  }
 >() {}
 
 /** The hot path listening on a loopback port, as main.ts wires it but without the admin stack. */

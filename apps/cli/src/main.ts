@@ -1,0 +1,69 @@
+import { Command } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { AppConfig, Database, Logging, Projector, Redis, RedisReadModelStore } from "@tapline/server"
+import { Console, Effect, Layer } from "effect"
+
+/*
+ * `pnpm tapline <command>`: operator commands that run beside the servers, against the same configuration
+ * (environment variables). The admin API's typed client joins here once the admin API exists.
+ */
+
+/** The read model in Redis and the database it is projected from; embedded mode has no shared read model. */
+const ReadModelLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (!Redis.isConfigured(config.redis)) {
+      return yield* Effect.fail(
+        new Error(
+          "no Redis configured: the embedded server keeps its read model in memory and rebuilds it at start"
+        )
+      )
+    }
+    return Projector.Default.pipe(
+      Layer.provide(RedisReadModelStore.layer.pipe(Layer.provide(Redis.layer))),
+      Layer.provide(Database.layer)
+    )
+  })
+)
+
+const rebuild = Command.make("readmodel:rebuild", {}, () =>
+  Effect.gen(function* () {
+    const projector = yield* Projector
+    const started = Date.now()
+    const result = yield* projector.rebuild({ onlyStale: false })
+    yield* Console.log(JSON.stringify({ ...result, milliseconds: Date.now() - started }))
+  })
+).pipe(
+  Command.withDescription("Rebuild the hot path's Redis read model from PostgreSQL, for every organisation.")
+)
+
+const status = Command.make("readmodel:status", {}, () =>
+  Effect.gen(function* () {
+    const projector = yield* Projector
+    const result = yield* projector.status
+    yield* Console.log(JSON.stringify(result))
+    if (result.stale.length > 0) yield* Effect.sync(() => (process.exitCode = 2))
+  })
+).pipe(
+  Command.withDescription(
+    "Compare the read model with PostgreSQL; exit code 2 when an organisation is stale."
+  )
+)
+
+const tapline = Command.make("tapline").pipe(Command.withSubcommands([rebuild, status]))
+
+const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
+
+cli(process.argv).pipe(
+  Effect.provide(ReadModelLive),
+  Effect.provide(Logging.layer),
+  Effect.provide(AppConfig.layer),
+  Effect.provide(NodeContext.layer),
+  Effect.catchAll((error) =>
+    Effect.sync(() => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+      process.exitCode = 1
+    })
+  ),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+)
