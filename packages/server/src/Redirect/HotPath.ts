@@ -138,6 +138,18 @@ export const truncateIp = (ip: string): string => {
   return `${groups.slice(0, 3).join(":")}::`
 }
 
+/** isbot's pattern is large; user agents repeat, so remember recent answers (bounded). */
+const botVerdicts = new Map<string, boolean>()
+const isBotAgent = (ua: string): boolean => {
+  let verdict = botVerdicts.get(ua)
+  if (verdict === undefined) {
+    verdict = isbot(ua)
+    if (botVerdicts.size >= 10_000) botVerdicts.clear()
+    botVerdicts.set(ua, verdict)
+  }
+  return verdict
+}
+
 const headerValue = (request: IncomingMessage, name: string): string | undefined => {
   const value = request.headers[name.toLowerCase()]
   return Array.isArray(value) ? value[value.length - 1] : value
@@ -226,7 +238,7 @@ export const make = Effect.gen(function* () {
       ua,
       ip: storedIp(ip),
       utm: tap.utm,
-      bot: tap.head || (ua !== null && isbot(ua)),
+      bot: tap.head || (ua !== null && isBotAgent(ua)),
       dup: false,
       assign: decision.assignment
     }

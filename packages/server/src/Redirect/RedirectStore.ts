@@ -36,6 +36,8 @@ export class RedirectStore extends Context.Tag("@tapline/server/RedirectStore")<
 
 /** Entries live at most this long even without a change notice: a safety net, not the switching mechanism. */
 const MAX_AGE_MS = 60_000
+/** How long an unknown organisation name is remembered as unknown. */
+const NEGATIVE_MS = 5_000
 /** How long a superseded entry may still answer while Redis is down or being rebuilt. */
 const STALE_MAX_MS = 15 * 60_000
 /** Past this many cached band entries the band cache starts over (a bound against enumeration). */
@@ -70,11 +72,9 @@ export const make = Effect.gen(function* () {
   const refKey = (ref: OrgRef) =>
     ref._tag === "slug" ? `s:${ref.slug}` : ref._tag === "event" ? `e:${ref.eventId}` : `o:${ref.orgId}`
 
-  const cachedOrgId = (ref: OrgRef, now: number): string | null | undefined => {
-    if (ref._tag === "org") return ref.orgId
-    const entry = orgIds.get(refKey(ref))
-    return fresh(entry, now) ? entry.value : undefined
-  }
+  /** Past its age an entry still answers once, while a refresh runs in the background. */
+  const cachedOrgId = (ref: OrgRef): string | null | undefined =>
+    ref._tag === "org" ? ref.orgId : orgIds.get(refKey(ref))?.value
 
   const invalidate = (orgId: string) => {
     generation++
@@ -99,6 +99,9 @@ export const make = Effect.gen(function* () {
     for (const byUid of bands.values()) for (const entry of byUid.values()) entry.until = 0
   }
 
+  // Spread refreshes out, so entries cached together do not all expire in the same second.
+  const expiry = (at: number) => at + MAX_AGE_MS * (0.75 + Math.random() / 2)
+
   const remember = (
     orgId: string,
     uid: string,
@@ -106,7 +109,7 @@ export const make = Effect.gen(function* () {
     entries: ReadonlyArray<BandEntry>
   ) => {
     const at = Date.now()
-    const until = at + MAX_AGE_MS
+    const until = expiry(at)
     orgs.set(orgId, { value: org, until, at })
     if (bandCount >= MAX_BAND_ENTRIES) {
       bands.clear()
@@ -121,18 +124,28 @@ export const make = Effect.gen(function* () {
     byUid.set(uid, { value: entries, until, at })
   }
 
+  const organizationOf = (ref: OrgRef): Promise<string | null> => {
+    switch (ref._tag) {
+      case "org":
+        return Promise.resolve(ref.orgId)
+      case "slug":
+        return store.orgIdBySlug(ref.slug)
+      case "event":
+        return store.orgIdByEvent(ref.eventId)
+    }
+  }
+
   const fetch = async (ref: OrgRef, uid: string): Promise<Lookup> => {
     const started = generation
+    const orgId = await organizationOf(ref)
     const now = Date.now()
-    let orgId = cachedOrgId(ref, now)
-    if (orgId === undefined) {
-      orgId =
-        ref._tag === "slug"
-          ? await store.orgIdBySlug(ref.slug)
-          : await store.orgIdByEvent((ref as { eventId: string }).eventId)
-      if (started === generation && orgId !== null) {
-        orgIds.set(refKey(ref), { value: orgId, until: now + MAX_AGE_MS, at: now })
-      }
+    if (ref._tag !== "org" && started === generation) {
+      // Unknown names are remembered briefly, so probing for them does not cost a round trip each.
+      orgIds.set(refKey(ref), {
+        value: orgId,
+        until: orgId === null ? now + NEGATIVE_MS : expiry(now),
+        at: now
+      })
     }
     if (orgId === null) return { org: null, bands: [] }
     const result = await store.orgAndBand(orgId, uid)
@@ -141,16 +154,8 @@ export const make = Effect.gen(function* () {
     return result
   }
 
-  const lookup = (ref: OrgRef, uid: string): Lookup | Promise<Lookup> => {
-    const now = Date.now()
-    const orgId = cachedOrgId(ref, now)
-    if (orgId === null) return { org: null, bands: [] }
-    if (orgId !== undefined) {
-      const org = orgs.get(orgId)
-      const entries = bands.get(orgId)?.get(uid)
-      if (fresh(org, now) && fresh(entries, now)) return { org: org.value, bands: entries.value }
-    }
-    // Concurrent misses of one key share one round trip.
+  /** Concurrent misses of one key share one round trip. */
+  const load = (ref: OrgRef, uid: string): Promise<Lookup> => {
     const key = `${refKey(ref)}\u0000${uid}`
     let pending = inflight.get(key)
     if (pending === undefined) {
@@ -158,6 +163,29 @@ export const make = Effect.gen(function* () {
       inflight.set(key, pending)
     }
     return pending
+  }
+
+  /*
+   * Cached: answer now. Aged (past MAX_AGE, or expired by a "*" notice): answer now from the entry and refresh
+   * it in the background, so no tap waits on Redis for a key it has seen. A change naming an organisation
+   * removes its entries instead, so after an admin change the next tap always reads the new projection.
+   */
+  const lookup = (ref: OrgRef, uid: string): Lookup | Promise<Lookup> => {
+    const orgIdEntry = ref._tag === "org" ? undefined : orgIds.get(refKey(ref))
+    const orgId = cachedOrgId(ref)
+    if (orgId === null) return fresh(orgIdEntry, Date.now()) ? { org: null, bands: [] } : load(ref, uid)
+    if (orgId !== undefined) {
+      const org = orgs.get(orgId)
+      const entries = bands.get(orgId)?.get(uid)
+      if (org !== undefined && entries !== undefined) {
+        const now = Date.now()
+        const aged =
+          !fresh(org, now) || !fresh(entries, now) || (orgIdEntry !== undefined && !fresh(orgIdEntry, now))
+        if (aged) load(ref, uid).catch(() => {})
+        return { org: org.value, bands: entries.value }
+      }
+    }
+    return load(ref, uid)
   }
 
   const usable = <A>(entry: Cached<A> | undefined, now: number): A | undefined =>

@@ -80,6 +80,7 @@ export const rankEvents = (
   now: number,
   tapper: Coordinates | null
 ): ReadonlyArray<EventSnapshot> => {
+  if (events.length < 2) return events
   const keyed = events.map((event) => ({
     event,
     days: Math.ceil(gapMs(event, now) / DAY_MS),
@@ -120,7 +121,8 @@ const eventDestination = (event: EventSnapshot, org: OrgSnapshot, now: number, d
 /** The redirect of DESIGN.md §3 for one tap. Pure: the same input always gives the same decision. */
 export const resolve = (input: ResolveInput): Decision => {
   const { defaultUrl, now, org, tapper } = input
-  const byId = new Map(org.events.map((event) => [event.id, event]))
+  // Organisations have a handful of ACTIVE events: a scan beats building a map on every tap.
+  const eventById = (id: string) => org.events.find((event) => event.id === id)
   const known = input.eventId === null ? input.bands : input.bands.filter((b) => b.eventId === input.eventId)
 
   const toOrganisation = (
@@ -137,10 +139,10 @@ export const resolve = (input: ResolveInput): Decision => {
   })
 
   if (known.length > 0) {
-    const active = known.filter((band) => byId.has(band.eventId))
+    const active = known.filter((band) => eventById(band.eventId) !== undefined)
     if (active.length === 0) return toOrganisation(known[0]!.eventId, known[0]!.bandId, null)
     const [event] = rankEvents(
-      active.map((band) => byId.get(band.eventId)!),
+      active.map((band) => eventById(band.eventId)!),
       now,
       tapper
     )

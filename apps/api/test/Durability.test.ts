@@ -1,0 +1,201 @@
+import { spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Redis } from "ioredis"
+import { describe, expect, it } from "vitest"
+import { createDatabase } from "./support/Peers.js"
+import { freePort, type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+
+/*
+ * pnpm test:durability — DESIGN.md §4: no served tap is lost and none is stored twice, while a writer is
+ * killed mid-batch, an API process is stopped under load and Redis restarts. Redis runs with an append-only
+ * file, as production must for the tap stream: a Redis that forgets its data forgets what it held.
+ */
+
+const persistentRedis = async () => {
+  const port = await freePort()
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-durable-redis-"))
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "always",
+    "--save",
+    ""
+  ]
+  const start = async () => {
+    const child = spawn("redis-server", args, { stdio: "ignore" })
+    for (let i = 0; i < 100; i++) {
+      const client = new Redis({
+        port,
+        lazyConnect: true,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0
+      })
+      client.on("error", () => {})
+      try {
+        await client.connect()
+        await client.ping()
+        return child
+      } catch {
+        await new Promise((r) => setTimeout(r, 100))
+      } finally {
+        client.disconnect()
+      }
+    }
+    throw new Error("redis did not start")
+  }
+  let child = await start()
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once("exit", () => resolve())
+      // SHUTDOWN writes the append-only file and exits: a planned restart.
+      const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 })
+      client.on("error", () => {})
+      client
+        .connect()
+        .then(() => client.shutdown().catch(() => {}))
+        .catch(() => child.kill("SIGKILL"))
+    })
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    restart: async () => {
+      await stop()
+      child = await start()
+    },
+    dispose: async () => {
+      await stop()
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+const agent = new Http.Agent({ keepAlive: true, maxSockets: 32 })
+
+/** One tap; resolves true when the server answered 302 (a served tap), false for anything else. */
+const tap = (port: number, band: number) =>
+  new Promise<boolean>((resolve) => {
+    const req = Http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        path: `/e?bandId=DEMO-${String((band % 1000) + 1).padStart(4, "0")}`,
+        headers: { host: "demo.localhost", "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode === 302))
+        res.on("error", () => resolve(false))
+      }
+    )
+    req.on("error", () => resolve(false))
+    req.setTimeout(5000, () => req.destroy())
+    req.end()
+  })
+
+describe("durability", () => {
+  it("taps stored equal taps served, without duplicates, through a writer crash, an API stop and a Redis restart", async () => {
+    const database = await createDatabase()
+    const redis = await persistentRedis()
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-durable-"))
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: redis.url,
+      TAPLINE_DATA_DIR: dataDir,
+      TAP_CLAIM_IDLE: "2 seconds",
+      TAP_RATE_LIMIT_PER_MINUTE: "100000000",
+      LOG_LEVEL: "WARN"
+    }
+    const processes: Array<RunningServer> = []
+    const launch = async (extra: Record<string, string>) => {
+      const server = await startServer({ ...env, ...extra })
+      processes.push(server)
+      await waitUntilReady(server)
+      return server
+    }
+    try {
+      const apiA = await launch({ TAPLINE_ROLE: "api", TAPLINE_DEMO: "1" })
+      const apiB = await launch({ TAPLINE_ROLE: "api" })
+      let writer = await launch({ TAPLINE_ROLE: "worker", TAP_WRITER_BATCH: "200" })
+      await launch({ TAPLINE_ROLE: "worker", TAP_WRITER_BATCH: "200" })
+
+      const total = 6000
+      let served = 0
+      let failed = 0
+      let aStopped = false
+      let sent = 0
+      const events: Array<Promise<void>> = []
+      const load = (async () => {
+        const inFlight = new Set<Promise<void>>()
+        while (sent < total) {
+          const n = sent++
+          // Alternate between the two APIs; once A is stopping, B takes everything.
+          const port = !aStopped && n % 2 === 0 ? apiA.port : apiB.port
+          const request = tap(port, n).then((ok) => {
+            if (ok) served++
+            else failed++
+          })
+          const tracked = request.finally(() => inFlight.delete(tracked))
+          inFlight.add(tracked)
+          if (inFlight.size >= 16) await Promise.race(inFlight)
+          // About 600 taps a second: ten seconds of load.
+          if (n % 6 === 0) await new Promise((r) => setTimeout(r, 10))
+        }
+        await Promise.all(inFlight)
+      })()
+
+      const at = (ms: number, f: () => Promise<void>) =>
+        events.push(new Promise((r) => setTimeout(r, ms)).then(f))
+      at(1500, async () => {
+        writer.child.kill("SIGKILL")
+        writer = await launch({ TAPLINE_ROLE: "worker", TAP_WRITER_BATCH: "200" })
+      })
+      at(3500, async () => {
+        aStopped = true
+        await apiA.stop()
+      })
+      at(6000, () => redis.restart())
+      await load
+      await Promise.all(events)
+
+      // Everything served must arrive; poll until it has or a minute passes.
+      const deadline = Date.now() + 60_000
+      let stored = { n: 0, distinct: 0 }
+      while (Date.now() < deadline) {
+        const [row] = await database.query<{ n: string; distinct: string }>(
+          "select count(*) as n, count(distinct id) as distinct from taps"
+        )
+        stored = { n: Number(row?.n), distinct: Number(row?.distinct) }
+        if (stored.n >= served) break
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      await new Promise((r) => setTimeout(r, 1000))
+      const [final] = await database.query<{ n: string; distinct: string; counted: string }>(
+        "select count(*) as n, count(distinct id) as distinct, (select sum(tap_count) from bands) as counted from taps"
+      )
+      console.log(
+        `durability: sent ${total}, served ${served}, not served ${failed}, stored ${final?.n}, distinct ${final?.distinct}, counted on bands ${final?.counted}`
+      )
+      expect(served).toBeGreaterThan(total * 0.9)
+      expect(Number(final?.n)).toBe(served)
+      expect(Number(final?.distinct)).toBe(served)
+      expect(Number(final?.counted)).toBe(served)
+    } finally {
+      await Promise.all(processes.map((p) => p.stop()))
+      agent.destroy()
+      await redis.dispose()
+      await database.drop()
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 180_000)
+})

@@ -1,0 +1,167 @@
+// pnpm bench:pipeline — how fast one Tapline tap writer moves taps from the Redis Stream into PostgreSQL
+// (idempotent insert, band statistics, acknowledgement, trimming), beside a bare consumer doing only
+// XREADGROUP → plain multi-row INSERT → XACK on its own copy of the same entries.
+import { randomUUID } from "node:crypto"
+import { Redis } from "ioredis"
+import Pg from "pg"
+import { v7 as uuidv7 } from "uuid"
+import {
+  cleanup,
+  createDatabase,
+  freePort,
+  httpOk,
+  redisPrefix,
+  redisUrl,
+  sleep,
+  startProcess
+} from "./support.mjs"
+
+const TAPS = Number(process.env.BENCH_TAPS ?? 200_000)
+const STREAM = "{taps}:stream"
+
+const fill = async (client, taps) => {
+  for (let i = 0; i < taps.length; i += 5000) {
+    const pipeline = client.pipeline()
+    for (const tap of taps.slice(i, i + 5000)) pipeline.xadd(STREAM, "*", "t", JSON.stringify(tap), "d", "0")
+    await pipeline.exec()
+  }
+}
+
+const countWhenDone = async (db, table, target) => {
+  let first = null
+  for (;;) {
+    const { rows } = await db.query(`select count(*)::int as n from ${table}`)
+    const n = rows[0].n
+    if (n > 0 && first === null) first = { at: Date.now(), n }
+    if (n >= target) return { first, last: { at: Date.now(), n } }
+    await sleep(50)
+  }
+}
+
+const main = async () => {
+  const databaseUrl = await createDatabase("pipeline")
+  const prefix = redisPrefix("pipeline")
+  const port = await freePort()
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    TAPLINE_DEMO: "1",
+    LOG_LEVEL: "WARN"
+  }
+  // Seed the demo tenant and create the consumer group without writing anything, then stop.
+  const seeding = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "api" }, 0, () =>
+    httpOk(`http://127.0.0.1:${port}/health/ready`)
+  )
+  seeding.child.kill("SIGTERM")
+  await new Promise((r) => seeding.child.once("exit", r))
+
+  const db = new Pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  const { rows: bands } = await db.query(
+    "select b.id, b.band_uid, b.event_id, b.organization_id from bands b order by b.band_uid"
+  )
+  const now = Date.now()
+  const taps = Array.from({ length: TAPS }, (_, i) => {
+    const band = bands[i % bands.length]
+    return {
+      id: uuidv7(),
+      orgId: band.organization_id,
+      eventId: band.event_id,
+      bandId: band.id,
+      bandUid: band.band_uid,
+      windowId: null,
+      mode: "LIVE",
+      kind: "FALLBACK",
+      url: "https://example.com/demo/live",
+      at: now - (TAPS - i),
+      ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+      ip: "203.0.113.0",
+      utm: i % 10 === 0 ? { source: "nfc" } : null,
+      bot: i % 20 === 0,
+      dup: false,
+      assign: null
+    }
+  })
+
+  const redis = new Redis(redisUrl, { keyPrefix: prefix })
+  console.log(`filling the stream with ${TAPS} taps …`)
+  await fill(redis, taps)
+
+  console.log("starting one Tapline tap writer (worker role, CPU 0) …")
+  const worker = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "worker" }, 0, () =>
+    httpOk(`http://127.0.0.1:${port}/health/live`)
+  )
+  const tapline = await countWhenDone(db, "taps", TAPS)
+  const taplineRate = ((tapline.last.n - tapline.first.n) / (tapline.last.at - tapline.first.at)) * 1000
+  const { rows: counted } = await db.query("select sum(tap_count)::int as counted from bands")
+  worker.child.kill("SIGTERM")
+
+  // Baseline: a bare consumer on its own group of a fresh stream holding the same entries.
+  await redis.del(STREAM)
+  await redis.xgroup("CREATE", `${prefix}${STREAM}`, "bare", "0", "MKSTREAM")
+  await fill(redis, taps)
+  await db.query("create table bare_taps (like taps)")
+  const consumer = new Redis(redisUrl, { keyPrefix: prefix })
+  const started = Date.now()
+  let stored = 0
+  while (stored < TAPS) {
+    const reply = await consumer.xreadgroup(
+      "GROUP",
+      "bare",
+      randomUUID(),
+      "COUNT",
+      5000,
+      "STREAMS",
+      STREAM,
+      ">"
+    )
+    const entries = reply?.[0]?.[1] ?? []
+    if (entries.length === 0) continue
+    const batch = entries.map(([, fields]) => JSON.parse(fields[1]))
+    const column = (f) => batch.map(f)
+    await db.query(
+      `insert into bare_taps (id, organization_id, event_id, band_id, band_uid, redirect_kind, destination_url, tapped_at, user_agent, client_ip, is_bot, is_duplicate)
+       select * from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::inet[], $11::boolean[], $12::boolean[])`,
+      [
+        column((t) => t.id),
+        column((t) => t.orgId),
+        column((t) => t.eventId),
+        column((t) => t.bandId),
+        column((t) => t.bandUid),
+        column((t) => t.kind),
+        column((t) => t.url),
+        column((t) => new Date(t.at)),
+        column((t) => t.ua),
+        column((t) => t.ip),
+        column((t) => t.bot),
+        column((t) => t.dup)
+      ]
+    )
+    await consumer.xack(STREAM, "bare", ...entries.map(([id]) => id))
+    stored += entries.length
+  }
+  const bareRate = (TAPS / (Date.now() - started)) * 1000
+  await consumer.quit()
+  await redis.quit()
+  await db.end()
+
+  console.log("")
+  console.log(`bench:pipeline — ${TAPS} taps (5% bots, 1 000 bands) from a pre-filled stream`)
+  console.log(
+    `tapline writer  ${taplineRate.toFixed(0).padStart(7)} taps/s   (idempotent insert + band first/last/count + ack + trim; target ≥ 40 000)`
+  )
+  console.log(`bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s   (plain insert + ack)`)
+  console.log(
+    `ratio tapline/bare: ${(taplineRate / bareRate).toFixed(2)}; band tap counts sum to ${counted[0].counted} (non-bot taps: ${TAPS - Math.ceil(TAPS / 20)})`
+  )
+}
+
+main()
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(cleanup)

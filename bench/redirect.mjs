@@ -1,0 +1,180 @@
+// pnpm bench:redirect — Tapline's hot path against a bare node:http + ioredis server doing the same lookup and
+// stream append, on the same pinned core, loaded alternately with identical settings:
+//   wrk (closed loop, maximum throughput) and a constant 2 000 req/s open-loop generator (latency percentiles).
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Redis } from "ioredis"
+import { openLoop } from "./open-loop.mjs"
+import {
+  cleanup,
+  createDatabase,
+  freePort,
+  httpOk,
+  memory,
+  requireCommand,
+  sleep,
+  startProcess,
+  startRedis
+} from "./support.mjs"
+
+const SERVER_CPU = 0
+const LOAD_CPU = 1
+const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10)
+const RATE = Number(process.env.BENCH_RATE ?? 2000)
+const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+const CONNECTIONS = 50
+const BANDS = 1000
+const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
+
+const wrkScript = Path.join(Os.tmpdir(), `tapline-wrk-${process.pid}.lua`)
+Fs.writeFileSync(
+  wrkScript,
+  `local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/e?bandId=DEMO-" .. string.format("%04d", (i % ${BANDS}) + 1))
+end`
+)
+
+const wrk = (port, seconds) => {
+  const out = execFileSync(
+    "taskset",
+    [
+      "-c",
+      String(LOAD_CPU),
+      "wrk",
+      "-t1",
+      `-c${CONNECTIONS}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      wrkScript,
+      "-H",
+      "Host: demo.localhost",
+      `http://127.0.0.1:${port}`
+    ],
+    { encoding: "utf8" }
+  )
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
+  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1]
+  return { rps, non2xx, p99 }
+}
+
+const main = async () => {
+  requireCommand("wrk", "wrk")
+  requireCommand("taskset", "util-linux")
+
+  // Redis gets the load generator's core, so the two servers compete for nothing on theirs.
+  const redisUrl = await startRedis(LOAD_CPU)
+  const databaseUrl = await createDatabase("redirect")
+  const taplinePrefix = "tapline:"
+  const baselinePrefix = "baseline:"
+  const taplinePort = await freePort()
+  const baselinePort = await freePort()
+
+  console.log("starting Tapline (api role, pinned to CPU 0) …")
+  const tapline = await startProcess(
+    "apps/api/dist/main.js",
+    [],
+    {
+      PORT: String(taplinePort),
+      HOST: "127.0.0.1",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: taplinePrefix,
+      TAPLINE_DEMO: "1",
+      TAPLINE_ROLE: "api",
+      LOG_LEVEL: "WARN",
+      // One load generator on one address: lift the per-client limits for the measurement.
+      TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
+      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000"
+    },
+    SERVER_CPU,
+    () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
+  )
+
+  const seed = new Redis(redisUrl, { keyPrefix: baselinePrefix })
+  const pipeline = seed.pipeline()
+  for (let i = 0; i < BANDS; i++)
+    pipeline.set(`band:DEMO-${String(i + 1).padStart(4, "0")}`, "https://example.com/demo/live")
+  await pipeline.exec()
+  await seed.quit()
+
+  console.log("starting the baseline (node:http + ioredis, pinned to CPU 0) …")
+  const baseline = await startProcess(
+    "bench/baseline-server.mjs",
+    [],
+    { PORT: String(baselinePort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: baselinePrefix },
+    SERVER_CPU,
+    async () =>
+      (await fetch(`http://127.0.0.1:${baselinePort}/e?bandId=DEMO-0001`, { redirect: "manual" })).status ===
+      302
+  )
+
+  const targets = [
+    { name: "tapline", port: taplinePort, pid: tapline.child.pid },
+    { name: "baseline", port: baselinePort, pid: baseline.child.pid }
+  ]
+  const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
+
+  for (const t of targets) wrk(t.port, 3) // warm-up: JIT, caches, connections
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const run = wrk(t.port, WRK_SECONDS)
+      results[t.name].rps.push(run.rps)
+      results[t.name].non2xx += run.non2xx
+      console.log(
+        `  round ${round} wrk ${t.name}: ${run.rps.toFixed(0)} req/s (p99 ${run.p99}, non-3xx ${run.non2xx})`
+      )
+      await sleep(1000)
+    }
+  }
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
+      const run = await openLoop({
+        port: t.port,
+        host: "demo.localhost",
+        paths,
+        rate: RATE,
+        seconds: RATE_SECONDS
+      })
+      results[t.name].latency.push(run)
+      console.log(
+        `  round ${round} ${RATE} req/s ${t.name}: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, p99.9 ${run.p999.toFixed(2)} ms, max ${run.max.toFixed(1)} ms, errors ${run.errors}`
+      )
+      await sleep(1000)
+    }
+  }
+  for (const t of targets) results[t.name].memory = memory(t.pid)
+
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const worst = (runs, key) => Math.max(...runs.map((r) => r[key]))
+  const line = (name) => {
+    const r = results[name]
+    return `${name.padEnd(9)} ${mean(r.rps).toFixed(0).padStart(8)} req/s   p50 ${worst(r.latency, "p50").toFixed(2)} ms   p99 ${worst(r.latency, "p99").toFixed(2)} ms   p99.9 ${worst(r.latency, "p999").toFixed(2)} ms   RSS ${r.memory.rss} MB (peak ${r.memory.peak} MB)`
+  }
+  const ratio = mean(results.tapline.rps) / mean(results.baseline.rps)
+  console.log("")
+  console.log(
+    `bench:redirect — ${ROUNDS} alternating rounds; wrk -t1 -c${CONNECTIONS} -d${WRK_SECONDS}s; open loop ${RATE} req/s for ${RATE_SECONDS}s; ${Os.cpus().length} cores, servers on CPU ${SERVER_CPU}, load generator and a private Redis on CPU ${LOAD_CPU}`
+  )
+  console.log(line("tapline"))
+  console.log(line("baseline"))
+  console.log(`throughput ratio tapline/baseline: ${ratio.toFixed(2)} (target ≥ 0.85)`)
+  const worstTapline = results.tapline.latency
+  console.log(
+    `targets at ${RATE} req/s: p99 ${worst(worstTapline, "p99").toFixed(2)} ms (≤ 5), p99.9 ${worst(worstTapline, "p999").toFixed(2)} ms (≤ 20)`
+  )
+}
+
+main()
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(() => cleanup().then(() => Fs.rmSync(wrkScript, { force: true })))

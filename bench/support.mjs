@@ -1,0 +1,158 @@
+// Shared set-up for the benchmarks: a database and key prefix of their own, processes pinned to a core,
+// clean-up on exit. Benchmarks run the built project (`pnpm build` first; the bench scripts do it).
+import { execFileSync, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import { Redis } from "ioredis"
+import Pg from "pg"
+
+export const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+export const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
+export const runId = `${Date.now()}_${process.pid}`
+
+const cleanups = []
+export const onExit = (f) => cleanups.push(f)
+export const cleanup = async () => {
+  for (const f of cleanups.reverse()) await f().catch(() => {})
+}
+process.on("SIGINT", () => cleanup().then(() => process.exit(130)))
+
+export const requireCommand = (name, debianPackage) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" })
+  } catch {
+    if (process.getuid?.() === 0) {
+      console.log(`installing ${debianPackage}`)
+      execFileSync(
+        "sh",
+        [
+          "-c",
+          `apt-get install -y -qq ${debianPackage} || (apt-get update -qq && apt-get install -y -qq ${debianPackage})`
+        ],
+        { stdio: "ignore" }
+      )
+    } else {
+      throw new Error(`${name} is required: apt-get install ${debianPackage}`)
+    }
+  }
+}
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const server = Net.createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+export const createDatabase = async (name) => {
+  const admin = new Pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  const db = `tapline_bench_${name}_${runId}`
+  await admin.query(`create database "${db}"`)
+  await admin.end()
+  onExit(async () => {
+    const again = new Pg.Client({ connectionString: adminUrl })
+    await again.connect()
+    await again.query(`drop database if exists "${db}" with (force)`)
+    await again.end()
+  })
+  const url = new URL(adminUrl)
+  url.pathname = `/${db}`
+  return url.toString()
+}
+
+export const redisPrefix = (name) => {
+  const prefix = `tapline-bench:${runId}:${name}:`
+  onExit(async () => {
+    const client = new Redis(redisUrl)
+    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 }))
+      if (keys.length) await client.del(...keys)
+    await client.quit()
+  })
+  return prefix
+}
+
+/** Starts `node file` pinned to `cpu`, resolves once `ready()` holds. */
+export const startProcess = async (file, args, env, cpu, ready, timeoutMs = 60_000) => {
+  const child = spawn("taskset", ["-c", String(cpu), process.execPath, file, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout.on("data", (d) => (output += d))
+  child.stderr.on("data", (d) => (output += d))
+  onExit(
+    () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        child.once("exit", resolve)
+        child.kill("SIGTERM")
+        setTimeout(() => child.kill("SIGKILL"), 5000).unref()
+      })
+  )
+  const deadline = Date.now() + timeoutMs
+  while (!(await ready().catch(() => false))) {
+    if (child.exitCode !== null) throw new Error(`${file} exited:\n${output}`)
+    if (Date.now() > deadline) throw new Error(`${file} not ready:\n${output}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return { child, output: () => output }
+}
+
+export const httpOk = async (url) => (await fetch(url)).status === 200
+
+/** Resident and peak resident memory of a process, in MB. */
+export const memory = (pid) => {
+  const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+  return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** A private redis-server pinned to `cpu`, without persistence, removed on exit. */
+export const startRedis = async (cpu) => {
+  const port = await freePort()
+  const child = spawn(
+    "taskset",
+    [
+      "-c",
+      String(cpu),
+      "redis-server",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no"
+    ],
+    { stdio: "ignore" }
+  )
+  onExit(
+    () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        child.once("exit", resolve)
+        child.kill("SIGKILL")
+      })
+  )
+  const url = `redis://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    client.on("error", () => {})
+    try {
+      await client.connect()
+      await client.ping()
+      return url
+    } catch {
+      await sleep(100)
+    } finally {
+      client.disconnect()
+    }
+  }
+  throw new Error("redis-server did not start")
+}
