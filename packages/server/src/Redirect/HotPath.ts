@@ -32,6 +32,23 @@ const SAFE_HEADERS = {
   "referrer-policy": "no-referrer"
 } as const
 
+/** A 302 with the safe headers, as a flat array: Node's fastest header path. */
+const redirect = (response: ServerResponse, location: string) => {
+  response.writeHead(302, [
+    "cache-control",
+    "no-store",
+    "x-content-type-options",
+    "nosniff",
+    "referrer-policy",
+    "no-referrer",
+    "location",
+    location,
+    "content-length",
+    "0"
+  ])
+  response.end()
+}
+
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
 export class HotPath extends Context.Tag("@tapline/server/HotPath")<HotPath, HotPathHandler>() {}
@@ -61,11 +78,35 @@ const reject = (
   response.end(body)
 }
 
-/** A single-valued parameter: absent, one value, or "ambiguous" when repeated. */
-const single = (params: URLSearchParams, name: string): string | null | "ambiguous" => {
-  const values = params.getAll(name)
-  if (values.length > 1) return "ambiguous"
-  return values[0] ?? null
+const AMBIGUOUS = Symbol("ambiguous")
+const WANTED = new Set(["bandId", "eventId", "orgId", ...UTM_KEYS.map((key) => `utm_${key}`)])
+
+/**
+ * The parameters /e reads, in one pass over the query (URLSearchParams plus getAll would allocate for every
+ * name on every tap). A repeated parameter is AMBIGUOUS; undecodable percent-encoding is null overall.
+ */
+const readQuery = (query: string): Map<string, string | typeof AMBIGUOUS> | null => {
+  const found = new Map<string, string | typeof AMBIGUOUS>()
+  let start = 0
+  while (start <= query.length) {
+    let end = query.indexOf("&", start)
+    if (end === -1) end = query.length
+    const eq = query.indexOf("=", start)
+    const keyEnd = eq === -1 || eq > end ? end : eq
+    const key = query.slice(start, keyEnd)
+    if (WANTED.has(key)) {
+      const raw = keyEnd === end ? "" : query.slice(keyEnd + 1, end)
+      let value: string
+      try {
+        value = raw.includes("%") || raw.includes("+") ? decodeURIComponent(raw.replaceAll("+", " ")) : raw
+      } catch {
+        return null
+      }
+      found.set(key, found.has(key) ? AMBIGUOUS : value)
+    }
+    start = end + 1
+  }
+  return found
 }
 
 export const parse = (
@@ -75,28 +116,31 @@ export const parse = (
   tapDomain: string
 ): ParsedTap | { readonly status: number; readonly message: string } => {
   const query = url.indexOf("?")
-  const params = new URLSearchParams(query === -1 ? "" : url.slice(query + 1))
-  const bandUid = single(params, "bandId")
-  if (bandUid === null || bandUid === "ambiguous" || !BAND_UID.test(bandUid)) {
+  const params = readQuery(query === -1 ? "" : url.slice(query + 1))
+  if (params === null) return { status: 400, message: "the query is malformed" }
+  const bandUid = params.get("bandId")
+  if (typeof bandUid !== "string" || !BAND_UID.test(bandUid)) {
     return { status: 400, message: "bandId is missing or malformed" }
   }
-  const eventId = single(params, "eventId")
-  const orgId = single(params, "orgId")
-  if (eventId === "ambiguous" || (eventId !== null && !UUID.test(eventId))) {
+  const eventId = params.get("eventId") ?? null
+  const orgId = params.get("orgId") ?? null
+  if (eventId === AMBIGUOUS || (eventId !== null && !UUID.test(eventId))) {
     return { status: 400, message: "eventId is malformed" }
   }
-  if (orgId === "ambiguous" || (orgId !== null && !UUID.test(orgId))) {
+  if (orgId === AMBIGUOUS || (orgId !== null && !UUID.test(orgId))) {
     return { status: 400, message: "orgId is malformed" }
   }
   let utm: Record<string, string> | null = null
-  for (const key of UTM_KEYS) {
-    const value = single(params, `utm_${key}`)
-    if (value === null) continue
-    if (value === "ambiguous" || value.length > MAX_UTM_LENGTH) {
-      return { status: 400, message: `utm_${key} is malformed` }
+  if (params.size > 1) {
+    for (const key of UTM_KEYS) {
+      const value = params.get(`utm_${key}`)
+      if (value === undefined) continue
+      if (value === AMBIGUOUS || value.length > MAX_UTM_LENGTH) {
+        return { status: 400, message: `utm_${key} is malformed` }
+      }
+      utm ??= {}
+      utm[key] = value
     }
-    utm ??= {}
-    utm[key] = value
   }
   let ref: OrgRef | null = null
   if (eventId !== null) ref = { _tag: "event", eventId: eventId.toLowerCase() }
@@ -221,8 +265,7 @@ export const make = Effect.gen(function* () {
       return null
     }
     const location = withUtm(decision.url, tap.utm)
-    response.writeHead(302, { ...SAFE_HEADERS, location, "content-length": 0 })
-    response.end()
+    redirect(response, location)
     const ua = request.headers["user-agent"]?.slice(0, MAX_USER_AGENT) ?? null
     const record: TapRecord = {
       id: uuidv7(),
@@ -250,8 +293,7 @@ export const make = Effect.gen(function* () {
     const known = store.stale(tap.ref, tap.bandUid)
     if (known.org === null) {
       // Without the organisation nothing can be attributed; the attendee still gets somewhere safe.
-      response.writeHead(302, { ...SAFE_HEADERS, location: defaultUrl, "content-length": 0 })
-      response.end()
+      redirect(response, defaultUrl)
       return
     }
     respond(request, response, tap, ip, known.org, known.bands ?? [], false)

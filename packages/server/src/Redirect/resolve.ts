@@ -138,6 +138,25 @@ export const resolve = (input: ResolveInput): Decision => {
     assignment
   })
 
+  // The common tap: a band of one event. Decided without building arrays.
+  if (known.length === 1) {
+    const band = known[0]!
+    const event = eventById(band.eventId)
+    if (event === undefined || (band.flagged && !event.assignOnFlag)) {
+      return toOrganisation(band.eventId, band.bandId, null)
+    }
+    const destination = eventDestination(event, org, now, defaultUrl)
+    return {
+      kind: destination.kind,
+      url: destination.url,
+      windowId: destination.windowId,
+      mode: destination.mode,
+      eventId: event.id,
+      bandId: band.bandId,
+      assignment: null
+    }
+  }
+
   if (known.length > 0) {
     const active = known.filter((band) => eventById(band.eventId) !== undefined)
     if (active.length === 0) return toOrganisation(known[0]!.eventId, known[0]!.bandId, null)

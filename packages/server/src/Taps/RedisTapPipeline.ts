@@ -63,32 +63,37 @@ type CounterOp =
 
 /** The live counters of a batch, added up: per event and second, per event and minute (total and mode), bands. */
 export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<CounterOp> => {
-  const seconds = new Map<string, number>()
-  const minutes = new Map<string, number>()
-  const bands = new Map<string, Set<string>>()
+  const byEvent = new Map<
+    string,
+    { seconds: Map<number, number>; minutes: Map<number, Map<string, number>>; bands: Set<string> }
+  >()
   for (const tap of taps) {
     if (tap.bot || tap.eventId === null) continue
-    const second = `${tap.eventId}:s:${Math.floor(tap.at / 1000)}`
-    seconds.set(second, (seconds.get(second) ?? 0) + 1)
-    const minute = `${tap.eventId}:m:${Math.floor(tap.at / 60_000)}`
-    minutes.set(`${minute}\u0000taps`, (minutes.get(`${minute}\u0000taps`) ?? 0) + 1)
-    if (tap.mode !== null) {
-      minutes.set(
-        `${minute}\u0000mode:${tap.mode}`,
-        (minutes.get(`${minute}\u0000mode:${tap.mode}`) ?? 0) + 1
-      )
+    let counts = byEvent.get(tap.eventId)
+    if (counts === undefined) {
+      counts = { seconds: new Map(), minutes: new Map(), bands: new Set() }
+      byEvent.set(tap.eventId, counts)
     }
-    const seen = bands.get(tap.eventId) ?? new Set<string>()
-    seen.add(tap.bandUid)
-    bands.set(tap.eventId, seen)
+    const second = Math.floor(tap.at / 1000)
+    counts.seconds.set(second, (counts.seconds.get(second) ?? 0) + 1)
+    const minute = Math.floor(tap.at / 60_000)
+    let fields = counts.minutes.get(minute)
+    if (fields === undefined) {
+      fields = new Map()
+      counts.minutes.set(minute, fields)
+    }
+    fields.set("taps", (fields.get("taps") ?? 0) + 1)
+    if (tap.mode !== null) fields.set(`mode:${tap.mode}`, (fields.get(`mode:${tap.mode}`) ?? 0) + 1)
+    counts.bands.add(tap.bandUid)
   }
   const ops: Array<CounterOp> = []
-  for (const [key, n] of seconds) ops.push(["s", key, n])
-  for (const [key, n] of minutes) {
-    const [minute, field] = key.split("\u0000") as [string, string]
-    ops.push(["m", minute, field, n])
+  for (const [eventId, counts] of byEvent) {
+    for (const [second, n] of counts.seconds) ops.push(["s", `${eventId}:s:${second}`, n])
+    for (const [minute, fields] of counts.minutes) {
+      for (const [field, n] of fields) ops.push(["m", `${eventId}:m:${minute}`, field, n])
+    }
+    ops.push(["u", `${eventId}:uniq`, ...counts.bands])
   }
-  for (const [eventId, uids] of bands) ops.push(["u", `${eventId}:uniq`, ...uids])
   return ops
 }
 
@@ -150,25 +155,28 @@ export const makeRecorder = Effect.gen(function* () {
       stats.spooled += lines.length
     })
 
-  const flushBatch = Effect.suspend(() => {
-    const batch = buffer.splice(0, taps.appendBatch)
-    if (batch.length === 0) return Effect.void
-    const lines = batch.map((tap) => JSON.stringify(tap))
-    return append(batch, lines).pipe(
-      Effect.tap(() =>
-        Effect.sync(() => {
-          stats.appended += lines.length
-        })
-      ),
-      Effect.catchAll((error) =>
-        Effect.logWarning("tap append failed; spooling to disk").pipe(
-          Effect.annotateLogs({ taps: lines.length, error: error.message }),
-          Effect.zipRight(spool(lines))
-        )
-      ),
-      Effect.asVoid
-    )
-  })
+  // Uninterruptible: once taps leave the buffer they reach Redis or the spool, even during shutdown.
+  const flushBatch = Effect.uninterruptible(
+    Effect.suspend(() => {
+      const batch = buffer.splice(0, taps.appendBatch)
+      if (batch.length === 0) return Effect.void
+      const lines = batch.map((tap) => JSON.stringify(tap))
+      return append(batch, lines).pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            stats.appended += lines.length
+          })
+        ),
+        Effect.catchAll((error) =>
+          Effect.logWarning("tap append failed; spooling to disk").pipe(
+            Effect.annotateLogs({ taps: lines.length, error: error.message }),
+            Effect.zipRight(spool(lines))
+          )
+        ),
+        Effect.asVoid
+      )
+    })
+  )
 
   const waitForTaps = Effect.async<void>((resume) => {
     if (buffer.length > 0) return resume(Effect.void)
@@ -314,25 +322,43 @@ export const makeQueue = Effect.gen(function* () {
           client.xautoclaim(STREAM_KEY, GROUP, consumer, idleMs, "0-0", "COUNT", max) as Promise<
             [string, Array<[string, Array<string>] | null>]
           >
-      ).pipe(Effect.map((reply) => decode(reply[1] ?? []))),
+      ).pipe(
+        Effect.tap((reply) => {
+          const deleted = (reply as unknown as Array<unknown>)[2] as Array<string> | undefined
+          return deleted !== undefined && deleted.length > 0
+            ? Effect.logError("pending tap entries were deleted before they were stored").pipe(
+                Effect.annotateLogs({ ids: deleted.slice(0, 20), count: deleted.length })
+              )
+            : Effect.void
+        }),
+        Effect.map((reply) => decode(reply[1] ?? []))
+      ),
     ack: (ids) =>
       ids.length === 0
         ? Effect.void
         : run("ack", () => client.xack(STREAM_KEY, GROUP, ...ids)).pipe(Effect.asVoid),
-    // Never MAXLEN: it ignores the group and would drop unread entries. Trim below the oldest unacknowledged.
+    /*
+     * Never MAXLEN: it ignores the group and would drop unread entries. Trim below the oldest unacknowledged
+     * entry, or just past the last delivered one when nothing is pending. The last delivered id is read
+     * first: entries a writer takes after that read are above it, and entries taken before it still show as
+     * pending when XPENDING runs, so nothing delivered but unacknowledged is ever trimmed.
+     */
     trim: Effect.gen(function* () {
+      const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
+        Array<unknown>
+      >
+      const lastDelivered = groups.map(toRecord).find((group) => group.name === GROUP)?.["last-delivered-id"]
       const [count, oldest] = (yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [
         number,
         string | null
       ]
-      const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
-        Array<unknown>
-      >
-      const info = groups.map(toRecord).find((group) => group.name === GROUP)
-      const floor =
-        count > 0 && oldest !== null ? oldest : (info?.["last-delivered-id"] as string | undefined)
-      if (floor === undefined || floor === "0-0") return 0
-      const boundary = count > 0 ? floor : nextId(floor)
+      const boundary =
+        count > 0 && oldest !== null
+          ? oldest
+          : typeof lastDelivered === "string" && lastDelivered !== "0-0"
+            ? nextId(lastDelivered)
+            : undefined
+      if (boundary === undefined) return 0
       return yield* run("trim", () => client.xtrim(STREAM_KEY, "MINID", boundary))
     }),
     health: Effect.gen(function* () {
