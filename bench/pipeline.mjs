@@ -103,7 +103,7 @@ const main = async () => {
   await redis.del(STREAM)
   await redis.xgroup("CREATE", `${prefix}${STREAM}`, "bare", "0", "MKSTREAM")
   await fill(redis, taps)
-  await db.query("create table bare_taps (like taps)")
+  await db.query("create table bare_taps (like taps including all)")
   const consumer = new Redis(redisUrl, { keyPrefix: prefix })
   const started = Date.now()
   let stored = 0
@@ -153,7 +153,9 @@ const main = async () => {
   console.log(
     `tapline writer  ${taplineRate.toFixed(0).padStart(7)} taps/s   (idempotent insert + band first/last/count + ack + trim; target ≥ 40 000)`
   )
-  console.log(`bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s   (plain insert + ack)`)
+  console.log(
+    `bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s   (plain insert into a table with the same indexes + ack)`
+  )
   console.log(
     `ratio tapline/bare: ${(taplineRate / bareRate).toFixed(2)}; band tap counts sum to ${counted[0].counted} (non-bot taps: ${TAPS - Math.ceil(TAPS / 20)})`
   )
