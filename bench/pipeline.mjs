@@ -2,6 +2,7 @@
 // (idempotent insert, band statistics, acknowledgement, trimming), beside a bare consumer doing only
 // XREADGROUP → plain multi-row INSERT → XACK on its own copy of the same entries.
 import { randomUUID } from "node:crypto"
+import * as Fs from "node:fs"
 import { Redis } from "ioredis"
 import Pg from "pg"
 import { v7 as uuidv7 } from "uuid"
@@ -49,7 +50,8 @@ const main = async () => {
     REDIS_URL: redisUrl,
     REDIS_KEY_PREFIX: prefix,
     TAPLINE_DEMO: "1",
-    LOG_LEVEL: "WARN"
+    LOG_LEVEL: "WARN",
+    ...(process.env.TAP_WRITER_BATCH ? { TAP_WRITER_BATCH: process.env.TAP_WRITER_BATCH } : {})
   }
   // Seed the demo tenant and create the consumer group without writing anything, then stop.
   const seeding = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "api" }, 0, () =>
@@ -94,7 +96,13 @@ const main = async () => {
   const worker = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "worker" }, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/live`)
   )
+  const cpuTicks = () => {
+    const fields = Fs.readFileSync(`/proc/${worker.child.pid}/stat`, "utf8").split(") ")[1].split(" ")
+    return Number(fields[11]) + Number(fields[12])
+  }
+  const ticksBefore = cpuTicks()
   const tapline = await countWhenDone(db, "taps", TAPS)
+  const writerCpu = (cpuTicks() - ticksBefore) / 100 / ((tapline.last.at - tapline.first.at) / 1000)
   const taplineRate = ((tapline.last.n - tapline.first.n) / (tapline.last.at - tapline.first.at)) * 1000
   const { rows: counted } = await db.query("select sum(tap_count)::int as counted from bands")
   worker.child.kill("SIGTERM")
@@ -155,6 +163,9 @@ const main = async () => {
   )
   console.log(
     `bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s   (plain insert into a table with the same indexes + ack)`
+  )
+  console.log(
+    `writer process CPU while draining: ${(writerCpu * 100).toFixed(0)}% of one core (the rest of the time it waits on PostgreSQL)`
   )
   console.log(
     `ratio tapline/bare: ${(taplineRate / bareRate).toFixed(2)}; band tap counts sum to ${counted[0].counted} (non-bot taps: ${TAPS - Math.ceil(TAPS / 20)})`

@@ -1,7 +1,7 @@
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
-import { type Delivery, TapQueue } from "./TapQueue.js"
+import { type Delivery, TapQueue, type TapQueueError } from "./TapQueue.js"
 import { TapStore } from "./TapStore.js"
 
 /**
@@ -38,7 +38,21 @@ export const make = Effect.gen(function* () {
       Effect.forkScoped
     )
 
-  yield* loop("batch", Effect.flatMap(queue.take(taps.writerBatch), handle))
+  /*
+   * While one batch is being stored, the next is read and decoded, so PostgreSQL and Redis work overlap.
+   * The prefetch is cleared before it is joined: a failed read is retried fresh, never replayed from a cache.
+   */
+  let prefetched: Fiber.RuntimeFiber<Delivery, TapQueueError> | null = null
+  yield* loop(
+    "batch",
+    Effect.gen(function* () {
+      const current = prefetched
+      prefetched = null
+      const delivery = current === null ? yield* queue.take(taps.writerBatch) : yield* Fiber.join(current)
+      prefetched = yield* Effect.fork(queue.take(taps.writerBatch))
+      yield* handle(delivery)
+    })
+  )
   yield* loop(
     "claim",
     Effect.flatMap(queue.claim(Duration.toMillis(taps.claimIdle), taps.writerBatch), handle).pipe(
