@@ -286,6 +286,32 @@ describe("telemetry and logs", () => {
       const span = receiver.spans.find((s) => s.traceId === traceId)
       expect(span, `spans received: ${receiver.spans.length}`).toBeDefined()
       expect(span?.parentSpanId).toBe(parentSpanId)
+
+      // The hot path is not on the HTTP stack, yet a sampled caller gets its span too.
+      const tapTrace = "5bf92f3577b34da6a3ce929d0e0e4737"
+      await new Promise<void>((resolve, reject) => {
+        const req = Http.request(
+          {
+            host: "127.0.0.1",
+            port: server.port,
+            path: "/e?bandId=TRACE-1",
+            headers: { host: "nobody.localhost", traceparent: `00-${tapTrace}-${parentSpanId}-01` }
+          },
+          (res) => {
+            res.resume()
+            res.on("end", () => resolve())
+          }
+        )
+        req.on("error", reject)
+        req.end()
+      })
+      const tapDeadline = Date.now() + 15_000
+      while (!receiver.spans.some((s) => s.traceId === tapTrace) && Date.now() < tapDeadline) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const tapSpan = receiver.spans.find((s) => s.traceId === tapTrace)
+      expect(tapSpan?.name).toBe("GET /e")
+      expect(tapSpan?.parentSpanId).toBe(parentSpanId)
       const exported = JSON.stringify(receiver.spans)
       expect(exported).not.toContain("very-secret-token-value")
       expect(exported).not.toContain("cookie-secret-value")

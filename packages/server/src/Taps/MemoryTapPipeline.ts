@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { LiveCounters, type LiveCountersShape } from "./LiveCounters.js"
 import type { Delivery, TapQueueShape } from "./TapQueue.js"
@@ -109,6 +109,23 @@ export const make = Effect.gen(function* () {
     })
   }
 
+  // The same lifetimes as the Redis keys: seconds for 10 minutes, minutes and uniques and duplicate markers for a day.
+  yield* Effect.forkScoped(
+    Effect.repeat(
+      Effect.sync(() => {
+        const now = Date.now()
+        const second = Math.floor(now / 1000)
+        const minute = Math.floor(now / 60_000)
+        for (const key of perSecond.keys())
+          if (Number(key.slice(key.lastIndexOf(":") + 1)) < second - 600) perSecond.delete(key)
+        for (const key of perMinute.keys())
+          if (Number(key.slice(key.lastIndexOf(":") + 1)) < minute - 1500) perMinute.delete(key)
+        for (const [key, at] of lastTap) if (at < now - windowMs - 60_000) lastTap.delete(key)
+      }),
+      Schedule.spaced("1 minute")
+    )
+  )
+
   const recorder: TapRecorderShape = {
     record,
     stats: (): RecorderStats => ({ buffered: entries.length, overflowed, appended, spooled: 0, replayed: 0 })
@@ -136,4 +153,4 @@ export const make = Effect.gen(function* () {
   )
 })
 
-export const layer = Layer.effectContext(make)
+export const layer = Layer.scopedContext(make)

@@ -106,7 +106,14 @@ const serverLayer = Layer.scoped(
  * Real PostgreSQL (a fresh migrated database), real Redis (a fresh key prefix, removed afterwards), the
  * production layers for read model, hot path and pipeline, and optionally the tap writer.
  */
-export const harness = (options: { readonly env?: Record<string, string>; readonly writer?: boolean } = {}) =>
+export const harness = (
+  options: {
+    readonly env?: Record<string, string>
+    readonly writer?: boolean
+    /** "memory": the embedded mode's read model and pipeline instead of Redis. */
+    readonly backend?: "redis" | "memory"
+  } = {}
+) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const prefix = uniquePrefix("hotpath")
@@ -115,8 +122,8 @@ export const harness = (options: { readonly env?: Record<string, string>; readon
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => Fs.rmSync(spoolDir, { recursive: true, force: true }))
       )
-      const env = {
-        REDIS_URL: redisUrl,
+      const env: Record<string, string> = {
+        ...(options.backend === "memory" ? {} : { REDIS_URL: redisUrl }),
         REDIS_KEY_PREFIX: prefix,
         TAP_DOMAIN,
         DEFAULT_REDIRECT_URL: DEFAULT_URL,
@@ -142,7 +149,7 @@ export const harness = (options: { readonly env?: Record<string, string>; readon
         Layer.provide([RedirectStore.layer, RateLimits.layer]),
         Layer.provideMerge(projector)
       )
-      const info = Layer.succeed(HarnessInfo, { redisUrl: env.REDIS_URL, prefix, config })
+      const info = Layer.succeed(HarnessInfo, { redisUrl: env.REDIS_URL ?? "", prefix, config })
       const all =
         options.writer === false
           ? hot
