@@ -26,6 +26,9 @@ const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const CONNECTIONS = 50
+// Both servers run as a one-CPU deployment should: V8's concurrent GC threads would otherwise compete with the
+// main thread for the single core and stall it for tens of milliseconds (measured; see docs/benchmarks.md).
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? "--single-threaded-gc"
 const BANDS = 1000
 const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
@@ -91,7 +94,8 @@ const main = async () => {
       LOG_LEVEL: "WARN",
       // One load generator on one address: lift the per-client limits for the measurement.
       TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
-      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000"
+      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
+      NODE_FLAGS
     },
     SERVER_CPU,
     () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
@@ -108,7 +112,7 @@ const main = async () => {
   const baseline = await startProcess(
     "bench/baseline-server.mjs",
     [],
-    { PORT: String(baselinePort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: baselinePrefix },
+    { PORT: String(baselinePort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: baselinePrefix, NODE_FLAGS },
     SERVER_CPU,
     async () =>
       (await fetch(`http://127.0.0.1:${baselinePort}/e?bandId=DEMO-0001`, { redirect: "manual" })).status ===
@@ -161,7 +165,7 @@ const main = async () => {
   const ratio = mean(results.tapline.rps) / mean(results.baseline.rps)
   console.log("")
   console.log(
-    `bench:redirect — ${ROUNDS} alternating rounds; wrk -t1 -c${CONNECTIONS} -d${WRK_SECONDS}s; open loop ${RATE} req/s for ${RATE_SECONDS}s; ${Os.cpus().length} cores, servers on CPU ${SERVER_CPU}, load generator and a private Redis on CPU ${LOAD_CPU}`
+    `bench:redirect — ${ROUNDS} alternating rounds; wrk -t1 -c${CONNECTIONS} -d${WRK_SECONDS}s; open loop ${RATE} req/s for ${RATE_SECONDS}s; ${Os.cpus().length} cores, servers on CPU ${SERVER_CPU} (node ${NODE_FLAGS}), load generator and a private Redis on CPU ${LOAD_CPU}`
   )
   console.log(line("tapline"))
   console.log(line("baseline"))

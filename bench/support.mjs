@@ -76,7 +76,7 @@ export const redisPrefix = (name) => {
 
 /** Starts `node file` pinned to `cpu`, resolves once `ready()` holds. */
 export const startProcess = async (file, args, env, cpu, ready, timeoutMs = 60_000) => {
-  const child = spawn("taskset", ["-c", String(cpu), process.execPath, file, ...args], {
+  const child = spawn("taskset", ["-c", String(cpu), process.execPath, ...(env.NODE_FLAGS ? env.NODE_FLAGS.split(" ") : []), file, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
