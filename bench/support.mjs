@@ -76,10 +76,21 @@ export const redisPrefix = (name) => {
 
 /** Starts `node file` pinned to `cpu`, resolves once `ready()` holds. */
 export const startProcess = async (file, args, env, cpu, ready, timeoutMs = 60_000) => {
-  const child = spawn("taskset", ["-c", String(cpu), process.execPath, ...(env.NODE_FLAGS ? env.NODE_FLAGS.split(" ") : []), file, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const child = spawn(
+    "taskset",
+    [
+      "-c",
+      String(cpu),
+      process.execPath,
+      ...(env.NODE_FLAGS ? env.NODE_FLAGS.split(" ") : []),
+      file,
+      ...args
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    }
+  )
   let output = ""
   child.stdout.on("data", (d) => (output += d))
   child.stderr.on("data", (d) => (output += d))

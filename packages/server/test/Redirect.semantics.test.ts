@@ -377,6 +377,22 @@ for (const backend of ["redis", "memory"] as const)
         })
       )
 
+      it.effect("a deleted organisation leaves the read model: its taps answer 404", () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const projector = yield* Projector
+          const { port } = yield* TapServer
+          const t = yield* tenant({ events: [{ windows: show("g"), bands: ["GONE-1"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          expect((yield* request(port, band("GONE-1"), { host })).status).toBe(302)
+          yield* sql`update organizations set deleted_at = now() where id = ${t.orgId}`
+          yield* projector.organization(t.orgId)
+          yield* Effect.sleep("200 millis")
+          expect((yield* request(port, band("GONE-1"), { host })).status).toBe(404)
+          expect((yield* projector.status).stale).toEqual([])
+        })
+      )
+
       it.effect("an admin change reaches the hot path through the projector", () =>
         Effect.gen(function* () {
           const sql = yield* SqlClient.SqlClient

@@ -99,18 +99,21 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         yield* store.writeOrganization({ snapshot, eventIds: ids })
       })
 
+    /** A deleted (or vanished) organisation leaves the read model entirely: slug, events, bands, snapshot. */
+    const remove = (orgId: string, row: OrgRow | undefined) =>
+      Effect.gen(function* () {
+        const current = yield* store.org(orgId)
+        yield* store.removeOrganization(orgId, current?.slug ?? row?.slug ?? null, yield* eventIds(orgId))
+      })
+
     /** Organisation fields, its ACTIVE events and their windows. */
     const organization = (orgId: string) =>
       locked(
         orgId,
         Effect.gen(function* () {
           const row = yield* orgRow(orgId)
-          if (row === undefined || row.deleted) {
-            const current = yield* store.org(orgId)
-            yield* store.removeOrganization(orgId, current?.slug ?? row?.slug ?? null, yield* eventIds(orgId))
-          } else {
-            yield* writeSnapshot(row)
-          }
+          if (row === undefined || row.deleted) yield* remove(orgId, row)
+          else yield* writeSnapshot(row)
         })
       ).pipe(Effect.zipRight(store.announce(orgId)), Effect.withSpan("Projector.organization"))
 
@@ -133,11 +136,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         orgId,
         Effect.gen(function* () {
           const row = yield* orgRow(orgId)
-          if (row === undefined || row.deleted) {
-            const current = yield* store.org(orgId)
-            yield* store.removeOrganization(orgId, current?.slug ?? row?.slug ?? null, yield* eventIds(orgId))
-            return
-          }
+          if (row === undefined || row.deleted) return yield* remove(orgId, row)
           const stale = new Set(yield* store.bandUids(orgId))
           let cursor = ""
           for (;;) {
