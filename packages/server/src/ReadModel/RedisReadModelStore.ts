@@ -1,7 +1,7 @@
 import { Chunk, Effect, Layer, Stream } from "effect"
 import { Cluster } from "ioredis"
 import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
-import { Redis, type RedisConnection } from "../Redis/Redis.js"
+import { keyPrefixOf, Redis, type RedisConnection } from "../Redis/Redis.js"
 import {
   type Change,
   Keys,
@@ -23,12 +23,9 @@ const parse = <A>(value: string | null): A | null => {
   }
 }
 
-const prefixOf = (client: RedisConnection): string =>
-  (client instanceof Cluster ? client.options.keyPrefix : client.options.keyPrefix) ?? ""
-
 /** SCAN does not apply ioredis' key prefix to its pattern, nor strip it from results: do both here. */
 const scanKeys = async (client: RedisConnection, pattern: string): Promise<ReadonlyArray<string>> => {
-  const prefix = prefixOf(client)
+  const prefix = keyPrefixOf(client)
   const nodes = client instanceof Cluster ? client.nodes("master") : [client]
   const found: Array<string> = []
   for (const node of nodes) {

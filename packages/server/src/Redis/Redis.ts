@@ -145,3 +145,6 @@ export const layer = Layer.scoped(
   Redis,
   Effect.flatMap(AppConfig, (config) => make(config.redis))
 )
+
+/** The key prefix ioredis adds to keyed commands; commands it does not know the keys of need it by hand. */
+export const keyPrefixOf = (client: RedisConnection): string => client.options.keyPrefix ?? ""

@@ -2,9 +2,8 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
-import { Cluster } from "ioredis"
 import { AppConfig } from "../Config/AppConfig.js"
-import { Redis, type RedisConnection } from "../Redis/Redis.js"
+import { keyPrefixOf, Redis } from "../Redis/Redis.js"
 import {
   type Delivery,
   type PipelineHealth,
@@ -97,16 +96,13 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
   return ops
 }
 
-const prefixOf = (client: RedisConnection): string =>
-  (client instanceof Cluster ? client.options.keyPrefix : client.options.keyPrefix) ?? ""
-
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 /** The producer: bounded buffer, one appending fiber, a local spool while Redis is unreachable. */
 export const makeRecorder = Effect.gen(function* () {
   const client = yield* Redis
   const { embedded, taps } = yield* AppConfig
-  const prefix = prefixOf(client)
+  const prefix = keyPrefixOf(client)
   const windowMs = Duration.toMillis(taps.duplicateInterval)
   const spoolDir = Option.getOrElse(taps.spoolDir, () => Path.join(embedded.dataDir, "spool"))
   Fs.mkdirSync(spoolDir, { recursive: true })
@@ -256,7 +252,7 @@ export const makeQueue = Effect.gen(function* () {
   )
   const consumer = `${Os.hostname()}-${process.pid}`
   // ioredis applies keyPrefix only where the key is the first argument: XGROUP and XINFO need it by hand.
-  const prefixedStream = `${prefixOf(client)}${STREAM_KEY}`
+  const prefixedStream = `${keyPrefixOf(client)}${STREAM_KEY}`
 
   const run = <A>(operation: string, f: () => Promise<A>) =>
     Effect.tryPromise({
