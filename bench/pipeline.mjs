@@ -51,7 +51,10 @@ const main = async () => {
     REDIS_KEY_PREFIX: prefix,
     TAPLINE_DEMO: "1",
     LOG_LEVEL: "WARN",
-    ...(process.env.TAP_WRITER_BATCH ? { TAP_WRITER_BATCH: process.env.TAP_WRITER_BATCH } : {})
+    ...(process.env.TAP_WRITER_BATCH ? { TAP_WRITER_BATCH: process.env.TAP_WRITER_BATCH } : {}),
+    ...(process.env.TAP_WRITER_CONCURRENCY
+      ? { TAP_WRITER_CONCURRENCY: process.env.TAP_WRITER_CONCURRENCY }
+      : {})
   }
   // Seed the demo tenant and create the consumer group without writing anything, then stop.
   const seeding = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "api" }, 0, () =>

@@ -92,6 +92,8 @@ const taps = Config.all({
   bufferMax: positive("TAP_BUFFER_MAX", 100_000),
   appendBatch: positive("TAP_APPEND_BATCH", 500),
   writerBatch: positive("TAP_WRITER_BATCH", 5_000),
+  /** Batches one writer process has in flight at once. */
+  writerConcurrency: positive("TAP_WRITER_CONCURRENCY", 2),
   duplicateInterval: Config.duration("TAP_DUPLICATE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
   /** A writer that died leaves its entries pending; after this long another writer takes them over. */
   claimIdle: Config.duration("TAP_CLAIM_IDLE").pipe(Config.withDefault(Duration.seconds(30))),

@@ -241,15 +241,28 @@ export const makeRecorder = Effect.gen(function* () {
 /** The consumer: one consumer of the `writers` group per process. */
 export const makeQueue = Effect.gen(function* () {
   const client = yield* Redis
-  // XREADGROUP BLOCK holds a connection: the writer reads on its own.
-  const reader = yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const duplicate = client.duplicate()
-      duplicate.on("error", () => {})
-      return duplicate
-    }),
-    (duplicate) => Effect.sync(() => duplicate.disconnect())
+  // XREADGROUP BLOCK holds a connection: each batch the writer has in flight reads on one of its own.
+  const { taps: tapConfig } = yield* AppConfig
+  const readers = yield* Effect.forEach(Array.from({ length: tapConfig.writerConcurrency }), () =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const duplicate = client.duplicate()
+        duplicate.on("error", () => {})
+        return duplicate
+      }),
+      (duplicate) => Effect.sync(() => duplicate.disconnect())
+    )
   )
+  const idle = [...readers]
+  const readerPermits = yield* Effect.makeSemaphore(readers.length)
+  const withReader = <A, E>(f: (reader: (typeof readers)[number]) => Effect.Effect<A, E>) =>
+    readerPermits.withPermits(1)(
+      Effect.acquireUseRelease(
+        Effect.sync(() => idle.pop()!),
+        f,
+        (reader) => Effect.sync(() => idle.push(reader))
+      )
+    )
   const consumer = `${Os.hostname()}-${process.pid}`
   // ioredis applies keyPrefix only where the key is the first argument: XGROUP and XINFO need it by hand.
   const prefixedStream = `${keyPrefixOf(client)}${STREAM_KEY}`
@@ -288,28 +301,30 @@ export const makeQueue = Effect.gen(function* () {
 
   const queue: TapQueueShape = {
     take: (max) =>
-      run(
-        "take",
-        () =>
-          reader.xreadgroup(
-            "GROUP",
-            GROUP,
-            consumer,
-            "COUNT",
-            max,
-            "BLOCK",
-            1000,
-            "STREAMS",
-            STREAM_KEY,
-            ">"
-          ) as Promise<Array<[string, Array<[string, Array<string>]>]> | null>
-      ).pipe(
-        // A flushed Redis loses the group: recreate it and carry on.
-        Effect.catchIf(
-          (error) => error.message.includes("NOGROUP"),
-          () => ensureGroup.pipe(Effect.as(null))
-        ),
-        Effect.map((reply) => decode(reply?.[0]?.[1] ?? []))
+      withReader((reader) =>
+        run(
+          "take",
+          () =>
+            reader.xreadgroup(
+              "GROUP",
+              GROUP,
+              consumer,
+              "COUNT",
+              max,
+              "BLOCK",
+              1000,
+              "STREAMS",
+              STREAM_KEY,
+              ">"
+            ) as Promise<Array<[string, Array<[string, Array<string>]>]> | null>
+        ).pipe(
+          // A flushed Redis loses the group: recreate it and carry on.
+          Effect.catchIf(
+            (error) => error.message.includes("NOGROUP"),
+            () => ensureGroup.pipe(Effect.as(null))
+          ),
+          Effect.map((reply) => decode(reply?.[0]?.[1] ?? []))
+        )
       ),
     claim: (idleMs, max) =>
       run(

@@ -71,12 +71,16 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
           select band_id, min(tapped_at) as first_at, max(tapped_at) as last_at, count(*) as taps
           from inserted where band_id is not null and not is_bot group by band_id
         ),
+        -- Rows are locked in id order: two batches in flight can then never deadlock on the same bands.
+        locked as (
+          select b.id from bands b join counted c on c.band_id = b.id order by b.id for update of b
+        ),
         updated as (
           update bands b set
             first_tap_at = least(coalesce(b.first_tap_at, c.first_at), c.first_at),
             last_tap_at = greatest(coalesce(b.last_tap_at, c.last_at), c.last_at),
             tap_count = b.tap_count + c.taps
-          from counted c where b.id = c.band_id
+          from counted c where b.id = c.band_id and b.id in (select id from locked)
           returning 1
         )
         select (select count(*) from inserted) as inserted`

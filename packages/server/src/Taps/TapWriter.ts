@@ -1,7 +1,7 @@
-import { Duration, Effect, Fiber, Layer, Schedule } from "effect"
+import { Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
-import { type Delivery, TapQueue, type TapQueueError } from "./TapQueue.js"
+import { type Delivery, TapQueue } from "./TapQueue.js"
 import { TapStore } from "./TapStore.js"
 
 /**
@@ -39,20 +39,13 @@ export const make = Effect.gen(function* () {
     )
 
   /*
-   * While one batch is being stored, the next is read and decoded, so PostgreSQL and Redis work overlap.
-   * The prefetch is cleared before it is joined: a failed read is retried fresh, never replayed from a cache.
+   * `TAP_WRITER_CONCURRENCY` batches in flight, each read on its own connection and stored in its own
+   * transaction, so PostgreSQL works on one while the next is read and decoded. Batches never deadlock:
+   * TapStore locks band rows in id order and inserts assigned bands sorted.
    */
-  let prefetched: Fiber.RuntimeFiber<Delivery, TapQueueError> | null = null
-  yield* loop(
-    "batch",
-    Effect.gen(function* () {
-      const current = prefetched
-      prefetched = null
-      const delivery = current === null ? yield* queue.take(taps.writerBatch) : yield* Fiber.join(current)
-      prefetched = yield* Effect.fork(queue.take(taps.writerBatch))
-      yield* handle(delivery)
-    })
-  )
+  for (let i = 0; i < taps.writerConcurrency; i++) {
+    yield* loop("batch", Effect.flatMap(queue.take(taps.writerBatch), handle))
+  }
   yield* loop(
     "claim",
     Effect.flatMap(queue.claim(Duration.toMillis(taps.claimIdle), taps.writerBatch), handle).pipe(
