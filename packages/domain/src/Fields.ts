@@ -83,9 +83,6 @@ export const OptionalTimestamp = Model.Field({
   jsonUpdate: Schema.optionalWith(Schema.DateTimeUtc, { as: "Option", nullable: true })
 })
 
-/** Set by the database on insert and never written by the application. */
-export const CreatedAt = Model.Field({ select: Model.DateTimeFromDate, json: Schema.DateTimeUtc })
-
 /** Soft delete: set when a row goes to the trash, cleared on restore; never written through insert/update. */
 export const DeletedAt = Model.Field({
   select: Schema.OptionFromNullOr(Model.DateTimeFromDate),

@@ -1,25 +1,12 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import {
-  Band,
-  BandUid,
-  Email,
-  HttpUrl,
-  Membership,
-  Organization,
-  Tag,
-  Tap,
-  TapId,
-  User
-} from "@tapline/domain"
-import { DateTime, Effect, Layer, Option, Schema } from "effect"
+import { Band, BandUid, Email, HttpUrl, Membership, Organization, Tag, User } from "@tapline/domain"
+import { Effect, Layer, Option, Schema } from "effect"
 import { AuditRepository } from "../src/Repositories/AuditRepository.js"
 import { BandRepository } from "../src/Repositories/BandRepository.js"
 import { CampaignRepository } from "../src/Repositories/CampaignRepository.js"
 import { EventRepository } from "../src/Repositories/EventRepository.js"
 import { OrganizationRepository } from "../src/Repositories/OrganizationRepository.js"
 import { TagRepository } from "../src/Repositories/TagRepository.js"
-import { TapRepository } from "../src/Repositories/TapRepository.js"
 import { UserRepository } from "../src/Repositories/UserRepository.js"
 import { WindowRepository } from "../src/Repositories/WindowRepository.js"
 import { makeEvent, makeOrganization, makeWindow } from "./support/Fixtures.js"
@@ -33,7 +20,6 @@ const Repositories = Layer.mergeAll(
   WindowRepository.Default,
   TagRepository.Default,
   BandRepository.Default,
-  TapRepository.Default,
   AuditRepository.Default
 ).pipe(Layer.provideMerge(MigratedDatabase))
 
@@ -171,45 +157,6 @@ describe("repositories", () => {
         }
         const all = yield* bands.findAllByUid({ organizationId: organization.id, bandUid: uid("SHARED-1") })
         expect(all.map((b) => b.eventId).sort()).toEqual([first.id, second.id].sort())
-      })
-    )
-
-    it.effect("taps insert idempotently by id, into their monthly partition", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const taps = yield* TapRepository
-        const organization = yield* makeOrganization()
-        const event = yield* makeEvent(organization)
-        const tap = (n: number) =>
-          Tap.make({
-            id: Schema.decodeSync(TapId)(`01900000-0000-7000-8000-${String(n).padStart(12, "0")}`),
-            organizationId: organization.id,
-            eventId: event.id,
-            bandId: null,
-            bandUid: uid(`T-${n}`),
-            windowId: null,
-            mode: "LIVE",
-            redirectKind: "FALLBACK",
-            destinationUrl: Schema.decodeSync(Tap.fields.destinationUrl)("https://example.com/"),
-            tappedAt: DateTime.unsafeMake(new Date()),
-            userAgent: "test",
-            clientIp: "203.0.113.7",
-            utm: { source: "nfc", campaign: "tour" },
-            isBot: false,
-            isDuplicate: n === 2
-          })
-        const batch = [tap(1), tap(2), tap(3)]
-        expect(yield* taps.insertBatch(batch)).toBe(3)
-        expect(yield* taps.insertBatch(batch)).toBe(0)
-        expect(yield* taps.countByEvent(event.id)).toBe(3)
-        const rows = yield* sql<{ partition: string; utmSource: string; isDuplicate: boolean }>`
-          select tableoid::regclass::text as partition, utm_source, is_duplicate from taps
-          where event_id = ${event.id} order by id`
-        const now = new Date()
-        const expected = `taps_${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, "0")}`
-        expect(rows.map((r) => r.partition)).toEqual([expected, expected, expected])
-        expect(rows.map((r) => r.utmSource)).toEqual(["nfc", "nfc", "nfc"])
-        expect(rows.map((r) => r.isDuplicate)).toEqual([false, true, false])
       })
     )
 

@@ -71,6 +71,36 @@ describe("tap pipeline", () => {
       }).pipe(Effect.provide(TapStore.Default))
     )
 
+    it.effect("taps are stored with their utm values and flags, into their monthly partition", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* TapStore
+        const t = yield* tenant({ events: [{ windows: show("p") }] })
+        const batch = [1, 2, 3].map((n) => ({
+          ...tapOf(t, `T-${n}`),
+          ip: "203.0.113.7",
+          utm: { source: "nfc", campaign: "tour" },
+          dup: n === 2
+        }))
+        expect((yield* store.store(batch)).inserted).toBe(3)
+        expect((yield* store.store(batch)).inserted).toBe(0)
+        const rows = yield* sql<{
+          partition: string
+          utmSource: string
+          utmCampaign: string
+          isDuplicate: boolean
+        }>`
+          select tableoid::regclass::text as partition, utm_source, utm_campaign, is_duplicate from taps
+          where event_id = ${t.eventIds[0]!} order by id`
+        const now = new Date()
+        const expected = `taps_${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, "0")}`
+        expect(rows.map((r) => r.partition)).toEqual([expected, expected, expected])
+        expect(rows.map((r) => r.utmSource)).toEqual(["nfc", "nfc", "nfc"])
+        expect(rows.map((r) => r.utmCampaign)).toEqual(["tour", "tour", "tour"])
+        expect(rows.map((r) => r.isDuplicate)).toEqual([false, true, false])
+      }).pipe(Effect.provide(TapStore.Default))
+    )
+
     it.effect("an auto-assignment delivered twice creates one band", () =>
       Effect.gen(function* () {
         const store = yield* TapStore
