@@ -147,30 +147,6 @@ describe("tap pipeline", () => {
       }).pipe(Effect.provide(pipelineRedis))
     )
 
-    it.effect("live counters count taps per second, minute and mode, and unique bands, but not bots", () =>
-      Effect.gen(function* () {
-        const { port } = yield* TapServer
-        const counters = yield* LiveCounters
-        const t = yield* tenant({ events: [{ windows: show("l"), bands: ["L-1", "L-2"] }] })
-        const host = `${t.slug}.${TAP_DOMAIN}`
-        const started = Math.floor(Date.now() / 1000)
-        for (const uid of ["L-1", "L-2", "L-1"]) yield* request(port, `/e?bandId=${uid}`, { host })
-        yield* request(port, "/e?bandId=L-2", { host, headers: { "user-agent": "Googlebot/2.1" } })
-        yield* Effect.sleep("300 millis")
-        const seconds = yield* counters.perSecond(t.eventIds[0]!, started, 3)
-        expect(seconds.reduce((a, b) => a + b, 0)).toBe(3)
-        // The taps may straddle a minute boundary: add up this minute and the one before.
-        const now = Math.floor(Date.now() / 60_000)
-        const minutes = [
-          yield* counters.minute(t.eventIds[0]!, now - 1),
-          yield* counters.minute(t.eventIds[0]!, now)
-        ]
-        expect(minutes.reduce((sum, m) => sum + m.taps, 0)).toBe(3)
-        expect(minutes.reduce((sum, m) => sum + (m.byMode.LIVE ?? 0), 0)).toBe(3)
-        expect(yield* counters.uniqueBands(t.eventIds[0]!)).toBe(2)
-      })
-    )
-
     it.scoped("closing the recorder flushes what it still buffers", () =>
       Effect.gen(function* () {
         const client = yield* RedisConnection.Redis
@@ -187,6 +163,35 @@ describe("tap pipeline", () => {
     )
   })
 })
+
+for (const backend of ["redis", "memory"] as const)
+  describe(`live counters, ${backend} pipeline`, () => {
+    layer(harness({ writer: false, backend }), { excludeTestServices: true, timeout: 60_000 })((it) => {
+      it.effect("live counters count taps per second, minute and mode, and unique bands, but not bots", () =>
+        Effect.gen(function* () {
+          const { port } = yield* TapServer
+          const counters = yield* LiveCounters
+          const t = yield* tenant({ events: [{ windows: show("l"), bands: ["L-1", "L-2"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          const started = Math.floor(Date.now() / 1000)
+          for (const uid of ["L-1", "L-2", "L-1"]) yield* request(port, `/e?bandId=${uid}`, { host })
+          yield* request(port, "/e?bandId=L-2", { host, headers: { "user-agent": "Googlebot/2.1" } })
+          yield* Effect.sleep("300 millis")
+          const seconds = yield* counters.perSecond(t.eventIds[0]!, started, 3)
+          expect(seconds.reduce((a, b) => a + b, 0)).toBe(3)
+          // The taps may straddle a minute boundary: add up this minute and the one before.
+          const now = Math.floor(Date.now() / 60_000)
+          const minutes = [
+            yield* counters.minute(t.eventIds[0]!, now - 1),
+            yield* counters.minute(t.eventIds[0]!, now)
+          ]
+          expect(minutes.reduce((sum, m) => sum + m.taps, 0)).toBe(3)
+          expect(minutes.reduce((sum, m) => sum + (m.byMode.LIVE ?? 0), 0)).toBe(3)
+          expect(yield* counters.uniqueBands(t.eventIds[0]!)).toBe(2)
+        })
+      )
+    })
+  })
 
 class PrivateRedis extends Context.Tag("test/PrivateRedis")<
   PrivateRedis,

@@ -27,7 +27,8 @@ export class LiveCounters extends Context.Tag("@tapline/server/LiveCounters")<
 
 const liveKey = (eventId: string) => `{taps}:live:${eventId}`
 
-export const minuteCounts = (fields: Record<string, string>): MinuteCounts => {
+/** Reads a minute hash (`taps`, `mode:LIVE`, …) as Redis returns it or as the memory pipeline keeps it. */
+export const minuteCounts = (fields: Readonly<Record<string, string | number>>): MinuteCounts => {
   const byMode: Record<string, number> = {}
   for (const [field, value] of Object.entries(fields)) {
     if (field.startsWith("mode:")) byMode[field.slice(5)] = Number(value)

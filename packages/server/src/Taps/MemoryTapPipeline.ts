@@ -1,6 +1,6 @@
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { LiveCounters, type LiveCountersShape } from "./LiveCounters.js"
+import { LiveCounters, type LiveCountersShape, minuteCounts } from "./LiveCounters.js"
 import type { Delivery, TapQueueShape } from "./TapQueue.js"
 import { TapQueue } from "./TapQueue.js"
 import type { RecorderStats, TapRecord } from "./TapRecord.js"
@@ -137,13 +137,7 @@ export const make = Effect.gen(function* () {
         Array.from({ length: n }, (_, i) => perSecond.get(`${eventId}:${fromSecond + i}`) ?? 0)
       ),
     minute: (eventId, epochMinute) =>
-      Effect.sync(() => {
-        const fields = Object.fromEntries(perMinute.get(`${eventId}:${epochMinute}`) ?? [])
-        const byMode: Record<string, number> = {}
-        for (const [field, value] of Object.entries(fields))
-          if (field.startsWith("mode:")) byMode[field.slice(5)] = value
-        return { taps: fields.taps ?? 0, byMode }
-      }),
+      Effect.sync(() => minuteCounts(Object.fromEntries(perMinute.get(`${eventId}:${epochMinute}`) ?? []))),
     uniqueBands: (eventId) => Effect.sync(() => uniques.get(eventId)?.size ?? 0)
   }
 
