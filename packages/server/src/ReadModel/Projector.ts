@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type Statement } from "@effect/sql"
 import { Effect, Layer } from "effect"
 import type { BandEntry, EventSnapshot, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { ReadModelStore } from "./ReadModelStore.js"
@@ -58,19 +58,22 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         Effect.map((rows) => rows.map((row) => row.id))
       )
 
-    const bandEntries = (orgId: string, where: "uids" | "page", arg: ReadonlyArray<string> | string) =>
-      (where === "uids"
-        ? sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
-            select band_uid, json_agg(json_build_object('bandId', id, 'eventId', event_id, 'flagged', flagged)
-              order by event_id) as entries
-            from bands where organization_id = ${orgId} and band_uid = any(${arg}::text[]) and deleted_at is null
-            group by band_uid`
-        : sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
-            select band_uid, json_agg(json_build_object('bandId', id, 'eventId', event_id, 'flagged', flagged)
-              order by event_id) as entries
-            from bands where organization_id = ${orgId} and band_uid > ${arg} and deleted_at is null
-            group by band_uid order by band_uid limit ${BAND_PAGE}`
-      ).pipe(Effect.map((rows) => new Map(rows.map((row) => [row.bandUid, row.entries]))))
+    /** Entries per band_uid of the organisation, for the band_uids `condition` selects. */
+    const bandEntries = (orgId: string, condition: Statement.Fragment, page: Statement.Fragment = sql``) =>
+      sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
+        select band_uid, json_agg(json_build_object('bandId', id, 'eventId', event_id, 'flagged', flagged)
+          order by event_id) as entries
+        from bands where organization_id = ${orgId} and ${condition} and deleted_at is null
+        group by band_uid ${page}`.pipe(
+        Effect.map((rows) => new Map(rows.map((row) => [row.bandUid, row.entries])))
+      )
+
+    const bandsNamed = (orgId: string, uids: ReadonlyArray<string>) =>
+      bandEntries(orgId, sql`band_uid = any(${uids}::text[])`)
+
+    /** The next page of band_uids after `cursor`, in order, for rebuilds. */
+    const bandsAfter = (orgId: string, cursor: string) =>
+      bandEntries(orgId, sql`band_uid > ${cursor}`, sql`order by band_uid limit ${BAND_PAGE}`)
 
     /*
      * Under a per-organisation advisory lock, so two projections of one organisation cannot interleave and
@@ -124,7 +127,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         Effect.gen(function* () {
           const row = yield* orgRow(orgId)
           if (row === undefined || row.deleted) return
-          const found = yield* bandEntries(orgId, "uids", uids)
+          const found = yield* bandsNamed(orgId, uids)
           yield* store.writeBands(orgId, new Map(uids.map((uid) => [uid, found.get(uid) ?? []])))
           yield* writeSnapshot(row)
         })
@@ -140,7 +143,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
           const stale = new Set(yield* store.bandUids(orgId))
           let cursor = ""
           for (;;) {
-            const page = yield* bandEntries(orgId, "page", cursor)
+            const page = yield* bandsAfter(orgId, cursor)
             if (page.size === 0) break
             yield* store.writeBands(orgId, page)
             for (const uid of page.keys()) {
