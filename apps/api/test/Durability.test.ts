@@ -1,83 +1,17 @@
-import { spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Redis } from "ioredis"
+import { startRedisServer } from "@tapline/testing/redisServer"
 import { describe, expect, it } from "vitest"
 import { createDatabase } from "./support/Peers.js"
-import { freePort, type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /*
  * pnpm test:durability — DESIGN.md §4: no served tap is lost and none is stored twice, while a writer is
  * killed mid-batch, an API process is stopped under load and Redis restarts. Redis runs with an append-only
  * file, as production must for the tap stream: a Redis that forgets its data forgets what it held.
  */
-
-const persistentRedis = async () => {
-  const port = await freePort()
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-durable-redis-"))
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--appendonly",
-    "yes",
-    "--appendfsync",
-    "always",
-    "--save",
-    ""
-  ]
-  const start = async () => {
-    const child = spawn("redis-server", args, { stdio: "ignore" })
-    for (let i = 0; i < 100; i++) {
-      const client = new Redis({
-        port,
-        lazyConnect: true,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0
-      })
-      client.on("error", () => {})
-      try {
-        await client.connect()
-        await client.ping()
-        return child
-      } catch {
-        await new Promise((r) => setTimeout(r, 100))
-      } finally {
-        client.disconnect()
-      }
-    }
-    throw new Error("redis did not start")
-  }
-  let child = await start()
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.once("exit", () => resolve())
-      // SHUTDOWN writes the append-only file and exits: a planned restart.
-      const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0 })
-      client.on("error", () => {})
-      client
-        .connect()
-        .then(() => client.shutdown().catch(() => {}))
-        .catch(() => child.kill("SIGKILL"))
-    })
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    restart: async () => {
-      await stop()
-      child = await start()
-    },
-    dispose: async () => {
-      await stop()
-      Fs.rmSync(dir, { recursive: true, force: true })
-    }
-  }
-}
 
 const agent = new Http.Agent({ keepAlive: true, maxSockets: 32 })
 
@@ -106,7 +40,7 @@ const tap = (port: number, band: number) =>
 describe("durability", () => {
   it("taps stored equal taps served, without duplicates, through a writer crash, an API stop and a Redis restart", async () => {
     const database = await createDatabase()
-    const redis = await persistentRedis()
+    const redis = await startRedisServer({ persistent: true })
     const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-durable-"))
     const env = {
       DATABASE_URL: database.url,
@@ -164,7 +98,7 @@ describe("durability", () => {
         aStopped = true
         await apiA.stop()
       })
-      at(6000, () => redis.restart())
+      at(6000, () => redis.restart({ graceful: true }))
       await load
       await Promise.all(events)
 

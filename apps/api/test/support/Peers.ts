@@ -1,46 +1,13 @@
-import { spawn } from "node:child_process"
-import * as Fs from "node:fs"
 import * as Http from "node:http"
-import * as Os from "node:os"
-import * as Path from "node:path"
+import { redisUrl, runId } from "@tapline/testing/env"
+import { createDatabase as createTestDatabase } from "@tapline/testing/postgres"
+import { startRedisServer } from "@tapline/testing/redisServer"
 import { Redis as RedisClient } from "ioredis"
-import Pg from "pg"
-import { freePort } from "./ServerProcess.js"
 
-export const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-export const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
-const runId = process.env.TAPLINE_TEST_RUN ?? `${process.pid}`
+export { redisUrl }
 
-const admin = async <A>(f: (client: Pg.Client) => Promise<A>) => {
-  const client = new Pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
-/** An empty database for one test, and its removal. */
-export const createDatabase = async () => {
-  const name = `tapline_api_${runId}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
-  await admin((client) => client.query(`create database "${name}"`))
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return {
-    url: url.toString(),
-    query: async <R>(text: string) => {
-      const client = new Pg.Client({ connectionString: url.toString() })
-      await client.connect()
-      try {
-        return (await client.query(text)).rows as Array<R>
-      } finally {
-        await client.end()
-      }
-    },
-    drop: () => admin((client) => client.query(`drop database if exists "${name}" with (force)`))
-  }
-}
+/** An empty database for one test; `drop` removes it. */
+export const createDatabase = () => createTestDatabase("api")
 
 export const uniquePrefix = (name: string) =>
   `tapline-test:${runId}:${process.pid}:${name}:${Math.random().toString(36).slice(2, 8)}:`
@@ -53,56 +20,8 @@ export const deletePrefix = async (prefix: string) => {
   await client.quit()
 }
 
-const waitForRedis = async (port: number) => {
-  const deadline = Date.now() + 10_000
-  for (;;) {
-    const client = new RedisClient({
-      port,
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0
-    })
-    client.on("error", () => {})
-    try {
-      await client.connect()
-      await client.ping()
-      return
-    } catch {
-      if (Date.now() > deadline) throw new Error("private redis did not start")
-      await new Promise((r) => setTimeout(r, 100))
-    } finally {
-      client.disconnect()
-    }
-  }
-}
-
 /** A private redis-server the test may kill and start again on the same port. */
-export const startPrivateRedis = async () => {
-  const port = await freePort()
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-redis-"))
-  const launch = () =>
-    spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir], {
-      stdio: "ignore"
-    })
-  let child = launch()
-  await waitForRedis(port)
-  const kill = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve()
-      child.once("exit", () => resolve())
-      child.kill("SIGKILL")
-    })
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    kill,
-    restart: async () => {
-      await kill()
-      child = launch()
-      await waitForRedis(port)
-    },
-    dispose: () => kill().then(() => Fs.rmSync(dir, { recursive: true, force: true }))
-  }
-}
+export const startPrivateRedis = () => startRedisServer()
 
 export interface OtlpSpan {
   readonly traceId: string

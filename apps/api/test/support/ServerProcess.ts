@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
+import { freePort } from "@tapline/testing/ports"
 
 export const distDir = fileURLToPath(new URL("../../dist/", import.meta.url))
 
@@ -12,15 +12,7 @@ const entry = (name: "main" | "migrate") => {
   return file
 }
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as Net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 export interface RunningServer {
   readonly port: number

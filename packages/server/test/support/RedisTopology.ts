@@ -3,24 +3,16 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { freePort } from "@tapline/testing/ports"
+import { waitForRedis } from "@tapline/testing/redisServer"
 import { Effect } from "effect"
-import { Redis as RedisClient, type RedisOptions } from "ioredis"
+import { Redis as RedisClient } from "ioredis"
 
 /*
  * Real Redis topologies for the tests, started from the machine's redis-server binary: a Sentinel-watched
  * master, a three-node Cluster, and a TLS server with an ACL user. Each lives in its own temp folder and is
  * shut down with the test scope.
  */
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as Net.AddressInfo
-      server.close(() => resolve(address.port))
-    })
-  })
 
 /** Cluster nodes also need port + 10000 free for their bus. */
 const freeClusterPort = async (): Promise<number> => {
@@ -48,24 +40,6 @@ const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
-const ping = async (port: number, options: RedisOptions = {}) => {
-  const client = new RedisClient({
-    port,
-    host: "127.0.0.1",
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    ...options
-  })
-  client.on("error", () => {})
-  try {
-    await client.connect()
-    return (await client.ping()) === "PONG"
-  } finally {
-    client.disconnect()
   }
 }
 
@@ -100,7 +74,7 @@ export const sentinel = Effect.acquireRelease(
     const masterPort = await freePort()
     const sentinelPort = await freePort()
     const master = startServer(dir, ["--port", String(masterPort), "--bind", "127.0.0.1"])
-    await waitFor("sentinel master", () => ping(masterPort))
+    await waitForRedis(masterPort)
     const config = Path.join(dir, "sentinel.conf")
     Fs.writeFileSync(
       config,
@@ -113,7 +87,7 @@ export const sentinel = Effect.acquireRelease(
     )
     const watcher = spawn("redis-server", [config, "--sentinel"], { stdio: ["ignore", "ignore", "pipe"] })
     watcher.on("error", () => {})
-    await waitFor("sentinel", () => ping(sentinelPort))
+    await waitForRedis(sentinelPort)
     return { dir, children: [master, watcher], masterPort, sentinelPort }
   }),
   ({ children, dir }) => stopAll(children, dir)
@@ -135,7 +109,7 @@ export const cluster = Effect.acquireRelease(
         `nodes-${port}.conf`
       ])
     )
-    for (const port of ports) await waitFor(`cluster node ${port}`, () => ping(port))
+    for (const port of ports) await waitForRedis(port)
     execFileSync(
       "redis-cli",
       [
@@ -209,9 +183,11 @@ export const tlsWithAcl = Effect.acquireRelease(
       ...["--user", "tapline", "on", ">s3cret-pass", "~*", "&*", "+@all"]
     ])
     const ca = Fs.readFileSync(cert, "utf8")
-    await waitFor("tls redis", () =>
-      ping(port, { tls: { ca, servername: "localhost" }, username: "tapline", password: "s3cret-pass" })
-    )
+    await waitForRedis(port, {
+      tls: { ca, servername: "localhost" },
+      username: "tapline",
+      password: "s3cret-pass"
+    })
     return { dir, children: [child], port, caFile: cert }
   }),
   ({ children, dir }) => stopAll(children, dir)

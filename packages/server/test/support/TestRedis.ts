@@ -1,9 +1,10 @@
+import { redisUrl, runId } from "@tapline/testing/env"
+import { startRedisServer } from "@tapline/testing/redisServer"
 import { Duration, Effect, Option, Redacted } from "effect"
 import { Redis as RedisClient } from "ioredis"
 import type { AppConfigShape } from "../../src/Config/AppConfig.js"
-import { runId } from "./TestDatabase.js"
 
-export const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
+export { redisUrl }
 
 let counter = 0
 
@@ -42,62 +43,6 @@ export const redisConfig = (
 
 /** A private redis-server a test may kill and start again (empty, like a Redis without persistence). */
 export const privateRedis = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const { spawn } = await import("node:child_process")
-    const Net = await import("node:net")
-    const port = await new Promise<number>((resolve) => {
-      const server = Net.createServer()
-      server.listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as { port: number }
-        server.close(() => resolve(port))
-      })
-    })
-    const launch = () =>
-      spawn(
-        "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        {
-          stdio: "ignore"
-        }
-      )
-    const ready = async () => {
-      for (let i = 0; i < 100; i++) {
-        const client = new RedisClient({
-          port,
-          lazyConnect: true,
-          retryStrategy: () => null,
-          maxRetriesPerRequest: 0
-        })
-        client.on("error", () => {})
-        try {
-          await client.connect()
-          await client.ping()
-          return
-        } catch {
-          await new Promise((r) => setTimeout(r, 100))
-        } finally {
-          client.disconnect()
-        }
-      }
-      throw new Error("private redis did not start")
-    }
-    let child = launch()
-    await ready()
-    const kill = () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve()
-        child.once("exit", () => resolve())
-        child.kill("SIGKILL")
-      })
-    return {
-      url: `redis://127.0.0.1:${port}`,
-      kill,
-      restart: async () => {
-        await kill()
-        child = launch()
-        await ready()
-      }
-    }
-  }),
-  (redis) => Effect.promise(() => redis.kill())
+  Effect.promise(() => startRedisServer()),
+  (redis) => Effect.promise(() => redis.dispose())
 )
