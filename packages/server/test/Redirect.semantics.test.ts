@@ -286,7 +286,7 @@ for (const backend of ["redis", "memory"] as const)
           const rows = yield* eventually(
             sql<{
               isDuplicate: boolean
-            }>`select is_duplicate from taps where organization_id = ${t.orgId} order by tapped_at`,
+            }>`select is_duplicate from taps where organization_id = ${t.orgId} order by tapped_at, id`,
             (r) => r.length === 3
           )
           expect(rows.map((r) => r.isDuplicate)).toEqual([false, true, false])
