@@ -51,6 +51,7 @@ const main = async () => {
     REDIS_KEY_PREFIX: prefix,
     TAPLINE_DEMO: "1",
     LOG_LEVEL: "WARN",
+    ...(process.env.NODE_FLAGS ? { NODE_FLAGS: process.env.NODE_FLAGS } : {}),
     ...(process.env.TAP_WRITER_BATCH ? { TAP_WRITER_BATCH: process.env.TAP_WRITER_BATCH } : {}),
     ...(process.env.TAP_WRITER_CONCURRENCY
       ? { TAP_WRITER_CONCURRENCY: process.env.TAP_WRITER_CONCURRENCY }

@@ -12,7 +12,7 @@ import {
   startPrivateRedis,
   uniquePrefix
 } from "./support/Peers.js"
-import { runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { runCli, runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /** A GET with a Host header of our choosing (fetch will not send one). */
 const rawGet = (port: number, path: string, host: string) =>
@@ -169,10 +169,22 @@ describe("external PostgreSQL and Redis", () => {
       await waitUntilReady(server)
       const eventId = /eventId=([0-9a-f-]{36})/.exec(server.output())?.[1]
       expect(eventId).toBeDefined()
-      const controller = new AbortController()
-      const response = await fetch(`${server.url}/api/v1/events/${eventId}/live`, {
-        signal: controller.signal
+      // The live endpoints sit behind the admin API's authentication: a bootstrap key from the CLI.
+      const boot = await runCli(["admin:bootstrap", "--email", "ops@example.com"], {
+        DATABASE_URL: database.url
       })
+      expect(boot.code).toBe(0)
+      const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1]
+      expect(key).toBeDefined()
+      const headers = { authorization: `Bearer ${key}` }
+      const orgs = (await (await fetch(`${server.url}/api/v1/organizations`, { headers })).json()) as {
+        items: Array<{ id: string; slug: string }>
+      }
+      const orgId = orgs.items.find((org) => org.slug === "demo")?.id
+      const live = `${server.url}/api/v1/organizations/${orgId}/events/${eventId}/live`
+      expect((await fetch(live)).status).toBe(401)
+      const controller = new AbortController()
+      const response = await fetch(live, { headers, signal: controller.signal })
       expect(response.headers.get("content-type")).toContain("text/event-stream")
       const reader = response.body!.getReader()
       const decoder = new TextDecoder()
@@ -197,7 +209,7 @@ describe("external PostgreSQL and Redis", () => {
         .map((block) => JSON.parse(block.split("data: ")[1]!) as { second: number; taps: number })
       expect(events.length).toBeGreaterThanOrEqual(3)
       expect(events.reduce((sum, e) => sum + e.taps, 0)).toBeGreaterThanOrEqual(1)
-      const summary = (await (await fetch(`${server.url}/api/v1/events/${eventId}/live/summary`)).json()) as {
+      const summary = (await (await fetch(`${live}/summary`, { headers })).json()) as {
         uniqueBands: number
       }
       expect(summary.uniqueBands).toBe(3)
@@ -213,7 +225,7 @@ describe("external PostgreSQL and Redis", () => {
     try {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
-      expect(first.output).toContain('"applied":["initial","read_model_versions"]')
+      expect(first.output).toContain('"applied":["initial","read_model_versions","api_keys"]')
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)
       expect(second.output).toContain('"applied":[]')

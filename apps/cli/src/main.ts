@@ -1,6 +1,17 @@
-import { Command } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { AppConfig, Database, Logging, Projector, Redis, RedisReadModelStore } from "@tapline/server"
+import { Email } from "@tapline/domain"
+import {
+  ApiKeys,
+  AppConfig,
+  Audit,
+  Bootstrap,
+  Database,
+  Logging,
+  Projector,
+  Redis,
+  RedisReadModelStore
+} from "@tapline/server"
 import { Console, Effect, Layer } from "effect"
 
 /*
@@ -26,13 +37,16 @@ const ReadModelLive = Layer.unwrapEffect(
   })
 )
 
+/** The database alone, migrated: for commands that do not touch Redis. */
+const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.layer))
+
 const rebuild = Command.make("readmodel:rebuild", {}, () =>
   Effect.gen(function* () {
     const projector = yield* Projector
     const started = Date.now()
     const result = yield* projector.rebuild({ onlyStale: false })
     yield* Console.log(JSON.stringify({ ...result, milliseconds: Date.now() - started }))
-  })
+  }).pipe(Effect.provide(ReadModelLive))
 ).pipe(
   Command.withDescription("Rebuild the hot path's Redis read model from PostgreSQL, for every organisation.")
 )
@@ -43,19 +57,39 @@ const status = Command.make("readmodel:status", {}, () =>
     const result = yield* projector.status
     yield* Console.log(JSON.stringify(result))
     if (result.stale.length > 0) yield* Effect.sync(() => (process.exitCode = 2))
-  })
+  }).pipe(Effect.provide(ReadModelLive))
 ).pipe(
   Command.withDescription(
     "Compare the read model with PostgreSQL; exit code 2 when an organisation is stale."
   )
 )
 
-const tapline = Command.make("tapline").pipe(Command.withSubcommands([rebuild, status]))
+const bootstrap = Command.make(
+  "admin:bootstrap",
+  {
+    email: Options.text("email").pipe(Options.withSchema(Email), Options.withDescription("the admin's email"))
+  },
+  ({ email }) =>
+    Effect.gen(function* () {
+      const result = yield* Bootstrap.bootstrapAdmin(email)
+      yield* Console.log(`platform ADMIN ${email} (user ${result.userId})`)
+      yield* Console.log("API key (shown once; use it as `Authorization: Bearer <key>`):")
+      yield* Console.log(result.secret)
+    }).pipe(
+      Effect.provide(Layer.mergeAll(ApiKeys.ApiKeyRepository.Default, Audit.Default)),
+      Effect.provide(DatabaseLive)
+    )
+).pipe(
+  Command.withDescription(
+    "Make EMAIL a platform ADMIN (creating the user) and print a new personal API key for it, once."
+  )
+)
+
+const tapline = Command.make("tapline").pipe(Command.withSubcommands([rebuild, status, bootstrap]))
 
 const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
 
 cli(process.argv).pipe(
-  Effect.provide(ReadModelLive),
   Effect.provide(Logging.layer),
   Effect.provide(AppConfig.layer),
   Effect.provide(NodeContext.layer),

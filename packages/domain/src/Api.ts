@@ -1,13 +1,33 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AuditApi } from "./AuditApi.js"
+import { BandsApi } from "./BandsApi.js"
+import { CampaignsApi } from "./CampaignsApi.js"
+import { EventsApi } from "./EventsApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InfrastructureApi } from "./InfrastructureApi.js"
 import { LiveApi } from "./LiveApi.js"
+import { ApiKeysApi, MembersApi } from "./MembersApi.js"
+import { OrganizationsApi } from "./OrganizationsApi.js"
+import { TagsApi } from "./TagsApi.js"
+import { WindowsApi } from "./WindowsApi.js"
 
 /** The whole admin contract; the server implements it, the CLI and the console derive clients from it. */
 export class TaplineApi extends HttpApi.make("tapline")
   .add(HealthApi)
+  .add(OrganizationsApi)
+  .add(MembersApi)
+  .add(ApiKeysApi)
+  .add(CampaignsApi)
+  .add(EventsApi)
+  .add(WindowsApi)
+  .add(BandsApi)
+  .add(TagsApi)
+  .add(AuditApi)
   .add(LiveApi)
   .add(InfrastructureApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
-  .annotate(OpenApi.Description, "Admin API of Tapline, the NFC-wristband event platform.") {}
+  .annotate(
+    OpenApi.Description,
+    "Admin API of Tapline, the NFC-wristband event platform. Authenticate with `Authorization: Bearer <API key>`; every tenant resource lives under `/api/v1/organizations/{organizationId}`."
+  ) {}

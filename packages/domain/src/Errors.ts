@@ -19,3 +19,30 @@ export class Conflict extends Schema.TaggedError<Conflict>()(
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 409 })
 ) {}
+
+/** No credentials, or credentials that are unknown, revoked or expired: the body never says which. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 401 })
+) {}
+
+/** The caller belongs to the organisation but its role does not allow this. */
+export class Forbidden extends Schema.TaggedError<Forbidden>()(
+  "Forbidden",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 403 })
+) {}
+
+/** Well-formed input that breaks a rule the schema cannot express (a state change, a foreign reference). */
+export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()(
+  "InvalidRequest",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 400 })
+) {}
+
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
+  "TooManyRequests",
+  { message: Schema.String, retryAfterSeconds: Schema.Number },
+  HttpApiSchema.annotations({ status: 429 })
+) {}

@@ -29,3 +29,6 @@ export type TapId = typeof TapId.Type
 
 export const AuditEntryId = uuid("AuditEntryId")
 export type AuditEntryId = typeof AuditEntryId.Type
+
+export const ApiKeyId = uuid("ApiKeyId")
+export type ApiKeyId = typeof ApiKeyId.Type

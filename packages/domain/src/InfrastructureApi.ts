@@ -1,6 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { ServiceUnavailable } from "./Errors.js"
+import { Authentication } from "./Authentication.js"
+import { Forbidden, ServiceUnavailable } from "./Errors.js"
 
 export const ReadModelStatus = Schema.Struct({
   organizations: Schema.Number,
@@ -36,5 +37,14 @@ export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
       .addSuccess(PipelineHealth)
       .addError(ServiceUnavailable)
   )
+  .add(
+    HttpApiEndpoint.post("rebuildReadModel", "/api/v1/infrastructure/read-model/rebuild")
+      .setUrlParams(
+        Schema.Struct({ onlyStale: Schema.optionalWith(Schema.BooleanFromString, { default: () => false }) })
+      )
+      .addSuccess(Schema.Struct({ organizations: Schema.Number, milliseconds: Schema.Number }))
+  )
+  .addError(Forbidden)
+  .middleware(Authentication)
   .annotate(OpenApi.Title, "Infrastructure")
-  .annotate(OpenApi.Description, "Read-model consistency and tap pipeline health.") {}
+  .annotate(OpenApi.Description, "Read-model consistency and tap pipeline health. Platform ADMIN only.") {}

@@ -1,6 +1,9 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { EventId } from "./Ids.js"
+import { organizationId } from "./Params.js"
 
 export const LiveSummary = Schema.Struct({
   eventId: EventId,
@@ -15,9 +18,15 @@ const eventIdParam = HttpApiSchema.param("eventId", EventId)
 
 /** Live view of an event's taps, from the pipeline's Redis counters (never PostgreSQL). */
 export class LiveApi extends HttpApiGroup.make("live")
-  .add(HttpApiEndpoint.get("summary")`/api/v1/events/${eventIdParam}/live/summary`.addSuccess(LiveSummary))
   .add(
-    HttpApiEndpoint.get("stream")`/api/v1/events/${eventIdParam}/live`.addSuccess(
+    HttpApiEndpoint.get(
+      "summary"
+    )`/api/v1/organizations/${organizationId}/events/${eventIdParam}/live/summary`.addSuccess(LiveSummary)
+  )
+  .add(
+    HttpApiEndpoint.get(
+      "stream"
+    )`/api/v1/organizations/${organizationId}/events/${eventIdParam}/live`.addSuccess(
       Schema.String.pipe(
         HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
         Schema.annotations({
@@ -27,5 +36,10 @@ export class LiveApi extends HttpApiGroup.make("live")
       )
     )
   )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(InvalidRequest)
+  .middleware(Authentication)
   .annotate(OpenApi.Title, "Live")
   .annotate(OpenApi.Description, "Taps per second and per minute as they arrive.") {}

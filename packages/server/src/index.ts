@@ -1,3 +1,7 @@
+export * from "./Audit/Audit.js"
+export * as ApiKeys from "./Auth/ApiKeys.js"
+export * from "./Auth/Auth.js"
+export * as Bootstrap from "./Auth/Bootstrap.js"
 export * as Backends from "./Backends.js"
 export * as Cache from "./Cache/Cache.js"
 export * as MemoryCache from "./Cache/MemoryCache.js"

@@ -3,17 +3,45 @@ import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effe
 import { NodeHttpServer } from "@effect/platform-node"
 import { TaplineApi } from "@tapline/domain"
 import { Effect, Layer } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { Audit } from "../Audit/Audit.js"
+import { ApiKeyRepository } from "../Auth/ApiKeys.js"
+import { Auth } from "../Auth/Auth.js"
+import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { HotPath } from "../Redirect/HotPath.js"
+import { AuditHandlers } from "./AuditHandlers.js"
+import { BandsHandlers } from "./BandsHandlers.js"
+import { CampaignsHandlers } from "./CampaignsHandlers.js"
+import { EventsHandlers } from "./EventsHandlers.js"
 import { HealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
+import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
+import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
+import { TagsHandlers } from "./TagsHandlers.js"
+import { WindowsHandlers } from "./WindowsHandlers.js"
 
 /** Headers whose values never reach a span attribute or a log line. */
 export const redactedHeaders = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"]
 
 export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
-  Layer.provide([HealthHandlers, LiveHandlers, InfrastructureHandlers])
+  Layer.provide([
+    HealthHandlers,
+    OrganizationsHandlers,
+    MembersHandlers,
+    ApiKeysHandlers,
+    CampaignsHandlers,
+    EventsHandlers,
+    WindowsHandlers,
+    BandsHandlers,
+    TagsHandlers,
+    AuditHandlers,
+    LiveHandlers,
+    InfrastructureHandlers
+  ]),
+  Layer.provide(AuthenticationLive.layer),
+  Layer.provide([Auth.Default, Audit.Default, Changes.Default, ApiKeyRepository.Default])
 )
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */

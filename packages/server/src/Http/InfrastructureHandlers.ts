@@ -1,6 +1,8 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { requirePlatformAdmin } from "../Auth/Authorization.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { TapQueue } from "../Taps/TapQueue.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
@@ -10,12 +12,29 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
     const projector = yield* Projector
     const queue = yield* TapQueue
     const recorder = yield* TapRecorder
+    const audit = yield* Audit
     return handlers
-      .handle("readModel", () => projector.status.pipe(Effect.orDie))
+      .handle("readModel", () => requirePlatformAdmin.pipe(Effect.zipRight(Effect.orDie(projector.status))))
+      .handle("rebuildReadModel", ({ urlParams }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const started = Date.now()
+          const result = yield* Effect.orDie(projector.rebuild({ onlyStale: urlParams.onlyStale }))
+          yield* audit.record({
+            organizationId: null,
+            action: "read_model.rebuild",
+            resourceType: "read_model",
+            resourceId: null,
+            newValues: { ...result, onlyStale: urlParams.onlyStale }
+          })
+          return { organizations: result.organizations, milliseconds: Date.now() - started }
+        })
+      )
       .handle("pipeline", () =>
-        queue.health.pipe(
+        requirePlatformAdmin.pipe(
+          Effect.zipRight(queue.health),
           Effect.map((health) => ({ ...health, recorder: recorder.stats() })),
-          Effect.catchAll((error) =>
+          Effect.catchTag("TapQueueError", (error) =>
             Effect.logWarning("pipeline health unavailable", error).pipe(
               Effect.zipRight(new ServiceUnavailable({ checks: { redis: "failing" } }))
             )

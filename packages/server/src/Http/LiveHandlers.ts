@@ -1,6 +1,8 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { TaplineApi } from "@tapline/domain"
+import { SqlClient } from "@effect/sql"
+import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
 import { Effect, Schedule, Stream } from "effect"
+import { requireRole } from "../Auth/Authorization.js"
 import { LiveCounters } from "../Taps/LiveCounters.js"
 
 const encoder = new TextEncoder()
@@ -8,9 +10,23 @@ const encoder = new TextEncoder()
 export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) =>
   Effect.gen(function* () {
     const counters = yield* LiveCounters
+    const sql = yield* SqlClient.SqlClient
+
+    /** Counters are keyed by event id alone: first make sure the event is the organisation's. */
+    const authorize = (organizationId: OrganizationId, eventId: EventId) =>
+      Effect.gen(function* () {
+        yield* requireRole(organizationId, "VIEWER")
+        const rows =
+          yield* sql`select 1 from events where id = ${eventId} and organization_id = ${organizationId}`.pipe(
+            Effect.orDie
+          )
+        if (rows.length === 0) return yield* new NotFound({ resource: "event", id: eventId })
+      })
+
     return handlers
       .handle("summary", ({ path }) =>
         Effect.gen(function* () {
+          yield* authorize(path.organizationId, path.eventId)
           const minute = Math.floor(Date.now() / 60_000)
           const [current, previous, uniqueBands] = yield* Effect.all(
             [
@@ -27,11 +43,12 @@ export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) 
             byModeThisMinute: current.byMode,
             uniqueBands
           }
-        }).pipe(Effect.orDie)
+        }).pipe(Effect.catchTag("TapQueueError", (error) => Effect.die(error)))
       )
       .handle("stream", ({ path }) =>
         // Each second, the count of the second that just ended (so it is complete when sent).
-        Effect.succeed(
+        Effect.as(
+          authorize(path.organizationId, path.eventId),
           HttpServerResponse.stream(
             Stream.repeatEffectWithSchedule(
               Effect.gen(function* () {

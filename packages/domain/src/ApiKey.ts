@@ -1,0 +1,25 @@
+import { Schema } from "effect"
+import { ApiKeyId, OrganizationId } from "./Ids.js"
+import { MemberRole } from "./Membership.js"
+
+/** An organisation API key as lists show it: never the secret, only its first characters. */
+export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
+  id: ApiKeyId,
+  organizationId: Schema.NullOr(OrganizationId),
+  name: Schema.String,
+  role: Schema.NullOr(MemberRole),
+  hint: Schema.String,
+  createdAt: Schema.DateTimeUtc,
+  lastUsedAt: Schema.NullOr(Schema.DateTimeUtc),
+  expiresAt: Schema.NullOr(Schema.DateTimeUtc),
+  revokedAt: Schema.NullOr(Schema.DateTimeUtc)
+}) {}
+
+export const CreateApiKey = Schema.Struct({
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  role: MemberRole,
+  expiresAt: Schema.optional(Schema.DateTimeUtc)
+})
+
+/** The only response that carries the secret; it cannot be shown again. */
+export const CreatedApiKey = Schema.Struct({ key: ApiKey, secret: Schema.String })

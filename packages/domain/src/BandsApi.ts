@@ -1,0 +1,153 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Band } from "./Band.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Email } from "./Fields.js"
+import { BandId, EventId, TagId } from "./Ids.js"
+import { Page, PageParams } from "./Pagination.js"
+import { bandId, Deleted, eventId, NoContent, organizationId } from "./Params.js"
+import { Tap } from "./Tap.js"
+
+export const MAX_IMPORT_ROWS = 200_000
+
+/** A band with its tag ids. */
+export const BandView = Schema.Struct({ ...Band.json.fields, tagIds: Schema.Array(TagId) })
+export type BandView = typeof BandView.Type
+
+/**
+ * One row of an import. Rows are checked one by one on the server, so a bad row is reported with its line
+ * and the good ones are kept: the payload accepts any JSON values here.
+ */
+export const ImportRow = Schema.Struct({
+  bandUid: Schema.String,
+  registrantName: Schema.optional(Schema.String),
+  registrantEmail: Schema.optional(Schema.String),
+  /** Tag names; unknown names are created. */
+  tags: Schema.optional(Schema.Array(Schema.String))
+})
+
+export const ImportJson = Schema.Struct({
+  bands: Schema.Array(Schema.Unknown).pipe(Schema.maxItems(MAX_IMPORT_ROWS)).annotations({
+    description: "Rows shaped like `{ bandUid, registrantName?, registrantEmail?, tags?: string[] }`."
+  })
+})
+
+export const ImportCsv = Schema.String.pipe(
+  HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" }),
+  Schema.annotations({
+    description:
+      "CSV with a header row: `band_uid` (required), `registrant_name`, `registrant_email`, `tags` (separated by `;`)."
+  })
+)
+
+export const ImportResult = Schema.Struct({
+  received: Schema.Number,
+  created: Schema.Number,
+  updated: Schema.Number,
+  unchanged: Schema.Number,
+  invalidCount: Schema.Number,
+  /** The first 1 000 invalid rows: `line` is the CSV line (header = 1) or the JSON array index + 1. */
+  invalid: Schema.Array(Schema.Struct({ line: Schema.Number, message: Schema.String }))
+})
+export type ImportResult = typeof ImportResult.Type
+
+export const BandFilters = Schema.Struct({
+  ...PageParams.fields,
+  eventId: Schema.optional(EventId),
+  flagged: Schema.optional(Schema.BooleanFromString),
+  autoAssigned: Schema.optional(Schema.BooleanFromString),
+  tagId: Schema.optional(TagId),
+  /** `tapped`: at least one tap; `never`: none yet. */
+  activity: Schema.optional(Schema.Literal("tapped", "never")),
+  /** Band id prefix, or part of the registrant's name or email. */
+  q: Schema.optional(Schema.String.pipe(Schema.maxLength(200))),
+  deleted: Deleted
+})
+
+export const UpdateBand = Schema.Struct({
+  registrantName: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
+  registrantEmail: Schema.optional(Schema.NullOr(Email))
+})
+
+export const BulkReassign = Schema.Struct({
+  bandIds: Schema.Array(BandId).pipe(Schema.minItems(1), Schema.maxItems(10_000)),
+  eventId: EventId
+})
+
+export const BulkReassignResult = Schema.Struct({
+  moved: Schema.Number,
+  /** Bands whose id already exists in the target event; they stay where they were. */
+  conflicts: Schema.Array(BandId)
+})
+
+export class BandsApi extends HttpApiGroup.make("bands")
+  .add(
+    HttpApiEndpoint.post("import")`/api/v1/organizations/${organizationId}/events/${eventId}/bands/import`
+      .setPayload(Schema.Union(ImportJson, ImportCsv))
+      .addSuccess(ImportResult)
+      .annotate(
+        OpenApi.Description,
+        "Up to 200 000 bands as JSON or CSV. Valid rows are stored, invalid ones reported by line; importing the same file again changes nothing."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/bands`
+      .setUrlParams(BandFilters)
+      .addSuccess(Page(BandView))
+  )
+  .add(
+    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/bands/${bandId}`.addSuccess(BandView)
+  )
+  .add(
+    HttpApiEndpoint.patch("update")`/api/v1/organizations/${organizationId}/bands/${bandId}`
+      .setPayload(UpdateBand)
+      .addSuccess(BandView)
+  )
+  .add(
+    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/bands/${bandId}`.addSuccess(
+      NoContent
+    )
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "restore"
+    )`/api/v1/organizations/${organizationId}/bands/${bandId}/restore`.addSuccess(BandView)
+  )
+  .add(
+    HttpApiEndpoint.post("reassign")`/api/v1/organizations/${organizationId}/bands/${bandId}/reassign`
+      .setPayload(Schema.Struct({ eventId: EventId }))
+      .addSuccess(BandView)
+      .annotate(OpenApi.Description, "Moves the band to another event of the organisation.")
+  )
+  .add(
+    HttpApiEndpoint.post("bulkReassign")`/api/v1/organizations/${organizationId}/bands/reassign`
+      .setPayload(BulkReassign)
+      .addSuccess(BulkReassignResult)
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "resolveFlag"
+    )`/api/v1/organizations/${organizationId}/bands/${bandId}/resolve-flag`.addSuccess(BandView)
+  )
+  .add(
+    HttpApiEndpoint.put("setTags")`/api/v1/organizations/${organizationId}/bands/${bandId}/tags`
+      .setPayload(Schema.Struct({ tagIds: Schema.Array(TagId).pipe(Schema.maxItems(100)) }))
+      .addSuccess(BandView)
+  )
+  .add(
+    HttpApiEndpoint.get("activity")`/api/v1/organizations/${organizationId}/bands/${bandId}/activity`
+      .setUrlParams(PageParams)
+      .addSuccess(Page(Tap))
+      .annotate(OpenApi.Description, "The band's taps, newest first.")
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(InvalidRequest)
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Bands")
+  .annotate(
+    OpenApi.Description,
+    "Wristbands of an event, imported in bulk or assigned by their first tap."
+  ) {}

@@ -1,0 +1,89 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Email, HttpUrl, Slug } from "./Fields.js"
+import { Branding, Organization } from "./Organization.js"
+import { Page, PageParams } from "./Pagination.js"
+import { NoContent, organizationId } from "./Params.js"
+
+export const CreateOrganization = Schema.Struct({
+  slug: Slug,
+  name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)),
+  websiteUrl: Schema.optional(HttpUrl),
+  contactEmail: Schema.optional(Email),
+  branding: Schema.optional(Branding)
+}).annotations({
+  examples: [{ slug: "acme" as Slug, name: "Acme Festivals", websiteUrl: "https://acme.example/" as HttpUrl }]
+})
+
+/** Absent fields stay as they are; `null` clears an optional one. */
+export const UpdateOrganization = Schema.Struct({
+  name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  websiteUrl: Schema.optional(Schema.NullOr(HttpUrl)),
+  contactEmail: Schema.optional(Schema.NullOr(Email)),
+  branding: Schema.optional(Branding)
+})
+
+export const SlugAvailability = Schema.Struct({
+  slug: Schema.String,
+  available: Schema.Boolean,
+  /** Why not: `invalid` (not a DNS label), `reserved` or `taken`. */
+  reason: Schema.NullOr(Schema.Literal("invalid", "reserved", "taken"))
+})
+
+export class OrganizationsApi extends HttpApiGroup.make("organizations")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/organizations")
+      .setUrlParams(PageParams)
+      .addSuccess(Page(Organization.json))
+      .annotate(
+        OpenApi.Description,
+        "The organisations the caller belongs to (every one for a platform ADMIN)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("create", "/api/v1/organizations")
+      .setPayload(CreateOrganization)
+      .addSuccess(Organization.json, { status: 201 })
+      .addError(Conflict)
+      .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "Platform ADMINs and signed-in users (who become its OWNER) create organisations; organisation API keys cannot."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("slugAvailability", "/api/v1/organizations/slug-availability")
+      .setUrlParams(Schema.Struct({ slug: Schema.String.pipe(Schema.maxLength(100)) }))
+      .addSuccess(SlugAvailability)
+  )
+  .add(
+    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}`
+      .addSuccess(Organization.json)
+      .addError(NotFound)
+  )
+  .add(
+    HttpApiEndpoint.patch("update")`/api/v1/organizations/${organizationId}`
+      .setPayload(UpdateOrganization)
+      .addSuccess(Organization.json)
+      .addError(NotFound)
+      .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}`
+      .addSuccess(NoContent)
+      .addError(NotFound)
+      .addError(Forbidden)
+      .annotate(
+        OpenApi.Description,
+        "Soft delete: its taps stop resolving at once; a platform ADMIN can restore it."
+      )
+  )
+  .addError(InvalidRequest)
+  .addError(NotFound)
+  .addError(Conflict)
+  .addError(Forbidden)
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Organisations")
+  .annotate(OpenApi.Description, "Tenants: each owns a tap subdomain, its campaigns, events and bands.") {}

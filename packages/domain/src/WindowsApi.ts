@@ -1,0 +1,80 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Event } from "./Event.js"
+import { HttpUrl } from "./Fields.js"
+import { Page, PageParams } from "./Pagination.js"
+import { eventId, NoContent, organizationId, windowId } from "./Params.js"
+import { Window, WindowType } from "./Window.js"
+
+const Title = Schema.String.pipe(Schema.maxLength(200))
+
+export const CreateWindow = Schema.Struct({
+  type: WindowType,
+  title: Schema.optionalWith(Title, { default: () => "" }),
+  url: HttpUrl,
+  startsAt: Schema.DateTimeUtc,
+  endsAt: Schema.DateTimeUtc
+}).annotations({
+  examples: [
+    {
+      type: "LIVE",
+      title: "Show",
+      url: "https://acme.example/live" as HttpUrl,
+      startsAt: "2026-07-01T19:00:00Z" as never,
+      endsAt: "2026-07-01T23:00:00Z" as never
+    }
+  ]
+})
+
+export const UpdateWindow = Schema.Struct({
+  type: Schema.optional(WindowType),
+  title: Schema.optional(Title),
+  url: Schema.optional(HttpUrl),
+  startsAt: Schema.optional(Schema.DateTimeUtc),
+  endsAt: Schema.optional(Schema.DateTimeUtc)
+})
+
+export class WindowsApi extends HttpApiGroup.make("windows")
+  .add(
+    HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/events/${eventId}/windows`
+      .setUrlParams(PageParams)
+      .addSuccess(Page(Window.json))
+      .annotate(OpenApi.Description, "In time order.")
+  )
+  .add(
+    HttpApiEndpoint.post("create")`/api/v1/organizations/${organizationId}/events/${eventId}/windows`
+      .setPayload(CreateWindow)
+      .addSuccess(Window.json, { status: 201 })
+      .annotate(OpenApi.Description, "start < end; overlapping another window of the event answers 409.")
+  )
+  .add(
+    HttpApiEndpoint.patch(
+      "update"
+    )`/api/v1/organizations/${organizationId}/events/${eventId}/windows/${windowId}`
+      .setPayload(UpdateWindow)
+      .addSuccess(Window.json)
+  )
+  .add(
+    HttpApiEndpoint.del(
+      "delete"
+    )`/api/v1/organizations/${organizationId}/events/${eventId}/windows/${windowId}`.addSuccess(NoContent)
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "activate"
+    )`/api/v1/organizations/${organizationId}/events/${eventId}/windows/${windowId}/activate`
+      .addSuccess(Event.json)
+      .annotate(
+        OpenApi.Description,
+        "Manual mode: this window is served whatever the time, until another is activated or the event goes back to `scheduled`."
+      )
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(InvalidRequest)
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Windows")
+  .annotate(OpenApi.Description, "Where a tap goes before, during and after the show.") {}

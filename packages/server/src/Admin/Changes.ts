@@ -1,0 +1,33 @@
+import { SqlClient } from "@effect/sql"
+import type { OrganizationId } from "@tapline/domain"
+import { Effect } from "effect"
+import { Projector } from "../ReadModel/Projector.js"
+import { mapConstraintErrors } from "./Constraints.js"
+
+/**
+ * How every admin write runs: the change and its audit entries in one transaction (constraint violations
+ * answered as 409/400), then, after the commit, the organisation projected into the hot path's read model
+ * within the same request. A projection that fails (Redis down) does not undo the committed change: the
+ * read model's version check reports the organisation stale and the watcher rebuilds it.
+ */
+export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const projector = yield* Projector
+
+    const transact = <A, E, R>(body: Effect.Effect<A, E, R>) => mapConstraintErrors(sql.withTransaction(body))
+
+    const logged = (what: string, effect: Effect.Effect<void, unknown>) =>
+      effect.pipe(
+        Effect.catchAllCause((cause) => Effect.logWarning(`read model projection failed: ${what}`, cause))
+      )
+
+    const project = (organizationId: OrganizationId) =>
+      logged("organization", projector.organization(organizationId))
+
+    const projectBands = (organizationId: OrganizationId, bandUids: ReadonlyArray<string>) =>
+      bandUids.length === 0 ? Effect.void : logged("bands", projector.bands(organizationId, bandUids))
+
+    return { transact, project, projectBands } as const
+  })
+}) {}

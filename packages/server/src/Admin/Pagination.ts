@@ -1,0 +1,24 @@
+import { InvalidRequest, type Page } from "@tapline/domain"
+import { Effect } from "effect"
+
+/** Cursors are opaque to clients: the sort key of the last item, base64url-encoded. */
+export const encodeCursor = (key: string) => Buffer.from(key, "utf8").toString("base64url")
+
+const invalid = new InvalidRequest({ message: "cursor: not a cursor this API returned" })
+
+/** The sort key inside a cursor; `check` says whether it has the shape the list sorts by. */
+export const decodeCursor = (cursor: string | undefined, check: (key: string) => boolean = isUuid) => {
+  if (cursor === undefined) return Effect.succeed(null)
+  const key = Buffer.from(cursor, "base64url").toString("utf8")
+  return check(key) ? Effect.succeed(key) : Effect.fail(invalid)
+}
+
+export const isUuid = (value: string) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
+
+/** Lists fetch `limit + 1` rows: the extra one says whether there is a next page. */
+export const toPage = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (a: A) => string): Page<A> => {
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from "node:crypto"
+import * as Net from "node:net"
+import { HttpServerRequest } from "@effect/platform"
+import { CurrentPrincipal, type OrganizationId } from "@tapline/domain"
+import { Effect, Option } from "effect"
+import { AppConfig } from "../Config/AppConfig.js"
+import { AuditRepository } from "../Repositories/AuditRepository.js"
+
+export interface AuditChange {
+  readonly organizationId: OrganizationId | null
+  readonly action: string
+  readonly resourceType: string
+  readonly resourceId: string | null
+  readonly oldValues?: unknown
+  readonly newValues?: unknown
+}
+
+const header = (request: HttpServerRequest.HttpServerRequest, name: string, max: number) => {
+  const value = request.headers[name]
+  return typeof value === "string" && value.length > 0 ? value.slice(0, max) : null
+}
+
+/**
+ * Writes the audit entry of a change. Call it inside the change's transaction: both commit or neither does.
+ * Who and from where come from the request being served (principal, client ip, user agent, request id)
+ * and the current span (trace id); outside a request, the actor is the system.
+ */
+export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
+  effect: Effect.gen(function* () {
+    const repository = yield* AuditRepository
+    const { taps } = yield* AppConfig
+    const ipHeader = Option.getOrUndefined(taps.clientIpHeader)?.toLowerCase()
+
+    // As on the hot path: the rightmost forwarded entry is the one the trusted proxy wrote.
+    const clientIp = (request: HttpServerRequest.HttpServerRequest) => {
+      const forwarded = ipHeader === undefined ? null : header(request, ipHeader, 500)
+      const remote = Option.getOrNull(request.remoteAddress)
+      const candidate = forwarded?.split(",").pop()?.trim() ?? remote?.replace(/^::ffff:/, "") ?? null
+      return candidate !== null && Net.isIP(candidate) !== 0 ? candidate : null
+    }
+
+    const record = (change: AuditChange) =>
+      Effect.gen(function* () {
+        const principal = yield* Effect.serviceOption(CurrentPrincipal)
+        const request = yield* Effect.serviceOption(HttpServerRequest.HttpServerRequest)
+        const span = yield* Effect.option(Effect.currentSpan)
+        yield* repository.append({
+          actorType: Option.match(principal, { onNone: () => "system" as const, onSome: (p) => p.actorType }),
+          actorId: Option.match(principal, { onNone: () => null, onSome: (p) => p.actorId }),
+          organizationId: change.organizationId,
+          action: change.action,
+          resourceType: change.resourceType,
+          resourceId: change.resourceId,
+          oldValues: change.oldValues ?? null,
+          newValues: change.newValues ?? null,
+          ip: Option.match(request, { onNone: () => null, onSome: clientIp }),
+          userAgent: Option.match(request, {
+            onNone: () => null,
+            onSome: (r) => header(r, "user-agent", 500)
+          }),
+          requestId: Option.match(request, {
+            onNone: () => null,
+            onSome: (r) => header(r, "x-request-id", 100) ?? randomUUID()
+          }),
+          traceId: Option.match(span, { onNone: () => null, onSome: (s) => s.traceId })
+        })
+      }).pipe(Effect.orDie)
+
+    return { record } as const
+  }),
+  dependencies: [AuditRepository.Default]
+}) {}

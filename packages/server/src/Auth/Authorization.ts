@@ -1,0 +1,39 @@
+import {
+  CurrentPrincipal,
+  Forbidden,
+  type MemberRole,
+  NotFound,
+  type OrganizationId,
+  type Principal
+} from "@tapline/domain"
+import { Effect } from "effect"
+
+const rank: Record<MemberRole, number> = { VIEWER: 1, EDITOR: 2, OWNER: 3 }
+
+/** The caller's role in an organisation: `ADMIN` for platform admins, null when it is not a member. */
+export const roleIn = (principal: Principal, organizationId: OrganizationId): MemberRole | "ADMIN" | null =>
+  principal.platformAdmin ? "ADMIN" : (principal.roles[organizationId] ?? null)
+
+/**
+ * Allows the request when the caller holds at least `minimum` in the organisation. A caller outside the
+ * organisation learns nothing about it: 404, as for an id that does not exist.
+ */
+export const requireRole = (organizationId: OrganizationId, minimum: MemberRole) =>
+  Effect.flatMap(CurrentPrincipal, (principal): Effect.Effect<Principal, NotFound | Forbidden> => {
+    const role = roleIn(principal, organizationId)
+    if (role === null) return Effect.fail(new NotFound({ resource: "organization", id: organizationId }))
+    if (role !== "ADMIN" && rank[role] < rank[minimum]) {
+      return Effect.fail(
+        new Forbidden({ message: `this needs the ${minimum} role in the organisation; you have ${role}` })
+      )
+    }
+    return Effect.succeed(principal)
+  })
+
+export const requirePlatformAdmin = Effect.flatMap(
+  CurrentPrincipal,
+  (principal): Effect.Effect<Principal, Forbidden> =>
+    principal.platformAdmin
+      ? Effect.succeed(principal)
+      : Effect.fail(new Forbidden({ message: "this needs a platform ADMIN" }))
+)

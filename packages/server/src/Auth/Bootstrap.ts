@@ -1,0 +1,41 @@
+import { SqlClient } from "@effect/sql"
+import type { Email, UserId } from "@tapline/domain"
+import { Effect, Option } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { ApiKeyRepository } from "./ApiKeys.js"
+
+/**
+ * Makes `email` a platform ADMIN (creating the user if needed) and issues a personal API key for it. The
+ * secret is returned once and never stored. Run by `pnpm tapline admin:bootstrap`, as the system.
+ */
+export const bootstrapAdmin = (email: Email) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const keys = yield* ApiKeyRepository
+    const audit = yield* Audit
+    return yield* sql.withTransaction(
+      Effect.gen(function* () {
+        const [user] = yield* sql<{ id: UserId; created: boolean }>`
+          insert into users (email, platform_role) values (${email}, 'ADMIN')
+          on conflict (lower(email)) do update set platform_role = 'ADMIN', updated_at = now()
+          returning id, (xmax = 0) as created`
+        const userId = user!.id
+        const { key, secret } = yield* keys.create({
+          organizationId: null,
+          userId,
+          name: "bootstrap",
+          role: null,
+          expiresAt: Option.none(),
+          createdBy: "system:bootstrap"
+        })
+        yield* audit.record({
+          organizationId: null,
+          action: "admin.bootstrap",
+          resourceType: "user",
+          resourceId: userId,
+          newValues: { email, platformRole: "ADMIN", apiKeyId: key.id, userCreated: user!.created }
+        })
+        return { userId, keyId: key.id, secret }
+      })
+    )
+  })
