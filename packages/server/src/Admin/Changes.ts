@@ -28,6 +28,15 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
     const projectBands = (organizationId: OrganizationId, bandUids: ReadonlyArray<string>) =>
       bandUids.length === 0 ? Effect.void : logged("bands", projector.bands(organizationId, bandUids))
 
-    return { transact, project, projectBands } as const
+    const projectNewBands = (
+      organizationId: OrganizationId,
+      eventId: string,
+      created: ReadonlyArray<{ bandId: string; bandUid: string }>
+    ) =>
+      created.length === 0
+        ? Effect.void
+        : logged("new bands", projector.newBands(organizationId, eventId, created))
+
+    return { transact, project, projectBands, projectNewBands } as const
   })
 }) {}

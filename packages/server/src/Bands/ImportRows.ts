@@ -108,7 +108,6 @@ export const fromCsv = (
       bom: true,
       skip_empty_lines: true,
       relax_column_count: true,
-      trim: true,
       info: true,
       max_record_size: 64 * 1024
     }) as never

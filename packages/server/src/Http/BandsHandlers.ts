@@ -50,10 +50,10 @@ export const BandsHandlers = HttpApiBuilder.group(TaplineApi, "bands", (handlers
         )
       )
 
-    /** An event of the organisation, not in the trash, locked against concurrent deletion. */
-    const liveEvent = (organizationId: OrganizationId, id: EventId) =>
+    /** An event of the organisation, not in the trash, locked against deletion (or, `exclusive`, any change). */
+    const liveEvent = (organizationId: OrganizationId, id: EventId, exclusive = false) =>
       sql`select id from events where id = ${id} and organization_id = ${organizationId} and deleted_at is null
-        for share`.pipe(
+        ${exclusive ? sql`for update` : sql`for share`}`.pipe(
         Effect.orDie,
         Effect.flatMap((rows) => (rows.length === 0 ? new NotFound({ resource: "event", id }) : Effect.void))
       )
@@ -100,26 +100,32 @@ export const BandsHandlers = HttpApiBuilder.group(TaplineApi, "bands", (handlers
           } else {
             checked = fromJson(payload.bands)
           }
-          const stored = yield* changes.transact(
-            Effect.gen(function* () {
-              yield* liveEvent(path.organizationId, path.eventId)
-              const stored = yield* storeRows(path.organizationId, path.eventId, checked.valid)
-              yield* audit.record({
-                organizationId: path.organizationId,
-                action: "band.import",
-                resourceType: "event",
-                resourceId: path.eventId,
-                newValues: {
-                  received: checked.received,
-                  created: stored.created,
-                  updated: stored.updated,
-                  invalid: checked.invalid.length
-                }
+          const stored = yield* changes
+            .transact(
+              Effect.gen(function* () {
+                yield* liveEvent(path.organizationId, path.eventId, true)
+                const stored = yield* storeRows(path.organizationId, path.eventId, checked.valid)
+                yield* audit.record({
+                  organizationId: path.organizationId,
+                  action: "band.import",
+                  resourceType: "event",
+                  resourceId: path.eventId,
+                  newValues: {
+                    received: checked.received,
+                    created: stored.created,
+                    updated: stored.updated,
+                    invalid: checked.invalid.length
+                  }
+                })
+                return stored
               })
-              return stored
-            })
-          )
-          yield* changes.projectBands(path.organizationId, stored.projected)
+            )
+            .pipe(
+              // Only a band auto-assigned by a tap between our read and our insert conflicts: try once more.
+              Effect.retry({ times: 1, while: (error) => error._tag === "Conflict" })
+            )
+          yield* changes.projectNewBands(path.organizationId, path.eventId, stored.fresh)
+          yield* changes.projectBands(path.organizationId, stored.restored)
           return ImportResult.make({
             received: checked.received,
             created: stored.created,

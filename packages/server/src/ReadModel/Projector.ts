@@ -133,6 +133,41 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         })
       ).pipe(Effect.zipRight(store.announce(orgId)), Effect.withSpan("Projector.bands"))
 
+    /**
+     * Bands just created in one event (an import): their entries are the new band plus whatever the same
+     * band_uid has in the organisation's other events, which is usually nothing, so only those are read.
+     */
+    const newBands = (
+      orgId: string,
+      eventId: string,
+      created: ReadonlyArray<{ bandId: string; bandUid: string }>
+    ) =>
+      locked(
+        orgId,
+        Effect.gen(function* () {
+          const row = yield* orgRow(orgId)
+          if (row === undefined || row.deleted) return
+          const elsewhere = yield* sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
+            select b.band_uid, json_agg(json_build_object('bandId', b.id, 'eventId', b.event_id, 'flagged', b.flagged)
+              order by b.event_id) as entries
+            from bands b join unnest(${created.map((band) => band.bandUid)}::text[]) as u(band_uid)
+              on b.band_uid = u.band_uid
+            where b.organization_id = ${orgId} and b.event_id <> ${eventId} and b.deleted_at is null
+            group by b.band_uid`.pipe(Effect.map((rows) => new Map(rows.map((r) => [r.bandUid, r.entries]))))
+          const entries = new Map<string, ReadonlyArray<BandEntry>>()
+          for (const { bandId, bandUid } of created) {
+            const own: BandEntry = { bandId, eventId, flagged: false }
+            const others = elsewhere.get(bandUid)
+            entries.set(
+              bandUid,
+              others === undefined ? [own] : [...others, own].sort((a, b) => (a.eventId < b.eventId ? -1 : 1))
+            )
+          }
+          yield* store.writeBands(orgId, entries)
+          yield* writeSnapshot(row)
+        })
+      ).pipe(Effect.zipRight(store.announce(orgId)), Effect.withSpan("Projector.newBands"))
+
     /** Everything of one organisation, removing band keys PostgreSQL no longer has. */
     const rebuildOrganization = (orgId: string) =>
       locked(
@@ -206,7 +241,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
       Effect.forever
     )
 
-    return { organization, bands, rebuild, status, ensureFresh, watch } as const
+    return { organization, bands, newBands, rebuild, status, ensureFresh, watch } as const
   })
 }) {}
 

@@ -143,12 +143,25 @@ export const make = Effect.gen(function* () {
           [Keys.org(orgId), null]
         ])
       }),
+    // One organisation's band keys share a hash slot, so MSET and multi-key DEL are safe on a cluster too.
     writeBands: (orgId, bands) =>
-      setAll(
-        [...bands].map(
-          ([uid, list]) => [Keys.band(orgId, uid), list.length === 0 ? null : JSON.stringify(list)] as const
-        )
-      ),
+      run("writeBands", async () => {
+        const sets: Array<string> = []
+        const deletes: Array<string> = []
+        for (const [uid, list] of bands) {
+          const key = Keys.band(orgId, uid)
+          if (list.length === 0) deletes.push(key)
+          else sets.push(key, JSON.stringify(list))
+        }
+        const pending: Array<Promise<unknown>> = []
+        for (let i = 0; i < sets.length; i += 2 * WRITE_CHUNK) {
+          pending.push(client.mset(...sets.slice(i, i + 2 * WRITE_CHUNK)))
+        }
+        for (let i = 0; i < deletes.length; i += WRITE_CHUNK) {
+          pending.push(client.del(...deletes.slice(i, i + WRITE_CHUNK)))
+        }
+        await Promise.all(pending)
+      }),
     bandUids: (orgId) =>
       run("bandUids", () => scanKeys(client, Keys.bandPattern(orgId))).pipe(
         Effect.map((keys) => keys.map((key) => key.slice(Keys.band(orgId, "").length)))

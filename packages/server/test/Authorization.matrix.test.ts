@@ -1,0 +1,637 @@
+import { HttpApi } from "@effect/platform"
+import { describe, expect, it, layer } from "@effect/vitest"
+import { TaplineApi } from "@tapline/domain"
+import { Effect } from "effect"
+import { bootstrapKey, type CallOptions, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
+import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+
+/*
+ * Every admin endpoint × every kind of caller. A caller without credentials gets 401, a member of another
+ * organisation 404 (it must not learn the resource exists), a role below the endpoint's minimum 403, and
+ * everyone else the endpoint's success status. Each cell gets fresh resources, so a DELETE that succeeds
+ * for one caller does not change what the next one sees.
+ */
+
+type Caller = "none" | "other" | "VIEWER" | "EDITOR" | "OWNER" | "ADMIN"
+const callers: ReadonlyArray<Caller> = ["none", "other", "VIEWER", "EDITOR", "OWNER", "ADMIN"]
+type Minimum = "VIEWER" | "EDITOR" | "OWNER" | "ADMIN"
+const rank: Record<Caller, number> = { none: -1, other: 0, VIEWER: 1, EDITOR: 2, OWNER: 3, ADMIN: 4 }
+
+interface Prepared extends CallOptions {
+  readonly path: string
+  /** The tenant whose keys the callers use, when the spec made a fresh one (organisation update/delete). */
+  readonly tenant?: Tenant
+}
+
+interface Ctx {
+  readonly admin: string
+  readonly tenant: Tenant
+}
+
+interface Spec {
+  readonly name: string
+  readonly method: string
+  readonly min: Minimum
+  readonly success: number
+  readonly prepare: (ctx: Ctx) => Effect.Effect<Prepared, never, any>
+  /** Overrides for callers whose answer is not the generic rule (endpoints outside one organisation). */
+  readonly expected?: Partial<Record<Caller, number>>
+  readonly stream?: boolean
+}
+
+const hour = 3_600_000
+const iso = (ms: number) => new Date(ms).toISOString()
+let counter = 0
+const unique = () => `${Date.now().toString(36)}${++counter}`
+
+// Fixtures, created by the platform ADMIN through the API itself.
+const post = (ctx: Ctx, path: string, body: unknown) =>
+  call("POST", path, { key: ctx.admin, body }).pipe(Effect.flatMap((r) => ok(r, 201, `POST ${path}`)))
+const org = (ctx: Ctx) => `/api/v1/organizations/${ctx.tenant.orgId}`
+const newEvent = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/events`, { name: `E ${unique()}` }), (r) => r.body.id as string)
+const newWindow = (ctx: Ctx, eventId: string) =>
+  Effect.map(
+    post(ctx, `${org(ctx)}/events/${eventId}/windows`, {
+      type: "LIVE",
+      url: "https://example.com/live",
+      startsAt: iso(Date.now() - hour),
+      endsAt: iso(Date.now() + hour)
+    }),
+    (r) => r.body.id as string
+  )
+const newCampaign = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/campaigns`, { name: `C ${unique()}` }), (r) => r.body.id as string)
+const newTag = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/tags`, { name: `T ${unique()}` }), (r) => r.body.id as string)
+const newBand = (ctx: Ctx) =>
+  Effect.gen(function* () {
+    const eventId = yield* newEvent(ctx)
+    const uid = `B-${unique()}`
+    yield* call("POST", `${org(ctx)}/events/${eventId}/bands/import`, {
+      key: ctx.admin,
+      body: { bands: [{ bandUid: uid }] }
+    }).pipe(Effect.flatMap((r) => ok(r, 200, "import")))
+    const list = yield* call("GET", `${org(ctx)}/bands?eventId=${eventId}`, { key: ctx.admin })
+    return { bandId: list.body.items[0].id as string, eventId }
+  })
+const newMember = (ctx: Ctx) =>
+  Effect.map(
+    post(ctx, `${org(ctx)}/members`, { email: `m-${unique()}@example.com`, role: "EDITOR" }),
+    (r) => r.body.userId as string
+  )
+const newKey = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/api-keys`, { name: "k", role: "VIEWER" }), (r) => r.body.key.id as string)
+
+const specs: ReadonlyArray<Spec> = [
+  // Organisations: list and slug check answer every signed-in caller about its own organisations.
+  {
+    name: "organizations.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    expected: { other: 200 },
+    prepare: () => Effect.succeed({ path: "/api/v1/organizations" })
+  },
+  {
+    name: "organizations.create",
+    method: "POST",
+    min: "ADMIN",
+    success: 201,
+    prepare: () =>
+      Effect.succeed({ path: "/api/v1/organizations", body: { slug: `new-${unique()}`, name: "New" } }),
+    expected: { other: 403 }
+  },
+  {
+    name: "organizations.slugAvailability",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    expected: { other: 200 },
+    prepare: () => Effect.succeed({ path: "/api/v1/organizations/slug-availability?slug=free-slug" })
+  },
+  {
+    name: "organizations.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: org(c) })
+  },
+  {
+    name: "organizations.update",
+    method: "PATCH",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(createTenant(c.admin), (t) => ({
+        path: `/api/v1/organizations/${t.orgId}`,
+        body: { name: "Renamed" },
+        tenant: t
+      }))
+  },
+  {
+    name: "organizations.delete",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) =>
+      Effect.map(createTenant(c.admin), (t) => ({ path: `/api/v1/organizations/${t.orgId}`, tenant: t }))
+  },
+  // Members and API keys: OWNER business.
+  {
+    name: "members.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/members` })
+  },
+  {
+    name: "members.add",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) =>
+      Effect.succeed({
+        path: `${org(c)}/members`,
+        body: { email: `n-${unique()}@example.com`, role: "VIEWER" }
+      })
+  },
+  {
+    name: "members.update",
+    method: "PATCH",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newMember(c), (id) => ({ path: `${org(c)}/members/${id}`, body: { role: "VIEWER" } }))
+  },
+  {
+    name: "members.remove",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) => Effect.map(newMember(c), (id) => ({ path: `${org(c)}/members/${id}` }))
+  },
+  {
+    name: "apiKeys.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/api-keys` })
+  },
+  {
+    name: "apiKeys.create",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/api-keys`, body: { name: "ci", role: "EDITOR" } })
+  },
+  {
+    name: "apiKeys.revoke",
+    method: "DELETE",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newKey(c), (id) => ({ path: `${org(c)}/api-keys/${id}` }))
+  },
+  // Campaigns.
+  {
+    name: "campaigns.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/campaigns` })
+  },
+  {
+    name: "campaigns.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/campaigns`, body: { name: "Tour" } })
+  },
+  {
+    name: "campaigns.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newCampaign(c), (id) => ({ path: `${org(c)}/campaigns/${id}` }))
+  },
+  {
+    name: "campaigns.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newCampaign(c), (id) => ({ path: `${org(c)}/campaigns/${id}`, body: { status: "ACTIVE" } }))
+  },
+  {
+    name: "campaigns.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newCampaign(c), (id) => ({ path: `${org(c)}/campaigns/${id}` }))
+  },
+  {
+    name: "campaigns.restore",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const id = yield* newCampaign(c)
+        yield* call("DELETE", `${org(c)}/campaigns/${id}`, { key: c.admin })
+        return { path: `${org(c)}/campaigns/${id}/restore` }
+      })
+  },
+  // Events.
+  {
+    name: "events.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/events` })
+  },
+  {
+    name: "events.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/events`, body: { name: "Show" } })
+  },
+  {
+    name: "events.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}` }))
+  },
+  {
+    name: "events.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}`, body: { venue: "Hall" } }))
+  },
+  {
+    name: "events.changeStatus",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}/status`, body: { status: "ACTIVE" } }))
+  },
+  {
+    name: "events.duplicate",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}/duplicate`, body: {} }))
+  },
+  {
+    name: "events.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}` }))
+  },
+  {
+    name: "events.restore",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const id = yield* newEvent(c)
+        yield* call("DELETE", `${org(c)}/events/${id}`, { key: c.admin })
+        return { path: `${org(c)}/events/${id}/restore` }
+      })
+  },
+  // Windows.
+  {
+    name: "windows.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}/windows` }))
+  },
+  {
+    name: "windows.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({
+        path: `${org(c)}/events/${id}/windows`,
+        body: {
+          type: "PRE",
+          url: "https://example.com/pre",
+          startsAt: iso(Date.now()),
+          endsAt: iso(Date.now() + hour)
+        }
+      }))
+  },
+  {
+    name: "windows.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const eventId = yield* newEvent(c)
+        const windowId = yield* newWindow(c, eventId)
+        return { path: `${org(c)}/events/${eventId}/windows/${windowId}`, body: { title: "Doors" } }
+      })
+  },
+  {
+    name: "windows.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const eventId = yield* newEvent(c)
+        const windowId = yield* newWindow(c, eventId)
+        return { path: `${org(c)}/events/${eventId}/windows/${windowId}` }
+      })
+  },
+  {
+    name: "windows.activate",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const eventId = yield* newEvent(c)
+        const windowId = yield* newWindow(c, eventId)
+        return { path: `${org(c)}/events/${eventId}/windows/${windowId}/activate` }
+      })
+  },
+  // Bands.
+  {
+    name: "bands.import",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({
+        path: `${org(c)}/events/${id}/bands/import`,
+        text: "band_uid,registrant_name\nA-1,Ann\n",
+        contentType: "text/csv"
+      }))
+  },
+  {
+    name: "bands.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/bands` })
+  },
+  {
+    name: "bands.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newBand(c), ({ bandId }) => ({ path: `${org(c)}/bands/${bandId}` }))
+  },
+  {
+    name: "bands.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newBand(c), ({ bandId }) => ({
+        path: `${org(c)}/bands/${bandId}`,
+        body: { registrantName: "Bo" }
+      }))
+  },
+  {
+    name: "bands.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newBand(c), ({ bandId }) => ({ path: `${org(c)}/bands/${bandId}` }))
+  },
+  {
+    name: "bands.restore",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const { bandId } = yield* newBand(c)
+        yield* call("DELETE", `${org(c)}/bands/${bandId}`, { key: c.admin })
+        return { path: `${org(c)}/bands/${bandId}/restore` }
+      })
+  },
+  {
+    name: "bands.reassign",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const { bandId } = yield* newBand(c)
+        const target = yield* newEvent(c)
+        return { path: `${org(c)}/bands/${bandId}/reassign`, body: { eventId: target } }
+      })
+  },
+  {
+    name: "bands.bulkReassign",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const { bandId } = yield* newBand(c)
+        const target = yield* newEvent(c)
+        return { path: `${org(c)}/bands/reassign`, body: { bandIds: [bandId], eventId: target } }
+      })
+  },
+  {
+    name: "bands.resolveFlag",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newBand(c), ({ bandId }) => ({ path: `${org(c)}/bands/${bandId}/resolve-flag` }))
+  },
+  {
+    name: "bands.setTags",
+    method: "PUT",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const { bandId } = yield* newBand(c)
+        const tagId = yield* newTag(c)
+        return { path: `${org(c)}/bands/${bandId}/tags`, body: { tagIds: [tagId] } }
+      })
+  },
+  {
+    name: "bands.activity",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newBand(c), ({ bandId }) => ({ path: `${org(c)}/bands/${bandId}/activity` }))
+  },
+  // Tags.
+  {
+    name: "tags.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/tags` })
+  },
+  {
+    name: "tags.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/tags`, body: { name: `VIP ${unique()}` } })
+  },
+  {
+    name: "tags.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newTag(c), (id) => ({ path: `${org(c)}/tags/${id}`, body: { color: "#112233" } }))
+  },
+  {
+    name: "tags.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newTag(c), (id) => ({ path: `${org(c)}/tags/${id}` }))
+  },
+  // Audit log: OWNER only.
+  {
+    name: "audit.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/audit` })
+  },
+  {
+    name: "audit.export",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/audit/export` })
+  },
+  // Live view.
+  {
+    name: "live.summary",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}/live/summary` }))
+  },
+  {
+    name: "live.stream",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    stream: true,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/events/${id}/live` }))
+  },
+  // Infrastructure: platform ADMIN only, and not about one organisation, so outsiders get 403 too.
+  {
+    name: "infrastructure.readModel",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/read-model" })
+  },
+  {
+    name: "infrastructure.rebuildReadModel",
+    method: "POST",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/read-model/rebuild?onlyStale=true" })
+  },
+  {
+    name: "infrastructure.pipeline",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/pipeline" })
+  }
+]
+
+const expectedStatus = (spec: Spec, caller: Caller) => {
+  const override = spec.expected?.[caller]
+  if (override !== undefined) return override
+  if (caller === "none") return 401
+  if (caller === "other") return 404
+  return rank[caller] >= rank[spec.min] ? spec.success : 403
+}
+
+/** The status only: a stream's body is left unread (it never ends) and cancelled. */
+const statusOfStream = (url: string, key: string | undefined) =>
+  Effect.promise(async () => {
+    const controller = new AbortController()
+    const response = await fetch(url, {
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      signal: controller.signal
+    })
+    controller.abort()
+    return response.status
+  })
+
+layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("authorization matrix", (it) => {
+  it.effect(
+    "every endpoint answers each caller as its role allows",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* AdminServer
+        const admin = yield* bootstrapKey()
+        const tenant = yield* createTenant(admin)
+        const outsider = yield* createTenant(admin)
+        const mismatches: Array<string> = []
+        let cells = 0
+        for (const spec of specs) {
+          for (const caller of callers) {
+            const prepared = yield* spec.prepare({ admin, tenant })
+            const keys = (prepared.tenant ?? tenant).keys
+            const key =
+              caller === "none"
+                ? undefined
+                : caller === "other"
+                  ? outsider.keys.OWNER
+                  : caller === "ADMIN"
+                    ? admin
+                    : keys[caller]
+            const status = spec.stream
+              ? yield* statusOfStream(`${server.url}${prepared.path}`, key)
+              : (yield* call(spec.method, prepared.path, { ...prepared, key })).status
+            cells++
+            const expected = expectedStatus(spec, caller)
+            if (status !== expected)
+              mismatches.push(`${spec.name} as ${caller}: ${status}, expected ${expected}`)
+          }
+        }
+        console.log(
+          `authorization matrix: ${specs.length} endpoints × ${callers.length} callers = ${cells} cells`
+        )
+        expect(mismatches).toEqual([])
+        expect(cells).toBe(specs.length * callers.length)
+      }),
+    300_000
+  )
+})
+
+describe("the matrix covers the contract", () => {
+  it("names every endpoint of the admin groups", () => {
+    const names: Array<string> = []
+    HttpApi.reflect(TaplineApi, {
+      onGroup: () => {},
+      onEndpoint: ({ group, endpoint }) => {
+        if (group.identifier !== "health") names.push(`${group.identifier}.${endpoint.name}`)
+      }
+    })
+    expect(names.sort()).toEqual(specs.map((spec) => spec.name).sort())
+  })
+})

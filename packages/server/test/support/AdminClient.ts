@@ -1,0 +1,98 @@
+import type { Email } from "@tapline/domain"
+import { Effect, Layer } from "effect"
+import { Audit } from "../../src/Audit/Audit.js"
+import { ApiKeyRepository } from "../../src/Auth/ApiKeys.js"
+import { bootstrapAdmin } from "../../src/Auth/Bootstrap.js"
+import { AdminServer } from "./AdminHarness.js"
+
+export interface Reply {
+  readonly status: number
+  readonly body: any
+  readonly text: string
+  readonly headers: Headers
+}
+
+export interface CallOptions {
+  readonly key?: string | undefined
+  readonly body?: unknown
+  readonly text?: string
+  readonly contentType?: string
+  readonly headers?: Record<string, string>
+}
+
+/** One admin API request with fetch, as a client would send it. */
+export const call = (method: string, path: string, options: CallOptions = {}) =>
+  Effect.flatMap(AdminServer, ({ url }) =>
+    Effect.promise(async (): Promise<Reply> => {
+      const headers: Record<string, string> = { "user-agent": "tapline-test/1.0", ...options.headers }
+      if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`
+      let body: string | undefined
+      if (options.text !== undefined) {
+        body = options.text
+        headers["content-type"] = options.contentType ?? "text/plain"
+      } else if (options.body !== undefined) {
+        body = JSON.stringify(options.body)
+        headers["content-type"] = options.contentType ?? "application/json"
+      }
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body })
+      })
+      const text = await response.text()
+      let parsed: unknown = null
+      try {
+        parsed = text.length > 0 ? JSON.parse(text) : null
+      } catch {
+        parsed = null
+      }
+      return { status: response.status, body: parsed, text, headers: response.headers }
+    })
+  )
+
+/** A platform ADMIN's personal key, as `pnpm tapline admin:bootstrap` issues it. */
+export const bootstrapKey = (email = "admin@example.com") =>
+  bootstrapAdmin(email as Email).pipe(
+    Effect.map((result) => result.secret),
+    Effect.provide(Layer.mergeAll(ApiKeyRepository.Default, Audit.Default)),
+    Effect.orDie
+  )
+
+export interface Tenant {
+  readonly orgId: string
+  readonly slug: string
+  readonly keys: { readonly OWNER: string; readonly EDITOR: string; readonly VIEWER: string }
+}
+
+let tenants = 0
+
+const expectStatus = (reply: Reply, status: number, what: string) =>
+  reply.status === status
+    ? Effect.succeed(reply)
+    : Effect.dieMessage(`${what}: expected ${status}, got ${reply.status} ${reply.text}`)
+
+/** An organisation created by the ADMIN, with an API key for each role. */
+export const createTenant = (adminKey: string) =>
+  Effect.gen(function* () {
+    const slug = `org-${process.pid}-${++tenants}-${Math.random().toString(36).slice(2, 7)}`
+    const org = yield* call("POST", "/api/v1/organizations", {
+      key: adminKey,
+      body: { slug, name: `Org ${slug}`, websiteUrl: `https://${slug}.example/` }
+    }).pipe(Effect.flatMap((r) => expectStatus(r, 201, "create organisation")))
+    const orgId = org.body.id as string
+    const key = (role: string) =>
+      call("POST", `/api/v1/organizations/${orgId}/api-keys`, {
+        key: adminKey,
+        body: { name: role.toLowerCase(), role }
+      }).pipe(
+        Effect.flatMap((r) => expectStatus(r, 201, `create ${role} key`)),
+        Effect.map((r) => r.body.secret as string)
+      )
+    return {
+      orgId,
+      slug,
+      keys: { OWNER: yield* key("OWNER"), EDITOR: yield* key("EDITOR"), VIEWER: yield* key("VIEWER") }
+    } satisfies Tenant
+  })
+
+export const ok = (reply: Reply, status: number, what = "request") => expectStatus(reply, status, what)

@@ -1,0 +1,74 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { HttpServer } from "@effect/platform"
+import { freePort } from "@tapline/testing/ports"
+import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
+import * as Backends from "../../src/Backends.js"
+import { AppConfig } from "../../src/Config/AppConfig.js"
+import * as HttpApp from "../../src/Http/HttpApp.js"
+import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
+import * as HotPath from "../../src/Redirect/HotPath.js"
+import * as RateLimits from "../../src/Redirect/RateLimits.js"
+import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
+import { MigratedDatabase } from "./TestDatabase.js"
+import { cleanupPrefix, redisUrl, uniquePrefix } from "./TestRedis.js"
+
+export const TAP_DOMAIN = "tap.test"
+export const DEFAULT_URL = "https://default.example/"
+
+/** The whole HTTP server of one process (admin API and hot path) on a loopback port. */
+export class AdminServer extends Context.Tag("test/AdminServer")<
+  AdminServer,
+  { readonly url: string; readonly port: number }
+>() {}
+
+/**
+ * Real PostgreSQL (a fresh migrated database) and Redis (a fresh key prefix), composed as main.ts composes
+ * the `api` role: read model, hot path, admin API. Taps are recorded but no writer stores them.
+ */
+export const adminHarness = (env: Record<string, string> = {}) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const prefix = uniquePrefix("admin")
+      const port = yield* Effect.promise(() => freePort())
+      yield* cleanupPrefix(redisUrl, prefix)
+      const spoolDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-spool-"))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => Fs.rmSync(spoolDir, { recursive: true, force: true }))
+      )
+      const values: Record<string, string> = {
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAP_DOMAIN,
+        DEFAULT_REDIRECT_URL: DEFAULT_URL,
+        TAP_SPOOL_DIR: spoolDir,
+        TAP_TRACE_RATIO: "0",
+        LOG_LEVEL: "WARN",
+        TAP_CLIENT_IP_HEADER: "x-forwarded-for",
+        HOST: "127.0.0.1",
+        PORT: String(port),
+        ...env
+      }
+      const config = AppConfig.layer.pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(values)))))
+      )
+      const base = Layer.mergeAll(MigratedDatabase, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
+      const readModel = ReadModelFresh.pipe(Layer.provideMerge(Projector.Default), Layer.provideMerge(base))
+      const hotPath = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
+      const http = HttpApp.HttpAppLive.pipe(
+        Layer.provideMerge(HttpApp.NodeServerLive),
+        Layer.provide(hotPath),
+        Layer.provideMerge(readModel)
+      )
+      const server = Layer.effect(
+        AdminServer,
+        Effect.map(HttpServer.HttpServer, (server) => {
+          const port = (server.address as HttpServer.TcpAddress).port
+          return { url: `http://127.0.0.1:${port}`, port }
+        })
+      )
+      // The request logger would print every call of the matrix.
+      return server.pipe(Layer.provideMerge(http), Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+    })
+  )
