@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
 import { ReadModelStore } from "../src/ReadModel/ReadModelStore.js"
+import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
 import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { request } from "./support/HotPathHarness.js"
 

@@ -33,7 +33,7 @@ interface Spec {
   readonly method: string
   readonly min: Minimum
   readonly success: number
-  readonly prepare: (ctx: Ctx) => Effect.Effect<Prepared, never, any>
+  readonly prepare: (ctx: Ctx) => Effect.Effect<Prepared, never, AdminServer>
   /** Overrides for callers whose answer is not the generic rule (endpoints outside one organisation). */
   readonly expected?: Partial<Record<Caller, number>>
   readonly stream?: boolean

@@ -7,6 +7,7 @@ import { AdminServer } from "./AdminHarness.js"
 
 export interface Reply {
   readonly status: number
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON reply that tests read field by field
   readonly body: any
   readonly text: string
   readonly headers: Headers
