@@ -13,6 +13,7 @@ import {
   RedisReadModelStore
 } from "@tapline/server"
 import { Console, Effect, Layer } from "effect"
+import { adminCommands } from "./AdminCommands.js"
 
 /*
  * `pnpm tapline <command>`: operator commands that run beside the servers, against the same configuration
@@ -85,7 +86,21 @@ const bootstrap = Command.make(
   )
 )
 
-const tapline = Command.make("tapline").pipe(Command.withSubcommands([rebuild, status, bootstrap]))
+const tapline = Command.make("tapline").pipe(
+  Command.withSubcommands([rebuild, status, bootstrap, ...adminCommands])
+)
+
+/** A tagged error from the API names its kind and says what it carries; anything else its message. */
+const describe = (error: unknown) => {
+  if (typeof error === "object" && error !== null && "_tag" in error) {
+    const { _tag, ...fields } = error as { _tag: string }
+    const message = (error as { message?: unknown }).message
+    return typeof message === "string" && message.length > 0
+      ? `${_tag}: ${message}`
+      : `${_tag} ${JSON.stringify(fields)}`
+  }
+  return error instanceof Error ? error.message : String(error)
+}
 
 const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
 
@@ -95,7 +110,7 @@ cli(process.argv).pipe(
   Effect.provide(NodeContext.layer),
   Effect.catchAll((error) =>
     Effect.sync(() => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+      process.stderr.write(`${describe(error)}\n`)
       process.exitCode = 1
     })
   ),

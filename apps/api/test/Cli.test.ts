@@ -1,0 +1,115 @@
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { describe, expect, it } from "vitest"
+import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
+import { runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
+
+const rawGet = (port: number, path: string, host: string) =>
+  new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+    const request = Http.request(
+      { host: "127.0.0.1", port, path, headers: { host, "user-agent": "Mozilla/5.0 (iPhone)" } },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }))
+      }
+    )
+    request.on("error", reject)
+    request.end()
+  })
+
+describe("pnpm tapline, through the admin API's typed client", () => {
+  it("bootstraps an admin, creates an organisation and an event, sets windows, imports bands, exports the audit log", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("cli")
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-cli-"))
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAP_DOMAIN: "tap.test"
+      })
+      await waitUntilReady(server)
+      const boot = await runCli(["admin:bootstrap", "--email", "root@example.com"], {
+        DATABASE_URL: database.url
+      })
+      expect(boot.code).toBe(0)
+      const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? ""
+      const env = { TAPLINE_URL: server.url, TAPLINE_API_KEY: key }
+      const json = (output: string) =>
+        JSON.parse(output.slice(output.indexOf("{"))) as Record<string, unknown>
+
+      const org = await runCli(
+        ["org:create", "--slug", "clitest", "--name", "CLI Test", "--website", "https://cli.example/"],
+        env
+      )
+      expect(org.code).toBe(0)
+      const orgId = json(org.output).id as string
+
+      const event = await runCli(
+        ["event:create", "--org", orgId, "--name", "Night", "--timezone", "Europe/Berlin"],
+        env
+      )
+      expect(event.code).toBe(0)
+      const eventId = json(event.output).id as string
+
+      const now = Date.now()
+      const windows = Path.join(dir, "windows.json")
+      Fs.writeFileSync(
+        windows,
+        JSON.stringify([
+          {
+            type: "PRE",
+            url: "https://cli.example/pre",
+            startsAt: new Date(now - 7_200_000).toISOString(),
+            endsAt: new Date(now - 60_000).toISOString()
+          },
+          {
+            type: "LIVE",
+            url: "https://cli.example/live",
+            startsAt: new Date(now - 60_000).toISOString(),
+            endsAt: new Date(now + 3_600_000).toISOString()
+          }
+        ])
+      )
+      expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
+      // Setting again replaces rather than overlapping.
+      expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
+
+      const csv = Path.join(dir, "bands.csv")
+      Fs.writeFileSync(csv, "band_uid,registrant_name\nCLI-1,Ann\nnot valid!,Bob\nCLI-2,Cy\n")
+      const imported = await runCli(["bands:import", "--org", orgId, "--event", eventId, csv], env)
+      expect(imported.code).toBe(2)
+      expect(json(imported.output)).toMatchObject({ created: 2, invalidCount: 1 })
+
+      const activate = await fetch(`${server.url}/api/v1/organizations/${orgId}/events/${eventId}/status`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ status: "ACTIVE" })
+      })
+      expect(activate.status).toBe(200)
+      const tap = await rawGet(server.port, "/e?bandId=CLI-2", `clitest.tap.test:${server.port}`)
+      expect(tap).toEqual({ status: 302, location: "https://cli.example/live" })
+
+      const out = Path.join(dir, "audit.csv")
+      expect((await runCli(["audit:export", "--org", orgId, "--out", out], env)).code).toBe(0)
+      const audit = Fs.readFileSync(out, "utf8")
+      expect(audit).toContain("window.delete")
+      expect(audit).toContain("band.import")
+
+      const refused = await runCli(["event:create", "--org", orgId, "--name", "X"], {
+        ...env,
+        TAPLINE_API_KEY: "tlk_wrong"
+      })
+      expect(refused.code).toBe(1)
+      expect(refused.output).toContain("Unauthorized")
+      expect(await server.stop()).toBe(0)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  })
+})

@@ -1,0 +1,21 @@
+import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { TaplineApi } from "@tapline/domain"
+import { Config, Context, Effect, Layer, Redacted } from "effect"
+
+/** TAPLINE_URL (default http://localhost:3000) and TAPLINE_API_KEY say where and as whom. */
+const make = Effect.gen(function* () {
+  const baseUrl = yield* Config.string("TAPLINE_URL").pipe(Config.withDefault("http://localhost:3000"))
+  const key = yield* Config.redacted("TAPLINE_API_KEY")
+  return yield* HttpApiClient.make(TaplineApi, {
+    baseUrl,
+    transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(key)))
+  })
+})
+
+/** The admin API's typed client, derived from the contract in @tapline/domain. */
+export class AdminClient extends Context.Tag("@tapline/cli/AdminClient")<
+  AdminClient,
+  Effect.Effect.Success<typeof make>
+>() {}
+
+export const layer = Layer.effect(AdminClient, make).pipe(Layer.provide(FetchHttpClient.layer))

@@ -1,0 +1,138 @@
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { Args, Command, Options } from "@effect/cli"
+import { CreateEvent, CreateOrganization, CreateWindow, EventId, OrganizationId } from "@tapline/domain"
+import { Console, Effect, Option, Schema } from "effect"
+import { AdminClient, layer as AdminClientLive } from "./AdminClient.js"
+
+/*
+ * Commands that go through the admin API with the typed client, so they obey the same authorisation,
+ * validation and audit as any other client.
+ */
+
+const orgOption = Options.text("org").pipe(
+  Options.withSchema(OrganizationId),
+  Options.withDescription("organisation id")
+)
+const eventOption = Options.text("event").pipe(
+  Options.withSchema(EventId),
+  Options.withDescription("event id")
+)
+const print = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+const readFile = (file: string) => Effect.try(() => Fs.readFileSync(file, "utf8"))
+
+const organizationCreate = Command.make(
+  "org:create",
+  {
+    slug: Options.text("slug"),
+    name: Options.text("name"),
+    website: Options.text("website").pipe(Options.optional)
+  },
+  ({ name, slug, website }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const payload = yield* Schema.decodeUnknown(CreateOrganization)({
+        slug,
+        name,
+        ...Option.match(website, { onNone: () => ({}), onSome: (websiteUrl) => ({ websiteUrl }) })
+      })
+      const created = yield* client.organizations.create({ payload })
+      yield* print(created)
+    })
+).pipe(Command.withDescription("Create an organisation (platform ADMIN or a personal key)."))
+
+const eventCreate = Command.make(
+  "event:create",
+  {
+    org: orgOption,
+    name: Options.text("name"),
+    timezone: Options.text("timezone").pipe(Options.optional),
+    fallbackUrl: Options.text("fallback-url").pipe(Options.optional)
+  },
+  ({ fallbackUrl, name, org, timezone }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const payload = {
+        name,
+        ...Option.match(timezone, { onNone: () => ({}), onSome: (tz) => ({ timezone: tz }) }),
+        ...Option.match(fallbackUrl, { onNone: () => ({}), onSome: (url) => ({ fallbackUrl: url }) })
+      }
+      const created = yield* client.events.create({
+        path: { organizationId: org },
+        payload: yield* Schema.decodeUnknown(CreateEvent)(payload)
+      })
+      yield* print(created)
+    })
+).pipe(Command.withDescription("Create a DRAFT event."))
+
+const windowsSet = Command.make(
+  "windows:set",
+  { org: orgOption, event: eventOption, file: Args.file({ name: "windows.json", exists: "yes" }) },
+  ({ event, file, org }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const wanted = yield* Schema.decodeUnknown(Schema.parseJson(Schema.Array(CreateWindow)))(
+        yield* readFile(file)
+      )
+      const path = { organizationId: org, eventId: event }
+      // Replace: remove every current window first, so the new set may reuse their times.
+      let page = yield* client.windows.list({ path, urlParams: { limit: 500 } })
+      for (const window of page.items) {
+        yield* client.windows.delete({ path: { ...path, windowId: window.id } })
+      }
+      const created = []
+      for (const window of wanted) created.push(yield* client.windows.create({ path, payload: window }))
+      page = yield* client.windows.list({ path, urlParams: { limit: 500 } })
+      yield* print(page.items)
+      return created
+    })
+).pipe(Command.withDescription("Replace an event's windows with those in a JSON file (an array of windows)."))
+
+const bandsImport = Command.make(
+  "bands:import",
+  { org: orgOption, event: eventOption, file: Args.file({ name: "FILE", exists: "yes" }) },
+  ({ event, file, org }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const text = yield* readFile(file)
+      const path = { organizationId: org, eventId: event }
+      // A .json file holds `{ "bands": [...] }` or a bare array; anything else is sent as CSV.
+      const result =
+        Path.extname(file).toLowerCase() === ".json"
+          ? yield* Effect.flatMap(
+              Effect.try(() => JSON.parse(text) as unknown),
+              (parsed) =>
+                client.bands.import({
+                  path,
+                  payload: {
+                    bands: Array.isArray(parsed) ? parsed : (parsed as { bands: Array<unknown> }).bands
+                  }
+                })
+            )
+          : yield* client.bands.import({ path, payload: text })
+      yield* print(result)
+      if (result.invalidCount > 0) yield* Effect.sync(() => (process.exitCode = 2))
+    })
+).pipe(
+  Command.withDescription("Import bands from a CSV or JSON file; exit code 2 when some rows were invalid.")
+)
+
+const auditExport = Command.make(
+  "audit:export",
+  { org: orgOption, out: Options.file("out").pipe(Options.optional) },
+  ({ org, out }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const csv = yield* client.audit.export({ path: { organizationId: org }, urlParams: {} })
+      if (Option.isSome(out)) yield* Effect.try(() => Fs.writeFileSync(out.value, csv))
+      else yield* Console.log(csv)
+    })
+).pipe(Command.withDescription("Write an organisation's audit log as CSV."))
+
+export const adminCommands = [
+  Command.provide(organizationCreate, AdminClientLive),
+  Command.provide(eventCreate, AdminClientLive),
+  Command.provide(windowsSet, AdminClientLive),
+  Command.provide(bandsImport, AdminClientLive),
+  Command.provide(auditExport, AdminClientLive)
+] as const
