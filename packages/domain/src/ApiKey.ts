@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Instant } from "./Fields.js"
 import { ApiKeyId, OrganizationId } from "./Ids.js"
 import { MemberRole } from "./Membership.js"
 
@@ -18,7 +19,7 @@ export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
 export const CreateApiKey = Schema.Struct({
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
   role: MemberRole,
-  expiresAt: Schema.optional(Schema.DateTimeUtc)
+  expiresAt: Schema.optional(Instant)
 })
 
 /** The only response that carries the secret; it cannot be shown again. */

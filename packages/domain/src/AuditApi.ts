@@ -3,6 +3,7 @@ import { Schema } from "effect"
 import { AuditEntry } from "./AuditEntry.js"
 import { Authentication } from "./Authentication.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Instant } from "./Fields.js"
 import { Page, PageParams } from "./Pagination.js"
 import { organizationId } from "./Params.js"
 
@@ -11,8 +12,8 @@ const AuditFilterFields = {
   resourceType: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
   resourceId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
   actorId: Schema.optional(Schema.String.pipe(Schema.maxLength(100))),
-  from: Schema.optional(Schema.DateTimeUtc),
-  to: Schema.optional(Schema.DateTimeUtc)
+  from: Schema.optional(Instant),
+  to: Schema.optional(Instant)
 }
 
 export const AuditFilters = Schema.Struct({ ...PageParams.fields, ...AuditFilterFields })

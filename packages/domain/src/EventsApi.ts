@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Event, EventStatus, ScheduleMode } from "./Event.js"
-import { HttpUrl, Latitude, Longitude, TimeZone } from "./Fields.js"
+import { HttpUrl, Instant, Latitude, Longitude, TimeZone } from "./Fields.js"
 import { CampaignId, WindowId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
 import { Deleted, eventId, NoContent, organizationId } from "./Params.js"
@@ -24,8 +24,8 @@ export const CreateEvent = Schema.Struct({
   estimatedAttendees: Schema.optional(Attendees),
   assignOnFlag: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   autoLifecycle: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  startsAt: Schema.optional(Schema.DateTimeUtc),
-  endsAt: Schema.optional(Schema.DateTimeUtc)
+  startsAt: Schema.optional(Instant),
+  endsAt: Schema.optional(Instant)
 }).annotations({
   examples: [
     {
@@ -53,8 +53,8 @@ export const UpdateEvent = Schema.Struct({
   estimatedAttendees: Schema.optional(Schema.NullOr(Attendees)),
   assignOnFlag: Schema.optional(Schema.Boolean),
   autoLifecycle: Schema.optional(Schema.Boolean),
-  startsAt: Schema.optional(Schema.NullOr(Schema.DateTimeUtc)),
-  endsAt: Schema.optional(Schema.NullOr(Schema.DateTimeUtc))
+  startsAt: Schema.optional(Schema.NullOr(Instant)),
+  endsAt: Schema.optional(Schema.NullOr(Instant))
 })
 
 export const EventFilters = Schema.Struct({

@@ -1,5 +1,5 @@
 import { Model } from "@effect/sql"
-import { Schema } from "effect"
+import { DateTime, Schema } from "effect"
 
 /** The tap subdomain: a DNS label, lower case. */
 export const Slug = Schema.String.pipe(
@@ -31,7 +31,13 @@ const isHttpUrl = (value: string): boolean => {
 /** Tapline only ever redirects to http(s) URLs an admin configured. */
 export const HttpUrl = Schema.String.pipe(
   Schema.maxLength(2048),
-  Schema.filter(isHttpUrl, { message: () => "an absolute http:// or https:// URL" }),
+  Schema.filter(isHttpUrl, {
+    message: () => "an absolute http:// or https:// URL",
+    arbitrary: () => (fc) =>
+      fc
+        .webUrl({ validSchemes: ["http", "https"], withQueryParameters: true })
+        .filter((url) => url.length <= 2048)
+  }),
   Schema.brand("HttpUrl")
 )
 export type HttpUrl = typeof HttpUrl.Type
@@ -46,20 +52,41 @@ const isTimeZone = (value: string): boolean => {
 }
 
 export const TimeZone = Schema.String.pipe(
-  Schema.filter(isTimeZone, { message: () => "an IANA time zone such as Europe/Paris" }),
+  Schema.filter(isTimeZone, {
+    message: () => "an IANA time zone such as Europe/Paris",
+    arbitrary: () => (fc) =>
+      fc.constantFrom("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Auckland")
+  }),
   Schema.brand("TimeZone")
 )
 export type TimeZone = typeof TimeZone.Type
 
 export const Email = Schema.String.pipe(
   Schema.maxLength(320),
-  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, { message: () => "an email address" }),
+  Schema.pattern(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, {
+    message: () => "an email address",
+    arbitrary: () => (fc) => fc.emailAddress().filter((email) => email.length <= 320)
+  }),
   Schema.brand("Email")
 )
 export type Email = typeof Email.Type
 
 export const Latitude = Schema.Number.pipe(Schema.between(-90, 90))
 export const Longitude = Schema.Number.pipe(Schema.between(-180, 180))
+
+const EARLIEST = Date.UTC(1900, 0, 1)
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59)
+
+/**
+ * An instant as clients send it (ISO 8601), between 1900 and 9999: wider than any event, narrower than what
+ * JavaScript parses (years up to ±275 760), which PostgreSQL could not store.
+ */
+export const Instant = Schema.DateTimeUtc.pipe(
+  Schema.filter((instant) => instant.epochMillis >= EARLIEST && instant.epochMillis <= LATEST, {
+    message: () => "an instant between 1900-01-01 and 9999-12-31",
+    arbitrary: () => (fc) => fc.integer({ min: EARLIEST, max: LATEST }).map((ms) => DateTime.unsafeMake(ms))
+  })
+)
 
 /**
  * A timestamptz column: a `Date` from the driver, an ISO string in JSON, a `DateTime.Utc` in code.
@@ -90,8 +117,25 @@ export const DeletedAt = Model.Field({
 })
 
 /** A `date` column: the calendar day as written, with no time zone to shift it. */
+const isCalendarDay = (value: string) => {
+  const date = new Date(`${value}T00:00:00Z`)
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value
+}
+
 export const CalendarDate = Schema.String.pipe(
   Schema.pattern(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, { message: () => "a date as YYYY-MM-DD" }),
+  // The pattern lets 2026-02-31 through; the calendar does not.
+  Schema.filter(isCalendarDay, {
+    message: () => "a day that exists in the calendar",
+    arbitrary: () => (fc) =>
+      fc
+        .date({
+          min: new Date("1970-01-01T00:00:00Z"),
+          max: new Date("2200-12-31T00:00:00Z"),
+          noInvalidDate: true
+        })
+        .map((date) => date.toISOString().slice(0, 10))
+  }),
   Schema.brand("CalendarDate")
 )
 export type CalendarDate = typeof CalendarDate.Type

@@ -3,7 +3,7 @@ import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Event } from "./Event.js"
-import { HttpUrl } from "./Fields.js"
+import { HttpUrl, Instant } from "./Fields.js"
 import { Page, PageParams } from "./Pagination.js"
 import { eventId, NoContent, organizationId, windowId } from "./Params.js"
 import { Window, WindowType } from "./Window.js"
@@ -14,8 +14,8 @@ export const CreateWindow = Schema.Struct({
   type: WindowType,
   title: Schema.optionalWith(Title, { default: () => "" }),
   url: HttpUrl,
-  startsAt: Schema.DateTimeUtc,
-  endsAt: Schema.DateTimeUtc
+  startsAt: Instant,
+  endsAt: Instant
 }).annotations({
   examples: [
     {
@@ -32,8 +32,8 @@ export const UpdateWindow = Schema.Struct({
   type: Schema.optional(WindowType),
   title: Schema.optional(Title),
   url: Schema.optional(HttpUrl),
-  startsAt: Schema.optional(Schema.DateTimeUtc),
-  endsAt: Schema.optional(Schema.DateTimeUtc)
+  startsAt: Schema.optional(Instant),
+  endsAt: Schema.optional(Instant)
 })
 
 export class WindowsApi extends HttpApiGroup.make("windows")

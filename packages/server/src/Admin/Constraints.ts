@@ -16,6 +16,18 @@ const messages: Record<string, string> = {
   events_manual_window_fkey: "the manual window must be one of the event's own windows"
 }
 
+/** SQLSTATE class 22: a value PostgreSQL cannot take (a NUL character, a number or date out of its range). */
+export const isDataException = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null || (error as { _tag?: string })._tag !== "SqlError")
+    return false
+  const code = ((error as { cause?: PgError }).cause ?? {}).code
+  return typeof code === "string" && code.startsWith("22")
+}
+
+export const dataExceptionError = new InvalidRequest({
+  message: "a value cannot be stored (for example a NUL character or a number out of range)"
+})
+
 /**
  * A request that breaks a database constraint is the caller's mistake, answered 409 or 400 with the
  * constraint's meaning. Any other database error is an outage and stays a failure of the server.
@@ -39,7 +51,7 @@ export const mapConstraintErrors = <A, E, R>(
         case "23514": // check_violation
           return Effect.fail(new InvalidRequest({ message: message ?? "a value is out of range" }))
         default:
-          return Effect.die(error)
+          return isDataException(error) ? Effect.fail(dataExceptionError) : Effect.die(error)
       }
     }
   ) as never

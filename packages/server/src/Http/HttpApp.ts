@@ -1,9 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { HttpApiBuilder, HttpApiScalar, HttpMiddleware, HttpServer } from "@effect/platform"
+import {
+  HttpApiBuilder,
+  HttpApiScalar,
+  type HttpApp,
+  HttpMiddleware,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { TaplineApi } from "@tapline/domain"
 import { Effect, Layer } from "effect"
 import { Changes } from "../Admin/Changes.js"
+import { dataExceptionError, isDataException } from "../Admin/Constraints.js"
 import { Audit } from "../Audit/Audit.js"
 import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
@@ -44,8 +52,24 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
   Layer.provide([Auth.Default, Audit.Default, Changes.Default, ApiKeyRepository.Default])
 )
 
+/**
+ * Input PostgreSQL refuses as data (SQLSTATE class 22) on a read path is still the caller's mistake: 400,
+ * not the 500 a defect would become. Every other defect stays a 500.
+ */
+const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.catchAllDefect(app, (defect) =>
+    isDataException(defect)
+      ? HttpServerResponse.json(
+          { _tag: dataExceptionError._tag, message: dataExceptionError.message },
+          { status: 400 }
+        ).pipe(Effect.orDie)
+      : Effect.die(defect)
+  )
+
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
-export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+export const HttpAppLive = HttpApiBuilder.serve((app) =>
+  HttpMiddleware.logger(dataExceptionsAsBadRequest(app))
+).pipe(
   Layer.provide(HttpApiScalar.layer({ path: "/api/v1/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),

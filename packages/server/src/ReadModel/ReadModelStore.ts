@@ -67,9 +67,11 @@ export const Keys = {
   // The braces are a Cluster hash tag: one organisation's keys share a slot, so one MGET reads them.
   org: (orgId: string) => `rm:{${orgId}}:org`,
   band: (orgId: string, bandUid: string) => `rm:{${orgId}}:band:${bandUid}`,
-  bandPattern: (orgId: string) => `rm:{${orgId}}:band:*`,
+  /** The set of an organisation's band_uids: rebuilds find stale keys without scanning the whole keyspace. */
+  bandIndex: (orgId: string) => `rm:{${orgId}}:bands`,
   changes: "rm:changes",
   meta: "rm:meta"
 } as const
 
-export const READ_MODEL_SCHEMA = 1
+/** Bumped when the layout changes: a store built with another schema is rebuilt in full at start. */
+export const READ_MODEL_SCHEMA = 2

@@ -1,7 +1,6 @@
 import { Chunk, Effect, Layer, Stream } from "effect"
-import { Cluster } from "ioredis"
 import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
-import { keyPrefixOf, Redis, type RedisConnection } from "../Redis/Redis.js"
+import { Redis } from "../Redis/Redis.js"
 import {
   type Change,
   Keys,
@@ -21,20 +20,6 @@ const parse = <A>(value: string | null): A | null => {
   } catch {
     return null
   }
-}
-
-/** SCAN does not apply ioredis' key prefix to its pattern, nor strip it from results: do both here. */
-const scanKeys = async (client: RedisConnection, pattern: string): Promise<ReadonlyArray<string>> => {
-  const prefix = keyPrefixOf(client)
-  const nodes = client instanceof Cluster ? client.nodes("master") : [client]
-  const found: Array<string> = []
-  for (const node of nodes) {
-    const stream = node.scanStream({ match: `${prefix}${pattern}`, count: 1000 })
-    for await (const keys of stream as AsyncIterable<Array<string>>) {
-      for (const key of keys) found.push(key.slice(prefix.length))
-    }
-  }
-  return found
 }
 
 export const make = Effect.gen(function* () {
@@ -140,6 +125,7 @@ export const make = Effect.gen(function* () {
           ...(slug === null ? [] : [[Keys.slug(slug), null] as const]),
           ...eventIds.map((eventId) => [Keys.event(eventId), null] as const),
           ...uids.map((uid) => [Keys.band(orgId, uid), null] as const),
+          [Keys.bandIndex(orgId), null],
           [Keys.org(orgId), null]
         ])
       }),
@@ -147,25 +133,41 @@ export const make = Effect.gen(function* () {
     writeBands: (orgId, bands) =>
       run("writeBands", async () => {
         const sets: Array<string> = []
+        const present: Array<string> = []
         const deletes: Array<string> = []
+        const absent: Array<string> = []
         for (const [uid, list] of bands) {
           const key = Keys.band(orgId, uid)
-          if (list.length === 0) deletes.push(key)
-          else sets.push(key, JSON.stringify(list))
+          if (list.length === 0) {
+            deletes.push(key)
+            absent.push(uid)
+          } else {
+            sets.push(key, JSON.stringify(list))
+            present.push(uid)
+          }
         }
+        const index = Keys.bandIndex(orgId)
         const pending: Array<Promise<unknown>> = []
-        for (let i = 0; i < sets.length; i += 2 * WRITE_CHUNK) {
-          pending.push(client.mset(...sets.slice(i, i + 2 * WRITE_CHUNK)))
+        for (let i = 0; i < present.length; i += WRITE_CHUNK) {
+          pending.push(client.mset(...sets.slice(2 * i, 2 * (i + WRITE_CHUNK))))
+          pending.push(client.sadd(index, ...present.slice(i, i + WRITE_CHUNK)))
         }
-        for (let i = 0; i < deletes.length; i += WRITE_CHUNK) {
+        for (let i = 0; i < absent.length; i += WRITE_CHUNK) {
           pending.push(client.del(...deletes.slice(i, i + WRITE_CHUNK)))
+          pending.push(client.srem(index, ...absent.slice(i, i + WRITE_CHUNK)))
         }
         await Promise.all(pending)
       }),
     bandUids: (orgId) =>
-      run("bandUids", () => scanKeys(client, Keys.bandPattern(orgId))).pipe(
-        Effect.map((keys) => keys.map((key) => key.slice(Keys.band(orgId, "").length)))
-      ),
+      run("bandUids", async () => {
+        const uids: Array<string> = []
+        for await (const page of client.sscanStream(Keys.bandIndex(orgId), { count: 1000 }) as AsyncIterable<
+          Array<string>
+        >) {
+          uids.push(...page)
+        }
+        return uids
+      }),
     versions: (orgIds) =>
       run("versions", () => Promise.all(orgIds.map((id) => client.get(Keys.org(id))))).pipe(
         Effect.map((values) => values.map((value) => parse<OrgSnapshot>(value)?.version ?? null))
