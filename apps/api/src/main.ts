@@ -1,11 +1,14 @@
 import { NodeRuntime } from "@effect/platform-node"
 import {
   AppConfig,
+  Audit,
   Backends,
   Database,
   DemoSeed,
   HotPath,
   HttpApp,
+  JobsLive,
+  JobWorkers,
   Logging,
   Projector,
   RateLimits,
@@ -21,11 +24,16 @@ import { installForcedExit, reportStartupFailure } from "./startup.js"
 /*
  * Every layer of the running server, composed in one place. Read bottom-up: configuration and telemetry;
  * the database (external or embedded, migrated); the Redis-or-memory backends; demo data; the read model
- * brought up to date; then the roles: the tap writer and the HTTP server with the hot path in front.
+ * brought up to date; then the roles: the tap writer, the background job workers (JOBS_ENABLED) and the HTTP
+ * server with the hot path in front.
  */
 const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.layer))
 
-const Infrastructure = Layer.mergeAll(DatabaseLive, Backends.layerFromConfig)
+const Infrastructure = Layer.mergeAll(
+  DatabaseLive,
+  Backends.layerFromConfig,
+  JobsLive.layerFromConfig.pipe(Layer.provide(DatabaseLive))
+)
 
 const ReadModelLive = ReadModelFresh.pipe(
   Layer.provide(DemoSeed.layer),
@@ -36,17 +44,19 @@ const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateL
 
 const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
 
+const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default))
+
 /** TAPLINE_ROLE: `all` (default) serves and writes; `api` only serves; `worker` only writes taps. */
 const Roles = Layer.unwrapEffect(
   Effect.map(AppConfig, ({ taps }) => {
     const http = HttpApp.HttpAppLive.pipe(Layer.provide(HttpApp.NodeServerLive))
     switch (taps.role) {
       case "worker":
-        return Layer.merge(WriterLive, http)
+        return Layer.mergeAll(WriterLive, JobWorkersLive, http)
       case "api":
-        return http.pipe(Layer.provide(HotPathLive))
+        return Layer.merge(JobWorkersLive, http.pipe(Layer.provide(HotPathLive)))
       case "all":
-        return Layer.merge(WriterLive, http.pipe(Layer.provide(HotPathLive)))
+        return Layer.mergeAll(WriterLive, JobWorkersLive, http.pipe(Layer.provide(HotPathLive)))
     }
   })
 )

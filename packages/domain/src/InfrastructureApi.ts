@@ -1,7 +1,7 @@
-import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Forbidden, ServiceUnavailable } from "./Errors.js"
+import { Forbidden, NotFound, ServiceUnavailable } from "./Errors.js"
 
 export const ReadModelStatus = Schema.Struct({
   organizations: Schema.Number,
@@ -30,6 +30,15 @@ export const PipelineHealth = Schema.Struct({
   })
 })
 
+export const FailedJob = Schema.Struct({
+  id: Schema.String,
+  queue: Schema.String,
+  payload: Schema.Unknown,
+  attempts: Schema.Number,
+  error: Schema.String,
+  failedAt: Schema.DateTimeUtc
+})
+
 export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
   .add(HttpApiEndpoint.get("readModel", "/api/v1/infrastructure/read-model").addSuccess(ReadModelStatus))
   .add(
@@ -44,7 +53,30 @@ export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
       )
       .addSuccess(Schema.Struct({ organizations: Schema.Number, milliseconds: Schema.Number }))
   )
+  .add(
+    HttpApiEndpoint.get("failedJobs", "/api/v1/infrastructure/jobs/failed")
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)), {
+            default: () => 100
+          })
+        })
+      )
+      .addSuccess(Schema.Struct({ items: Schema.Array(FailedJob) }))
+      .annotate(OpenApi.Description, "Jobs that failed every attempt (the dead letter), newest first.")
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "retryJob"
+    )`/api/v1/infrastructure/jobs/${HttpApiSchema.param("jobId", Schema.UUID)}/retry`
+      .addSuccess(Schema.Struct({ retried: Schema.Boolean }))
+      .annotate(
+        OpenApi.Description,
+        "Redrives a failed job with a fresh set of attempts; 404 when no such failed job."
+      )
+  )
   .addError(Forbidden)
+  .addError(NotFound)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Infrastructure")
   .annotate(OpenApi.Description, "Read-model consistency and tap pipeline health. Platform ADMIN only.") {}

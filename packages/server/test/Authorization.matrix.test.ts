@@ -552,6 +552,24 @@ const specs: ReadonlyArray<Spec> = [
     prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/read-model/rebuild?onlyStale=true" })
   },
   {
+    name: "infrastructure.failedJobs",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/jobs/failed" })
+  },
+  {
+    // The ADMIN reaches the handler, which knows no failed job by this id.
+    name: "infrastructure.retryJob",
+    method: "POST",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () =>
+      Effect.succeed({ path: "/api/v1/infrastructure/jobs/01a20000-0000-7000-8000-000000000000/retry" })
+  },
+  {
     name: "infrastructure.pipeline",
     method: "GET",
     min: "ADMIN",

@@ -1,6 +1,6 @@
-import { SqlClient } from "@effect/sql"
 import type { OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { mapConstraintErrors } from "./Constraints.js"
 
@@ -12,10 +12,11 @@ import { mapConstraintErrors } from "./Constraints.js"
  */
 export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes", {
   effect: Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const projector = yield* Projector
+    const jobs = yield* Jobs
 
-    const transact = <A, E, R>(body: Effect.Effect<A, E, R>) => mapConstraintErrors(sql.withTransaction(body))
+    /** The transaction of a change: jobs it enqueues exist only if it commits. */
+    const transact = <A, E, R>(body: Effect.Effect<A, E, R>) => mapConstraintErrors(jobs.transactional(body))
 
     const logged = (what: string, effect: Effect.Effect<void, unknown>) =>
       effect.pipe(

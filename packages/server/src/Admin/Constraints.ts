@@ -20,7 +20,7 @@ const messages: Record<string, string> = {
 export const isDataException = (error: unknown): boolean => {
   if (typeof error !== "object" || error === null || (error as { _tag?: string })._tag !== "SqlError")
     return false
-  const code = ((error as { cause?: PgError }).cause ?? {}).code
+  const code = (error as { cause?: PgError }).cause?.code
   return typeof code === "string" && code.startsWith("22")
 }
 

@@ -115,6 +115,13 @@ const taps = Config.all({
   )
 })
 
+const jobs = Config.all({
+  /** Whether this process works background jobs (rollups, lifecycle, retention, partitions). */
+  enabled: Config.boolean("JOBS_ENABLED").pipe(Config.withDefault(true)),
+  /** Raw taps older than this many months are dropped (whole monthly partitions); rollups stay. */
+  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13)
+})
+
 const telemetry = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tapline-api")),
   otlpEndpoint: Config.option(Config.url("OTEL_EXPORTER_OTLP_ENDPOINT")),
@@ -122,7 +129,7 @@ const telemetry = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
 })
 
-export const appConfig = Config.all({ server, database, redis, embedded, taps, telemetry })
+export const appConfig = Config.all({ server, database, redis, embedded, taps, jobs, telemetry })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>
 

@@ -11,7 +11,7 @@ import { latestMigrationId, loader } from "./migrations/index.js"
 
 type DatabaseConfig = AppConfigShape["database"]
 
-const sslOptions = (config: DatabaseConfig): Pg.PoolConfig["ssl"] => {
+export const sslOptions = (config: DatabaseConfig): Pg.PoolConfig["ssl"] => {
   switch (config.ssl) {
     case "disable":
       return false

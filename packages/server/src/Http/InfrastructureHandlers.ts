@@ -1,8 +1,9 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { ServiceUnavailable, TaplineApi } from "@tapline/domain"
-import { Effect } from "effect"
+import { NotFound, ServiceUnavailable, TaplineApi } from "@tapline/domain"
+import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { requirePlatformAdmin } from "../Auth/Authorization.js"
+import { Jobs } from "../Jobs/Jobs.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { TapQueue } from "../Taps/TapQueue.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
@@ -13,7 +14,30 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
     const queue = yield* TapQueue
     const recorder = yield* TapRecorder
     const audit = yield* Audit
+    const jobs = yield* Jobs
     return handlers
+      .handle("failedJobs", ({ urlParams }) =>
+        requirePlatformAdmin.pipe(
+          Effect.zipRight(Effect.orDie(jobs.failed(urlParams.limit))),
+          Effect.map((failed) => ({
+            items: failed.map((job) => ({ ...job, failedAt: DateTime.unsafeFromDate(job.failedAt) }))
+          }))
+        )
+      )
+      .handle("retryJob", ({ path }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const retried = yield* Effect.orDie(jobs.retry(path.jobId))
+          if (!retried) return yield* new NotFound({ resource: "failed job", id: path.jobId })
+          yield* audit.record({
+            organizationId: null,
+            action: "job.retry",
+            resourceType: "job",
+            resourceId: path.jobId
+          })
+          return { retried }
+        })
+      )
       .handle("readModel", () => requirePlatformAdmin.pipe(Effect.zipRight(Effect.orDie(projector.status))))
       .handle("rebuildReadModel", ({ urlParams }) =>
         Effect.gen(function* () {

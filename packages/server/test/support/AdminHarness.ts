@@ -4,9 +4,12 @@ import * as Path from "node:path"
 import { HttpServer } from "@effect/platform"
 import { freePort } from "@tapline/testing/ports"
 import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
+import { Audit } from "../../src/Audit/Audit.js"
 import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
 import * as HttpApp from "../../src/Http/HttpApp.js"
+import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
+import * as JobWorkers from "../../src/Jobs/Workers.js"
 import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
 import * as HotPath from "../../src/Redirect/HotPath.js"
 import * as RateLimits from "../../src/Redirect/RateLimits.js"
@@ -53,7 +56,8 @@ export const adminHarness = (env: Record<string, string> = {}) =>
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(values)))))
       )
-      const base = Layer.mergeAll(MigratedDatabase, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
+      const database = Layer.merge(MemoryJobs.layer, Layer.empty).pipe(Layer.provideMerge(MigratedDatabase))
+      const base = Layer.mergeAll(database, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
       const readModel = ReadModelFresh.pipe(Layer.provideMerge(Projector.Default), Layer.provideMerge(base))
       const hotPath = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
       const http = HttpApp.HttpAppLive.pipe(
@@ -69,6 +73,11 @@ export const adminHarness = (env: Record<string, string> = {}) =>
         })
       )
       // The request logger would print every call of the matrix.
-      return server.pipe(Layer.provideMerge(http), Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)))
+      const workers = JobWorkers.layer.pipe(Layer.provide(Audit.Default), Layer.provide(readModel))
+      return server.pipe(
+        Layer.provideMerge(http),
+        Layer.merge(workers),
+        Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+      )
     })
   )

@@ -2,12 +2,14 @@ import { Migrator } from "@effect/sql"
 import initial from "./0001_initial.js"
 import readModelVersions from "./0002_read_model_versions.js"
 import apiKeys from "./0003_api_keys.js"
+import retention from "./0004_retention.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
   "0001_initial": initial,
   "0002_read_model_versions": readModelVersions,
-  "0003_api_keys": apiKeys
+  "0003_api_keys": apiKeys,
+  "0004_retention": retention
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,63 @@
+import type { SqlError } from "@effect/sql"
+import { Context, Data, type Effect, type Scope } from "effect"
+
+export class JobsError extends Data.TaggedError("JobsError")<{
+  readonly operation: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+export interface QueueOptions {
+  /** Attempts after the first; a job that fails them all stays failed (the dead letter) until retried. */
+  readonly retryLimit: number
+  readonly retryDelaySeconds: number
+  /** Doubles the delay after each failure. */
+  readonly backoff: boolean
+  /** Jobs of this queue one process works at once. */
+  readonly concurrency: number
+}
+
+export interface FailedJob {
+  readonly id: string
+  readonly queue: string
+  readonly payload: unknown
+  readonly attempts: number
+  readonly error: string
+  readonly failedAt: Date
+}
+
+export type Handler = (payload: unknown) => Effect.Effect<void, unknown>
+
+export interface JobsShape {
+  /** Creates the queue (idempotent) and works it in this process until the scope closes. */
+  readonly work: (
+    queue: string,
+    options: QueueOptions,
+    handler: Handler
+  ) => Effect.Effect<void, JobsError, Scope.Scope>
+  /**
+   * Enqueues a job. Inside `transactional`, it is enqueued with the caller's transaction: it exists if
+   * and only if the transaction commits.
+   */
+  readonly enqueue: (
+    queue: string,
+    payload: object,
+    options?: { readonly singletonKey?: string; readonly startAfterSeconds?: number }
+  ) => Effect.Effect<string | null, JobsError>
+  /** Runs `body` in a database transaction that enqueues commit with. */
+  readonly transactional: <A, E, R>(
+    body: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | SqlError.SqlError, R>
+  /** Enqueues `queue` on a cron expression (minute precision), on whichever instance is due first. */
+  readonly schedule: (queue: string, cron: string) => Effect.Effect<void, JobsError>
+  readonly schedules: Effect.Effect<
+    ReadonlyArray<{ readonly queue: string; readonly cron: string }>,
+    JobsError
+  >
+  readonly failed: (limit: number) => Effect.Effect<ReadonlyArray<FailedJob>, JobsError>
+  /** Redrives a failed job: it runs again with a fresh set of attempts. False when no such failed job. */
+  readonly retry: (id: string) => Effect.Effect<boolean, JobsError>
+}
+
+/** Background work on a job queue: pg-boss on PostgreSQL, or memory in the embedded mode. */
+export class Jobs extends Context.Tag("@tapline/server/Jobs")<Jobs, JobsShape>() {}

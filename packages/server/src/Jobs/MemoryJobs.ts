@@ -1,0 +1,161 @@
+import { randomUUID } from "node:crypto"
+import { SqlClient } from "@effect/sql"
+import { Cause, Cron, Duration, Effect, FiberRef, Layer, Option } from "effect"
+import { type FailedJob, Jobs, type JobsShape, type QueueOptions } from "./Jobs.js"
+
+interface MemoryJob {
+  readonly id: string
+  readonly queue: string
+  readonly payload: unknown
+  attempts: number
+  state: "created" | "active" | "failed" | "completed"
+  runAfter: number
+  error: string
+  failedAt: Date
+}
+
+const DEFAULTS: QueueOptions = { retryLimit: 2, retryDelaySeconds: 1, backoff: true, concurrency: 1 }
+
+/** Enqueues made inside `transactional`, published only when its transaction commits. */
+const pendingEnqueues = FiberRef.unsafeMake<Array<MemoryJob> | null>(null)
+
+/**
+ * The embedded mode's queue: one process, jobs in memory (lost at exit), the same contract as pg-boss,
+ * including enqueues that happen only if the caller's transaction commits. Cron schedules run at the start
+ * of each matching minute.
+ */
+export const make = Effect.gen(function* () {
+  const sql = yield* Effect.serviceOption(SqlClient.SqlClient)
+  const jobs: Array<MemoryJob> = []
+  const queues = new Map<string, QueueOptions>()
+  const scheduled = new Map<string, string>()
+
+  const take = (queue: string) => {
+    const now = Date.now()
+    const job = jobs.find((j) => j.queue === queue && j.state === "created" && j.runAfter <= now)
+    if (job !== undefined) job.state = "active"
+    return job
+  }
+
+  const settle = (job: MemoryJob, failure: Option.Option<unknown>) => {
+    if (Option.isNone(failure)) {
+      job.state = "completed"
+      jobs.splice(jobs.indexOf(job), 1)
+      return
+    }
+    const options = queues.get(job.queue) ?? DEFAULTS
+    job.error = failure.value instanceof Error ? failure.value.message : String(failure.value)
+    if (job.attempts < options.retryLimit + 1) {
+      const delay = options.retryDelaySeconds * 1000 * (options.backoff ? 2 ** (job.attempts - 1) : 1)
+      job.state = "created"
+      job.runAfter = Date.now() + delay
+    } else {
+      job.state = "failed"
+      job.failedAt = new Date()
+    }
+  }
+
+  const newJob = (queue: string, payload: unknown, startAfterSeconds = 0): MemoryJob => ({
+    id: randomUUID(),
+    queue,
+    payload,
+    attempts: 0,
+    state: "created",
+    runAfter: Date.now() + startAfterSeconds * 1000,
+    error: "",
+    failedAt: new Date(0)
+  })
+
+  const shape: JobsShape = {
+    work: (queue, options, handler) =>
+      Effect.gen(function* () {
+        queues.set(queue, options)
+        const loop = Effect.gen(function* () {
+          const job = take(queue)
+          if (job === undefined) return yield* Effect.sleep("100 millis")
+          job.attempts++
+          const exit = yield* Effect.exit(Effect.suspend(() => handler(job.payload)))
+          settle(job, exit._tag === "Success" ? Option.none() : Option.some(Cause.squash(exit.cause)))
+        }).pipe(Effect.forever)
+        for (let i = 0; i < options.concurrency; i++) yield* Effect.forkScoped(loop)
+      }),
+    enqueue: (queue, payload, options) =>
+      Effect.gen(function* () {
+        if (options?.singletonKey !== undefined) {
+          const key = options.singletonKey
+          const existing = jobs.find(
+            (j) =>
+              j.queue === queue && j.state !== "failed" && (j.payload as { __key?: string }).__key === key
+          )
+          if (existing !== undefined) return null
+        }
+        const job = newJob(
+          queue,
+          options?.singletonKey === undefined ? payload : { ...payload, __key: options.singletonKey },
+          options?.startAfterSeconds
+        )
+        const pending = yield* FiberRef.get(pendingEnqueues)
+        if (pending !== null) pending.push(job)
+        else jobs.push(job)
+        return job.id
+      }),
+    transactional: (body) =>
+      Effect.gen(function* () {
+        const pending: Array<MemoryJob> = []
+        const transaction = Option.match(sql, {
+          onNone: () => body,
+          onSome: (client) => client.withTransaction(body)
+        })
+        const result = yield* Effect.locally(transaction, pendingEnqueues, pending)
+        jobs.push(...pending)
+        return result
+      }),
+    schedule: (queue, cron) =>
+      Effect.sync(() => {
+        scheduled.set(queue, cron)
+      }),
+    schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
+    failed: (limit) =>
+      Effect.sync(() =>
+        jobs
+          .filter((j) => j.state === "failed")
+          .slice(-limit)
+          .reverse()
+          .map(
+            (j): FailedJob => ({
+              id: j.id,
+              queue: j.queue,
+              payload: j.payload,
+              attempts: j.attempts,
+              error: j.error,
+              failedAt: j.failedAt
+            })
+          )
+      ),
+    retry: (id) =>
+      Effect.sync(() => {
+        const job = jobs.find((j) => j.id === id && j.state === "failed")
+        if (job === undefined) return false
+        job.state = "created"
+        job.attempts = 0
+        job.runAfter = Date.now()
+        return true
+      })
+  }
+
+  // Cron: at each minute boundary, enqueue the queues whose expression matches.
+  yield* Effect.forkScoped(
+    Effect.gen(function* () {
+      const now = Date.now()
+      yield* Effect.sleep(Duration.millis(60_000 - (now % 60_000)))
+      const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000)
+      for (const [queue, expression] of scheduled) {
+        const parsed = Cron.parse(expression, "UTC")
+        if (parsed._tag === "Right" && Cron.match(parsed.right, minute)) jobs.push(newJob(queue, {}))
+      }
+    }).pipe(Effect.forever)
+  )
+  return shape
+})
+
+export const layer = Layer.scoped(Jobs, make)

@@ -1,0 +1,173 @@
+import { SqlClient } from "@effect/sql"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import PgBoss from "pg-boss"
+import { type FailedJob, Jobs, JobsError, type JobsShape } from "./Jobs.js"
+
+const SCHEMA = "pgboss"
+
+const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+/**
+ * Jobs on pg-boss (PostgreSQL, SKIP LOCKED): retries with backoff, failed jobs kept as the dead letter,
+ * cron schedules, any number of workers across instances. Its connection pool is its own; enqueues made
+ * inside `transactional` run on the caller's transaction connection instead.
+ */
+export const make = (options: {
+  readonly connectionString: string
+  readonly ssl: unknown
+  readonly poolMax: number
+}) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const run = <A>(operation: string, f: () => Promise<A>) =>
+      Effect.tryPromise({
+        try: f,
+        catch: (cause) => new JobsError({ operation, message: errorMessage(cause), cause })
+      })
+
+    const boss = yield* Effect.acquireRelease(
+      run("start", async () => {
+        const boss = new PgBoss({
+          connectionString: options.connectionString,
+          ssl: options.ssl as never,
+          max: options.poolMax,
+          schema: SCHEMA,
+          application_name: "tapline-jobs"
+        })
+        boss.on("error", () => {})
+        await boss.start()
+        return boss
+      }),
+      (boss) =>
+        Effect.promise(() => boss.stop({ graceful: true, timeout: 5_000, wait: true })).pipe(
+          Effect.interruptible,
+          Effect.timeoutOption("6 seconds")
+        )
+    )
+
+    const created = new Set<string>()
+    const ensureQueue = (
+      queue: string,
+      retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean }
+    ) =>
+      created.has(queue)
+        ? Effect.void
+        : run("createQueue", async () => {
+            if ((await boss.getQueue(queue)) === null)
+              await boss.createQueue(queue, { name: queue, ...retry })
+            else if (retry !== undefined) await boss.updateQueue(queue, { name: queue, ...retry })
+            created.add(queue)
+          })
+
+    /** The enqueue connection: inside a transaction, the transaction's own. */
+    const connection = Effect.gen(function* () {
+      const inTransaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+      if (inTransaction._tag === "None") return undefined
+      const runtime = yield* Effect.runtime<never>()
+      return {
+        executeSql: (text: string, values: Array<unknown>) =>
+          Runtime.runPromise(runtime)(
+            sql.unsafe(text, values).raw as Effect.Effect<{ rows: Array<unknown> }, unknown>
+          )
+      }
+    })
+
+    const shape: JobsShape = {
+      work: (queue, queueOptions, handler) =>
+        Effect.gen(function* () {
+          yield* ensureQueue(queue, {
+            retryLimit: queueOptions.retryLimit,
+            retryDelay: queueOptions.retryDelaySeconds,
+            retryBackoff: queueOptions.backoff
+          })
+          const runtime = yield* Effect.runtime<never>()
+          // One job per fetch, `concurrency` pollers: a failing job fails alone, never its batch-mates.
+          for (let i = 0; i < queueOptions.concurrency; i++) {
+            yield* Effect.acquireRelease(
+              run("work", () =>
+                boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+                  if (job === undefined) return
+                  const exit = await Runtime.runPromiseExit(runtime)(handler(job.data))
+                  // pg-boss keeps what the handler threw as the failed job's output: a plain message.
+                  if (Exit.isFailure(exit)) throw new Error(errorMessage(Cause.squash(exit.cause)))
+                })
+              ),
+              (id) => Effect.promise(() => boss.offWork({ id, wait: true } as never)).pipe(Effect.ignore)
+            )
+          }
+        }),
+      enqueue: (queue, payload, sendOptions) =>
+        Effect.gen(function* () {
+          yield* ensureQueue(queue)
+          const db = yield* connection
+          return yield* run("enqueue", () =>
+            boss.send(queue, payload, {
+              ...(sendOptions?.singletonKey === undefined ? {} : { singletonKey: sendOptions.singletonKey }),
+              ...(sendOptions?.startAfterSeconds === undefined
+                ? {}
+                : { startAfter: sendOptions.startAfterSeconds }),
+              ...(db === undefined ? {} : { db })
+            })
+          )
+        }),
+      transactional: (body) => sql.withTransaction(body),
+      schedule: (queue, cron) =>
+        Effect.zipRight(
+          ensureQueue(queue),
+          run("schedule", () => boss.schedule(queue, cron, {}, { tz: "UTC" }))
+        ),
+      schedules: run("schedules", () => boss.getSchedules()).pipe(
+        Effect.map((list) => list.map((s) => ({ queue: s.name, cron: s.cron })))
+      ),
+      failed: (limit) =>
+        sql<{
+          id: string
+          name: string
+          data: unknown
+          retryCount: number
+          output: unknown
+          completedOn: Date
+        }>`
+          select id, name, data, retry_count, output, completed_on from ${sql(SCHEMA)}.job
+          where state = 'failed' order by completed_on desc limit ${limit}`.pipe(
+          Effect.map((rows) =>
+            rows.map(
+              (row): FailedJob => ({
+                id: row.id,
+                queue: row.name,
+                payload: row.data,
+                attempts: Number(row.retryCount) + 1,
+                error: describeOutput(row.output),
+                failedAt: row.completedOn
+              })
+            )
+          ),
+          Effect.mapError((cause) => new JobsError({ operation: "failed", message: cause.message, cause }))
+        ),
+      retry: (id) =>
+        Effect.gen(function* () {
+          const [row] = yield* sql<{ name: string }>`
+            select name from ${sql(SCHEMA)}.job where id = ${id}::uuid and state = 'failed'`.pipe(
+            Effect.mapError((cause) => new JobsError({ operation: "retry", message: cause.message, cause }))
+          )
+          if (row === undefined) return false
+          yield* run("retry", () => boss.retry(row.name, id))
+          return true
+        })
+    }
+    return shape
+  })
+
+/** pg-boss stores what a failed handler threw as JSON; keep its message. */
+const describeOutput = (output: unknown): string => {
+  if (output === null || output === undefined) return ""
+  if (typeof output === "object" && "message" in output)
+    return String((output as { message: unknown }).message)
+  return JSON.stringify(output).slice(0, 1000)
+}
+
+export const layer = (options: {
+  readonly connectionString: string
+  readonly ssl: unknown
+  readonly poolMax: number
+}) => Layer.scoped(Jobs, make(options))

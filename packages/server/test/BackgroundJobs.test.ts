@@ -1,0 +1,152 @@
+import { SqlClient } from "@effect/sql"
+import { expect, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { Jobs } from "../src/Jobs/Jobs.js"
+import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
+import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
+import { request } from "./support/HotPathHarness.js"
+
+const HOUR = 3_600_000
+const iso = (ms: number) => new Date(ms).toISOString()
+
+const until = <A, R>(check: Effect.Effect<A, never, R>, done: (a: A) => boolean, timeoutMs = 15_000) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const value = yield* check
+      if (done(value) || Date.now() > deadline) return value
+      yield* Effect.sleep("100 millis")
+    }
+  })
+
+layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("background jobs", (it) => {
+  it.effect(
+    "auto-lifecycle activates an event at its start and completes it at its end, through the queue",
+    () =>
+      Effect.gen(function* () {
+        const jobs = yield* Jobs
+        const { port } = yield* AdminServer
+        const tenant = yield* createTenant(yield* bootstrapKey("lifecycle@example.com"))
+        const key = tenant.keys.EDITOR
+        const events = `/api/v1/organizations/${tenant.orgId}/events`
+        const event = yield* ok(
+          yield* call("POST", events, {
+            key,
+            body: {
+              name: "Auto",
+              autoLifecycle: true,
+              startsAt: iso(Date.now() - HOUR),
+              endsAt: iso(Date.now() + HOUR)
+            }
+          }),
+          201
+        )
+        const id = event.body.id as string
+        yield* call("POST", `${events}/${id}/windows`, {
+          key,
+          body: {
+            type: "LIVE",
+            url: "https://example.com/auto",
+            startsAt: iso(Date.now() - HOUR),
+            endsAt: iso(Date.now() + HOUR)
+          }
+        })
+        yield* call("POST", `${events}/${id}/bands/import`, { key, body: { bands: [{ bandUid: "AUTO-1" }] } })
+        const tap = () => request(port, "/e?bandId=AUTO-1", { host: `${tenant.slug}.${TAP_DOMAIN}` })
+        expect((yield* tap()).location).toBe(`https://${tenant.slug}.example/`)
+
+        yield* jobs.enqueue("events.lifecycle", {})
+        const active = yield* until(
+          Effect.map(call("GET", `${events}/${id}`, { key }), (r) => r.body.status as string),
+          (status) => status === "ACTIVE"
+        )
+        expect(active).toBe("ACTIVE")
+        expect((yield* tap()).location).toBe("https://example.com/auto")
+
+        yield* call("PATCH", `${events}/${id}`, { key, body: { endsAt: iso(Date.now() - 1000) } })
+        yield* jobs.enqueue("events.lifecycle", {})
+        const completed = yield* until(
+          Effect.map(call("GET", `${events}/${id}`, { key }), (r) => r.body.status as string),
+          (status) => status === "COMPLETED"
+        )
+        expect(completed).toBe("COMPLETED")
+        const audit = yield* call(
+          "GET",
+          `/api/v1/organizations/${tenant.orgId}/audit?action=event.auto_lifecycle`,
+          {
+            key: tenant.keys.OWNER
+          }
+        )
+        expect(audit.body.items.map((e: { actorType: string }) => e.actorType)).toEqual(["system", "system"])
+        // Events that did not opt in are left alone.
+        const manual = yield* call("POST", events, {
+          key,
+          body: { name: "Manual", startsAt: iso(Date.now() - HOUR) }
+        })
+        yield* jobs.enqueue("events.lifecycle", {})
+        yield* Effect.sleep("1 second")
+        expect((yield* call("GET", `${events}/${manual.body.id}`, { key })).body.status).toBe("DRAFT")
+      })
+  )
+
+  it.effect(
+    "retention drops monthly tap partitions older than the kept months, and the partition job makes new ones",
+    () =>
+      Effect.gen(function* () {
+        const jobs = yield* Jobs
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`create table taps_2001_01 partition of taps for values from ('2001-01-01') to ('2001-02-01')`
+        const partitions = sql<{ name: string }>`
+        select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        join pg_class p on p.oid = i.inhparent where p.relname = 'taps' order by 1`.pipe(
+          Effect.map((rows) => rows.map((row) => row.name)),
+          Effect.orDie
+        )
+        expect(yield* partitions).toContain("taps_2001_01")
+        yield* jobs.enqueue("taps.retention", {})
+        const after = yield* until(partitions, (names) => !names.includes("taps_2001_01"))
+        expect(after).not.toContain("taps_2001_01")
+        expect(after).toContain("taps_default")
+        const month = new Date().toISOString().slice(0, 7).replace("-", "_")
+        expect(after).toContain(`taps_${month}`)
+        expect((yield* jobs.schedules).map((s) => s.queue).sort()).toEqual([
+          "events.lifecycle",
+          "taps.partitions",
+          "taps.retention"
+        ])
+      })
+  )
+
+  it.effect("a platform ADMIN lists failed jobs and redrives them", () =>
+    Effect.gen(function* () {
+      const jobs = yield* Jobs
+      const admin = yield* bootstrapKey("jobs-admin@example.com")
+      let healthy = false
+      yield* jobs.work(
+        "test.flaky",
+        { retryLimit: 0, retryDelaySeconds: 1, backoff: false, concurrency: 1 },
+        () => (healthy ? Effect.void : Effect.fail(new Error("mail server down")))
+      )
+      const id = yield* jobs.enqueue("test.flaky", { to: "x@example.com" })
+      const failed = yield* until(
+        Effect.map(
+          call("GET", "/api/v1/infrastructure/jobs/failed", { key: admin }),
+          (r) => r.body.items as Array<{ id: string; error: string }>
+        ),
+        (items) => items.some((job) => job.id === id)
+      )
+      expect(failed.find((job) => job.id === id)?.error).toContain("mail server down")
+      healthy = true
+      const retried = yield* call("POST", `/api/v1/infrastructure/jobs/${id}/retry`, { key: admin })
+      expect(retried.body).toEqual({ retried: true })
+      const later = yield* until(
+        Effect.map(
+          call("GET", "/api/v1/infrastructure/jobs/failed", { key: admin }),
+          (r) => r.body.items as Array<{ id: string }>
+        ),
+        (items) => !items.some((job) => job.id === id)
+      )
+      expect(later.some((job) => job.id === id)).toBe(false)
+    }).pipe(Effect.scoped)
+  )
+})

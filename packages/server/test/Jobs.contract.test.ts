@@ -1,0 +1,150 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import { Deferred, Effect, Layer, Ref } from "effect"
+import { layerPool } from "../src/Database/Database.js"
+import { Jobs } from "../src/Jobs/Jobs.js"
+import * as MemoryJobs from "../src/Jobs/MemoryJobs.js"
+import * as PgBossJobs from "../src/Jobs/PgBossJobs.js"
+import { freshDatabase, poolOptions } from "./support/TestDatabase.js"
+
+/*
+ * One contract, two implementations: pg-boss on a real PostgreSQL (the production queue) and the embedded
+ * mode's memory queue. Both run against a database so that "enqueued with the caller's transaction" means
+ * the same thing.
+ */
+
+const quick = { retryLimit: 2, retryDelaySeconds: 1, backoff: false, concurrency: 2 }
+
+const withDatabase = <E>(jobs: (url: string) => Layer.Layer<Jobs, E, SqlClient.SqlClient>) =>
+  Layer.unwrapScoped(
+    Effect.map(freshDatabase, ({ url }) => {
+      const database = layerPool(poolOptions(url))
+      return Layer.merge(jobs(url).pipe(Layer.provide(database)), database)
+    })
+  )
+
+const implementations = {
+  "pg-boss": withDatabase((url) => PgBossJobs.layer({ connectionString: url, ssl: false, poolMax: 4 })),
+  memory: withDatabase(() => MemoryJobs.layer)
+}
+
+let counter = 0
+const queueName = (what: string) => `test.${what}.${++counter}`
+
+for (const [name, implementation] of Object.entries(implementations)) {
+  describe(`Jobs contract: ${name}`, () => {
+    layer(implementation as Layer.Layer<Jobs | SqlClient.SqlClient>, {
+      excludeTestServices: true,
+      timeout: 60_000
+    })(name, (it) => {
+      it.scoped("runs an enqueued job with its payload", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("run")
+          const seen = yield* Deferred.make<unknown>()
+          yield* jobs.work(queue, quick, (payload) => Deferred.succeed(seen, payload))
+          yield* jobs.enqueue(queue, { hello: "world" })
+          expect(yield* Deferred.await(seen).pipe(Effect.timeout("20 seconds"))).toMatchObject({
+            hello: "world"
+          })
+        })
+      )
+
+      it.scoped("retries a failing job, keeps it as failed after the last attempt, and redrives it", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("retry")
+          const attempts = yield* Ref.make(0)
+          const healed = yield* Ref.make(false)
+          const done = yield* Deferred.make<void>()
+          yield* jobs.work(queue, { ...quick, retryLimit: 1 }, () =>
+            Effect.gen(function* () {
+              yield* Ref.update(attempts, (n) => n + 1)
+              if (!(yield* Ref.get(healed))) return yield* Effect.fail(new Error("downstream unavailable"))
+              yield* Deferred.succeed(done, undefined)
+            })
+          )
+          const id = yield* jobs.enqueue(queue, { n: 1 })
+          let failed = yield* jobs.failed(100)
+          const deadline = Date.now() + 30_000
+          while (!failed.some((job) => job.id === id) && Date.now() < deadline) {
+            yield* Effect.sleep("200 millis")
+            failed = yield* jobs.failed(100)
+          }
+          const dead = failed.find((job) => job.id === id)
+          expect(dead).toMatchObject({ queue, attempts: 2 })
+          expect(dead?.error).toContain("downstream unavailable")
+          expect(yield* Ref.get(attempts)).toBe(2)
+          yield* Ref.set(healed, true)
+          expect(yield* jobs.retry(id!)).toBe(true)
+          yield* Deferred.await(done).pipe(Effect.timeout("20 seconds"))
+          expect(yield* Ref.get(attempts)).toBe(3)
+          expect((yield* jobs.failed(100)).some((job) => job.id === id)).toBe(false)
+          expect(yield* jobs.retry("00000000-0000-4000-8000-000000000000")).toBe(false)
+        })
+      )
+
+      it.scoped("a job enqueued in a transaction exists only if the transaction commits", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const sql = yield* SqlClient.SqlClient
+          const queue = queueName("tx")
+          const ran = yield* Ref.make<Array<unknown>>([])
+          yield* sql`create table if not exists job_tx_test (n int)`
+          yield* jobs
+            .transactional(
+              Effect.gen(function* () {
+                yield* sql`insert into job_tx_test values (1)`
+                yield* jobs.enqueue(queue, { n: "rolled back" })
+                return yield* Effect.fail("abort")
+              })
+            )
+            .pipe(Effect.ignore)
+          yield* jobs.transactional(
+            Effect.gen(function* () {
+              yield* sql`insert into job_tx_test values (2)`
+              yield* jobs.enqueue(queue, { n: "committed" })
+            })
+          )
+          yield* jobs.work(queue, quick, (payload) => Ref.update(ran, (list) => [...list, payload]))
+          const deadline = Date.now() + 20_000
+          while ((yield* Ref.get(ran)).length === 0 && Date.now() < deadline)
+            yield* Effect.sleep("100 millis")
+          yield* Effect.sleep("1500 millis")
+          expect((yield* Ref.get(ran)).map((p) => (p as { n: string }).n)).toEqual(["committed"])
+          expect(yield* sql`select n from job_tx_test order by n`).toEqual([{ n: 2 }])
+        })
+      )
+
+      it.scoped("many jobs across two workers run once each", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("many")
+          const seen = yield* Ref.make<Array<number>>([])
+          const handler = (payload: unknown) =>
+            Ref.update(seen, (list) => [...list, (payload as { n: number }).n])
+          // Two registrations stand for two instances polling the same queue.
+          yield* jobs.work(queue, quick, handler)
+          yield* jobs.work(queue, quick, handler)
+          for (let n = 0; n < 40; n++) yield* jobs.enqueue(queue, { n })
+          const deadline = Date.now() + 30_000
+          while ((yield* Ref.get(seen)).length < 40 && Date.now() < deadline)
+            yield* Effect.sleep("100 millis")
+          yield* Effect.sleep("1 second")
+          const list = yield* Ref.get(seen)
+          expect(list.length).toBe(40)
+          expect(new Set(list).size).toBe(40)
+        })
+      )
+
+      it.scoped("schedules are registered by cron expression", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("cron")
+          yield* jobs.schedule(queue, "*/5 * * * *")
+          expect(yield* jobs.schedules).toContainEqual({ queue, cron: "*/5 * * * *" })
+        })
+      )
+    })
+  })
+}
