@@ -1,4 +1,5 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { AnalyticsApi } from "./AnalyticsApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { BandsApi } from "./BandsApi.js"
 import { CampaignsApi } from "./CampaignsApi.js"
@@ -22,6 +23,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(WindowsApi)
   .add(BandsApi)
   .add(TagsApi)
+  .add(AnalyticsApi)
   .add(AuditApi)
   .add(LiveApi)
   .add(InfrastructureApi)

@@ -1,3 +1,4 @@
+export * from "./AnalyticsApi.js"
 export * from "./Api.js"
 export * from "./ApiKey.js"
 export * from "./AuditApi.js"

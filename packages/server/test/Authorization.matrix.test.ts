@@ -503,6 +503,50 @@ const specs: ReadonlyArray<Spec> = [
     success: 204,
     prepare: (c) => Effect.map(newTag(c), (id) => ({ path: `${org(c)}/tags/${id}` }))
   },
+  // Analytics: every member reads them.
+  {
+    name: "analytics.eventSummary",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/events/${id}/summary` }))
+  },
+  {
+    name: "analytics.eventTimeSeries",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/events/${id}/timeseries` }))
+  },
+  {
+    name: "analytics.eventTaps",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/events/${id}/taps.csv` }))
+  },
+  {
+    name: "analytics.campaignSummary",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newCampaign(c), (id) => ({ path: `${org(c)}/analytics/campaigns/${id}/summary` }))
+  },
+  {
+    name: "analytics.organizationSummary",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/analytics/summary` })
+  },
+  {
+    name: "analytics.compare",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/compare?eventIds=${id}` }))
+  },
   // Audit log: OWNER only.
   {
     name: "audit.list",

@@ -12,12 +12,14 @@ import { TaplineApi } from "@tapline/domain"
 import { Effect, Layer } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { dataExceptionError, isDataException } from "../Admin/Constraints.js"
+import { Analytics } from "../Analytics/Analytics.js"
 import { Audit } from "../Audit/Audit.js"
 import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { HotPath } from "../Redirect/HotPath.js"
+import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
@@ -44,12 +46,13 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     WindowsHandlers,
     BandsHandlers,
     TagsHandlers,
+    AnalyticsHandlers,
     AuditHandlers,
     LiveHandlers,
     InfrastructureHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
-  Layer.provide([Auth.Default, Audit.Default, Changes.Default, ApiKeyRepository.Default])
+  Layer.provide([Auth.Default, Audit.Default, Changes.Default, ApiKeyRepository.Default, Analytics.Default])
 )
 
 /**

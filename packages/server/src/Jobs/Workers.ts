@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
+import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { ensureTapPartitions } from "../Database/Database.js"
@@ -13,7 +14,8 @@ const maintenance: QueueOptions = { retryLimit: 3, retryDelaySeconds: 30, backof
 export const schedule = {
   "events.lifecycle": "* * * * *",
   "taps.partitions": "17 * * * *",
-  "taps.retention": "40 3 * * *"
+  "taps.retention": "40 3 * * *",
+  "analytics.rollup": "* * * * *"
 } as const
 
 /**
@@ -52,6 +54,13 @@ export const layer = Layer.scopedDiscard(
               )
             : Effect.void
         )
+      )
+    )
+    // Rolls up until no dirty hour is left, so a backlog clears within one run.
+    yield* jobs.work("analytics.rollup", maintenance, () =>
+      rollupDirtyHours().pipe(
+        Effect.repeat({ until: (rolled) => rolled === 0 }),
+        Effect.provideService(SqlClient.SqlClient, sql)
       )
     )
     for (const [queue, cron] of Object.entries(schedule)) yield* jobs.schedule(queue, cron)

@@ -65,7 +65,13 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
           from input i
           left join bands b on i.band_id is null and b.event_id = i.event_id and b.band_uid = i.band_uid
           on conflict (id, tapped_at) do nothing
-          returning band_id, tapped_at, is_bot
+          returning event_id, band_id, tapped_at, is_bot
+        ),
+        -- The hours these taps fall in get their rollups recomputed by the rollup job.
+        dirty as (
+          insert into rollup_dirty (event_id, hour)
+          select distinct event_id, date_trunc('hour', tapped_at) from inserted where event_id is not null
+          on conflict do nothing
         ),
         counted as (
           select band_id, min(tapped_at) as first_at, max(tapped_at) as last_at, count(*) as taps

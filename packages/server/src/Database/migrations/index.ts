@@ -3,13 +3,15 @@ import initial from "./0001_initial.js"
 import readModelVersions from "./0002_read_model_versions.js"
 import apiKeys from "./0003_api_keys.js"
 import retention from "./0004_retention.js"
+import rollupDirty from "./0005_rollup_dirty.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
   "0001_initial": initial,
   "0002_read_model_versions": readModelVersions,
   "0003_api_keys": apiKeys,
-  "0004_retention": retention
+  "0004_retention": retention,
+  "0005_rollup_dirty": rollupDirty
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,19 @@
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+/*
+ * Rollups are recomputed from the raw taps, hour by hour, for the hours that received taps. The tap writer
+ * marks an (event, hour) dirty in the transaction that stores the taps; the rollup job takes dirty hours and
+ * rebuilds their minute rollups and the affected days of band activity. Recomputing rather than adding
+ * keeps the rollups exact under redelivery and late arrivals (a spool replayed hours later).
+ */
+const schema = `
+create table rollup_dirty (
+  event_id uuid not null,
+  hour timestamptz not null,
+  marked_at timestamptz not null default now(),
+  primary key (event_id, hour)
+);
+`
+
+export default Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(schema))
