@@ -8,7 +8,6 @@ export interface Range {
 }
 
 const NO_WINDOW = "00000000-0000-0000-0000-000000000000"
-const RETENTION_DAYS = [1, 3, 7, 14, 30] as const
 
 /** Without an explicit bucket, the span of the range picks one that keeps the series a readable length. */
 export const bucketFor = (range: Range, fallbackSpanMs: number): Bucket => {
@@ -69,14 +68,17 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
                       ${range.from === undefined ? sql`` : sql`and day >= ${DateTime.formatIsoDate(range.from)}::date`}
                       ${range.to === undefined ? sql`` : sql`and day <= ${DateTime.formatIsoDate(range.to)}::date`}
                     group by band_id) per_band`,
-            sql<{ dayOffset: number; bands: string; cohort: string }>`
-              with activity as (select band_id, day from band_activity_daily where event_id = any(${ids}::uuid[])),
-              first_seen as (select band_id, min(day) as first_day from activity group by band_id)
-              select o.day_offset, count(a.band_id) as bands, (select count(*) from first_seen) as cohort
-              from unnest(${[...RETENTION_DAYS]}::int[]) as o(day_offset)
-              left join first_seen f on true
-              left join activity a on a.band_id = f.band_id and a.day = f.first_day + o.day_offset
-              group by o.day_offset`,
+            sql<{
+              cohort: string | null
+              day1: string
+              day3: string
+              day7: string
+              day14: string
+              day30: string
+            }>`
+              select sum(cohort) as cohort, sum(day1) as day1, sum(day3) as day3, sum(day7) as day7,
+                sum(day14) as day14, sum(day30) as day30
+              from event_retention where event_id = any(${ids}::uuid[])`,
             sql<{ bandId: string; bandUid: string; taps: string }>`
               select id as band_id, band_uid, tap_count as taps from bands
               where event_id = any(${ids}::uuid[]) and deleted_at is null and tap_count > 0
@@ -104,11 +106,9 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
         }
         const uniqueBands = Number(bands[0]?.uniqueBands ?? 0)
         const minutes = Number(peak[0]?.minutes ?? 0)
-        const rate = (offset: number) => {
-          const row = retention.find((r) => Number(r.dayOffset) === offset)
-          const cohort = Number(row?.cohort ?? 0)
-          return cohort === 0 ? 0 : Number(row?.bands ?? 0) / cohort
-        }
+        const kept = retention[0]
+        const cohort = Number(kept?.cohort ?? 0)
+        const rate = (count: string | undefined) => (cohort === 0 ? 0 : Number(count ?? 0) / cohort)
         return {
           totalTaps,
           botTaps,
@@ -126,7 +126,13 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
           byMode,
           byKind,
           byWindow: [...byWindow].map(([windowId, taps]) => ({ windowId, taps })) as never,
-          retention: { day1: rate(1), day3: rate(3), day7: rate(7), day14: rate(14), day30: rate(30) },
+          retention: {
+            day1: rate(kept?.day1),
+            day3: rate(kept?.day3),
+            day7: rate(kept?.day7),
+            day14: rate(kept?.day14),
+            day30: rate(kept?.day30)
+          },
           topBands: top.map((band) => ({
             bandId: band.bandId,
             bandUid: band.bandUid,

@@ -50,6 +50,19 @@ export const rollupDirtyHours = (limit = 500) =>
             and t.tapped_at < ((d.day + 1)::timestamp at time zone d.timezone)
           where t.band_id is not null and not t.is_bot
           group by 1, 2, 3, 4`
+        yield* sql`
+          insert into event_retention (event_id, cohort, day1, day3, day7, day14, day30)
+          select e.event_id, count(*), count(*) filter (where first_day + 1 = any(days)),
+            count(*) filter (where first_day + 3 = any(days)), count(*) filter (where first_day + 7 = any(days)),
+            count(*) filter (where first_day + 14 = any(days)), count(*) filter (where first_day + 30 = any(days))
+          from (select distinct event_id from unnest(${events}::uuid[]) as c(event_id)) e
+          join lateral (
+            select min(day) as first_day, array_agg(day) as days from band_activity_daily a
+            where a.event_id = e.event_id group by a.band_id
+          ) per_band on true
+          group by e.event_id
+          on conflict (event_id) do update set cohort = excluded.cohort, day1 = excluded.day1, day3 = excluded.day3,
+            day7 = excluded.day7, day14 = excluded.day14, day30 = excluded.day30, computed_at = now()`
         return claimed.length
       })
     )

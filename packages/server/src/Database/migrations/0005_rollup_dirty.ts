@@ -14,6 +14,19 @@ create table rollup_dirty (
   marked_at timestamptz not null default now(),
   primary key (event_id, hour)
 );
+
+-- Returning bands per event, recomputed by the rollup job for the events it touched: of the bands first
+-- seen on some day (event-local), how many were seen again 1, 3, 7, 14 and 30 days later.
+create table event_retention (
+  event_id uuid primary key,
+  cohort bigint not null,
+  day1 bigint not null,
+  day3 bigint not null,
+  day7 bigint not null,
+  day14 bigint not null,
+  day30 bigint not null,
+  computed_at timestamptz not null default now()
+);
 `
 
 export default Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(schema))

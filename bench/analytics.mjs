@@ -1,0 +1,192 @@
+// pnpm bench:analytics — analytics on an event with 10 million taps (BENCH_TAPS to change): the event
+// summary and time series through the running server (served from rollups), beside the baseline of the same
+// totals computed from the raw taps. Prints p50/p95 of each.
+import { spawnSync } from "node:child_process"
+import Pg from "pg"
+import {
+  cleanup,
+  createDatabase,
+  freePort,
+  httpOk,
+  redisPrefix,
+  redisUrl,
+  sleep,
+  startProcess
+} from "./support.mjs"
+
+const TAPS = Number(process.env.BENCH_TAPS ?? 10_000_000)
+const BANDS = 50_000
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200)
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+const time = async (f) => {
+  const started = process.hrtime.bigint()
+  await f()
+  return Number(process.hrtime.bigint() - started) / 1e6
+}
+const measure = async (f) => {
+  for (let i = 0; i < 10; i++) await f()
+  const times = []
+  for (let i = 0; i < REQUESTS; i++) times.push(await time(f))
+  return { p50: percentile(times, 50), p95: percentile(times, 95) }
+}
+const fmt = ({ p50, p95 }) => `p50 ${p50.toFixed(1)} ms  p95 ${p95.toFixed(1)} ms`
+
+const main = async () => {
+  const databaseUrl = await createDatabase("analytics")
+  const port = await freePort()
+  const env = {
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: redisPrefix("analytics"),
+    LOG_LEVEL: "WARN",
+    TAPLINE_ROLE: "api"
+  }
+  const server = await startProcess("apps/api/dist/main.js", [], env, 0, () =>
+    httpOk(`http://127.0.0.1:${port}/health/ready`)
+  )
+  const boot = spawnSync(
+    process.execPath,
+    ["apps/cli/dist/main.js", "admin:bootstrap", "--email", "bench@example.com"],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "WARN" },
+      encoding: "utf8"
+    }
+  )
+  const key = /^(tlk_\S+)$/m.exec(boot.stdout)?.[1]
+  const api = async (method, path, body) => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    if (response.status >= 300)
+      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+    return response.json()
+  }
+  const org = await api("POST", "/api/v1/organizations", { slug: "bench", name: "Bench" })
+  const start = Date.UTC(2026, 6, 1, 16, 0)
+  const hours = 8
+  const event = await api("POST", `/api/v1/organizations/${org.id}/events`, {
+    name: "Festival",
+    timezone: "Europe/Berlin",
+    estimatedAttendees: 60_000,
+    startsAt: new Date(start).toISOString(),
+    endsAt: new Date(start + hours * 3_600_000).toISOString()
+  })
+  const windows = []
+  for (const [i, type] of ["PRE", "LIVE", "POST"].entries()) {
+    windows.push(
+      await api("POST", `/api/v1/organizations/${org.id}/events/${event.id}/windows`, {
+        type,
+        url: `https://example.com/${type.toLowerCase()}`,
+        startsAt: new Date(start + i * 3_600_000 * (hours / 3)).toISOString(),
+        endsAt: new Date(start + (i + 1) * 3_600_000 * (hours / 3)).toISOString()
+      })
+    )
+  }
+  const csv = `band_uid\n${Array.from({ length: BANDS }, (_, i) => `FEST-${i}`).join("\n")}\n`
+  const imported = await fetch(
+    `http://127.0.0.1:${port}/api/v1/organizations/${org.id}/events/${event.id}/bands/import`,
+    {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "text/csv" },
+      body: csv
+    }
+  )
+  if (imported.status !== 200) throw new Error(`import: ${imported.status}`)
+
+  const db = new Pg.Client({ connectionString: databaseUrl })
+  await db.connect()
+  await db.query(`select tapline_ensure_tap_partitions(12, 3)`)
+  console.log(`generating ${TAPS.toLocaleString("en")} taps over ${hours} hours for ${BANDS} bands …`)
+  const generated = await time(async () => {
+    const chunk = 1_000_000
+    for (let offset = 0; offset < TAPS; offset += chunk) {
+      await db.query(
+        `insert into taps (id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind,
+           destination_url, tapped_at, user_agent, is_bot, is_duplicate)
+         select gen_random_uuid(), $1, $2, b.id, b.band_uid, w.id, w.type, 'WINDOW', w.url, g.at, 'Mozilla/5.0',
+           g.n % 50 = 0, g.n % 17 = 0
+         from (select n, $4::timestamptz + ((n * 7919) % ($5::bigint * 3600000)) * interval '1 millisecond' as at
+               from generate_series($6::bigint, $7::bigint) n) g
+         join lateral (select id, band_uid from bands where event_id = $2 and band_uid = 'FEST-' || (g.n % $3)) b on true
+         join windows w on w.event_id = $2 and g.at >= w.starts_at and g.at < w.ends_at`,
+        [
+          org.id,
+          event.id,
+          BANDS,
+          new Date(start).toISOString(),
+          hours,
+          offset,
+          Math.min(TAPS, offset + chunk) - 1
+        ]
+      )
+      process.stdout.write(".")
+    }
+    await db.query(
+      `update bands b set tap_count = c.taps, first_tap_at = c.first_at, last_tap_at = c.last_at
+       from (select band_id, count(*) filter (where not is_bot) as taps, min(tapped_at) as first_at, max(tapped_at) as last_at
+             from taps where event_id = $1 group by band_id) c where b.id = c.band_id`,
+      [event.id]
+    )
+    await db.query(
+      `insert into rollup_dirty (event_id, hour) select $1, h from generate_series($2::timestamptz, $3::timestamptz, interval '1 hour') h`,
+      [event.id, new Date(start).toISOString(), new Date(start + (hours - 1) * 3_600_000).toISOString()]
+    )
+    await db.query("analyze")
+  })
+  console.log(
+    `\ngenerated in ${(generated / 1000).toFixed(0)} s; waiting for the rollup job (runs each minute) …`
+  )
+  const rolled = await time(async () => {
+    for (;;) {
+      const { rows } = await db.query("select count(*)::int as n from rollup_dirty")
+      if (rows[0].n === 0) break
+      await sleep(1000)
+    }
+  })
+  console.log(`rolled up ${hours} hours within ${(rolled / 1000).toFixed(0)} s of marking them`)
+
+  const base = `/api/v1/organizations/${org.id}/analytics/events/${event.id}`
+  const summary = await api("GET", `${base}/summary`)
+  const summaryTimes = await measure(() => api("GET", `${base}/summary`))
+  const seriesTimes = await measure(() => api("GET", `${base}/timeseries`))
+  const hourlyTimes = await measure(() => api("GET", `${base}/timeseries?bucket=hour`))
+  // Baseline: the same totals straight from the raw taps, as a system without rollups would.
+  const rawRuns = Math.max(3, Math.floor(REQUESTS / 50))
+  const raw = []
+  for (let i = 0; i < rawRuns; i++) {
+    raw.push(
+      await time(() =>
+        db.query(
+          `select count(*) filter (where not is_bot), count(distinct band_id) filter (where not is_bot), mode, redirect_kind
+           from taps where event_id = $1 group by mode, redirect_kind`,
+          [event.id]
+        )
+      )
+    )
+  }
+  console.log(
+    `\nbench:analytics — event with ${summary.totalTaps + summary.botTaps} taps, ${summary.uniqueBands} unique bands`
+  )
+  console.log(`summary (rollups)          ${fmt(summaryTimes)}   (target p95 < 100 ms)`)
+  console.log(`time series (minute)       ${fmt(seriesTimes)}`)
+  console.log(`time series (hour)         ${fmt(hourlyTimes)}`)
+  console.log(`baseline: totals from raw  p50 ${percentile(raw, 50).toFixed(0)} ms (${rawRuns} runs)`)
+  console.log(`ratio raw/rollup summary p50: ${(percentile(raw, 50) / summaryTimes.p50).toFixed(0)}x`)
+  await db.end()
+  server.child.kill("SIGTERM")
+}
+
+main()
+  .catch((error) => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(cleanup)
