@@ -99,6 +99,18 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(audit).toContain("window.delete")
       expect(audit).toContain("band.import")
 
+      const summary = await runCli(["analytics:summary", "--org", orgId, "--event", eventId], env)
+      expect(summary.code).toBe(0)
+      expect(json(summary.output)).toMatchObject({
+        totalTaps: expect.any(Number),
+        uniqueBands: expect.any(Number)
+      })
+      const tapsCsv = Path.join(dir, "taps.csv")
+      expect(
+        (await runCli(["taps:export", "--org", orgId, "--event", eventId, "--out", tapsCsv], env)).code
+      ).toBe(0)
+      expect(Fs.readFileSync(tapsCsv, "utf8").split("\n")[0]).toContain("tapped_at")
+
       const refused = await runCli(["event:create", "--org", orgId, "--name", "X"], {
         ...env,
         TAPLINE_API_KEY: "tlk_wrong"

@@ -225,7 +225,9 @@ describe("external PostgreSQL and Redis", () => {
     try {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
-      expect(first.output).toContain('"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty"]')
+      expect(first.output).toContain(
+        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty"]'
+      )
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)
       expect(second.output).toContain('"applied":[]')

@@ -129,10 +129,39 @@ const auditExport = Command.make(
     })
 ).pipe(Command.withDescription("Write an organisation's audit log as CSV."))
 
+const analyticsSummary = Command.make(
+  "analytics:summary",
+  { org: orgOption, event: eventOption },
+  ({ event, org }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      yield* print(
+        yield* client.analytics.eventSummary({ path: { organizationId: org, eventId: event }, urlParams: {} })
+      )
+    })
+).pipe(Command.withDescription("An event's analytics summary (from the rollups) as JSON."))
+
+const tapsExport = Command.make(
+  "taps:export",
+  { org: orgOption, event: eventOption, out: Options.file("out").pipe(Options.optional) },
+  ({ event, org, out }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const csv = yield* client.analytics.eventTaps({
+        path: { organizationId: org, eventId: event },
+        urlParams: {}
+      })
+      if (Option.isSome(out)) yield* Effect.try(() => Fs.writeFileSync(out.value, csv))
+      else yield* Console.log(csv)
+    })
+).pipe(Command.withDescription("An event's raw taps as CSV."))
+
 export const adminCommands = [
   Command.provide(organizationCreate, AdminClientLive),
   Command.provide(eventCreate, AdminClientLive),
   Command.provide(windowsSet, AdminClientLive),
   Command.provide(bandsImport, AdminClientLive),
-  Command.provide(auditExport, AdminClientLive)
+  Command.provide(auditExport, AdminClientLive),
+  Command.provide(analyticsSummary, AdminClientLive),
+  Command.provide(tapsExport, AdminClientLive)
 ] as const

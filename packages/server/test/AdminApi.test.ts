@@ -421,6 +421,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
         userAgent: "console/2",
         requestId: "req-123"
       })
+      expect(create.traceId).toMatch(/^[0-9a-f]{32}$/)
       expect(update.oldValues.name).toBe("Before")
       expect(update.newValues.name).toBe("After")
       const keyId = create.actorId as string

@@ -144,6 +144,20 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
         expect(lines[0]).toContain("tapped_at")
         expect(lines[1]).toContain(new Date(start + MINUTE).toISOString())
 
+        const activity = yield* call("GET", `${org}/bands/${idOf("A")}/activity?limit=3`, { key })
+        expect(activity.body.items.map((t: { tappedAt: string }) => Date.parse(t.tappedAt))).toEqual([
+          start + DAY + 10 * MINUTE,
+          start + MINUTE + 9_000,
+          start + MINUTE + 5_000
+        ])
+        expect(activity.body.items[0]).toMatchObject({ bandUid: "A", redirectKind: "FALLBACK", isBot: false })
+        const rest = yield* call(
+          "GET",
+          `${org}/bands/${idOf("A")}/activity?cursor=${activity.body.nextCursor}`,
+          { key }
+        )
+        expect(rest.body.items.map((t: { isDuplicate: boolean }) => t.isDuplicate)).toEqual([false])
+
         const org1 = yield* call("GET", `${org}/analytics/summary`, { key })
         expect(org1.body.totalTaps).toBe(6)
         const compared = yield* call("GET", `${org}/analytics/compare?eventIds=${eventId}`, { key })
