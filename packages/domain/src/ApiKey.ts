@@ -20,6 +20,8 @@ export const CreateApiKey = Schema.Struct({
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
   role: MemberRole,
   expiresAt: Schema.optional(Instant)
+}).annotations({
+  examples: [{ name: "ticketing sync", role: "EDITOR", expiresAt: "2027-01-01T00:00:00Z" } as never]
 })
 
 /** The only response that carries the secret; it cannot be shown again. */

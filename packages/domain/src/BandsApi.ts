@@ -31,6 +31,12 @@ export const ImportJson = Schema.Struct({
   bands: Schema.Array(Schema.Unknown).pipe(Schema.maxItems(MAX_IMPORT_ROWS)).annotations({
     description: "Rows shaped like `{ bandUid, registrantName?, registrantEmail?, tags?: string[] }`."
   })
+}).annotations({
+  examples: [
+    {
+      bands: [{ bandUid: "WB-0001", registrantName: "Ana Silva", tags: ["VIP"] }, { bandUid: "WB-0002" }]
+    } as never
+  ]
 })
 
 export const ImportCsv = Schema.String.pipe(
@@ -68,11 +74,18 @@ export const BandFilters = Schema.Struct({
 export const UpdateBand = Schema.Struct({
   registrantName: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
   registrantEmail: Schema.optional(Schema.NullOr(Email))
-})
+}).annotations({ examples: [{ registrantName: "Ana Silva", registrantEmail: "ana@example.com" } as never] })
 
 export const BulkReassign = Schema.Struct({
   bandIds: Schema.Array(BandId).pipe(Schema.minItems(1), Schema.maxItems(10_000)),
   eventId: EventId
+}).annotations({
+  examples: [
+    {
+      bandIds: ["01a2028c-3b1e-7c00-8000-000000000001"],
+      eventId: "01a2028c-3b1e-7c00-8000-0000000000e1"
+    } as never
+  ]
 })
 
 export const BulkReassignResult = Schema.Struct({

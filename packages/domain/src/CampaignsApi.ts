@@ -14,6 +14,10 @@ export const CreateCampaign = Schema.Struct({
   status: Schema.optionalWith(CampaignStatus, { default: () => "DRAFT" as const }),
   startsOn: Schema.optional(CalendarDate),
   endsOn: Schema.optional(CalendarDate)
+}).annotations({
+  examples: [
+    { name: "Summer tour 2026", status: "DRAFT", startsOn: "2026-06-01", endsOn: "2026-08-31" } as never
+  ]
 })
 
 export const UpdateCampaign = Schema.Struct({
@@ -21,7 +25,7 @@ export const UpdateCampaign = Schema.Struct({
   status: Schema.optional(CampaignStatus),
   startsOn: Schema.optional(Schema.NullOr(CalendarDate)),
   endsOn: Schema.optional(Schema.NullOr(CalendarDate))
-})
+}).annotations({ examples: [{ status: "ACTIVE" } as never] })
 
 export const CampaignFilters = Schema.Struct({
   ...PageParams.fields,

@@ -55,6 +55,10 @@ export const UpdateEvent = Schema.Struct({
   autoLifecycle: Schema.optional(Schema.Boolean),
   startsAt: Schema.optional(Schema.NullOr(Instant)),
   endsAt: Schema.optional(Schema.NullOr(Instant))
+}).annotations({
+  examples: [
+    { venue: "Coliseu", estimatedAttendees: 4000, fallbackUrl: "https://acme.example/lisbon" } as never
+  ]
 })
 
 export const EventFilters = Schema.Struct({
@@ -72,9 +76,11 @@ export const DuplicateEvent = Schema.Struct({
   shiftSeconds: Schema.optionalWith(Schema.Int.pipe(Schema.between(-315_360_000, 315_360_000)), {
     default: () => 0
   })
-})
+}).annotations({ examples: [{ name: "Porto, night one", shiftSeconds: 604800 } as never] })
 
-export const ChangeEventStatus = Schema.Struct({ status: EventStatus })
+export const ChangeEventStatus = Schema.Struct({ status: EventStatus }).annotations({
+  examples: [{ status: "ACTIVE" } as never]
+})
 
 export class EventsApi extends HttpApiGroup.make("events")
   .add(

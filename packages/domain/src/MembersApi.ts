@@ -17,7 +17,9 @@ export const Member = Schema.Struct({
   createdAt: Schema.DateTimeUtc
 })
 
-export const AddMember = Schema.Struct({ email: Email, role: MemberRole })
+export const AddMember = Schema.Struct({ email: Email, role: MemberRole }).annotations({
+  examples: [{ email: "ana@acme.example", role: "EDITOR" } as never]
+})
 
 export class MembersApi extends HttpApiGroup.make("members")
   .add(

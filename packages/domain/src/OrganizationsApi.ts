@@ -23,7 +23,7 @@ export const UpdateOrganization = Schema.Struct({
   websiteUrl: Schema.optional(Schema.NullOr(HttpUrl)),
   contactEmail: Schema.optional(Schema.NullOr(Email)),
   branding: Schema.optional(Branding)
-})
+}).annotations({ examples: [{ name: "Acme Live", contactEmail: "ops@acme.example" } as never] })
 
 export const SlugAvailability = Schema.Struct({
   slug: Schema.String,

@@ -11,11 +11,13 @@ const Color = Schema.String.pipe(
   Schema.pattern(/^#[0-9a-fA-F]{6}$/, { message: () => "a colour as #rrggbb" })
 )
 
-export const CreateTag = Schema.Struct({ name: Name, color: Schema.optional(Color) })
+export const CreateTag = Schema.Struct({ name: Name, color: Schema.optional(Color) }).annotations({
+  examples: [{ name: "VIP", color: "#d4af37" } as never]
+})
 export const UpdateTag = Schema.Struct({
   name: Schema.optional(Name),
   color: Schema.optional(Schema.NullOr(Color))
-})
+}).annotations({ examples: [{ color: null } as never] })
 
 export class TagsApi extends HttpApiGroup.make("tags")
   .add(

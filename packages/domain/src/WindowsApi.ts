@@ -34,6 +34,8 @@ export const UpdateWindow = Schema.Struct({
   url: Schema.optional(HttpUrl),
   startsAt: Schema.optional(Instant),
   endsAt: Schema.optional(Instant)
+}).annotations({
+  examples: [{ url: "https://acme.example/encore", endsAt: "2026-07-01T23:30:00Z" } as never]
 })
 
 export class WindowsApi extends HttpApiGroup.make("windows")
