@@ -297,6 +297,29 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
     })
   )
 
+  it.effect("a band in the trash leaves the read model (an unknown band again); restored, it is back", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey("trash@example.com"))
+      const { eventId } = yield* liveEvent(tenant, ["TR-1"])
+      const store = yield* ReadModelStore
+      const entries = Effect.promise(() => store.orgAndBand(tenant.orgId, "TR-1")).pipe(
+        Effect.map((found) => found.bands.map((entry) => entry.eventId))
+      )
+      const key = tenant.keys.EDITOR
+      const bands = `/api/v1/organizations/${tenant.orgId}/bands`
+      const [band] = (yield* call("GET", `${bands}?q=TR-1`, { key })).body.items
+      expect(yield* entries).toEqual([eventId])
+      expect((yield* call("DELETE", `${bands}/${band.id}`, { key })).status).toBe(204)
+      expect(yield* entries).toEqual([])
+      expect(
+        (yield* call("GET", `${bands}?deleted=true`, { key })).body.items.map((b: { id: string }) => b.id)
+      ).toEqual([band.id])
+      expect((yield* call("POST", `${bands}/${band.id}/restore`, { key })).status).toBe(200)
+      expect(yield* entries).toEqual([eventId])
+      expect((yield* tap(tenant, "TR-1")).location).toBe("https://example.com/live")
+    })
+  )
+
   it.effect("a foreign organisation's resources answer 404 under either organisation's path", () =>
     Effect.gen(function* () {
       const admin = yield* bootstrapKey("isolation@example.com")

@@ -158,6 +158,16 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
         )
         expect(rest.body.items.map((t: { isDuplicate: boolean }) => t.isDuplicate)).toEqual([false])
 
+        const campaign = yield* call("POST", `${org}/campaigns`, { key: editor, body: { name: "Tour" } })
+        yield* call("PATCH", `${org}/events/${eventId}`, {
+          key: editor,
+          body: { campaignId: campaign.body.id }
+        })
+        const byCampaign = yield* call("GET", `${org}/analytics/campaigns/${campaign.body.id}/summary`, {
+          key
+        })
+        expect(byCampaign.body).toMatchObject({ totalTaps: 6, uniqueBands: 2, engagement: 0.5 })
+
         const org1 = yield* call("GET", `${org}/analytics/summary`, { key })
         expect(org1.body.totalTaps).toBe(6)
         const compared = yield* call("GET", `${org}/analytics/compare?eventIds=${eventId}`, { key })

@@ -1,6 +1,6 @@
 import { Effect, Layer, PubSub, Stream } from "effect"
 import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
-import { type Change, ReadModelStore, type ReadModelStoreShape } from "./ReadModelStore.js"
+import { type Change, makeListeners, ReadModelStore, type ReadModelStoreShape } from "./ReadModelStore.js"
 
 /** The read model of a single embedded instance: plain maps, changes on an in-process PubSub. */
 export const make = Effect.gen(function* () {
@@ -9,6 +9,7 @@ export const make = Effect.gen(function* () {
   const orgs = new Map<string, OrgSnapshot>()
   const bands = new Map<string, Map<string, ReadonlyArray<BandEntry>>>()
   const feed = yield* PubSub.unbounded<Change>()
+  const listeners = makeListeners()
   let built = false
 
   const store: ReadModelStoreShape = {
@@ -47,7 +48,12 @@ export const make = Effect.gen(function* () {
       }),
     bandUids: (orgId) => Effect.sync(() => [...(bands.get(orgId)?.keys() ?? [])]),
     versions: (orgIds) => Effect.sync(() => orgIds.map((id) => orgs.get(id)?.version ?? null)),
-    announce: (change) => PubSub.publish(feed, change).pipe(Effect.asVoid),
+    announce: (change) =>
+      PubSub.publish(feed, change).pipe(
+        Effect.zipRight(Effect.sync(() => listeners.notify(change))),
+        Effect.asVoid
+      ),
+    listen: listeners.listen,
     changes: Stream.fromPubSub(feed),
     markRebuilt: Effect.sync(() => {
       built = true

@@ -1,4 +1,4 @@
-import { Context, Data, type Effect, type Stream } from "effect"
+import { Context, Data, Effect, type Scope, type Stream } from "effect"
 import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
 
 export class ReadModelError extends Data.TaggedError("ReadModelError")<{
@@ -49,7 +49,13 @@ export interface ReadModelStoreShape {
   readonly versions: (
     orgIds: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<number | null>, ReadModelError>
+  /** Tells every instance; this process's listeners hear it before `announce` returns. */
   readonly announce: (change: Change) => Effect.Effect<void, ReadModelError>
+  /**
+   * Hears this process's own announcements synchronously, so a change made by a request is visible to the
+   * next request the same process serves, without waiting for the feed to come back around.
+   */
+  readonly listen: (listener: (change: Change) => void) => Effect.Effect<void, never, Scope.Scope>
   /** Changes announced by any instance from now on; "*" also after a gap the feed cannot cover. */
   readonly changes: Stream.Stream<Change, ReadModelError>
   readonly markRebuilt: Effect.Effect<void, ReadModelError>
@@ -75,3 +81,18 @@ export const Keys = {
 
 /** Bumped when the layout changes: a store built with another schema is rebuilt in full at start. */
 export const READ_MODEL_SCHEMA = 2
+
+/** The listeners of `ReadModelStoreShape.listen`, shared by both stores. */
+export const makeListeners = () => {
+  const listeners = new Set<(change: Change) => void>()
+  return {
+    listen: (listener: (change: Change) => void) =>
+      Effect.acquireRelease(
+        Effect.sync(() => listeners.add(listener)),
+        () => Effect.sync(() => listeners.delete(listener))
+      ).pipe(Effect.asVoid),
+    notify: (change: Change) => {
+      for (const listener of listeners) listener(change)
+    }
+  }
+}

@@ -4,6 +4,7 @@ import { Redis } from "../Redis/Redis.js"
 import {
   type Change,
   Keys,
+  makeListeners,
   READ_MODEL_SCHEMA,
   ReadModelError,
   ReadModelStore,
@@ -24,6 +25,7 @@ const parse = <A>(value: string | null): A | null => {
 
 export const make = Effect.gen(function* () {
   const client = yield* Redis
+  const listeners = makeListeners()
 
   const run = <A>(operation: string, f: () => Promise<A>) =>
     Effect.tryPromise({
@@ -175,7 +177,8 @@ export const make = Effect.gen(function* () {
     announce: (change) =>
       run("announce", () =>
         client.xadd(Keys.changes, "MAXLEN", "~", CHANGE_FEED_LENGTH, "*", "org", change)
-      ).pipe(Effect.asVoid),
+      ).pipe(Effect.ensuring(Effect.sync(() => listeners.notify(change))), Effect.asVoid),
+    listen: listeners.listen,
     changes,
     markRebuilt: run("markRebuilt", () =>
       client.set(

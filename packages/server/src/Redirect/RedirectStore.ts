@@ -201,10 +201,13 @@ export const make = Effect.gen(function* () {
     }
   }
 
+  const onChange = (change: string) => (change === "*" ? invalidateAll() : invalidate(change))
+  // Other instances' changes arrive on the feed; this process's own are heard before the request answers.
   yield* store.changes.pipe(
-    Stream.runForEach((change) => Effect.sync(() => (change === "*" ? invalidateAll() : invalidate(change)))),
+    Stream.runForEach((change) => Effect.sync(() => onChange(change))),
     Effect.forkScoped
   )
+  yield* store.listen(onChange)
 
   return { lookup, stale } satisfies RedirectStoreShape
 })
