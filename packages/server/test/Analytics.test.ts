@@ -172,7 +172,16 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
         expect(org1.body.totalTaps).toBe(6)
         const compared = yield* call("GET", `${org}/analytics/compare?eventIds=${eventId}`, { key })
         expect(compared.body[0]).toMatchObject({ eventId, name: "Lisbon", summary: { totalTaps: 6 } })
-        const other = yield* createTenant(yield* bootstrapKey("analytics-other@example.com"))
+        // An unknown id among real ones is a 404, never a 500 from summaries cut short.
+      for (let i = 0; i < 5; i++) {
+        const missing = yield* call(
+          "GET",
+          `${org}/analytics/compare?eventIds=${eventId},${eventId.slice(0, -4)}ffff,00000011-0018-1000-9fc5-c23a17823f10`,
+          { key }
+        )
+        expect(missing.status).toBe(404)
+      }
+      const other = yield* createTenant(yield* bootstrapKey("analytics-other@example.com"))
         const foreign = yield* call(
           "GET",
           `/api/v1/organizations/${other.orgId}/analytics/events/${eventId}/summary`,

@@ -110,6 +110,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
         const month = new Date().toISOString().slice(0, 7).replace("-", "_")
         expect(after).toContain(`taps_${month}`)
         expect((yield* jobs.schedules).map((s) => s.queue).sort()).toEqual([
+          "analytics.rollup",
           "events.lifecycle",
           "taps.partitions",
           "taps.retention"

@@ -160,13 +160,14 @@ export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (
       .handle("compare", ({ path, urlParams }) =>
         Effect.gen(function* () {
           yield* requireRole(path.organizationId, "VIEWER")
+          // Every id is checked first, one after the other: a 404 must not interrupt summaries in flight.
+          const events = yield* Effect.forEach([...new Set(urlParams.eventIds)], (eventId) =>
+            Effect.map(eventScope(path.organizationId, eventId), (event) => ({ eventId, event }))
+          )
           return yield* Effect.forEach(
-            [...new Set(urlParams.eventIds)],
-            (eventId) =>
-              Effect.gen(function* () {
-                const event = yield* eventScope(path.organizationId, eventId)
-                return { eventId, name: event.name, summary: yield* summarize(event, urlParams) }
-              }),
+            events,
+            ({ event, eventId }) =>
+              Effect.map(summarize(event, urlParams), (summary) => ({ eventId, name: event.name, summary })),
             { concurrency: 4 }
           )
         })
