@@ -4,6 +4,7 @@ import { AuditApi } from "./AuditApi.js"
 import { BandsApi } from "./BandsApi.js"
 import { CampaignsApi } from "./CampaignsApi.js"
 import { EventsApi } from "./EventsApi.js"
+import { ExportsApi } from "./ExportsApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InfrastructureApi } from "./InfrastructureApi.js"
 import { LiveApi } from "./LiveApi.js"
@@ -25,6 +26,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(TagsApi)
   .add(AnalyticsApi)
   .add(AuditApi)
+  .add(ExportsApi)
   .add(LiveApi)
   .add(InfrastructureApi)
   .annotate(OpenApi.Title, "Tapline API")

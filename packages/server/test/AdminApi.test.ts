@@ -465,7 +465,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
       )
       expect(csv.headers.get("content-type")).toContain("text/csv")
       const lines = csv.text.trim().split("\n")
-      expect(lines[0]).toContain("occurredAt")
+      expect(lines[0]).toContain("occurred_at")
       expect(lines).toHaveLength(2)
       const sql = yield* SqlClient.SqlClient
       const refused = yield* Effect.either(

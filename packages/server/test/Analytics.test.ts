@@ -168,20 +168,35 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
         })
         expect(byCampaign.body).toMatchObject({ totalTaps: 6, uniqueBands: 2, engagement: 0.5 })
 
+        // The same CSV through a background export: queued, done, downloaded.
+        const queued = yield* call("POST", `${org}/exports`, { key, body: { kind: "taps", eventId } })
+        expect(queued.status).toBe(202)
+        expect(queued.body.status).toBe("queued")
+        let exported = queued
+        for (let i = 0; i < 100 && exported.body.status !== "done"; i++) {
+          yield* Effect.sleep("100 millis")
+          exported = yield* call("GET", `${org}/exports/${queued.body.id}`, { key })
+        }
+        expect(exported.body).toMatchObject({ status: "done", rows: 7, bytes: csv.text.length })
+        const downloaded = yield* call("GET", `${org}/exports/${queued.body.id}/download`, { key })
+        expect(downloaded.text).toBe(csv.text)
+        const auditByViewer = yield* call("POST", `${org}/exports`, { key, body: { kind: "audit" } })
+        expect(auditByViewer.status).toBe(403)
+
         const org1 = yield* call("GET", `${org}/analytics/summary`, { key })
         expect(org1.body.totalTaps).toBe(6)
         const compared = yield* call("GET", `${org}/analytics/compare?eventIds=${eventId}`, { key })
         expect(compared.body[0]).toMatchObject({ eventId, name: "Lisbon", summary: { totalTaps: 6 } })
         // An unknown id among real ones is a 404, never a 500 from summaries cut short.
-      for (let i = 0; i < 5; i++) {
-        const missing = yield* call(
-          "GET",
-          `${org}/analytics/compare?eventIds=${eventId},${eventId.slice(0, -4)}ffff,00000011-0018-1000-9fc5-c23a17823f10`,
-          { key }
-        )
-        expect(missing.status).toBe(404)
-      }
-      const other = yield* createTenant(yield* bootstrapKey("analytics-other@example.com"))
+        for (let i = 0; i < 5; i++) {
+          const missing = yield* call(
+            "GET",
+            `${org}/analytics/compare?eventIds=${eventId},${eventId.slice(0, -4)}ffff,00000011-0018-1000-9fc5-c23a17823f10`,
+            { key }
+          )
+          expect(missing.status).toBe(404)
+        }
+        const other = yield* createTenant(yield* bootstrapKey("analytics-other@example.com"))
         const foreign = yield* call(
           "GET",
           `/api/v1/organizations/${other.orgId}/analytics/events/${eventId}/summary`,

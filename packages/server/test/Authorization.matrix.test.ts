@@ -83,6 +83,23 @@ const newMember = (ctx: Ctx) =>
 const newKey = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/api-keys`, { name: "k", role: "VIEWER" }), (r) => r.body.key.id as string)
 
+/** A finished export of an event's taps (the harness works jobs in memory, so it finishes at once). */
+const newExport = (ctx: Ctx) =>
+  Effect.gen(function* () {
+    const eventId = yield* newEvent(ctx)
+    const created = yield* call("POST", `${org(ctx)}/exports`, {
+      key: ctx.admin,
+      body: { kind: "taps", eventId }
+    }).pipe(Effect.flatMap((r) => ok(r, 202, "create export")))
+    const id = created.body.id as string
+    for (let i = 0; i < 100; i++) {
+      const state = yield* call("GET", `${org(ctx)}/exports/${id}`, { key: ctx.admin })
+      if (state.body.status === "done") break
+      yield* Effect.sleep("50 millis")
+    }
+    return id
+  })
+
 const specs: ReadonlyArray<Spec> = [
   // Organisations: list and slug check answer every signed-in caller about its own organisations.
   {
@@ -546,6 +563,36 @@ const specs: ReadonlyArray<Spec> = [
     min: "VIEWER",
     success: 200,
     prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/compare?eventIds=${id}` }))
+  },
+  // Exports: queued by members (the audit log's by OWNERs), read back when done.
+  {
+    name: "exports.create",
+    method: "POST",
+    min: "VIEWER",
+    success: 202,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/exports`, body: { kind: "taps", eventId: id } }))
+  },
+  {
+    name: "exports.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/exports` })
+  },
+  {
+    name: "exports.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newExport(c), (id) => ({ path: `${org(c)}/exports/${id}` }))
+  },
+  {
+    name: "exports.download",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newExport(c), (id) => ({ path: `${org(c)}/exports/${id}/download` }))
   },
   // Audit log: OWNER only.
   {

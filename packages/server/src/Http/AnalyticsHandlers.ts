@@ -1,35 +1,10 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { SqlClient, type Statement } from "@effect/sql"
 import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
-import { stringify } from "csv-stringify/sync"
-import { Chunk, DateTime, Effect, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { Analytics, bucketFor, type Range } from "../Analytics/Analytics.js"
 import { requireRole } from "../Auth/Authorization.js"
-
-const TAP_COLUMNS = [
-  "id",
-  "tapped_at",
-  "band_uid",
-  "band_id",
-  "window_id",
-  "mode",
-  "redirect_kind",
-  "destination_url",
-  "is_bot",
-  "is_duplicate",
-  "user_agent",
-  "client_ip",
-  "utm_source",
-  "utm_medium",
-  "utm_campaign",
-  "utm_term",
-  "utm_content"
-] as const
-
-const cell = (value: unknown) => {
-  if (value === null || value === undefined) return ""
-  return value instanceof Date ? value.toISOString() : String(value)
-}
+import { exportCsv, iso } from "../Exports/CsvExports.js"
 
 export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (handlers) =>
   Effect.gen(function* () {
@@ -105,31 +80,12 @@ export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (
         Effect.gen(function* () {
           yield* requireRole(path.organizationId, "VIEWER")
           yield* eventScope(path.organizationId, path.eventId)
-          const rows = sql`
-            select id, tapped_at, band_uid, band_id, window_id, mode, redirect_kind, destination_url, is_bot,
-              is_duplicate, user_agent, host(client_ip) as client_ip, utm_source, utm_medium, utm_campaign,
-              utm_term, utm_content
-            from taps where event_id = ${path.eventId} and organization_id = ${path.organizationId}
-              ${urlParams.from === undefined ? sql`` : sql`and tapped_at >= ${DateTime.toDate(urlParams.from)}`}
-              ${urlParams.to === undefined ? sql`` : sql`and tapped_at < ${DateTime.toDate(urlParams.to)}`}
-            order by tapped_at, id`.stream
-          const header = stringify([TAP_COLUMNS as unknown as Array<string>])
-          // transformResultNames turned the columns into camelCase: read them back by their camel names.
-          const keys = TAP_COLUMNS.map((column) =>
-            column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
-          )
-          const body = Stream.concat(
-            Stream.make(header),
-            rows.pipe(
-              Stream.mapChunks((chunk) =>
-                Chunk.of(
-                  stringify(
-                    [...chunk].map((row) => keys.map((key) => cell((row as Record<string, unknown>)[key])))
-                  )
-                )
-              )
-            )
-          ).pipe(Stream.encodeText)
+          const body = exportCsv(path.organizationId, {
+            kind: "taps",
+            eventId: path.eventId,
+            from: iso(urlParams.from),
+            to: iso(urlParams.to)
+          }).pipe(Stream.encodeText, Stream.provideService(SqlClient.SqlClient, sql))
           return HttpServerResponse.stream(body, {
             contentType: "text/csv; charset=utf-8",
             headers: { "content-disposition": `attachment; filename="taps-${path.eventId}.csv"` }

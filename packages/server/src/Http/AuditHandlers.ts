@@ -1,10 +1,10 @@
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { AuditEntry, type OrganizationId, TaplineApi } from "@tapline/domain"
-import { stringify } from "csv-stringify/sync"
-import { Chunk, DateTime, Effect, Schema, Stream } from "effect"
+import { DateTime, Effect, Schema, Stream } from "effect"
 import { decodeCursor, toPage } from "../Admin/Pagination.js"
 import { requireRole } from "../Auth/Authorization.js"
+import { exportCsv, iso } from "../Exports/CsvExports.js"
 
 const AuditRow = Schema.Struct({ ...AuditEntry.fields, occurredAt: Schema.DateTimeUtcFromDate })
 const decode = Schema.decodeUnknown(AuditRow)
@@ -17,22 +17,6 @@ interface Filters {
   readonly from?: DateTime.Utc | undefined
   readonly to?: DateTime.Utc | undefined
 }
-
-const COLUMNS = [
-  "id",
-  "occurredAt",
-  "actorType",
-  "actorId",
-  "action",
-  "resourceType",
-  "resourceId",
-  "oldValues",
-  "newValues",
-  "ip",
-  "userAgent",
-  "requestId",
-  "traceId"
-] as const
 
 export const AuditHandlers = HttpApiBuilder.group(TaplineApi, "audit", (handlers) =>
   Effect.gen(function* () {
@@ -69,29 +53,12 @@ export const AuditHandlers = HttpApiBuilder.group(TaplineApi, "audit", (handlers
       .handle("export", ({ path, urlParams }) =>
         Effect.gen(function* () {
           yield* requireRole(path.organizationId, "OWNER")
-          // A cursor over the query: rows go out as they are read, never all held in memory.
-          const rows = sql`${select} where ${where(path.organizationId, urlParams)} order by id`.stream
-          const header = stringify([COLUMNS as unknown as Array<string>])
-          const body = Stream.concat(
-            Stream.make(header),
-            rows.pipe(
-              Stream.mapChunks((chunk) =>
-                Chunk.of(
-                  stringify(
-                    [...chunk].map((row) => {
-                      const r = row as Record<string, unknown>
-                      return COLUMNS.map((column) => {
-                        const value = r[column]
-                        if (value === null || value === undefined) return ""
-                        if (value instanceof Date) return value.toISOString()
-                        return typeof value === "object" ? JSON.stringify(value) : String(value)
-                      })
-                    })
-                  )
-                )
-              )
-            )
-          ).pipe(Stream.encodeText)
+          const body = exportCsv(path.organizationId, {
+            kind: "audit",
+            ...urlParams,
+            from: iso(urlParams.from),
+            to: iso(urlParams.to)
+          }).pipe(Stream.encodeText, Stream.provideService(SqlClient.SqlClient, sql))
           return HttpServerResponse.stream(body, {
             contentType: "text/csv; charset=utf-8",
             headers: { "content-disposition": `attachment; filename="audit-${path.organizationId}.csv"` }

@@ -24,6 +24,7 @@ import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import { EventsHandlers } from "./EventsHandlers.js"
+import { ExportsHandlers } from "./ExportsHandlers.js"
 import { HealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
@@ -48,6 +49,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     TagsHandlers,
     AnalyticsHandlers,
     AuditHandlers,
+    ExportsHandlers,
     LiveHandlers,
     InfrastructureHandlers
   ]),

@@ -4,6 +4,7 @@ import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { ensureTapPartitions } from "../Database/Database.js"
+import { EXPORT_QUEUE, runExport } from "../Exports/ExportJob.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Jobs, type QueueOptions } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
@@ -55,6 +56,14 @@ export const layer = Layer.scopedDiscard(
             : Effect.void
         )
       )
+    )
+    yield* jobs.work(
+      EXPORT_QUEUE,
+      { retryLimit: 2, retryDelaySeconds: 10, backoff: true, concurrency: 1 },
+      (payload) =>
+        runExport((payload as { exportId: string }).exportId).pipe(
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
     )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* jobs.work("analytics.rollup", maintenance, () =>

@@ -4,6 +4,7 @@ import readModelVersions from "./0002_read_model_versions.js"
 import apiKeys from "./0003_api_keys.js"
 import retention from "./0004_retention.js"
 import rollupDirty from "./0005_rollup_dirty.js"
+import exportsTable from "./0006_exports.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -11,7 +12,8 @@ export const migrations = {
   "0002_read_model_versions": readModelVersions,
   "0003_api_keys": apiKeys,
   "0004_retention": retention,
-  "0005_rollup_dirty": rollupDirty
+  "0005_rollup_dirty": rollupDirty,
+  "0006_exports": exportsTable
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,76 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Instant } from "./Fields.js"
+import { EventId } from "./Ids.js"
+import { Page, PageParams } from "./Pagination.js"
+import { organizationId } from "./Params.js"
+
+export const ExportId = Schema.UUID.pipe(Schema.brand("ExportId"))
+export type ExportId = typeof ExportId.Type
+
+const Filter = Schema.optional(Schema.String.pipe(Schema.maxLength(100)))
+
+export const CreateExport = Schema.Union(
+  Schema.Struct({
+    kind: Schema.Literal("taps"),
+    eventId: EventId,
+    from: Schema.optional(Instant),
+    to: Schema.optional(Instant)
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("audit"),
+    action: Filter,
+    resourceType: Filter,
+    resourceId: Filter,
+    actorId: Filter,
+    from: Schema.optional(Instant),
+    to: Schema.optional(Instant)
+  })
+).annotations({ examples: [{ kind: "taps", eventId: "01a2028c-3b1e-7c00-8000-0000000000e1" } as never] })
+
+export class Export extends Schema.Class<Export>("Export")({
+  id: ExportId,
+  kind: Schema.Literal("taps", "audit"),
+  params: Schema.Unknown,
+  status: Schema.Literal("queued", "running", "done", "failed"),
+  rows: Schema.NullOr(Schema.Number),
+  bytes: Schema.NullOr(Schema.Number),
+  error: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateTimeUtc,
+  finishedAt: Schema.NullOr(Schema.DateTimeUtc)
+}) {}
+
+const exportId = HttpApiSchema.param("exportId", ExportId)
+
+export class ExportsApi extends HttpApiGroup.make("exports")
+  .add(
+    HttpApiEndpoint.post("create")`/api/v1/organizations/${organizationId}/exports`
+      .setPayload(CreateExport)
+      .addSuccess(Export, { status: 202 })
+      .annotate(
+        OpenApi.Description,
+        "Queues a CSV export (taps of an event: VIEWER; audit log: OWNER) for a background job; poll it, then download."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/exports`
+      .setUrlParams(PageParams)
+      .addSuccess(Page(Export))
+  )
+  .add(
+    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/exports/${exportId}`.addSuccess(Export)
+  )
+  .add(
+    HttpApiEndpoint.get("download")`/api/v1/organizations/${organizationId}/exports/${exportId}/download`
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" })))
+      .annotate(OpenApi.Description, "The finished CSV; 409 while the export is not done.")
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(InvalidRequest)
+  .middleware(Authentication)
+  .annotate(OpenApi.Title, "Exports")
+  .annotate(OpenApi.Description, "CSV exports produced by background jobs, kept for seven days.") {}

@@ -1,0 +1,133 @@
+import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import { stringify } from "csv-stringify/sync"
+import { Chunk, DateTime, Effect, Stream } from "effect"
+
+/** What the taps and audit exports read; the same filters as their endpoints. */
+export interface TapsExport {
+  readonly kind: "taps"
+  readonly eventId: string
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}
+
+export interface AuditExport {
+  readonly kind: "audit"
+  readonly action?: string | undefined
+  readonly resourceType?: string | undefined
+  readonly resourceId?: string | undefined
+  readonly actorId?: string | undefined
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}
+
+export type ExportRequest = TapsExport | AuditExport
+
+const TAP_COLUMNS = [
+  "id",
+  "tapped_at",
+  "band_uid",
+  "band_id",
+  "window_id",
+  "mode",
+  "redirect_kind",
+  "destination_url",
+  "is_bot",
+  "is_duplicate",
+  "user_agent",
+  "client_ip",
+  "utm_source",
+  "utm_medium",
+  "utm_campaign",
+  "utm_term",
+  "utm_content"
+] as const
+
+const AUDIT_COLUMNS = [
+  "id",
+  "occurred_at",
+  "actor_type",
+  "actor_id",
+  "action",
+  "resource_type",
+  "resource_id",
+  "old_values",
+  "new_values",
+  "ip",
+  "user_agent",
+  "request_id",
+  "trace_id"
+] as const
+
+const cell = (value: unknown) => {
+  if (value === null || value === undefined) return ""
+  if (value instanceof Date) return value.toISOString()
+  return typeof value === "object" ? JSON.stringify(value) : String(value)
+}
+
+// The client turns result columns into camelCase: read each column back by that name.
+const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
+
+/** A header line, then the rows of a database cursor as CSV text: nothing is held in memory but a chunk. */
+const csv = <R>(
+  columns: ReadonlyArray<string>,
+  rows: Stream.Stream<unknown, SqlError.SqlError, R>
+): Stream.Stream<string, SqlError.SqlError, R> => {
+  const keys = columns.map(camel)
+  return Stream.concat(
+    Stream.make(stringify([[...columns]])),
+    rows.pipe(
+      Stream.mapChunks((chunk) =>
+        Chunk.of(
+          stringify([...chunk].map((row) => keys.map((key) => cell((row as Record<string, unknown>)[key]))))
+        )
+      )
+    )
+  )
+}
+
+const instant = (value: string | undefined) => (value === undefined ? undefined : new Date(value))
+
+const range = (
+  sql: SqlClient.SqlClient,
+  column: string,
+  from?: string,
+  to?: string
+): Statement.Fragment => sql`
+  ${from === undefined ? sql`` : sql`and ${sql(column)} >= ${instant(from)}`}
+  ${to === undefined ? sql`` : sql`and ${sql(column)} < ${instant(to)}`}`
+
+/** The CSV of an export request, scoped to the organisation. */
+export const exportCsv = (organizationId: string, request: ExportRequest) =>
+  Stream.unwrap(
+    Effect.map(SqlClient.SqlClient, (sql) => {
+      if (request.kind === "taps") {
+        return csv(
+          TAP_COLUMNS,
+          sql`
+            select id, tapped_at, band_uid, band_id, window_id, mode, redirect_kind, destination_url, is_bot,
+              is_duplicate, user_agent, host(client_ip) as client_ip, utm_source, utm_medium, utm_campaign,
+              utm_term, utm_content
+            from taps where event_id = ${request.eventId} and organization_id = ${organizationId}
+              ${range(sql, "tapped_at", request.from, request.to)}
+            order by tapped_at, id`.stream
+        )
+      }
+      return csv(
+        AUDIT_COLUMNS,
+        sql`
+          select id, occurred_at, actor_type, actor_id, action, resource_type, resource_id, old_values, new_values,
+            host(ip) as ip, user_agent, request_id, trace_id
+          from audit_log where organization_id = ${organizationId}
+            ${request.action === undefined ? sql`` : sql`and action = ${request.action}`}
+            ${request.resourceType === undefined ? sql`` : sql`and resource_type = ${request.resourceType}`}
+            ${request.resourceId === undefined ? sql`` : sql`and resource_id = ${request.resourceId}`}
+            ${request.actorId === undefined ? sql`` : sql`and actor_id = ${request.actorId}`}
+            ${range(sql, "occurred_at", request.from, request.to)}
+          order by id`.stream
+      )
+    })
+  )
+
+/** DateTime filters as the ISO strings an export request stores. */
+export const iso = (value: DateTime.Utc | undefined) =>
+  value === undefined ? undefined : DateTime.formatIso(value)
