@@ -1,7 +1,8 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Forbidden, NotFound, ServiceUnavailable } from "./Errors.js"
+import { Forbidden, InvalidRequest, NotFound, ServiceUnavailable } from "./Errors.js"
+import { Page, PageParams } from "./Pagination.js"
 
 export const ReadModelStatus = Schema.Struct({
   organizations: Schema.Number,
@@ -55,14 +56,8 @@ export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
   )
   .add(
     HttpApiEndpoint.get("failedJobs", "/api/v1/infrastructure/jobs/failed")
-      .setUrlParams(
-        Schema.Struct({
-          limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 500)), {
-            default: () => 100
-          })
-        })
-      )
-      .addSuccess(Schema.Struct({ items: Schema.Array(FailedJob) }))
+      .setUrlParams(PageParams)
+      .addSuccess(Page(FailedJob))
       .annotate(OpenApi.Description, "Jobs that failed every attempt (the dead letter), newest first.")
   )
   .add(
@@ -77,6 +72,7 @@ export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
   )
   .addError(Forbidden)
   .addError(NotFound)
+  .addError(InvalidRequest)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Infrastructure")
   .annotate(OpenApi.Description, "Read-model consistency and tap pipeline health. Platform ADMIN only.") {}

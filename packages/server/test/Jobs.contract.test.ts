@@ -137,6 +137,26 @@ for (const [name, implementation] of Object.entries(implementations)) {
         })
       )
 
+      it.scoped("failed jobs page newest first", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("pages")
+          yield* jobs.work(queue, { ...quick, retryLimit: 0 }, () => Effect.fail(new Error("always")))
+          for (let n = 0; n < 3; n++) yield* jobs.enqueue(queue, { n })
+          const deadline = Date.now() + 20_000
+          let all = yield* jobs.failed(100)
+          while (all.filter((job) => job.queue === queue).length < 3 && Date.now() < deadline) {
+            yield* Effect.sleep("200 millis")
+            all = yield* jobs.failed(100)
+          }
+          const first = yield* jobs.failed(2)
+          const second = yield* jobs.failed(2, first[1])
+          expect([...first, ...second].map((job) => job.id)).toEqual(all.slice(0, 4).map((job) => job.id))
+          const times = all.map((job) => job.failedAt.getTime())
+          expect(times).toEqual([...times].sort((a, b) => b - a))
+        })
+      )
+
       it.scoped("schedules are registered by cron expression", () =>
         Effect.gen(function* () {
           const jobs = yield* Jobs

@@ -1,6 +1,7 @@
 import { HttpApiBuilder } from "@effect/platform"
 import { NotFound, ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
+import { decodeCursor, toPage } from "../Admin/Pagination.js"
 import { Audit } from "../Audit/Audit.js"
 import { requirePlatformAdmin } from "../Auth/Authorization.js"
 import { Jobs } from "../Jobs/Jobs.js"
@@ -17,12 +18,23 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
     const jobs = yield* Jobs
     return handlers
       .handle("failedJobs", ({ urlParams }) =>
-        requirePlatformAdmin.pipe(
-          Effect.zipRight(Effect.orDie(jobs.failed(urlParams.limit))),
-          Effect.map((failed) => ({
-            items: failed.map((job) => ({ ...job, failedAt: DateTime.unsafeFromDate(job.failedAt) }))
-          }))
-        )
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          // The cursor is "<failed at, ISO>|<job id>": failures are ordered by time, then id.
+          const cursor = yield* decodeCursor(urlParams.cursor, (key) =>
+            /^\d{4}-[^|]+\|[0-9a-f-]{36}$/i.test(key)
+          )
+          const before =
+            cursor === null
+              ? undefined
+              : { failedAt: new Date(cursor.split("|")[0]!), id: cursor.split("|")[1]! }
+          const failed = yield* Effect.orDie(jobs.failed(urlParams.limit + 1, before))
+          return toPage(
+            failed.map((job) => ({ ...job, failedAt: DateTime.unsafeFromDate(job.failedAt) })),
+            urlParams.limit,
+            (job) => `${DateTime.formatIso(job.failedAt)}|${job.id}`
+          )
+        })
       )
       .handle("retryJob", ({ path }) =>
         Effect.gen(function* () {

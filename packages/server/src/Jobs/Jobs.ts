@@ -54,7 +54,11 @@ export interface JobsShape {
     ReadonlyArray<{ readonly queue: string; readonly cron: string }>,
     JobsError
   >
-  readonly failed: (limit: number) => Effect.Effect<ReadonlyArray<FailedJob>, JobsError>
+  /** Newest first; `before` is the last job of the previous page. */
+  readonly failed: (
+    limit: number,
+    before?: { readonly failedAt: Date; readonly id: string }
+  ) => Effect.Effect<ReadonlyArray<FailedJob>, JobsError>
   /** Redrives a failed job: it runs again with a fresh set of attempts. False when no such failed job. */
   readonly retry: (id: string) => Effect.Effect<boolean, JobsError>
 }

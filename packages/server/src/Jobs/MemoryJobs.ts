@@ -115,12 +115,18 @@ export const make = Effect.gen(function* () {
         scheduled.set(queue, cron)
       }),
     schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
-    failed: (limit) =>
+    failed: (limit, before) =>
       Effect.sync(() =>
         jobs
           .filter((j) => j.state === "failed")
-          .slice(-limit)
-          .reverse()
+          .sort((a, b) => b.failedAt.getTime() - a.failedAt.getTime() || (a.id < b.id ? 1 : -1))
+          .filter(
+            (j) =>
+              before === undefined ||
+              j.failedAt.getTime() < before.failedAt.getTime() ||
+              (j.failedAt.getTime() === before.failedAt.getTime() && j.id < before.id)
+          )
+          .slice(0, limit)
           .map(
             (j): FailedJob => ({
               id: j.id,

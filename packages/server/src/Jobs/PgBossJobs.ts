@@ -119,7 +119,7 @@ export const make = (options: {
       schedules: run("schedules", () => boss.getSchedules()).pipe(
         Effect.map((list) => list.map((s) => ({ queue: s.name, cron: s.cron })))
       ),
-      failed: (limit) =>
+      failed: (limit, before) =>
         sql<{
           id: string
           name: string
@@ -129,7 +129,9 @@ export const make = (options: {
           completedOn: Date
         }>`
           select id, name, data, retry_count, output, completed_on from ${sql(SCHEMA)}.job
-          where state = 'failed' order by completed_on desc limit ${limit}`.pipe(
+          where state = 'failed'
+            ${before === undefined ? sql`` : sql`and (completed_on, id) < (${before.failedAt}, ${before.id}::uuid)`}
+          order by completed_on desc, id desc limit ${limit}`.pipe(
           Effect.map((rows) =>
             rows.map(
               (row): FailedJob => ({
