@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Deferred, Effect, Layer, Ref } from "effect"
 import { layerPool } from "../src/Database/Database.js"
 import { Jobs } from "../src/Jobs/Jobs.js"
@@ -168,3 +168,20 @@ for (const [name, implementation] of Object.entries(implementations)) {
     })
   })
 }
+
+describe("memory queue cron", () => {
+  it("enqueues exactly the queues whose expression matches the minute (UTC)", () => {
+    const scheduled = new Map([
+      ["every-five", "*/5 * * * *"],
+      ["nightly", "40 3 * * *"],
+      ["hourly", "17 * * * *"]
+    ])
+    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T10:05:00Z"))).toEqual(["every-five"])
+    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T10:06:00Z"))).toEqual([])
+    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T03:40:00Z"))).toEqual([
+      "every-five",
+      "nightly"
+    ])
+    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T21:17:00Z"))).toEqual(["hourly"])
+  })
+})

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { Cause, Cron, Duration, Effect, FiberRef, Layer, Option } from "effect"
-import { type FailedJob, Jobs, type JobsShape, type QueueOptions } from "./Jobs.js"
+import { type FailedJob, Jobs, JobsError, type JobsShape, type QueueOptions } from "./Jobs.js"
 
 interface MemoryJob {
   readonly id: string
@@ -111,9 +111,11 @@ export const make = Effect.gen(function* () {
         return result
       }),
     schedule: (queue, cron) =>
-      Effect.sync(() => {
-        scheduled.set(queue, cron)
-      }),
+      Cron.parse(cron, "UTC")._tag === "Left"
+        ? Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${cron}` }))
+        : Effect.sync(() => {
+            scheduled.set(queue, cron)
+          }),
     schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
     failed: (limit, before) =>
       Effect.sync(() =>
@@ -155,13 +157,17 @@ export const make = Effect.gen(function* () {
       const now = Date.now()
       yield* Effect.sleep(Duration.millis(60_000 - (now % 60_000)))
       const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000)
-      for (const [queue, expression] of scheduled) {
-        const parsed = Cron.parse(expression, "UTC")
-        if (parsed._tag === "Right" && Cron.match(parsed.right, minute)) jobs.push(newJob(queue, {}))
-      }
+      for (const queue of dueQueues(scheduled, minute)) jobs.push(newJob(queue, {}))
     }).pipe(Effect.forever)
   )
   return shape
 })
+
+/** The scheduled queues whose cron expression (UTC) matches this minute. */
+export const dueQueues = (scheduled: ReadonlyMap<string, string>, minute: Date): ReadonlyArray<string> =>
+  [...scheduled].flatMap(([queue, expression]) => {
+    const parsed = Cron.parse(expression, "UTC")
+    return parsed._tag === "Right" && Cron.match(parsed.right, minute) ? [queue] : []
+  })
 
 export const layer = Layer.scoped(Jobs, make)
