@@ -129,7 +129,11 @@ export class BandsApi extends HttpApiGroup.make("bands")
   )
   .add(
     HttpApiEndpoint.post("reassign")`/api/v1/organizations/${organizationId}/bands/${bandId}/reassign`
-      .setPayload(Schema.Struct({ eventId: EventId }))
+      .setPayload(
+        Schema.Struct({ eventId: EventId }).annotations({
+          examples: [{ eventId: "01a2028c-3b1e-7c00-8000-0000000000e1" } as never]
+        })
+      )
       .addSuccess(BandView)
       .annotate(OpenApi.Description, "Moves the band to another event of the organisation.")
   )
@@ -145,7 +149,11 @@ export class BandsApi extends HttpApiGroup.make("bands")
   )
   .add(
     HttpApiEndpoint.put("setTags")`/api/v1/organizations/${organizationId}/bands/${bandId}/tags`
-      .setPayload(Schema.Struct({ tagIds: Schema.Array(TagId).pipe(Schema.maxItems(100)) }))
+      .setPayload(
+        Schema.Struct({ tagIds: Schema.Array(TagId).pipe(Schema.maxItems(100)) }).annotations({
+          examples: [{ tagIds: ["01a2028c-3b1e-7c00-8000-0000000000a1"] } as never]
+        })
+      )
       .addSuccess(BandView)
   )
   .add(

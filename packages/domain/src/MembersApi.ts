@@ -35,7 +35,7 @@ export class MembersApi extends HttpApiGroup.make("members")
   )
   .add(
     HttpApiEndpoint.patch("update")`/api/v1/organizations/${organizationId}/members/${userId}`
-      .setPayload(Schema.Struct({ role: MemberRole }))
+      .setPayload(Schema.Struct({ role: MemberRole }).annotations({ examples: [{ role: "VIEWER" }] }))
       .addSuccess(Member)
   )
   .add(
