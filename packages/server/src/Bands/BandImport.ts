@@ -30,12 +30,17 @@ interface Existing {
 export const storeRows = (organizationId: OrganizationId, eventId: EventId, rows: ReadonlyArray<ValidRow>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    // A first import into an event (the usual case) has nothing to compare with: skip the lookup.
+    const [{ any } = { any: false }] = yield* sql<{ any: boolean }>`
+      select exists (select 1 from bands where event_id = ${eventId}) as any`
     const existing = new Map(
-      (yield* sql<Existing>`
-        select band_uid, registrant_name, registrant_email, deleted_at is not null as trashed from bands
-        where event_id = ${eventId} and band_uid = any(${rows.map((row) => row.bandUid)}::text[])`).map(
-        (band) => [band.bandUid, band]
-      )
+      any
+        ? (yield* sql<Existing>`
+            select band_uid, registrant_name, registrant_email, deleted_at is not null as trashed from bands
+            where event_id = ${eventId} and band_uid = any(${rows.map((row) => row.bandUid)}::text[])`).map(
+            (band) => [band.bandUid, band] as const
+          )
+        : []
     )
     const fresh: Array<ValidRow> = []
     const changed: Array<ValidRow> = []

@@ -95,6 +95,29 @@ const HEADER_ALIASES: Record<string, string> = {
   tags: "tags"
 }
 
+const options = { bom: true, relax_column_count: true, max_record_size: 64 * 1024 } as const
+
+/** csv-parse's own line numbers: needed when a quoted field may span lines, and costly (about 0.4 s per 100 000). */
+const parseWithLines = (text: string) =>
+  parse(text, { ...options, skip_empty_lines: true, info: true }) as unknown as Array<{
+    record: Array<string>
+    info: { lines: number }
+  }>
+
+/**
+ * Without a quote character no record spans lines, so the line of a record is its position, counting the
+ * empty lines that are skipped here rather than by the parser.
+ */
+const parseLineByLine = (text: string) => {
+  const all = parse(text, { ...options, skip_empty_lines: false }) as Array<Array<string>>
+  const records: Array<{ record: Array<string>; info: { lines: number } }> = []
+  all.forEach((record, i) => {
+    if (record.length === 1 && record[0] === "") return
+    records.push({ record, info: { lines: i + 1 } })
+  })
+  return records
+}
+
 /**
  * CSV with a header row. Lines count as a spreadsheet shows them: the header is line 1. A CSV that cannot be
  * read at all (no band_uid column, broken quoting) is one error on the line where reading stopped.
@@ -104,13 +127,7 @@ export const fromCsv = (
 ): { readonly ok: true; readonly rows: CheckedRows } | { readonly ok: false; readonly message: string } => {
   let records: Array<{ record: Array<string>; info: { lines: number } }>
   try {
-    records = parse(text, {
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-      max_record_size: 64 * 1024
-    }) as never
+    records = text.includes('"') ? parseWithLines(text) : parseLineByLine(text)
   } catch (error) {
     return { ok: false, message: `CSV could not be read: ${(error as Error).message}` }
   }

@@ -147,7 +147,13 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
         Effect.gen(function* () {
           const row = yield* orgRow(orgId)
           if (row === undefined || row.deleted) return
-          const elsewhere = yield* sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
+          // Usually the organisation has no bands in other events (a first import): nothing to merge.
+          const [{ shared } = { shared: false }] = yield* sql<{ shared: boolean }>`
+            select exists (select 1 from bands where organization_id = ${orgId} and event_id <> ${eventId}
+              and deleted_at is null) as shared`
+          const elsewhere = !shared
+            ? new Map<string, ReadonlyArray<BandEntry>>()
+            : yield* sql<{ bandUid: string; entries: ReadonlyArray<BandEntry> }>`
             select b.band_uid, json_agg(json_build_object('bandId', b.id, 'eventId', b.event_id, 'flagged', b.flagged)
               order by b.event_id) as entries
             from bands b join unnest(${created.map((band) => band.bandUid)}::text[]) as u(band_uid)
