@@ -124,6 +124,23 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
       })
   )
 
+  it.effect("values PostgreSQL cannot store answer 400 on writes and reads alike, and change nothing", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey("nul@example.com"))
+      const org = `/api/v1/organizations/${tenant.orgId}`
+      const write = yield* call("POST", `${org}/tags`, {
+        key: tenant.keys.EDITOR,
+        body: { name: "a\u0000b" }
+      })
+      expect(write.status).toBe(400)
+      expect(write.body._tag).toBe("InvalidRequest")
+      const read = yield* call("GET", `${org}/events?q=%00`, { key: tenant.keys.VIEWER })
+      expect(read.status).toBe(400)
+      expect(read.body._tag).toBe("InvalidRequest")
+      expect((yield* call("GET", `${org}/tags`, { key: tenant.keys.VIEWER })).body.items).toEqual([])
+    })
+  )
+
   it.effect("events: lifecycle transitions, duplicate with windows, trash and restore", () =>
     Effect.gen(function* () {
       const tenant = yield* createTenant(yield* bootstrapKey("events@example.com"))

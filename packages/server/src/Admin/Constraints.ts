@@ -51,7 +51,8 @@ export const mapConstraintErrors = <A, E, R>(
         case "23514": // check_violation
           return Effect.fail(new InvalidRequest({ message: message ?? "a value is out of range" }))
         default:
-          return isDataException(error) ? Effect.fail(dataExceptionError) : Effect.die(error)
+          // Class-22 data exceptions are answered 400 by the HTTP app's middleware, for reads and writes alike.
+          return Effect.die(error)
       }
     }
   ) as never

@@ -59,7 +59,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
 
 /**
  * Input PostgreSQL refuses as data (SQLSTATE class 22) on a read path is still the caller's mistake: 400,
- * not the 500 a defect would become. Every other defect stays a 500.
+ * not the 500 a defect would become. Every other defect stays a 500. It is an API-level middleware because
+ * only there does it run before errors become responses (a middleware given to `serve` sees them after).
  */
 const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.catchAllDefect(app, (defect) =>
@@ -72,9 +73,8 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
   )
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
-export const HttpAppLive = HttpApiBuilder.serve((app) =>
-  HttpMiddleware.logger(dataExceptionsAsBadRequest(app))
-).pipe(
+export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+  Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiScalar.layer({ path: "/api/v1/docs" })),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
