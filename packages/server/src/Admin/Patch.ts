@@ -12,9 +12,3 @@ export const patchColumns = (payload: object): Record<string, unknown> => {
   }
   return columns
 }
-
-/** For inserts from a create body: optional fields absent become null. */
-export const insertColumns = (payload: object, defaults: Record<string, unknown> = {}) => ({
-  ...defaults,
-  ...patchColumns(payload)
-})

@@ -1,13 +1,12 @@
 import { SqlClient, type Statement } from "@effect/sql"
 import type { Bucket, Summary } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
+import { NO_WINDOW } from "./Rollups.js"
 
 export interface Range {
   readonly from?: DateTime.Utc | undefined
   readonly to?: DateTime.Utc | undefined
 }
-
-const NO_WINDOW = "00000000-0000-0000-0000-000000000000"
 
 /** Without an explicit bucket, the span of the range picks one that keeps the series a readable length. */
 export const bucketFor = (range: Range, fallbackSpanMs: number): Bucket => {

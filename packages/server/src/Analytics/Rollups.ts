@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
 
-const NO_WINDOW = "00000000-0000-0000-0000-000000000000"
+/** The window key of taps served outside any window (a primary-key column cannot be null). */
+export const NO_WINDOW = "00000000-0000-0000-0000-000000000000"
 
 /**
  * Recomputes the rollups of up to `limit` dirty (event, hour) pairs from the raw taps: their minute rollups

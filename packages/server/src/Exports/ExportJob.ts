@@ -1,5 +1,5 @@
 import { SqlClient } from "@effect/sql"
-import { Effect, Ref, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 
 export const EXPORT_QUEUE = "exports.run"
@@ -20,33 +20,31 @@ export const runExport = (exportId: string) =>
     if (row === undefined) return
     yield* sql`delete from export_chunks where export_id = ${exportId}`
     const encoder = new TextEncoder()
-    const state = yield* Ref.make({ seq: 0, bytes: 0, lines: 0, pending: [] as Array<Uint8Array>, size: 0 })
-    const flush = Effect.gen(function* () {
-      const current = yield* Ref.get(state)
-      if (current.size === 0) return
-      yield* sql`insert into export_chunks (export_id, seq, data)
-        values (${exportId}, ${current.seq}, ${Buffer.concat(current.pending)})`
-      yield* Ref.set(state, { ...current, seq: current.seq + 1, pending: [], size: 0 })
+    let seq = 0
+    let bytes = 0
+    let lines = 0
+    let pending: Array<Uint8Array> = []
+    let pendingBytes = 0
+    const flush = Effect.suspend(() => {
+      if (pendingBytes === 0) return Effect.void
+      const data = Buffer.concat(pending)
+      const chunk = seq++
+      pending = []
+      pendingBytes = 0
+      return sql`insert into export_chunks (export_id, seq, data) values (${exportId}, ${chunk}, ${data})`
     })
     yield* exportCsv(row.organizationId, row.params).pipe(
-      Stream.runForEach((text) =>
-        Effect.gen(function* () {
-          const bytes = encoder.encode(text)
-          const lines = text.split("\n").length - 1
-          const current = yield* Ref.updateAndGet(state, (s) => ({
-            ...s,
-            bytes: s.bytes + bytes.length,
-            lines: s.lines + lines,
-            pending: [...s.pending, bytes],
-            size: s.size + bytes.length
-          }))
-          if (current.size >= CHUNK_BYTES) yield* flush
-        })
-      )
+      Stream.runForEach((text) => {
+        const encoded = encoder.encode(text)
+        bytes += encoded.length
+        lines += text.split("\n").length - 1
+        pending.push(encoded)
+        pendingBytes += encoded.length
+        return pendingBytes >= CHUNK_BYTES ? flush : Effect.void
+      })
     )
     yield* flush
-    const done = yield* Ref.get(state)
-    yield* sql`update exports set status = 'done', rows = ${Math.max(0, done.lines - 1)}, bytes = ${done.bytes},
+    yield* sql`update exports set status = 'done', rows = ${Math.max(0, lines - 1)}, bytes = ${bytes},
       finished_at = now() where id = ${exportId}`
   }).pipe(
     Effect.tapError((error) =>

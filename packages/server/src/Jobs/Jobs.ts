@@ -39,11 +39,7 @@ export interface JobsShape {
    * Enqueues a job. Inside `transactional`, it is enqueued with the caller's transaction: it exists if
    * and only if the transaction commits.
    */
-  readonly enqueue: (
-    queue: string,
-    payload: object,
-    options?: { readonly singletonKey?: string; readonly startAfterSeconds?: number }
-  ) => Effect.Effect<string | null, JobsError>
+  readonly enqueue: (queue: string, payload: object) => Effect.Effect<string | null, JobsError>
   /** Runs `body` in a database transaction that enqueues commit with. */
   readonly transactional: <A, E, R>(
     body: Effect.Effect<A, E, R>

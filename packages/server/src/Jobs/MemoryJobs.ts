@@ -55,13 +55,13 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  const newJob = (queue: string, payload: unknown, startAfterSeconds = 0): MemoryJob => ({
+  const newJob = (queue: string, payload: unknown): MemoryJob => ({
     id: randomUUID(),
     queue,
     payload,
     attempts: 0,
     state: "created",
-    runAfter: Date.now() + startAfterSeconds * 1000,
+    runAfter: Date.now(),
     error: "",
     failedAt: new Date(0)
   })
@@ -79,21 +79,9 @@ export const make = Effect.gen(function* () {
         }).pipe(Effect.forever)
         for (let i = 0; i < options.concurrency; i++) yield* Effect.forkScoped(loop)
       }),
-    enqueue: (queue, payload, options) =>
+    enqueue: (queue, payload) =>
       Effect.gen(function* () {
-        if (options?.singletonKey !== undefined) {
-          const key = options.singletonKey
-          const existing = jobs.find(
-            (j) =>
-              j.queue === queue && j.state !== "failed" && (j.payload as { __key?: string }).__key === key
-          )
-          if (existing !== undefined) return null
-        }
-        const job = newJob(
-          queue,
-          options?.singletonKey === undefined ? payload : { ...payload, __key: options.singletonKey },
-          options?.startAfterSeconds
-        )
+        const job = newJob(queue, payload)
         const pending = yield* FiberRef.get(pendingEnqueues)
         if (pending !== null) pending.push(job)
         else jobs.push(job)

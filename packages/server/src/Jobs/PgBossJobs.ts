@@ -96,19 +96,11 @@ export const make = (options: {
             )
           }
         }),
-      enqueue: (queue, payload, sendOptions) =>
+      enqueue: (queue, payload) =>
         Effect.gen(function* () {
           yield* ensureQueue(queue)
           const db = yield* connection
-          return yield* run("enqueue", () =>
-            boss.send(queue, payload, {
-              ...(sendOptions?.singletonKey === undefined ? {} : { singletonKey: sendOptions.singletonKey }),
-              ...(sendOptions?.startAfterSeconds === undefined
-                ? {}
-                : { startAfter: sendOptions.startAfterSeconds }),
-              ...(db === undefined ? {} : { db })
-            })
-          )
+          return yield* run("enqueue", () => boss.send(queue, payload, db === undefined ? {} : { db }))
         }),
       transactional: (body) => sql.withTransaction(body),
       schedule: (queue, cron) =>
