@@ -111,6 +111,7 @@ export const make = (options: {
       schedules: run("schedules", () => boss.getSchedules()).pipe(
         Effect.map((list) => list.map((s) => ({ queue: s.name, cron: s.cron })))
       ),
+      // Times at millisecond precision, as a cursor carries them: with microseconds a page could skip jobs.
       failed: (limit, before) =>
         sql<{
           id: string
@@ -120,10 +121,11 @@ export const make = (options: {
           output: unknown
           completedOn: Date
         }>`
-          select id, name, data, retry_count, output, completed_on from ${sql(SCHEMA)}.job
+          select id, name, data, retry_count, output, date_trunc('milliseconds', completed_on) as completed_on
+          from ${sql(SCHEMA)}.job
           where state = 'failed'
-            ${before === undefined ? sql`` : sql`and (completed_on, id) < (${before.failedAt}, ${before.id}::uuid)`}
-          order by completed_on desc, id desc limit ${limit}`.pipe(
+            ${before === undefined ? sql`` : sql`and (date_trunc('milliseconds', completed_on), id) < (${before.failedAt}, ${before.id}::uuid)`}
+          order by date_trunc('milliseconds', completed_on) desc, id desc limit ${limit}`.pipe(
           Effect.map((rows) =>
             rows.map(
               (row): FailedJob => ({
