@@ -10,6 +10,7 @@ import { InfrastructureApi } from "./InfrastructureApi.js"
 import { LiveApi } from "./LiveApi.js"
 import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
+import { SessionsApi } from "./SessionsApi.js"
 import { TagsApi } from "./TagsApi.js"
 import { WindowsApi } from "./WindowsApi.js"
 
@@ -29,6 +30,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(ExportsApi)
   .add(LiveApi)
   .add(InfrastructureApi)
+  .add(SessionsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

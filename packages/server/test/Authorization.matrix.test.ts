@@ -667,6 +667,33 @@ const specs: ReadonlyArray<Spec> = [
     success: 200,
     expected: { other: 403 },
     prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/pipeline" })
+  },
+  // Personal endpoints: a user (here the ADMIN's personal key) only; organisation keys are no user.
+  {
+    name: "sessions.list",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/sessions" })
+  },
+  {
+    // The ADMIN reaches the handler, which finds no session of theirs by this id.
+    name: "sessions.revoke",
+    method: "DELETE",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/sessions/01a20000-0000-7000-8000-000000000000" })
+  },
+  {
+    // Public: the refresh token is the credential, and an API key is none.
+    name: "sessions.refresh",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: { other: 401, VIEWER: 401, EDITOR: 401, OWNER: 401 },
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/refresh", body: {} })
   }
 ]
 

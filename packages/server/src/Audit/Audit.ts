@@ -13,6 +13,8 @@ export interface AuditChange {
   readonly resourceId: string | null
   readonly oldValues?: unknown
   readonly newValues?: unknown
+  /** Who acted, when no principal is signed in yet (a sign-in, a refresh). */
+  readonly actor?: { readonly type: "user" | "system"; readonly id: string | null }
 }
 
 const header = (request: HttpServerRequest.HttpServerRequest, name: string, max: number) => {
@@ -45,8 +47,14 @@ export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
         const request = yield* Effect.serviceOption(HttpServerRequest.HttpServerRequest)
         const span = yield* Effect.option(Effect.currentSpan)
         yield* repository.append({
-          actorType: Option.match(principal, { onNone: () => "system" as const, onSome: (p) => p.actorType }),
-          actorId: Option.match(principal, { onNone: () => null, onSome: (p) => p.actorId }),
+          actorType: Option.match(principal, {
+            onNone: () => change.actor?.type ?? ("system" as const),
+            onSome: (p) => p.actorType
+          }),
+          actorId: Option.match(principal, {
+            onNone: () => change.actor?.id ?? null,
+            onSome: (p) => p.actorId
+          }),
           organizationId: change.organizationId,
           action: change.action,
           resourceType: change.resourceType,

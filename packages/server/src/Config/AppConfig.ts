@@ -129,7 +129,40 @@ const telemetry = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
 })
 
-export const appConfig = Config.all({ server, database, redis, embedded, taps, jobs, telemetry })
+const auth = Config.all({
+  /**
+   * Keys that encrypt stored secrets (OAuth client secrets, TOTP seeds): `id:base64key` pairs separated by
+   * commas, 32-byte keys, the first one encrypts. Unset: a key is generated once into TAPLINE_DATA_DIR.
+   */
+  encryptionKeys: Config.option(Config.redacted("TAPLINE_ENCRYPTION_KEYS")),
+  /** A session's access token lives this long; the refresh token renews it. */
+  accessTtl: Config.duration("SESSION_ACCESS_TTL").pipe(Config.withDefault(Duration.minutes(15))),
+  /** A session unused (no request, no refresh) this long ends. */
+  idleTimeout: Config.duration("SESSION_IDLE_TIMEOUT").pipe(Config.withDefault(Duration.hours(12))),
+  /** Every session ends this long after sign-in, however active. */
+  absoluteTimeout: Config.duration("SESSION_ABSOLUTE_TIMEOUT").pipe(Config.withDefault(Duration.days(7))),
+  /** Cookies carry `Secure`; browsers accept it on http://localhost too. Turn off only for plain-http hosts. */
+  cookieSecure: Config.boolean("SESSION_COOKIE_SECURE").pipe(Config.withDefault(true)),
+  /** Lifetime of passkey challenges, OAuth state and second-factor tickets. */
+  challengeTtl: Config.duration("AUTH_CHALLENGE_TTL").pipe(Config.withDefault(Duration.minutes(5))),
+  /** Sign-in and second-factor attempts per client IP per minute, per endpoint. */
+  rateLimitPerMinute: positive("AUTH_RATE_LIMIT_PER_MINUTE", 20),
+  /** Failed second-factor attempts before the account's second factor is locked. */
+  lockoutThreshold: positive("AUTH_LOCKOUT_THRESHOLD", 5),
+  lockoutDuration: Config.duration("AUTH_LOCKOUT_DURATION").pipe(Config.withDefault(Duration.minutes(15))),
+  /** Whether a verified email from a sign-in provider may create a user nobody invited. */
+  openSignup: Config.boolean("AUTH_OPEN_SIGNUP").pipe(Config.withDefault(false)),
+  relyingPartyName: Config.string("WEBAUTHN_RP_NAME").pipe(Config.withDefault("Tapline"))
+})
+
+const email = Config.all({
+  provider: Config.literal("log", "smtp")("EMAIL_PROVIDER").pipe(Config.withDefault("log" as const)),
+  /** smtp://user:pass@host:port or smtps://…; required when EMAIL_PROVIDER=smtp. */
+  smtpUrl: Config.option(Config.redacted("SMTP_URL")),
+  from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>"))
+})
+
+export const appConfig = Config.all({ server, database, redis, embedded, taps, jobs, auth, email, telemetry })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>
 
@@ -139,4 +172,8 @@ export class AppConfig extends Context.Tag("@tapline/server/AppConfig")<AppConfi
 }
 
 /** True when no DATABASE_URL is given: Tapline runs on its embedded PostgreSQL. */
+/** Where browsers reach this server: PUBLIC_URL, else http://localhost:PORT. Links and WebAuthn use it. */
+export const publicOrigin = (config: AppConfigShape): URL =>
+  Option.getOrElse(config.server.publicUrl, () => new URL(`http://localhost:${config.server.port}`))
+
 export const isEmbedded = (config: AppConfigShape): boolean => Option.isNone(config.database.url)

@@ -17,6 +17,7 @@ import { Audit } from "../Audit/Audit.js"
 import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
+import { Sessions } from "../Auth/Sessions.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
@@ -30,6 +31,7 @@ import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
+import { SessionsHandlers } from "./SessionsHandlers.js"
 import { TagsHandlers } from "./TagsHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
 
@@ -51,10 +53,18 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     AuditHandlers,
     ExportsHandlers,
     LiveHandlers,
-    InfrastructureHandlers
+    InfrastructureHandlers,
+    SessionsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
-  Layer.provide([Auth.Default, Audit.Default, Changes.Default, ApiKeyRepository.Default, Analytics.Default])
+  Layer.provide([
+    Auth.Default,
+    Sessions.Default,
+    Audit.Default,
+    Changes.Default,
+    ApiKeyRepository.Default,
+    Analytics.Default
+  ])
 )
 
 /**

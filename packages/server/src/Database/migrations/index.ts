@@ -5,6 +5,7 @@ import apiKeys from "./0003_api_keys.js"
 import retention from "./0004_retention.js"
 import rollupDirty from "./0005_rollup_dirty.js"
 import exportsTable from "./0006_exports.js"
+import identity from "./0007_identity.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -13,7 +14,8 @@ export const migrations = {
   "0003_api_keys": apiKeys,
   "0004_retention": retention,
   "0005_rollup_dirty": rollupDirty,
-  "0006_exports": exportsTable
+  "0006_exports": exportsTable,
+  "0007_identity": identity
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,70 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Forbidden, NotFound, Unauthorized } from "./Errors.js"
+import { NoContent } from "./Params.js"
+
+export const SessionId = Schema.UUID.pipe(Schema.brand("SessionId"))
+export type SessionId = typeof SessionId.Type
+export const sessionId = HttpApiSchema.param("sessionId", SessionId)
+
+export const SessionInfo = Schema.Struct({
+  id: SessionId,
+  /** How it was signed in: `oauth:<provider>`, `passkey`, … */
+  method: Schema.String,
+  createdAt: Schema.DateTimeUtc,
+  lastUsedAt: Schema.DateTimeUtc,
+  expiresAt: Schema.DateTimeUtc,
+  ip: Schema.NullOr(Schema.String),
+  userAgent: Schema.NullOr(Schema.String)
+})
+
+export const RefreshRequest = Schema.Struct({
+  /** API clients send it here; browsers send the `tapline_refresh` cookie instead. */
+  refreshToken: Schema.optional(Schema.String.pipe(Schema.maxLength(200)))
+}).annotations({ examples: [{ refreshToken: "tlr_…" }] })
+
+/**
+ * A session's tokens. The access and refresh tokens are in the body only for API clients (the refresh token
+ * came in the body); a browser gets them as HttpOnly cookies and sees only the CSRF token.
+ */
+export const SessionTokens = Schema.Struct({
+  sessionId: SessionId,
+  accessToken: Schema.optional(Schema.String),
+  refreshToken: Schema.optional(Schema.String),
+  csrfToken: Schema.String,
+  accessExpiresAt: Schema.DateTimeUtc,
+  expiresAt: Schema.DateTimeUtc
+})
+
+export class SessionsApi extends HttpApiGroup.make("sessions")
+  .add(
+    HttpApiEndpoint.get("list", "/api/v1/me/sessions")
+      .addSuccess(Schema.Array(SessionInfo))
+      .middleware(Authentication)
+      .annotate(
+        OpenApi.Description,
+        "Your live sessions, newest first. Needs a signed-in user, not an API key."
+      )
+  )
+  .add(
+    HttpApiEndpoint.del("revoke")`/api/v1/me/sessions/${sessionId}`
+      .addSuccess(NoContent)
+      .middleware(Authentication)
+      .annotate(OpenApi.Description, "Ends one of your sessions at once, this one included.")
+  )
+  .add(
+    HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh")
+      .setPayload(RefreshRequest)
+      .addSuccess(SessionTokens)
+      .annotate(
+        OpenApi.Description,
+        "New access and refresh tokens for the current refresh token, which is retired. Presenting a retired " +
+          "refresh token again ends the whole session (it was copied)."
+      )
+  )
+  .addError(Unauthorized)
+  .addError(Forbidden)
+  .addError(NotFound)
+  .annotate(OpenApi.Title, "Sessions")
+  .annotate(OpenApi.Description, "Sign-in sessions: list, revoke, refresh.") {}

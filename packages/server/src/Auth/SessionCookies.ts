@@ -1,0 +1,54 @@
+import { Cookies, HttpServerResponse } from "@effect/platform"
+import { type SessionId, SessionTokens as SessionTokensSchema } from "@tapline/domain"
+import { DateTime, Effect, Schema } from "effect"
+import { SESSION_COOKIE } from "./Auth.js"
+import type { SessionTokens } from "./Sessions.js"
+
+export const REFRESH_COOKIE = "tapline_refresh"
+/** Readable by the page's script, which echoes it in the x-csrf-token header; worthless to another site. */
+export const CSRF_COOKIE = "tapline_csrf"
+
+/** The refresh cookie goes only to the refresh endpoint, so ordinary requests never carry it. */
+const REFRESH_PATH = "/api/v1/auth/refresh"
+
+export const sessionCookies = (tokens: SessionTokens, secure: boolean) =>
+  Cookies.fromIterable([]).pipe(
+    Cookies.setAll([
+      [
+        SESSION_COOKIE,
+        tokens.accessToken,
+        { httpOnly: true, secure, sameSite: "lax", path: "/", expires: tokens.expiresAt }
+      ],
+      [
+        REFRESH_COOKIE,
+        tokens.refreshToken,
+        { httpOnly: true, secure, sameSite: "strict", path: REFRESH_PATH, expires: tokens.expiresAt }
+      ],
+      [
+        CSRF_COOKIE,
+        tokens.csrfToken,
+        { httpOnly: false, secure, sameSite: "strict", path: "/", expires: tokens.expiresAt }
+      ]
+    ])
+  )
+
+/** What the body shows: tokens only to an API client, the CSRF token and expiries to everyone. */
+export const tokensBody = (tokens: SessionTokens, includeSecrets: boolean) => ({
+  sessionId: tokens.sessionId as SessionId,
+  ...(includeSecrets ? { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken } : {}),
+  csrfToken: tokens.csrfToken,
+  accessExpiresAt: DateTime.unsafeFromDate(tokens.accessExpiresAt),
+  expiresAt: DateTime.unsafeFromDate(tokens.expiresAt)
+})
+
+const encodeTokens = Schema.encode(SessionTokensSchema)
+
+/** A browser's answer: the body without secrets, the tokens as cookies. */
+export const browserSessionResponse = (tokens: SessionTokens, secure: boolean) =>
+  Effect.flatMap(Effect.orDie(sessionCookies(tokens, secure)), (cookies) =>
+    encodeTokens(tokensBody(tokens, false)).pipe(
+      Effect.flatMap((body) => HttpServerResponse.json(body)),
+      Effect.map(HttpServerResponse.mergeCookies(cookies)),
+      Effect.orDie
+    )
+  )

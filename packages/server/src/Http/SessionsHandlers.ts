@@ -1,0 +1,75 @@
+import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { CurrentPrincipal, Forbidden, NotFound, TaplineApi, Unauthorized, type UserId } from "@tapline/domain"
+import { DateTime, Effect } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { browserSessionResponse, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
+import { Sessions } from "../Auth/Sessions.js"
+import { AppConfig } from "../Config/AppConfig.js"
+
+/** Personal endpoints need a user: a session or a personal API key, not an organisation's key. */
+export const requireUser = Effect.flatMap(CurrentPrincipal, (principal) =>
+  principal.userId === null
+    ? Effect.fail(new Forbidden({ message: "this needs a signed-in user, not an organisation API key" }))
+    : Effect.succeed(principal.userId as UserId)
+)
+
+const refused = new Unauthorized({ message: "unknown, expired or revoked refresh token" })
+
+export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (handlers) =>
+  Effect.gen(function* () {
+    const sessions = yield* Sessions
+    const audit = yield* Audit
+    const { auth } = yield* AppConfig
+    return handlers
+      .handle("list", () =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          const rows = yield* Effect.orDie(sessions.list(userId))
+          return rows.map((row) => ({
+            ...row,
+            id: row.id as never,
+            createdAt: DateTime.unsafeFromDate(row.createdAt),
+            lastUsedAt: DateTime.unsafeFromDate(row.lastUsedAt),
+            expiresAt: DateTime.unsafeFromDate(row.expiresAt)
+          }))
+        })
+      )
+      .handle("revoke", ({ path }) =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          const revoked = yield* Effect.orDie(sessions.revoke(userId, path.sessionId))
+          if (!revoked) return yield* Effect.fail(new NotFound({ resource: "session", id: path.sessionId }))
+          yield* audit.record({
+            organizationId: null,
+            action: "session.revoke",
+            resourceType: "session",
+            resourceId: path.sessionId
+          })
+        })
+      )
+      .handle("refresh", ({ payload }) =>
+        Effect.gen(function* () {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const fromBody = payload.refreshToken !== undefined
+          const token = payload.refreshToken ?? request.cookies[REFRESH_COOKIE]
+          if (token === undefined || token.length === 0) return yield* Effect.fail(refused)
+          const result = yield* Effect.orDie(sessions.refresh(token))
+          if (result.refused !== null) {
+            if (result.refused === "reused") {
+              // A copied refresh token: the whole session is ended, and the owner can see why.
+              yield* audit.record({
+                organizationId: null,
+                actor: { type: "user", id: result.userId },
+                action: "session.refresh_reuse",
+                resourceType: "session",
+                resourceId: result.sessionId
+              })
+            }
+            return yield* Effect.fail(refused)
+          }
+          if (fromBody) return tokensBody(result.tokens, true)
+          return yield* browserSessionResponse(result.tokens, auth.cookieSecure)
+        })
+      )
+  })
+)
