@@ -12,6 +12,7 @@ import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { TagsApi } from "./TagsApi.js"
+import { TotpApi } from "./TotpApi.js"
 import { WindowsApi } from "./WindowsApi.js"
 
 /** The whole admin contract; the server implements it, the CLI and the console derive clients from it. */
@@ -31,6 +32,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(LiveApi)
   .add(InfrastructureApi)
   .add(SessionsApi)
+  .add(TotpApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

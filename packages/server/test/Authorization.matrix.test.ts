@@ -694,6 +694,41 @@ const specs: ReadonlyArray<Spec> = [
     success: 401,
     expected: { other: 401, VIEWER: 401, EDITOR: 401, OWNER: 401 },
     prepare: () => Effect.succeed({ path: "/api/v1/auth/refresh", body: {} })
+  },
+  {
+    name: "totp.enrol",
+    method: "POST",
+    min: "ADMIN",
+    success: 201,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/totp" })
+  },
+  {
+    // The ADMIN reaches the check, which refuses a wrong code.
+    name: "totp.confirm",
+    method: "POST",
+    min: "ADMIN",
+    success: 400,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/totp/confirm", body: { code: "000000" } })
+  },
+  {
+    name: "totp.disable",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/totp/disable", body: { code: "000000" } })
+  },
+  {
+    // Public: the sign-in ticket is the credential.
+    name: "totp.signIn",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: { other: 401, VIEWER: 401, EDITOR: 401, OWNER: 401 },
+    prepare: () =>
+      Effect.succeed({ path: "/api/v1/auth/second-factor", body: { ticket: "tlt_unknown", code: "123456" } })
   }
 ]
 

@@ -118,7 +118,10 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("fuzzing 
             union all select m::text from memberships m
             union all select u::text from users u
             union all select (k.id, k.name, k.role, k.revoked_at)::text from api_keys k
-            union all select count(*)::text from audit_log
+            -- A failed sign-in or second-factor attempt is audited on purpose; nothing else may be.
+            union all select count(*)::text from audit_log where action not like '%.failed'
+            union all select (f.user_id, f.confirmed_at, f.secret)::text from totp_factors f
+            union all select (s.id, s.revoked_at)::text from sessions s
           ) rows`.pipe(
           Effect.map((rows) => rows[0]?.digest ?? ""),
           Effect.orDie

@@ -74,7 +74,13 @@ export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
         })
       }).pipe(Effect.orDie)
 
-    return { record } as const
+    /** The client address of the request being served (as the audit records it), null outside one. */
+    const requestIp = Effect.map(
+      Effect.serviceOption(HttpServerRequest.HttpServerRequest),
+      Option.match({ onNone: () => null, onSome: clientIp })
+    )
+
+    return { record, requestIp } as const
   }),
   dependencies: [AuditRepository.Default]
 }) {}

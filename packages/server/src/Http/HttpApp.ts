@@ -17,8 +17,12 @@ import { Audit } from "../Audit/Audit.js"
 import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
+import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { Sessions } from "../Auth/Sessions.js"
+import { SignIn } from "../Auth/SignIn.js"
+import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import * as SecretBox from "../Crypto/SecretBox.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import { AuditHandlers } from "./AuditHandlers.js"
@@ -33,6 +37,7 @@ import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
 import { TagsHandlers } from "./TagsHandlers.js"
+import { TotpHandlers } from "./TotpHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
 
 /** Headers whose values never reach a span attribute or a log line. */
@@ -54,9 +59,12 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     ExportsHandlers,
     LiveHandlers,
     InfrastructureHandlers,
-    SessionsHandlers
+    SessionsHandlers,
+    TotpHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
+  Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
+  Layer.provide(SecretBox.layer),
   Layer.provide([
     Auth.Default,
     Sessions.Default,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -51,6 +52,7 @@ export const adminHarness = (env: Record<string, string> = {}) =>
         TAP_CLIENT_IP_HEADER: "x-forwarded-for",
         HOST: "127.0.0.1",
         PORT: String(port),
+        TAPLINE_ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
         ...env
       }
       const config = AppConfig.layer.pipe(

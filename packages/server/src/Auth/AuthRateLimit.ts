@@ -1,0 +1,67 @@
+import { TooManyRequests } from "@tapline/domain"
+import { Duration, Effect, Option } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { Cache } from "../Cache/Cache.js"
+import { AppConfig } from "../Config/AppConfig.js"
+
+/**
+ * Limits on the authentication endpoints: attempts per client IP per minute and endpoint, and a lockout of
+ * an account's second factor after repeated failures. Counters live in the Cache (Redis when configured),
+ * so every instance counts together. A Cache outage is an outage (a defect), not a free pass.
+ */
+export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/server/AuthRateLimit", {
+  effect: Effect.gen(function* () {
+    const cache = yield* Cache
+    const audit = yield* Audit
+    const { auth } = yield* AppConfig
+
+    /** Counts one attempt at `endpoint` from the caller's IP; fails with 429 past the per-minute limit. */
+    const attempt = (endpoint: string) =>
+      Effect.gen(function* () {
+        const ip = (yield* audit.requestIp) ?? "unknown"
+        const minute = Math.floor(Date.now() / 60_000)
+        const count = yield* cache.increment(`auth:rate:${endpoint}:${ip}:${minute}`, {
+          ttl: Duration.minutes(2)
+        })
+        if (count > auth.rateLimitPerMinute) {
+          return yield* Effect.fail(
+            new TooManyRequests({
+              message: "too many attempts from this address; wait a minute",
+              retryAfterSeconds: 60 - (Math.floor(Date.now() / 1000) % 60)
+            })
+          )
+        }
+      }).pipe(Effect.catchTag("CacheError", Effect.die))
+
+    const lockKey = (userId: string) => `auth:2fa-failures:${userId}`
+
+    /** Fails with 429 while the account's second factor is locked. */
+    const ensureNotLocked = (userId: string) =>
+      Effect.gen(function* () {
+        const failures = yield* cache.get(lockKey(userId))
+        if (Option.isSome(failures) && Number(failures.value) >= auth.lockoutThreshold) {
+          const left = yield* cache.ttl(lockKey(userId))
+          return yield* Effect.fail(
+            new TooManyRequests({
+              message: "too many failed second-factor attempts; the second factor is locked for a while",
+              retryAfterSeconds: Option.match(left, {
+                onNone: () => 60,
+                onSome: (d) => Math.ceil(Duration.toSeconds(d))
+              })
+            })
+          )
+        }
+      }).pipe(Effect.catchTag("CacheError", Effect.die))
+
+    /** One failed second-factor attempt; the lockout window starts at the first failure. */
+    const recordFailure = (userId: string) =>
+      cache
+        .increment(lockKey(userId), { ttl: auth.lockoutDuration })
+        .pipe(Effect.catchTag("CacheError", Effect.die))
+
+    const clearFailures = (userId: string) =>
+      cache.delete(lockKey(userId)).pipe(Effect.asVoid, Effect.catchTag("CacheError", Effect.die))
+
+    return { attempt, ensureNotLocked, recordFailure, clearFailures } as const
+  })
+}) {}
