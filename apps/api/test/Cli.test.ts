@@ -117,6 +117,14 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       })
       expect(refused.code).toBe(1)
       expect(refused.output).toContain("Unauthorized")
+
+      const keys = `2:${Buffer.alloc(32, 2).toString("base64")},1:${Buffer.alloc(32, 1).toString("base64")}`
+      const rotate = await runCli(["secrets:rotate"], {
+        DATABASE_URL: database.url,
+        TAPLINE_ENCRYPTION_KEYS: keys
+      })
+      expect(rotate.code).toBe(0)
+      expect(json(rotate.output)).toEqual({ currentKey: 2, reencrypted: { totpSeeds: 0 } })
       expect(await server.stop()).toBe(0)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })

@@ -10,7 +10,9 @@ import {
   Logging,
   Projector,
   Redis,
-  RedisReadModelStore
+  RedisReadModelStore,
+  SecretBox,
+  Totp
 } from "@tapline/server"
 import { Console, Effect, Layer } from "effect"
 import { adminCommands } from "./AdminCommands.js"
@@ -86,8 +88,20 @@ const bootstrap = Command.make(
   )
 )
 
+const rotateSecrets = Command.make("secrets:rotate", {}, () =>
+  Effect.gen(function* () {
+    const box = yield* SecretBox.SecretBox
+    const rotated = yield* (yield* Totp).reencryptSeeds
+    yield* Console.log(JSON.stringify({ currentKey: box.currentKeyId, reencrypted: { totpSeeds: rotated } }))
+  }).pipe(Effect.provide(Totp.Default), Effect.provide(SecretBox.layer), Effect.provide(DatabaseLive))
+).pipe(
+  Command.withDescription(
+    "Re-encrypt every stored secret under the first key of TAPLINE_ENCRYPTION_KEYS; then older keys can go."
+  )
+)
+
 const tapline = Command.make("tapline").pipe(
-  Command.withSubcommands([rebuild, status, bootstrap, ...adminCommands])
+  Command.withSubcommands([rebuild, status, bootstrap, rotateSecrets, ...adminCommands])
 )
 
 /** A tagged error from the API names its kind and says what it carries; anything else its message. */

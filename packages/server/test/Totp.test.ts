@@ -1,10 +1,13 @@
+import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { generate } from "otplib"
 import { Audit } from "../src/Audit/Audit.js"
 import { SignIn } from "../src/Auth/SignIn.js"
+import { Totp } from "../src/Auth/Totp.js"
+import { AppConfig } from "../src/Config/AppConfig.js"
 import * as SecretBox from "../src/Crypto/SecretBox.js"
 import { call } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
@@ -155,6 +158,33 @@ layer(adminHarness({ AUTH_RATE_LIMIT_PER_MINUTE: "1000" }), { excludeTestService
         const failures = yield* sql`
           select 1 from audit_log where action = 'signin.second_factor.failed' and actor_id = ${userId}`
         expect(failures).toHaveLength(5)
+      })
+    )
+
+    it.effect("rotation re-encrypts every seed under the new key, and codes still verify", () =>
+      Effect.gen(function* () {
+        const { userId, secret } = yield* enrolled
+        const { auth } = yield* AppConfig
+        const current = SecretBox.parseKeys(Redacted.value(Option.getOrThrow(auth.encryptionKeys)))
+        if (current instanceof SecretBox.SecretBoxError) throw current
+        const next = { id: 2, key: randomBytes(32) }
+        const withBox = (keys: ReadonlyArray<SecretBox.EncryptionKey>) =>
+          Effect.provide(
+            Totp.Default.pipe(Layer.provide(Layer.succeed(SecretBox.SecretBox, SecretBox.make(keys))))
+          )
+        const rotated = yield* Effect.flatMap(Totp, (totp) => totp.reencryptSeeds).pipe(
+          withBox([next, ...current])
+        )
+        expect(rotated).toBeGreaterThanOrEqual(1)
+        const sql = yield* SqlClient.SqlClient
+        const stale = yield* sql`select 1 from totp_factors where secret not like 'v2.%'`
+        expect(stale).toHaveLength(0)
+        // Only the new key is needed from now on.
+        const code = yield* codeAt(secret, 30)
+        const valid = yield* Effect.flatMap(Totp, (totp) => totp.verifySecondFactor(userId, { code })).pipe(
+          withBox([next])
+        )
+        expect(valid).toBe(true)
       })
     )
 
