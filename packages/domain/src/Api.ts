@@ -7,6 +7,7 @@ import { EventsApi } from "./EventsApi.js"
 import { ExportsApi } from "./ExportsApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InfrastructureApi } from "./InfrastructureApi.js"
+import { InvitationsApi } from "./InvitationsApi.js"
 import { LiveApi } from "./LiveApi.js"
 import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
@@ -33,6 +34,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(InfrastructureApi)
   .add(SessionsApi)
   .add(TotpApi)
+  .add(InvitationsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

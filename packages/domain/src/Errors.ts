@@ -46,3 +46,10 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()(
   { message: Schema.String, retryAfterSeconds: Schema.Number },
   HttpApiSchema.annotations({ status: 429 })
 ) {}
+
+/** A service Tapline depends on (e.g. the mail server) failed; nothing was changed. Retry later. */
+export class DependencyUnavailable extends Schema.TaggedError<DependencyUnavailable>()(
+  "DependencyUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {}

@@ -729,6 +729,53 @@ const specs: ReadonlyArray<Spec> = [
     expected: { other: 401, VIEWER: 401, EDITOR: 401, OWNER: 401 },
     prepare: () =>
       Effect.succeed({ path: "/api/v1/auth/second-factor", body: { ticket: "tlt_unknown", code: "123456" } })
+  },
+  {
+    name: "invitations.create",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) =>
+      Effect.succeed({
+        path: `${org(c)}/invitations`,
+        body: { email: `invitee-${unique()}@example.com`, role: "VIEWER" }
+      })
+  },
+  {
+    name: "invitations.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/invitations` })
+  },
+  {
+    name: "invitations.revoke",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) =>
+      Effect.map(
+        post(c, `${org(c)}/invitations`, { email: `revoke-${unique()}@example.com`, role: "VIEWER" }),
+        (r) => ({ path: `${org(c)}/invitations/${r.body.id}` })
+      )
+  },
+  {
+    // Public: the link's token is the credential; an unknown one is not found for everyone.
+    name: "invitations.preview",
+    method: "GET",
+    min: "ADMIN",
+    success: 404,
+    expected: { none: 404, other: 404, VIEWER: 404, EDITOR: 404, OWNER: 404 },
+    prepare: () => Effect.succeed({ path: "/api/v1/invitations/tli_unknown" })
+  },
+  {
+    // A user accepts (the ADMIN's personal key reaches the handler); organisation keys are no user.
+    name: "invitations.accept",
+    method: "POST",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/invitations/tli_unknown/accept" })
   }
 ]
 

@@ -122,6 +122,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("fuzzing 
             union all select count(*)::text from audit_log where action not like '%.failed'
             union all select (f.user_id, f.confirmed_at, f.secret)::text from totp_factors f
             union all select (s.id, s.revoked_at)::text from sessions s
+            union all select (i.id, i.revoked_at, i.accepted_at)::text from invitations i
           ) rows`.pipe(
           Effect.map((rows) => rows[0]?.digest ?? ""),
           Effect.orDie

@@ -23,6 +23,7 @@ import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import * as SecretBox from "../Crypto/SecretBox.js"
+import * as EmailLive from "../Email/EmailLive.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import { AuditHandlers } from "./AuditHandlers.js"
@@ -32,6 +33,7 @@ import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
 import { HealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
+import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
@@ -60,11 +62,12 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     LiveHandlers,
     InfrastructureHandlers,
     SessionsHandlers,
-    TotpHandlers
+    TotpHandlers,
+    InvitationsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
-  Layer.provide(SecretBox.layer),
+  Layer.provide([SecretBox.layer, EmailLive.layerFromConfig]),
   Layer.provide([
     Auth.Default,
     Sessions.Default,

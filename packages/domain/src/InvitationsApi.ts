@@ -1,0 +1,79 @@
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Authentication } from "./Authentication.js"
+import { Conflict, DependencyUnavailable, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Email } from "./Fields.js"
+import { OrganizationId } from "./Ids.js"
+import { MemberRole } from "./Membership.js"
+import { NoContent, organizationId } from "./Params.js"
+
+export const InvitationId = Schema.UUID.pipe(Schema.brand("InvitationId"))
+export type InvitationId = typeof InvitationId.Type
+const invitationId = HttpApiSchema.param("invitationId", InvitationId)
+const invitationToken = HttpApiSchema.param("token", Schema.String.pipe(Schema.maxLength(200)))
+
+export const Invitation = Schema.Struct({
+  id: InvitationId,
+  organizationId: OrganizationId,
+  email: Schema.String,
+  role: MemberRole,
+  invitedBy: Schema.NullOr(Schema.String),
+  createdAt: Schema.DateTimeUtc,
+  expiresAt: Schema.DateTimeUtc
+})
+
+export const CreateInvitation = Schema.Struct({ email: Email, role: MemberRole }).annotations({
+  examples: [{ email: "ana@acme.example", role: "EDITOR" } as never]
+})
+
+/** What the holder of an invitation link may see before signing in. */
+export const InvitationPreview = Schema.Struct({
+  organizationName: Schema.String,
+  email: Schema.String,
+  role: MemberRole,
+  expiresAt: Schema.DateTimeUtc
+})
+
+export class InvitationsApi extends HttpApiGroup.make("invitations")
+  .add(
+    HttpApiEndpoint.post("create")`/api/v1/organizations/${organizationId}/invitations`
+      .setPayload(CreateInvitation)
+      .addSuccess(Invitation, { status: 201 })
+      .middleware(Authentication)
+      .annotate(
+        OpenApi.Description,
+        "Emails a single-use link valid for 7 days. Inviting the same email again replaces the open invitation. OWNER only."
+      )
+  )
+  .add(
+    HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/invitations`
+      .addSuccess(Schema.Array(Invitation))
+      .middleware(Authentication)
+      .annotate(OpenApi.Description, "Open invitations (neither accepted, revoked nor expired). OWNER only.")
+  )
+  .add(
+    HttpApiEndpoint.del("revoke")`/api/v1/organizations/${organizationId}/invitations/${invitationId}`
+      .addSuccess(NoContent)
+      .middleware(Authentication)
+  )
+  .add(
+    HttpApiEndpoint.get("preview")`/api/v1/invitations/${invitationToken}`
+      .addSuccess(InvitationPreview)
+      .annotate(OpenApi.Description, "The invitation behind a link, for the sign-in page to show.")
+  )
+  .add(
+    HttpApiEndpoint.post("accept")`/api/v1/invitations/${invitationToken}/accept`
+      .addSuccess(Schema.Struct({ organizationId: OrganizationId, role: MemberRole }))
+      .middleware(Authentication)
+      .annotate(
+        OpenApi.Description,
+        "Joins the organisation. The signed-in user's email must be the invited one; a link works once."
+      )
+  )
+  .addError(NotFound)
+  .addError(Forbidden)
+  .addError(Conflict)
+  .addError(InvalidRequest)
+  .addError(DependencyUnavailable)
+  .annotate(OpenApi.Title, "Invitations")
+  .annotate(OpenApi.Description, "Invitations by email to join an organisation with a role.") {}
