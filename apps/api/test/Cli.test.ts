@@ -131,5 +131,5 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       await database.drop()
       await deletePrefix(prefix)
     }
-  })
+  }, 90_000)
 })

@@ -121,9 +121,13 @@ describe("durability", () => {
         `durability: sent ${total}, served ${served}, not served ${failed}, stored ${final?.n}, distinct ${final?.distinct}, counted on bands ${final?.counted}`
       )
       expect(served).toBeGreaterThan(total * 0.9)
-      expect(Number(final?.n)).toBe(served)
-      expect(Number(final?.distinct)).toBe(served)
-      expect(Number(final?.counted)).toBe(served)
+      // Nothing served is lost and nothing is stored twice. A request whose 302 the client never received can
+      // still have been recorded (seen once in CI: 16 requests in flight to the API being stopped failed at the
+      // client yet were stored); such taps are stored, never more than were sent.
+      expect(Number(final?.n)).toBeGreaterThanOrEqual(served)
+      expect(Number(final?.n)).toBeLessThanOrEqual(served + failed)
+      expect(Number(final?.distinct)).toBe(Number(final?.n))
+      expect(Number(final?.counted)).toBe(Number(final?.n))
     } finally {
       await Promise.all(processes.map((p) => p.stop()))
       agent.destroy()
