@@ -11,7 +11,9 @@ export class Principal extends Schema.Class<Principal>("Principal")({
   userId: Schema.NullOr(UserId),
   /** A platform ADMIN may act in every organisation. */
   platformAdmin: Schema.Boolean,
-  roles: Schema.Record({ key: OrganizationId, value: MemberRole })
+  roles: Schema.Record({ key: OrganizationId, value: MemberRole }),
+  /** The sign-in session the request came with; absent for API keys. */
+  sessionId: Schema.optional(Schema.String)
 }) {}
 
 export class CurrentPrincipal extends Context.Tag("@tapline/domain/CurrentPrincipal")<

@@ -54,6 +54,12 @@ export class SessionsApi extends HttpApiGroup.make("sessions")
       .annotate(OpenApi.Description, "Ends one of your sessions at once, this one included.")
   )
   .add(
+    HttpApiEndpoint.post("signOut", "/api/v1/auth/sign-out")
+      .addSuccess(NoContent)
+      .middleware(Authentication)
+      .annotate(OpenApi.Description, "Ends the session this request came with and clears its cookies.")
+  )
+  .add(
     HttpApiEndpoint.post("refresh", "/api/v1/auth/refresh")
       .setPayload(RefreshRequest)
       .addSuccess(SessionTokens)

@@ -687,6 +687,15 @@ const specs: ReadonlyArray<Spec> = [
     prepare: () => Effect.succeed({ path: "/api/v1/me/sessions/01a20000-0000-7000-8000-000000000000" })
   },
   {
+    // Only a session signs out; every API key (the ADMIN's personal one too) gets 403.
+    name: "sessions.signOut",
+    method: "POST",
+    min: "ADMIN",
+    success: 403,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/sign-out" })
+  },
+  {
     // Public: the refresh token is the credential, and an API key is none.
     name: "sessions.refresh",
     method: "POST",

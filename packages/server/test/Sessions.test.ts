@@ -172,6 +172,34 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 60_000 })("sessions"
     })
   )
 
+  it.effect("signing out ends this session only and clears the browser's cookies", () =>
+    Effect.gen(function* () {
+      const { userId, key } = yield* adminUser
+      const leaving = yield* signIn(userId)
+      const staying = yield* signIn(userId)
+      // By cookie it is a change: it needs the CSRF token too.
+      expect((yield* call("POST", "/api/v1/auth/sign-out", withCookie(leaving.accessToken))).status).toBe(401)
+      const out = yield* call(
+        "POST",
+        "/api/v1/auth/sign-out",
+        withCookie(leaving.accessToken, leaving.csrfToken)
+      )
+      expect(out.status).toBe(204)
+      const cleared = out.headers.getSetCookie()
+      for (const name of ["tapline_session", "tapline_refresh", "tapline_csrf"]) {
+        expect(cleared.find((c) => c.startsWith(`${name}=`))).toMatch(/Max-Age=0/)
+      }
+      expect((yield* call("GET", "/api/v1/organizations", { key: leaving.accessToken })).status).toBe(401)
+      const refresh = yield* call("POST", "/api/v1/auth/refresh", {
+        body: { refreshToken: leaving.refreshToken }
+      })
+      expect(refresh.status).toBe(401)
+      expect((yield* call("GET", "/api/v1/organizations", { key: staying.accessToken })).status).toBe(200)
+      // An API key has no session to end.
+      expect((yield* call("POST", "/api/v1/auth/sign-out", { key })).status).toBe(403)
+    })
+  )
+
   it.effect("idle, absolute and access-token expiry", () =>
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient

@@ -66,10 +66,17 @@ export class Auth extends Effect.Service<Auth>()("@tapline/server/Auth", {
         return new Principal({ actorType: "api_key", actorId: id, userId, ...(yield* userStanding(userId)) })
       })
 
-    const asUser = (userId: UserId) =>
+    const asUser = (userId: UserId, sessionId?: string) =>
       Effect.map(
         userStanding(userId),
-        (standing) => new Principal({ actorType: "user", actorId: userId, userId, ...standing })
+        (standing) =>
+          new Principal({
+            actorType: "user",
+            actorId: userId,
+            userId,
+            ...standing,
+            ...(sessionId === undefined ? {} : { sessionId })
+          })
       )
 
     const fromSession = (accessToken: string, csrf: "checked" | string | undefined) =>
@@ -77,7 +84,7 @@ export class Auth extends Effect.Service<Auth>()("@tapline/server/Auth", {
         const session = yield* sessions.authenticate(accessToken)
         if (Option.isNone(session)) return yield* Effect.fail(rejected)
         if (csrf !== "checked" && !csrfMatches(session.value, csrf)) return yield* Effect.fail(csrfRejected)
-        return yield* asUser(session.value.userId)
+        return yield* asUser(session.value.userId, session.value.id)
       })
 
     const outagesAsDefects = <A>(effect: Effect.Effect<A, Unauthorized | SqlError>) =>

@@ -32,6 +32,16 @@ export const sessionCookies = (tokens: SessionTokens, secure: boolean) =>
     ])
   )
 
+/** Expires the three cookies (same names, paths and flags, Max-Age 0). */
+export const clearedCookies = (secure: boolean) =>
+  Cookies.fromIterable([]).pipe(
+    Cookies.setAll([
+      [SESSION_COOKIE, "", { httpOnly: true, secure, sameSite: "lax", path: "/", maxAge: 0 }],
+      [REFRESH_COOKIE, "", { httpOnly: true, secure, sameSite: "strict", path: REFRESH_PATH, maxAge: 0 }],
+      [CSRF_COOKIE, "", { httpOnly: false, secure, sameSite: "strict", path: "/", maxAge: 0 }]
+    ])
+  )
+
 /** What the body shows: tokens only to an API client, the CSRF token and expiries to everyone. */
 export const tokensBody = (tokens: SessionTokens, includeSecrets: boolean) => ({
   sessionId: tokens.sessionId as SessionId,

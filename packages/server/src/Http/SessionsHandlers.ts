@@ -1,8 +1,8 @@
-import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { CurrentPrincipal, Forbidden, NotFound, TaplineApi, Unauthorized, type UserId } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
-import { browserSessionResponse, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
+import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { AppConfig } from "../Config/AppConfig.js"
 
@@ -45,6 +45,25 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
             resourceType: "session",
             resourceId: path.sessionId
           })
+        })
+      )
+      .handle("signOut", () =>
+        Effect.gen(function* () {
+          const principal = yield* CurrentPrincipal
+          if (principal.userId === null || principal.sessionId === undefined) {
+            return yield* Effect.fail(
+              new Forbidden({ message: "only a sign-in session can sign out; revoke API keys instead" })
+            )
+          }
+          yield* Effect.orDie(sessions.revoke(principal.userId as UserId, principal.sessionId, "signed_out"))
+          yield* audit.record({
+            organizationId: null,
+            action: "session.sign_out",
+            resourceType: "session",
+            resourceId: principal.sessionId
+          })
+          const cookies = yield* Effect.orDie(clearedCookies(auth.cookieSecure))
+          return HttpServerResponse.empty({ status: 204 }).pipe(HttpServerResponse.mergeCookies(cookies))
         })
       )
       .handle("refresh", ({ payload }) =>
