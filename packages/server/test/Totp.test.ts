@@ -70,7 +70,9 @@ layer(adminHarness({ AUTH_RATE_LIMIT_PER_MINUTE: "1000" }), { excludeTestService
           const userId = yield* newUser
           const key = yield* sessionOf(userId)
           const enrolment = yield* call("POST", "/api/v1/me/totp", { key })
-          expect(enrolment.body.otpauthUri).toMatch(/^otpauth:\/\/totp\/Tapline:.*secret=[A-Z2-7]+/)
+          expect(enrolment.body.otpauthUri).toMatch(
+            /^otpauth:\/\/totp\/Tapline:totp-.*%40example\.com\?secret=[A-Z2-7]+/
+          )
           expect(enrolment.body.qrSvg).toMatch(/^<svg/)
           const sql = yield* SqlClient.SqlClient
           const [row] = yield* sql<{

@@ -41,8 +41,11 @@ export class Totp extends Effect.Service<Totp>()("@tapline/server/Totp", {
       )
 
     /** Starts (or restarts) enrolment: a new seed, not active until a code from it is confirmed. */
-    const enrol = (userId: UserId, label: string) =>
+    const enrol = (userId: UserId) =>
       Effect.gen(function* () {
+        // The authenticator app lists the account under its email.
+        const [user] = yield* sql<{ email: string }>`select email from users where id = ${userId}`
+        const label = user?.email ?? userId
         if ((yield* status(userId)) === "enabled") {
           return yield* Effect.fail(new Conflict({ message: "TOTP is already enabled; disable it first" }))
         }

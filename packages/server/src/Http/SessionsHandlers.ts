@@ -1,5 +1,13 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { CurrentPrincipal, Forbidden, NotFound, TaplineApi, Unauthorized, type UserId } from "@tapline/domain"
+import {
+  CurrentPrincipal,
+  Forbidden,
+  NotFound,
+  type SessionId,
+  TaplineApi,
+  Unauthorized,
+  type UserId
+} from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
@@ -27,7 +35,7 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
           const rows = yield* Effect.orDie(sessions.list(userId))
           return rows.map((row) => ({
             ...row,
-            id: row.id as never,
+            id: row.id as SessionId,
             createdAt: DateTime.unsafeFromDate(row.createdAt),
             lastUsedAt: DateTime.unsafeFromDate(row.lastUsedAt),
             expiresAt: DateTime.unsafeFromDate(row.expiresAt)

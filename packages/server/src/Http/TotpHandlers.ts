@@ -56,7 +56,7 @@ export const TotpHandlers = HttpApiBuilder.group(TaplineApi, "totp", (handlers) 
         Effect.gen(function* () {
           const userId = yield* requireUser
           yield* limits.attempt("totp-enrol")
-          const enrolment = yield* totp.enrol(userId, userId).pipe(Effect.catchTag("SqlError", Effect.die))
+          const enrolment = yield* totp.enrol(userId).pipe(Effect.catchTag("SqlError", Effect.die))
           yield* audit.record({
             organizationId: null,
             action: "totp.enrol_start",
