@@ -2,6 +2,8 @@ import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/p
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Forbidden, NotFound, Unauthorized } from "./Errors.js"
+import { OrganizationId, UserId } from "./Ids.js"
+import { MemberRole } from "./Membership.js"
 import { NoContent } from "./Params.js"
 
 export const SessionId = Schema.UUID.pipe(Schema.brand("SessionId"))
@@ -37,7 +39,23 @@ export const SessionTokens = Schema.Struct({
   expiresAt: Schema.DateTimeUtc
 })
 
+/** The signed-in user as the sign-in page and console need it. */
+export const Me = Schema.Struct({
+  userId: UserId,
+  email: Schema.String,
+  name: Schema.String,
+  platformAdmin: Schema.Boolean,
+  memberships: Schema.Array(Schema.Struct({ organizationId: OrganizationId, role: MemberRole })),
+  totp: Schema.Literal("none", "pending", "enabled")
+})
+
 export class SessionsApi extends HttpApiGroup.make("sessions")
+  .add(
+    HttpApiEndpoint.get("me", "/api/v1/me")
+      .addSuccess(Me)
+      .middleware(Authentication)
+      .annotate(OpenApi.Description, "Who you are signed in as: memberships and second-factor state.")
+  )
   .add(
     HttpApiEndpoint.get("list", "/api/v1/me/sessions")
       .addSuccess(Schema.Array(SessionInfo))

@@ -670,6 +670,14 @@ const specs: ReadonlyArray<Spec> = [
   },
   // Personal endpoints: a user (here the ADMIN's personal key) only; organisation keys are no user.
   {
+    name: "sessions.me",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me" })
+  },
+  {
     name: "sessions.list",
     method: "GET",
     min: "ADMIN",

@@ -52,6 +52,32 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 60_000 })("sessions"
     })
   )
 
+  it.effect("/me answers the signed-in user, memberships and second-factor state", () =>
+    Effect.gen(function* () {
+      const { userId, key } = yield* adminUser
+      const tenant = yield* createTenant(key)
+      const sql = yield* SqlClient.SqlClient
+      const email = `me-${Date.now()}@example.com`
+      const [user] = yield* sql<{
+        id: UserId
+      }>`insert into users (email, name) values (${email}, 'Me') returning id`
+      yield* sql`insert into memberships (user_id, organization_id, role) values (${user!.id}, ${tenant.orgId}, 'VIEWER')`
+      const session = yield* signIn(user!.id)
+      const me = yield* call("GET", "/api/v1/me", { key: session.accessToken })
+      expect(me.status).toBe(200)
+      expect(me.body).toEqual({
+        userId: user!.id,
+        email,
+        name: "Me",
+        platformAdmin: false,
+        memberships: [{ organizationId: tenant.orgId, role: "VIEWER" }],
+        totp: "none"
+      })
+      expect((yield* call("GET", "/api/v1/me", { key })).body).toMatchObject({ userId, platformAdmin: true })
+      expect((yield* call("GET", "/api/v1/me", { key: tenant.keys.OWNER })).status).toBe(403)
+    })
+  )
+
   it.effect("a cookie-authenticated change needs the session's CSRF token; reads do not", () =>
     Effect.gen(function* () {
       const { userId } = yield* adminUser

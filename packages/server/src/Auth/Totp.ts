@@ -37,7 +37,9 @@ export class Totp extends Effect.Service<Totp>()("@tapline/server/Totp", {
     const status = (userId: UserId) =>
       sql<{ confirmed: boolean }>`
         select confirmed_at is not null as confirmed from totp_factors where user_id = ${userId}`.pipe(
-        Effect.map((rows) => (rows[0] === undefined ? "none" : rows[0].confirmed ? "enabled" : "pending"))
+        Effect.map((rows): "none" | "pending" | "enabled" =>
+          rows[0] === undefined ? "none" : rows[0].confirmed ? "enabled" : "pending"
+        )
       )
 
     /** Starts (or restarts) enrolment: a new seed, not active until a code from it is confirmed. */

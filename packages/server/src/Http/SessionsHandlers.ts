@@ -1,8 +1,10 @@
 import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import {
   CurrentPrincipal,
   Forbidden,
   NotFound,
+  type OrganizationId,
   type SessionId,
   TaplineApi,
   Unauthorized,
@@ -12,6 +14,7 @@ import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
 import { Sessions } from "../Auth/Sessions.js"
+import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
 
 /** Personal endpoints need a user: a session or a personal API key, not an organisation's key. */
@@ -26,9 +29,33 @@ const refused = new Unauthorized({ message: "unknown, expired or revoked refresh
 export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (handlers) =>
   Effect.gen(function* () {
     const sessions = yield* Sessions
+    const totp = yield* Totp
+    const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
     const { auth } = yield* AppConfig
     return handlers
+      .handle("me", () =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          const principal = yield* CurrentPrincipal
+          const [user] = yield* sql<{
+            email: string
+            name: string
+          }>`select email, name from users where id = ${userId}`
+          if (user === undefined) return yield* Effect.fail(new NotFound({ resource: "user", id: userId }))
+          return {
+            userId,
+            email: user.email,
+            name: user.name,
+            platformAdmin: principal.platformAdmin,
+            memberships: Object.entries(principal.roles).map(([organizationId, role]) => ({
+              organizationId: organizationId as OrganizationId,
+              role
+            })),
+            totp: yield* totp.status(userId)
+          }
+        }).pipe(Effect.catchTag("SqlError", Effect.die))
+      )
       .handle("list", () =>
         Effect.gen(function* () {
           const userId = yield* requireUser
