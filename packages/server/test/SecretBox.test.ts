@@ -1,12 +1,18 @@
-import { Effect } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
 import { describe, expect, it } from "vitest"
+import { AppConfig } from "../src/Config/AppConfig.js"
 import {
   decryptWith,
   encryptWith,
+  layer,
   make,
   open,
   parseKeys,
   SecretBoxError,
+  SecretBox as SecretBoxTag,
   seal
 } from "../src/Crypto/SecretBox.js"
 
@@ -92,5 +98,32 @@ describe("SecretBox: keys and tampering", () => {
     expect(parseKeys(`1:${Buffer.alloc(16).toString("base64")}`)).toBeInstanceOf(SecretBoxError)
     const key = Buffer.alloc(32).toString("base64")
     expect(parseKeys(`1:${key},1:${key}`)).toBeInstanceOf(SecretBoxError)
+  })
+})
+
+describe("SecretBox: generated key", () => {
+  it("without TAPLINE_ENCRYPTION_KEYS, a key is generated once (mode 600, no drafts left) and every start reuses it", async () => {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-keys-"))
+    try {
+      const config = AppConfig.layer.pipe(
+        Layer.provide(
+          Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["TAPLINE_DATA_DIR", dataDir]])))
+        )
+      )
+      const build = Effect.runPromise(
+        Effect.map(SecretBoxTag, (box) => box.encrypt("seed", "totp:u")).pipe(
+          Effect.provide(layer.pipe(Layer.provide(config))),
+          Effect.provide(Logger.minimumLogLevel(LogLevel.None))
+        )
+      )
+      const sealed = await Promise.all(Array.from({ length: 8 }, () => build))
+      const keys = parseKeys(Fs.readFileSync(Path.join(dataDir, "encryption-keys"), "utf8"))
+      if (keys instanceof SecretBoxError) throw keys
+      for (const value of sealed) expect(decryptWith(keys, value, "totp:u")).toBe("seed")
+      expect(Fs.statSync(Path.join(dataDir, "encryption-keys")).mode & 0o777).toBe(0o600)
+      expect(Fs.readdirSync(dataDir)).toEqual(["encryption-keys"])
+    } finally {
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })

@@ -130,17 +130,28 @@ export const layer = Layer.effect(
       return make(keys)
     }
     const file = Path.resolve(embedded.dataDir, "encryption-keys")
-    const existing = yield* Effect.sync(() => (Fs.existsSync(file) ? Fs.readFileSync(file, "utf8") : null))
-    if (existing === null) {
-      yield* Effect.sync(() => {
-        Fs.mkdirSync(Path.dirname(file), { recursive: true })
-        Fs.writeFileSync(file, `1:${randomBytes(32).toString("base64")}\n`, { mode: 0o600 })
-      })
+    // Written aside, then linked into place: link fails if the file exists, so of several processes starting
+    // together on one data folder one key wins, and nobody reads a half-written file.
+    const created = yield* Effect.try(() => {
+      Fs.mkdirSync(Path.dirname(file), { recursive: true })
+      const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`
+      Fs.writeFileSync(draft, `1:${randomBytes(32).toString("base64")}\n`, { mode: 0o600 })
+      try {
+        Fs.linkSync(draft, file)
+        return true
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EEXIST") return false
+        throw error
+      } finally {
+        Fs.rmSync(draft, { force: true })
+      }
+    }).pipe(Effect.catchAll((error) => Effect.die(error.error)))
+    if (created) {
       yield* Effect.logWarning(
         `TAPLINE_ENCRYPTION_KEYS is not set: generated a key into ${file}; instances sharing a database must share one key`
       )
     }
-    const keys = parseKeys(existing ?? Fs.readFileSync(file, "utf8"))
+    const keys = parseKeys(Fs.readFileSync(file, "utf8"))
     if (keys instanceof SecretBoxError) return yield* Effect.dieMessage(`${file}: ${keys.message}`)
     return make(keys)
   })
