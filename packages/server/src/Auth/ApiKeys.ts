@@ -6,8 +6,13 @@ import { type DateTime, Effect, Option, Schema } from "effect"
 
 export const KEY_PREFIX = "tlk_"
 
-/** 32 random bytes: long enough that a plain SHA-256 is a safe way to store it. */
-export const generateSecret = () => `${KEY_PREFIX}${randomBytes(32).toString("base64url")}`
+/**
+ * A credential: a prefix naming its kind, then 32 random bytes. Long enough that a plain SHA-256
+ * (`hashSecret`) is a safe way to store it. API keys, session tokens, tickets and invitation links use it.
+ */
+export const randomToken = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`
+
+export const generateSecret = () => randomToken(KEY_PREFIX)
 
 export const hashSecret = (secret: string) => createHash("sha256").update(secret).digest()
 

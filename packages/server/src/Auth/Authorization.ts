@@ -4,7 +4,8 @@ import {
   type MemberRole,
   NotFound,
   type OrganizationId,
-  type Principal
+  type Principal,
+  type UserId
 } from "@tapline/domain"
 import { Effect } from "effect"
 
@@ -36,4 +37,11 @@ export const requirePlatformAdmin = Effect.flatMap(
     principal.platformAdmin
       ? Effect.succeed(principal)
       : Effect.fail(new Forbidden({ message: "this needs a platform ADMIN" }))
+)
+
+/** Personal endpoints need a user: a session or a personal API key, not an organisation's key. */
+export const requireUser = Effect.flatMap(CurrentPrincipal, (principal) =>
+  principal.userId === null
+    ? Effect.fail(new Forbidden({ message: "this needs a signed-in user, not an organisation API key" }))
+    : Effect.succeed(principal.userId as UserId)
 )

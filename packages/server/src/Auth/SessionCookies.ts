@@ -11,36 +11,36 @@ export const CSRF_COOKIE = "tapline_csrf"
 /** The refresh cookie goes only to the refresh endpoint, so ordinary requests never carry it. */
 const REFRESH_PATH = "/api/v1/auth/refresh"
 
-export const sessionCookies = (tokens: SessionTokens, secure: boolean) =>
+/** The three cookies of a browser session: which token each carries, and its flags. */
+const cookieSpecs = [
+  { name: SESSION_COOKIE, token: "accessToken", httpOnly: true, sameSite: "lax", path: "/" },
+  { name: REFRESH_COOKIE, token: "refreshToken", httpOnly: true, sameSite: "strict", path: REFRESH_PATH },
+  { name: CSRF_COOKIE, token: "csrfToken", httpOnly: false, sameSite: "strict", path: "/" }
+] as const
+
+const cookies = (
+  value: (spec: (typeof cookieSpecs)[number]) => string,
+  lifetime: { readonly expires: Date } | { readonly maxAge: 0 },
+  secure: boolean
+) =>
   Cookies.fromIterable([]).pipe(
-    Cookies.setAll([
-      [
-        SESSION_COOKIE,
-        tokens.accessToken,
-        { httpOnly: true, secure, sameSite: "lax", path: "/", expires: tokens.expiresAt }
-      ],
-      [
-        REFRESH_COOKIE,
-        tokens.refreshToken,
-        { httpOnly: true, secure, sameSite: "strict", path: REFRESH_PATH, expires: tokens.expiresAt }
-      ],
-      [
-        CSRF_COOKIE,
-        tokens.csrfToken,
-        { httpOnly: false, secure, sameSite: "strict", path: "/", expires: tokens.expiresAt }
-      ]
-    ])
+    Cookies.setAll(
+      cookieSpecs.map(
+        (spec) =>
+          [
+            spec.name,
+            value(spec),
+            { httpOnly: spec.httpOnly, sameSite: spec.sameSite, path: spec.path, secure, ...lifetime }
+          ] as const
+      )
+    )
   )
 
+export const sessionCookies = (tokens: SessionTokens, secure: boolean) =>
+  cookies((spec) => tokens[spec.token], { expires: tokens.expiresAt }, secure)
+
 /** Expires the three cookies (same names, paths and flags, Max-Age 0). */
-export const clearedCookies = (secure: boolean) =>
-  Cookies.fromIterable([]).pipe(
-    Cookies.setAll([
-      [SESSION_COOKIE, "", { httpOnly: true, secure, sameSite: "lax", path: "/", maxAge: 0 }],
-      [REFRESH_COOKIE, "", { httpOnly: true, secure, sameSite: "strict", path: REFRESH_PATH, maxAge: 0 }],
-      [CSRF_COOKIE, "", { httpOnly: false, secure, sameSite: "strict", path: "/", maxAge: 0 }]
-    ])
-  )
+export const clearedCookies = (secure: boolean) => cookies(() => "", { maxAge: 0 }, secure)
 
 /** What the body shows: tokens only to an API client, the CSRF token and expiries to everyone. */
 export const tokensBody = (tokens: SessionTokens, includeSecrets: boolean) => ({

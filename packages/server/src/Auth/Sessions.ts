@@ -3,13 +3,11 @@ import { SqlClient } from "@effect/sql"
 import type { UserId } from "@tapline/domain"
 import { Duration, Effect, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { hashSecret } from "./ApiKeys.js"
+import { hashSecret, randomToken } from "./ApiKeys.js"
 
 export const ACCESS_PREFIX = "tls_"
 export const REFRESH_PREFIX = "tlr_"
 export const MAX_SESSIONS_PER_USER = 5
-
-const token = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`
 
 /** What a client holds after signing in or refreshing; shown once, stored only as hashes. */
 export interface SessionTokens {
@@ -53,6 +51,18 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
     const idleSeconds = Duration.toSeconds(auth.idleTimeout)
     const absoluteMillis = Duration.toMillis(auth.absoluteTimeout)
 
+    /** Neither revoked, nor past its absolute expiry, nor idle too long: the one definition of a live session. */
+    const isLive = sql`revoked_at is null and expires_at > now()
+      and last_used_at > now() - make_interval(secs => ${idleSeconds})`
+
+    /** What sign-in and every refresh hand out anew. */
+    const freshTokens = () => ({
+      accessToken: randomToken(ACCESS_PREFIX),
+      refreshToken: randomToken(REFRESH_PREFIX),
+      csrfToken: randomBytes(24).toString("base64url"),
+      accessExpiresAt: new Date(Date.now() + accessMillis)
+    })
+
     const create = (input: {
       readonly userId: UserId
       readonly method: string
@@ -60,14 +70,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
       readonly userAgent: string | null
     }) =>
       Effect.gen(function* () {
-        const now = Date.now()
-        const tokens = {
-          accessToken: token(ACCESS_PREFIX),
-          refreshToken: token(REFRESH_PREFIX),
-          csrfToken: randomBytes(24).toString("base64url"),
-          accessExpiresAt: new Date(now + accessMillis),
-          expiresAt: new Date(now + absoluteMillis)
-        }
+        const tokens = { ...freshTokens(), expiresAt: new Date(Date.now() + absoluteMillis) }
         // The user's row lock orders concurrent sign-ins, so the limit holds under races too.
         yield* sql`select 1 from users where id = ${input.userId} for update`
         const [row] = yield* sql<{ id: string }>`
@@ -90,9 +93,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
       sql<ActiveSession>`
         with found as (
           select id, user_id, csrf_hash, last_used_at from sessions
-          where access_hash = ${hashSecret(accessToken)} and revoked_at is null
-            and access_expires_at > now() and expires_at > now()
-            and last_used_at > now() - make_interval(secs => ${idleSeconds})
+          where access_hash = ${hashSecret(accessToken)} and access_expires_at > now() and ${isLive}
         ),
         touched as (
           update sessions set last_used_at = now()
@@ -108,10 +109,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
       Effect.gen(function* () {
         const hash = hashSecret(refreshToken)
         const [current] = yield* sql<{ id: string; userId: UserId; live: boolean; expiresAt: Date }>`
-          select id, user_id, expires_at,
-            (revoked_at is null and expires_at > now()
-              and last_used_at > now() - make_interval(secs => ${idleSeconds})) as live
-          from sessions where refresh_hash = ${hash} for update`
+          select id, user_id, expires_at, (${isLive}) as live from sessions where refresh_hash = ${hash} for update`
         if (current === undefined) {
           const [retired] = yield* sql<{ sessionId: string; userId: UserId }>`
             select r.session_id, s.user_id from session_retired_tokens r
@@ -123,12 +121,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
         }
         if (!current.live)
           return { refused: "expired" as RefreshRefusal, sessionId: current.id, userId: current.userId }
-        const next = {
-          accessToken: token(ACCESS_PREFIX),
-          refreshToken: token(REFRESH_PREFIX),
-          csrfToken: randomBytes(24).toString("base64url"),
-          accessExpiresAt: new Date(Date.now() + accessMillis)
-        }
+        const next = freshTokens()
         yield* sql`insert into session_retired_tokens (refresh_hash, session_id) values (${hash}, ${current.id})`
         yield* sql`
           update sessions set access_hash = ${hashSecret(next.accessToken)},
@@ -154,8 +147,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
     const list = (userId: UserId) =>
       sql<SessionSummary>`
         select id, method, created_at, last_used_at, expires_at, host(ip) as ip, user_agent from sessions
-        where user_id = ${userId} and revoked_at is null and expires_at > now()
-          and last_used_at > now() - make_interval(secs => ${idleSeconds})
+        where user_id = ${userId} and ${isLive}
         order by created_at desc`
 
     return { create, authenticate, refresh, revoke, list } as const

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto"
 import { HttpServerRequest } from "@effect/platform"
 import type { UserId } from "@tapline/domain"
 import { Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
-import { hashSecret } from "./ApiKeys.js"
+import { hashSecret, randomToken } from "./ApiKeys.js"
 import { Sessions, type SessionTokens } from "./Sessions.js"
 import { Totp } from "./Totp.js"
 
@@ -52,16 +51,13 @@ export class SignIn extends Effect.Service<SignIn>()("@tapline/server/SignIn", {
     const complete = (userId: UserId, method: string) =>
       Effect.gen(function* () {
         if ((yield* totp.status(userId)) === "enabled") {
-          const ticket = `tlt_${randomBytes(32).toString("base64url")}`
+          const ticket = randomToken("tlt_")
           yield* cache.set(ticketKey(ticket), Schema.encodeSync(Ticket)({ userId, method }), {
             ttl: auth.challengeTtl
           })
-          return { kind: "second_factor", ticket } satisfies SignInOutcome as SignInOutcome
+          return { kind: "second_factor" as const, ticket }
         }
-        return {
-          kind: "session",
-          tokens: yield* openSession(userId, method)
-        } satisfies SignInOutcome as SignInOutcome
+        return { kind: "session" as const, tokens: yield* openSession(userId, method) }
       })
 
     /** The user and method a second-factor ticket stands for, if it is still waiting. */

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto"
 import { HttpApiBuilder } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import {
@@ -14,11 +13,10 @@ import {
 import { DateTime, Effect } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { Audit } from "../Audit/Audit.js"
-import { hashSecret } from "../Auth/ApiKeys.js"
-import { requireRole } from "../Auth/Authorization.js"
+import { hashSecret, randomToken } from "../Auth/ApiKeys.js"
+import { requireRole, requireUser } from "../Auth/Authorization.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { Email } from "../Email/Email.js"
-import { requireUser } from "./SessionsHandlers.js"
 
 const VALID_DAYS = 7
 
@@ -51,13 +49,15 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
     const email = yield* Email
     const config = yield* AppConfig
 
+    /** Neither accepted, revoked nor expired: a link that still works. */
+    const isOpen = sql`accepted_at is null and revoked_at is null and expires_at > now()`
+
     const open = (token: string) =>
       sql<InvitationRow & { organizationName: string }>`
         select i.id, i.organization_id, i.email, i.role, i.invited_by, i.created_at, i.expires_at,
           o.name as organization_name
         from invitations i join organizations o on o.id = i.organization_id and o.deleted_at is null
-        where i.token_hash = ${hashSecret(token)} and i.accepted_at is null and i.revoked_at is null
-          and i.expires_at > now()`.pipe(
+        where i.token_hash = ${hashSecret(token)} and ${isOpen}`.pipe(
         Effect.map((rows) => rows[0]),
         Effect.orDie
       )
@@ -66,7 +66,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
       .handle("create", ({ path, payload }) =>
         Effect.gen(function* () {
           const principal = yield* requireRole(path.organizationId, "OWNER")
-          const token = `tli_${randomBytes(32).toString("base64url")}`
+          const token = randomToken("tli_")
           const link = new URL("/sign-in", publicOrigin(config))
           link.searchParams.set("invitation", token)
           // The mail is sent inside the transaction: if it cannot be sent, no invitation exists.
@@ -124,8 +124,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
           yield* requireRole(path.organizationId, "OWNER")
           const rows = yield* sql<InvitationRow>`
             select ${sql.unsafe(columns)} from invitations
-            where organization_id = ${path.organizationId} and accepted_at is null and revoked_at is null
-              and expires_at > now()
+            where organization_id = ${path.organizationId} and ${isOpen}
             order by created_at desc limit 500`
           return rows.map(toInvitation)
         }).pipe(Effect.catchTag("SqlError", Effect.die))
@@ -173,8 +172,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
               // Locked, so two acceptances of one link cannot both pass.
               const [row] = yield* sql<InvitationRow>`
                 select ${sql.unsafe(columns)} from invitations
-                where token_hash = ${hashSecret(path.token)} and accepted_at is null and revoked_at is null
-                  and expires_at > now()
+                where token_hash = ${hashSecret(path.token)} and ${isOpen}
                 for update`
               if (row === undefined) return yield* Effect.fail(unusable(path.token))
               const [user] = yield* sql<{ email: string }>`select email from users where id = ${userId}`

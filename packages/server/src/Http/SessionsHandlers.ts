@@ -12,17 +12,11 @@ import {
 } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
+import { requireUser } from "../Auth/Authorization.js"
 import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
-
-/** Personal endpoints need a user: a session or a personal API key, not an organisation's key. */
-export const requireUser = Effect.flatMap(CurrentPrincipal, (principal) =>
-  principal.userId === null
-    ? Effect.fail(new Forbidden({ message: "this needs a signed-in user, not an organisation API key" }))
-    : Effect.succeed(principal.userId as UserId)
-)
 
 const refused = new Unauthorized({ message: "unknown, expired or revoked refresh token" })
 

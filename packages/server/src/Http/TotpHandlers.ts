@@ -2,12 +2,12 @@ import { HttpApiBuilder } from "@effect/platform"
 import { InvalidRequest, TaplineApi, Unauthorized, type UserId } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
+import { requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { browserSessionResponse, tokensBody } from "../Auth/SessionCookies.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
-import { requireUser } from "./SessionsHandlers.js"
 
 const wrongFactor = new Unauthorized({
   message: "the code is not valid, already used, or the sign-in expired"
