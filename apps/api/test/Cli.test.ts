@@ -124,7 +124,10 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         TAPLINE_ENCRYPTION_KEYS: keys
       })
       expect(rotate.code).toBe(0)
-      expect(json(rotate.output)).toEqual({ currentKey: 2, reencrypted: { totpSeeds: 0 } })
+      expect(json(rotate.output)).toEqual({
+        currentKey: 2,
+        reencrypted: { totpSeeds: 0, oauthClientSecrets: 0 }
+      })
       expect(await server.stop()).toBe(0)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })

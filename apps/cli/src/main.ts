@@ -8,6 +8,7 @@ import {
   Bootstrap,
   Database,
   Logging,
+  OAuthProviders,
   Projector,
   Redis,
   RedisReadModelStore,
@@ -91,9 +92,16 @@ const bootstrap = Command.make(
 const rotateSecrets = Command.make("secrets:rotate", {}, () =>
   Effect.gen(function* () {
     const box = yield* SecretBox.SecretBox
-    const rotated = yield* (yield* Totp).reencryptSeeds
-    yield* Console.log(JSON.stringify({ currentKey: box.currentKeyId, reencrypted: { totpSeeds: rotated } }))
-  }).pipe(Effect.provide(Totp.Default), Effect.provide(SecretBox.layer), Effect.provide(DatabaseLive))
+    const totpSeeds = yield* (yield* Totp).reencryptSeeds
+    const oauthClientSecrets = yield* (yield* OAuthProviders).reencryptSecrets
+    yield* Console.log(
+      JSON.stringify({ currentKey: box.currentKeyId, reencrypted: { totpSeeds, oauthClientSecrets } })
+    )
+  }).pipe(
+    Effect.provide([Totp.Default, OAuthProviders.Default]),
+    Effect.provide(SecretBox.layer),
+    Effect.provide(DatabaseLive)
+  )
 ).pipe(
   Command.withDescription(
     "Re-encrypt every stored secret under the first key of TAPLINE_ENCRYPTION_KEYS; then older keys can go."

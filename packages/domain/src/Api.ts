@@ -10,7 +10,9 @@ import { InfrastructureApi } from "./InfrastructureApi.js"
 import { InvitationsApi } from "./InvitationsApi.js"
 import { LiveApi } from "./LiveApi.js"
 import { ApiKeysApi, MembersApi } from "./MembersApi.js"
+import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
+import { PasskeysApi } from "./PasskeysApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { TagsApi } from "./TagsApi.js"
 import { TotpApi } from "./TotpApi.js"
@@ -35,6 +37,9 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(SessionsApi)
   .add(TotpApi)
   .add(InvitationsApi)
+  .add(OAuthApi)
+  .add(OAuthProvidersApi)
+  .add(PasskeysApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -62,6 +62,22 @@ const newWindow = (ctx: Ctx, eventId: string) =>
   )
 const newCampaign = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/campaigns`, { name: `C ${unique()}` }), (r) => r.body.id as string)
+/** Public endpoints answer every caller alike. */
+const everyone = (status: number): Partial<Record<Caller, number>> => ({
+  none: status,
+  other: status,
+  VIEWER: status,
+  EDITOR: status,
+  OWNER: status
+})
+const bogusCredential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "e30" } }
+const newProviderBody = () => ({
+  id: `gh-${unique()}`,
+  kind: "github",
+  displayName: "GitHub",
+  clientId: "client",
+  clientSecret: "secret"
+})
 const newTag = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/tags`, { name: `T ${unique()}` }), (r) => r.body.id as string)
 const newBand = (ctx: Ctx) =>
@@ -793,6 +809,170 @@ const specs: ReadonlyArray<Spec> = [
     success: 404,
     expected: { other: 403 },
     prepare: () => Effect.succeed({ path: "/api/v1/invitations/tli_unknown/accept" })
+  },
+  {
+    // Public: the sign-in page's buttons.
+    name: "oauth.providers",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/providers" })
+  },
+  {
+    name: "oauth.start",
+    method: "GET",
+    min: "ADMIN",
+    success: 404,
+    expected: everyone(404),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/oauth/no-such-provider/start" })
+  },
+  {
+    // Public: without the state cookie every caller lands on the sign-in page (fetch follows the 302).
+    name: "oauth.callback",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/oauth/no-such-provider/callback?state=s&code=c" })
+  },
+  {
+    name: "oauth.callbackForm",
+    method: "POST",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () =>
+      Effect.succeed({
+        path: "/api/v1/auth/oauth/no-such-provider/callback",
+        text: "state=s&code=c",
+        contentType: "application/x-www-form-urlencoded"
+      })
+  },
+  {
+    name: "oauth.identities",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/identities" })
+  },
+  {
+    name: "oauth.link",
+    method: "POST",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/identities/no-such-provider" })
+  },
+  {
+    name: "oauth.unlink",
+    method: "DELETE",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/identities/no-such-provider" })
+  },
+  {
+    name: "oauthProviders.list",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/admin/oauth-providers" })
+  },
+  {
+    name: "oauthProviders.create",
+    method: "POST",
+    min: "ADMIN",
+    success: 201,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/admin/oauth-providers", body: newProviderBody() })
+  },
+  {
+    name: "oauthProviders.update",
+    method: "PATCH",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: (c) =>
+      Effect.map(post(c, "/api/v1/admin/oauth-providers", newProviderBody()), (r) => ({
+        path: `/api/v1/admin/oauth-providers/${r.body.id}`,
+        body: { displayName: "Renamed" }
+      }))
+  },
+  {
+    name: "oauthProviders.remove",
+    method: "DELETE",
+    min: "ADMIN",
+    success: 204,
+    expected: { other: 403 },
+    prepare: (c) =>
+      Effect.map(post(c, "/api/v1/admin/oauth-providers", newProviderBody()), (r) => ({
+        path: `/api/v1/admin/oauth-providers/${r.body.id}`
+      }))
+  },
+  {
+    name: "passkeys.registrationOptions",
+    method: "POST",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/passkeys/registration-options" })
+  },
+  {
+    // The ADMIN reaches the check, which finds no registration under way.
+    name: "passkeys.register",
+    method: "POST",
+    min: "ADMIN",
+    success: 400,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/passkeys", body: { credential: bogusCredential } })
+  },
+  {
+    name: "passkeys.list",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/passkeys" })
+  },
+  {
+    name: "passkeys.rename",
+    method: "PATCH",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () =>
+      Effect.succeed({
+        path: "/api/v1/me/passkeys/01a20000-0000-7000-8000-000000000000",
+        body: { name: "x" }
+      })
+  },
+  {
+    name: "passkeys.remove",
+    method: "DELETE",
+    min: "ADMIN",
+    success: 404,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/me/passkeys/01a20000-0000-7000-8000-000000000000" })
+  },
+  {
+    name: "passkeys.signInOptions",
+    method: "POST",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/passkey/options" })
+  },
+  {
+    // Public: the assertion is the credential; this one matches no challenge.
+    name: "passkeys.signIn",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: everyone(401),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/passkey", body: { credential: bogusCredential } })
   }
 ]
 

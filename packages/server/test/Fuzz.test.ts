@@ -123,6 +123,10 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("fuzzing 
             union all select (f.user_id, f.confirmed_at, f.secret)::text from totp_factors f
             union all select (s.id, s.revoked_at)::text from sessions s
             union all select (i.id, i.revoked_at, i.accepted_at)::text from invitations i
+            union all select (p.id, p.display_name, p.client_id, p.client_secret, p.enabled)::text
+              from oauth_providers p
+            union all select (u.provider_id, u.subject, u.user_id)::text from user_identities u
+            union all select (p.id, p.name, p.counter)::text from passkeys p
           ) rows`.pipe(
           Effect.map((rows) => rows[0]?.digest ?? ""),
           Effect.orDie

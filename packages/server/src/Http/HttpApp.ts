@@ -18,6 +18,9 @@ import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
+import { OAuthProviders } from "../Auth/OAuthProviders.js"
+import { OAuthSignIn } from "../Auth/OAuthSignIn.js"
+import { Passkeys } from "../Auth/Passkeys.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
@@ -36,8 +39,11 @@ import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
+import { OAuthHandlers, OAuthProvidersHandlers } from "./OAuthHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
+import { PasskeysHandlers } from "./PasskeysHandlers.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
+import * as SignInPage from "./SignInPage.js"
 import { TagsHandlers } from "./TagsHandlers.js"
 import { TotpHandlers } from "./TotpHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
@@ -63,9 +69,13 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     InfrastructureHandlers,
     SessionsHandlers,
     TotpHandlers,
-    InvitationsHandlers
+    InvitationsHandlers,
+    OAuthHandlers,
+    OAuthProvidersHandlers,
+    PasskeysHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
+  Layer.provide([OAuthSignIn.Default, OAuthProviders.Default, Passkeys.Default]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
   Layer.provide([SecretBox.layer, EmailLive.layerFromConfig]),
   Layer.provide([
@@ -97,6 +107,7 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
 export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiScalar.layer({ path: "/api/v1/docs" })),
+  Layer.provide(SignInPage.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

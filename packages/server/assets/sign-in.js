@@ -1,0 +1,165 @@
+// The sign-in page's script: plain browser APIs, no build step. Every call goes to Tapline's own API.
+
+const messages = {
+  state: "The sign-in took too long or was already used. Please start again.",
+  denied: "The sign-in was cancelled at the provider.",
+  provider: "This sign-in provider is not available.",
+  exchange: "The provider did not confirm the sign-in. Please start again.",
+  id_token: "The provider's answer could not be verified.",
+  profile: "The provider's profile could not be read.",
+  email_unverified:
+    "The provider does not vouch for your email address. Sign in another way, then link this account.",
+  no_account: "There is no Tapline account for this email. Ask an organisation owner for an invitation.",
+  identity_taken: "That account is already linked to another Tapline user.",
+  unavailable: "The sign-in provider cannot be reached right now. Please try again later."
+}
+
+const $ = (id) => document.getElementById(id)
+const query = new URLSearchParams(location.search)
+const invitation = query.get("invitation")
+
+const show = (text, kind = "error") => {
+  $("message").textContent = text
+  $("message").className = kind
+}
+
+const csrf = () =>
+  document.cookie
+    .split("; ")
+    .find((c) => c.startsWith("tapline_csrf="))
+    ?.slice(13) ?? ""
+
+const api = async (method, path, body) => {
+  const headers = { "x-csrf-token": csrf() }
+  if (body !== undefined) headers["content-type"] = "application/json"
+  const response = await fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const text = await response.text()
+  const data = text === "" ? null : JSON.parse(text)
+  if (!response.ok) throw new Error(data?.message ?? `${response.status}`)
+  return data
+}
+
+const askSecondFactor = (ticket) => {
+  $("signed-out").hidden = true
+  $("second-factor").hidden = false
+  $("second-factor-form").onsubmit = async (event) => {
+    event.preventDefault()
+    const value = $("totp-code").value.trim()
+    const factor = /^\d{6}$/.test(value) ? { code: value } : { backupCode: value }
+    try {
+      await api("POST", "/api/v1/auth/second-factor", { ticket, ...factor })
+      history.replaceState(null, "", location.pathname + location.search)
+      $("second-factor").hidden = true
+      await render()
+    } catch (error) {
+      show(error.message)
+    }
+  }
+}
+
+const signInWithPasskey = async () => {
+  try {
+    const options = await api("POST", "/api/v1/auth/passkey/options")
+    const credential = await navigator.credentials.get({
+      publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options)
+    })
+    const result = await api("POST", "/api/v1/auth/passkey", { credential: credential.toJSON() })
+    if (result.secondFactorTicket !== undefined) return askSecondFactor(result.secondFactorTicket)
+    await render()
+  } catch (error) {
+    show(`Passkey sign-in failed: ${error.message}`)
+  }
+}
+
+const addPasskey = async () => {
+  try {
+    const options = await api("POST", "/api/v1/me/passkeys/registration-options")
+    const credential = await navigator.credentials.create({
+      publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options)
+    })
+    await api("POST", "/api/v1/me/passkeys", { credential: credential.toJSON() })
+    show("Passkey added.", "info")
+    await render()
+  } catch (error) {
+    show(`Adding the passkey failed: ${error.message}`)
+  }
+}
+
+const renderInvitation = async (signedIn) => {
+  if (invitation === null) return
+  try {
+    const preview = await api("GET", `/api/v1/invitations/${encodeURIComponent(invitation)}`)
+    $("invitation").hidden = false
+    $("invitation-organization").textContent = preview.organizationName
+    $("invitation-role").textContent = preview.role
+    $("invitation-email").textContent = preview.email
+    $("accept-invitation").hidden = !signedIn
+  } catch {
+    show("This invitation link is no longer valid.")
+  }
+}
+
+const render = async () => {
+  const me = await fetch("/api/v1/me", { credentials: "same-origin" })
+  const signedIn = me.ok
+  $("signed-in").hidden = !signedIn
+  $("signed-out").hidden = signedIn || $("second-factor").hidden === false
+  await renderInvitation(signedIn)
+  if (signedIn) {
+    const user = await me.json()
+    $("user-email").textContent = user.email
+    const passkeys = await api("GET", "/api/v1/me/passkeys")
+    $("passkeys").replaceChildren(
+      ...passkeys.map((passkey) => {
+        const item = document.createElement("li")
+        item.textContent = passkey.name
+        return item
+      })
+    )
+    return
+  }
+  const providers = await api("GET", "/api/v1/auth/providers")
+  $("providers").replaceChildren(
+    ...providers.map((provider) => {
+      const link = document.createElement("a")
+      link.className = "button"
+      link.textContent = `Continue with ${provider.displayName}`
+      const start = new URL(`/api/v1/auth/oauth/${provider.id}/start`, location.origin)
+      if (invitation !== null) start.searchParams.set("invitation", invitation)
+      link.href = start.pathname + start.search
+      return link
+    })
+  )
+}
+
+const start = async () => {
+  $("passkey-sign-in").onclick = signInWithPasskey
+  $("add-passkey").onclick = addPasskey
+  $("sign-out").onclick = async () => {
+    await api("POST", "/api/v1/auth/sign-out")
+    await render()
+  }
+  $("accept-invitation").onclick = async () => {
+    try {
+      await api("POST", `/api/v1/invitations/${encodeURIComponent(invitation)}/accept`)
+      show("You joined the organisation.", "info")
+      $("accept-invitation").hidden = true
+    } catch (error) {
+      show(error.message)
+    }
+  }
+  const error = query.get("error")
+  if (error !== null) show(messages[error] ?? "The sign-in failed.")
+  if (query.get("linked") !== null) show("The account is linked.", "info")
+  const ticket = /^#ticket=(tlt_[\w-]+)$/.exec(location.hash)?.[1]
+  if (ticket !== undefined) askSecondFactor(ticket)
+  await render()
+  document.body.dataset.ready = "true"
+}
+
+start()

@@ -1,0 +1,201 @@
+import { HttpApiBuilder, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { TaplineApi } from "@tapline/domain"
+import { DateTime, Effect } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { requirePlatformAdmin, requireUser } from "../Auth/Authorization.js"
+import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
+import { OAuthProviders } from "../Auth/OAuthProviders.js"
+import { type CallbackOutcome, OAuthSignIn, STATE_COOKIE, STATE_COOKIE_PATH } from "../Auth/OAuthSignIn.js"
+import { sessionCookies } from "../Auth/SessionCookies.js"
+import { AppConfig } from "../Config/AppConfig.js"
+
+export const SIGN_IN_PAGE = "/sign-in"
+
+export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers) =>
+  Effect.gen(function* () {
+    const flow = yield* OAuthSignIn
+    const providers = yield* OAuthProviders
+    const limits = yield* AuthRateLimit
+    const { auth } = yield* AppConfig
+
+    /** The state cookie: HttpOnly, on the OAuth routes only, as long-lived as the sign-in may take. */
+    const withStateCookie = (value: string, formPost: boolean) =>
+      HttpServerResponse.unsafeSetCookie(STATE_COOKIE, value, {
+        httpOnly: true,
+        secure: auth.cookieSecure,
+        // A form post back from the provider is a cross-site POST: Lax would withhold the cookie.
+        sameSite: formPost && auth.cookieSecure ? "none" : "lax",
+        path: STATE_COOKIE_PATH,
+        maxAge: auth.challengeTtl
+      })
+
+    const withStateCookieCleared = HttpServerResponse.unsafeSetCookie(STATE_COOKIE, "", {
+      httpOnly: true,
+      secure: auth.cookieSecure,
+      path: STATE_COOKIE_PATH,
+      maxAge: 0
+    })
+
+    const signInPage = (query: Record<string, string | undefined>, fragment?: string) => {
+      const params = new URLSearchParams(
+        Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined)
+      ).toString()
+      return `${SIGN_IN_PAGE}${params === "" ? "" : `?${params}`}${fragment === undefined ? "" : `#${fragment}`}`
+    }
+
+    const finish = (outcome: CallbackOutcome) => {
+      const redirect = (location: string) =>
+        HttpServerResponse.redirect(location, { status: 302, headers: { "cache-control": "no-store" } }).pipe(
+          withStateCookieCleared
+        )
+      switch (outcome.kind) {
+        case "failed":
+          return Effect.succeed(redirect(signInPage({ error: outcome.reason })))
+        case "linked":
+          return Effect.succeed(redirect(signInPage({ linked: outcome.providerId })))
+        case "signed_in": {
+          const result = outcome.outcome
+          if (result.kind === "second_factor") {
+            // In the fragment: the page reads it, and it is never sent to a server or in a Referer.
+            return Effect.succeed(
+              redirect(signInPage({ invitation: outcome.invitation }, `ticket=${result.ticket}`))
+            )
+          }
+          return Effect.map(Effect.orDie(sessionCookies(result.tokens, auth.cookieSecure)), (cookies) =>
+            HttpServerResponse.mergeCookies(redirect(signInPage({ invitation: outcome.invitation })), cookies)
+          )
+        }
+      }
+    }
+
+    const callback = (
+      providerId: string,
+      params: {
+        readonly code?: string | undefined
+        readonly state?: string | undefined
+        readonly error?: string | undefined
+      }
+    ) =>
+      Effect.gen(function* () {
+        yield* limits.attempt("oauth-callback")
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const outcome = yield* flow.callback(providerId, params, request.cookies[STATE_COOKIE])
+        return yield* finish(outcome)
+      })
+
+    return handlers
+      .handle("providers", () => Effect.orDie(providers.listPublic))
+      .handle("start", ({ path, urlParams }) =>
+        Effect.gen(function* () {
+          yield* limits.attempt("oauth-start")
+          return yield* flow
+            .start(
+              path.providerId,
+              urlParams.invitation === undefined ? {} : { invitation: urlParams.invitation }
+            )
+            .pipe(
+              Effect.map(({ cookie, formPost, url }) =>
+                HttpServerResponse.redirect(url.href, {
+                  status: 302,
+                  headers: { "cache-control": "no-store" }
+                }).pipe(withStateCookie(cookie, formPost))
+              ),
+              Effect.catchTag("Refused", () =>
+                Effect.succeed(
+                  HttpServerResponse.redirect(signInPage({ error: "unavailable" }), { status: 302 })
+                )
+              )
+            )
+        }).pipe(Effect.catchTag("SqlError", Effect.die))
+      )
+      .handle("callback", ({ path, urlParams }) => callback(path.providerId, urlParams))
+      .handle("callbackForm", ({ path, payload }) => callback(path.providerId, payload))
+      .handle("identities", () =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          const rows = yield* Effect.orDie(flow.identities(userId))
+          return rows.map((row) => ({
+            providerId: row.providerId,
+            email: row.email,
+            createdAt: DateTime.unsafeFromDate(row.createdAt),
+            lastSignInAt: row.lastSignInAt === null ? null : DateTime.unsafeFromDate(row.lastSignInAt)
+          }))
+        })
+      )
+      .handle("link", ({ path }) =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          yield* limits.attempt("oauth-start")
+          const started = yield* flow.start(path.providerId, { linkUserId: userId }).pipe(
+            Effect.catchTags({
+              Refused: () => Effect.dieMessage("provider unreachable"),
+              SqlError: Effect.die
+            })
+          )
+          return yield* HttpServerResponse.json({ url: started.url.href }).pipe(
+            Effect.map(withStateCookie(started.cookie, started.formPost)),
+            Effect.orDie
+          )
+        })
+      )
+      .handle("unlink", ({ path }) =>
+        Effect.gen(function* () {
+          const userId = yield* requireUser
+          yield* flow.unlink(userId, path.providerId).pipe(Effect.catchTag("SqlError", Effect.die))
+        })
+      )
+  })
+)
+
+export const OAuthProvidersHandlers = HttpApiBuilder.group(TaplineApi, "oauthProviders", (handlers) =>
+  Effect.gen(function* () {
+    const providers = yield* OAuthProviders
+    const audit = yield* Audit
+
+    const recorded = (action: string, id: string, newValues?: unknown) =>
+      audit.record({
+        organizationId: null,
+        action,
+        resourceType: "oauth-provider",
+        resourceId: id,
+        newValues
+      })
+
+    /** What the audit keeps of a change: never the client secret. */
+    const withoutSecret = <A extends { readonly clientSecret?: string | undefined }>({
+      clientSecret,
+      ...rest
+    }: A) => ({
+      ...rest,
+      ...(clientSecret === undefined ? {} : { clientSecret: "(replaced)" })
+    })
+
+    return handlers
+      .handle("list", () => Effect.zipRight(requirePlatformAdmin, Effect.orDie(providers.listAll)))
+      .handle("create", ({ payload }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const created = yield* providers.create(payload).pipe(Effect.catchTag("SqlError", Effect.die))
+          yield* recorded("oauth_provider.create", created.id, withoutSecret(payload))
+          return created
+        })
+      )
+      .handle("update", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const updated = yield* providers
+            .update(path.providerId, payload)
+            .pipe(Effect.catchTag("SqlError", Effect.die))
+          yield* recorded("oauth_provider.update", path.providerId, withoutSecret(payload))
+          return updated
+        })
+      )
+      .handle("remove", ({ path }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          yield* providers.remove(path.providerId).pipe(Effect.catchTag("SqlError", Effect.die))
+          yield* recorded("oauth_provider.delete", path.providerId)
+        })
+      )
+  })
+)

@@ -1,0 +1,39 @@
+import * as Fs from "node:fs"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Effect } from "effect"
+
+/** The page and its script sit in `assets/`, two levels above both `src/Http` and `dist/Http`. */
+const asset = (name: string) => Fs.readFileSync(new URL(`../../assets/${name}`, import.meta.url), "utf8")
+
+/** Only our own script runs; no framing (clickjacking of the sign-in buttons); nothing cached. */
+const headers = {
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; " +
+    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "cache-control": "no-store"
+}
+
+/**
+ * The sign-in page, served by the API on its own origin: provider buttons, passkey sign-in and registration,
+ * the TOTP prompt and invitation acceptance. Plain HTML and one small script; the web console grows from it.
+ */
+export const layer = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const html = asset("sign-in.html")
+    const script = asset("sign-in.js")
+    yield* router.get(
+      "/sign-in",
+      Effect.succeed(HttpServerResponse.html(html).pipe(HttpServerResponse.setHeaders(headers)))
+    )
+    yield* router.get(
+      "/sign-in.js",
+      Effect.succeed(
+        HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }).pipe(
+          HttpServerResponse.setHeaders(headers)
+        )
+      )
+    )
+  })
+)
