@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import { SqlClient, type SqlError } from "@effect/sql"
 import { Effect, Stream } from "effect"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 
@@ -25,14 +25,18 @@ export const runExport = (exportId: string) =>
     let lines = 0
     let pending: Array<Uint8Array> = []
     let pendingBytes = 0
-    const flush = Effect.suspend(() => {
-      if (pendingBytes === 0) return Effect.void
-      const data = Buffer.concat(pending)
-      const chunk = seq++
-      pending = []
-      pendingBytes = 0
-      return sql`insert into export_chunks (export_id, seq, data) values (${exportId}, ${chunk}, ${data})`
-    })
+    const flush: Effect.Effect<void, SqlError.SqlError> = Effect.suspend(
+      (): Effect.Effect<void, SqlError.SqlError> => {
+        if (pendingBytes === 0) return Effect.void
+        const data = Buffer.concat(pending)
+        const chunk = seq++
+        pending = []
+        pendingBytes = 0
+        return Effect.asVoid(
+          sql`insert into export_chunks (export_id, seq, data) values (${exportId}, ${chunk}, ${data})`
+        )
+      }
+    )
     yield* exportCsv(row.organizationId, row.params).pipe(
       Stream.runForEach((text) => {
         const encoded = encoder.encode(text)
