@@ -95,6 +95,11 @@ fi
 
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 command -v openssl >/dev/null 2>&1 || apt_install openssl
+# The passkey tests drive a real browser (playwright-core never downloads one).
+if [ -z "${CHROMIUM_PATH:-}" ]; then
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+  export CHROMIUM_PATH=$(command -v chromium)
+fi
 redis_host=$(url_host "$TEST_REDIS_URL")
 redis_port=$(url_port "$TEST_REDIS_URL" 6379)
 if reachable "$redis_host" "$redis_port"; then

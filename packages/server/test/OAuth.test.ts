@@ -182,6 +182,15 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
       )
       expect(publicList.text).not.toContain("tapline-google.apps")
       expect((yield* call("GET", "/api/v1/auth/oauth/nope/start")).status).toBe(404)
+
+      // The sign-in page runs only its own script and cannot be framed.
+      const page = yield* call("GET", "/sign-in")
+      expect(page.status).toBe(200)
+      expect(page.headers.get("content-type")).toContain("text/html")
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'")
+      expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'")
+      expect(page.text).toContain('<script src="/sign-in.js"')
+      expect((yield* call("GET", "/sign-in.js")).headers.get("content-type")).toContain("text/javascript")
     })
   )
 
