@@ -153,6 +153,31 @@ layer(
       })
   )
 
+  it.effect("a link into an organisation deleted since is refused, even to the invited user", () =>
+    Effect.gen(function* () {
+      const admin = yield* bootstrapKey()
+      const tenant = yield* createTenant(admin)
+      const invitee = unique("dora")
+      const created = yield* call("POST", `/api/v1/organizations/${tenant.orgId}/invitations`, {
+        key: tenant.keys.OWNER,
+        body: { email: invitee, role: "EDITOR" }
+      })
+      expect(created.status).toBe(201)
+      const token = /invitation=(tli_[\w-]+)/.exec((yield* lastMailTo(invitee)).text ?? "")![1]!
+      expect((yield* call("DELETE", `/api/v1/organizations/${tenant.orgId}`, { key: admin })).status).toBe(
+        204
+      )
+      const dora = yield* userWithSession(invitee)
+      expect((yield* call("GET", `/api/v1/invitations/${token}`)).status).toBe(404)
+      expect((yield* call("POST", `/api/v1/invitations/${token}/accept`, { key: dora })).status).toBe(404)
+      const sql = yield* SqlClient.SqlClient
+      expect(
+        yield* sql`select 1 from memberships where organization_id = ${tenant.orgId}
+                        and user_id = (select id from users where email = ${invitee})`
+      ).toHaveLength(0)
+    })
+  )
+
   it.effect("when the mail server is down the invitation is not created: 503, nothing stored", () =>
     Effect.gen(function* () {
       const admin = yield* bootstrapKey()

@@ -11,6 +11,7 @@ import * as SecretBox from "../src/Crypto/SecretBox.js"
 import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
 import { authorizeAt, CookieJarClient } from "./support/CookieJarClient.js"
+import { startGitHubStandIn } from "./support/GitHubStandIn.js"
 import { routeHosts } from "./support/HostRouting.js"
 import { startOidcProvider } from "./support/OidcTestProvider.js"
 
@@ -32,7 +33,10 @@ const emails = {
   existing: `erik-${suffix}@example.com`,
   unverified: `uma-${suffix}@example.com`,
   linker: `lena-${suffix}@example.com`,
-  totp: `tom-${suffix}@example.com`
+  totp: `tom-${suffix}@example.com`,
+  entra: `erin-${suffix}@example.com`,
+  entraUnverified: `ursula-${suffix}@example.com`,
+  github: `gus-${suffix}@example.com`
 }
 const accounts = {
   ines: { email: emails.invited, email_verified: true, name: "Ines" },
@@ -40,7 +44,10 @@ const accounts = {
   erik: { email: emails.existing, email_verified: true, name: "Erik" },
   uma: { email: emails.unverified, email_verified: false },
   "lena-alt": { email: `lena.private-${suffix}@example.net`, email_verified: false },
-  tom: { email: emails.totp, email_verified: true }
+  tom: { email: emails.totp, email_verified: true },
+  // Entra: only xms_edov makes the email count as verified; email_verified is not an Entra claim.
+  erin: { email: emails.entra, email_verified: true, xms_edov: true },
+  ursula: { email: emails.entraUnverified, email_verified: true }
 }
 
 const oidc = await startOidcProvider({
@@ -64,13 +71,32 @@ const google = await startOidcProvider({
     userinfo: "/userinfo"
   }
 })
+const ENTRA_TENANT = "0b0e6a9c-5d3e-4d1e-9f00-7a11ce5e1234"
+const entra = await startOidcProvider({
+  issuer: () => `https://login.microsoftonline.com/${ENTRA_TENANT}/v2.0`,
+  clientId: "tapline-entra",
+  clientSecret: "entra-client-secret",
+  redirectUris: [callbackOf("entra")],
+  accounts,
+  conformIdTokenClaims: false,
+  routes: {
+    authorization: `/${ENTRA_TENANT}/oauth2/v2.0/authorize`,
+    token: `/${ENTRA_TENANT}/oauth2/v2.0/token`,
+    jwks: `/${ENTRA_TENANT}/discovery/v2.0/keys`
+  }
+})
+const unrouteEntra = await routeHosts(["login.microsoftonline.com"], entra.origin)
+const github = await startGitHubStandIn({ id: "tapline-gh", secret: "github-client-secret" })
+const unrouteGitHub = await routeHosts(["github.com", "api.github.com"], github.origin)
 const unroute = await routeHosts(
   ["accounts.google.com", "oauth2.googleapis.com", "www.googleapis.com"],
   google.origin
 )
 afterAll(async () => {
   unroute()
-  await Promise.all([oidc.close(), google.close()])
+  unrouteEntra()
+  unrouteGitHub()
+  await Promise.all([oidc.close(), google.close(), entra.close(), github.close()])
 })
 
 /** From the start endpoint to the provider's redirect back (not yet delivered to Tapline). */
@@ -120,6 +146,27 @@ const addProviders = (adminKey: string) =>
         clientSecret: "google-client-secret"
       }
     }).pipe(Effect.flatMap((r) => ok(r, 201, "add google provider")))
+    yield* call("POST", "/api/v1/admin/oauth-providers", {
+      key: adminKey,
+      body: {
+        id: "entra",
+        kind: "entra",
+        displayName: "Microsoft",
+        clientId: "tapline-entra",
+        clientSecret: "entra-client-secret",
+        issuer: ENTRA_TENANT
+      }
+    }).pipe(Effect.flatMap((r) => ok(r, 201, "add entra provider")))
+    yield* call("POST", "/api/v1/admin/oauth-providers", {
+      key: adminKey,
+      body: {
+        id: "github",
+        kind: "github",
+        displayName: "GitHub",
+        clientId: "tapline-gh",
+        clientSecret: "github-client-secret"
+      }
+    }).pipe(Effect.flatMap((r) => ok(r, 201, "add github provider")))
   })
 
 const providersReady = Effect.gen(function* () {
@@ -298,6 +345,86 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
         const second = yield* Effect.flatMap(authorize(again, "google", "erik"), (cb) => deliver(again, cb))
         expect(second.pathname + second.search).toBe("/sign-in")
         expect(yield* audited("identity.link", emails.existing)).toHaveLength(1)
+      })
+  )
+
+  it.effect("Entra ID (routed likewise) trusts an email only with xms_edov", () =>
+    Effect.gen(function* () {
+      yield* providersReady
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`insert into users (email) values (${emails.entra}), (${emails.entraUnverified})`
+      const jar = new CookieJarClient()
+      const start = yield* Effect.promise(() => jar.fetch(`${origin}/api/v1/auth/oauth/entra/start`))
+      const authorization = new URL(start.headers.get("location")!)
+      expect(authorization.origin + authorization.pathname).toBe(
+        `https://login.microsoftonline.com/${ENTRA_TENANT}/oauth2/v2.0/authorize`
+      )
+      expect(authorization.searchParams.get("code_challenge_method")).toBe("S256")
+      const callback = yield* Effect.promise(() =>
+        authorizeAt(jar, authorization.href, "erin", callbackOf("entra"))
+      )
+      expect((yield* deliver(jar, callback)).search).toBe("")
+      expect((yield* me(jar)).body).toMatchObject({ email: emails.entra })
+
+      const other = new CookieJarClient()
+      const refused = yield* Effect.flatMap(authorize(other, "entra", "ursula"), (cb) => deliver(other, cb))
+      expect(refused.search).toBe("?error=email_unverified")
+    })
+  )
+
+  it.effect(
+    "GitHub (no id_token): the primary verified email from the API; an unverified one links nothing",
+    () =>
+      Effect.gen(function* () {
+        yield* providersReady
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`insert into users (email) values (${emails.github})`
+        const signIn = (account: Parameters<typeof github.signInAs>[0]) =>
+          Effect.gen(function* () {
+            github.signInAs(account)
+            const jar = new CookieJarClient()
+            const start = yield* Effect.promise(() => jar.fetch(`${origin}/api/v1/auth/oauth/github/start`))
+            const authorization = new URL(start.headers.get("location")!)
+            expect(authorization.origin + authorization.pathname).toBe(
+              "https://github.com/login/oauth/authorize"
+            )
+            expect(authorization.searchParams.get("scope")).toBe("read:user user:email")
+            const back = yield* Effect.promise(() => jar.fetch(authorization))
+            const landing = yield* deliver(jar, new URL(back.headers.get("location")!))
+            return { jar, landing }
+          })
+        const unverified = yield* signIn({
+          id: 4001,
+          login: "gus-unverified",
+          name: null,
+          emails: [{ email: emails.github, primary: true, verified: false }]
+        })
+        expect(unverified.landing.search).toBe("?error=email_unverified")
+
+        github.requests.length = 0
+        const verified = yield* signIn({
+          id: 4002,
+          login: "gus",
+          name: "Gus",
+          emails: [
+            { email: `gus-old-${suffix}@example.com`, primary: false, verified: true },
+            { email: emails.github, primary: true, verified: true }
+          ]
+        })
+        expect(verified.landing.search).toBe("")
+        expect((yield* me(verified.jar)).body).toMatchObject({ email: emails.github })
+        // What Tapline sent, as GitHub documents it.
+        const token = github.requests.find((r) => r.path === "/login/oauth/access_token")!
+        expect(token.method).toBe("POST")
+        expect(token.headers.accept).toBe("application/json")
+        expect(new URLSearchParams(token.body).get("grant_type")).toBe("authorization_code")
+        expect(new URLSearchParams(token.body).get("redirect_uri")).toBe(callbackOf("github"))
+        const api = github.requests.filter((r) => r.path.startsWith("/user"))
+        expect(api.map((r) => r.path)).toEqual(["/user", "/user/emails"])
+        expect(api.every((r) => r.headers.accept === "application/vnd.github+json")).toBe(true)
+        const [identity] = yield* sql<{ subject: string }>`
+        select subject from user_identities where provider_id = 'github' and email = ${emails.github}`
+        expect(identity?.subject).toBe("4002")
       })
   )
 
@@ -496,7 +623,7 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
       const rotated = yield* Effect.flatMap(OAuthProviders, (p) => p.reencryptSecrets).pipe(
         withBox([next, ...current])
       )
-      expect(rotated).toBe(2)
+      expect(rotated).toBe(4)
       const sql = yield* SqlClient.SqlClient
       expect(yield* sql`select 1 from oauth_providers where client_secret not like 'v2.%'`).toHaveLength(0)
       const built = yield* Effect.flatMap(OAuthProviders, (p) => p.provider("google")).pipe(withBox([next]))

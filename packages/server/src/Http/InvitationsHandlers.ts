@@ -173,6 +173,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
               const [row] = yield* sql<InvitationRow>`
                 select ${sql.unsafe(columns)} from invitations
                 where token_hash = ${hashSecret(path.token)} and ${isOpen}
+                  and organization_id in (select id from organizations where deleted_at is null)
                 for update`
               if (row === undefined) return yield* Effect.fail(unusable(path.token))
               const [user] = yield* sql<{ email: string }>`select email from users where id = ${userId}`

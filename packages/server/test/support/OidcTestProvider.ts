@@ -6,6 +6,8 @@ export interface TestAccount {
   readonly email: string
   readonly email_verified: boolean
   readonly name?: string
+  /** Entra's "email domain owner verified" optional claim. */
+  readonly xms_edov?: boolean
 }
 
 export interface OidcTestProviderOptions {
@@ -48,7 +50,7 @@ export const startOidcProvider = async (options: OidcTestProviderOptions): Promi
       }
     ],
     pkce: { required: () => true },
-    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
+    claims: { openid: ["sub"], email: ["email", "email_verified", "xms_edov"], profile: ["name"] },
     conformIdTokenClaims: options.conformIdTokenClaims ?? true,
     cookies: { keys: ["oidc-test-cookie-key"] },
     features: { devInteractions: { enabled: true } },
