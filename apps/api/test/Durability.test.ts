@@ -15,9 +15,14 @@ import { type RunningServer, startServer, waitUntilReady } from "./support/Serve
 
 const agent = new Http.Agent({ keepAlive: true, maxSockets: 32 })
 
+/** Why a tap was not counted as served, by kind: the figures printed help tell lost replies from lost taps. */
+const failures = new Map<string, number>()
+const failedBecause = (reason: string) => failures.set(reason, (failures.get(reason) ?? 0) + 1)
+
 /** One tap; resolves true when the server answered 302 (a served tap), false for anything else. */
 const tap = (port: number, band: number) =>
   new Promise<boolean>((resolve) => {
+    let status: number | undefined
     const req = Http.request(
       {
         host: "127.0.0.1",
@@ -27,12 +32,24 @@ const tap = (port: number, band: number) =>
         headers: { host: "demo.localhost", "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
       },
       (res) => {
+        status = res.statusCode
         res.resume()
-        res.on("end", () => resolve(res.statusCode === 302))
-        res.on("error", () => resolve(false))
+        res.on("end", () => {
+          if (res.statusCode !== 302) failedBecause(`status ${res.statusCode}`)
+          resolve(res.statusCode === 302)
+        })
+        res.on("error", (error) => {
+          failedBecause(`response ${(error as NodeJS.ErrnoException).code ?? error.message} after ${status}`)
+          resolve(false)
+        })
       }
     )
-    req.on("error", () => resolve(false))
+    req.on("error", (error) => {
+      failedBecause(
+        `request ${(error as NodeJS.ErrnoException).code ?? error.message} after ${status ?? "no reply"}`
+      )
+      resolve(false)
+    })
     req.setTimeout(5000, () => req.destroy())
     req.end()
   })
@@ -118,7 +135,7 @@ describe("durability", () => {
         "select count(*) as n, count(distinct id) as distinct, (select sum(tap_count) from bands) as counted from taps"
       )
       console.log(
-        `durability: sent ${total}, served ${served}, not served ${failed}, stored ${final?.n}, distinct ${final?.distinct}, counted on bands ${final?.counted}`
+        `durability: sent ${total}, served ${served}, not served ${failed}, stored ${final?.n}, distinct ${final?.distinct}, counted on bands ${final?.counted}; not served because ${JSON.stringify(Object.fromEntries(failures))}`
       )
       expect(served).toBeGreaterThan(total * 0.9)
       // Nothing served is lost and nothing is stored twice. A request whose 302 the client never received can

@@ -10,6 +10,7 @@ import { AppConfig } from "../src/Config/AppConfig.js"
 import * as SecretBox from "../src/Crypto/SecretBox.js"
 import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
+import { startAppleStandIn } from "./support/AppleStandIn.js"
 import { authorizeAt, CookieJarClient } from "./support/CookieJarClient.js"
 import { startGitHubStandIn } from "./support/GitHubStandIn.js"
 import { routeHosts } from "./support/HostRouting.js"
@@ -36,7 +37,8 @@ const emails = {
   totp: `tom-${suffix}@example.com`,
   entra: `erin-${suffix}@example.com`,
   entraUnverified: `ursula-${suffix}@example.com`,
-  github: `gus-${suffix}@example.com`
+  github: `gus-${suffix}@example.com`,
+  apple: `abe-${suffix}@privaterelay.appleid.com`
 }
 const accounts = {
   ines: { email: emails.invited, email_verified: true, name: "Ines" },
@@ -88,6 +90,8 @@ const entra = await startOidcProvider({
 const unrouteEntra = await routeHosts(["login.microsoftonline.com"], entra.origin)
 const github = await startGitHubStandIn({ id: "tapline-gh", secret: "github-client-secret" })
 const unrouteGitHub = await routeHosts(["github.com", "api.github.com"], github.origin)
+const apple = await startAppleStandIn({ id: "com.tapline.signin", teamId: "TEAM123456", keyId: "KEY1234567" })
+const unrouteApple = await routeHosts(["appleid.apple.com"], apple.origin)
 const unroute = await routeHosts(
   ["accounts.google.com", "oauth2.googleapis.com", "www.googleapis.com"],
   google.origin
@@ -96,7 +100,8 @@ afterAll(async () => {
   unroute()
   unrouteEntra()
   unrouteGitHub()
-  await Promise.all([oidc.close(), google.close(), entra.close(), github.close()])
+  unrouteApple()
+  await Promise.all([oidc.close(), google.close(), entra.close(), github.close(), apple.close()])
 })
 
 /** From the start endpoint to the provider's redirect back (not yet delivered to Tapline). */
@@ -167,6 +172,17 @@ const addProviders = (adminKey: string) =>
         clientSecret: "github-client-secret"
       }
     }).pipe(Effect.flatMap((r) => ok(r, 201, "add github provider")))
+    yield* call("POST", "/api/v1/admin/oauth-providers", {
+      key: adminKey,
+      body: {
+        id: "apple",
+        kind: "apple",
+        displayName: "Apple",
+        clientId: "com.tapline.signin",
+        clientSecret: apple.privateKeyPem,
+        settings: { teamId: "TEAM123456", keyId: "KEY1234567" }
+      }
+    }).pipe(Effect.flatMap((r) => ok(r, 201, "add apple provider")))
   })
 
 const providersReady = Effect.gen(function* () {
@@ -183,7 +199,15 @@ const audited = (action: string, email: string) =>
       where action = ${action} and new_values->>'email' = ${email}`.pipe(Effect.orDie)
   )
 
-layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECURE: "false" }), {
+// Every sign-in here comes from one address; the rate limit itself is tested in Totp.test.ts.
+const harness = adminHarness({
+  PORT: String(port),
+  PUBLIC_URL: origin,
+  SESSION_COOKIE_SECURE: "false",
+  AUTH_RATE_LIMIT_PER_MINUTE: "100"
+})
+
+layer(harness, {
   excludeTestServices: true,
   timeout: 60_000
 })("OAuth sign-in", (it) => {
@@ -213,7 +237,7 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
       expect(incomplete.status).toBe(400)
       const apple = yield* call("POST", "/api/v1/admin/oauth-providers", {
         key: admin,
-        body: { id: "apple", kind: "apple", displayName: "Apple", clientId: "x", clientSecret: "k" }
+        body: { id: "apple-2", kind: "apple", displayName: "Apple", clientId: "x", clientSecret: "k" }
       })
       expect(apple.status).toBe(400)
       const tenant = yield* createTenant(admin)
@@ -428,6 +452,67 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
       })
   )
 
+  it.effect(
+    "Sign in with Apple: the answer comes back as a form post, the client secret is a JWT signed with the team key",
+    () =>
+      Effect.gen(function* () {
+        yield* providersReady
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`insert into users (email) values (${emails.apple})`
+        const signIn = (account: Parameters<typeof apple.signInAs>[0], overrides = {}) =>
+          Effect.gen(function* () {
+            apple.signInAs(account, overrides)
+            const jar = new CookieJarClient()
+            const start = yield* Effect.promise(() => jar.fetch(`${origin}/api/v1/auth/oauth/apple/start`))
+            const authorization = new URL(start.headers.get("location")!)
+            expect(authorization.origin + authorization.pathname).toBe(
+              "https://appleid.apple.com/auth/authorize"
+            )
+            expect(authorization.searchParams.get("response_mode")).toBe("form_post")
+            expect(authorization.searchParams.get("nonce")).toMatch(/.{16,}/)
+            // Apple's page posts a form back to Tapline, as the browser would submit it.
+            const page = yield* Effect.promise(() => jar.fetch(authorization).then((r) => r.text()))
+            const action = /action="([^"]+)"/.exec(page)![1]!.replaceAll("&amp;", "&")
+            const fields = Object.fromEntries(
+              [...page.matchAll(/name="(\w+)" value="([^"]*)"/g)].map(([, name, value]) => [
+                name!,
+                value!.replaceAll("&quot;", '"').replaceAll("&amp;", "&")
+              ])
+            )
+            expect(action).toBe(callbackOf("apple"))
+            const response = yield* Effect.promise(() => jar.fetch(action, { form: fields }))
+            expect(response.status).toBe(302)
+            return { jar, landing: new URL(response.headers.get("location")!, origin) }
+          })
+
+        const unverified = yield* signIn({
+          sub: "001.apple.unverified",
+          email: emails.apple,
+          emailVerified: "false"
+        })
+        expect(unverified.landing.search).toBe("?error=email_unverified")
+        const wrongNonce = yield* signIn(
+          { sub: "001.apple.abe", email: emails.apple, emailVerified: "true" },
+          { nonce: "another-sign-in" }
+        )
+        expect(wrongNonce.landing.search).toBe("?error=id_token")
+        const otherAudience = yield* signIn(
+          { sub: "001.apple.abe", email: emails.apple, emailVerified: "true" },
+          { aud: "com.someone.else" }
+        )
+        expect(otherAudience.landing.search).toBe("?error=id_token")
+
+        const verified = yield* signIn({ sub: "001.apple.abe", email: emails.apple, emailVerified: "true" })
+        expect(verified.landing.search).toBe("")
+        expect((yield* me(verified.jar)).body).toMatchObject({ email: emails.apple })
+        // Every token request carried a client secret Apple would accept.
+        expect(apple.refusals).toEqual([])
+        const [identity] = yield* sql<{ subject: string }>`
+        select subject from user_identities where provider_id = 'apple' and email = ${emails.apple}`
+        expect(identity?.subject).toBe("001.apple.abe")
+      })
+  )
+
   it.effect("a replayed callback (same state, same cookie) is refused", () =>
     Effect.gen(function* () {
       yield* providersReady
@@ -623,7 +708,7 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin, SESSION_COOKIE_SECU
       const rotated = yield* Effect.flatMap(OAuthProviders, (p) => p.reencryptSecrets).pipe(
         withBox([next, ...current])
       )
-      expect(rotated).toBe(4)
+      expect(rotated).toBe(5)
       const sql = yield* SqlClient.SqlClient
       expect(yield* sql`select 1 from oauth_providers where client_secret not like 'v2.%'`).toHaveLength(0)
       const built = yield* Effect.flatMap(OAuthProviders, (p) => p.provider("google")).pipe(withBox([next]))
