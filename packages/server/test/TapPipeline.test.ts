@@ -248,5 +248,35 @@ describe("Redis outage", () => {
         expect(streamLength.length).toBe(1)
       })
     )
+
+    it.effect("a Redis that stops answering delays no tap beyond TAP_LOOKUP_TIMEOUT, and loses none", () =>
+      Effect.gen(function* () {
+        const { port } = yield* TapServer
+        const redis = yield* PrivateRedis
+        const t = yield* tenant({ events: [{ windows: show("p"), bands: ["SEEN-1", "UNSEEN-1"] }] })
+        const host = `${t.slug}.${TAP_DOMAIN}`
+        expect((yield* request(port, "/e?bandId=SEEN-1", { host })).location).toBe(
+          "https://example.com/p/live"
+        )
+        yield* eventually(countTaps(t.orgId), (c) => c.n === 1)
+
+        // Redis holds every client's commands for three seconds: connected, but silent.
+        const raw = new RedisClient(redis.url)
+        yield* Effect.promise(() => raw.call("CLIENT", "PAUSE", "3000", "ALL"))
+        const started = Date.now()
+        const seen = yield* request(port, "/e?bandId=SEEN-1", { host })
+        // Not in this process's cache: past the deadline it is answered as when Redis is down.
+        const unseen = yield* request(port, "/e?bandId=UNSEEN-1", { host })
+        const elapsed = Date.now() - started
+        yield* Effect.promise(() => raw.quit())
+        expect(seen.location).toBe("https://example.com/p/live")
+        expect(unseen.status).toBe(302)
+        expect(unseen.location).toBe(`https://${t.slug}.example/`)
+        expect(elapsed).toBeGreaterThanOrEqual(500)
+        expect(elapsed).toBeLessThan(1_500)
+        // Both taps arrive once Redis answers again.
+        expect(yield* eventually(countTaps(t.orgId), (c) => c.n === 3, 20_000)).toEqual({ n: 3, distinct: 3 })
+      })
+    )
   })
 })

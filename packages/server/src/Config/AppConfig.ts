@@ -97,6 +97,12 @@ const taps = Config.all({
   duplicateInterval: Config.duration("TAP_DUPLICATE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
   /** A writer that died leaves its entries pending; after this long another writer takes them over. */
   claimIdle: Config.duration("TAP_CLAIM_IDLE").pipe(Config.withDefault(Duration.seconds(30))),
+  /**
+   * The longest a tap waits on a Redis lookup. Past it the tap is answered as if Redis were down (from what
+   * this process knows, else the organisation's website or the default), so a Redis that stalls (restarting,
+   * loading, paused) delays no attendee beyond it.
+   */
+  lookupTimeout: Config.duration("TAP_LOOKUP_TIMEOUT").pipe(Config.withDefault(Duration.millis(500))),
   spoolDir: Config.option(Config.string("TAP_SPOOL_DIR")),
   clientIpHeader: Config.option(Config.string("TAP_CLIENT_IP_HEADER")),
   latitudeHeader: Config.option(Config.string("TAP_LATITUDE_HEADER")),

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Net from "node:net"
 import { Headers, HttpTraceContext } from "@effect/platform"
-import { Context, Effect, Exit, Layer, Option } from "effect"
+import { Context, Duration, Effect, Exit, Layer, Option } from "effect"
 import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"
 import { AppConfig } from "../Config/AppConfig.js"
@@ -200,6 +200,7 @@ export const make = Effect.gen(function* () {
   const { server, taps } = yield* AppConfig
   const tracer = yield* Effect.tracer
   const defaultUrl = server.defaultRedirectUrl.toString()
+  const lookupTimeoutMs = Duration.toMillis(taps.lookupTimeout)
   const tapDomain = server.tapDomain.toLowerCase()
   const ipHeader = Option.getOrUndefined(taps.clientIpHeader)
   const latHeader = Option.getOrUndefined(taps.latitudeHeader)
@@ -342,13 +343,22 @@ export const make = Effect.gen(function* () {
 
     const found = store.lookup(tap.ref, tap.bandUid)
     if (!(found instanceof Promise)) return answer(found.org, found.bands)
-    found.then(
-      (result) => answer(result.org, result.bands),
-      () => {
-        degraded(response, request, tap, ip)
-        finish(null, null)
-      }
-    )
+    // Whichever comes first answers: Redis, its failure, or the deadline (then as if Redis were down).
+    let answered = false
+    const fallBack = () => {
+      if (answered) return
+      answered = true
+      clearTimeout(deadline)
+      degraded(response, request, tap, ip)
+      finish(null, null)
+    }
+    const deadline = setTimeout(fallBack, lookupTimeoutMs)
+    found.then((result) => {
+      if (answered) return
+      answered = true
+      clearTimeout(deadline)
+      answer(result.org, result.bands)
+    }, fallBack)
   }
 
   return handler
