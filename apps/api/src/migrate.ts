@@ -1,4 +1,4 @@
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { AppConfig, Database, Logging } from "@tapline/server"
 import { Effect, Layer } from "effect"
 import { reportStartupFailure } from "./startup.js"

@@ -95,6 +95,8 @@ describe("external PostgreSQL and Redis", () => {
       const docs = await fetch(`${server.url}/api/v1/docs`)
       expect(docs.status).toBe(200)
       expect(docs.headers.get("content-type")).toContain("text/html")
+      // The reference page reads the document the server publishes.
+      expect(await docs.text()).toContain('data-url="/api/v1/openapi.json"')
 
       // Unknown routes are a typed 404, not a crash.
       expect((await fetch(`${server.url}/api/v1/nothing-here`)).status).toBe(404)

@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { CalendarDate, DeletedAt } from "./Fields.js"
 import { CampaignId, OrganizationId } from "./Ids.js"

@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { DeletedAt, HttpUrl, Latitude, Longitude, OptionalTimestamp, TimeZone } from "./Fields.js"
 import { CampaignId, EventId, OrganizationId, WindowId } from "./Ids.js"

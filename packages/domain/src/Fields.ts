@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { DateTime, Schema } from "effect"
 
 /** The tap subdomain: a DNS label, lower case. */

@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { OrganizationId, UserId } from "./Ids.js"
 

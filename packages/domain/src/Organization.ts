@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { DeletedAt, Email, HttpUrl, Slug } from "./Fields.js"
 import { OrganizationId } from "./Ids.js"

@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { Email, TimeZone } from "./Fields.js"
 import { UserId } from "./Ids.js"

@@ -1,4 +1,4 @@
-import { Model } from "@effect/sql"
+import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
 import { HttpUrl, Timestamp } from "./Fields.js"
 import { EventId, OrganizationId, WindowId } from "./Ids.js"

@@ -1,4 +1,4 @@
-import type { SqlError } from "@effect/sql"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Conflict, InvalidRequest } from "@tapline/domain"
 import { Effect } from "effect"
 

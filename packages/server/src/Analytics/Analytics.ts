@@ -1,4 +1,5 @@
-import { SqlClient, type Statement } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import type { Bucket, Summary } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { NO_WINDOW } from "./Rollups.js"

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import * as Net from "node:net"
-import { HttpServerRequest } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { CurrentPrincipal, type OrganizationId } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"

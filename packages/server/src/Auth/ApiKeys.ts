@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { ApiKeyId, MemberRole, OrganizationId, UserId } from "@tapline/domain"
 import { ApiKey } from "@tapline/domain"
 import { type DateTime, Effect, Option, Schema } from "effect"

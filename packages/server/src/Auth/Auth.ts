@@ -1,5 +1,5 @@
-import { HttpServerRequest } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { type MemberRole, type OrganizationId, Principal, Unauthorized, type UserId } from "@tapline/domain"
 import { Effect, Option } from "effect"

@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { Email, UserId } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"

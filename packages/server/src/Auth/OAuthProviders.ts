@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { CreateOAuthProvider, OAuthProviderConfig, UpdateOAuthProvider } from "@tapline/domain"
 import { Conflict, InvalidRequest, NotFound } from "@tapline/domain"
 import { Effect, Option } from "effect"

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Conflict, NotFound, type UserId } from "@tapline/domain"
 import { generateCodeVerifier, generateState } from "arctic"
 import { Duration, Effect, Option, Schema } from "effect"

@@ -1,4 +1,5 @@
-import { Cookies, HttpServerResponse } from "@effect/platform"
+import * as Cookies from "@effect/platform/Cookies"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type SessionId, SessionTokens as SessionTokensSchema } from "@tapline/domain"
 import { DateTime, Effect, Schema } from "effect"
 import { SESSION_COOKIE } from "./Auth.js"

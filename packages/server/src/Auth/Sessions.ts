@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { UserId } from "@tapline/domain"
 import { Duration, Effect, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"

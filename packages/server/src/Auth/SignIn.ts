@@ -1,4 +1,4 @@
-import { HttpServerRequest } from "@effect/platform"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type { UserId } from "@tapline/domain"
 import { Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"

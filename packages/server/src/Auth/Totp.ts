@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Conflict, InvalidRequest, type UserId } from "@tapline/domain"
 import { Effect } from "effect"
 import { generateSecret, generateURI, verify } from "otplib"

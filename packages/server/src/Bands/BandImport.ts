@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { EventId, OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
 import type { ValidRow } from "./ImportRows.js"

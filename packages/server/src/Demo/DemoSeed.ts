@@ -1,5 +1,5 @@
 import * as Path from "node:path"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Console, Effect, Layer } from "effect"
 import { AppConfig, isEmbedded } from "../Config/AppConfig.js"
 

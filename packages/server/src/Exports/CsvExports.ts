@@ -1,4 +1,6 @@
-import { SqlClient, type SqlError, type Statement } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
 import { stringify } from "csv-stringify/sync"
 import { Chunk, DateTime, Effect, Stream } from "effect"
 

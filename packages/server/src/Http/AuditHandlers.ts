@@ -1,5 +1,6 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { AuditEntry, type OrganizationId, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect, Schema, Stream } from "effect"
 import { decodeCursor, toPage } from "../Admin/Pagination.js"

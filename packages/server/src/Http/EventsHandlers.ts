@@ -1,5 +1,6 @@
-import { HttpApiBuilder } from "@effect/platform"
-import { SqlClient, type SqlError } from "@effect/sql"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import {
   Conflict,
   Event,

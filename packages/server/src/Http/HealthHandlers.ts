@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { Cache } from "../Cache/Cache.js"

@@ -1,13 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import {
-  HttpApiBuilder,
-  HttpApiScalar,
-  type HttpApp,
-  HttpMiddleware,
-  HttpServer,
-  HttpServerResponse
-} from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { TaplineApi } from "@tapline/domain"
 import { Effect, Layer } from "effect"
 import { Changes } from "../Admin/Changes.js"
@@ -29,6 +26,7 @@ import * as SecretBox from "../Crypto/SecretBox.js"
 import * as EmailLive from "../Email/EmailLive.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
+import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
@@ -106,7 +104,7 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
 export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
-  Layer.provide(HttpApiScalar.layer({ path: "/api/v1/docs" })),
+  Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),

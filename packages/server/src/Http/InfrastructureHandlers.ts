@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { NotFound, ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { decodeCursor, toPage } from "../Admin/Pagination.js"

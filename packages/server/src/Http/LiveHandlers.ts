@@ -1,5 +1,6 @@
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { SqlClient } from "@effect/sql"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
 import { Effect, Schedule, Stream } from "effect"
 import { requireRole } from "../Auth/Authorization.js"

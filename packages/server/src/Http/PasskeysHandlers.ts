@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { type PasskeyId, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { requireUser } from "../Auth/Authorization.js"

@@ -1,5 +1,6 @@
 import * as Fs from "node:fs"
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 
 /** The page and its script sit in `assets/`, two levels above both `src/Http` and `dist/Http`. */

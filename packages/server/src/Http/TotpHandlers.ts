@@ -1,4 +1,4 @@
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { InvalidRequest, TaplineApi, Unauthorized, type UserId } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"

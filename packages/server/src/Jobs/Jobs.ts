@@ -1,4 +1,4 @@
-import type { SqlError } from "@effect/sql"
+import type * as SqlError from "@effect/sql/SqlError"
 import { Context, Data, type Effect, type Scope } from "effect"
 
 export class JobsError extends Data.TaggedError("JobsError")<{

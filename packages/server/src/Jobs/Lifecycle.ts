@@ -1,4 +1,4 @@
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"

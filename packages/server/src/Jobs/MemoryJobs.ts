@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto"
-import { SqlClient } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Cron, Duration, Effect, FiberRef, Layer, Option } from "effect"
 import { type FailedJob, Jobs, JobsError, type JobsShape, type QueueOptions } from "./Jobs.js"
 

@@ -1,4 +1,5 @@
-import { SqlClient, type Statement } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
 import { Effect, Layer } from "effect"
 import type { BandEntry, EventSnapshot, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { ReadModelStore } from "./ReadModelStore.js"

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Net from "node:net"
-import { Headers, HttpTraceContext } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { Context, Duration, Effect, Exit, Layer, Option } from "effect"
 import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"

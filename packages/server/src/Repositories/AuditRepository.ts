@@ -1,4 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { ActorType, AuditEntry, OrganizationId } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 

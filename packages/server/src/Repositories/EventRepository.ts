@@ -1,4 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Event, EventId, OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
 import { scoped } from "./Scoped.js"

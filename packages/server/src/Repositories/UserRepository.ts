@@ -1,4 +1,5 @@
-import { SqlClient, SqlSchema } from "@effect/sql"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Email, Membership, OrganizationId, User, UserId } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 

@@ -1,5 +1,6 @@
-import { Otlp } from "@effect/opentelemetry"
-import { FetchHttpClient, Headers } from "@effect/platform"
+import * as Otlp from "@effect/opentelemetry/Otlp"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { redactedHeaders } from "../Http/HttpApp.js"

@@ -1,4 +1,4 @@
-import { Migrator } from "@effect/sql"
+import * as Migrator from "@effect/sql/Migrator"
 import initial from "./0001_initial.js"
 import readModelVersions from "./0002_read_model_versions.js"
 import apiKeys from "./0003_api_keys.js"
