@@ -6,6 +6,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Redis } from "ioredis"
+import { NODE_FLAGS_FOR_ONE_CPU } from "./node-flags.mjs"
 import { openLoop } from "./open-loop.mjs"
 import {
   cleanup,
@@ -26,9 +27,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const CONNECTIONS = 50
-// Both servers run as a one-CPU deployment should: V8's concurrent GC threads would otherwise compete with the
-// main thread for the single core and stall it for tens of milliseconds (measured; see docs/benchmarks.md).
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? "--single-threaded-gc"
+// Both servers run with the flags `pnpm start` uses (see docs/benchmarks.md for why each one).
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? NODE_FLAGS_FOR_ONE_CPU
 const BANDS = 1000
 const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
@@ -70,6 +70,8 @@ const wrk = (port, seconds) => {
 const main = async () => {
   requireCommand("wrk", "wrk")
   requireCommand("taskset", "util-linux")
+  // The open-loop generator runs in this process: it belongs on the load core, not beside the servers.
+  execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
 
   // Redis gets the load generator's core, so the two servers compete for nothing on theirs.
   const redisUrl = await startRedis(LOAD_CPU)
@@ -125,9 +127,17 @@ const main = async () => {
   ]
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
 
-  for (const t of targets) wrk(t.port, 3) // warm-up: JIT, caches, connections
+  const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
+  const openLoopAt = (t, seconds) =>
+    openLoop({ port: t.port, host: "demo.localhost", paths, rate: RATE, seconds })
+  // Warm-up, not measured: the servers' JIT and caches, and the generators' own (the open-loop code runs in
+  // this process and would otherwise be cold for whichever server it measures first).
+  for (const t of targets) wrk(t.port, 3)
+  for (const t of targets) await openLoopAt(t, 2)
+  // Each round starts with the other server, so neither always follows the other's saturation.
+  const inOrder = (round) => (round % 2 === 1 ? targets : [...targets].reverse())
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
+    for (const t of inOrder(round)) {
       const run = wrk(t.port, WRK_SECONDS)
       results[t.name].rps.push(run.rps)
       results[t.name].non2xx += run.non2xx
@@ -138,15 +148,8 @@ const main = async () => {
     }
   }
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
-      const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
-      const run = await openLoop({
-        port: t.port,
-        host: "demo.localhost",
-        paths,
-        rate: RATE,
-        seconds: RATE_SECONDS
-      })
+    for (const t of inOrder(round)) {
+      const run = await openLoopAt(t, RATE_SECONDS)
       results[t.name].latency.push(run)
       console.log(
         `  round ${round} ${RATE} req/s ${t.name}: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, p99.9 ${run.p999.toFixed(2)} ms, max ${run.max.toFixed(1)} ms, errors ${run.errors}`

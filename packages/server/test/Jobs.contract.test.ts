@@ -1,7 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer, Ref } from "effect"
+import { Deferred, Effect, Layer, Ref, Schedule } from "effect"
 import { layerPool } from "../src/Database/Database.js"
+import { dueQueues } from "../src/Jobs/CronSchedule.js"
 import { Jobs } from "../src/Jobs/Jobs.js"
 import * as MemoryJobs from "../src/Jobs/MemoryJobs.js"
 import * as PgBossJobs from "../src/Jobs/PgBossJobs.js"
@@ -165,6 +166,36 @@ for (const [name, implementation] of Object.entries(implementations)) {
           expect(yield* jobs.schedules).toContainEqual({ queue, cron: "*/5 * * * *" })
         })
       )
+
+      it.scoped(
+        "a due minute is enqueued once, however often and by however many instances it is asked",
+        () =>
+          Effect.gen(function* () {
+            const jobs = yield* Jobs
+            const queue = queueName("due")
+            yield* jobs.schedule(queue, "*/5 * * * *")
+            const ran = yield* Ref.make(0)
+            yield* jobs.work(
+              queue,
+              { retryLimit: 0, retryDelaySeconds: 1, backoff: false, concurrency: 1 },
+              () => Ref.update(ran, (n) => n + 1)
+            )
+            expect(yield* jobs.enqueueDue(new Date("2026-11-22T10:06:00Z"))).not.toContain(queue)
+            const minute = new Date("2026-11-22T10:05:00Z")
+            const asked = yield* Effect.all([jobs.enqueueDue(minute), jobs.enqueueDue(minute)], {
+              concurrency: "unbounded"
+            })
+            expect(asked.flat().filter((q) => q === queue)).toEqual([queue])
+            // Asked again once the job has run: still not enqueued twice.
+            yield* Effect.repeat(Ref.get(ran), {
+              until: (n) => n === 1,
+              schedule: Schedule.spaced("100 millis")
+            })
+            expect(yield* jobs.enqueueDue(minute)).not.toContain(queue)
+            expect(yield* jobs.enqueueDue(new Date("2026-11-22T10:10:00Z"))).toContain(queue)
+            yield* jobs.schedule(queue, "bogus").pipe(Effect.flip)
+          })
+      )
     })
   })
 }
@@ -176,12 +207,9 @@ describe("memory queue cron", () => {
       ["nightly", "40 3 * * *"],
       ["hourly", "17 * * * *"]
     ])
-    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T10:05:00Z"))).toEqual(["every-five"])
-    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T10:06:00Z"))).toEqual([])
-    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T03:40:00Z"))).toEqual([
-      "every-five",
-      "nightly"
-    ])
-    expect(MemoryJobs.dueQueues(scheduled, new Date("2026-11-22T21:17:00Z"))).toEqual(["hourly"])
+    expect(dueQueues(scheduled, new Date("2026-11-22T10:05:00Z"))).toEqual(["every-five"])
+    expect(dueQueues(scheduled, new Date("2026-11-22T10:06:00Z"))).toEqual([])
+    expect(dueQueues(scheduled, new Date("2026-11-22T03:40:00Z"))).toEqual(["every-five", "nightly"])
+    expect(dueQueues(scheduled, new Date("2026-11-22T21:17:00Z"))).toEqual(["hourly"])
   })
 })

@@ -90,7 +90,11 @@ const taps = Config.all({
   /** all: hot path, admin API and tap writer; api: no writer; worker: only the writer (and health). */
   role: Config.literal("all", "api", "worker")("TAPLINE_ROLE").pipe(Config.withDefault("all" as const)),
   bufferMax: positive("TAP_BUFFER_MAX", 100_000),
-  appendBatch: positive("TAP_APPEND_BATCH", 500),
+  /**
+   * Taps per append to the stream. 100 keeps each command (~45 KB) below V8's large-object size, so a
+   * batch's strings die young instead of filling the old generation under load.
+   */
+  appendBatch: positive("TAP_APPEND_BATCH", 100),
   writerBatch: positive("TAP_WRITER_BATCH", 5_000),
   /** Batches one writer process has in flight at once. */
   writerConcurrency: positive("TAP_WRITER_CONCURRENCY", 2),

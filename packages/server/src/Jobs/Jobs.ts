@@ -50,6 +50,11 @@ export interface JobsShape {
     ReadonlyArray<{ readonly queue: string; readonly cron: string }>,
     JobsError
   >
+  /**
+   * Enqueues the scheduled queues due at `minute`, once per queue and minute across every instance; returns
+   * those this call enqueued. Each instance calls it just after every minute boundary.
+   */
+  readonly enqueueDue: (minute: Date) => Effect.Effect<ReadonlyArray<string>, JobsError>
   /** Newest first; `before` is the last job of the previous page. */
   readonly failed: (
     limit: number,

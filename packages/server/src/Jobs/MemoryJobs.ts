@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Cron, Duration, Effect, FiberRef, Layer, Option } from "effect"
+import { Cause, Effect, FiberRef, Layer, Option } from "effect"
+import { dueQueues, everyMinute, isCron } from "./CronSchedule.js"
 import { type FailedJob, Jobs, JobsError, type JobsShape, type QueueOptions } from "./Jobs.js"
 
 interface MemoryJob {
@@ -29,6 +30,8 @@ export const make = Effect.gen(function* () {
   const jobs: Array<MemoryJob> = []
   const queues = new Map<string, QueueOptions>()
   const scheduled = new Map<string, string>()
+  // One process: a queue's minute is enqueued once however often it is asked for.
+  const lastEnqueued = new Map<string, number>()
 
   const take = (queue: string) => {
     const now = Date.now()
@@ -99,12 +102,21 @@ export const make = Effect.gen(function* () {
         return result
       }),
     schedule: (queue, cron) =>
-      Cron.parse(cron, "UTC")._tag === "Left"
+      !isCron(cron)
         ? Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${cron}` }))
         : Effect.sync(() => {
             scheduled.set(queue, cron)
           }),
     schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
+    enqueueDue: (minute) =>
+      Effect.sync(() => {
+        const due = dueQueues(scheduled, minute).filter(
+          (queue) => (lastEnqueued.get(queue) ?? 0) < minute.getTime()
+        )
+        for (const queue of due) lastEnqueued.set(queue, minute.getTime())
+        for (const queue of due) jobs.push(newJob(queue, {}))
+        return due
+      }),
     failed: (limit, before) =>
       Effect.sync(() =>
         jobs
@@ -139,23 +151,8 @@ export const make = Effect.gen(function* () {
       })
   }
 
-  // Cron: at each minute boundary, enqueue the queues whose expression matches.
-  yield* Effect.forkScoped(
-    Effect.gen(function* () {
-      const now = Date.now()
-      yield* Effect.sleep(Duration.millis(60_000 - (now % 60_000)))
-      const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000)
-      for (const queue of dueQueues(scheduled, minute)) jobs.push(newJob(queue, {}))
-    }).pipe(Effect.forever)
-  )
+  yield* everyMinute((minute) => Effect.asVoid(shape.enqueueDue(minute)))
   return shape
 })
-
-/** The scheduled queues whose cron expression (UTC) matches this minute. */
-export const dueQueues = (scheduled: ReadonlyMap<string, string>, minute: Date): ReadonlyArray<string> =>
-  [...scheduled].flatMap(([queue, expression]) => {
-    const parsed = Cron.parse(expression, "UTC")
-    return parsed._tag === "Right" && Cron.match(parsed.right, minute) ? [queue] : []
-  })
 
 export const layer = Layer.scoped(Jobs, make)

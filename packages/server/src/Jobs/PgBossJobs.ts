@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import PgBoss from "pg-boss"
+import { dueQueues, everyMinute, isCron } from "./CronSchedule.js"
 import { type FailedJob, Jobs, JobsError, type JobsShape } from "./Jobs.js"
 
 const SCHEMA = "pgboss"
@@ -32,7 +34,9 @@ export const make = (options: {
           ssl: options.ssl as never,
           max: options.poolMax,
           schema: SCHEMA,
-          application_name: "tapline-jobs"
+          application_name: "tapline-jobs",
+          // Schedules are ours (CronSchedule): pg-boss's timekeeper stalls the event loop once a minute.
+          schedule: false
         })
         boss.on("error", () => {})
         await boss.start()
@@ -46,6 +50,7 @@ export const make = (options: {
     )
 
     const created = new Set<string>()
+    const scheduled = new Map<string, string>()
     const ensureQueue = (
       queue: string,
       retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean }
@@ -104,13 +109,25 @@ export const make = (options: {
         }),
       transactional: (body) => sql.withTransaction(body),
       schedule: (queue, cron) =>
-        Effect.zipRight(
-          ensureQueue(queue),
-          run("schedule", () => boss.schedule(queue, cron, {}, { tz: "UTC" }))
+        !isCron(cron)
+          ? Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${cron}` }))
+          : ensureQueue(queue).pipe(
+              // A schedule an earlier version left in pg-boss's own table would fire beside ours.
+              Effect.zipRight(run("schedule", () => boss.unschedule(queue))),
+              Effect.zipRight(Effect.sync(() => scheduled.set(queue, cron)))
+            ),
+      schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
+      // The job id is derived from queue and minute, and pg-boss inserts a known id once: the first
+      // instance to ask wins, whatever the clocks' skew.
+      enqueueDue: (minute) =>
+        Effect.filter(
+          dueQueues(scheduled, minute),
+          (queue) =>
+            run("enqueue", () => boss.send(queue, {}, { id: scheduledJobId(queue, minute) })).pipe(
+              Effect.map((id) => id !== null)
+            ),
+          { concurrency: "unbounded" }
         ),
-      schedules: run("schedules", () => boss.getSchedules()).pipe(
-        Effect.map((list) => list.map((s) => ({ queue: s.name, cron: s.cron })))
-      ),
       // Times at millisecond precision, as a cursor carries them: with microseconds a page could skip jobs.
       failed: (limit, before) =>
         sql<{
@@ -151,8 +168,19 @@ export const make = (options: {
           return true
         })
     }
+    yield* everyMinute((minute) =>
+      shape
+        .enqueueDue(minute)
+        .pipe(Effect.catchAll((error) => Effect.logWarning("scheduled jobs not enqueued", error.message)))
+    )
     return shape
   })
+
+/** The same UUID for the same queue and minute on every instance. */
+export const scheduledJobId = (queue: string, minute: Date) => {
+  const hex = createHash("sha256").update(`${queue}@${minute.toISOString()}`).digest("hex")
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`
+}
 
 /** pg-boss stores what a failed handler threw as JSON; keep its message. */
 const describeOutput = (output: unknown): string => {

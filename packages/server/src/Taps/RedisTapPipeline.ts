@@ -3,7 +3,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { keyPrefixOf, Redis } from "../Redis/Redis.js"
+import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
 import {
   type Delivery,
   type PipelineHealth,
@@ -100,7 +100,9 @@ const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message
 
 /** The producer: bounded buffer, one appending fiber, a local spool while Redis is unreachable. */
 export const makeRecorder = Effect.gen(function* () {
-  const client = yield* Redis
+  const shared = yield* Redis
+  // Taps are already batched; acquired before the flushing finalizer below, so it closes after the last flush.
+  const client = yield* dedicated(shared, { autoPipelining: false })
   const { embedded, taps } = yield* AppConfig
   const prefix = keyPrefixOf(client)
   const windowMs = Duration.toMillis(taps.duplicateInterval)
