@@ -1,19 +1,19 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse
-} from "@simplewebauthn/server"
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server"
 import { Conflict, InvalidRequest, NotFound, Unauthorized, type UserId } from "@tapline/domain"
 import { Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 
-export const MAX_PASSKEYS = 10
+export /** Loaded on the first passkey request: 4 MB of heap most processes (and every tap) never need. */
+let webauthnModule: Promise<typeof import("@simplewebauthn/server")> | undefined
+const webauthn = () => {
+  webauthnModule ??= import("@simplewebauthn/server")
+  return webauthnModule
+}
+
+const MAX_PASSKEYS = 10
 
 export interface PasskeyRow {
   readonly id: string
@@ -92,8 +92,8 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
         if (existing.length >= MAX_PASSKEYS) {
           return yield* Effect.fail(new Conflict({ message: `at most ${MAX_PASSKEYS} passkeys per user` }))
         }
-        const options = yield* Effect.promise(() =>
-          generateRegistrationOptions({
+        const options = yield* Effect.promise(async () =>
+          (await webauthn()).generateRegistrationOptions({
             rpName: config.auth.relyingPartyName,
             rpID,
             userName: user!.email,
@@ -122,8 +122,8 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
         if (Option.isNone(challenge) || challenge.value.userId !== userId) {
           return yield* Effect.fail(new InvalidRequest({ message: "the registration expired; start again" }))
         }
-        const verification = yield* Effect.tryPromise(() =>
-          verifyRegistrationResponse({
+        const verification = yield* Effect.tryPromise(async () =>
+          (await webauthn()).verifyRegistrationResponse({
             response: credential as unknown as RegistrationResponseJSON,
             expectedChallenge: challenge.value.challenge,
             expectedOrigin,
@@ -172,8 +172,8 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
       })
 
     const authenticationOptions = Effect.gen(function* () {
-      const options = yield* Effect.promise(() =>
-        generateAuthenticationOptions({ rpID, userVerification: "preferred" })
+      const options = yield* Effect.promise(async () =>
+        (await webauthn()).generateAuthenticationOptions({ rpID, userVerification: "preferred" })
       )
       yield* remember(options.challenge, "authenticate", null)
       return options
@@ -205,8 +205,8 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
           transports: Array<string>
         }>`select id, user_id, public_key, counter, transports from passkeys where credential_id = ${credential.id}`
         if (stored === undefined) return yield* failed("unknown_credential", null)
-        const verification = yield* Effect.tryPromise(() =>
-          verifyAuthenticationResponse({
+        const verification = yield* Effect.tryPromise(async () =>
+          (await webauthn()).verifyAuthenticationResponse({
             response: credential as unknown as AuthenticationResponseJSON,
             expectedChallenge: challenge.value.challenge,
             expectedOrigin,
