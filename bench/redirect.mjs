@@ -5,32 +5,15 @@ import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Redis } from "ioredis"
-import { NODE_FLAGS_FOR_ONE_CPU } from "./node-flags.mjs"
 import { openLoop } from "./open-loop.mjs"
-import {
-  cleanup,
-  createDatabase,
-  freePort,
-  httpOk,
-  memory,
-  requireCommand,
-  sleep,
-  startProcess,
-  startRedis
-} from "./support.mjs"
+import { BANDS, bandPath, LOAD_CPU, NODE_FLAGS, SERVER_CPU, startServers } from "./redirect-servers.mjs"
+import { cleanup, memory, requireCommand, sleep } from "./support.mjs"
 
-const SERVER_CPU = 0
-const LOAD_CPU = 1
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10)
 const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const CONNECTIONS = 50
-// Both servers run with the flags `pnpm start` uses (see docs/benchmarks.md for why each one).
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? NODE_FLAGS_FOR_ONE_CPU
-const BANDS = 1000
-const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
 const wrkScript = Path.join(Os.tmpdir(), `tapline-wrk-${process.pid}.lua`)
 Fs.writeFileSync(
@@ -73,58 +56,7 @@ const main = async () => {
   // The open-loop generator runs in this process: it belongs on the load core, not beside the servers.
   execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
 
-  // Redis gets the load generator's core, so the two servers compete for nothing on theirs.
-  const redisUrl = await startRedis(LOAD_CPU)
-  const databaseUrl = await createDatabase("redirect")
-  const taplinePrefix = "tapline:"
-  const baselinePrefix = "baseline:"
-  const taplinePort = await freePort()
-  const baselinePort = await freePort()
-
-  console.log("starting Tapline (api role, pinned to CPU 0) …")
-  const tapline = await startProcess(
-    "apps/api/dist/main.js",
-    [],
-    {
-      PORT: String(taplinePort),
-      HOST: "127.0.0.1",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: taplinePrefix,
-      TAPLINE_DEMO: "1",
-      TAPLINE_ROLE: "api",
-      LOG_LEVEL: "WARN",
-      // One load generator on one address: lift the per-client limits for the measurement.
-      TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
-      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
-      NODE_FLAGS
-    },
-    SERVER_CPU,
-    () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
-  )
-
-  const seed = new Redis(redisUrl, { keyPrefix: baselinePrefix })
-  const pipeline = seed.pipeline()
-  for (let i = 0; i < BANDS; i++)
-    pipeline.set(`band:DEMO-${String(i + 1).padStart(4, "0")}`, "https://example.com/demo/live")
-  await pipeline.exec()
-  await seed.quit()
-
-  console.log("starting the baseline (node:http + ioredis, pinned to CPU 0) …")
-  const baseline = await startProcess(
-    "bench/baseline-server.mjs",
-    [],
-    { PORT: String(baselinePort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: baselinePrefix, NODE_FLAGS },
-    SERVER_CPU,
-    async () =>
-      (await fetch(`http://127.0.0.1:${baselinePort}/e?bandId=DEMO-0001`, { redirect: "manual" })).status ===
-      302
-  )
-
-  const targets = [
-    { name: "tapline", port: taplinePort, pid: tapline.child.pid },
-    { name: "baseline", port: baselinePort, pid: baseline.child.pid }
-  ]
+  const targets = await startServers("redirect")
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
 
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))

@@ -1,0 +1,67 @@
+// Tapline and the bare node:http + ioredis baseline, started side by side for the redirect benchmarks:
+// both servers pinned to one core with the flags of `pnpm start`, a private Redis on the load core.
+import { Redis } from "ioredis"
+import { NODE_FLAGS_FOR_ONE_CPU } from "./node-flags.mjs"
+import { createDatabase, freePort, httpOk, startProcess, startRedis } from "./support.mjs"
+
+export const SERVER_CPU = 0
+export const LOAD_CPU = 1
+export const BANDS = 1000
+export const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? NODE_FLAGS_FOR_ONE_CPU
+export const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
+
+/** Starts both; returns `[{ name, port, pid }]`, Tapline first. */
+export const startServers = async (databaseName) => {
+  const databaseUrl = await createDatabase(databaseName)
+  // Redis gets the load generator's core, so the two servers compete for nothing on theirs.
+  const redisUrl = await startRedis(LOAD_CPU)
+  const taplinePrefix = "tapline:"
+  const baselinePrefix = "baseline:"
+  const taplinePort = await freePort()
+  const baselinePort = await freePort()
+
+  console.log("starting Tapline (api role, pinned to CPU 0) …")
+  const tapline = await startProcess(
+    "apps/api/dist/main.js",
+    [],
+    {
+      PORT: String(taplinePort),
+      HOST: "127.0.0.1",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: taplinePrefix,
+      TAPLINE_DEMO: "1",
+      TAPLINE_ROLE: "api",
+      LOG_LEVEL: "WARN",
+      // One load generator on one address: lift the per-client limits for the measurement.
+      TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
+      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
+      NODE_FLAGS
+    },
+    SERVER_CPU,
+    () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
+  )
+
+  const seed = new Redis(redisUrl, { keyPrefix: baselinePrefix })
+  const pipeline = seed.pipeline()
+  for (let i = 0; i < BANDS; i++)
+    pipeline.set(`band:DEMO-${String(i + 1).padStart(4, "0")}`, "https://example.com/demo/live")
+  await pipeline.exec()
+  await seed.quit()
+
+  console.log("starting the baseline (node:http + ioredis, pinned to CPU 0) …")
+  const baseline = await startProcess(
+    "bench/baseline-server.mjs",
+    [],
+    { PORT: String(baselinePort), REDIS_URL: redisUrl, REDIS_KEY_PREFIX: baselinePrefix, NODE_FLAGS },
+    SERVER_CPU,
+    async () =>
+      (await fetch(`http://127.0.0.1:${baselinePort}/e?bandId=DEMO-0001`, { redirect: "manual" })).status ===
+      302
+  )
+
+  return [
+    { name: "tapline", port: taplinePort, pid: tapline.child.pid },
+    { name: "baseline", port: baselinePort, pid: baseline.child.pid }
+  ]
+}
