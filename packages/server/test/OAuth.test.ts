@@ -1,19 +1,17 @@
-import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { freePort } from "@tapline/testing/ports"
 import { OAuth2Client } from "arctic"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Option } from "effect"
 import { generateSync } from "otplib"
 import { OAuthProviders } from "../src/Auth/OAuthProviders.js"
-import { AppConfig } from "../src/Config/AppConfig.js"
-import * as SecretBox from "../src/Crypto/SecretBox.js"
 import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
 import { startAppleStandIn } from "./support/AppleStandIn.js"
 import { authorizeAt, CookieJarClient } from "./support/CookieJarClient.js"
 import { startGitHubStandIn } from "./support/GitHubStandIn.js"
 import { routeHosts } from "./support/HostRouting.js"
+import { keyRotation } from "./support/KeyRotation.js"
 import { startOidcProvider } from "./support/OidcTestProvider.js"
 
 /*
@@ -697,14 +695,7 @@ layer(harness, {
   it.effect("secrets:rotate re-encrypts client secrets under the new key; then only that key is needed", () =>
     Effect.gen(function* () {
       yield* providersReady
-      const { auth } = yield* AppConfig
-      const current = SecretBox.parseKeys(Redacted.value(Option.getOrThrow(auth.encryptionKeys)))
-      if (current instanceof SecretBox.SecretBoxError) throw current
-      const next = { id: 2, key: randomBytes(32) }
-      const withBox = (keys: ReadonlyArray<SecretBox.EncryptionKey>) =>
-        Effect.provide(
-          OAuthProviders.Default.pipe(Layer.provide(Layer.succeed(SecretBox.SecretBox, SecretBox.make(keys))))
-        )
+      const { current, next, overKeys: withBox } = yield* keyRotation(OAuthProviders.Default)
       const rotated = yield* Effect.flatMap(OAuthProviders, (p) => p.reencryptSecrets).pipe(
         withBox([next, ...current])
       )

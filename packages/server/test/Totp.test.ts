@@ -1,16 +1,15 @@
-import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
-import { Effect, Layer, Option, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { generate } from "otplib"
 import { Audit } from "../src/Audit/Audit.js"
 import { SignIn } from "../src/Auth/SignIn.js"
 import { Totp } from "../src/Auth/Totp.js"
-import { AppConfig } from "../src/Config/AppConfig.js"
 import * as SecretBox from "../src/Crypto/SecretBox.js"
 import { call } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
+import { keyRotation } from "./support/KeyRotation.js"
 
 /*
  * TOTP over HTTP against the running server: enrolment with a seed stored encrypted, confirmation with
@@ -166,14 +165,7 @@ layer(adminHarness({ AUTH_RATE_LIMIT_PER_MINUTE: "1000" }), { excludeTestService
     it.effect("rotation re-encrypts every seed under the new key, and codes still verify", () =>
       Effect.gen(function* () {
         const { userId, secret } = yield* enrolled
-        const { auth } = yield* AppConfig
-        const current = SecretBox.parseKeys(Redacted.value(Option.getOrThrow(auth.encryptionKeys)))
-        if (current instanceof SecretBox.SecretBoxError) throw current
-        const next = { id: 2, key: randomBytes(32) }
-        const withBox = (keys: ReadonlyArray<SecretBox.EncryptionKey>) =>
-          Effect.provide(
-            Totp.Default.pipe(Layer.provide(Layer.succeed(SecretBox.SecretBox, SecretBox.make(keys))))
-          )
+        const { current, next, overKeys: withBox } = yield* keyRotation(Totp.Default)
         const rotated = yield* Effect.flatMap(Totp, (totp) => totp.reencryptSeeds).pipe(
           withBox([next, ...current])
         )

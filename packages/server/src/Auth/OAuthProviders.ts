@@ -3,7 +3,7 @@ import type { CreateOAuthProvider, OAuthProviderConfig, UpdateOAuthProvider } fr
 import { Conflict, InvalidRequest, NotFound } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
-import { SecretBox } from "../Crypto/SecretBox.js"
+import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
 import type { OAuthProvider, ProviderSettings } from "./OAuth/OAuthProvider.js"
 import * as OutboundFetch from "./OAuth/OutboundFetch.js"
 import { makeProvider } from "./OAuth/providers.js"
@@ -151,14 +151,13 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
     const reencryptSecrets = Effect.gen(function* () {
       const rows = yield* sql<{ id: string; clientSecret: string }>`
         select id, client_secret from oauth_providers where client_secret is not null`
-      let rotated = 0
-      for (const row of rows.filter((r) => box.isStale(r.clientSecret))) {
-        const plain = yield* Effect.orDie(box.decrypt(row.clientSecret, associatedData(row.id)))
-        yield* sql`update oauth_providers set client_secret = ${box.encrypt(plain, associatedData(row.id))}
-                   where id = ${row.id} and client_secret = ${row.clientSecret}`
-        rotated++
-      }
-      return rotated
+      return yield* reencryptStale(
+        box,
+        rows,
+        (row) => ({ stored: row.clientSecret, associatedData: associatedData(row.id) }),
+        (row, stored) => sql`update oauth_providers set client_secret = ${stored}
+                             where id = ${row.id} and client_secret = ${row.clientSecret}`
+      )
     })
 
     return {

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Conflict, NotFound, type UserId } from "@tapline/domain"
+import { Conflict, NotFound, type OAuthCallbackParams, type UserId } from "@tapline/domain"
 import { generateCodeVerifier, generateState } from "arctic"
 import { Duration, Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
@@ -215,11 +215,7 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
 
     const callback = (
       providerId: string,
-      params: {
-        readonly code?: string | undefined
-        readonly state?: string | undefined
-        readonly error?: string | undefined
-      },
+      params: typeof OAuthCallbackParams.Type,
       cookie: string | undefined
     ): Effect.Effect<CallbackOutcome> =>
       Effect.gen(function* () {

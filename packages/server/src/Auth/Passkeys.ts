@@ -6,14 +6,10 @@ import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 
-export /** Loaded on the first passkey request: 4 MB of heap most processes (and every tap) never need. */
-let webauthnModule: Promise<typeof import("@simplewebauthn/server")> | undefined
-const webauthn = () => {
-  webauthnModule ??= import("@simplewebauthn/server")
-  return webauthnModule
-}
+/** Loaded on the first passkey request (Node keeps it after): 4 MB of heap most processes never need. */
+const webauthn = () => import("@simplewebauthn/server")
 
-const MAX_PASSKEYS = 10
+export const MAX_PASSKEYS = 10
 
 export interface PasskeyRow {
   readonly id: string

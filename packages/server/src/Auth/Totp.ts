@@ -4,7 +4,7 @@ import { Conflict, InvalidRequest, type UserId } from "@tapline/domain"
 import { Effect } from "effect"
 import { generateSecret, generateURI, verify } from "otplib"
 import qrcode from "qrcode-generator"
-import { SecretBox } from "../Crypto/SecretBox.js"
+import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
 import { hashSecret } from "./ApiKeys.js"
 
 export const BACKUP_CODE_COUNT = 10
@@ -140,14 +140,13 @@ export class Totp extends Effect.Service<Totp>()("@tapline/server/Totp", {
     /** Re-encrypts every seed stored under an older key (the rotation command). */
     const reencryptSeeds = Effect.gen(function* () {
       const rows = yield* sql<{ userId: UserId; secret: string }>`select user_id, secret from totp_factors`
-      let rotated = 0
-      for (const row of rows.filter((r) => box.isStale(r.secret))) {
-        const plain = yield* Effect.orDie(box.decrypt(row.secret, associatedData(row.userId)))
-        yield* sql`update totp_factors set secret = ${box.encrypt(plain, associatedData(row.userId))}
-                   where user_id = ${row.userId} and secret = ${row.secret}`
-        rotated++
-      }
-      return rotated
+      return yield* reencryptStale(
+        box,
+        rows,
+        (row) => ({ stored: row.secret, associatedData: associatedData(row.userId) }),
+        (row, stored) => sql`update totp_factors set secret = ${stored}
+                             where user_id = ${row.userId} and secret = ${row.secret}`
+      )
     })
 
     return {

@@ -115,6 +115,29 @@ export const make = (keys: ReadonlyArray<EncryptionKey>): SecretBoxShape => {
 }
 
 /**
+ * The rotation step for one table: re-encrypts under the current key every stored value sealed with an older
+ * one and writes it back with `save`; returns how many were re-encrypted. A value that does not decrypt is a
+ * defect: rotation must never drop a secret silently.
+ */
+export const reencryptStale = <Row, E, R>(
+  box: SecretBoxShape,
+  rows: ReadonlyArray<Row>,
+  sealed: (row: Row) => { readonly stored: string; readonly associatedData: string },
+  save: (row: Row, stored: string) => Effect.Effect<unknown, E, R>
+): Effect.Effect<number, E, R> =>
+  Effect.gen(function* () {
+    let rotated = 0
+    for (const row of rows) {
+      const { stored, associatedData } = sealed(row)
+      if (!box.isStale(stored)) continue
+      const plain = yield* Effect.orDie(box.decrypt(stored, associatedData))
+      yield* save(row, box.encrypt(plain, associatedData))
+      rotated++
+    }
+    return rotated
+  })
+
+/**
  * Keys from TAPLINE_ENCRYPTION_KEYS, else a key generated once into the data folder (fine for one
  * instance; several instances must share TAPLINE_ENCRYPTION_KEYS, which the log says).
  */

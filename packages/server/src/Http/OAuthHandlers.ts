@@ -1,7 +1,7 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { TaplineApi } from "@tapline/domain"
+import { type OAuthCallbackParams, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { requirePlatformAdmin, requireUser } from "../Auth/Authorization.js"
@@ -70,14 +70,7 @@ export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers
       }
     }
 
-    const callback = (
-      providerId: string,
-      params: {
-        readonly code?: string | undefined
-        readonly state?: string | undefined
-        readonly error?: string | undefined
-      }
-    ) =>
+    const callback = (providerId: string, params: typeof OAuthCallbackParams.Type) =>
       Effect.gen(function* () {
         yield* limits.attempt("oauth-callback")
         const request = yield* HttpServerRequest.HttpServerRequest

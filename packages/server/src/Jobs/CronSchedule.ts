@@ -1,4 +1,5 @@
 import { Cron, Duration, Effect } from "effect"
+import { JobsError } from "./Jobs.js"
 
 /** The scheduled queues whose cron expression (UTC) matches this minute. */
 export const dueQueues = (scheduled: ReadonlyMap<string, string>, minute: Date): ReadonlyArray<string> =>
@@ -7,8 +8,11 @@ export const dueQueues = (scheduled: ReadonlyMap<string, string>, minute: Date):
     return parsed._tag === "Right" && Cron.match(parsed.right, minute) ? [queue] : []
   })
 
-/** True when `expression` is a cron expression Effect's `Cron` reads. */
-export const isCron = (expression: string) => Cron.parse(expression, "UTC")._tag === "Right"
+/** Succeeds when `expression` is a cron expression Effect's `Cron` reads (minute precision, UTC). */
+export const checkCron = (expression: string) =>
+  Cron.parse(expression, "UTC")._tag === "Right"
+    ? Effect.void
+    : Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${expression}` }))
 
 /**
  * Runs `onMinute` just after each minute boundary, with that minute, until the scope closes. Both job

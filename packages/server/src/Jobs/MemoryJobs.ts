@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Effect, FiberRef, Layer, Option } from "effect"
-import { dueQueues, everyMinute, isCron } from "./CronSchedule.js"
-import { type FailedJob, Jobs, JobsError, type JobsShape, type QueueOptions } from "./Jobs.js"
+import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
+import { type FailedJob, Jobs, type JobsShape, type QueueOptions } from "./Jobs.js"
 
 interface MemoryJob {
   readonly id: string
@@ -102,19 +102,22 @@ export const make = Effect.gen(function* () {
         return result
       }),
     schedule: (queue, cron) =>
-      !isCron(cron)
-        ? Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${cron}` }))
-        : Effect.sync(() => {
-            scheduled.set(queue, cron)
-          }),
+      Effect.zipRight(
+        checkCron(cron),
+        Effect.sync(() => {
+          scheduled.set(queue, cron)
+        })
+      ),
     schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
     enqueueDue: (minute) =>
       Effect.sync(() => {
         const due = dueQueues(scheduled, minute).filter(
           (queue) => (lastEnqueued.get(queue) ?? 0) < minute.getTime()
         )
-        for (const queue of due) lastEnqueued.set(queue, minute.getTime())
-        for (const queue of due) jobs.push(newJob(queue, {}))
+        for (const queue of due) {
+          lastEnqueued.set(queue, minute.getTime())
+          jobs.push(newJob(queue, {}))
+        }
         return due
       }),
     failed: (limit, before) =>

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import PgBoss from "pg-boss"
-import { dueQueues, everyMinute, isCron } from "./CronSchedule.js"
+import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
 import { type FailedJob, Jobs, JobsError, type JobsShape } from "./Jobs.js"
 
 const SCHEMA = "pgboss"
@@ -109,13 +109,12 @@ export const make = (options: {
         }),
       transactional: (body) => sql.withTransaction(body),
       schedule: (queue, cron) =>
-        !isCron(cron)
-          ? Effect.fail(new JobsError({ operation: "schedule", message: `not a cron expression: ${cron}` }))
-          : ensureQueue(queue).pipe(
-              // A schedule an earlier version left in pg-boss's own table would fire beside ours.
-              Effect.zipRight(run("schedule", () => boss.unschedule(queue))),
-              Effect.zipRight(Effect.sync(() => scheduled.set(queue, cron)))
-            ),
+        checkCron(cron).pipe(
+          Effect.zipRight(ensureQueue(queue)),
+          // A schedule an earlier version left in pg-boss's own table would fire beside ours.
+          Effect.zipRight(run("schedule", () => boss.unschedule(queue))),
+          Effect.zipRight(Effect.sync(() => scheduled.set(queue, cron)))
+        ),
       schedules: Effect.sync(() => [...scheduled].map(([queue, cron]) => ({ queue, cron }))),
       // The job id is derived from queue and minute, and pg-boss inserts a known id once: the first
       // instance to ask wins, whatever the clocks' skew.

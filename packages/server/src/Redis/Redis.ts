@@ -108,6 +108,17 @@ const construct = (config: RedisConfig): RedisConnection => {
   }
 }
 
+/**
+ * `quit` so queued commands finish, within two seconds. Finalizers are uninterruptible: without
+ * `interruptible` the timeout could not stop a quit() that waits on a dead server, and shutdown would hang.
+ */
+const close = (client: RedisConnection) =>
+  Effect.promise(() => client.quit()).pipe(
+    Effect.interruptible,
+    Effect.timeoutOption("2 seconds"),
+    Effect.ensuring(Effect.sync(() => client.disconnect()))
+  )
+
 /** Opens and checks one connection; `quit` on release so queued commands finish. */
 export const make = (config: RedisConfig) =>
   Effect.acquireRelease(
@@ -131,14 +142,7 @@ export const make = (config: RedisConfig) =>
           cause
         })
     }),
-    (client) =>
-      // Finalizers are uninterruptible: without `interruptible` the timeout could not stop a quit() that
-      // waits on a dead server, and shutdown would hang.
-      Effect.promise(() => client.quit()).pipe(
-        Effect.interruptible,
-        Effect.timeoutOption("2 seconds"),
-        Effect.ensuring(Effect.sync(() => client.disconnect()))
-      )
+    close
   )
 
 export const layer = Layer.scoped(
@@ -161,12 +165,7 @@ export const dedicated = (client: RedisConnection, options: { readonly autoPipel
       connection.on("error", () => {})
       return connection
     }),
-    (connection) =>
-      Effect.promise(() => connection.quit()).pipe(
-        Effect.interruptible,
-        Effect.timeoutOption("2 seconds"),
-        Effect.ensuring(Effect.sync(() => connection.disconnect()))
-      )
+    close
   )
 
 /** The key prefix ioredis adds to keyed commands; commands it does not know the keys of need it by hand. */

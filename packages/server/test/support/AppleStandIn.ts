@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
-import { createServer, type IncomingMessage } from "node:http"
+import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import { text as readText } from "node:stream/consumers"
 import { exportJWK, exportPKCS8, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from "jose"
 
 export interface AppleAccount {
@@ -9,15 +10,6 @@ export interface AppleAccount {
   /** Apple writes it as a string. */
   readonly emailVerified: "true" | "false"
 }
-
-const body = (request: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let text = ""
-    request.on("data", (chunk) => {
-      text += chunk
-    })
-    request.on("end", () => resolve(text))
-  })
 
 const htmlAttribute = (value: string) => value.replaceAll("&", "&amp;").replaceAll('"', "&quot;")
 
@@ -48,7 +40,7 @@ export const startAppleStandIn = async (client: {
 
   const server = createServer(async (request, response) => {
     const url = new URL(request.url!, "http://localhost")
-    const text = await body(request)
+    const text = await readText(request)
     const json = (status: number, value: unknown) => {
       response.writeHead(status, { "content-type": "application/json" })
       response.end(JSON.stringify(value))

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
+import { text as readText } from "node:stream/consumers"
 
 export interface GitHubAccount {
   readonly id: number
@@ -20,15 +21,6 @@ export interface RecordedRequest {
   readonly body: string
 }
 
-const body = (request: IncomingMessage) =>
-  new Promise<string>((resolve) => {
-    let text = ""
-    request.on("data", (chunk) => {
-      text += chunk
-    })
-    request.on("end", () => resolve(text))
-  })
-
 /**
  * GitHub's OAuth endpoints and the two REST calls Tapline makes, as GitHub documents them, on loopback (routed
  * from github.com and api.github.com): the authorize page approves at once as `signInAs`, the token endpoint
@@ -42,7 +34,7 @@ export const startGitHubStandIn = async (client: { readonly id: string; readonly
   let signInAs: GitHubAccount | undefined
   const server = createServer(async (request, response) => {
     const url = new URL(request.url!, "http://localhost")
-    const text = await body(request)
+    const text = await readText(request)
     requests.push({ method: request.method!, path: url.pathname, headers: request.headers, body: text })
     const json = (status: number, value: unknown) => {
       response.writeHead(status, { "content-type": "application/json" })

@@ -1,5 +1,5 @@
 import { Apple } from "arctic"
-import { emailVerifiedClaim, stringClaim, verifyIdToken } from "./IdTokens.js"
+import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
 import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
 
 /** The PEM's base64 body as bytes: arctic signs Apple's client-secret JWT with this PKCS#8 key. */
@@ -37,12 +37,8 @@ export const make = (config: ProviderSettings): OAuthProvider => {
         audience: config.clientId,
         nonce
       })
-      return {
-        subject: claims.sub!,
-        email: stringClaim(claims, "email"),
-        emailVerified: emailVerifiedClaim(claims),
-        name: null
-      }
+      // Apple's id_token carries no name (it is posted once, unsigned, in the `user` field).
+      return { ...identityFromClaims(claims), name: null }
     }
   }
 }

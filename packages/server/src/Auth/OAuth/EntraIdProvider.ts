@@ -1,5 +1,5 @@
 import { MicrosoftEntraId } from "arctic"
-import { stringClaim, verifyIdToken } from "./IdTokens.js"
+import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
 import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
 
 /** Tenants that stand for many directories: the issuer then names the user's own tenant (`tid`). */
@@ -35,12 +35,10 @@ export const make = (config: ProviderSettings): OAuthProvider => {
         audience: config.clientId,
         nonce
       })
+      // `sub` is per application; `oid` would be stable across applications, which we do not need.
       return {
-        // `sub` is per application; `oid` would be stable across applications, which we do not need.
-        subject: claims.sub!,
-        email: stringClaim(claims, "email"),
-        emailVerified: claims.xms_edov === true || claims.xms_edov === "1",
-        name: stringClaim(claims, "name")
+        ...identityFromClaims(claims),
+        emailVerified: claims.xms_edov === true || claims.xms_edov === "1"
       }
     }
   }

@@ -1,5 +1,5 @@
 import { Google } from "arctic"
-import { emailVerifiedClaim, stringClaim, verifyIdToken } from "./IdTokens.js"
+import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
 import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
 
 const JWKS_URI = "https://www.googleapis.com/oauth2/v3/certs"
@@ -26,12 +26,7 @@ export const make = (config: ProviderSettings): OAuthProvider => {
         audience: config.clientId,
         nonce
       })
-      return {
-        subject: claims.sub!,
-        email: stringClaim(claims, "email"),
-        emailVerified: emailVerifiedClaim(claims),
-        name: stringClaim(claims, "name")
-      }
+      return identityFromClaims(claims)
     }
   }
 }

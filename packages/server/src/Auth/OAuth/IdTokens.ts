@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose"
-import { OAuthFailure } from "./OAuthProvider.js"
+import { OAuthFailure, type ProviderIdentity } from "./OAuthProvider.js"
 
 /** One key set per JWKS URL for the process: jose caches keys and refetches on an unknown `kid`. */
 const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
@@ -56,3 +56,11 @@ export const emailVerifiedClaim = (payload: JWTPayload) =>
 
 export const stringClaim = (payload: JWTPayload, name: string) =>
   typeof payload[name] === "string" ? (payload[name] as string) : null
+
+/** The identity an id_token states, in OpenID Connect's standard claims. */
+export const identityFromClaims = (claims: JWTPayload): ProviderIdentity => ({
+  subject: claims.sub!,
+  email: stringClaim(claims, "email"),
+  emailVerified: emailVerifiedClaim(claims),
+  name: stringClaim(claims, "name")
+})

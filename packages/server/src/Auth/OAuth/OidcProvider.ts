@@ -1,6 +1,6 @@
 import { CodeChallengeMethod, OAuth2Client } from "arctic"
-import { emailVerifiedClaim, stringClaim, verifyIdToken } from "./IdTokens.js"
-import { failure, type OAuthProvider, type ProviderIdentity, type ProviderSettings } from "./OAuthProvider.js"
+import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
+import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
 
 interface Discovery {
   readonly issuer: string
@@ -71,12 +71,7 @@ export const make = (config: ProviderSettings): OAuthProvider => {
         audience: config.clientId,
         nonce
       })
-      const identity: ProviderIdentity = {
-        subject: claims.sub!,
-        email: stringClaim(claims, "email"),
-        emailVerified: emailVerifiedClaim(claims),
-        name: stringClaim(claims, "name")
-      }
+      const identity = identityFromClaims(claims)
       if (identity.email !== null || document.userinfo_endpoint === undefined) return identity
       // Providers that conform strictly put scope-requested claims in userinfo only.
       const profile = await fetchUserInfo(document.userinfo_endpoint, tokens.accessToken())
