@@ -4,10 +4,9 @@
 // stored tap's time is compared with the clock. The writer keeps stream order, so that gap is the lag of the
 // tap just stored. No bare baseline here: the target is absolute, and bench:pipeline compares the writer
 // with a bare consumer.
-import { execFileSync } from "node:child_process"
 import Pg from "pg"
 import { openLoop } from "./open-loop.mjs"
-import { BANDS, bandPath, LOAD_CPU, NODE_FLAGS, SERVER_CPU } from "./redirect-servers.mjs"
+import { BANDS, bandPath, LOAD_CPU, NODE_FLAGS, pinToLoadCore, SERVER_CPU } from "./redirect-servers.mjs"
 import { cleanup, createDatabase, freePort, httpOk, sleep, startProcess, startRedis } from "./support.mjs"
 
 const RATE = Number(process.env.LAG_RATE ?? 5000)
@@ -16,7 +15,7 @@ const SECONDS = Number(process.env.LAG_SECONDS ?? 30)
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]
 
 const main = async () => {
-  execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
+  pinToLoadCore()
   const redisUrl = await startRedis(LOAD_CPU)
   const databaseUrl = await createDatabase("lag")
   const port = await freePort()

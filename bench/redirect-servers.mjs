@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process"
 // Tapline and the bare node:http + ioredis baseline, started side by side for the redirect benchmarks:
 // both servers pinned to one core with the flags of `pnpm start`, a private Redis on the load core.
 import { Redis } from "ioredis"
@@ -8,6 +9,10 @@ export const SERVER_CPU = 0
 export const LOAD_CPU = 1
 export const BANDS = 1000
 export const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? NODE_FLAGS_FOR_ONE_CPU
+/** Moves this process (the open-loop generator runs in it) onto the load core, away from the servers. */
+export const pinToLoadCore = () =>
+  execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
+
 export const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
 /** Starts both; returns `[{ name, port, pid }]`, Tapline first. */

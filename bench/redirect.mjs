@@ -6,7 +6,15 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { openLoop } from "./open-loop.mjs"
-import { BANDS, bandPath, LOAD_CPU, NODE_FLAGS, SERVER_CPU, startServers } from "./redirect-servers.mjs"
+import {
+  BANDS,
+  bandPath,
+  LOAD_CPU,
+  NODE_FLAGS,
+  pinToLoadCore,
+  SERVER_CPU,
+  startServers
+} from "./redirect-servers.mjs"
 import { cleanup, memory, requireCommand, sleep } from "./support.mjs"
 
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10)
@@ -53,8 +61,7 @@ const wrk = (port, seconds) => {
 const main = async () => {
   requireCommand("wrk", "wrk")
   requireCommand("taskset", "util-linux")
-  // The open-loop generator runs in this process: it belongs on the load core, not beside the servers.
-  execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
+  pinToLoadCore()
 
   const targets = await startServers("redirect")
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))

@@ -1,9 +1,8 @@
 // pnpm bench:soak — resident memory of Tapline and the bare baseline over a long constant load, side by side:
 // both servers loaded at once by open-loop generators (2 000 req/s each by default) for SOAK_SECONDS (600),
 // RSS sampled every 30 s. DESIGN.md §9: API resident memory flat over a 10-minute soak.
-import { execFileSync } from "node:child_process"
 import { openLoop } from "./open-loop.mjs"
-import { BANDS, bandPath, LOAD_CPU, NODE_FLAGS, startServers } from "./redirect-servers.mjs"
+import { BANDS, bandPath, NODE_FLAGS, pinToLoadCore, startServers } from "./redirect-servers.mjs"
 import { cleanup, memory, requireCommand, sleep } from "./support.mjs"
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600)
@@ -12,7 +11,7 @@ const SAMPLE_SECONDS = 30
 
 const main = async () => {
   requireCommand("taskset", "util-linux")
-  execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
+  pinToLoadCore()
   const targets = await startServers("soak")
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
   const load = (t, seconds) => openLoop({ port: t.port, host: "demo.localhost", paths, rate: RATE, seconds })
