@@ -1,5 +1,6 @@
 import * as Model from "@effect/sql/Model"
-import { DateTime, Schema } from "effect"
+import { DateTime, ParseResult, Schema } from "effect"
+import { hasControlCharacters } from "./ControlCharacters.js"
 
 /** The tap subdomain: a DNS label, lower case. */
 export const Slug = Schema.String.pipe(
@@ -19,27 +20,58 @@ export const BandUid = Schema.String.pipe(
 )
 export type BandUid = typeof BandUid.Type
 
-const isHttpUrl = (value: string): boolean => {
+/**
+ * The URL as browsers serialise it (`new URL(x).href`): host in punycode, path, query and fragment
+ * percent-encoded, so the stored value is plain ASCII that any HTTP header accepts. Null when not http(s).
+ */
+export const normalizeHttpUrl = (value: string): string | null => {
+  if (hasControlCharacters(value)) return null
   try {
     const url = new URL(value)
-    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname.length > 0
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.hostname.length === 0) return null
+    return url.href
   } catch {
-    return false
+    return null
   }
 }
 
-/** Tapline only ever redirects to http(s) URLs an admin configured. */
-export const HttpUrl = Schema.String.pipe(
-  Schema.maxLength(2048),
-  Schema.filter(isHttpUrl, {
-    message: () => "an absolute http:// or https:// URL",
-    arbitrary: () => (fc) =>
-      fc
-        .webUrl({ validSchemes: ["http", "https"], withQueryParameters: true })
-        .filter((url) => url.length <= 2048)
-  }),
-  Schema.brand("HttpUrl")
-)
+const MAX_URL_LENGTH = 2048
+
+/**
+ * Tapline only ever redirects to http(s) URLs an admin configured. Any such URL is accepted (Unicode hosts
+ * and paths too) and decoded to its serialised form; control characters are refused rather than dropped,
+ * since the WHATWG parser silently deletes tabs and newlines and the admin would not get what they typed.
+ */
+export const HttpUrl = Schema.transformOrFail(
+  Schema.String.pipe(
+    Schema.maxLength(MAX_URL_LENGTH),
+    Schema.filter((value) => !hasControlCharacters(value), {
+      message: () => "a URL must not contain control characters (CR, LF, tab, NUL, DEL, …)"
+    })
+  ),
+  Schema.String.pipe(
+    Schema.maxLength(MAX_URL_LENGTH, { message: () => "a URL of at most 2048 characters once encoded" }),
+    Schema.filter((value) => normalizeHttpUrl(value) === value, {
+      message: () => "an absolute http:// or https:// URL",
+      arbitrary: () => (fc) =>
+        fc
+          .webUrl({ validSchemes: ["http", "https"], withQueryParameters: true })
+          .map((url) => normalizeHttpUrl(url) ?? "https://example.com/")
+          .filter((url) => url.length <= MAX_URL_LENGTH)
+    }),
+    Schema.brand("HttpUrl")
+  ),
+  {
+    strict: true,
+    decode: (value, _, ast) => {
+      const normalized = normalizeHttpUrl(value)
+      return normalized === null
+        ? ParseResult.fail(new ParseResult.Type(ast, value, "an absolute http:// or https:// URL"))
+        : ParseResult.succeed(normalized)
+    },
+    encode: ParseResult.succeed
+  }
+).annotations({ identifier: "HttpUrl", description: "an absolute http(s) URL, stored in serialised form" })
 export type HttpUrl = typeof HttpUrl.Type
 
 const isTimeZone = (value: string): boolean => {

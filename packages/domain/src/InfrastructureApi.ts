@@ -31,7 +31,15 @@ export const PipelineHealth = Schema.Struct({
     appended: Schema.Number,
     spooled: Schema.Number,
     replayed: Schema.Number
-  })
+  }),
+  /** This process's writer: `not_running` on the `api` role. */
+  writer: Schema.Struct({
+    state: Schema.Literal("ok", "failing", "not_running"),
+    failingSinceMs: Schema.NullOr(Schema.Number),
+    lastError: Schema.NullOr(Schema.String)
+  }),
+  /** Taps PostgreSQL refused, kept in tap_dead_letters with the reason. */
+  deadLetters: Schema.Number
 })
 
 export const FailedJob = Schema.Struct({

@@ -32,6 +32,40 @@ describe("field schemas", () => {
     }
   })
 
+  it("URLs decode to their serialised, header-safe form; control characters are refused", () => {
+    const decode = Schema.decodeUnknownEither(HttpUrl)
+    const serialised = (input: string) => {
+      const result = decode(input)
+      if (result._tag === "Left") throw new Error(`${input} refused: ${result.left.message}`)
+      return result.right
+    }
+    expect(serialised("https://example.jp/イベント")).toBe(
+      "https://example.jp/%E3%82%A4%E3%83%99%E3%83%B3%E3%83%88"
+    )
+    expect(serialised("https://bücher.example/")).toBe("https://xn--bcher-kva.example/")
+    expect(serialised("https://example.com/🎉?q=ü#é")).toBe(
+      "https://example.com/%F0%9F%8E%89?q=%C3%BC#%C3%A9"
+    )
+    expect(serialised("HTTPS://Example.COM")).toBe("https://example.com/")
+    for (const value of ["https://x.example/a b", "https://bücher.example/イ?x=🎉"]) {
+      expect(serialised(value)).toMatch(/^[!-~]+$/)
+    }
+    for (const bad of [
+      "https://example.com/\r\nSet-Cookie: a=b",
+      "https://exa\nmple.com/",
+      "https://example.com/\u0000",
+      "https://example.com/\t",
+      "https://example.com/\u007f",
+      "https://example.com/\u0085"
+    ]) {
+      const result = decode(bad)
+      expect(result._tag, JSON.stringify(bad)).toBe("Left")
+      if (result._tag === "Left") expect(result.left.message).toContain("control characters")
+    }
+    // Serialising cannot lengthen a URL past the limit unnoticed.
+    expect(decode(`https://example.com/${"é".repeat(1000)}`)._tag).toBe("Left")
+  })
+
   it("time zones are IANA names", () => {
     expect(Schema.is(TimeZone)("Europe/Paris")).toBe(true)
     expect(Schema.is(TimeZone)("Mars/Olympus")).toBe(false)

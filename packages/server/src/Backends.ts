@@ -8,11 +8,12 @@ import * as Redis from "./Redis/Redis.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
+import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
 
 /**
  * Everything that lives in Redis when Redis is configured (one shared connection), or in this process's
  * memory when it is not (embedded mode, a single instance): Cache, ReadModelStore, TapRecorder, TapQueue,
- * LiveCounters.
+ * LiveCounters; and the status of this process's tap writer, which readiness reports.
  */
 export const layerFromConfig = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -26,4 +27,4 @@ export const layerFromConfig = Layer.unwrapEffect(
         ).pipe(Layer.provide(Redis.layer))
       : Layer.mergeAll(MemoryCache.layer, MemoryReadModelStore.layer, MemoryTapPipeline.layer)
   )
-)
+).pipe(Layer.merge(TapWriterStatus.Default))

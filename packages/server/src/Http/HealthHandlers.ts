@@ -5,6 +5,7 @@ import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { checkReady } from "../Database/Database.js"
 import * as Redis from "../Redis/Redis.js"
+import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
 
 type CheckStatus = "ok" | "failing" | "not_configured"
 
@@ -38,8 +39,13 @@ export const HealthHandlers = HttpApiBuilder.group(TaplineApi, "health", (handle
           ],
           { concurrency: "unbounded" }
         )
-        const checks = { database, redis }
-        if (database === "failing" || redis === "failing") return yield* new ServiceUnavailable({ checks })
+        // A writer whose batches fail cannot store taps: the stream grows until someone is told.
+        const writerState = (yield* TapWriterStatus).state()
+        const writer: CheckStatus = writerState === "not_running" ? "not_configured" : writerState
+        const checks = { database, redis, writer }
+        if (database === "failing" || redis === "failing" || writer === "failing") {
+          return yield* new ServiceUnavailable({ checks })
+        }
         return { status: "ready" as const, checks }
       })
     )

@@ -25,6 +25,7 @@ import { AppConfig } from "../Config/AppConfig.js"
 import * as SecretBox from "../Crypto/SecretBox.js"
 import * as EmailLive from "../Email/EmailLive.js"
 import { HotPath } from "../Redirect/HotPath.js"
+import { TapStore } from "../Taps/TapStore.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
@@ -82,7 +83,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Audit.Default,
     Changes.Default,
     ApiKeyRepository.Default,
-    Analytics.Default
+    Analytics.Default,
+    TapStore.Default
   ])
 )
 

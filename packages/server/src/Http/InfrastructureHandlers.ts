@@ -8,6 +8,8 @@ import { Jobs } from "../Jobs/Jobs.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { TapQueue } from "../Taps/TapQueue.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
+import { TapStore } from "../Taps/TapStore.js"
+import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
 
 export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastructure", (handlers) =>
   Effect.gen(function* () {
@@ -16,6 +18,8 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
     const recorder = yield* TapRecorder
     const audit = yield* Audit
     const jobs = yield* Jobs
+    const tapStore = yield* TapStore
+    const writer = yield* TapWriterStatus
     return handlers
       .handle("failedJobs", ({ urlParams }) =>
         Effect.gen(function* () {
@@ -67,15 +71,30 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
         })
       )
       .handle("pipeline", () =>
-        requirePlatformAdmin.pipe(
-          Effect.zipRight(queue.health),
-          Effect.map((health) => ({ ...health, recorder: recorder.stats() })),
-          Effect.catchTag("TapQueueError", (error) =>
-            Effect.logWarning("pipeline health unavailable", error).pipe(
-              Effect.zipRight(new ServiceUnavailable({ checks: { redis: "failing" } }))
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const health = yield* queue.health.pipe(
+            Effect.catchTag("TapQueueError", (error) =>
+              Effect.logWarning("pipeline health unavailable", error).pipe(
+                Effect.zipRight(new ServiceUnavailable({ checks: { redis: "failing" } }))
+              )
             )
           )
-        )
+          const deadLetters = yield* tapStore.deadLetterCount.pipe(
+            Effect.catchTag("SqlError", (error) =>
+              Effect.logWarning("dead-letter count unavailable", error).pipe(
+                Effect.zipRight(new ServiceUnavailable({ checks: { database: "failing" } }))
+              )
+            )
+          )
+          const { state, failingSinceMs, lastError } = writer.snapshot()
+          return {
+            ...health,
+            recorder: recorder.stats(),
+            writer: { state, failingSinceMs, lastError },
+            deadLetters
+          }
+        })
       )
   })
 )

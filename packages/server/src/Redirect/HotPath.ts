@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import * as Net from "node:net"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
-import { Context, Duration, Effect, Exit, Layer, Option } from "effect"
+import { stripControlCharacters } from "@tapline/domain"
+import { Context, Duration, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"
 import { AppConfig } from "../Config/AppConfig.js"
@@ -11,7 +12,7 @@ import { TapRecorder } from "../Taps/TapRecorder.js"
 import { RateLimits } from "./RateLimits.js"
 import { type OrgRef, RedirectStore } from "./RedirectStore.js"
 import { type Coordinates, type Decision, resolve } from "./resolve.js"
-import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
+import type { BandEntry, OrgSnapshot, RedirectKind } from "./Snapshot.js"
 
 /*
  * GET|HEAD /e — DESIGN.md §3. A plain node:http handler built once from Effect services: a warm request
@@ -41,6 +42,15 @@ const redirect = (response: ServerResponse, location: string) => {
   response.writeHead(302, [...SAFE_HEADERS, "location", location, "content-length", "0"])
   response.end()
 }
+
+/*
+ * Node throws (ERR_INVALID_CHAR) on a header value with control characters or anything above U+00FF, and
+ * a throw in a node:http handler ends the process. Stored URLs are serialised ASCII since migration 0008;
+ * this check keeps a value that is not (a read model written by an older version, a hand-edited row) from
+ * ever reaching writeHead: the tap answers with the next destination of the chain instead.
+ */
+const HEADER_SAFE_URL = /^[!-~]{1,4096}$/
+const headerSafe = (url: string | null): url is string => url !== null && HEADER_SAFE_URL.test(url)
 
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
@@ -134,7 +144,8 @@ export const parse = (
         return { status: 400, message: `utm_${key} is malformed` }
       }
       utm ??= {}
-      utm[key] = value
+      // Control characters never reach a recorded tap: PostgreSQL refuses NUL in text.
+      utm[key] = stripControlCharacters(value)
     }
   }
   let ref: OrgRef | null = null
@@ -168,6 +179,17 @@ export const withUtm = (destination: string, utm: UtmValues | null): string => {
     if (value !== undefined) url.searchParams.set(`utm_${key}`, value)
   }
   return url.toString()
+}
+
+/** `withUtm`, or null when the destination does not parse or would not fit in a header. */
+const safeDestination = (destination: string | null, utm: UtmValues | null): string | null => {
+  if (!headerSafe(destination)) return null
+  try {
+    const location = withUtm(destination, utm)
+    return headerSafe(location) ? location : null
+  } catch {
+    return null
+  }
 }
 
 /** IPv4 to /24, IPv6 to /48: enough for abuse analysis, not enough to single out a phone. */
@@ -226,6 +248,22 @@ export const make = Effect.gen(function* () {
     return { latitude, longitude }
   }
 
+  /** The decision's destination, or the next of the chain (fallback, website, default) when it is unusable. */
+  const servedDestination = (org: OrgSnapshot, decision: Decision, utm: UtmValues | null) => {
+    const decided = safeDestination(decision.url, utm)
+    if (decided !== null) return { url: decided, kind: decision.kind }
+    const event = decision.eventId === null ? undefined : org.events.find((e) => e.id === decision.eventId)
+    const chain: ReadonlyArray<readonly [RedirectKind, string | null]> = [
+      ["FALLBACK", decision.kind === "WINDOW" ? (event?.fallbackUrl ?? null) : null],
+      ["ORG", decision.kind === "WINDOW" || decision.kind === "FALLBACK" ? org.websiteUrl : null]
+    ]
+    for (const [kind, candidate] of chain) {
+      const url = safeDestination(candidate, utm)
+      if (url !== null) return { url, kind }
+    }
+    return { url: safeDestination(defaultUrl, utm) ?? defaultUrl, kind: "DEFAULT" as const }
+  }
+
   const storedIp = (ip: string): string | null =>
     ip === "" || taps.ipStorage === "none" ? null : taps.ipStorage === "full" ? ip : truncateIp(ip)
 
@@ -260,9 +298,11 @@ export const make = Effect.gen(function* () {
       reject(response, 429, "too many unknown bands", ["retry-after", "60"])
       return null
     }
-    const location = withUtm(decision.url, tap.utm)
+    const served = servedDestination(org, decision, tap.utm)
+    const location = served.url
     redirect(response, location)
-    const ua = request.headers["user-agent"]?.slice(0, MAX_USER_AGENT) ?? null
+    const agent = request.headers["user-agent"]
+    const ua = agent === undefined ? null : stripControlCharacters(agent.slice(0, MAX_USER_AGENT))
     const record: TapRecord = {
       id: uuidv7(),
       orgId: org.id,
@@ -271,7 +311,7 @@ export const make = Effect.gen(function* () {
       bandUid: tap.bandUid,
       windowId: decision.windowId,
       mode: decision.mode,
-      kind: decision.kind,
+      kind: served.kind,
       url: location,
       at: Date.now(),
       ua,
@@ -295,7 +335,7 @@ export const make = Effect.gen(function* () {
     respond(request, response, tap, ip, known.org, known.bands ?? [], false)
   }
 
-  const handler: HotPathHandler = (request, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return reject(response, 405, "method not allowed", ["allow", "GET, HEAD"])
     }
@@ -350,19 +390,42 @@ export const make = Effect.gen(function* () {
       if (answered) return
       answered = true
       clearTimeout(deadline)
-      degraded(response, request, tap, ip)
-      finish(null, null)
+      guard(response, () => {
+        degraded(response, request, tap, ip)
+        finish(null, null)
+      })
     }
     const deadline = setTimeout(fallBack, lookupTimeoutMs)
     found.then((result) => {
       if (answered) return
       answered = true
       clearTimeout(deadline)
-      answer(result.org, result.bands)
+      guard(response, () => answer(result.org, result.bands))
     }, fallBack)
   }
 
-  return handler
+  const runtime = yield* Effect.runtime<never>()
+  /*
+   * The last line of defence: an exception here would end the process (a throw in a node:http handler, an
+   * unhandled rejection in the lookup's continuation). The attendee gets the default URL, the operator an
+   * ERROR, and the next tap is served.
+   */
+  const guard = (response: ServerResponse, f: () => void) => {
+    try {
+      f()
+    } catch (error) {
+      if (!response.headersSent) redirect(response, defaultUrl)
+      else if (!response.writableEnded) response.destroy()
+      Runtime.runFork(runtime)(
+        Effect.logError("redirect failed; answered with the default URL").pipe(
+          Effect.annotateLogs({ error: error instanceof Error ? error.message : String(error) })
+        )
+      )
+    }
+  }
+
+  const guarded: HotPathHandler = (request, response) => guard(response, () => handler(request, response))
+  return guarded
 })
 
 export const layer = Layer.effect(HotPath, make)

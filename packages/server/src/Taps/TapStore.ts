@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
 import type { TapRecord } from "./TapRecord.js"
 
@@ -109,6 +110,24 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         )
         .pipe(Effect.withSpan("TapStore.store", { attributes: { "tapline.batch_size": taps.length } }))
 
-    return { store } as const
+    /** Control characters would make the error text itself unstorable. */
+    const printable = stripControlCharacters
+
+    /** Keeps a tap PostgreSQL refused, with the reason; a tap dead-lettered twice keeps its first reason. */
+    const deadLetter = (
+      tap: TapRecord,
+      error: { readonly message: string; readonly sqlstate: string | null }
+    ) =>
+      sql`
+        insert into tap_dead_letters (tap_id, organization_id, payload, error, sqlstate)
+        values (${printable(String(tap.id))}, ${printable(String(tap.orgId))}, ${JSON.stringify(tap)},
+          ${printable(error.message).slice(0, 2000)}, ${error.sqlstate})
+        on conflict (tap_id) do nothing`.pipe(Effect.asVoid, Effect.withSpan("TapStore.deadLetter"))
+
+    const deadLetterCount = sql<{ n: string }>`select count(*) as n from tap_dead_letters`.pipe(
+      Effect.map((rows) => Number(rows[0]?.n ?? 0))
+    )
+
+    return { store, deadLetter, deadLetterCount } as const
   })
 }) {}

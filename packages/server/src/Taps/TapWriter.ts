@@ -1,8 +1,38 @@
-import { Duration, Effect, Layer, Schedule } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Data, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
-import { TapStore } from "./TapStore.js"
+import type { TapRecord } from "./TapRecord.js"
+import { type StoreResult, TapStore } from "./TapStore.js"
+import { TapWriterStatus } from "./TapWriterStatus.js"
+
+/** A defect of a batch (a connection dropped mid-transaction surfaces as one), made retryable. */
+class WriterDefect extends Data.TaggedError("WriterDefect")<{ readonly message: string }> {}
+
+/*
+ * SQLSTATE classes 22 (data exception: a NUL in text, an invalid inet) and 23 (integrity: a reference to a
+ * row that is gone) are answers about the data, the same on every retry. Anything else (a connection lost,
+ * the server shutting down, a statement timeout) is about PostgreSQL and passes.
+ */
+const refusal = (error: unknown): { readonly message: string; readonly sqlstate: string } | null => {
+  if (typeof error !== "object" || error === null || (error as { _tag?: string })._tag !== "SqlError") {
+    return null
+  }
+  const cause = (error as SqlError).cause as { code?: unknown; message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  if (!code.startsWith("22") && !code.startsWith("23")) return null
+  return { message: typeof cause?.message === "string" ? cause.message : "refused", sqlstate: code }
+}
+
+const merge = (results: ReadonlyArray<StoreResult>): StoreResult => {
+  const assigned = new Map<string, Array<string>>()
+  for (const result of results) {
+    for (const [orgId, uids] of result.assigned)
+      assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
+  }
+  return { inserted: results.reduce((n, r) => n + r.inserted, 0), assigned }
+}
 
 /**
  * Moves taps from the queue into PostgreSQL: take a batch, store it (idempotently), project the bands that
@@ -13,7 +43,42 @@ export const make = Effect.gen(function* () {
   const queue = yield* TapQueue
   const tapStore = yield* TapStore
   const projector = yield* Projector
+  const status = yield* TapWriterStatus
   const { taps } = yield* AppConfig
+
+  /*
+   * A batch PostgreSQL refuses is halved until the refused taps stand alone; those go to the dead letters,
+   * the rest is stored. Each half is its own transaction and the store is idempotent, so a half stored
+   * before a later failure is not stored twice when the whole delivery is retried.
+   */
+  const storeIsolating = (batch: ReadonlyArray<TapRecord>): Effect.Effect<StoreResult, SqlError> =>
+    tapStore.store(batch).pipe(
+      Effect.catchIf(
+        (error) => refusal(error) !== null,
+        (error) => {
+          if (batch.length > 1) {
+            const half = Math.ceil(batch.length / 2)
+            return Effect.map(
+              Effect.all([storeIsolating(batch.slice(0, half)), storeIsolating(batch.slice(half))]),
+              merge
+            )
+          }
+          const reason = refusal(error)!
+          return tapStore.deadLetter(batch[0]!, reason).pipe(
+            Effect.zipRight(
+              Effect.logError("tap refused by PostgreSQL; kept in tap_dead_letters").pipe(
+                Effect.annotateLogs({
+                  tapId: batch[0]!.id,
+                  sqlstate: reason.sqlstate,
+                  error: reason.message
+                })
+              )
+            ),
+            Effect.as<StoreResult>({ inserted: 0, assigned: new Map() })
+          )
+        }
+      )
+    )
 
   const handle = (delivery: Delivery) =>
     Effect.gen(function* () {
@@ -23,20 +88,54 @@ export const make = Effect.gen(function* () {
           Effect.annotateLogs({ count: delivery.malformed })
         )
       }
-      const result = yield* tapStore.store(delivery.taps)
+      const result = yield* storeIsolating(delivery.taps)
       for (const [orgId, uids] of result.assigned) yield* projector.bands(orgId, uids)
       yield* queue.ack(delivery.ids)
     })
 
-  const retry = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
+  const backoff = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
 
-  const loop = (name: string, step: Effect.Effect<unknown, unknown>) =>
-    step.pipe(
-      Effect.tapErrorCause((cause) => Effect.logWarning(`tap writer ${name} failed; retrying`, cause)),
-      Effect.retry(retry),
-      Effect.forever,
-      Effect.forkScoped
+  /*
+   * Supervised: any failure of a step, error or defect, marks the loop failing (readiness says so) and the
+   * step is retried with backoff for as long as it takes. A delivery that failed is retried itself, not
+   * replaced by a new read: its entries stay pending on this consumer and would otherwise wait for the
+   * claimer. The first failure of a streak is an ERROR, then one every 30 s while it lasts, and the
+   * recovery is said too. Interruption is not a failure and is not retried; loops end only with the scope.
+   */
+  const supervised = (name: string) => {
+    let lastLogged = 0
+    const failed = (error: unknown) =>
+      Effect.suspend(() => {
+        const message = errorText(error)
+        const first = status.failed(name, message)
+        if (!first && Date.now() - lastLogged < 30_000) return Effect.void
+        lastLogged = Date.now()
+        return Effect.logError(
+          first
+            ? `tap writer ${name} failed; taps wait in the stream, retrying with backoff`
+            : `tap writer ${name} still failing; taps wait in the stream, retrying with backoff`
+        ).pipe(Effect.annotateLogs({ error: message, failingForMs: status.snapshot().failingSinceMs }))
+      })
+    const succeeded = Effect.suspend(() =>
+      status.succeeded(name) ? Effect.logInfo(`tap writer ${name} recovered`) : Effect.void
     )
+    return <A>(step: Effect.Effect<A, unknown>): Effect.Effect<A> =>
+      step.pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.fail(new WriterDefect({ message: `defect: ${errorText(defect)}` }))
+        ),
+        Effect.tapError(failed),
+        Effect.retry(backoff),
+        Effect.tap(() => succeeded),
+        Effect.orDie
+      )
+  }
+
+  /** Read with `read`, then store and acknowledge what was read, each retried on its own. */
+  const consume = (name: string, read: Effect.Effect<Delivery, unknown>) => {
+    const attempt = supervised(name)
+    return Effect.flatMap(attempt(read), (delivery) => Effect.as(attempt(handle(delivery)), delivery))
+  }
 
   /*
    * `TAP_WRITER_CONCURRENCY` batches in flight, each read on its own connection and stored in its own
@@ -44,16 +143,31 @@ export const make = Effect.gen(function* () {
    * TapStore locks band rows in id order and inserts assigned bands sorted.
    */
   for (let i = 0; i < taps.writerConcurrency; i++) {
-    yield* loop("batch", Effect.flatMap(queue.take(taps.writerBatch), handle))
+    yield* Effect.forkScoped(Effect.forever(consume(`batch ${i + 1}`, queue.take(taps.writerBatch))))
   }
-  yield* loop(
-    "claim",
-    Effect.flatMap(queue.claim(Duration.toMillis(taps.claimIdle), taps.writerBatch), handle).pipe(
-      Effect.zipRight(Effect.sleep("5 seconds"))
+  // Entries a dead writer left: claimed back to back while there are full batches of them, else every 5 s.
+  const claimIdleMs = Duration.toMillis(taps.claimIdle)
+  const claimed = consume("claim", queue.claim(claimIdleMs, taps.writerBatch))
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.flatMap(claimed, (delivery) =>
+        delivery.ids.length >= taps.writerBatch ? Effect.void : Effect.sleep("5 seconds")
+      )
     )
   )
-  yield* loop("trim", queue.trim.pipe(Effect.zipRight(Effect.sleep("5 seconds"))))
+  const trim = supervised("trim")(queue.trim)
+  yield* Effect.forkScoped(Effect.forever(Effect.zipRight(trim, Effect.sleep("5 seconds"))))
+  status.started()
   yield* Effect.logInfo("tap writer started")
 })
+
+const errorText = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error) {
+    const message = String((error as { message: unknown }).message)
+    const cause = (error as { cause?: { message?: unknown } }).cause?.message
+    return typeof cause === "string" && cause !== message ? `${message}: ${cause}` : message
+  }
+  return String(error)
+}
 
 export const layer = Layer.scopedDiscard(make)

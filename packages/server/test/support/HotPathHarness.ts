@@ -7,13 +7,14 @@ import type { SqlClient } from "@effect/sql"
 import { type ConfigError, ConfigProvider, Context, Effect, Layer } from "effect"
 import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
+import { layerPool, migrate } from "../../src/Database/Database.js"
 import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
 import * as HotPath from "../../src/Redirect/HotPath.js"
 import * as RateLimits from "../../src/Redirect/RateLimits.js"
 import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
 import { TapStore } from "../../src/Taps/TapStore.js"
 import * as TapWriter from "../../src/Taps/TapWriter.js"
-import { MigratedDatabase } from "./TestDatabase.js"
+import { MigratedDatabase, poolOptions } from "./TestDatabase.js"
 import { cleanupPrefix, redisUrl, uniquePrefix } from "./TestRedis.js"
 
 export const TAP_DOMAIN = "tap.test"
@@ -112,6 +113,8 @@ export const harness = (
     readonly writer?: boolean
     /** "memory": the embedded mode's read model and pipeline instead of Redis. */
     readonly backend?: "redis" | "memory"
+    /** A server of the test's own (one it restarts) instead of a fresh database on the shared one. */
+    readonly databaseUrl?: string
   } = {}
 ) =>
   Layer.unwrapScoped(
@@ -139,7 +142,11 @@ export const harness = (
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
       )
-      const base = Layer.mergeAll(MigratedDatabase, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
+      const database =
+        options.databaseUrl === undefined
+          ? MigratedDatabase
+          : Layer.effectDiscard(migrate).pipe(Layer.provideMerge(layerPool(poolOptions(options.databaseUrl))))
+      const base = Layer.mergeAll(database, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
       const projector = Layer.merge(ReadModelFresh, Projector.Default).pipe(
         Layer.provide(Projector.Default),
         Layer.provideMerge(base)

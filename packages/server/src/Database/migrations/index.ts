@@ -6,6 +6,8 @@ import retention from "./0004_retention.js"
 import rollupDirty from "./0005_rollup_dirty.js"
 import exportsTable from "./0006_exports.js"
 import identity from "./0007_identity.js"
+import serializedUrls from "./0008_serialized_urls.js"
+import tapDeadLetters from "./0009_tap_dead_letters.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -15,7 +17,9 @@ export const migrations = {
   "0004_retention": retention,
   "0005_rollup_dirty": rollupDirty,
   "0006_exports": exportsTable,
-  "0007_identity": identity
+  "0007_identity": identity,
+  "0008_serialized_urls": serializedUrls,
+  "0009_tap_dead_letters": tapDeadLetters
 }
 
 export const loader = Migrator.fromRecord(migrations)
