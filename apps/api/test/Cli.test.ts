@@ -77,6 +77,31 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
       // Setting again replaces rather than overlapping.
       expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
+      // A set that overlaps itself is refused whole: the event keeps its windows (it lost them all before).
+      const overlapping = Path.join(dir, "overlapping.json")
+      Fs.writeFileSync(
+        overlapping,
+        JSON.stringify([
+          {
+            type: "LIVE",
+            url: "https://cli.example/a",
+            startsAt: new Date(now).toISOString(),
+            endsAt: new Date(now + 7_200_000).toISOString()
+          },
+          {
+            type: "POST",
+            url: "https://cli.example/b",
+            startsAt: new Date(now + 3_600_000).toISOString(),
+            endsAt: new Date(now + 9_000_000).toISOString()
+          }
+        ])
+      )
+      const overlapRefused = await runCli(
+        ["windows:set", "--org", orgId, "--event", eventId, overlapping],
+        env
+      )
+      expect(overlapRefused.code).not.toBe(0)
+      expect(overlapRefused.output).toContain("nothing was changed")
 
       const csv = Path.join(dir, "bands.csv")
       Fs.writeFileSync(csv, "band_uid,registrant_name\nCLI-1,Ann\nnot valid!,Bob\nCLI-2,Cy\n")
@@ -96,7 +121,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       const out = Path.join(dir, "audit.csv")
       expect((await runCli(["audit:export", "--org", orgId, "--out", out], env)).code).toBe(0)
       const audit = Fs.readFileSync(out, "utf8")
-      expect(audit).toContain("window.delete")
+      expect(audit).toContain("window.replace")
       expect(audit).toContain("band.import")
 
       const summary = await runCli(["analytics:summary", "--org", orgId, "--event", eventId], env)

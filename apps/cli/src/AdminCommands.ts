@@ -75,16 +75,10 @@ const windowsSet = Command.make(
         yield* readFile(file)
       )
       const path = { organizationId: org, eventId: event }
-      // Replace: remove every current window first, so the new set may reuse their times.
-      let page = yield* client.windows.list({ path, urlParams: { limit: 500 } })
-      for (const window of page.items) {
-        yield* client.windows.delete({ path: { ...path, windowId: window.id } })
-      }
-      const created = []
-      for (const window of wanted) created.push(yield* client.windows.create({ path, payload: window }))
-      page = yield* client.windows.list({ path, urlParams: { limit: 500 } })
-      yield* print(page.items)
-      return created
+      // One request, one transaction: the event gets the whole new set, or keeps the windows it had.
+      const windows = yield* client.windows.replace({ path, payload: { windows: wanted } })
+      yield* print(windows)
+      return windows
     })
 ).pipe(Command.withDescription("Replace an event's windows with those in a JSON file (an array of windows)."))
 

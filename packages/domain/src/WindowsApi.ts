@@ -40,6 +40,11 @@ export const UpdateWindow = Schema.Struct({
   examples: [{ url: "https://acme.example/encore", endsAt: "2026-07-01T23:30:00Z" } as never]
 })
 
+/** Every window of the event at once: the new set replaces the old whole, or nothing changes. */
+export const ReplaceWindows = Schema.Struct({
+  windows: Schema.Array(CreateWindow).pipe(Schema.maxItems(500))
+})
+
 export class WindowsApi extends HttpApiGroup.make("windows")
   .add(
     HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/events/${eventId}/windows`
@@ -52,6 +57,15 @@ export class WindowsApi extends HttpApiGroup.make("windows")
       .setPayload(CreateWindow)
       .addSuccess(Window.json, { status: 201 })
       .annotate(OpenApi.Description, "start < end; overlapping another window of the event answers 409.")
+  )
+  .add(
+    HttpApiEndpoint.put("replace")`/api/v1/organizations/${organizationId}/events/${eventId}/windows`
+      .setPayload(ReplaceWindows)
+      .addSuccess(Schema.Array(Window.json))
+      .annotate(
+        OpenApi.Description,
+        "Replaces every window of the event in one transaction. If any new window is invalid or overlaps another, nothing changes (409/400) and the error says so."
+      )
   )
   .add(
     HttpApiEndpoint.patch(

@@ -124,6 +124,60 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
       })
   )
 
+  it.effect("replacing an event's windows applies the whole set or, on any overlap, changes nothing", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey("windows-replace@example.com"))
+      const { base } = yield* liveEvent(tenant, ["WR-1"])
+      const key = tenant.keys.EDITOR
+      const now = Date.now()
+      const window = (type: string, path: string, from: number, to: number) => ({
+        type,
+        url: `https://example.com/${path}`,
+        startsAt: iso(now + from),
+        endsAt: iso(now + to)
+      })
+      const three = [
+        window("PRE", "pre", -3 * HOUR, -HOUR),
+        window("LIVE", "live-2", -HOUR, HOUR),
+        window("POST", "post", HOUR, 3 * HOUR)
+      ]
+      const replaced = yield* call("PUT", `${base}/windows`, { key, body: { windows: three } })
+      expect(replaced.status).toBe(200)
+      expect(replaced.body.map((w: { type: string }) => w.type)).toEqual(["PRE", "LIVE", "POST"])
+      expect((yield* tap(tenant, "WR-1")).location).toBe("https://example.com/live-2")
+
+      // Two new windows that overlap each other: what `windows:set` did in three steps before.
+      const overlapping = yield* call("PUT", `${base}/windows`, {
+        key,
+        body: { windows: [window("LIVE", "a", -HOUR, HOUR), window("POST", "b", 0, 2 * HOUR)] }
+      })
+      expect(overlapping.status).toBe(409)
+      expect(overlapping.body.message).toContain("overlaps")
+      expect(overlapping.body.message).toContain("nothing was changed")
+      const after = yield* call("GET", `${base}/windows`, { key })
+      expect(after.body.items.map((w: { url: string }) => w.url)).toEqual(three.map((w) => w.url))
+      expect((yield* tap(tenant, "WR-1")).location).toBe("https://example.com/live-2")
+
+      const backwards = yield* call("PUT", `${base}/windows`, {
+        key,
+        body: { windows: [window("LIVE", "x", HOUR, -HOUR)] }
+      })
+      expect(backwards.status).toBe(400)
+      expect(backwards.body.message).toContain("nothing was changed")
+      expect(
+        (yield* call("PUT", `${base}/windows`, { key: tenant.keys.VIEWER, body: { windows: [] } })).status
+      ).toBe(403)
+      const sql = yield* SqlClient.SqlClient
+      const audited = yield* sql<{ action: string }>`
+        select action from audit_log where organization_id = ${tenant.orgId} and action = 'window.replace'`
+      expect(audited.length).toBe(1)
+
+      // An empty set is a replace too: the event has no windows, the band goes to the fallback.
+      const cleared = yield* call("PUT", `${base}/windows`, { key, body: { windows: [] } })
+      expect(cleared.body).toEqual([])
+    })
+  )
+
   it.effect("values PostgreSQL cannot store answer 400 on writes and reads alike, and change nothing", () =>
     Effect.gen(function* () {
       const tenant = yield* createTenant(yield* bootstrapKey("nul@example.com"))

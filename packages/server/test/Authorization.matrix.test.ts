@@ -363,6 +363,26 @@ const specs: ReadonlyArray<Spec> = [
       }))
   },
   {
+    name: "windows.replace",
+    method: "PUT",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (id) => ({
+        path: `${org(c)}/events/${id}/windows`,
+        body: {
+          windows: [
+            {
+              type: "LIVE",
+              url: "https://example.com/live",
+              startsAt: iso(Date.now()),
+              endsAt: iso(Date.now() + hour)
+            }
+          ]
+        }
+      }))
+  },
+  {
     name: "windows.update",
     method: "PATCH",
     min: "EDITOR",

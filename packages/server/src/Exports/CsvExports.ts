@@ -60,10 +60,18 @@ const AUDIT_COLUMNS = [
   "trace_id"
 ] as const
 
+/*
+ * A cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `@SUM(…)`, `+`, `-`, or a leading tab or CR
+ * that some applications skip) gets a leading apostrophe, as OWASP's CSV injection advice says: user agents,
+ * utm values and names are written by anyone who can tap or type, and organisers open these files in Excel.
+ */
+const FORMULA_START = /^[=+\-@\t\r]/
+export const neutralizeFormula = (text: string): string => (FORMULA_START.test(text) ? `'${text}` : text)
+
 const cell = (value: unknown) => {
   if (value === null || value === undefined) return ""
   if (value instanceof Date) return value.toISOString()
-  return typeof value === "object" ? JSON.stringify(value) : String(value)
+  return neutralizeFormula(typeof value === "object" ? JSON.stringify(value) : String(value))
 }
 
 // The client turns result columns into camelCase: read each column back by that name.

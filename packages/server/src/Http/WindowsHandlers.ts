@@ -1,8 +1,10 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as SqlClient from "@effect/sql/SqlClient"
 import {
+  Conflict,
   Event,
   type EventId,
+  InvalidRequest,
   NotFound,
   type OrganizationId,
   TaplineApi,
@@ -85,6 +87,51 @@ export const WindowsHandlers = HttpApiBuilder.group(TaplineApi, "windows", (hand
           )
           yield* changes.project(path.organizationId)
           return created
+        })
+      )
+      .handle("replace", ({ path, payload }) =>
+        Effect.gen(function* () {
+          yield* requireRole(path.organizationId, "EDITOR")
+          const replaced = yield* changes
+            .transact(
+              Effect.gen(function* () {
+                yield* event(path.organizationId, path.eventId, true)
+                const before =
+                  yield* sql`select * from windows where event_id = ${path.eventId} order by starts_at`
+                yield* sql`delete from windows where event_id = ${path.eventId}`
+                const rows =
+                  payload.windows.length === 0
+                    ? []
+                    : yield* sql`insert into windows ${sql.insert(
+                        payload.windows.map((window) => ({
+                          organizationId: path.organizationId,
+                          eventId: path.eventId,
+                          ...patchColumns(window)
+                        }))
+                      )} returning *`
+                const windows = yield* Effect.orDie(Effect.forEach(rows, (row) => decode(row)))
+                yield* audit.record({
+                  organizationId: path.organizationId,
+                  action: "window.replace",
+                  resourceType: "event",
+                  resourceId: path.eventId,
+                  oldValues: before,
+                  newValues: rows
+                })
+                return [...windows].sort((a, b) => a.startsAt.epochMillis - b.startsAt.epochMillis)
+              })
+            )
+            .pipe(
+              // The transaction rolled back: the event keeps the windows it had, and the caller must know it.
+              Effect.catchTags({
+                Conflict: (error) =>
+                  Effect.fail(new Conflict({ message: `${error.message}; nothing was changed` })),
+                InvalidRequest: (error) =>
+                  Effect.fail(new InvalidRequest({ message: `${error.message}; nothing was changed` }))
+              })
+            )
+          yield* changes.project(path.organizationId)
+          return replaced
         })
       )
       .handle("update", ({ path, payload }) =>
