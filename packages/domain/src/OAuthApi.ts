@@ -4,7 +4,15 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Conflict, Forbidden, InvalidRequest, NotFound, TooManyRequests, Unauthorized } from "./Errors.js"
+import {
+  Conflict,
+  Forbidden,
+  InvalidRequest,
+  NotFound,
+  ServiceUnavailable,
+  TooManyRequests,
+  Unauthorized
+} from "./Errors.js"
 import { NoContent } from "./Params.js"
 
 /** The provider's name in sign-in URLs: `/api/v1/auth/oauth/{providerId}/start`. */
@@ -103,6 +111,7 @@ export class OAuthApi extends HttpApiGroup.make("oauth")
   .addError(Conflict)
   .addError(InvalidRequest)
   .addError(TooManyRequests)
+  .addError(ServiceUnavailable)
   .annotate(OpenApi.Title, "OAuth sign-in")
   .annotate(
     OpenApi.Description,

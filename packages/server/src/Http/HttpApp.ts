@@ -30,6 +30,7 @@ import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
+import { guardBodies } from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
@@ -106,6 +107,7 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
 export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
+  Layer.provide(HttpApiBuilder.middleware(guardBodies)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),

@@ -1,7 +1,7 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { type OAuthCallbackParams, TaplineApi } from "@tapline/domain"
+import { type OAuthCallbackParams, ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { requirePlatformAdmin, requireUser } from "../Auth/Authorization.js"
@@ -123,7 +123,8 @@ export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers
           yield* limits.attempt("oauth-start")
           const started = yield* flow.start(path.providerId, { linkUserId: userId }).pipe(
             Effect.catchTags({
-              Refused: () => Effect.dieMessage("provider unreachable"),
+              // The provider's discovery or endpoints did not answer: theirs to fix, not a fault of ours.
+              Refused: () => Effect.fail(new ServiceUnavailable({ checks: { provider: "failing" } })),
               SqlError: Effect.die
             })
           )
