@@ -12,7 +12,15 @@ import type { TapRecord } from "../src/Taps/TapRecord.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { TapStore } from "../src/Taps/TapStore.js"
 import * as TapWriter from "../src/Taps/TapWriter.js"
-import { eventually, HarnessInfo, harness, request, TAP_DOMAIN, TapServer } from "./support/HotPathHarness.js"
+import {
+  DEFAULT_URL,
+  eventually,
+  HarnessInfo,
+  harness,
+  request,
+  TAP_DOMAIN,
+  TapServer
+} from "./support/HotPathHarness.js"
 import { show, tenant } from "./support/TapFixtures.js"
 import { privateRedis } from "./support/TestRedis.js"
 
@@ -247,6 +255,69 @@ describe("Redis outage", () => {
         yield* Effect.promise(() => raw.quit())
         expect(streamLength.length).toBe(1)
       })
+    )
+
+    it.effect(
+      "taps served during an outage for an organisation or band this process never saw are stored with both",
+      () =>
+        Effect.gen(function* () {
+          const { port } = yield* TapServer
+          const redis = yield* PrivateRedis
+          const sql = yield* SqlClient.SqlClient
+          const store = yield* TapStore
+          // Projected into Redis, never looked up by this process before the outage.
+          const unseen = yield* tenant({ events: [{ windows: show("u"), bands: ["U-1", "U-2"] }] })
+          const seen = yield* tenant({ events: [{ windows: show("s"), bands: ["S-1", "S-2"] }] })
+          const seenHost = `${seen.slug}.${TAP_DOMAIN}`
+          expect((yield* request(port, "/e?bandId=S-1", { host: seenHost })).location).toBe(
+            "https://example.com/s/live"
+          )
+          yield* eventually(countTaps(seen.orgId), (c) => c.n === 1)
+          const deadBefore = yield* store.deadLetterCount
+
+          yield* Effect.promise(() => redis.kill())
+          const bySlug = yield* request(port, "/e?bandId=U-1", { host: `${unseen.slug}.${TAP_DOMAIN}` })
+          const byEvent = yield* request(port, `/e?bandId=U-2&eventId=${unseen.eventIds[0]}`, {
+            host: "any.host.example"
+          })
+          // The organisation is known here, this band of it is not: the website, as DESIGN §3 says.
+          const unseenBand = yield* request(port, "/e?bandId=S-2", { host: seenHost })
+          const nobody = yield* request(port, "/e?bandId=X-1", {
+            host: `nobody-${process.pid}.${TAP_DOMAIN}`
+          })
+          expect([bySlug, byEvent, unseenBand, nobody].map((r) => r.status)).toEqual([302, 302, 302, 302])
+          expect(bySlug.location).toBe(DEFAULT_URL)
+          expect(byEvent.location).toBe(DEFAULT_URL)
+          expect(unseenBand.location).toBe(`https://${seen.slug}.example/`)
+          expect(nobody.location).toBe(DEFAULT_URL)
+
+          yield* Effect.promise(() => redis.restart())
+          yield* eventually(countTaps(unseen.orgId), (c) => c.n === 2, 20_000)
+          yield* eventually(countTaps(seen.orgId), (c) => c.n === 2, 20_000)
+          const rows = yield* sql<{ bandUid: string; bandId: string | null; eventId: string | null }>`
+            select band_uid, band_id, event_id from taps
+            where organization_id in (${unseen.orgId}, ${seen.orgId}) order by band_uid`
+          expect(rows.map((r) => [r.bandUid, r.bandId !== null, r.eventId])).toEqual([
+            ["S-1", true, seen.eventIds[0]],
+            ["S-2", true, seen.eventIds[0]],
+            ["U-1", true, unseen.eventIds[0]],
+            ["U-2", true, unseen.eventIds[0]]
+          ])
+          const counts = yield* sql<{ bandUid: string; tapCount: string }>`
+            select band_uid, tap_count from bands where organization_id in (${unseen.orgId}, ${seen.orgId})
+            order by band_uid`
+          expect(counts.map((r) => [r.bandUid, Number(r.tapCount)])).toEqual([
+            ["S-1", 1],
+            ["S-2", 1],
+            ["U-1", 1],
+            ["U-2", 1]
+          ])
+          // A slug no organisation has: kept for the operator, not stored as anyone's tap.
+          yield* eventually(store.deadLetterCount, (n) => n === deadBefore + 1, 20_000)
+          const [dead] = yield* sql<{ error: string }>`
+            select error from tap_dead_letters where payload like ${`%nobody-${process.pid}%`}`
+          expect(dead?.error).toContain("unknown organisation")
+        }).pipe(Effect.provide(TapStore.Default))
     )
 
     it.effect("a Redis that stops answering delays no tap beyond TAP_LOOKUP_TIMEOUT, and loses none", () =>

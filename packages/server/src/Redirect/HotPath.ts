@@ -299,39 +299,70 @@ export const make = Effect.gen(function* () {
       return null
     }
     const served = servedDestination(org, decision, tap.utm)
-    const location = served.url
-    redirect(response, location)
-    const agent = request.headers["user-agent"]
-    const ua = agent === undefined ? null : stripControlCharacters(agent.slice(0, MAX_USER_AGENT))
-    const record: TapRecord = {
-      id: uuidv7(),
+    redirect(response, served.url)
+    record(request, tap, ip, {
       orgId: org.id,
       eventId: decision.eventId,
       bandId: decision.bandId,
-      bandUid: tap.bandUid,
       windowId: decision.windowId,
       mode: decision.mode,
       kind: served.kind,
-      url: location,
+      url: served.url,
+      assign: decision.assignment
+    })
+    return decision
+  }
+
+  /*
+   * The organisation is not known here and Redis cannot say: the attendee goes to the default URL, and the
+   * tap is recorded with the organisation as the URL named it, for the writer to resolve from PostgreSQL.
+   */
+  const unattributed = (request: IncomingMessage, response: ServerResponse, tap: ParsedTap, ip: string) => {
+    const url = safeDestination(defaultUrl, tap.utm) ?? defaultUrl
+    redirect(response, url)
+    const ref = tap.ref
+    record(request, tap, ip, {
+      orgId: ref._tag === "org" ? ref.orgId : null,
+      ...(ref._tag === "slug" ? { orgRef: `slug:${ref.slug}` } : {}),
+      ...(ref._tag === "event" ? { orgRef: `event:${ref.eventId}` } : {}),
+      eventId: tap.eventId,
+      bandId: null,
+      windowId: null,
+      mode: null,
+      kind: "DEFAULT",
+      url,
+      assign: null
+    })
+  }
+
+  /** Hands the served tap to the recorder, after the response is written. */
+  const record = (
+    request: IncomingMessage,
+    tap: ParsedTap,
+    ip: string,
+    served: Pick<
+      TapRecord,
+      "orgId" | "orgRef" | "eventId" | "bandId" | "windowId" | "mode" | "kind" | "url" | "assign"
+    >
+  ) => {
+    const agent = request.headers["user-agent"]
+    const ua = agent === undefined ? null : stripControlCharacters(agent.slice(0, MAX_USER_AGENT))
+    recorder.record({
+      id: uuidv7(),
+      ...served,
+      bandUid: tap.bandUid,
       at: Date.now(),
       ua,
       ip: storedIp(ip),
       utm: tap.utm,
       bot: tap.head || (ua !== null && isBotAgent(ua)),
-      dup: false,
-      assign: decision.assignment
-    }
-    recorder.record(record)
-    return decision
+      dup: false
+    })
   }
 
   const degraded = (response: ServerResponse, request: IncomingMessage, tap: ParsedTap, ip: string) => {
     const known = store.stale(tap.ref, tap.bandUid)
-    if (known.org === null) {
-      // Without the organisation nothing can be attributed; the attendee still gets somewhere safe.
-      redirect(response, defaultUrl)
-      return
-    }
+    if (known.org === null) return unattributed(request, response, tap, ip)
     respond(request, response, tap, ip, known.org, known.bands ?? [], false)
   }
 

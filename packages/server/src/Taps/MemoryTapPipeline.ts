@@ -47,7 +47,7 @@ export const make = Effect.gen(function* () {
     }
     let dup = false
     if (!tap.bot) {
-      const key = `${tap.orgId}:${tap.bandUid}`
+      const key = `${tap.orgId ?? tap.orgRef}:${tap.bandUid}`
       const last = lastTap.get(key)
       dup = last !== undefined && tap.at >= last && tap.at - last < windowMs
       if (last === undefined || tap.at > last) lastTap.set(key, tap.at)

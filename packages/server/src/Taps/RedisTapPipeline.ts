@@ -31,8 +31,10 @@ local counters = cjson.decode(ARGV[3])
 for i = 4, #ARGV do
   local tap = cjson.decode(ARGV[i])
   local dup = 0
+  local org = tap.orgId
+  if org == nil or org == cjson.null then org = tap.orgRef end
   if not tap.bot then
-    local lastKey = prefix .. '{taps}:last:' .. tap.orgId .. ':' .. tap.bandUid
+    local lastKey = prefix .. '{taps}:last:' .. org .. ':' .. tap.bandUid
     local last = tonumber(redis.call('GET', lastKey) or '-1')
     if last >= 0 and tap.at >= last and tap.at - last < window then dup = 1 end
     if tap.at > last then

@@ -12,7 +12,13 @@ export interface UtmValues {
 /** One served redirect as the hot path hands it over: compact JSON in the stream, a row in `taps` later. */
 export interface TapRecord {
   readonly id: string
-  readonly orgId: string
+  /**
+   * Null only for a tap served while this process could not tell the organisation (Redis down, the
+   * organisation never seen here); `orgRef` then says how the URL named it and the writer resolves it.
+   */
+  readonly orgId: string | null
+  /** `slug:<slug>` or `event:<event id>`, present when `orgId` is null. */
+  readonly orgRef?: string
   readonly eventId: string | null
   readonly bandId: string | null
   readonly bandUid: string

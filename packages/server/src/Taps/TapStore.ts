@@ -8,6 +8,8 @@ export interface StoreResult {
   readonly inserted: number
   /** Band ids created by auto-assignment, per organisation, to project into the read model. */
   readonly assigned: ReadonlyMap<string, ReadonlyArray<string>>
+  /** Taps whose organisation PostgreSQL does not know either (served the default URL during an outage). */
+  readonly unattributable: ReadonlyArray<TapRecord>
 }
 
 const column = <A>(taps: ReadonlyArray<TapRecord>, f: (tap: TapRecord) => A) => taps.map(f)
@@ -60,11 +62,24 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
           insert into taps (id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind,
             destination_url, tapped_at, user_agent, client_ip, utm_source, utm_medium, utm_campaign, utm_term,
             utm_content, is_bot, is_duplicate)
-          select i.id, i.organization_id, i.event_id, coalesce(i.band_id, b.id), i.band_uid, i.window_id, i.mode,
+          select i.id, i.organization_id, coalesce(i.event_id, b.event_id), coalesce(i.band_id, b.id), i.band_uid,
+            i.window_id, i.mode,
             i.redirect_kind, i.destination_url, i.tapped_at, i.user_agent, i.client_ip, i.utm_source, i.utm_medium,
             i.utm_campaign, i.utm_term, i.utm_content, i.is_bot, i.is_duplicate
           from input i
-          left join bands b on i.band_id is null and b.event_id = i.event_id and b.band_uid = i.band_uid
+          /*
+           * A tap served without its band (Redis was down and this process had not seen the band) gets it
+           * here: the band of that uid in the tap's event, or else in the organisation's ACTIVE event closest
+           * in time to the tap. A tap served with its band never runs this (the filter is a one-time check).
+           */
+          left join lateral (
+            select b.id, b.event_id from bands b join events e on e.id = b.event_id
+            where i.band_id is null and b.organization_id = i.organization_id and b.band_uid = i.band_uid
+              and (i.event_id is null or b.event_id = i.event_id)
+            order by b.deleted_at is null desc, e.status = 'ACTIVE' desc,
+              abs(extract(epoch from coalesce(e.starts_at, i.tapped_at) - i.tapped_at)), b.id
+            limit 1
+          ) b on true
           on conflict (id, tapped_at) do nothing
           returning event_id, band_id, tapped_at, is_bot
         ),
@@ -92,11 +107,43 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         )
         select (select count(*) from inserted) as inserted`
 
-    const store = (taps: ReadonlyArray<TapRecord>) =>
+    /*
+     * Taps served while the organisation could not be told (see TapRecord.orgRef) get it from PostgreSQL;
+     * those it does not know are returned apart, never inserted with a made-up organisation.
+     */
+    const attribute = (taps: ReadonlyArray<TapRecord>) =>
+      Effect.gen(function* () {
+        const unresolved = taps.filter((tap) => tap.orgId === null)
+        if (unresolved.length === 0) return { attributed: taps, unattributable: [] }
+        const refs = [...new Set(unresolved.map((tap) => tap.orgRef ?? ""))]
+        const slugs = refs.filter((ref) => ref.startsWith("slug:")).map((ref) => ref.slice(5))
+        const eventIds = refs.filter((ref) => ref.startsWith("event:")).map((ref) => ref.slice(6))
+        const rows = yield* sql<{ ref: string; organizationId: string }>`
+          select 'slug:' || slug as ref, id as organization_id from organizations
+          where slug = any(${slugs}::text[]) and deleted_at is null
+          union all
+          select 'event:' || id, organization_id from events where id = any(${eventIds}::uuid[])`
+        const byRef = new Map(rows.map((row) => [row.ref, row.organizationId]))
+        const attributed: Array<TapRecord> = []
+        const unattributable: Array<TapRecord> = []
+        for (const tap of taps) {
+          if (tap.orgId !== null) attributed.push(tap)
+          else {
+            const orgId = byRef.get(tap.orgRef ?? "")
+            if (orgId === undefined) unattributable.push(tap)
+            else attributed.push({ ...tap, orgId })
+          }
+        }
+        return { attributed, unattributable }
+      })
+
+    const store = (batch: ReadonlyArray<TapRecord>) =>
       sql
         .withTransaction(
           Effect.gen(function* () {
-            if (taps.length === 0) return { inserted: 0, assigned: new Map() } satisfies StoreResult
+            const { attributed: taps, unattributable } = yield* attribute(batch)
+            if (taps.length === 0)
+              return { inserted: 0, assigned: new Map(), unattributable } satisfies StoreResult
             const created = yield* createAssigned(taps)
             const [row] = yield* insertTaps(taps)
             const assigned = new Map<string, Array<string>>()
@@ -105,10 +152,10 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
               list.push(band.bandUid)
               assigned.set(band.organizationId, list)
             }
-            return { inserted: Number(row?.inserted ?? 0), assigned } satisfies StoreResult
+            return { inserted: Number(row?.inserted ?? 0), assigned, unattributable } satisfies StoreResult
           })
         )
-        .pipe(Effect.withSpan("TapStore.store", { attributes: { "tapline.batch_size": taps.length } }))
+        .pipe(Effect.withSpan("TapStore.store", { attributes: { "tapline.batch_size": batch.length } }))
 
     /** Control characters would make the error text itself unstorable. */
     const printable = stripControlCharacters
@@ -120,7 +167,8 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
     ) =>
       sql`
         insert into tap_dead_letters (tap_id, organization_id, payload, error, sqlstate)
-        values (${printable(String(tap.id))}, ${printable(String(tap.orgId))}, ${JSON.stringify(tap)},
+        values (${printable(String(tap.id))}, ${tap.orgId === null ? null : printable(String(tap.orgId))},
+          ${JSON.stringify(tap)},
           ${printable(error.message).slice(0, 2000)}, ${error.sqlstate})
         on conflict (tap_id) do nothing`.pipe(Effect.asVoid, Effect.withSpan("TapStore.deadLetter"))
 

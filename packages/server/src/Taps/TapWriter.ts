@@ -31,7 +31,11 @@ const merge = (results: ReadonlyArray<StoreResult>): StoreResult => {
     for (const [orgId, uids] of result.assigned)
       assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
   }
-  return { inserted: results.reduce((n, r) => n + r.inserted, 0), assigned }
+  return {
+    inserted: results.reduce((n, r) => n + r.inserted, 0),
+    assigned,
+    unattributable: results.flatMap((r) => r.unattributable)
+  }
 }
 
 /**
@@ -74,7 +78,7 @@ export const make = Effect.gen(function* () {
                 })
               )
             ),
-            Effect.as<StoreResult>({ inserted: 0, assigned: new Map() })
+            Effect.as<StoreResult>({ inserted: 0, assigned: new Map(), unattributable: [] })
           )
         }
       )
@@ -89,6 +93,18 @@ export const make = Effect.gen(function* () {
         )
       }
       const result = yield* storeIsolating(delivery.taps)
+      // Served the default URL during an outage for an organisation that does not exist: kept, not counted.
+      for (const tap of result.unattributable) {
+        yield* tapStore.deadLetter(tap, {
+          message: `unknown organisation (${tap.orgRef ?? "no reference"})`,
+          sqlstate: null
+        })
+      }
+      if (result.unattributable.length > 0) {
+        yield* Effect.logWarning("taps for an unknown organisation kept in tap_dead_letters").pipe(
+          Effect.annotateLogs({ count: result.unattributable.length })
+        )
+      }
       for (const [orgId, uids] of result.assigned) yield* projector.bands(orgId, uids)
       yield* queue.ack(delivery.ids)
     })
