@@ -30,7 +30,9 @@ export const PipelineHealth = Schema.Struct({
     overflowed: Schema.Number,
     appended: Schema.Number,
     spooled: Schema.Number,
-    replayed: Schema.Number
+    replayed: Schema.Number,
+    dropped: Schema.Number,
+    journalSegments: Schema.Number
   }),
   /** This process's writer: `not_running` on the `api` role. */
   writer: Schema.Struct({

@@ -320,6 +320,49 @@ describe("Redis outage", () => {
         }).pipe(Effect.provide(TapStore.Default))
     )
 
+    it.effect(
+      "during an outage taps go to the journal as fast as they are served, none waits in memory",
+      () =>
+        Effect.gen(function* () {
+          const { port } = yield* TapServer
+          const redis = yield* PrivateRedis
+          const recorder = yield* TapRecorder
+          const t = yield* tenant({ events: [{ windows: show("j"), bands: ["J-1"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          expect((yield* request(port, "/e?bandId=J-1", { host })).status).toBe(302)
+          yield* eventually(countTaps(t.orgId), (c) => c.n === 1)
+
+          yield* Effect.promise(() => redis.kill())
+          const before = recorder.stats()
+          const replies = yield* Effect.all(
+            Array.from({ length: 3_000 }, (_, i) =>
+              // A client each, as at the gates: the per-client limit is not what this is about.
+              request(port, "/e?bandId=J-1", {
+                host,
+                headers: { "x-forwarded-for": `198.18.${i >> 8}.${i & 255}` }
+              })
+            ),
+            { concurrency: 50 }
+          )
+          expect(replies.every((r) => r.status === 302)).toBe(true)
+          // Before the journal, each failed append waited through the client's reconnects: ~30 taps/s reached
+          // the spool and thousands waited in memory, to be lost on a kill.
+          const after = recorder.stats()
+          expect(after.buffered).toBeLessThan(100)
+          expect(after.spooled - before.spooled).toBeGreaterThanOrEqual(3_000 - after.buffered)
+          expect(after.dropped).toBe(0)
+
+          yield* Effect.promise(() => redis.restart())
+          const stored = yield* eventually(countTaps(t.orgId), (c) => c.n >= 3_001, 30_000)
+          expect(stored).toEqual({ n: 3_001, distinct: 3_001 })
+          yield* eventually(
+            Effect.sync(() => recorder.stats().journalSegments),
+            (n) => n <= 2,
+            20_000
+          )
+        })
+    )
+
     it.effect("a Redis that stops answering delays no tap beyond TAP_LOOKUP_TIMEOUT, and loses none", () =>
       Effect.gen(function* () {
         const { port } = yield* TapServer

@@ -38,6 +38,8 @@ export interface RedisServer {
   readonly kill: () => Promise<void>
   /** SHUTDOWN: a planned stop that writes the append-only file first. */
   readonly stop: () => Promise<void>
+  /** Starts it again after `kill` or `stop`, on the same port and folder. */
+  readonly start: () => Promise<void>
   /** Stops (SIGKILL, or SHUTDOWN when `graceful`) and starts again on the same port and folder. */
   readonly restart: (options?: { readonly graceful?: boolean }) => Promise<void>
   readonly dispose: () => Promise<void>
@@ -86,6 +88,9 @@ export const startRedisServer = async (
     port,
     kill,
     stop,
+    start: async () => {
+      if (exited()) child = await launch()
+    },
     restart: async (restartOptions = {}) => {
       await (restartOptions.graceful ? stop() : kill())
       child = await launch()

@@ -17,7 +17,7 @@ import type { BandEntry, OrgSnapshot, RedirectKind } from "./Snapshot.js"
 /*
  * GET|HEAD /e — DESIGN.md §3. A plain node:http handler built once from Effect services: a warm request
  * starts no fiber and reads no Redis; a cache miss awaits one round trip. The tap is handed to the
- * recorder after the response is written.
+ * recorder (which journals it to disk) just before the 302 is written.
  */
 
 const BAND_UID = /^[A-Za-z0-9-]{1,64}$/
@@ -299,7 +299,6 @@ export const make = Effect.gen(function* () {
       return null
     }
     const served = servedDestination(org, decision, tap.utm)
-    redirect(response, served.url)
     record(request, tap, ip, {
       orgId: org.id,
       eventId: decision.eventId,
@@ -310,6 +309,7 @@ export const make = Effect.gen(function* () {
       url: served.url,
       assign: decision.assignment
     })
+    redirect(response, served.url)
     return decision
   }
 
@@ -319,7 +319,6 @@ export const make = Effect.gen(function* () {
    */
   const unattributed = (request: IncomingMessage, response: ServerResponse, tap: ParsedTap, ip: string) => {
     const url = safeDestination(defaultUrl, tap.utm) ?? defaultUrl
-    redirect(response, url)
     const ref = tap.ref
     record(request, tap, ip, {
       orgId: ref._tag === "org" ? ref.orgId : null,
@@ -333,9 +332,10 @@ export const make = Effect.gen(function* () {
       url,
       assign: null
     })
+    redirect(response, url)
   }
 
-  /** Hands the served tap to the recorder, after the response is written. */
+  /** Hands the tap to the recorder, which journals it: before the 302 goes out, so a kill loses nothing. */
   const record = (
     request: IncomingMessage,
     tap: ParsedTap,

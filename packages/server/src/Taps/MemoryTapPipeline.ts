@@ -128,7 +128,15 @@ export const make = Effect.gen(function* () {
 
   const recorder: TapRecorderShape = {
     record,
-    stats: (): RecorderStats => ({ buffered: entries.length, overflowed, appended, spooled: 0, replayed: 0 })
+    stats: (): RecorderStats => ({
+      buffered: entries.length,
+      overflowed,
+      appended,
+      spooled: 0,
+      replayed: 0,
+      dropped: overflowed,
+      journalSegments: 0
+    })
   }
 
   const live: LiveCountersShape = {

@@ -4,6 +4,8 @@ import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
+import type { Segment } from "./TapJournal.js"
+import * as TapJournal from "./TapJournal.js"
 import {
   type Delivery,
   type PipelineHealth,
@@ -100,7 +102,24 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
 
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
-/** The producer: bounded buffer, one appending fiber, a local spool while Redis is unreachable. */
+/** Longest a batch append may take before its taps are left to the journal for replay. */
+const APPEND_DEADLINE_MS = 2_000
+/** A segment is sealed after this many taps or this long, so a restart replays little of what was appended. */
+const SEGMENT_TAPS = 5_000
+const SEGMENT_MS = 2_000
+
+interface Buffered {
+  readonly tap: TapRecord
+  readonly line: string
+  readonly segment: Segment | null
+}
+
+/**
+ * The producer. `record` writes the tap to the journal (one write(2), before the 302 is sent) and, while
+ * Redis answers, keeps it in a bounded buffer that one fiber appends to the stream in batches. While Redis is
+ * unreachable (or appends fall behind and the buffer fills) taps go to the journal only, and the replayer
+ * appends those segments from disk once Redis answers. Nothing waits on Redis's reconnect attempts.
+ */
 export const makeRecorder = Effect.gen(function* () {
   const shared = yield* Redis
   // Taps are already batched; acquired before the flushing finalizer below, so it closes after the last flush.
@@ -108,21 +127,36 @@ export const makeRecorder = Effect.gen(function* () {
   const { embedded, taps } = yield* AppConfig
   const prefix = keyPrefixOf(client)
   const windowMs = Duration.toMillis(taps.duplicateInterval)
-  const spoolDir = Option.getOrElse(taps.spoolDir, () => Path.join(embedded.dataDir, "spool"))
-  Fs.mkdirSync(spoolDir, { recursive: true })
-  // One file per process, so two instances sharing a folder never interleave lines.
-  const spoolFile = Path.join(spoolDir, `taps-${Os.hostname()}-${process.pid}.ndjson`)
+  const journalDir = Option.getOrElse(taps.spoolDir, () => Path.join(embedded.dataDir, "spool"))
+  const journal = TapJournal.open(journalDir)
 
-  const buffer: Array<TapRecord> = []
-  const stats = { overflowed: 0, appended: 0, spooled: 0, replayed: 0 }
+  const buffer: Array<Buffered> = []
+  const stats = { overflowed: 0, appended: 0, spooled: 0, replayed: 0, dropped: 0 }
   let wake: (() => void) | null = null
 
+  // Connected now rather than on the first command (the connection is lazy): `ready` is judged by its status.
+  // A Redis that is down at start is retried by the client in the background; the journal holds taps meanwhile.
+  yield* Effect.promise(() => client.connect().catch(() => undefined))
+  const ready = () => client.status === "ready"
+
   const record = (tap: TapRecord) => {
-    if (buffer.length >= taps.bufferMax) {
-      stats.overflowed++
+    const line = JSON.stringify(tap)
+    const segment = journal.write(line)
+    // Journal-only while its segment is marked for replay: the replayer appends the whole file.
+    if (segment?.replay === true) {
+      stats.spooled++
       return
     }
-    buffer.push(tap)
+    if (buffer.length >= taps.bufferMax) {
+      stats.overflowed++
+      if (segment === null) stats.dropped++
+      else {
+        journal.markForReplay(segment)
+        stats.spooled++
+      }
+      return
+    }
+    buffer.push({ tap, line, segment })
     if (wake !== null) {
       const resume = wake
       wake = null
@@ -136,87 +170,167 @@ export const makeRecorder = Effect.gen(function* () {
     taplineAppend: (key: string, ...args: Array<string | number>) => Promise<number>
   }
 
+  /*
+   * A deadline of its own: a Redis that accepts the connection but does not answer (paused, loading) would
+   * otherwise hold the batch, and the shutdown behind it. A late success appends taps that are then replayed
+   * too: harmless, the store is idempotent on tap id.
+   */
   const append = (taps: ReadonlyArray<TapRecord>, lines: ReadonlyArray<string>) =>
     Effect.tryPromise({
-      try: () =>
-        script.taplineAppend(STREAM_KEY, prefix, windowMs, JSON.stringify(liveCounterOps(taps)), ...lines),
+      try: () => {
+        let timer: NodeJS.Timeout | undefined
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error("append deadline passed")), APPEND_DEADLINE_MS)
+        })
+        const appended = script.taplineAppend(
+          STREAM_KEY,
+          prefix,
+          windowMs,
+          JSON.stringify(liveCounterOps(taps)),
+          ...lines
+        )
+        return Promise.race([appended, deadline]).finally(() => clearTimeout(timer))
+      },
       catch: (cause) => new TapQueueError({ operation: "append", message: errorMessage(cause), cause })
     })
 
-  const spool = (lines: ReadonlyArray<string>) =>
-    Effect.sync(() => {
-      const fd = Fs.openSync(spoolFile, "a")
-      try {
-        Fs.writeSync(fd, `${lines.join("\n")}\n`)
-        Fs.fsyncSync(fd)
-      } finally {
-        Fs.closeSync(fd)
-      }
-      stats.spooled += lines.length
+  /** Their segments are replayed from disk: the taps are not lost, only delayed. */
+  const leaveToJournal = (batch: ReadonlyArray<Buffered>) => {
+    for (const entry of batch) {
+      if (entry.segment === null) stats.dropped++
+      else journal.markForReplay(entry.segment)
+    }
+    stats.spooled += batch.length
+  }
+
+  const acknowledge = (batch: ReadonlyArray<Buffered>) => {
+    const bySegment = new Map<Segment, number>()
+    for (const entry of batch) {
+      if (entry.segment !== null) bySegment.set(entry.segment, (bySegment.get(entry.segment) ?? 0) + 1)
+    }
+    for (const [segment, count] of bySegment) journal.acked(segment, count)
+    stats.appended += batch.length
+  }
+
+  let lastWarning = 0
+  const warnOnce = (message: string, annotations: Record<string, unknown>) =>
+    Effect.suspend(() => {
+      if (Date.now() - lastWarning < 10_000) return Effect.void
+      lastWarning = Date.now()
+      return Effect.logWarning(message).pipe(Effect.annotateLogs(annotations))
     })
 
-  // Uninterruptible: once taps leave the buffer they reach Redis or the spool, even during shutdown.
+  // Uninterruptible: once taps leave the buffer they reach Redis or are left to the journal, even at shutdown.
   const flushBatch = Effect.uninterruptible(
     Effect.suspend(() => {
+      if (!ready()) {
+        // Redis is down: do not wait through reconnects. The journal holds these taps already.
+        const batch = buffer.splice(0, buffer.length)
+        journal.markForReplay(journal.current())
+        leaveToJournal(batch)
+        return batch.length === 0
+          ? Effect.void
+          : warnOnce("Redis unreachable; taps wait in the journal", {
+              taps: batch.length,
+              journal: journalDir
+            })
+      }
       const batch = buffer.splice(0, taps.appendBatch)
       if (batch.length === 0) return Effect.void
-      const lines = batch.map((tap) => JSON.stringify(tap))
-      return append(batch, lines).pipe(
-        Effect.tap(() =>
-          Effect.sync(() => {
-            stats.appended += lines.length
-          })
-        ),
-        Effect.catchAll((error) =>
-          Effect.logWarning("tap append failed; spooling to disk").pipe(
-            Effect.annotateLogs({ taps: lines.length, error: error.message }),
-            Effect.zipRight(spool(lines))
-          )
-        ),
-        Effect.asVoid
+      return append(
+        batch.map((entry) => entry.tap),
+        batch.map((entry) => entry.line)
+      ).pipe(
+        Effect.matchEffect({
+          onSuccess: () => Effect.sync(() => acknowledge(batch)),
+          onFailure: (error) =>
+            Effect.sync(() => leaveToJournal(batch)).pipe(
+              Effect.zipRight(
+                warnOnce("tap append failed; taps wait in the journal", {
+                  taps: batch.length,
+                  error: error.message
+                })
+              )
+            )
+        })
       )
     })
   )
 
+  /*
+   * Housekeeping between flushes: a segment is sealed when full or old, so appended segments can be removed;
+   * a segment marked for replay is sealed as soon as Redis answers and the buffer has room, so new taps go
+   * through memory again. Disk failures and drops are said at ERROR: they are the only way a tap is lost.
+   */
+  let reported = { failures: 0, dropped: 0 }
+  const housekeeping = Effect.suspend(() => {
+    const segment = journal.current()
+    const full = segment.written >= SEGMENT_TAPS || Date.now() - segment.openedAt >= SEGMENT_MS
+    if (full || (segment.replay && ready() && buffer.length < taps.bufferMax / 2)) journal.rotate()
+    const { failures } = journal.stats()
+    if (failures === reported.failures && stats.dropped === reported.dropped) return Effect.void
+    const lost = stats.dropped - reported.dropped
+    reported = { failures, dropped: stats.dropped }
+    return Effect.logError("the tap journal cannot be written; taps are kept in memory only").pipe(
+      Effect.annotateLogs({ journal: journalDir, error: journal.lastError(), tapsLost: lost })
+    )
+  })
+
   const waitForTaps = Effect.async<void>((resume) => {
     if (buffer.length > 0) return resume(Effect.void)
     wake = () => resume(Effect.void)
+    // Housekeeping runs at least this often even without taps.
+    const timer = setTimeout(() => {
+      wake = null
+      resume(Effect.void)
+    }, SEGMENT_MS)
     return Effect.sync(() => {
+      clearTimeout(timer)
       wake = null
     })
   })
 
   // After the first tap arrives, linger a moment so one append carries many taps instead of one each.
   yield* Effect.forkScoped(
-    Effect.forever(waitForTaps.pipe(Effect.zipRight(Effect.sleep("2 millis")), Effect.zipRight(flushBatch)))
+    Effect.forever(
+      waitForTaps.pipe(
+        Effect.zipRight(Effect.sleep("2 millis")),
+        Effect.zipRight(flushBatch),
+        Effect.zipRight(housekeeping)
+      )
+    )
   )
 
-  /** Replays spool files (ours and any a previous process left) once Redis answers again. */
+  /** Appends segments marked for replay, and those of processes that are gone, once Redis answers. */
   const replay = Effect.gen(function* () {
-    const files = Fs.readdirSync(spoolDir).filter(
-      (name) => name.endsWith(".ndjson") || name.endsWith(".replay")
-    )
-    for (const name of files) {
-      let file = Path.join(spoolDir, name)
-      if (name.endsWith(".ndjson")) {
-        // Claim the file by renaming it, so new spooling starts a fresh one.
-        const claimed = `${file}.${Date.now()}.replay`
-        Fs.renameSync(file, claimed)
-        file = claimed
-      }
+    if (!ready()) return
+    for (const { file, done } of journal.replayable()) {
       const lines = Fs.readFileSync(file, "utf8")
         .split("\n")
         .filter((line) => line.length > 0)
-      for (let i = 0; i < lines.length; i += taps.appendBatch) {
-        const chunk = lines.slice(i, i + taps.appendBatch)
+      const records: Array<{ tap: TapRecord; line: string }> = []
+      for (const line of lines) {
+        try {
+          records.push({ tap: JSON.parse(line) as TapRecord, line })
+        } catch {
+          // A line cut short by a full disk or a crash mid-write: there is nothing to recover from it.
+          yield* Effect.logError("unreadable line in the tap journal skipped").pipe(
+            Effect.annotateLogs({ file })
+          )
+        }
+      }
+      for (let i = 0; i < records.length; i += taps.appendBatch) {
+        const chunk = records.slice(i, i + taps.appendBatch)
         yield* append(
-          chunk.map((line) => JSON.parse(line) as TapRecord),
-          chunk
+          chunk.map((record) => record.tap),
+          chunk.map((record) => record.line)
         )
       }
-      Fs.rmSync(file)
-      stats.replayed += lines.length
-      yield* Effect.logInfo("spooled taps replayed").pipe(Effect.annotateLogs({ taps: lines.length }))
+      done()
+      stats.replayed += records.length
+      yield* Effect.logInfo("journaled taps replayed").pipe(
+        Effect.annotateLogs({ taps: records.length, file })
+      )
     }
   })
 
@@ -229,16 +343,20 @@ export const makeRecorder = Effect.gen(function* () {
     )
   )
 
-  // Shutdown: whatever is still buffered goes to Redis, or to the spool if Redis is down.
+  // Shutdown: what is buffered goes to Redis while it answers; the journal keeps the rest for the next start.
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
       while (buffer.length > 0) yield* flushBatch
-    }).pipe(Effect.timeout("5 seconds"), Effect.ignore)
+    }).pipe(Effect.timeout("5 seconds"), Effect.ignore, Effect.ensuring(Effect.sync(() => journal.close())))
   )
 
   return {
     record,
-    stats: (): RecorderStats => ({ buffered: buffer.length, ...stats })
+    stats: (): RecorderStats => ({
+      buffered: buffer.length,
+      ...stats,
+      journalSegments: journal.stats().segments
+    })
   } satisfies TapRecorderShape
 })
 

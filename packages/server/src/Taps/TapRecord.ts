@@ -39,9 +39,17 @@ export interface TapRecord {
 }
 
 export interface RecorderStats {
+  /** In memory, waiting for the next append. */
   readonly buffered: number
+  /** Found the buffer full: left to the journal (Redis) or dropped (embedded mode, which has no journal). */
   readonly overflowed: number
   readonly appended: number
+  /** Whose append failed or was not tried (Redis down): left to the journal, appended later from disk. */
   readonly spooled: number
+  /** Appended from the journal: this process's own segments and those of processes that are gone. */
   readonly replayed: number
+  /** Lost: neither the journal nor memory could hold them. Each is also logged at ERROR. */
+  readonly dropped: number
+  /** Journal segments on disk that still hold taps the stream may not have. */
+  readonly journalSegments: number
 }

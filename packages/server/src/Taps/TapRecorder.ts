@@ -2,9 +2,10 @@ import { Context } from "effect"
 import type { RecorderStats, TapRecord } from "./TapRecord.js"
 
 /**
- * The hot path's hand-off: `record` puts the tap in a bounded in-process buffer and returns at once; one
- * long-lived fiber, forked when the layer starts, appends the buffer to the pipeline in batches. The
- * response never waits for it, and no fiber is started per request.
+ * The hot path's hand-off, called before the response is sent: `record` writes the tap to the local journal
+ * (Redis mode; one synchronous write) and puts it in a bounded in-process buffer, and returns. One long-lived
+ * fiber, forked when the layer starts, appends the buffer to the pipeline in batches. The response never
+ * waits for Redis, and no fiber is started per request.
  */
 export interface TapRecorderShape {
   readonly record: (tap: TapRecord) => void

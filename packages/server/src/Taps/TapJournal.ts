@@ -1,0 +1,175 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+/*
+ * The tap journal: every served tap is written here, with one write(2), before its 302 is sent. A process
+ * killed with SIGKILL loses nothing the kernel already holds (the page cache outlives the process), so the
+ * next start replays what the last one had not yet put in the stream (DESIGN §4: no tap lost after kill -9
+ * of API processes). It is also where taps wait while Redis is unreachable: nothing is copied to a spool,
+ * the journal already holds them.
+ *
+ * The journal is a sequence of segments (newline-delimited JSON files) named after their process. A segment
+ * is removed once it is sealed and every tap in it has reached the stream. A segment whose taps could not be
+ * appended is marked for replay: the replayer reads it back from disk and appends it whole. Replaying a tap
+ * that had reached the stream after all is harmless: the store is idempotent on tap id.
+ */
+
+export interface Segment {
+  readonly file: string
+  fd: number | null
+  readonly openedAt: number
+  /** Taps written to this segment. */
+  written: number
+  /** Of those, taps that reached the stream from memory. */
+  acked: number
+  /** Some of its taps are only on disk: the replayer appends the whole file once it is sealed. */
+  replay: boolean
+}
+
+const OWNER = `${Os.hostname().replace(/[^A-Za-z0-9.]/g, "_")}-${process.pid}`
+const PREFIX = `journal-${OWNER}-`
+/** journal-<host>-<pid>-<opened ms>-<seq>.ndjson, and the spool files of earlier versions. */
+const JOURNAL_NAME = /^journal-(.+)-(\d+)-\d+-\d+\.ndjson$/
+const LEGACY_SPOOL_NAME = /^taps-(.+)-(\d+)\.ndjson(\.\d+\.replay)?$/
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/**
+ * Whether a file in the folder belongs to a process that is gone. Only processes of this host are judged
+ * (by pid): a journal folder is shared only by the processes of one host, never across hosts.
+ */
+const abandoned = (name: string): boolean => {
+  const match = JOURNAL_NAME.exec(name) ?? LEGACY_SPOOL_NAME.exec(name)
+  if (match === null) return false
+  const host = match[1]!
+  const pid = Number(match[2])
+  const thisHost = Os.hostname().replace(/[^A-Za-z0-9.]/g, "_")
+  if (host !== thisHost && host !== Os.hostname()) return false
+  return pid !== process.pid && !isAlive(pid)
+}
+
+export interface TapJournal {
+  /** Writes one line synchronously; the segment it went to, or null when the disk refused it. */
+  readonly write: (line: string) => Segment | null
+  readonly current: () => Segment
+  /** Seals the current segment (when it holds anything) and opens the next. */
+  readonly rotate: () => void
+  readonly acked: (segment: Segment, count: number) => void
+  readonly markForReplay: (segment: Segment) => void
+  /** Sealed segments of this process marked for replay, and files left by processes that are gone. */
+  readonly replayable: () => ReadonlyArray<{ readonly file: string; readonly done: () => void }>
+  /** Seals the current segment; removes every segment whose taps all reached the stream. */
+  readonly close: () => void
+  readonly stats: () => { readonly segments: number; readonly failures: number }
+  readonly lastError: () => string | null
+}
+
+export const open = (dir: string): TapJournal => {
+  Fs.mkdirSync(dir, { recursive: true })
+  const live = new Set<Segment>()
+  let seq = 0
+  let failures = 0
+  let lastError: string | null = null
+
+  const openSegment = (): Segment => {
+    const openedAt = Date.now()
+    const file = Path.join(dir, `${PREFIX}${openedAt}-${++seq}.ndjson`)
+    const segment: Segment = {
+      file,
+      fd: Fs.openSync(file, "a"),
+      openedAt,
+      written: 0,
+      acked: 0,
+      replay: false
+    }
+    live.add(segment)
+    return segment
+  }
+
+  const seal = (segment: Segment) => {
+    if (segment.fd !== null) {
+      Fs.closeSync(segment.fd)
+      segment.fd = null
+    }
+    settle(segment)
+  }
+
+  /** A sealed segment whose every tap reached the stream from memory is no longer needed. */
+  const settle = (segment: Segment) => {
+    if (segment.fd !== null || segment.replay || segment.acked < segment.written) return
+    Fs.rmSync(segment.file, { force: true })
+    live.delete(segment)
+  }
+
+  let current = openSegment()
+
+  return {
+    write: (line) => {
+      try {
+        if (current.fd === null) current = openSegment()
+        Fs.writeSync(current.fd!, `${line}\n`)
+        current.written++
+        return current
+      } catch (error) {
+        failures++
+        lastError = error instanceof Error ? error.message : String(error)
+        return null
+      }
+    },
+    current: () => current,
+    rotate: () => {
+      if (current.written === 0) return
+      const sealed = current
+      try {
+        current = openSegment()
+      } catch (error) {
+        failures++
+        lastError = error instanceof Error ? error.message : String(error)
+        return
+      }
+      seal(sealed)
+    },
+    acked: (segment, count) => {
+      segment.acked += count
+      settle(segment)
+    },
+    markForReplay: (segment) => {
+      segment.replay = true
+    },
+    replayable: () => {
+      const files: Array<{ file: string; done: () => void }> = []
+      for (const segment of live) {
+        if (segment.fd === null && segment.replay) {
+          files.push({
+            file: segment.file,
+            done: () => {
+              Fs.rmSync(segment.file, { force: true })
+              live.delete(segment)
+            }
+          })
+        }
+      }
+      for (const name of Fs.readdirSync(dir)) {
+        if (!abandoned(name)) continue
+        const file = Path.join(dir, name)
+        files.push({ file, done: () => Fs.rmSync(file, { force: true }) })
+      }
+      return files
+    },
+    close: () => {
+      seal(current)
+      for (const segment of [...live]) settle(segment)
+    },
+    stats: () => ({ segments: live.size, failures }),
+    lastError: () => lastError
+  }
+}
