@@ -36,7 +36,7 @@ const Infrastructure = Layer.mergeAll(
 )
 
 const ReadModelLive = ReadModelFresh.pipe(
-  Layer.provide(DemoSeed.layer),
+  Layer.provideMerge(DemoSeed.layer),
   Layer.provideMerge(Projector.Default)
 )
 
@@ -49,7 +49,11 @@ const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default))
 /** TAPLINE_ROLE: `all` (default) serves and writes; `api` only serves; `worker` only writes taps. */
 const Roles = Layer.unwrapEffect(
   Effect.map(AppConfig, ({ taps }) => {
-    const http = HttpApp.HttpAppLive.pipe(Layer.provide(HttpApp.NodeServerLive))
+    // The bound server stays visible (provideMerge) for the banner that follows it.
+    const http = DemoSeed.banner.pipe(
+      Layer.provideMerge(HttpApp.HttpAppLive),
+      Layer.provideMerge(HttpApp.NodeServerLive)
+    )
     switch (taps.role) {
       case "worker":
         return Layer.mergeAll(WriterLive, JobWorkersLive, http)

@@ -1,16 +1,14 @@
 import { AppConfig, describeConfigError } from "@tapline/server"
 import { Cause, ConfigError, Duration, Effect, Option } from "effect"
 
-const messageOf = (error: unknown): string => {
-  if (
-    typeof error === "object" &&
-    error !== null &&
-    "message" in error &&
-    typeof error.message === "string"
-  ) {
-    return error.message
-  }
-  return String(error)
+/** The error's message, or its cause's when it has none (the server's ServeError wraps the listen error). */
+const messageOf = (error: unknown, depth = 0): string => {
+  if (typeof error !== "object" || error === null) return String(error)
+  const message = "message" in error && typeof error.message === "string" ? error.message : ""
+  const cause = "cause" in error ? error.cause : undefined
+  if (message.length > 0 || cause === undefined || depth > 3)
+    return message.length > 0 ? message : String(error)
+  return messageOf(cause, depth + 1)
 }
 
 /**

@@ -162,6 +162,60 @@ describe("external PostgreSQL and Redis", () => {
     }
   })
 
+  it("a port already in use stops the start with its reason, and no ready banner before it", async () => {
+    const database = await createDatabase()
+    const blocker = Http.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    const { port } = blocker.address() as { port: number }
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, TAPLINE_DEMO: "1", PORT: String(port) })
+      expect(await server.exited).toBe(1)
+      expect(server.stderr()).toContain("Tapline failed to start")
+      expect(server.stderr()).toMatch(/EADDRINUSE|in use/)
+      // The demo was seeded, but nothing said it was ready to tap.
+      expect(server.output()).not.toContain("demo is ready")
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+      await database.drop()
+    }
+  })
+
+  it("answers that carry secrets or personal data are never cached", async () => {
+    const database = await createDatabase()
+    try {
+      const server = await startServer({ DATABASE_URL: database.url })
+      await waitUntilReady(server)
+      const boot = await runCli(["admin:bootstrap", "--email", "nostore@example.com"], {
+        DATABASE_URL: database.url
+      })
+      const key = /tlk_[A-Za-z0-9_-]+/.exec(boot.output)?.[0] ?? ""
+      const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" }
+      const org = await fetch(`${server.url}/api/v1/organizations`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ slug: "nostore", name: "No store" })
+      })
+      const { id } = (await org.json()) as { id: string }
+      const created = await fetch(`${server.url}/api/v1/organizations/${id}/api-keys`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ name: "ci", role: "VIEWER" })
+      })
+      expect(created.status).toBe(201)
+      expect(created.headers.get("cache-control")).toBe("no-store")
+      const me = await fetch(`${server.url}/api/v1/me`, { headers: auth })
+      expect(me.headers.get("cache-control")).toBe("no-store")
+      const enrol = await fetch(`${server.url}/api/v1/me/totp`, { method: "POST", headers: auth, body: "{}" })
+      expect(enrol.headers.get("cache-control")).toBe("no-store")
+      const refused = await fetch(`${server.url}/api/v1/organizations/${id}/members`)
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get("cache-control")).toBe("no-store")
+      await server.stop()
+    } finally {
+      await database.drop()
+    }
+  })
+
   it("the live SSE stream reports an event's taps per second, and the summary its unique bands", async () => {
     const database = await createDatabase()
     const prefix = uniquePrefix("sse")

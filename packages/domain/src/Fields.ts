@@ -113,7 +113,19 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59)
  * An instant as clients send it (ISO 8601), between 1900 and 9999: wider than any event, narrower than what
  * JavaScript parses (years up to ±275 760), which PostgreSQL could not store.
  */
-export const Instant = Schema.DateTimeUtc.pipe(
+/**
+ * ISO 8601 with a time and an offset. `Schema.DateTimeUtc` alone accepts anything `Date` parses: "1" became
+ * 2001-01-01 and "2026-07-01 19:00" the server's local time.
+ */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i
+const IsoInstantText = Schema.String.pipe(
+  Schema.pattern(ISO_INSTANT, {
+    message: () =>
+      "an ISO 8601 instant with a time zone, such as 2026-07-01T19:00:00Z or 2026-07-01T21:00:00+02:00"
+  })
+)
+
+export const Instant = Schema.compose(IsoInstantText, Schema.DateTimeUtc).pipe(
   Schema.filter((instant) => instant.epochMillis >= EARLIEST && instant.epochMillis <= LATEST, {
     message: () => "an instant between 1900-01-01 and 9999-12-31",
     arbitrary: () => (fc) => fc.integer({ min: EARLIEST, max: LATEST }).map((ms) => DateTime.unsafeMake(ms))

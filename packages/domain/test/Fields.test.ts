@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { BandUid, HttpUrl, Slug, TimeZone } from "@tapline/domain"
+import { BandUid, HttpUrl, Instant, Slug, TimeZone } from "@tapline/domain"
 import { Schema } from "effect"
 
 describe("field schemas", () => {
@@ -64,6 +64,30 @@ describe("field schemas", () => {
     }
     // Serialising cannot lengthen a URL past the limit unnoticed.
     expect(decode(`https://example.com/${"é".repeat(1000)}`)._tag).toBe("Left")
+  })
+
+  it("instants are strict ISO 8601 with a time zone: nothing Date would guess at", () => {
+    const decode = Schema.decodeUnknownEither(Instant)
+    for (const valid of [
+      "2026-07-01T19:00:00Z",
+      "2026-07-01T19:00Z",
+      "2026-07-01T21:00:00.123+02:00",
+      "2026-07-01T19:00:00-0500"
+    ]) {
+      expect(decode(valid)._tag, valid).toBe("Right")
+    }
+    expect(Schema.decodeSync(Instant)("2026-07-01T21:00:00+02:00").epochMillis).toBe(Date.UTC(2026, 6, 1, 19))
+    for (const invalid of [
+      "1",
+      "2026",
+      "2026-07-01",
+      "2026-07-01 19:00",
+      "2026-07-01T19:00:00",
+      "July 1, 2026",
+      "2026-13-01T00:00:00Z"
+    ]) {
+      expect(decode(invalid)._tag, invalid).toBe("Left")
+    }
   })
 
   it("time zones are IANA names", () => {

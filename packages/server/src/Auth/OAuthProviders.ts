@@ -4,6 +4,7 @@ import { Conflict, InvalidRequest, NotFound } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
+import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import type { OAuthProvider, ProviderSettings } from "./OAuth/OAuthProvider.js"
 import * as OutboundFetch from "./OAuth/OutboundFetch.js"
 import { makeProvider } from "./OAuth/providers.js"
@@ -62,6 +63,7 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
     const box = yield* SecretBox
     const config = yield* AppConfig
     OutboundFetch.install()
+    const outbound = OutboundPolicy.make(config.outbound.allow)
 
     const columns = sql`id, kind, display_name, client_id, client_secret, issuer, settings, enabled`
 
@@ -86,7 +88,7 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
         const secret =
           clientSecret === null ? null : yield* Effect.orDie(box.decrypt(clientSecret, associatedData(id)))
         const redirectUri = new URL(`/api/v1/auth/oauth/${id}/callback`, publicOrigin(config)).href
-        return Option.some(makeProvider({ ...rest, clientSecret: secret, redirectUri }))
+        return Option.some(makeProvider({ ...rest, clientSecret: secret, redirectUri, outbound }))
       })
 
     const create = (input: typeof CreateOAuthProvider.Type) =>

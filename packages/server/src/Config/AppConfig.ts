@@ -172,7 +172,34 @@ const email = Config.all({
   from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>"))
 })
 
-export const appConfig = Config.all({ server, database, redis, embedded, taps, jobs, auth, email, telemetry })
+const outbound = Config.all({
+  /**
+   * Server-side requests to admin-given URLs (OIDC discovery and its endpoints) never reach loopback,
+   * private or link-local addresses, except hosts, addresses or CIDR networks listed here (comma-separated).
+   */
+  allow: Config.string("OUTBOUND_ALLOW").pipe(
+    Config.withDefault(""),
+    Config.map((list) =>
+      list
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0)
+    )
+  )
+})
+
+export const appConfig = Config.all({
+  server,
+  database,
+  redis,
+  embedded,
+  taps,
+  jobs,
+  auth,
+  email,
+  telemetry,
+  outbound
+})
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>
 

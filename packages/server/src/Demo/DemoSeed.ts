@@ -1,6 +1,7 @@
 import * as Path from "node:path"
+import * as HttpServer from "@effect/platform/HttpServer"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Console, Effect, Layer } from "effect"
+import { Console, Context, Effect, Layer, Option } from "effect"
 import { AppConfig, isEmbedded } from "../Config/AppConfig.js"
 
 export const DEMO_SLUG = "demo"
@@ -75,16 +76,38 @@ export const seedDemo = Effect.gen(function* () {
   )
 }).pipe(Effect.withSpan("Demo.seed"))
 
-/** Seeds in embedded mode, or anywhere with TAPLINE_DEMO=1, and prints where to look. */
-export const layer = Layer.effectDiscard(
+/** What the demo seed did, for the banner printed once the server listens. */
+export class DemoSeeded extends Context.Tag("@tapline/server/DemoSeeded")<
+  DemoSeeded,
+  Option.Option<DemoSeedResult>
+>() {}
+
+/** Seeds in embedded mode, or anywhere with TAPLINE_DEMO=1. */
+export const layer = Layer.effect(
+  DemoSeeded,
   Effect.gen(function* () {
     const config = yield* AppConfig
-    if (!isEmbedded(config) && !config.embedded.demo) return
+    if (!isEmbedded(config) && !config.embedded.demo) return Option.none()
     const result = yield* seedDemo
+    yield* Effect.logInfo("demo data ready").pipe(Effect.annotateLogs({ ...result }))
+    return Option.some(result)
+  })
+)
+
+/**
+ * Where to look, printed only once the HTTP server is bound: a start that fails (the port is taken) must
+ * not have said "ready" first.
+ */
+export const banner = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const seeded = yield* DemoSeeded
+    if (Option.isNone(seeded)) return
+    yield* HttpServer.HttpServer
+    const config = yield* AppConfig
+    const result = seeded.value
     const port = config.server.port
     const base = `http://localhost:${port}`
     const tap = `http://${DEMO_SLUG}.${config.server.tapDomain}:${port}/e?bandId=${demoBandUid(1)}`
-    yield* Effect.logInfo("demo data ready").pipe(Effect.annotateLogs({ ...result }))
     yield* Console.log(
       [
         "",

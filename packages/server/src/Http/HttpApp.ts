@@ -39,6 +39,7 @@ import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
+import { noStore } from "./NoStore.js"
 import { OAuthHandlers, OAuthProvidersHandlers } from "./OAuthHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
 import { PasskeysHandlers } from "./PasskeysHandlers.js"
@@ -105,7 +106,7 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
   )
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
-export const HttpAppLive = HttpApiBuilder.serve(HttpMiddleware.logger).pipe(
+export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.logger(app))).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiBuilder.middleware(guardBodies)),
   Layer.provide(ApiDocsPage.layer),

@@ -299,7 +299,7 @@ export const make = Effect.gen(function* () {
       return null
     }
     const served = servedDestination(org, decision, tap.utm)
-    record(request, tap, ip, {
+    record(response, served.url, request, tap, ip, {
       orgId: org.id,
       eventId: decision.eventId,
       bandId: decision.bandId,
@@ -309,7 +309,6 @@ export const make = Effect.gen(function* () {
       url: served.url,
       assign: decision.assignment
     })
-    redirect(response, served.url)
     return decision
   }
 
@@ -320,7 +319,7 @@ export const make = Effect.gen(function* () {
   const unattributed = (request: IncomingMessage, response: ServerResponse, tap: ParsedTap, ip: string) => {
     const url = safeDestination(defaultUrl, tap.utm) ?? defaultUrl
     const ref = tap.ref
-    record(request, tap, ip, {
+    record(response, url, request, tap, ip, {
       orgId: ref._tag === "org" ? ref.orgId : null,
       ...(ref._tag === "slug" ? { orgRef: `slug:${ref.slug}` } : {}),
       ...(ref._tag === "event" ? { orgRef: `event:${ref.eventId}` } : {}),
@@ -332,11 +331,16 @@ export const make = Effect.gen(function* () {
       url,
       assign: null
     })
-    redirect(response, url)
   }
 
-  /** Hands the tap to the recorder, which journals it: before the 302 goes out, so a kill loses nothing. */
+  /**
+   * Hands the tap to the recorder, which journals it, and answers the 302 once it is in the journal (the
+   * recorder writes the journal once per turn of the event loop): a kill cannot lose a served tap. Writing
+   * the response later rather than corking its socket keeps it one write (corking measured ~25% slower).
+   */
   const record = (
+    response: ServerResponse,
+    location: string,
     request: IncomingMessage,
     tap: ParsedTap,
     ip: string,
@@ -347,17 +351,20 @@ export const make = Effect.gen(function* () {
   ) => {
     const agent = request.headers["user-agent"]
     const ua = agent === undefined ? null : stripControlCharacters(agent.slice(0, MAX_USER_AGENT))
-    recorder.record({
-      id: uuidv7(),
-      ...served,
-      bandUid: tap.bandUid,
-      at: Date.now(),
-      ua,
-      ip: storedIp(ip),
-      utm: tap.utm,
-      bot: tap.head || (ua !== null && isBotAgent(ua)),
-      dup: false
-    })
+    recorder.record(
+      {
+        id: uuidv7(),
+        ...served,
+        bandUid: tap.bandUid,
+        at: Date.now(),
+        ua,
+        ip: storedIp(ip),
+        utm: tap.utm,
+        bot: tap.head || (ua !== null && isBotAgent(ua)),
+        dup: false
+      },
+      () => guard(response, () => redirect(response, location))
+    )
   }
 
   const degraded = (response: ServerResponse, request: IncomingMessage, tap: ParsedTap, ip: string) => {
@@ -389,7 +396,8 @@ export const make = Effect.gen(function* () {
 
     const finish = (org: OrgSnapshot | null, decision: Decision | null) => {
       if (span === undefined) return
-      span.attribute("http.response.status_code", response.statusCode)
+      // A redirect is written after the journal write of this turn: not yet sent, but decided.
+      span.attribute("http.response.status_code", response.headersSent ? response.statusCode : 302)
       span.attribute("tapline.band_uid", tap.bandUid)
       if (org !== null) span.attribute("tapline.organization_id", org.id)
       if (decision !== null) span.attribute("tapline.redirect_kind", decision.kind)

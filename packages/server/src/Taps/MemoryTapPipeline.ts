@@ -40,7 +40,9 @@ export const make = Effect.gen(function* () {
     uniques.set(tap.eventId, seen)
   }
 
-  const record = (tap: TapRecord) => {
+  // Embedded mode keeps taps in this process only: there is no journal to wait for.
+  const record = (tap: TapRecord, onDurable?: () => void) => {
+    onDurable?.()
     if (entries.length >= taps.bufferMax) {
       overflowed++
       return

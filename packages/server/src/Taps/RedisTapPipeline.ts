@@ -111,7 +111,7 @@ const SEGMENT_MS = 2_000
 interface Buffered {
   readonly tap: TapRecord
   readonly line: string
-  readonly segment: Segment | null
+  readonly segment: Segment
 }
 
 /**
@@ -139,21 +139,49 @@ export const makeRecorder = Effect.gen(function* () {
   yield* Effect.promise(() => client.connect().catch(() => undefined))
   const ready = () => client.status === "ready"
 
-  const record = (tap: TapRecord) => {
+  /*
+   * The journal write of this turn of the event loop, and the corked sockets waiting on it. setImmediate
+   * runs after every request the turn's I/O delivered, so one write covers them all.
+   */
+  let durable: Array<() => void> = []
+  let flushScheduled = false
+  // Taps of this turn that are in the journal only: lost if the write fails (the others are in memory too).
+  let journalOnly = 0
+  const flushJournal = () => {
+    flushScheduled = false
+    if (!journal.flush()) stats.dropped += journalOnly
+    journalOnly = 0
+    const waiting = durable
+    durable = []
+    // Each answers its own request; one failing must not keep the others' 302s.
+    for (const release of waiting) {
+      try {
+        release()
+      } catch {
+        // The hot path's own guard has already answered and logged it.
+      }
+    }
+  }
+
+  const record = (tap: TapRecord, onDurable?: () => void) => {
     const line = JSON.stringify(tap)
-    const segment = journal.write(line)
+    const segment = journal.enqueue(line)
+    if (onDurable !== undefined) durable.push(onDurable)
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flushJournal)
+    }
     // Journal-only while its segment is marked for replay: the replayer appends the whole file.
-    if (segment?.replay === true) {
+    if (segment.replay) {
       stats.spooled++
+      journalOnly++
       return
     }
     if (buffer.length >= taps.bufferMax) {
       stats.overflowed++
-      if (segment === null) stats.dropped++
-      else {
-        journal.markForReplay(segment)
-        stats.spooled++
-      }
+      journal.markForReplay(segment)
+      stats.spooled++
+      journalOnly++
       return
     }
     buffer.push({ tap, line, segment })
@@ -196,18 +224,13 @@ export const makeRecorder = Effect.gen(function* () {
 
   /** Their segments are replayed from disk: the taps are not lost, only delayed. */
   const leaveToJournal = (batch: ReadonlyArray<Buffered>) => {
-    for (const entry of batch) {
-      if (entry.segment === null) stats.dropped++
-      else journal.markForReplay(entry.segment)
-    }
+    for (const entry of batch) journal.markForReplay(entry.segment)
     stats.spooled += batch.length
   }
 
   const acknowledge = (batch: ReadonlyArray<Buffered>) => {
     const bySegment = new Map<Segment, number>()
-    for (const entry of batch) {
-      if (entry.segment !== null) bySegment.set(entry.segment, (bySegment.get(entry.segment) ?? 0) + 1)
-    }
+    for (const entry of batch) bySegment.set(entry.segment, (bySegment.get(entry.segment) ?? 0) + 1)
     for (const [segment, count] of bySegment) journal.acked(segment, count)
     stats.appended += batch.length
   }

@@ -8,7 +8,11 @@ import type { RecorderStats, TapRecord } from "./TapRecord.js"
  * waits for Redis, and no fiber is started per request.
  */
 export interface TapRecorderShape {
-  readonly record: (tap: TapRecord) => void
+  /**
+   * `onDurable` runs once the tap is in the journal (later in this turn of the event loop, or at once where
+   * there is no journal): the hot path writes its 302 there, so no 302 leaves before its tap is on disk.
+   */
+  readonly record: (tap: TapRecord, onDurable?: () => void) => void
   readonly stats: () => RecorderStats
 }
 

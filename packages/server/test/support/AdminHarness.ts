@@ -53,6 +53,8 @@ export const adminHarness = (env: Record<string, string> = {}) =>
         HOST: "127.0.0.1",
         PORT: String(port),
         TAPLINE_ENCRYPTION_KEYS: `1:${randomBytes(32).toString("base64")}`,
+        // The tests' OIDC providers and stand-ins listen on loopback, which production refuses.
+        OUTBOUND_ALLOW: "127.0.0.1,localhost",
         ...env
       }
       const config = AppConfig.layer.pipe(

@@ -1,4 +1,5 @@
 import { CodeChallengeMethod, OAuth2Client } from "arctic"
+import type { OutboundPolicy } from "../../Outbound/OutboundPolicy.js"
 import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
 import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
 
@@ -13,25 +14,38 @@ interface Discovery {
 const DISCOVERY_TTL_MS = 60 * 60 * 1000
 const discoveries = new Map<string, { readonly at: number; readonly document: Promise<Discovery> }>()
 
-const fetchDiscovery = async (issuer: string): Promise<Discovery> => {
-  const response = await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`, {
-    signal: AbortSignal.timeout(5_000)
-  })
+const isHttp = (value: unknown): value is string => {
+  if (typeof value !== "string") return false
+  try {
+    const url = new URL(value)
+    return url.protocol === "https:" || url.protocol === "http:"
+  } catch {
+    return false
+  }
+}
+
+const fetchDiscovery = async (issuer: string, outbound: OutboundPolicy): Promise<Discovery> => {
+  const url = await outbound.vet(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "error" })
   if (!response.ok) throw new Error(`discovery answered ${response.status}`)
   const document = (await response.json()) as Discovery
   // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
   if (document.issuer !== issuer) throw new Error(`discovery names issuer ${document.issuer}, not ${issuer}`)
+  // The authorization endpoint goes into a Location header: never a javascript: or data: URL from a document.
   for (const field of ["authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
-    if (typeof document[field] !== "string") throw new Error(`discovery has no ${field}`)
+    if (!isHttp(document[field])) throw new Error(`discovery has no http(s) ${field}`)
+  }
+  if (document.userinfo_endpoint !== undefined && !isHttp(document.userinfo_endpoint)) {
+    throw new Error("discovery has a userinfo_endpoint that is not http(s)")
   }
   return document
 }
 
 /** Discovery documents are cached for an hour; a failed fetch is forgotten at once. */
-const discover = (issuer: string) => {
+const discover = (issuer: string, outbound: OutboundPolicy) => {
   const cached = discoveries.get(issuer)
   if (cached !== undefined && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.document
-  const document = fetchDiscovery(issuer)
+  const document = fetchDiscovery(issuer, outbound)
   discoveries.set(issuer, { at: Date.now(), document })
   document.catch(() => discoveries.delete(issuer))
   return document.catch(failure("configuration", `OIDC discovery of ${issuer} failed`))
@@ -46,7 +60,7 @@ export const make = (config: ProviderSettings): OAuthProvider => {
     pkce: true,
     formPost: false,
     authorizationUrl: async ({ codeVerifier, nonce, state }) => {
-      const { authorization_endpoint } = await discover(issuer)
+      const { authorization_endpoint } = await discover(issuer, config.outbound)
       const url = client.createAuthorizationURLWithPKCE(
         authorization_endpoint,
         state,
@@ -58,7 +72,13 @@ export const make = (config: ProviderSettings): OAuthProvider => {
       return url
     },
     identity: async (code, { codeVerifier, nonce }) => {
-      const document = await discover(issuer)
+      const document = await discover(issuer, config.outbound)
+      // The server fetches these three itself: each is checked like the issuer was.
+      const vetted = (url: string) =>
+        config.outbound.vet(url).catch(failure("configuration", `${url} refused`))
+      await vetted(document.token_endpoint)
+      await vetted(document.jwks_uri)
+      if (document.userinfo_endpoint !== undefined) await vetted(document.userinfo_endpoint)
       const tokens = await client
         .validateAuthorizationCode(document.token_endpoint, code, codeVerifier)
         .catch(failure("exchange", "the provider refused the authorization code"))
