@@ -1,4 +1,7 @@
 import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 // Tapline and the bare node:http + ioredis baseline, started side by side for the redirect benchmarks:
 // both servers pinned to one core with the flags of `pnpm start`, a private Redis on the load core.
 import { Redis } from "ioredis"
@@ -38,6 +41,8 @@ export const startServers = async (databaseName) => {
       TAPLINE_DEMO: "1",
       TAPLINE_ROLE: "api",
       LOG_LEVEL: "WARN",
+      // A journal of its own: a previous run's leftovers would be replayed during the measurement.
+      TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
       // One load generator on one address: lift the per-client limits for the measurement.
       TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
       TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",

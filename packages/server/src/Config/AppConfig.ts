@@ -89,7 +89,8 @@ const positive = (name: string, fallback: number) =>
 const taps = Config.all({
   /** all: hot path, admin API and tap writer; api: no writer; worker: only the writer (and health). */
   role: Config.literal("all", "api", "worker")("TAPLINE_ROLE").pipe(Config.withDefault("all" as const)),
-  bufferMax: positive("TAP_BUFFER_MAX", 100_000),
+  // Past it taps wait in the journal only (replayed from disk): a bound on memory, not on what is kept.
+  bufferMax: positive("TAP_BUFFER_MAX", 10_000),
   /**
    * Taps per append to the stream. 100 keeps each command (~45 KB) below V8's large-object size, so a
    * batch's strings die young instead of filling the old generation under load.

@@ -331,29 +331,30 @@ export const makeRecorder = Effect.gen(function* () {
       const lines = Fs.readFileSync(file, "utf8")
         .split("\n")
         .filter((line) => line.length > 0)
-      const records: Array<{ tap: TapRecord; line: string }> = []
-      for (const line of lines) {
-        try {
-          records.push({ tap: JSON.parse(line) as TapRecord, line })
-        } catch {
-          // A line cut short by a full disk or a crash mid-write: there is nothing to recover from it.
-          yield* Effect.logError("unreadable line in the tap journal skipped").pipe(
-            Effect.annotateLogs({ file })
-          )
+      let replayed = 0
+      // Parsed a batch at a time, between appends: a whole segment at once held the event loop ~15 ms.
+      for (let i = 0; i < lines.length; i += taps.appendBatch) {
+        const chunk: Array<{ tap: TapRecord; line: string }> = []
+        for (const line of lines.slice(i, i + taps.appendBatch)) {
+          try {
+            chunk.push({ tap: JSON.parse(line) as TapRecord, line })
+          } catch {
+            // A line cut short by a full disk or a crash mid-write: there is nothing to recover from it.
+            yield* Effect.logError("unreadable line in the tap journal skipped").pipe(
+              Effect.annotateLogs({ file })
+            )
+          }
         }
-      }
-      for (let i = 0; i < records.length; i += taps.appendBatch) {
-        const chunk = records.slice(i, i + taps.appendBatch)
+        if (chunk.length === 0) continue
         yield* append(
           chunk.map((record) => record.tap),
           chunk.map((record) => record.line)
         )
+        replayed += chunk.length
       }
       done()
-      stats.replayed += records.length
-      yield* Effect.logInfo("journaled taps replayed").pipe(
-        Effect.annotateLogs({ taps: records.length, file })
-      )
+      stats.replayed += replayed
+      yield* Effect.logInfo("journaled taps replayed").pipe(Effect.annotateLogs({ taps: replayed, file }))
     }
   })
 
