@@ -4,7 +4,14 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Conflict, DependencyUnavailable, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import {
+  Conflict,
+  DependencyUnavailable,
+  Forbidden,
+  InvalidRequest,
+  NotFound,
+  TooManyRequests
+} from "./Errors.js"
 import { Email } from "./Fields.js"
 import { OrganizationId } from "./Ids.js"
 import { MemberRole } from "./Membership.js"
@@ -78,5 +85,6 @@ export class InvitationsApi extends HttpApiGroup.make("invitations")
   .addError(Conflict)
   .addError(InvalidRequest)
   .addError(DependencyUnavailable)
+  .addError(TooManyRequests)
   .annotate(OpenApi.Title, "Invitations")
   .annotate(OpenApi.Description, "Invitations by email to join an organisation with a role.") {}

@@ -4,7 +4,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Forbidden, NotFound, Unauthorized } from "./Errors.js"
+import { Forbidden, NotFound, TooManyRequests, Unauthorized } from "./Errors.js"
 import { OrganizationId, UserId } from "./Ids.js"
 import { MemberRole } from "./Membership.js"
 import { NoContent } from "./Params.js"
@@ -93,5 +93,6 @@ export class SessionsApi extends HttpApiGroup.make("sessions")
   .addError(Unauthorized)
   .addError(Forbidden)
   .addError(NotFound)
+  .addError(TooManyRequests)
   .annotate(OpenApi.Title, "Sessions")
   .annotate(OpenApi.Description, "Sign-in sessions: list, revoke, refresh.") {}

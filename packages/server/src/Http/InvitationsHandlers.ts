@@ -15,6 +15,7 @@ import { Changes } from "../Admin/Changes.js"
 import { Audit } from "../Audit/Audit.js"
 import { hashSecret, randomToken } from "../Auth/ApiKeys.js"
 import { requireRole, requireUser } from "../Auth/Authorization.js"
+import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { Email } from "../Email/Email.js"
 
@@ -48,6 +49,7 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
     const audit = yield* Audit
     const email = yield* Email
     const config = yield* AppConfig
+    const limits = yield* AuthRateLimit
 
     /** Neither accepted, revoked nor expired: a link that still works. */
     const isOpen = sql`accepted_at is null and revoked_at is null and expires_at > now()`
@@ -167,6 +169,8 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
       .handle("accept", ({ path }) =>
         Effect.gen(function* () {
           const userId = yield* requireUser
+          // Tokens are unguessable; the limit stops a signed-in account trying them in bulk.
+          yield* limits.attempt("invitation-accept")
           return yield* changes.transact(
             Effect.gen(function* () {
               // Locked, so two acceptances of one link cannot both pass.

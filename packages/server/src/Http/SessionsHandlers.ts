@@ -15,6 +15,7 @@ import {
 import { DateTime, Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { requireUser } from "../Auth/Authorization.js"
+import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } from "../Auth/SessionCookies.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { Totp } from "../Auth/Totp.js"
@@ -29,6 +30,7 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
     const { auth } = yield* AppConfig
+    const limits = yield* AuthRateLimit
     return handlers
       .handle("me", () =>
         Effect.gen(function* () {
@@ -99,6 +101,8 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
       )
       .handle("refresh", ({ payload }) =>
         Effect.gen(function* () {
+          // Guessing a 256-bit token is hopeless; the limit is against hammering the session store.
+          yield* limits.attempt("refresh")
           const request = yield* HttpServerRequest.HttpServerRequest
           const fromBody = payload.refreshToken !== undefined
           const token = payload.refreshToken ?? request.cookies[REFRESH_COOKIE]
