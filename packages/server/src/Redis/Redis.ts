@@ -1,5 +1,5 @@
 import * as Fs from "node:fs"
-import { Context, Data, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Data, Duration, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Cluster, Redis as RedisClient, type RedisOptions } from "ioredis"
 import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
 
@@ -119,7 +119,11 @@ const close = (client: RedisConnection) =>
     Effect.ensuring(Effect.sync(() => client.disconnect()))
   )
 
-/** Opens and checks one connection; `quit` on release so queued commands finish. */
+/**
+ * Opens and checks one connection; `quit` on release so queued commands finish. A Redis that is starting
+ * (still loading its append-only file, or closing the first connection under load) is tried a few more
+ * times over two seconds before the start fails: seen in the durability test as "Connection is closed".
+ */
 export const make = (config: RedisConfig) =>
   Effect.acquireRelease(
     Effect.tryPromise({
@@ -141,7 +145,7 @@ export const make = (config: RedisConfig) =>
           message: `Redis unreachable at ${describe(config)}: ${cause instanceof Error ? cause.message : String(cause)}`,
           cause
         })
-    }),
+    }).pipe(Effect.retry(Schedule.spaced("500 millis").pipe(Schedule.intersect(Schedule.recurs(4))))),
     close
   )
 
