@@ -8,51 +8,20 @@ import * as RedisConnection from "../src/Redis/Redis.js"
 import { LiveCounters } from "../src/Taps/LiveCounters.js"
 import { GROUP, makeRecorder, STREAM_KEY } from "../src/Taps/RedisTapPipeline.js"
 import { TapQueue } from "../src/Taps/TapQueue.js"
-import type { TapRecord } from "../src/Taps/TapRecord.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { TapStore } from "../src/Taps/TapStore.js"
 import * as TapWriter from "../src/Taps/TapWriter.js"
 import {
   DEFAULT_URL,
   eventually,
-  HarnessInfo,
   harness,
+  pipelineRedis,
   request,
   TAP_DOMAIN,
   TapServer
 } from "./support/HotPathHarness.js"
-import { show, tenant } from "./support/TapFixtures.js"
+import { show, tapOf, tenant } from "./support/TapFixtures.js"
 import { privateRedis } from "./support/TestRedis.js"
-
-const BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
-
-const tapOf = (
-  t: { orgId: string; eventIds: ReadonlyArray<string> },
-  bandUid: string,
-  at = Date.now()
-): TapRecord => ({
-  id: uuidv7(),
-  orgId: t.orgId,
-  eventId: t.eventIds[0]!,
-  bandId: null,
-  bandUid,
-  windowId: null,
-  mode: "LIVE",
-  kind: "FALLBACK",
-  url: "https://example.com/",
-  at,
-  ua: BROWSER,
-  ip: null,
-  utm: null,
-  bot: false,
-  dup: false,
-  assign: null
-})
-
-/** The harness's Redis with its key prefix, as the pipeline sees it. */
-const pipelineRedis = Layer.unwrapEffect(
-  Effect.map(HarnessInfo, (info) => RedisConnection.layer.pipe(Layer.provide(info.config)))
-)
 
 const countTaps = (orgId: string) =>
   Effect.flatMap(
@@ -69,7 +38,7 @@ describe("tap pipeline", () => {
         const sql = yield* SqlClient.SqlClient
         const store = yield* TapStore
         const t = yield* tenant({ events: [{ windows: show("i"), bands: ["IDEM-1"] }] })
-        const batch = [tapOf(t, "IDEM-1"), tapOf(t, "IDEM-1", Date.now() + 1)]
+        const batch = [tapOf(t, "IDEM-1"), tapOf(t, "IDEM-1", { at: Date.now() + 1 })]
         expect((yield* store.store(batch)).inserted).toBe(2)
         expect((yield* store.store(batch)).inserted).toBe(0)
         const [band] = yield* sql<{ tapCount: string; first: Date; last: Date }>`

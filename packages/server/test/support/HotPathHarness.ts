@@ -12,6 +12,7 @@ import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
 import * as HotPath from "../../src/Redirect/HotPath.js"
 import * as RateLimits from "../../src/Redirect/RateLimits.js"
 import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
+import * as RedisConnection from "../../src/Redis/Redis.js"
 import { TapStore } from "../../src/Taps/TapStore.js"
 import * as TapWriter from "../../src/Taps/TapWriter.js"
 import { MigratedDatabase, poolOptions } from "./TestDatabase.js"
@@ -180,3 +181,8 @@ export const eventually = <A>(
       yield* Effect.sleep("100 millis")
     }
   })
+
+/** The harness's Redis with its key prefix, as the pipeline sees it. */
+export const pipelineRedis = Layer.unwrapEffect(
+  Effect.map(HarnessInfo, (info) => RedisConnection.layer.pipe(Layer.provide(info.config)))
+)

@@ -1,6 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
+import { v7 as uuidv7 } from "uuid"
 import { Projector } from "../../src/ReadModel/Projector.js"
+import type { TapRecord } from "../../src/Taps/TapRecord.js"
 
 let counter = 0
 
@@ -87,3 +89,28 @@ export const tenant = (spec: {
     if (uids.size > 0) yield* projector.bands(orgId, [...uids])
     return { orgId, slug, eventIds } satisfies Tenant
   })
+
+/** A tap as the hot path would hand it over, for a tenant's first event; `overrides` for the case at hand. */
+export const tapOf = (
+  t: { readonly orgId: string; readonly eventIds: ReadonlyArray<string> },
+  bandUid: string,
+  overrides: Partial<TapRecord> = {}
+): TapRecord => ({
+  id: uuidv7(),
+  orgId: t.orgId,
+  eventId: t.eventIds[0]!,
+  bandId: null,
+  bandUid,
+  windowId: null,
+  mode: "LIVE",
+  kind: "FALLBACK",
+  url: "https://example.com/",
+  at: Date.now(),
+  ua: "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36",
+  ip: null,
+  utm: null,
+  bot: false,
+  dup: false,
+  assign: null,
+  ...overrides
+})
