@@ -1,3 +1,4 @@
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { TooManyRequests } from "@tapline/domain"
 import { Duration, Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
@@ -6,32 +7,40 @@ import { AppConfig } from "../Config/AppConfig.js"
 
 /**
  * Limits on the authentication endpoints: attempts per client IP per minute and endpoint, and a lockout of
- * an account's second factor after repeated failures. Counters live in the Cache (Redis when configured),
- * so every instance counts together. A Cache outage is an outage (a defect), not a free pass.
+ * an account's second factor after repeated failures. Attempts are counted by `@effect/experimental`'s
+ * RateLimiter on the store Backends chose (Redis when configured, so every instance counts together; memory
+ * in embedded mode). A store outage is an outage (a defect), not a free pass.
  */
 export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/server/AuthRateLimit", {
   effect: Effect.gen(function* () {
     const cache = yield* Cache
     const audit = yield* Audit
+    const limiter = yield* RateLimiter.RateLimiter
     const { auth } = yield* AppConfig
 
     /** Counts one attempt at `endpoint` from the caller's IP; fails with 429 past the per-minute limit. */
     const attempt = (endpoint: string) =>
       Effect.gen(function* () {
         const ip = (yield* audit.requestIp) ?? "unknown"
-        const minute = Math.floor(Date.now() / 60_000)
-        const count = yield* cache.increment(`auth:rate:${endpoint}:${ip}:${minute}`, {
-          ttl: Duration.minutes(2)
+        yield* limiter.consume({
+          key: `auth:${endpoint}:${ip}`,
+          limit: auth.rateLimitPerMinute,
+          window: "1 minute",
+          algorithm: "fixed-window",
+          onExceeded: "fail"
         })
-        if (count > auth.rateLimitPerMinute) {
-          return yield* Effect.fail(
-            new TooManyRequests({
-              message: "too many attempts from this address; wait a minute",
-              retryAfterSeconds: 60 - (Math.floor(Date.now() / 1000) % 60)
-            })
-          )
-        }
-      }).pipe(Effect.catchTag("CacheError", Effect.die))
+      }).pipe(
+        Effect.catchTag("RateLimiterError", (error) =>
+          error.reason === "Exceeded"
+            ? Effect.fail(
+                new TooManyRequests({
+                  message: "too many attempts from this address; wait a minute",
+                  retryAfterSeconds: Math.max(1, Math.ceil(Duration.toSeconds(error.retryAfter)))
+                })
+              )
+            : Effect.die(error)
+        )
+      )
 
     const lockKey = (userId: string) => `auth:2fa-failures:${userId}`
 
@@ -63,5 +72,6 @@ export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/ser
       cache.delete(lockKey(userId)).pipe(Effect.asVoid, Effect.catchTag("CacheError", Effect.die))
 
     return { attempt, ensureNotLocked, recordFailure, clearFailures } as const
-  })
+  }),
+  dependencies: [RateLimiter.layer]
 }) {}

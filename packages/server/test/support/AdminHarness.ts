@@ -57,6 +57,8 @@ export const adminHarness = (env: Record<string, string> = {}) =>
         OUTBOUND_ALLOW: "127.0.0.1,localhost",
         ...env
       }
+      // An empty REDIS_URL asks for the embedded mode's in-memory backends.
+      if (values.REDIS_URL === "") delete values.REDIS_URL
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(values)))))
       )
