@@ -38,6 +38,10 @@ export interface RedisServer {
   readonly kill: () => Promise<void>
   /** SHUTDOWN: a planned stop that writes the append-only file first. */
   readonly stop: () => Promise<void>
+  /** SIGSTOP: connections stay open and commands are accepted, but nothing answers until `thaw`. */
+  readonly freeze: () => void
+  /** SIGCONT after `freeze`. */
+  readonly thaw: () => void
   /** Starts it again after `kill` or `stop`, on the same port and folder. */
   readonly start: () => Promise<void>
   /** Stops (SIGKILL, or SHUTDOWN when `graceful`) and starts again on the same port and folder. */
@@ -88,6 +92,12 @@ export const startRedisServer = async (
     port,
     kill,
     stop,
+    freeze: () => {
+      child.kill("SIGSTOP")
+    },
+    thaw: () => {
+      child.kill("SIGCONT")
+    },
     start: async () => {
       if (exited()) child = await launch()
     },

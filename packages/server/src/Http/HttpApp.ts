@@ -32,6 +32,7 @@ import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
 import { guardBodies } from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
+import { shortDecodeErrors } from "./DecodeErrors.js"
 import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
 import { HealthHandlers } from "./HealthHandlers.js"
@@ -109,6 +110,7 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
 export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.logger(app))).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiBuilder.middleware(guardBodies)),
+  Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
