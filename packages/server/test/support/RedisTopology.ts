@@ -68,30 +68,92 @@ const stopAll = (children: ReadonlyArray<ChildProcess>, dir: string) =>
 
 const tempDir = (name: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), `tapline-${name}-`))
 
-export const sentinel = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const dir = tempDir("sentinel")
-    const masterPort = await freePort()
-    const sentinelPort = await freePort()
-    const master = startServer(dir, ["--port", String(masterPort), "--bind", "127.0.0.1"])
-    await waitForRedis(masterPort)
-    const config = Path.join(dir, "sentinel.conf")
-    Fs.writeFileSync(
-      config,
-      [
-        `port ${sentinelPort}`,
-        "bind 127.0.0.1",
-        `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
-        "sentinel down-after-milliseconds mymaster 2000"
-      ].join("\n")
-    )
-    const watcher = spawn("redis-server", [config, "--sentinel"], { stdio: ["ignore", "ignore", "pipe"] })
-    watcher.on("error", () => {})
-    await waitForRedis(sentinelPort)
-    return { dir, children: [master, watcher], masterPort, sentinelPort }
-  }),
-  ({ children, dir }) => stopAll(children, dir)
-)
+const sentinelConfig = (dir: string, sentinelPort: number, masterPort: number) => {
+  const config = Path.join(dir, `sentinel-${sentinelPort}.conf`)
+  Fs.writeFileSync(
+    config,
+    [
+      `port ${sentinelPort}`,
+      "bind 127.0.0.1",
+      `sentinel monitor mymaster 127.0.0.1 ${masterPort} 1`,
+      "sentinel down-after-milliseconds mymaster 2000",
+      "sentinel failover-timeout mymaster 10000"
+    ].join("\n")
+  )
+  return config
+}
+
+/**
+ * A master watched by one Sentinel (quorum 1); with `replica`, a replica of it too, so a failover has
+ * somewhere to go.
+ */
+const startSentinel = (options: { readonly replica: boolean }) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const dir = tempDir("sentinel")
+      const masterPort = await freePort()
+      const master = startServer(dir, ["--port", String(masterPort), "--bind", "127.0.0.1"])
+      await waitForRedis(masterPort)
+      const children = [master]
+      let replicaPort: number | undefined
+      if (options.replica) {
+        replicaPort = await freePort()
+        const replicaDir = Path.join(dir, "replica")
+        Fs.mkdirSync(replicaDir)
+        children.push(
+          startServer(replicaDir, [
+            "--port",
+            String(replicaPort),
+            "--bind",
+            "127.0.0.1",
+            "--replicaof",
+            "127.0.0.1",
+            String(masterPort)
+          ])
+        )
+        await waitForRedis(replicaPort)
+        const port = replicaPort
+        await waitFor("the replica in sync", async () => {
+          const client = new RedisClient({ port, host: "127.0.0.1", lazyConnect: true })
+          client.on("error", () => {})
+          try {
+            return String(await client.info("replication")).includes("master_link_status:up")
+          } finally {
+            client.disconnect()
+          }
+        })
+      }
+      const sentinelPort = await freePort()
+      const watcher = spawn("redis-server", [sentinelConfig(dir, sentinelPort, masterPort), "--sentinel"], {
+        stdio: ["ignore", "ignore", "pipe"]
+      })
+      watcher.on("error", () => {})
+      children.push(watcher)
+      await waitForRedis(sentinelPort)
+      if (replicaPort !== undefined) {
+        // A failover needs the Sentinel to know the replica (it learns it from the master's INFO).
+        await waitFor("the Sentinel to see the replica", async () => {
+          const client = new RedisClient({ port: sentinelPort, host: "127.0.0.1", lazyConnect: true })
+          client.on("error", () => {})
+          try {
+            const replicas = (await client.call("SENTINEL", "REPLICAS", "mymaster")) as Array<Array<string>>
+            return replicas.some(
+              (fields) => fields.join(" ").includes("flags slave") && !fields.join(" ").includes("s_down")
+            )
+          } finally {
+            client.disconnect()
+          }
+        })
+      }
+      return { dir, children, masterPort, sentinelPort, replicaPort }
+    }),
+    ({ children, dir }) => stopAll(children, dir)
+  )
+
+export const sentinel = startSentinel({ replica: false })
+
+/** Master, replica and Sentinel: `SENTINEL FAILOVER mymaster` swaps the first two. */
+export const sentinelWithReplica = startSentinel({ replica: true })
 
 export const cluster = Effect.acquireRelease(
   Effect.promise(async () => {
