@@ -1,6 +1,7 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import type { AppConfigShape } from "../src/Config/AppConfig.js"
 import { make as makeRedis, Redis } from "../src/Redis/Redis.js"
 import * as RedisRateLimiterStore from "../src/Redis/RedisRateLimiterStore.js"
 import { bootstrapKey } from "./support/AdminClient.js"
@@ -176,46 +177,18 @@ const storeContract = (name: string, redis: Layer.Layer<Redis, unknown>) =>
     })
   })
 
-const standalone = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const prefix = uniquePrefix("ratelimiter")
-    yield* cleanupPrefix(redisUrl, prefix)
-    return Layer.scoped(Redis, makeRedis(redisConfig(prefix)))
-  })
-)
+const redisAt = (config: Effect.Effect<AppConfigShape["redis"], never, Scope.Scope>) =>
+  Layer.unwrapScoped(Effect.map(config, (redis) => Layer.scoped(Redis, makeRedis(redis))))
 
-storeContract("standalone", standalone)
 storeContract(
-  "Sentinel",
-  Layer.unwrapScoped(
-    Effect.map(Topology.sentinel, ({ sentinelPort }) =>
-      Layer.scoped(
-        Redis,
-        makeRedis(
-          redisConfig(uniquePrefix("ratelimiter-sentinel"), {
-            url: Option.none(),
-            mode: "sentinel",
-            sentinels: [{ host: "127.0.0.1", port: sentinelPort }]
-          })
-        )
-      )
-    )
+  "standalone",
+  redisAt(
+    Effect.gen(function* () {
+      const prefix = uniquePrefix("ratelimiter")
+      yield* cleanupPrefix(redisUrl, prefix)
+      return redisConfig(prefix)
+    })
   )
 )
-storeContract(
-  "Cluster",
-  Layer.unwrapScoped(
-    Effect.map(Topology.cluster, ({ ports }) =>
-      Layer.scoped(
-        Redis,
-        makeRedis(
-          redisConfig(uniquePrefix("ratelimiter-cluster"), {
-            url: Option.none(),
-            mode: "cluster",
-            clusterNodes: ports.map((port) => ({ host: "127.0.0.1", port }))
-          })
-        )
-      )
-    )
-  )
-)
+storeContract("Sentinel", redisAt(Topology.sentinelConfig(uniquePrefix("ratelimiter-sentinel"))))
+storeContract("Cluster", redisAt(Topology.clusterConfig(uniquePrefix("ratelimiter-cluster"))))

@@ -121,31 +121,11 @@ contract("in memory", MemoryCache.layer)
 contract("Redis standalone", standalone("cache"))
 contract(
   "Redis Sentinel",
-  Layer.unwrapScoped(
-    Effect.map(Topology.sentinel, ({ sentinelPort }) =>
-      redisCache(
-        redisConfig(uniquePrefix("sentinel"), {
-          url: Option.none(),
-          mode: "sentinel",
-          sentinels: [{ host: "127.0.0.1", port: sentinelPort }]
-        })
-      )
-    )
-  )
+  Layer.unwrapScoped(Effect.map(Topology.sentinelConfig(uniquePrefix("sentinel")), redisCache))
 )
 contract(
   "Redis Cluster",
-  Layer.unwrapScoped(
-    Effect.map(Topology.cluster, ({ ports }) =>
-      redisCache(
-        redisConfig(uniquePrefix("cluster"), {
-          url: Option.none(),
-          mode: "cluster",
-          clusterNodes: ports.map((port) => ({ host: "127.0.0.1", port }))
-        })
-      )
-    )
-  )
+  Layer.unwrapScoped(Effect.map(Topology.clusterConfig(uniquePrefix("cluster")), redisCache))
 )
 contract(
   "Redis over TLS with an ACL user",

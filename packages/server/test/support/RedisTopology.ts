@@ -5,8 +5,9 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { freePort } from "@tapline/testing/ports"
 import { waitForRedis } from "@tapline/testing/redisServer"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Redis as RedisClient } from "ioredis"
+import { redisConfig } from "./TestRedis.js"
 
 /*
  * Real Redis topologies for the tests, started from the machine's redis-server binary: a Sentinel-watched
@@ -68,7 +69,7 @@ const stopAll = (children: ReadonlyArray<ChildProcess>, dir: string) =>
 
 const tempDir = (name: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), `tapline-${name}-`))
 
-const sentinelConfig = (dir: string, sentinelPort: number, masterPort: number) => {
+const sentinelConfFile = (dir: string, sentinelPort: number, masterPort: number) => {
   const config = Path.join(dir, `sentinel-${sentinelPort}.conf`)
   Fs.writeFileSync(
     config,
@@ -124,7 +125,7 @@ const startSentinel = (options: { readonly replica: boolean }) =>
         })
       }
       const sentinelPort = await freePort()
-      const watcher = spawn("redis-server", [sentinelConfig(dir, sentinelPort, masterPort), "--sentinel"], {
+      const watcher = spawn("redis-server", [sentinelConfFile(dir, sentinelPort, masterPort), "--sentinel"], {
         stdio: ["ignore", "ignore", "pipe"]
       })
       watcher.on("error", () => {})
@@ -254,3 +255,23 @@ export const tlsWithAcl = Effect.acquireRelease(
   }),
   ({ children, dir }) => stopAll(children, dir)
 )
+
+/** Tapline's Redis config for a fresh Sentinel-watched master, under `prefix`. */
+export const sentinelConfig = (prefix: string) =>
+  Effect.map(sentinel, ({ sentinelPort }) =>
+    redisConfig(prefix, {
+      url: Option.none(),
+      mode: "sentinel",
+      sentinels: [{ host: "127.0.0.1", port: sentinelPort }]
+    })
+  )
+
+/** Tapline's Redis config for a fresh three-node Cluster, under `prefix`. */
+export const clusterConfig = (prefix: string) =>
+  Effect.map(cluster, ({ ports }) =>
+    redisConfig(prefix, {
+      url: Option.none(),
+      mode: "cluster",
+      clusterNodes: ports.map((port) => ({ host: "127.0.0.1", port }))
+    })
+  )
