@@ -195,12 +195,13 @@ describe("Sentinel failover", () => {
           let served = 0
           const statuses = new Map<number, number>()
           const tap = (n: number) =>
-            request(port, `/e?bandId=${bands[n % bands.length]}&utm_content=${n}`, { host }).pipe(
-              Effect.map((reply) => {
-                served++
-                statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
+            Effect.gen(function* () {
+              const reply = yield* request(port, `/e?bandId=${bands[n % bands.length]}&utm_content=${n}`, {
+                host
               })
-            )
+              served++
+              statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
+            })
           const burst = (from: number, count: number) =>
             Effect.forEach(
               Array.from({ length: count }, (_, i) => from + i),
