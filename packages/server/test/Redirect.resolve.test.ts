@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { EventSnapshot, OrgSnapshot, WindowSnapshot } from "../src/ReadModel/Snapshot.js"
 import { parse, truncateIp, withUtm } from "../src/Redirect/HotPath.js"
 import {
   type Decision,
@@ -7,7 +8,6 @@ import {
   rankEvents,
   resolve
 } from "../src/Redirect/resolve.js"
-import type { EventSnapshot, OrgSnapshot, WindowSnapshot } from "../src/Redirect/Snapshot.js"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

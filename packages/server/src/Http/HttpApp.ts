@@ -50,9 +50,6 @@ import { TagsHandlers } from "./TagsHandlers.js"
 import { TotpHandlers } from "./TotpHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
 
-/** Headers whose values never reach a span attribute or a log line. */
-export const redactedHeaders = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"]
-
 export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
   Layer.provide([
     HealthHandlers,

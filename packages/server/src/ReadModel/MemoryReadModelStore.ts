@@ -1,6 +1,6 @@
 import { Effect, Layer, PubSub, Stream } from "effect"
-import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { type Change, makeListeners, ReadModelStore, type ReadModelStoreShape } from "./ReadModelStore.js"
+import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
 
 /** The read model of a single embedded instance: plain maps, changes on an in-process PubSub. */
 export const make = Effect.gen(function* () {

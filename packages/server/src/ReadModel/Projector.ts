@@ -1,8 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
 import { Effect, Layer } from "effect"
-import type { BandEntry, EventSnapshot, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { ReadModelStore } from "./ReadModelStore.js"
+import type { BandEntry, EventSnapshot, OrgSnapshot } from "./Snapshot.js"
 
 const BAND_PAGE = 10_000
 

@@ -1,5 +1,5 @@
 import { Context, Data, Effect, type Scope, type Stream } from "effect"
-import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
+import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
 
 export class ReadModelError extends Data.TaggedError("ReadModelError")<{
   readonly operation: string

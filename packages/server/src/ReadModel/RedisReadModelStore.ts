@@ -1,5 +1,4 @@
 import { Chunk, Effect, Layer, Stream } from "effect"
-import type { BandEntry, OrgSnapshot } from "../Redirect/Snapshot.js"
 import { Redis } from "../Redis/Redis.js"
 import {
   type Change,
@@ -10,6 +9,7 @@ import {
   ReadModelStore,
   type ReadModelStoreShape
 } from "./ReadModelStore.js"
+import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
 
 const CHANGE_FEED_LENGTH = 10_000
 const WRITE_CHUNK = 5_000

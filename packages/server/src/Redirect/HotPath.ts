@@ -7,12 +7,12 @@ import { Context, Duration, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"
 import { AppConfig } from "../Config/AppConfig.js"
+import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot.js"
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { RateLimits } from "./RateLimits.js"
 import { type OrgRef, RedirectStore } from "./RedirectStore.js"
 import { type Coordinates, type Decision, resolve } from "./resolve.js"
-import type { BandEntry, OrgSnapshot, RedirectKind } from "./Snapshot.js"
 
 /*
  * GET|HEAD /e — DESIGN.md §3. A plain node:http handler built once from Effect services: a warm request

@@ -1,6 +1,6 @@
 import { Context, Effect, Layer, Stream } from "effect"
 import { ReadModelStore } from "../ReadModel/ReadModelStore.js"
-import type { BandEntry, OrgSnapshot } from "./Snapshot.js"
+import type { BandEntry, OrgSnapshot } from "../ReadModel/Snapshot.js"
 
 /** How the request names its organisation. */
 export type OrgRef =

@@ -1,4 +1,13 @@
-import type { BandEntry, EventSnapshot, OrgSnapshot, RedirectKind, WindowType } from "./Snapshot.js"
+import type {
+  BandEntry,
+  EventSnapshot,
+  OrgSnapshot,
+  RedirectKind,
+  WindowType
+} from "../ReadModel/Snapshot.js"
+import type { Assignment } from "../Taps/TapRecord.js"
+
+export type { Assignment }
 
 const DAY_MS = 86_400_000
 const EARTH_RADIUS_MILES = 3958.8
@@ -23,14 +32,6 @@ export interface ResolveInput {
   readonly defaultUrl: string
   /** False while the read model is unreachable: an unknown band then goes to the organisation, unassigned. */
   readonly allowAssignment: boolean
-}
-
-/** An unknown band that this tap assigns to an event; the writer creates the band row. */
-export interface Assignment {
-  readonly eventId: string
-  readonly distanceMiles: number | null
-  readonly flagged: boolean
-  readonly flagReason: string | null
 }
 
 export interface Decision {

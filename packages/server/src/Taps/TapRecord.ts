@@ -1,5 +1,12 @@
-import type { Assignment } from "../Redirect/resolve.js"
-import type { RedirectKind, WindowType } from "../Redirect/Snapshot.js"
+import type { RedirectKind, WindowType } from "../ReadModel/Snapshot.js"
+
+/** An unknown band that this tap assigns to an event; the writer creates the band row. */
+export interface Assignment {
+  readonly eventId: string
+  readonly distanceMiles: number | null
+  readonly flagged: boolean
+  readonly flagReason: string | null
+}
 
 export interface UtmValues {
   readonly source?: string

@@ -3,7 +3,9 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import { Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { redactedHeaders } from "../Http/HttpApp.js"
+
+/** Headers whose values never reach a span attribute or a log line. */
+export const redactedHeaders = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"]
 
 /**
  * OTLP/HTTP export of traces, metrics and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise spans stay

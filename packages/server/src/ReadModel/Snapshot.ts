@@ -3,8 +3,9 @@
  * Plain data with epoch-millisecond times: the hot path reads it without decoding schemas.
  */
 
-export type WindowType = "PRE" | "LIVE" | "POST"
-export type RedirectKind = "WINDOW" | "FALLBACK" | "ORG" | "DEFAULT"
+import type { RedirectKind, WindowType } from "@tapline/domain"
+
+export type { RedirectKind, WindowType }
 
 export interface WindowSnapshot {
   readonly id: string
