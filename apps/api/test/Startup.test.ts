@@ -162,6 +162,28 @@ describe("external PostgreSQL and Redis", () => {
     }
   })
 
+  it("TAPLINE_ROLE=worker serves its health probes, not the admin API nor the redirect", async () => {
+    const database = await createDatabase()
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        TAPLINE_ROLE: "worker",
+        TAPLINE_DEMO: "1"
+      })
+      await waitUntilReady(server)
+      const ready = await fetch(`${server.url}/health/ready`)
+      expect(ready.status).toBe(200)
+      expect(await ready.json()).toMatchObject({ status: "ready", checks: { writer: "ok" } })
+      expect((await fetch(`${server.url}/health/live`)).status).toBe(200)
+      expect((await fetch(`${server.url}/api/v1/openapi.json`)).status).toBe(404)
+      expect((await fetch(`${server.url}/api/v1/organizations`)).status).toBe(404)
+      expect((await rawGet(server.port, "/e?bandId=DEMO-0001", "demo.localhost")).status).toBe(404)
+      await server.stop()
+    } finally {
+      await database.drop()
+    }
+  })
+
   it("a port already in use stops the start with its reason, and no ready banner before it", async () => {
     const database = await createDatabase()
     const blocker = Http.createServer()

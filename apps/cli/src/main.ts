@@ -7,14 +7,13 @@ import {
   AppConfig,
   Audit,
   Bootstrap,
-  Database,
   Logging,
   OAuthProviders,
   Projector,
-  Redis,
-  RedisReadModelStore,
+  Runtime,
   SecretBox,
-  Totp
+  Totp,
+  Users
 } from "@tapline/server"
 import { Console, Effect, Layer } from "effect"
 import { adminCommands } from "./AdminCommands.js"
@@ -24,26 +23,9 @@ import { adminCommands } from "./AdminCommands.js"
  * (environment variables). The admin API's typed client joins here once the admin API exists.
  */
 
-/** The read model in Redis and the database it is projected from; embedded mode has no shared read model. */
-const ReadModelLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    if (!Redis.isConfigured(config.redis)) {
-      return yield* Effect.fail(
-        new Error(
-          "no Redis configured: the embedded server keeps its read model in memory and rebuilds it at start"
-        )
-      )
-    }
-    return Projector.Default.pipe(
-      Layer.provide(RedisReadModelStore.layer.pipe(Layer.provide(Redis.layer))),
-      Layer.provide(Database.layer)
-    )
-  })
-)
+const ReadModelLive = Runtime.CommandReadModelLive
 
-/** The database alone, migrated: for commands that do not touch Redis. */
-const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.layer))
+const DatabaseLive = Runtime.DatabaseLive
 
 const rebuild = Command.make("readmodel:rebuild", {}, () =>
   Effect.gen(function* () {
@@ -81,7 +63,9 @@ const bootstrap = Command.make(
       yield* Console.log("API key (shown once; use it as `Authorization: Bearer <key>`):")
       yield* Console.log(result.secret)
     }).pipe(
-      Effect.provide(Layer.mergeAll(ApiKeys.ApiKeyRepository.Default, Audit.Default)),
+      Effect.provide(
+        Layer.merge(ApiKeys.ApiKeyRepository.Default, Users.Default).pipe(Layer.provideMerge(Audit.Default))
+      ),
       Effect.provide(DatabaseLive)
     )
 ).pipe(

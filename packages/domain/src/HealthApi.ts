@@ -1,3 +1,4 @@
+import * as HttpApi from "@effect/platform/HttpApi"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
@@ -19,3 +20,6 @@ export class HealthApi extends HttpApiGroup.make("health")
   .add(HttpApiEndpoint.get("ready", "/health/ready").addSuccess(Readiness).addError(ServiceUnavailable))
   .annotate(OpenApi.Title, "Health")
   .annotate(OpenApi.Description, "Liveness and readiness probes.") {}
+
+/** What a `TAPLINE_ROLE=worker` process serves: its health, not the admin API. */
+export class WorkerApi extends HttpApi.make("tapline-worker").add(HealthApi) {}

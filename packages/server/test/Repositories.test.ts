@@ -3,19 +3,17 @@ import { Band, BandUid, Email, HttpUrl, Membership, Organization, Tag, User } fr
 import { Effect, Layer, Option, Schema } from "effect"
 import { AuditRepository } from "../src/Repositories/AuditRepository.js"
 import { BandRepository } from "../src/Repositories/BandRepository.js"
-import { CampaignRepository } from "../src/Repositories/CampaignRepository.js"
 import { EventRepository } from "../src/Repositories/EventRepository.js"
 import { OrganizationRepository } from "../src/Repositories/OrganizationRepository.js"
 import { TagRepository } from "../src/Repositories/TagRepository.js"
-import { UserRepository } from "../src/Repositories/UserRepository.js"
 import { WindowRepository } from "../src/Repositories/WindowRepository.js"
+import { UserRepository } from "../src/Users/UserRepository.js"
 import { makeEvent, makeOrganization, makeWindow } from "./support/Fixtures.js"
 import { MigratedDatabase } from "./support/TestDatabase.js"
 
 const Repositories = Layer.mergeAll(
   OrganizationRepository.Default,
   UserRepository.Default,
-  CampaignRepository.Default,
   EventRepository.Default,
   WindowRepository.Default,
   TagRepository.Default,

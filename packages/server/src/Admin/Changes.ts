@@ -1,8 +1,21 @@
-import type { OrganizationId } from "@tapline/domain"
-import { Effect } from "effect"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import { NotFound, type OrganizationId } from "@tapline/domain"
+import { Context, Effect } from "effect"
+import { Audit, type AuditChange } from "../Audit/Audit.js"
 import { Jobs } from "../Jobs/Jobs.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { mapConstraintErrors } from "./Constraints.js"
+
+/**
+ * Subscribers to every recorded change, called inside its transaction: what they write (an outbox row for
+ * webhooks) commits or rolls back with the change. None by default.
+ */
+export class ChangeHooks extends Context.Reference<ChangeHooks>()("@tapline/server/ChangeHooks", {
+  defaultValue: (): ReadonlyArray<
+    (change: AuditChange) => Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient>
+  > => []
+}) {}
 
 /**
  * How every admin write runs: the change and its audit entries in one transaction (constraint violations
@@ -14,9 +27,52 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
   effect: Effect.gen(function* () {
     const projector = yield* Projector
     const jobs = yield* Jobs
+    const audit = yield* Audit
 
     /** The transaction of a change: jobs it enqueues exist only if it commits. */
     const transact = <A, E, R>(body: Effect.Effect<A, E, R>) => mapConstraintErrors(jobs.transactional(body))
+
+    const notFound = (resource: string, id: string) => Effect.fail(new NotFound({ resource, id }))
+
+    /** The audit entry of a change, and its hooks; call it inside `transact`. */
+    const record = (change: AuditChange & { readonly organizationId: OrganizationId | null }) =>
+      Effect.gen(function* () {
+        yield* audit.record(change)
+        for (const hook of yield* ChangeHooks) yield* hook(change)
+      })
+
+    /**
+     * A change to one existing row, in one transaction: the row is locked (NotFound when it is not there),
+     * `apply` changes it, and the audit entry holds the row before and after. An `apply` that changes
+     * nothing (an empty PATCH) records nothing and answers the row as it was.
+     */
+    const changeRow = <Row, E, R>(options: {
+      readonly organizationId: OrganizationId
+      readonly resourceType: string
+      readonly resourceId: string
+      readonly action: string
+      readonly lock: Effect.Effect<Row | undefined, SqlError.SqlError, R>
+      readonly apply: (before: Row) => Effect.Effect<ReadonlyArray<Row>, E | SqlError.SqlError, R>
+    }) =>
+      transact(
+        Effect.gen(function* () {
+          const before = yield* options.lock
+          if (before === undefined) {
+            return yield* notFound(options.resourceType, options.resourceId)
+          }
+          const [after] = yield* options.apply(before)
+          if (after === undefined) return before
+          yield* record({
+            organizationId: options.organizationId,
+            action: options.action,
+            resourceType: options.resourceType,
+            resourceId: options.resourceId,
+            oldValues: before,
+            newValues: after
+          })
+          return after
+        })
+      )
 
     const logged = (what: string, effect: Effect.Effect<void, unknown>) =>
       effect.pipe(
@@ -38,6 +94,7 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         ? Effect.void
         : logged("new bands", projector.newBands(organizationId, eventId, created))
 
-    return { transact, project, projectBands, projectNewBands } as const
-  })
+    return { transact, record, changeRow, notFound, project, projectBands, projectNewBands } as const
+  }),
+  dependencies: [Audit.Default]
 }) {}

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto"
-import * as Net from "node:net"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { CurrentPrincipal, type OrganizationId } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
+import { clientAddress } from "../Net/ClientAddress.js"
 import { AuditRepository } from "../Repositories/AuditRepository.js"
 
 export interface AuditChange {
@@ -33,13 +33,11 @@ export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
     const { taps } = yield* AppConfig
     const ipHeader = Option.getOrUndefined(taps.clientIpHeader)?.toLowerCase()
 
-    // As on the hot path: the rightmost forwarded entry is the one the trusted proxy wrote.
-    const clientIp = (request: HttpServerRequest.HttpServerRequest) => {
-      const forwarded = ipHeader === undefined ? null : header(request, ipHeader, 500)
-      const remote = Option.getOrNull(request.remoteAddress)
-      const candidate = forwarded?.split(",").pop()?.trim() ?? remote?.replace(/^::ffff:/, "") ?? null
-      return candidate !== null && Net.isIP(candidate) !== 0 ? candidate : null
-    }
+    const clientIp = (request: HttpServerRequest.HttpServerRequest) =>
+      clientAddress(
+        ipHeader === undefined ? null : header(request, ipHeader, 500),
+        Option.getOrNull(request.remoteAddress)
+      )
 
     const record = (change: AuditChange) =>
       Effect.gen(function* () {

@@ -1,7 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { Email, UserId } from "@tapline/domain"
+import type { Email } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
+import { Users } from "../Users/Users.js"
 import { ApiKeyRepository } from "./ApiKeys.js"
 
 /**
@@ -13,13 +14,11 @@ export const bootstrapAdmin = (email: Email) =>
     const sql = yield* SqlClient.SqlClient
     const keys = yield* ApiKeyRepository
     const audit = yield* Audit
+    const users = yield* Users
     return yield* sql.withTransaction(
       Effect.gen(function* () {
-        const [user] = yield* sql<{ id: UserId; created: boolean }>`
-          insert into users (email, platform_role) values (${email}, 'ADMIN')
-          on conflict (lower(email)) do update set platform_role = 'ADMIN', updated_at = now()
-          returning id, (xmax = 0) as created`
-        const userId = user!.id
+        const user = yield* users.ensure({ email, admin: true })
+        const userId = user.id
         const { key, secret } = yield* keys.create({
           organizationId: null,
           userId,
@@ -33,7 +32,7 @@ export const bootstrapAdmin = (email: Email) =>
           action: "admin.bootstrap",
           resourceType: "user",
           resourceId: userId,
-          newValues: { email, platformRole: "ADMIN", apiKeyId: key.id, userCreated: user!.created }
+          newValues: { email, platformRole: "ADMIN", apiKeyId: key.id, userCreated: user.created }
         })
         return { userId, keyId: key.id, secret }
       })

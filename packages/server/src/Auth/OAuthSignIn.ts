@@ -7,6 +7,7 @@ import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
+import { Users } from "../Users/Users.js"
 import { hashSecret } from "./ApiKeys.js"
 import { type FlowSecrets, OAuthFailure, type ProviderIdentity } from "./OAuth/OAuthProvider.js"
 import { OAuthProviders } from "./OAuthProviders.js"
@@ -74,6 +75,7 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
     const box = yield* SecretBox
     const cache = yield* Cache
     const audit = yield* Audit
+    const users = yield* Users
     const signIn = yield* SignIn
     const { auth } = yield* AppConfig
 
@@ -133,18 +135,11 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
 
     const createUser = (identity: ProviderIdentity & { readonly email: string }) =>
       Effect.gen(function* () {
-        const [user] = yield* sql<{ id: UserId }>`
-          insert into users (email, name) values (${identity.email}, ${identity.name?.slice(0, 200) ?? ""})
-          returning id`
-        yield* audit.record({
-          organizationId: null,
-          actor: { type: "user", id: user!.id },
-          action: "user.create",
-          resourceType: "user",
-          resourceId: user!.id,
-          newValues: { email: identity.email }
-        })
-        return user!.id
+        const user = yield* users.ensure(
+          { email: identity.email, ...(identity.name ? { name: identity.name } : {}) },
+          { actorIsNewUser: true }
+        )
+        return user.id
       })
 
     const linkIdentity = (providerId: string, identity: ProviderIdentity, userId: UserId, via: string) =>

@@ -94,6 +94,9 @@ export const layer = Layer.effect(
   })
 )
 
+/** For tests and tools that never want demo data, whatever the configuration. */
+export const none = Layer.succeed(DemoSeeded, Option.none())
+
 /**
  * Where to look, printed only once the HTTP server is bound: a start that fails (the port is taken) must
  * not have said "ready" first.

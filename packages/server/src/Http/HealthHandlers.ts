@@ -1,52 +1,12 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
-import { ServiceUnavailable, TaplineApi } from "@tapline/domain"
-import { Effect } from "effect"
-import { Cache } from "../Cache/Cache.js"
-import { AppConfig } from "../Config/AppConfig.js"
-import { checkReady } from "../Database/Database.js"
-import * as Redis from "../Redis/Redis.js"
-import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
-
-type CheckStatus = "ok" | "failing" | "not_configured"
-
-/** A dependency that does not answer within two seconds counts as failing; the cause goes to the log only. */
-const probe = <E, R>(name: string, check: Effect.Effect<boolean, E, R>) =>
-  check.pipe(
-    Effect.timeout("2 seconds"),
-    Effect.map((ok): CheckStatus => (ok ? "ok" : "failing")),
-    Effect.catchAllCause((cause) =>
-      Effect.logWarning("readiness check failed").pipe(
-        Effect.annotateLogs({ check: name }),
-        Effect.zipRight(Effect.logDebug(cause)),
-        Effect.as<CheckStatus>("failing")
-      )
-    )
-  )
+import { TaplineApi, WorkerApi } from "@tapline/domain"
+import { liveness, readiness } from "../Health/Readiness.js"
 
 export const HealthHandlers = HttpApiBuilder.group(TaplineApi, "health", (handlers) =>
-  handlers
-    .handle("live", () => Effect.succeed({ status: "live" as const }))
-    .handle("ready", () =>
-      Effect.gen(function* () {
-        const config = yield* AppConfig
-        const cache = yield* Cache
-        const [database, redis] = yield* Effect.all(
-          [
-            probe("database", checkReady),
-            Redis.isConfigured(config.redis)
-              ? probe("redis", Effect.as(cache.ping, true))
-              : Effect.succeed<CheckStatus>("not_configured")
-          ],
-          { concurrency: "unbounded" }
-        )
-        // A writer whose batches fail cannot store taps: the stream grows until someone is told.
-        const writerState = (yield* TapWriterStatus).state()
-        const writer: CheckStatus = writerState === "not_running" ? "not_configured" : writerState
-        const checks = { database, redis, writer }
-        if (database === "failing" || redis === "failing" || writer === "failing") {
-          return yield* new ServiceUnavailable({ checks })
-        }
-        return { status: "ready" as const, checks }
-      })
-    )
+  handlers.handle("live", () => liveness).handle("ready", () => readiness)
+)
+
+/** The same probes for a worker process, which serves nothing else. */
+export const WorkerHealthHandlers = HttpApiBuilder.group(WorkerApi, "health", (handlers) =>
+  handlers.handle("live", () => liveness).handle("ready", () => readiness)
 )

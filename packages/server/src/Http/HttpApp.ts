@@ -5,7 +5,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { TaplineApi } from "@tapline/domain"
+import { TaplineApi, WorkerApi } from "@tapline/domain"
 import { Effect, Layer } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { dataExceptionError, isDataException } from "../Admin/Constraints.js"
@@ -21,11 +21,11 @@ import { Passkeys } from "../Auth/Passkeys.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
+import { Campaigns } from "../Campaigns/Campaigns.js"
 import { AppConfig } from "../Config/AppConfig.js"
-import * as SecretBox from "../Crypto/SecretBox.js"
-import * as EmailLive from "../Email/EmailLive.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { TapStore } from "../Taps/TapStore.js"
+import { Users } from "../Users/Users.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
@@ -35,7 +35,7 @@ import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import { shortDecodeErrors } from "./DecodeErrors.js"
 import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
-import { HealthHandlers } from "./HealthHandlers.js"
+import { HealthHandlers, WorkerHealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
@@ -76,7 +76,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
   Layer.provide(AuthenticationLive.layer),
   Layer.provide([OAuthSignIn.Default, OAuthProviders.Default, Passkeys.Default]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
-  Layer.provide([SecretBox.layer, EmailLive.layerFromConfig]),
+  // Features: a repository and a service each, under the handlers.
+  Layer.provide([Campaigns.Default, Users.Default]),
   Layer.provide([
     Auth.Default,
     Sessions.Default,
@@ -118,31 +119,44 @@ export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.
 /** True for `/e` and `/e?…`: the redirect, which never enters Effect's HTTP stack. */
 const isHotPath = (url: string | undefined) => url !== undefined && /^\/e(\?|$)/.test(url)
 
-/**
- * Node's HTTP server on HOST:PORT. Requests for /e go straight to the hot-path handler; everything else is
- * emitted to the Effect HTTP app that NodeHttpServer attaches. Intercepting `emit` keeps one server and one
- * port without routing every tap through the per-request machinery STACK.md measured at 4-5x the cost of a
- * bare server. Closing it stops new connections and waits for in-flight requests.
- */
-export const NodeServerLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const { server } = yield* AppConfig
-    const hotPath = yield* Effect.serviceOption(HotPath)
-    const create = () => {
-      const node = createServer({ keepAliveTimeout: 5_000 })
-      if (hotPath._tag === "Some") {
-        const handler = hotPath.value
-        const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
-        node.emit = ((event: string, ...args: Array<unknown>) => {
-          if (event === "request" && isHotPath((args[0] as IncomingMessage).url)) {
-            handler(args[0] as IncomingMessage, args[1] as ServerResponse)
-            return true
-          }
-          return emit(event, ...args)
-        }) as typeof node.emit
+type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
+
+const nodeServer = (hotPath: HotPathHandler | undefined) =>
+  Layer.unwrapEffect(
+    Effect.map(AppConfig, ({ server }) => {
+      const create = () => {
+        const node = createServer({ keepAliveTimeout: 5_000 })
+        if (hotPath !== undefined) {
+          const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
+          node.emit = ((event: string, ...args: Array<unknown>) => {
+            if (event === "request" && isHotPath((args[0] as IncomingMessage).url)) {
+              hotPath(args[0] as IncomingMessage, args[1] as ServerResponse)
+              return true
+            }
+            return emit(event, ...args)
+          }) as typeof node.emit
+        }
+        return node
       }
-      return node
-    }
-    return NodeHttpServer.layer(create, { port: server.port, host: server.host })
-  })
+      return NodeHttpServer.layer(create, { port: server.port, host: server.host })
+    })
+  )
+
+/** Node's HTTP server on HOST:PORT for an Effect HTTP app; closing it waits for in-flight requests. */
+export const NodeServerLive = nodeServer(undefined)
+
+/**
+ * The same server with the redirect mounted: requests for /e go straight to the hot-path handler; everything
+ * else is emitted to the Effect HTTP app that NodeHttpServer attaches. Intercepting `emit` keeps one server
+ * and one port without routing every tap through the per-request machinery STACK.md measured at 4-5x the
+ * cost of a bare server.
+ */
+export const NodeServerWithHotPathLive = Layer.unwrapEffect(
+  Effect.map(HotPath, (handler) => nodeServer(handler))
+)
+
+/** A worker's HTTP app: the health probes only. */
+export const WorkerHttpAppLive = HttpApiBuilder.serve((app) => noStore(app)).pipe(
+  Layer.provide(HttpApiBuilder.api(WorkerApi).pipe(Layer.provide(WorkerHealthHandlers))),
+  HttpServer.withLogAddress
 )

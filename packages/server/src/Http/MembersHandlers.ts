@@ -15,6 +15,7 @@ import { decodeCursor, toPage } from "../Admin/Pagination.js"
 import { Audit } from "../Audit/Audit.js"
 import { ApiKeyRepository } from "../Auth/ApiKeys.js"
 import { requireRole } from "../Auth/Authorization.js"
+import { Users } from "../Users/Users.js"
 
 const MemberRow = Schema.Struct({ ...Member.fields, createdAt: Schema.DateTimeUtcFromDate })
 const decodeMember = Schema.decodeUnknown(MemberRow)
@@ -24,6 +25,7 @@ export const MembersHandlers = HttpApiBuilder.group(TaplineApi, "members", (hand
     const sql = yield* SqlClient.SqlClient
     const changes = yield* Changes
     const audit = yield* Audit
+    const users = yield* Users
 
     const member = (organizationId: OrganizationId, userId: UserId, lock = false) =>
       sql`
@@ -66,11 +68,7 @@ export const MembersHandlers = HttpApiBuilder.group(TaplineApi, "members", (hand
           yield* requireRole(path.organizationId, "OWNER")
           return yield* changes.transact(
             Effect.gen(function* () {
-              const [user] = yield* sql<{ id: UserId }>`
-                insert into users (email) values (${payload.email})
-                on conflict (lower(email)) do update set updated_at = users.updated_at
-                returning id`
-              const userId = user!.id
+              const { id: userId } = yield* users.ensure({ email: payload.email })
               const existing = yield* sql`select role from memberships
                 where user_id = ${userId} and organization_id = ${path.organizationId}`
               if (existing.length > 0) return yield* new Conflict({ message: "already a member" })

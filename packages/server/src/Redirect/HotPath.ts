@@ -7,6 +7,7 @@ import { Context, Duration, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"
 import { AppConfig } from "../Config/AppConfig.js"
+import { clientAddress } from "../Net/ClientAddress.js"
 import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot.js"
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
@@ -229,15 +230,11 @@ export const make = Effect.gen(function* () {
   const latHeader = Option.getOrUndefined(taps.latitudeHeader)
   const lonHeader = Option.getOrUndefined(taps.longitudeHeader)
 
-  const clientIp = (request: IncomingMessage): string => {
-    if (ipHeader !== undefined) {
-      // The rightmost entry is the one our trusted proxy wrote; anything left of it came from the client.
-      const forwarded = headerValue(request, ipHeader)?.split(",").pop()?.trim()
-      if (forwarded !== undefined && Net.isIP(forwarded) !== 0) return forwarded
-    }
-    const remote = request.socket.remoteAddress ?? ""
-    return remote.startsWith("::ffff:") ? remote.slice(7) : remote
-  }
+  const clientIp = (request: IncomingMessage): string =>
+    clientAddress(
+      ipHeader === undefined ? undefined : headerValue(request, ipHeader),
+      request.socket.remoteAddress
+    ) ?? ""
 
   const coordinates = (request: IncomingMessage): Coordinates | null => {
     if (latHeader === undefined || lonHeader === undefined) return null

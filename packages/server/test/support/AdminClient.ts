@@ -3,6 +3,7 @@ import { Effect, Layer } from "effect"
 import { Audit } from "../../src/Audit/Audit.js"
 import { ApiKeyRepository } from "../../src/Auth/ApiKeys.js"
 import { bootstrapAdmin } from "../../src/Auth/Bootstrap.js"
+import { Users } from "../../src/Users/Users.js"
 import { AdminServer } from "./AdminHarness.js"
 
 export interface Reply {
@@ -55,7 +56,9 @@ export const call = (method: string, path: string, options: CallOptions = {}) =>
 export const bootstrapKey = (email = "admin@example.com") =>
   bootstrapAdmin(email as Email).pipe(
     Effect.map((result) => result.secret),
-    Effect.provide(Layer.mergeAll(ApiKeyRepository.Default, Audit.Default)),
+    Effect.provide(
+      Layer.merge(ApiKeyRepository.Default, Users.Default).pipe(Layer.provideMerge(Audit.Default))
+    ),
     Effect.orDie
   )
 

@@ -5,16 +5,9 @@ import * as Path from "node:path"
 import { HttpServer } from "@effect/platform"
 import { freePort } from "@tapline/testing/ports"
 import { ConfigProvider, Context, Effect, Layer, Logger, LogLevel } from "effect"
-import { Audit } from "../../src/Audit/Audit.js"
-import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
-import * as HttpApp from "../../src/Http/HttpApp.js"
 import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
-import * as JobWorkers from "../../src/Jobs/Workers.js"
-import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
-import * as HotPath from "../../src/Redirect/HotPath.js"
-import * as RateLimits from "../../src/Redirect/RateLimits.js"
-import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
+import * as Runtime from "../../src/Runtime.js"
 import { MigratedDatabase } from "./TestDatabase.js"
 import { cleanupPrefix, redisUrl, uniquePrefix } from "./TestRedis.js"
 
@@ -62,15 +55,6 @@ export const adminHarness = (env: Record<string, string> = {}) =>
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(values)))))
       )
-      const database = Layer.merge(MemoryJobs.layer, Layer.empty).pipe(Layer.provideMerge(MigratedDatabase))
-      const base = Layer.mergeAll(database, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
-      const readModel = ReadModelFresh.pipe(Layer.provideMerge(Projector.Default), Layer.provideMerge(base))
-      const hotPath = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
-      const http = HttpApp.HttpAppLive.pipe(
-        Layer.provideMerge(HttpApp.NodeServerLive),
-        Layer.provide(hotPath),
-        Layer.provideMerge(readModel)
-      )
       const server = Layer.effect(
         AdminServer,
         Effect.map(HttpServer.HttpServer, (server) => {
@@ -78,11 +62,15 @@ export const adminHarness = (env: Record<string, string> = {}) =>
           return { url: `http://127.0.0.1:${port}`, port }
         })
       )
+      const runtime = Runtime.forRole("api", {
+        database: MigratedDatabase,
+        jobs: MemoryJobs.layer,
+        demo: false
+      })
       // The request logger would print every call of the matrix.
-      const workers = JobWorkers.layer.pipe(Layer.provide(Audit.Default), Layer.provide(readModel))
       return server.pipe(
-        Layer.provideMerge(http),
-        Layer.merge(workers),
+        Layer.provideMerge(runtime),
+        Layer.provideMerge(config),
         Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
       )
     })

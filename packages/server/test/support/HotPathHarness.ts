@@ -5,16 +5,12 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import type { SqlClient } from "@effect/sql"
 import { type ConfigError, ConfigProvider, Context, Effect, Layer } from "effect"
-import * as Backends from "../../src/Backends.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
 import { layerPool, migrate } from "../../src/Database/Database.js"
-import { Projector, ReadModelFresh } from "../../src/ReadModel/Projector.js"
+import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
 import * as HotPath from "../../src/Redirect/HotPath.js"
-import * as RateLimits from "../../src/Redirect/RateLimits.js"
-import * as RedirectStore from "../../src/Redirect/RedirectStore.js"
 import * as RedisConnection from "../../src/Redis/Redis.js"
-import { TapStore } from "../../src/Taps/TapStore.js"
-import * as TapWriter from "../../src/Taps/TapWriter.js"
+import * as Runtime from "../../src/Runtime.js"
 import { MigratedDatabase, poolOptions } from "./TestDatabase.js"
 import { cleanupPrefix, redisUrl, uniquePrefix } from "./TestRedis.js"
 
@@ -147,21 +143,14 @@ export const harness = (
         options.databaseUrl === undefined
           ? MigratedDatabase
           : Layer.effectDiscard(migrate).pipe(Layer.provideMerge(layerPool(poolOptions(options.databaseUrl))))
-      const base = Layer.mergeAll(database, Backends.layerFromConfig).pipe(Layer.provideMerge(config))
-      const projector = Layer.merge(ReadModelFresh, Projector.Default).pipe(
-        Layer.provide(Projector.Default),
-        Layer.provideMerge(base)
+      const projector = Runtime.ReadModelLive.pipe(
+        Layer.provideMerge(Runtime.platform({ database, jobs: MemoryJobs.layer })),
+        Layer.provideMerge(config)
       )
-      const hot = serverLayer.pipe(
-        Layer.provideMerge(HotPath.layer),
-        Layer.provide([RedirectStore.layer, RateLimits.layer]),
-        Layer.provideMerge(projector)
-      )
+      const hot = serverLayer.pipe(Layer.provideMerge(Runtime.HotPathLive), Layer.provideMerge(projector))
       const info = Layer.succeed(HarnessInfo, { redisUrl: env.REDIS_URL ?? "", prefix, config })
       const all =
-        options.writer === false
-          ? hot
-          : Layer.merge(hot, TapWriter.layer.pipe(Layer.provide(TapStore.Default), Layer.provide(projector)))
+        options.writer === false ? hot : Layer.merge(hot, Runtime.WriterLive.pipe(Layer.provide(projector)))
       return Layer.merge(all, info)
     })
   )

@@ -3,6 +3,7 @@ import * as SqlSchema from "@effect/sql/SqlSchema"
 import { Email, Membership, OrganizationId, User, UserId } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 
+/** The only SQL that creates users: every way in (invitation, provider sign-up, member add, bootstrap) ends here. */
 export class UserRepository extends Effect.Service<UserRepository>()("@tapline/server/UserRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -18,6 +19,19 @@ export class UserRepository extends Effect.Service<UserRepository>()("@tapline/s
       Result: User,
       execute: (id) => sql`select * from users where id = ${id}`
     })
+
+    /**
+     * The user with this email, created when there is none (emails compare case-insensitively).
+     * `admin` makes an existing user a platform ADMIN too; `created` says whether the row is new.
+     */
+    const ensure = (input: { readonly email: string; readonly name?: string; readonly admin?: boolean }) =>
+      sql<{ id: UserId; created: boolean }>`
+        insert into users (email, name, platform_role)
+        values (${input.email}, ${input.name?.slice(0, 200) ?? ""}, ${input.admin ? "ADMIN" : "CUSTOMER"})
+        on conflict (lower(email)) do update set
+          platform_role = case when ${input.admin === true} then 'ADMIN' else users.platform_role end,
+          updated_at = case when ${input.admin === true} then now() else users.updated_at end
+        returning id, (xmax = 0) as created`.pipe(Effect.map((rows) => rows[0]!))
 
     /** Emails compare case-insensitively, as mail servers treat them in practice. */
     const findByEmail = SqlSchema.findOne({
@@ -56,6 +70,7 @@ export class UserRepository extends Effect.Service<UserRepository>()("@tapline/s
 
     return {
       insert,
+      ensure,
       findById,
       findByEmail,
       addMembership,

@@ -1,0 +1,111 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import {
+  Campaign,
+  type CampaignId,
+  type CampaignStatus,
+  type CreateCampaign,
+  type OrganizationId,
+  type UpdateCampaign
+} from "@tapline/domain"
+import { Effect, Schema } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { toPage } from "../Admin/Pagination.js"
+import { patchColumns } from "../Admin/Patch.js"
+import { CampaignRepository, type CampaignRow } from "./CampaignRepository.js"
+
+const decode = (row: CampaignRow) => Effect.orDie(Schema.decodeUnknown(Campaign)(row))
+
+/** Campaigns of an organisation: optional groupings of events (a tour). Authorisation is the caller's. */
+export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Campaigns", {
+  effect: Effect.gen(function* () {
+    const repository = yield* CampaignRepository
+    const changes = yield* Changes
+
+    const list = Effect.fn("Campaigns.list")(function* (
+      organizationId: OrganizationId,
+      query: { deleted: boolean; status: CampaignStatus | undefined; after: string | null; limit: number }
+    ) {
+      const rows = yield* Effect.orDie(repository.list(organizationId, query))
+      const items = yield* Effect.forEach(rows, decode)
+      return toPage(items, query.limit, (campaign) => campaign.id)
+    })
+
+    const get = Effect.fn("Campaigns.get")(function* (organizationId: OrganizationId, id: CampaignId) {
+      const row = yield* Effect.orDie(repository.find(organizationId, id))
+      if (row === undefined) return yield* changes.notFound("campaign", id)
+      return yield* decode(row)
+    })
+
+    const create = Effect.fn("Campaigns.create")(function* (
+      organizationId: OrganizationId,
+      input: typeof CreateCampaign.Type
+    ) {
+      const row = yield* changes.transact(
+        Effect.gen(function* () {
+          const row = yield* repository.insert({
+            organizationId,
+            name: input.name,
+            status: input.status,
+            startsOn: input.startsOn ?? null,
+            endsOn: input.endsOn ?? null
+          })
+          yield* changes.record({
+            organizationId,
+            action: "campaign.create",
+            resourceType: "campaign",
+            resourceId: row.id,
+            newValues: row
+          })
+          return row
+        })
+      )
+      return yield* decode(row)
+    })
+
+    /** One row changed in the unit of work; `deleted` finds the row in the trash (to restore it). */
+    const change = (
+      organizationId: OrganizationId,
+      id: CampaignId,
+      action: string,
+      apply: (before: CampaignRow) => Effect.Effect<ReadonlyArray<CampaignRow>, SqlError>,
+      options: { readonly deleted?: boolean } = {}
+    ) =>
+      changes
+        .changeRow({
+          organizationId,
+          resourceType: "campaign",
+          resourceId: id,
+          action,
+          lock: repository.find(organizationId, id, { ...options, lock: true }),
+          apply
+        })
+        .pipe(Effect.flatMap(decode))
+
+    const update = Effect.fn("Campaigns.update")(function* (
+      organizationId: OrganizationId,
+      id: CampaignId,
+      input: typeof UpdateCampaign.Type
+    ) {
+      const columns = patchColumns(input)
+      return yield* change(organizationId, id, "campaign.update", () =>
+        Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.update(id, columns)
+      )
+    })
+
+    const remove = Effect.fn("Campaigns.remove")(function* (organizationId: OrganizationId, id: CampaignId) {
+      yield* change(organizationId, id, "campaign.delete", () => repository.setDeleted(id, true))
+    })
+
+    const restore = Effect.fn("Campaigns.restore")(function* (
+      organizationId: OrganizationId,
+      id: CampaignId
+    ) {
+      return yield* change(organizationId, id, "campaign.restore", () => repository.setDeleted(id, false), {
+        deleted: true
+      })
+    })
+
+    return { list, get, create, update, remove, restore } as const
+  }),
+  dependencies: [CampaignRepository.Default]
+}) {}

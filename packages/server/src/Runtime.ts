@@ -1,0 +1,185 @@
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { Audit } from "./Audit/Audit.js"
+import * as MemoryCache from "./Cache/MemoryCache.js"
+import * as RedisCache from "./Cache/RedisCache.js"
+import { AppConfig } from "./Config/AppConfig.js"
+import * as SecretBox from "./Crypto/SecretBox.js"
+import * as Database from "./Database/Database.js"
+import * as DemoSeed from "./Demo/DemoSeed.js"
+import * as LogEmail from "./Email/LogEmail.js"
+import * as SmtpEmail from "./Email/SmtpEmail.js"
+import * as HttpApp from "./Http/HttpApp.js"
+import type { Jobs } from "./Jobs/Jobs.js"
+import * as MemoryJobs from "./Jobs/MemoryJobs.js"
+import * as PgBossJobs from "./Jobs/PgBossJobs.js"
+import * as JobWorkers from "./Jobs/Workers.js"
+import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
+import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
+import * as RedisReadModelStore from "./ReadModel/RedisReadModelStore.js"
+import * as HotPath from "./Redirect/HotPath.js"
+import * as RateLimits from "./Redirect/RateLimits.js"
+import * as RedirectStore from "./Redirect/RedirectStore.js"
+import * as Redis from "./Redis/Redis.js"
+import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
+import * as LiveCounters from "./Taps/LiveCounters.js"
+import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
+import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
+import { TapStore } from "./Taps/TapStore.js"
+import * as TapWriter from "./Taps/TapWriter.js"
+import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
+import * as Logging from "./Telemetry/Logging.js"
+import * as Tracing from "./Telemetry/Tracing.js"
+
+/*
+ * The whole layer graph of a Tapline process, in one place: apps/api, the CLI and the test harnesses build
+ * from here. Read top-down: the choices configuration makes (each Redis-or-memory, pg-boss-or-memory and
+ * provider choice), the parts built on them, and the roles that put the parts together.
+ */
+
+/** `all` serves and writes; `api` serves the admin API and the redirect; `worker` writes taps, works jobs and serves health. */
+export type Role = "all" | "api" | "worker"
+
+// ---------------------------------------------------------------------------------------------------------
+// Choices made from configuration
+
+/** DATABASE_URL's PostgreSQL, or the embedded one without it; migrated at start (DATABASE_MIGRATE_ON_START). */
+export const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Database.layer))
+
+/**
+ * Everything that lives in Redis when Redis is configured (one shared connection), or in this process's
+ * memory when it is not (embedded mode, a single instance): Cache, ReadModelStore, TapRecorder, TapQueue,
+ * LiveCounters, the RateLimiter's store; and the status of this process's tap writer, which readiness reports.
+ */
+export const BackendsLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, (config) =>
+    Redis.isConfigured(config.redis)
+      ? Layer.mergeAll(
+          RedisCache.layer,
+          RedisReadModelStore.layer,
+          RedisTapPipeline.recorderLayer,
+          RedisTapPipeline.queueLayer,
+          LiveCounters.redisLayer,
+          RedisRateLimiterStore.layer
+        ).pipe(Layer.provide(Redis.layer))
+      : Layer.mergeAll(
+          MemoryCache.layer,
+          MemoryReadModelStore.layer,
+          MemoryTapPipeline.layer,
+          RateLimiter.layerStoreMemory
+        )
+  )
+).pipe(Layer.merge(TapWriterStatus.Default))
+
+/** pg-boss on the configured PostgreSQL; the memory queue when the database is the embedded one. */
+export const JobsLive = Layer.unwrapEffect(
+  Effect.map(AppConfig, ({ database }) =>
+    Option.match(database.url, {
+      onNone: () => MemoryJobs.layer,
+      onSome: (url) =>
+        PgBossJobs.layer({
+          connectionString: Redacted.value(url),
+          ssl: Database.sslOptions(database),
+          poolMax: 4
+        })
+    })
+  )
+)
+
+/** The provider EMAIL_PROVIDER names; SMTP needs SMTP_URL. */
+export const EmailLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const { email } = yield* AppConfig
+    if (email.provider === "log") return LogEmail.layer
+    if (Option.isNone(email.smtpUrl)) return yield* Effect.dieMessage("EMAIL_PROVIDER=smtp needs SMTP_URL")
+    return SmtpEmail.layer({ url: email.smtpUrl.value, from: email.from })
+  })
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// Parts
+
+/** What a test replaces; everything else comes from configuration. */
+export interface Overrides {
+  /** A migrated database instead of DATABASE_URL's or the embedded one. */
+  readonly database?: Layer.Layer<SqlClient, unknown, AppConfig>
+  /** Another job queue (the tests use the memory one on their own database). */
+  readonly jobs?: Layer.Layer<Jobs, unknown, AppConfig | SqlClient>
+  /** Seed the demo tenant as configuration says (default), or never. */
+  readonly demo?: boolean
+}
+
+/** The database, the Redis-or-memory backends and the job queue. */
+export const platform = (overrides: Overrides = {}) => {
+  const database = overrides.database ?? DatabaseLive
+  return Layer.mergeAll(database, BackendsLive, (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)))
+}
+
+/** The read model, brought up to date at start and kept so by the change feed. */
+export const ReadModelLive = ReadModelFresh.pipe(Layer.provideMerge(Projector.Default))
+
+/** The redirect's handler: Redis (or memory) only, no admin middleware. */
+export const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
+
+export const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
+
+export const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default))
+
+/** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
+export const ApiServerLive = HttpApp.HttpAppLive.pipe(
+  Layer.provide([SecretBox.layer, EmailLive]),
+  Layer.provideMerge(HttpApp.NodeServerWithHotPathLive),
+  Layer.provide(HotPathLive)
+)
+
+/** A worker's server: health probes only. */
+export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerge(HttpApp.NodeServerLive))
+
+// ---------------------------------------------------------------------------------------------------------
+// Roles
+
+/** A role's layers over the platform; the bound HttpServer stays visible (for the banner and for tests). */
+export const forRole = (role: Role, overrides: Overrides = {}) => {
+  const demo = overrides.demo === false ? DemoSeed.none : DemoSeed.layer
+  const serving =
+    role === "worker"
+      ? Layer.merge(WorkerServerLive, WriterLive)
+      : DemoSeed.banner.pipe(Layer.provideMerge(ApiServerLive))
+  const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
+  return Layer.merge(roleLayers, JobWorkersLive).pipe(
+    Layer.provideMerge(ReadModelLive.pipe(Layer.provideMerge(demo))),
+    Layer.provideMerge(platform(overrides))
+  )
+}
+
+/** TAPLINE_ROLE's layers. */
+export const fromConfig = Layer.unwrapEffect(Effect.map(AppConfig, ({ taps }) => forRole(taps.role)))
+
+/** The process: the configured role with telemetry, logging and configuration under it. */
+export const main = fromConfig.pipe(
+  Layer.provide(Tracing.layer),
+  Layer.provide(Logging.layer),
+  Layer.provideMerge(AppConfig.layer)
+)
+
+/**
+ * For operator commands: the database alone, migrated; and the projector over the shared (Redis) read
+ * model, which embedded mode does not have (its read model lives in the server's memory).
+ */
+export const CommandReadModelLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (!Redis.isConfigured(config.redis)) {
+      return yield* Effect.fail(
+        new Error(
+          "no Redis configured: the embedded server keeps its read model in memory and rebuilds it at start"
+        )
+      )
+    }
+    return Projector.Default.pipe(
+      Layer.provide(RedisReadModelStore.layer.pipe(Layer.provide(Redis.layer))),
+      Layer.provide(Database.layer)
+    )
+  })
+)

@@ -1,0 +1,130 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, layer } from "@effect/vitest"
+import type { OrganizationId } from "@tapline/domain"
+import { Effect, Exit, Layer } from "effect"
+import { ChangeHooks } from "../src/Admin/Changes.js"
+import { Audit } from "../src/Audit/Audit.js"
+import { Campaigns } from "../src/Campaigns/Campaigns.js"
+import { Users } from "../src/Users/Users.js"
+import { serviceHarness } from "./support/ServiceHarness.js"
+
+/*
+ * Issue 13: the rules the feature services hold, tested on the services themselves (a real database, the
+ * in-memory backends, no HTTP): one unit of work for every change, and one way users come to exist.
+ */
+
+const auditOf = (resourceId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{
+      action: string
+      oldValues: unknown
+      newValues: unknown
+      actorType: string
+      actorId: string | null
+    }>`
+      select action, old_values, new_values, actor_type, actor_id from audit_log
+      where resource_id = ${resourceId} order by occurred_at, id`
+  )
+
+const organization = Effect.flatMap(SqlClient.SqlClient, (sql) => {
+  const slug = `svc-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+  return sql<{
+    id: OrganizationId
+  }>`insert into organizations (slug, name) values (${slug}, ${slug}) returning id`
+}).pipe(Effect.map((rows) => rows[0]!.id))
+
+const services = Layer.mergeAll(Campaigns.Default, Users.Default).pipe(
+  Layer.provideMerge(Audit.Default),
+  Layer.provideMerge(serviceHarness)
+)
+
+describe("feature services", () => {
+  layer(services, { excludeTestServices: true, timeout: 60_000 })((it) => {
+    it.effect(
+      "a campaign change is audited with the row before and after; an empty PATCH records nothing",
+      () =>
+        Effect.gen(function* () {
+          const campaigns = yield* Campaigns
+          const org = yield* organization
+          const created = yield* campaigns.create(org, { name: "Tour", status: "DRAFT" })
+          const unchanged = yield* campaigns.update(org, created.id, {})
+          expect(unchanged.name).toBe("Tour")
+          const renamed = yield* campaigns.update(org, created.id, { name: "World tour" })
+          expect(renamed.name).toBe("World tour")
+          const audit = yield* auditOf(created.id)
+          expect(audit.map((row) => row.action)).toEqual(["campaign.create", "campaign.update"])
+          expect(audit[1]).toMatchObject({ oldValues: { name: "Tour" }, newValues: { name: "World tour" } })
+        })
+    )
+
+    it.effect("another organisation's campaign is not found, for reads and changes alike", () =>
+      Effect.gen(function* () {
+        const campaigns = yield* Campaigns
+        const [mine, theirs] = [yield* organization, yield* organization]
+        const created = yield* campaigns.create(theirs, { name: "Theirs", status: "ACTIVE" })
+        for (const attempt of [
+          campaigns.get(mine, created.id),
+          campaigns.update(mine, created.id, { name: "Mine now" }),
+          campaigns.remove(mine, created.id)
+        ]) {
+          const exit = yield* Effect.exit(attempt)
+          expect(Exit.isFailure(exit) && JSON.stringify(exit.cause)).toContain("NotFound")
+        }
+        expect((yield* campaigns.get(theirs, created.id)).name).toBe("Theirs")
+        const trash = yield* Effect.exit(campaigns.restore(theirs, created.id))
+        expect(Exit.isFailure(trash)).toBe(true)
+        yield* campaigns.remove(theirs, created.id)
+        expect((yield* campaigns.restore(theirs, created.id)).name).toBe("Theirs")
+        expect((yield* auditOf(created.id)).map((row) => row.action)).toEqual([
+          "campaign.create",
+          "campaign.delete",
+          "campaign.restore"
+        ])
+      })
+    )
+
+    it.effect("change hooks see every change inside its transaction: a failing hook undoes the change", () =>
+      Effect.gen(function* () {
+        const campaigns = yield* Campaigns
+        const sql = yield* SqlClient.SqlClient
+        const org = yield* organization
+        const seen: Array<string> = []
+        const hooks = [(change: { action: string }) => Effect.sync(() => void seen.push(change.action))]
+        yield* campaigns
+          .create(org, { name: "Heard", status: "DRAFT" })
+          .pipe(Effect.provideService(ChangeHooks, hooks))
+        expect(seen).toEqual(["campaign.create"])
+
+        const failing = [() => Effect.die(new Error("outbox unavailable"))]
+        const exit = yield* Effect.exit(
+          campaigns
+            .create(org, { name: "Never", status: "DRAFT" })
+            .pipe(Effect.provideService(ChangeHooks, failing))
+        )
+        expect(Exit.isFailure(exit)).toBe(true)
+        const names = yield* sql<{ name: string }>`select name from campaigns where organization_id = ${org}`
+        expect(names.map((row) => row.name)).toEqual(["Heard"])
+      })
+    )
+
+    it.effect("a user is created once per email whatever its case, audited once; admin promotes", () =>
+      Effect.gen(function* () {
+        const users = yield* Users
+        const email = `Grace.${process.pid}.${Date.now()}@Example.test`
+        const first = yield* users.ensure({ email, name: "Grace" }, { actorIsNewUser: true })
+        const again = yield* users.ensure({ email: email.toLowerCase() })
+        expect(first.created).toBe(true)
+        expect(again).toEqual({ id: first.id, created: false })
+        const promoted = yield* users.ensure({ email: email.toUpperCase(), admin: true })
+        expect(promoted).toEqual({ id: first.id, created: false })
+        const sql = yield* SqlClient.SqlClient
+        const [row] = yield* sql<{ platformRole: string; name: string }>`
+          select platform_role, name from users where id = ${first.id}`
+        expect(row).toEqual({ platformRole: "ADMIN", name: "Grace" })
+        const audit = yield* auditOf(first.id)
+        expect(audit).toMatchObject([{ action: "user.create", actorType: "user", actorId: first.id }])
+      })
+    )
+  })
+})

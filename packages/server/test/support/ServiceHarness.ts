@@ -1,0 +1,38 @@
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { ConfigProvider, Effect, Layer } from "effect"
+import { Changes } from "../../src/Admin/Changes.js"
+import { AppConfig } from "../../src/Config/AppConfig.js"
+import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
+import { Projector } from "../../src/ReadModel/Projector.js"
+import * as Runtime from "../../src/Runtime.js"
+import { MigratedDatabase } from "./TestDatabase.js"
+
+/**
+ * Feature services over a fresh migrated database and the in-memory backends (no Redis, no HTTP): for tests
+ * of the rules a service holds, beside the HTTP suites that run the whole stack.
+ */
+export const serviceHarness = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-service-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true })))
+    const config = AppConfig.layer.pipe(
+      Layer.provide(
+        Layer.setConfigProvider(
+          ConfigProvider.fromMap(
+            new Map([
+              ["TAPLINE_DATA_DIR", dataDir],
+              ["LOG_LEVEL", "WARN"]
+            ])
+          )
+        )
+      )
+    )
+    return Changes.Default.pipe(
+      Layer.provideMerge(Projector.Default),
+      Layer.provideMerge(Runtime.platform({ database: MigratedDatabase, jobs: MemoryJobs.layer })),
+      Layer.provideMerge(config)
+    )
+  })
+)
