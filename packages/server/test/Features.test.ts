@@ -5,6 +5,7 @@ import { Effect, Exit, Layer } from "effect"
 import { ChangeHooks } from "../src/Admin/Changes.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { Campaigns } from "../src/Campaigns/Campaigns.js"
+import { Tags } from "../src/Tags/Tags.js"
 import { Users } from "../src/Users/Users.js"
 import { serviceHarness } from "./support/ServiceHarness.js"
 
@@ -34,7 +35,7 @@ const organization = Effect.flatMap(SqlClient.SqlClient, (sql) => {
   }>`insert into organizations (slug, name) values (${slug}, ${slug}) returning id`
 }).pipe(Effect.map((rows) => rows[0]!.id))
 
-const services = Layer.mergeAll(Campaigns.Default, Users.Default).pipe(
+const services = Layer.mergeAll(Campaigns.Default, Tags.Default, Users.Default).pipe(
   Layer.provideMerge(Audit.Default),
   Layer.provideMerge(serviceHarness)
 )
@@ -105,6 +106,27 @@ describe("feature services", () => {
         expect(Exit.isFailure(exit)).toBe(true)
         const names = yield* sql<{ name: string }>`select name from campaigns where organization_id = ${org}`
         expect(names.map((row) => row.name)).toEqual(["Heard"])
+      })
+    )
+
+    it.effect("tags: a change is audited only when it changes something, and stays in its organisation", () =>
+      Effect.gen(function* () {
+        const tags = yield* Tags
+        const [mine, theirs] = [yield* organization, yield* organization]
+        const vip = yield* tags.create(mine, { name: "VIP", color: "#aa0000" })
+        expect((yield* tags.update(mine, vip.id, {})).name).toBe("VIP")
+        expect((yield* tags.update(mine, vip.id, { name: "Guest" })).name).toBe("Guest")
+        for (const attempt of [tags.update(theirs, vip.id, { name: "Taken" }), tags.remove(theirs, vip.id)]) {
+          expect(JSON.stringify(yield* Effect.flip(attempt))).toContain("NotFound")
+        }
+        expect((yield* tags.list(theirs, { after: null, limit: 10 })).items).toEqual([])
+        yield* tags.remove(mine, vip.id)
+        expect((yield* tags.list(mine, { after: null, limit: 10 })).items).toEqual([])
+        expect((yield* auditOf(vip.id)).map((row) => row.action)).toEqual([
+          "tag.create",
+          "tag.update",
+          "tag.delete"
+        ])
       })
     )
 

@@ -24,6 +24,7 @@ import { Totp } from "../Auth/Totp.js"
 import { Campaigns } from "../Campaigns/Campaigns.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { HotPath } from "../Redirect/HotPath.js"
+import { Tags } from "../Tags/Tags.js"
 import { TapStore } from "../Taps/TapStore.js"
 import { Users } from "../Users/Users.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
@@ -77,7 +78,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
   Layer.provide([OAuthSignIn.Default, OAuthProviders.Default, Passkeys.Default]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
   // Features: a repository and a service each, under the handlers.
-  Layer.provide([Campaigns.Default, Users.Default]),
+  Layer.provide([Campaigns.Default, Tags.Default, Users.Default]),
   Layer.provide([
     Auth.Default,
     Sessions.Default,
