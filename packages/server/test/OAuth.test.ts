@@ -275,7 +275,7 @@ layer(harness, {
       const sql = yield* SqlClient.SqlClient
       // The token is only in the email; the test puts a known one in its place.
       const token = `tli_test${suffix.replace(/[^A-Za-z0-9]/g, "")}`
-      const { hashSecret } = yield* Effect.promise(() => import("../src/Auth/ApiKeys.js"))
+      const { hashSecret } = yield* Effect.promise(() => import("../src/Crypto/Tokens.js"))
       yield* sql`update invitations set token_hash = ${hashSecret(token)} where id = ${invitation.body.id}`
 
       const jar = new CookieJarClient()

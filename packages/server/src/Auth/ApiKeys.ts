@@ -1,20 +1,12 @@
-import { createHash, randomBytes } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { ApiKeyId, MemberRole, OrganizationId, UserId } from "@tapline/domain"
 import { ApiKey } from "@tapline/domain"
 import { type DateTime, Effect, Option, Schema } from "effect"
+import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 
 export const KEY_PREFIX = "tlk_"
 
-/**
- * A credential: a prefix naming its kind, then 32 random bytes. Long enough that a plain SHA-256
- * (`hashSecret`) is a safe way to store it. API keys, session tokens, tickets and invitation links use it.
- */
-export const randomToken = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`
-
 export const generateSecret = () => randomToken(KEY_PREFIX)
-
-export const hashSecret = (secret: string) => createHash("sha256").update(secret).digest()
 
 export const hintOf = (secret: string) => secret.slice(0, KEY_PREFIX.length + 6)
 

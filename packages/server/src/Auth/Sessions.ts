@@ -3,7 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { UserId } from "@tapline/domain"
 import { Duration, Effect, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { hashSecret, randomToken } from "./ApiKeys.js"
+import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 
 export const ACCESS_PREFIX = "tls_"
 export const REFRESH_PREFIX = "tlr_"

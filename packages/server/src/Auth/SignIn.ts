@@ -4,7 +4,7 @@ import { Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
-import { hashSecret, randomToken } from "./ApiKeys.js"
+import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 import { Sessions, type SessionTokens } from "./Sessions.js"
 import { Totp } from "./Totp.js"
 

@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import { generateSecret, generateURI, verify } from "otplib"
 import qrcode from "qrcode-generator"
 import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
-import { hashSecret } from "./ApiKeys.js"
+import { hashSecret } from "../Crypto/Tokens.js"
 
 export const BACKUP_CODE_COUNT = 10
 const ISSUER = "Tapline"

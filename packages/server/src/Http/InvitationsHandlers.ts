@@ -13,10 +13,10 @@ import {
 import { DateTime, Effect } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { Audit } from "../Audit/Audit.js"
-import { hashSecret, randomToken } from "../Auth/ApiKeys.js"
 import { requireRole, requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 import { Email } from "../Email/Email.js"
 
 const VALID_DAYS = 7
