@@ -1,6 +1,7 @@
 import { Context, Effect, Layer } from "effect"
 import { Redis } from "../Redis/Redis.js"
 import { TapQueueError } from "./TapQueue.js"
+import type { TapRecord } from "./TapRecord.js"
 
 export interface MinuteCounts {
   readonly taps: number
@@ -25,7 +26,59 @@ export class LiveCounters extends Context.Tag("@tapline/server/LiveCounters")<
   LiveCountersShape
 >() {}
 
-const liveKey = (eventId: string) => `{taps}:live:${eventId}`
+/** One event's counters: after `{taps}:live:` in Redis, and as they are keyed in memory. */
+export const counterKey = {
+  second: (eventId: string, second: number) => `${eventId}:s:${second}`,
+  minute: (eventId: string, minute: number) => `${eventId}:m:${minute}`,
+  uniques: (eventId: string) => `${eventId}:uniq`
+} as const
+
+const LIVE = "{taps}:live:"
+
+/*
+ * The counter changes of a batch, computed once for both pipelines: the Redis append script applies them
+ * (ARGV[3]), the memory pipeline applies them to its maps.
+ */
+export type CounterOp =
+  | readonly ["s", string, number]
+  | readonly ["m", string, string, number]
+  | readonly ["u", string, ...Array<string>]
+
+/** The live counters of a batch, added up: per event and second, per event and minute (total and mode), bands. */
+export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<CounterOp> => {
+  const byEvent = new Map<
+    string,
+    { seconds: Map<number, number>; minutes: Map<number, Map<string, number>>; bands: Set<string> }
+  >()
+  for (const tap of taps) {
+    if (tap.bot || tap.eventId === null) continue
+    let counts = byEvent.get(tap.eventId)
+    if (counts === undefined) {
+      counts = { seconds: new Map(), minutes: new Map(), bands: new Set() }
+      byEvent.set(tap.eventId, counts)
+    }
+    const second = Math.floor(tap.at / 1000)
+    counts.seconds.set(second, (counts.seconds.get(second) ?? 0) + 1)
+    const minute = Math.floor(tap.at / 60_000)
+    let fields = counts.minutes.get(minute)
+    if (fields === undefined) {
+      fields = new Map()
+      counts.minutes.set(minute, fields)
+    }
+    fields.set("taps", (fields.get("taps") ?? 0) + 1)
+    if (tap.mode !== null) fields.set(`mode:${tap.mode}`, (fields.get(`mode:${tap.mode}`) ?? 0) + 1)
+    counts.bands.add(tap.bandUid)
+  }
+  const ops: Array<CounterOp> = []
+  for (const [eventId, counts] of byEvent) {
+    for (const [second, n] of counts.seconds) ops.push(["s", counterKey.second(eventId, second), n])
+    for (const [minute, fields] of counts.minutes) {
+      for (const [field, n] of fields) ops.push(["m", counterKey.minute(eventId, minute), field, n])
+    }
+    ops.push(["u", counterKey.uniques(eventId), ...counts.bands])
+  }
+  return ops
+}
 
 /** Reads a minute hash (`taps`, `mode:LIVE`, …) as Redis returns it or as the memory pipeline keeps it. */
 export const minuteCounts = (fields: Readonly<Record<string, string | number>>): MinuteCounts => {
@@ -54,14 +107,17 @@ export const redisLayer = Layer.effect(
       perSecond: (eventId, fromSecond, count) =>
         run("perSecond", () =>
           Promise.all(
-            Array.from({ length: count }, (_, i) => client.get(`${liveKey(eventId)}:s:${fromSecond + i}`))
+            Array.from({ length: count }, (_, i) =>
+              client.get(`${LIVE}${counterKey.second(eventId, fromSecond + i)}`)
+            )
           )
         ).pipe(Effect.map((values) => values.map((value) => Number(value ?? 0)))),
       minute: (eventId, epochMinute) =>
-        run("minute", () => client.hgetall(`${liveKey(eventId)}:m:${epochMinute}`)).pipe(
+        run("minute", () => client.hgetall(`${LIVE}${counterKey.minute(eventId, epochMinute)}`)).pipe(
           Effect.map(minuteCounts)
         ),
-      uniqueBands: (eventId) => run("uniqueBands", () => client.pfcount(`${liveKey(eventId)}:uniq`))
+      uniqueBands: (eventId) =>
+        run("uniqueBands", () => client.pfcount(`${LIVE}${counterKey.uniques(eventId)}`))
     } satisfies LiveCountersShape
   })
 )

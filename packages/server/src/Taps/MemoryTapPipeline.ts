@@ -1,6 +1,12 @@
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
-import { LiveCounters, type LiveCountersShape, minuteCounts } from "./LiveCounters.js"
+import {
+  counterKey,
+  LiveCounters,
+  type LiveCountersShape,
+  liveCounterOps,
+  minuteCounts
+} from "./LiveCounters.js"
 import type { Delivery, TapQueueShape } from "./TapQueue.js"
 import { TapQueue } from "./TapQueue.js"
 import type { RecorderStats, TapRecord } from "./TapRecord.js"
@@ -27,17 +33,18 @@ export const make = Effect.gen(function* () {
   let wake: (() => void) | null = null
 
   const count = (tap: TapRecord) => {
-    if (tap.eventId === null) return
-    const second = `${tap.eventId}:${Math.floor(tap.at / 1000)}`
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1)
-    const minuteKey = `${tap.eventId}:${Math.floor(tap.at / 60_000)}`
-    const minute = perMinute.get(minuteKey) ?? new Map<string, number>()
-    minute.set("taps", (minute.get("taps") ?? 0) + 1)
-    if (tap.mode !== null) minute.set(`mode:${tap.mode}`, (minute.get(`mode:${tap.mode}`) ?? 0) + 1)
-    perMinute.set(minuteKey, minute)
-    const seen = uniques.get(tap.eventId) ?? new Set<string>()
-    seen.add(tap.bandUid)
-    uniques.set(tap.eventId, seen)
+    for (const op of liveCounterOps([tap])) {
+      if (op[0] === "s") perSecond.set(op[1], (perSecond.get(op[1]) ?? 0) + op[2])
+      else if (op[0] === "m") {
+        const fields = perMinute.get(op[1]) ?? new Map<string, number>()
+        fields.set(op[2], (fields.get(op[2]) ?? 0) + op[3])
+        perMinute.set(op[1], fields)
+      } else {
+        const seen = uniques.get(op[1]) ?? new Set<string>()
+        for (const band of op.slice(2)) seen.add(band as string)
+        uniques.set(op[1], seen)
+      }
+    }
   }
 
   // Embedded mode keeps taps in this process only: there is no journal to wait for.
@@ -144,11 +151,13 @@ export const make = Effect.gen(function* () {
   const live: LiveCountersShape = {
     perSecond: (eventId, fromSecond, n) =>
       Effect.sync(() =>
-        Array.from({ length: n }, (_, i) => perSecond.get(`${eventId}:${fromSecond + i}`) ?? 0)
+        Array.from({ length: n }, (_, i) => perSecond.get(counterKey.second(eventId, fromSecond + i)) ?? 0)
       ),
     minute: (eventId, epochMinute) =>
-      Effect.sync(() => minuteCounts(Object.fromEntries(perMinute.get(`${eventId}:${epochMinute}`) ?? []))),
-    uniqueBands: (eventId) => Effect.sync(() => uniques.get(eventId)?.size ?? 0)
+      Effect.sync(() =>
+        minuteCounts(Object.fromEntries(perMinute.get(counterKey.minute(eventId, epochMinute)) ?? []))
+      ),
+    uniqueBands: (eventId) => Effect.sync(() => uniques.get(counterKey.uniques(eventId))?.size ?? 0)
   }
 
   return Context.make(TapRecorder, recorder).pipe(

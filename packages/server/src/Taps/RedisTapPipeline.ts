@@ -4,6 +4,7 @@ import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
+import { liveCounterOps } from "./LiveCounters.js"
 import type { Segment } from "./TapJournal.js"
 import * as TapJournal from "./TapJournal.js"
 import {
@@ -58,47 +59,6 @@ for _, c in ipairs(counters) do
   end
 end
 return #ARGV - 3`
-
-type CounterOp =
-  | readonly ["s", string, number]
-  | readonly ["m", string, string, number]
-  | readonly ["u", string, ...Array<string>]
-
-/** The live counters of a batch, added up: per event and second, per event and minute (total and mode), bands. */
-export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<CounterOp> => {
-  const byEvent = new Map<
-    string,
-    { seconds: Map<number, number>; minutes: Map<number, Map<string, number>>; bands: Set<string> }
-  >()
-  for (const tap of taps) {
-    if (tap.bot || tap.eventId === null) continue
-    let counts = byEvent.get(tap.eventId)
-    if (counts === undefined) {
-      counts = { seconds: new Map(), minutes: new Map(), bands: new Set() }
-      byEvent.set(tap.eventId, counts)
-    }
-    const second = Math.floor(tap.at / 1000)
-    counts.seconds.set(second, (counts.seconds.get(second) ?? 0) + 1)
-    const minute = Math.floor(tap.at / 60_000)
-    let fields = counts.minutes.get(minute)
-    if (fields === undefined) {
-      fields = new Map()
-      counts.minutes.set(minute, fields)
-    }
-    fields.set("taps", (fields.get("taps") ?? 0) + 1)
-    if (tap.mode !== null) fields.set(`mode:${tap.mode}`, (fields.get(`mode:${tap.mode}`) ?? 0) + 1)
-    counts.bands.add(tap.bandUid)
-  }
-  const ops: Array<CounterOp> = []
-  for (const [eventId, counts] of byEvent) {
-    for (const [second, n] of counts.seconds) ops.push(["s", `${eventId}:s:${second}`, n])
-    for (const [minute, fields] of counts.minutes) {
-      for (const [field, n] of fields) ops.push(["m", `${eventId}:m:${minute}`, field, n])
-    }
-    ops.push(["u", `${eventId}:uniq`, ...counts.bands])
-  }
-  return ops
-}
 
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
