@@ -1,9 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer, Ref, Schedule } from "effect"
+import { Deferred, Effect, Layer, Ref, Schedule, Schema } from "effect"
 import { layerPool } from "../src/Database/Database.js"
 import { dueQueues } from "../src/Jobs/CronSchedule.js"
-import { Jobs } from "../src/Jobs/Jobs.js"
+import { enqueueJob, Jobs, jobQueue, workQueue } from "../src/Jobs/Jobs.js"
 import * as MemoryJobs from "../src/Jobs/MemoryJobs.js"
 import * as PgBossJobs from "../src/Jobs/PgBossJobs.js"
 import { freshDatabase, poolOptions } from "./support/TestDatabase.js"
@@ -49,6 +49,32 @@ for (const [name, implementation] of Object.entries(implementations)) {
             hello: "world"
           })
         })
+      )
+
+      it.scoped(
+        "a typed queue hands its handler a decoded payload, and fails a payload that does not decode",
+        () =>
+          Effect.gen(function* () {
+            const jobs = yield* Jobs
+            const queue = jobQueue(queueName("typed"), Schema.Struct({ exportId: Schema.UUID }))
+            const seen = yield* Deferred.make<string>()
+            yield* workQueue(jobs, queue, { ...quick, retryLimit: 0 }, ({ exportId }) =>
+              Deferred.succeed(seen, exportId)
+            )
+            const id = "01900000-0000-7000-8000-000000000001"
+            yield* enqueueJob(jobs, queue, { exportId: id })
+            expect(yield* Deferred.await(seen).pipe(Effect.timeout("20 seconds"))).toBe(id)
+            // Written by something that does not know the queue's type: never reaches the handler.
+            yield* jobs.enqueue(queue.name, { exportId: "not-a-uuid" })
+            const failed = yield* jobs.failed(50).pipe(
+              Effect.filterOrFail((list) => list.some((job) => job.queue === queue.name)),
+              Effect.retry(Schedule.spaced("200 millis")),
+              Effect.timeout("30 seconds")
+            )
+            const job = failed.find((j) => j.queue === queue.name)!
+            expect(job.error).toContain("UUID")
+            expect(job.payload).toMatchObject({ exportId: "not-a-uuid" })
+          })
       )
 
       it.scoped("retries a failing job, keeps it as failed after the last attempt, and redrives it", () =>

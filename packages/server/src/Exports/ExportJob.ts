@@ -1,9 +1,11 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import { Effect, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
+import { jobQueue } from "../Jobs/Jobs.js"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 
-export const EXPORT_QUEUE = "exports.run"
+/** One job per requested export. */
+export const exportQueue = jobQueue("exports.run", Schema.Struct({ exportId: Schema.UUID }))
 
 const CHUNK_BYTES = 1024 * 1024
 

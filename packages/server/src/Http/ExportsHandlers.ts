@@ -15,8 +15,8 @@ import { Changes } from "../Admin/Changes.js"
 import { decodeCursor, toPage } from "../Admin/Pagination.js"
 import { Audit } from "../Audit/Audit.js"
 import { requireRole } from "../Auth/Authorization.js"
-import { EXPORT_QUEUE } from "../Exports/ExportJob.js"
-import { Jobs } from "../Jobs/Jobs.js"
+import { exportQueue } from "../Exports/ExportJob.js"
+import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
 
 const ExportRow = Schema.Struct({
   ...Export.fields,
@@ -68,7 +68,7 @@ export const ExportsHandlers = HttpApiBuilder.group(TaplineApi, "exports", (hand
                 returning ${columns}`
               const created = yield* decode(row)
               // Enqueued with the insert: the job exists exactly when the export does.
-              yield* Effect.orDie(jobs.enqueue(EXPORT_QUEUE, { exportId: created.id }))
+              yield* Effect.orDie(enqueueJob(jobs, exportQueue, { exportId: created.id }))
               yield* audit.record({
                 organizationId: path.organizationId,
                 action: "export.create",

@@ -1,5 +1,5 @@
 import type * as SqlError from "@effect/sql/SqlError"
-import { Context, Data, type Effect, type Scope } from "effect"
+import { Context, Data, Effect, Schema, type Scope } from "effect"
 
 export class JobsError extends Data.TaggedError("JobsError")<{
   readonly operation: string
@@ -66,3 +66,37 @@ export interface JobsShape {
 
 /** Background work on a job queue: pg-boss on PostgreSQL, or memory in the embedded mode. */
 export class Jobs extends Context.Tag("@tapline/server/Jobs")<Jobs, JobsShape>() {}
+
+/** A queue and the Schema of its payload: what is enqueued is encoded by it, what is worked decoded by it. */
+export interface JobQueue<A, I> {
+  readonly name: string
+  readonly payload: Schema.Schema<A, I>
+}
+
+export const jobQueue = <A, I>(name: string, payload: Schema.Schema<A, I>): JobQueue<A, I> => ({
+  name,
+  payload
+})
+
+/** A recurring queue: its jobs carry nothing. */
+export const recurringQueue = (name: string) => jobQueue(name, Schema.Struct({}))
+
+/**
+ * Works `queue` with a handler of its payload type. A payload that does not decode fails the job with the
+ * decode error (it ends among the failed jobs, where an operator sees why), instead of reaching the handler.
+ */
+export const workQueue = <A, I>(
+  jobs: JobsShape,
+  queue: JobQueue<A, I>,
+  options: QueueOptions,
+  handler: (payload: A) => Effect.Effect<void, unknown>
+) =>
+  jobs.work(queue.name, options, (raw) =>
+    Effect.flatMap(Schema.decodeUnknown(queue.payload)(raw, { onExcessProperty: "ignore" }), handler)
+  )
+
+/** Enqueues a payload of the queue's type (in the caller's transaction inside `transactional`). */
+export const enqueueJob = <A, I>(jobs: JobsShape, queue: JobQueue<A, I>, payload: A) =>
+  Effect.flatMap(Effect.orDie(Schema.encode(queue.payload)(payload)), (encoded) =>
+    jobs.enqueue(queue.name, encoded as object)
+  )

@@ -4,19 +4,27 @@ import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { ensureTapPartitions } from "../Database/Database.js"
-import { EXPORT_QUEUE, runExport } from "../Exports/ExportJob.js"
+import { exportQueue, runExport } from "../Exports/ExportJob.js"
 import { Projector } from "../ReadModel/Projector.js"
-import { Jobs, type QueueOptions } from "./Jobs.js"
+import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
 
 const maintenance: QueueOptions = { retryLimit: 3, retryDelaySeconds: 30, backoff: true, concurrency: 1 }
 
-/** The recurring jobs, what runs them and when (UTC cron). */
+export const queues = {
+  lifecycle: recurringQueue("events.lifecycle"),
+  partitions: recurringQueue("taps.partitions"),
+  retention: recurringQueue("taps.retention"),
+  rollup: recurringQueue("analytics.rollup"),
+  exports: exportQueue
+} as const
+
+/** The recurring jobs and when they run (UTC cron). */
 export const schedule = {
-  "events.lifecycle": "* * * * *",
-  "taps.partitions": "17 * * * *",
-  "taps.retention": "40 3 * * *",
-  "analytics.rollup": "* * * * *"
+  [queues.lifecycle.name]: "* * * * *",
+  [queues.partitions.name]: "17 * * * *",
+  [queues.retention.name]: "40 3 * * *",
+  [queues.rollup.name]: "* * * * *"
 } as const
 
 /**
@@ -32,7 +40,7 @@ export const layer = Layer.scopedDiscard(
     const sql = yield* SqlClient.SqlClient
     const audit = yield* Audit
 
-    yield* jobs.work("events.lifecycle", maintenance, () =>
+    yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
         Effect.flatMap((organizations) =>
           Effect.forEach(organizations, projector.organization, { discard: true })
@@ -41,10 +49,10 @@ export const layer = Layer.scopedDiscard(
         Effect.provideService(SqlClient.SqlClient, sql)
       )
     )
-    yield* jobs.work("taps.partitions", maintenance, () =>
+    yield* workQueue(jobs, queues.partitions, maintenance, () =>
       ensureTapPartitions.pipe(Effect.provideService(SqlClient.SqlClient, sql))
     )
-    yield* jobs.work("taps.retention", maintenance, () =>
+    yield* workQueue(jobs, queues.retention, maintenance, () =>
       sql<{
         dropped: string
       }>`select tapline_drop_tap_partitions(${config.jobs.tapRetentionMonths}) as dropped`.pipe(
@@ -57,16 +65,14 @@ export const layer = Layer.scopedDiscard(
         )
       )
     )
-    yield* jobs.work(
-      EXPORT_QUEUE,
+    yield* workQueue(
+      jobs,
+      queues.exports,
       { retryLimit: 2, retryDelaySeconds: 10, backoff: true, concurrency: 1 },
-      (payload) =>
-        runExport((payload as { exportId: string }).exportId).pipe(
-          Effect.provideService(SqlClient.SqlClient, sql)
-        )
+      ({ exportId }) => runExport(exportId).pipe(Effect.provideService(SqlClient.SqlClient, sql))
     )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
-    yield* jobs.work("analytics.rollup", maintenance, () =>
+    yield* workQueue(jobs, queues.rollup, maintenance, () =>
       rollupDirtyHours().pipe(
         Effect.repeat({ until: (rolled) => rolled === 0 }),
         Effect.provideService(SqlClient.SqlClient, sql)
