@@ -318,10 +318,24 @@ export const makeRecorder = Effect.gen(function* () {
     }
   })
 
+  /*
+   * The replayer must outlive anything a pass throws: it is the only way journaled taps reach the stream.
+   * Once, a defect (a file another process had just replayed and removed) ended it for good, and every tap
+   * that process journaled afterwards stayed on disk (the faults durability test, 1 014 taps).
+   */
+  let replayFailures = 0
   yield* Effect.forkScoped(
     Effect.forever(
       replay.pipe(
-        Effect.catchAll(() => Effect.void),
+        Effect.tap(() => Effect.sync(() => (replayFailures = 0))),
+        Effect.catchAllCause((cause) =>
+          ++replayFailures === 1 || replayFailures % 30 === 0
+            ? Effect.logError("replaying the tap journal failed; retrying").pipe(
+                Effect.annotateLogs({ journal: journalDir, attempts: replayFailures }),
+                Effect.zipRight(Effect.logDebug(cause))
+              )
+            : Effect.void
+        ),
         Effect.zipRight(Effect.sleep("1 second"))
       )
     )

@@ -71,7 +71,11 @@ export interface TapJournal {
   readonly rotate: () => void
   readonly acked: (segment: Segment, count: number) => void
   readonly markForReplay: (segment: Segment) => void
-  /** Sealed segments of this process marked for replay, and files left by processes that are gone. */
+  /**
+   * Sealed segments of this process marked for replay, and files left by processes that are gone. A file
+   * of a dead process is first claimed (renamed into this process's name, atomically): of several live
+   * processes, exactly one replays it, and if that one dies too, the file is abandoned again.
+   */
   readonly replayable: () => ReadonlyArray<{ readonly file: string; readonly done: () => void }>
   /** Seals the current segment; removes every segment whose taps all reached the stream. */
   readonly close: () => void
@@ -82,6 +86,8 @@ export interface TapJournal {
 export const open = (dir: string): TapJournal => {
   Fs.mkdirSync(dir, { recursive: true })
   const live = new Set<Segment>()
+  /** Files of dead processes this process took over and has not finished replaying. */
+  const claimed = new Set<string>()
   let seq = 0
   let failures = 0
   let lastError: string | null = null
@@ -181,8 +187,22 @@ export const open = (dir: string): TapJournal => {
       }
       for (const name of Fs.readdirSync(dir)) {
         if (!abandoned(name)) continue
-        const file = Path.join(dir, name)
-        files.push({ file, done: () => Fs.rmSync(file, { force: true }) })
+        const mine = Path.join(dir, `${PREFIX}${Date.now()}-${++seq}.ndjson`)
+        try {
+          Fs.renameSync(Path.join(dir, name), mine)
+          claimed.add(mine)
+        } catch {
+          // Another live process claimed it first (ENOENT): it replays the file.
+        }
+      }
+      for (const file of claimed) {
+        files.push({
+          file,
+          done: () => {
+            Fs.rmSync(file, { force: true })
+            claimed.delete(file)
+          }
+        })
       }
       return files
     },
@@ -192,7 +212,7 @@ export const open = (dir: string): TapJournal => {
       seal(current)
       for (const segment of [...live]) settle(segment)
     },
-    stats: () => ({ segments: live.size, failures }),
+    stats: () => ({ segments: live.size + claimed.size, failures }),
     lastError: () => lastError
   }
 }
