@@ -41,6 +41,27 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         for (const hook of yield* ChangeHooks) yield* hook(change)
       })
 
+    /** A new row, in one transaction with its audit entry (and the change hooks). */
+    const createRow = <Row extends { readonly id: string }, R>(options: {
+      readonly organizationId: OrganizationId
+      readonly resourceType: string
+      readonly action: string
+      readonly insert: Effect.Effect<Row, SqlError.SqlError, R>
+    }) =>
+      transact(
+        Effect.gen(function* () {
+          const row = yield* options.insert
+          yield* record({
+            organizationId: options.organizationId,
+            action: options.action,
+            resourceType: options.resourceType,
+            resourceId: row.id,
+            newValues: row
+          })
+          return row
+        })
+      )
+
     /**
      * A change to one existing row, in one transaction: the row is locked (NotFound when it is not there),
      * `apply` changes it, and the audit entry holds the row before and after. An `apply` that changes
@@ -94,7 +115,16 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         ? Effect.void
         : logged("new bands", projector.newBands(organizationId, eventId, created))
 
-    return { transact, record, changeRow, notFound, project, projectBands, projectNewBands } as const
+    return {
+      transact,
+      record,
+      createRow,
+      changeRow,
+      notFound,
+      project,
+      projectBands,
+      projectNewBands
+    } as const
   }),
   dependencies: [Audit.Default]
 }) {}

@@ -40,25 +40,18 @@ export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Camp
       organizationId: OrganizationId,
       input: typeof CreateCampaign.Type
     ) {
-      const row = yield* changes.transact(
-        Effect.gen(function* () {
-          const row = yield* repository.insert({
-            organizationId,
-            name: input.name,
-            status: input.status,
-            startsOn: input.startsOn ?? null,
-            endsOn: input.endsOn ?? null
-          })
-          yield* changes.record({
-            organizationId,
-            action: "campaign.create",
-            resourceType: "campaign",
-            resourceId: row.id,
-            newValues: row
-          })
-          return row
+      const row = yield* changes.createRow({
+        organizationId,
+        resourceType: "campaign",
+        action: "campaign.create",
+        insert: repository.insert({
+          organizationId,
+          name: input.name,
+          status: input.status,
+          startsOn: input.startsOn ?? null,
+          endsOn: input.endsOn ?? null
         })
-      )
+      })
       return yield* decode(row)
     })
 

@@ -26,23 +26,12 @@ export class Tags extends Effect.Service<Tags>()("@tapline/server/Tags", {
       organizationId: OrganizationId,
       input: typeof CreateTag.Type
     ) {
-      const row = yield* changes.transact(
-        Effect.gen(function* () {
-          const row = yield* repository.create({
-            organizationId,
-            name: input.name,
-            color: input.color ?? null
-          })
-          yield* changes.record({
-            organizationId,
-            action: "tag.create",
-            resourceType: "tag",
-            resourceId: row.id,
-            newValues: row
-          })
-          return row
-        })
-      )
+      const row = yield* changes.createRow({
+        organizationId,
+        resourceType: "tag",
+        action: "tag.create",
+        insert: repository.create({ organizationId, name: input.name, color: input.color ?? null })
+      })
       return yield* decode(row)
     })
 
