@@ -22,3 +22,15 @@ export const toPage = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (a: A) =
   const last = items[items.length - 1]
   return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(keyOf(last)) : null }
 }
+
+/** What a list endpoint receives: filters, a page size, and the cursor of the previous page (if any). */
+export type PageRequest<Filters = {}> = Filters & {
+  readonly cursor?: string | undefined
+  readonly limit: number
+}
+
+/** A page request as repositories take it: the cursor decoded into the sort key it holds (`after`). */
+export const pageQuery = <Request extends PageRequest>(
+  request: Request,
+  check: (key: string) => boolean = isUuid
+) => Effect.map(decodeCursor(request.cursor, check), (after) => ({ ...request, after }))

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { CurrentPrincipal, type OrganizationId } from "@tapline/domain"
 import { Effect, Option } from "effect"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { clientAddress } from "../Net/ClientAddress.js"
-import { AuditRepository } from "../Repositories/AuditRepository.js"
+import { type AuditQuery, AuditRepository } from "./AuditRepository.js"
 
 export interface AuditChange {
   readonly organizationId: OrganizationId | null
@@ -78,7 +79,16 @@ export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
       Option.match({ onNone: () => null, onSome: clientIp })
     )
 
-    return { record, requestIp } as const
+    const list = Effect.fn("Audit.list")(function* (
+      organizationId: OrganizationId,
+      request: PageRequest<Omit<AuditQuery, "after" | "limit">>
+    ) {
+      const query = yield* pageQuery(request)
+      const entries = yield* Effect.orDie(repository.list(organizationId, query))
+      return toPage(entries, query.limit, (entry) => entry.id)
+    })
+
+    return { record, requestIp, list } as const
   }),
   dependencies: [AuditRepository.Default]
 }) {}

@@ -1,7 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { ApiKeyId, MemberRole, OrganizationId, UserId } from "@tapline/domain"
+import type { ApiKeyId, CreateApiKey, MemberRole, OrganizationId, Principal, UserId } from "@tapline/domain"
 import { ApiKey } from "@tapline/domain"
 import { type DateTime, Effect, Option, Schema } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
 import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 
 export const KEY_PREFIX = "tlk_"
@@ -99,4 +101,65 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("@tapli
 
     return { create, list, revoke, findActive } as const
   })
+}) {}
+
+/** An organisation's API keys as its OWNERs manage them: every creation and revocation audited. */
+export class ApiKeys extends Effect.Service<ApiKeys>()("@tapline/server/ApiKeys", {
+  effect: Effect.gen(function* () {
+    const repository = yield* ApiKeyRepository
+    const changes = yield* Changes
+
+    const list = Effect.fn("ApiKeys.list")(function* (organizationId: OrganizationId, request: PageRequest) {
+      const query = yield* pageQuery(request)
+      const rows = yield* Effect.orDie(repository.list(organizationId, query.after, query.limit + 1))
+      return toPage(rows, query.limit, (key) => key.id)
+    })
+
+    /** The secret is in the answer once and never stored: only its hash is. */
+    const create = Effect.fn("ApiKeys.create")(function* (
+      principal: Principal,
+      organizationId: OrganizationId,
+      input: typeof CreateApiKey.Type
+    ) {
+      return yield* changes.transact(
+        Effect.gen(function* () {
+          const created = yield* repository.create({
+            organizationId,
+            userId: null,
+            name: input.name,
+            role: input.role,
+            expiresAt: Option.fromNullable(input.expiresAt),
+            createdBy: `${principal.actorType}:${principal.actorId}`
+          })
+          yield* changes.record({
+            organizationId,
+            action: "api_key.create",
+            resourceType: "api_key",
+            resourceId: created.key.id,
+            newValues: { name: created.key.name, role: created.key.role, hint: created.key.hint }
+          })
+          return created
+        })
+      )
+    })
+
+    const revoke = Effect.fn("ApiKeys.revoke")(function* (organizationId: OrganizationId, id: ApiKeyId) {
+      return yield* changes.transact(
+        Effect.gen(function* () {
+          const revoked = yield* repository.revoke(organizationId, id)
+          if (Option.isNone(revoked)) return yield* changes.notFound("api_key", id)
+          yield* changes.record({
+            organizationId,
+            action: "api_key.revoke",
+            resourceType: "api_key",
+            resourceId: id
+          })
+          return revoked.value
+        })
+      )
+    })
+
+    return { list, create, revoke } as const
+  }),
+  dependencies: [ApiKeyRepository.Default]
 }) {}

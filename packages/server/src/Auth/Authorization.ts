@@ -45,3 +45,17 @@ export const requireUser = Effect.flatMap(CurrentPrincipal, (principal) =>
     ? Effect.fail(new Forbidden({ message: "this needs a signed-in user, not an organisation API key" }))
     : Effect.succeed(principal.userId as UserId)
 )
+
+/**
+ * The handler of an organisation's endpoint, run only for callers holding at least `minimum` there (see
+ * `requireRole`); it gets the request and the caller.
+ */
+export const withRole =
+  <Request extends { readonly path: { readonly organizationId: OrganizationId } }, A, E, R>(
+    minimum: MemberRole,
+    handler: (request: Request, principal: Principal) => Effect.Effect<A, E, R>
+  ) =>
+  (request: Request) =>
+    Effect.flatMap(requireRole(request.path.organizationId, minimum), (principal) =>
+      handler(request, principal)
+    )

@@ -8,6 +8,7 @@ import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
 import { hashSecret } from "../Crypto/Tokens.js"
+import { InvitationRepository } from "../Invitations/InvitationRepository.js"
 import { Users } from "../Users/Users.js"
 import { type FlowSecrets, OAuthFailure, type ProviderIdentity } from "./OAuth/OAuthProvider.js"
 import { OAuthProviders } from "./OAuthProviders.js"
@@ -76,6 +77,7 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
     const cache = yield* Cache
     const audit = yield* Audit
     const users = yield* Users
+    const invitations = yield* InvitationRepository
     const signIn = yield* SignIn
     const { auth } = yield* AppConfig
 
@@ -158,14 +160,7 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
       })
 
     const invitedEmail = (token: string) =>
-      Effect.map(
-        sql<{ email: string }>`
-          select i.email from invitations i
-          join organizations o on o.id = i.organization_id and o.deleted_at is null
-          where i.token_hash = ${hashSecret(token)}
-            and i.accepted_at is null and i.revoked_at is null and i.expires_at > now()`,
-        (rows) => rows[0]?.email ?? null
-      )
+      Effect.map(invitations.findOpen(token), (row) => row?.email ?? null)
 
     /** The user this identity signs in as, by the account rules above, in one transaction. */
     const resolveUser = (providerId: string, identity: ProviderIdentity, flow: typeof FlowState.Type) =>
@@ -296,5 +291,5 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
 
     return { start, callback, identities, unlink } as const
   }),
-  dependencies: [OAuthProviders.Default]
+  dependencies: [OAuthProviders.Default, InvitationRepository.Default]
 }) {}

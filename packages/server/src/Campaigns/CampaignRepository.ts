@@ -7,7 +7,7 @@ export type CampaignRow = { readonly id: CampaignId } & Readonly<Record<string, 
 
 export interface CampaignQuery {
   readonly deleted: boolean
-  readonly status: CampaignStatus | undefined
+  readonly status?: CampaignStatus | undefined
   /** The id the previous page ended with. */
   readonly after: string | null
   readonly limit: number

@@ -9,7 +9,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { toPage } from "../Admin/Pagination.js"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { CampaignRepository, type CampaignRow } from "./CampaignRepository.js"
 
@@ -23,8 +23,9 @@ export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Camp
 
     const list = Effect.fn("Campaigns.list")(function* (
       organizationId: OrganizationId,
-      query: { deleted: boolean; status: CampaignStatus | undefined; after: string | null; limit: number }
+      request: PageRequest<{ readonly deleted: boolean; readonly status?: CampaignStatus | undefined }>
     ) {
+      const query = yield* pageQuery(request)
       const rows = yield* Effect.orDie(repository.list(organizationId, query))
       const items = yield* Effect.forEach(rows, decode)
       return toPage(items, query.limit, (campaign) => campaign.id)

@@ -1,8 +1,8 @@
-import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import { Effect, Schema, Stream } from "effect"
 import { jobQueue } from "../Jobs/Jobs.js"
-import { type ExportRequest, exportCsv } from "./CsvExports.js"
+import { exportCsv } from "./CsvExports.js"
+import { ExportRepository } from "./ExportRepository.js"
 
 /** One job per requested export. */
 export const exportQueue = jobQueue("exports.run", Schema.Struct({ exportId: Schema.UUID }))
@@ -16,12 +16,9 @@ const CHUNK_BYTES = 1024 * 1024
  */
 export const runExport = (exportId: string) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const [row] = yield* sql<{ organizationId: string; params: ExportRequest; status: string }>`
-      update exports set status = 'running', error = null where id = ${exportId} and status <> 'done'
-      returning organization_id, params, status`
+    const exports = yield* ExportRepository
+    const row = yield* exports.start(exportId)
     if (row === undefined) return
-    yield* sql`delete from export_chunks where export_id = ${exportId}`
     const encoder = new TextEncoder()
     let seq = 0
     let bytes = 0
@@ -32,12 +29,9 @@ export const runExport = (exportId: string) =>
       (): Effect.Effect<void, SqlError.SqlError> => {
         if (pendingBytes === 0) return Effect.void
         const data = Buffer.concat(pending)
-        const chunk = seq++
         pending = []
         pendingBytes = 0
-        return Effect.asVoid(
-          sql`insert into export_chunks (export_id, seq, data) values (${exportId}, ${chunk}, ${data})`
-        )
+        return exports.appendChunk(exportId, seq++, data)
       }
     )
     yield* exportCsv(row.organizationId, row.params).pipe(
@@ -51,13 +45,11 @@ export const runExport = (exportId: string) =>
       })
     )
     yield* flush
-    yield* sql`update exports set status = 'done', rows = ${Math.max(0, lines - 1)}, bytes = ${bytes},
-      finished_at = now() where id = ${exportId}`
+    yield* exports.finish(exportId, { rows: Math.max(0, lines - 1), bytes })
   }).pipe(
     Effect.tapError((error) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql`update exports set status = 'failed', error = ${String((error as { message?: unknown }).message ?? error)},
-          finished_at = now() where id = ${exportId}`.pipe(Effect.ignore)
+      Effect.flatMap(ExportRepository, (exports) =>
+        exports.fail(exportId, String((error as { message?: unknown }).message ?? error)).pipe(Effect.ignore)
       )
     ),
     Effect.withSpan("Exports.run", { attributes: { "tapline.export_id": exportId } })

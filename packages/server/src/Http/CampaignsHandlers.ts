@@ -1,45 +1,43 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { decodeCursor } from "../Admin/Pagination.js"
-import { requireRole } from "../Auth/Authorization.js"
+import { withRole } from "../Auth/Authorization.js"
 import { Campaigns } from "../Campaigns/Campaigns.js"
 
 export const CampaignsHandlers = HttpApiBuilder.group(TaplineApi, "campaigns", (handlers) =>
   Effect.gen(function* () {
     const campaigns = yield* Campaigns
     return handlers
-      .handle("list", ({ path, urlParams }) =>
-        Effect.gen(function* () {
-          yield* requireRole(path.organizationId, "VIEWER")
-          const after = yield* decodeCursor(urlParams.cursor)
-          const { deleted, limit, status } = urlParams
-          return yield* campaigns.list(path.organizationId, { deleted, status, after, limit })
-        })
+      .handle(
+        "list",
+        withRole("VIEWER", ({ path, urlParams }) => campaigns.list(path.organizationId, urlParams))
       )
-      .handle("create", ({ path, payload }) =>
-        requireRole(path.organizationId, "EDITOR").pipe(
-          Effect.zipRight(campaigns.create(path.organizationId, payload))
+      .handle(
+        "create",
+        withRole("EDITOR", ({ path, payload }) => campaigns.create(path.organizationId, payload))
+      )
+      .handle(
+        "get",
+        withRole("VIEWER", ({ path: { campaignId, organizationId } }) =>
+          campaigns.get(organizationId, campaignId)
         )
       )
-      .handle("get", ({ path }) =>
-        requireRole(path.organizationId, "VIEWER").pipe(
-          Effect.zipRight(campaigns.get(path.organizationId, path.campaignId))
+      .handle(
+        "update",
+        withRole("EDITOR", ({ path: { campaignId, organizationId }, payload }) =>
+          campaigns.update(organizationId, campaignId, payload)
         )
       )
-      .handle("update", ({ path, payload }) =>
-        requireRole(path.organizationId, "EDITOR").pipe(
-          Effect.zipRight(campaigns.update(path.organizationId, path.campaignId, payload))
+      .handle(
+        "delete",
+        withRole("EDITOR", ({ path: { campaignId, organizationId } }) =>
+          campaigns.remove(organizationId, campaignId)
         )
       )
-      .handle("delete", ({ path }) =>
-        requireRole(path.organizationId, "EDITOR").pipe(
-          Effect.zipRight(campaigns.remove(path.organizationId, path.campaignId))
-        )
-      )
-      .handle("restore", ({ path }) =>
-        requireRole(path.organizationId, "EDITOR").pipe(
-          Effect.zipRight(campaigns.restore(path.organizationId, path.campaignId))
+      .handle(
+        "restore",
+        withRole("EDITOR", ({ path: { campaignId, organizationId } }) =>
+          campaigns.restore(organizationId, campaignId)
         )
       )
   })

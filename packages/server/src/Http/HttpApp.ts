@@ -11,7 +11,7 @@ import { Changes } from "../Admin/Changes.js"
 import { dataExceptionError, isDataException } from "../Admin/Constraints.js"
 import { Analytics } from "../Analytics/Analytics.js"
 import { Audit } from "../Audit/Audit.js"
-import { ApiKeyRepository } from "../Auth/ApiKeys.js"
+import { ApiKeyRepository, ApiKeys } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
@@ -21,12 +21,21 @@ import { Passkeys } from "../Auth/Passkeys.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
+import { Bands } from "../Bands/Bands.js"
 import { Campaigns } from "../Campaigns/Campaigns.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { EventRepository } from "../Events/EventRepository.js"
+import { Events } from "../Events/Events.js"
+import { Exports } from "../Exports/Exports.js"
+import { Invitations } from "../Invitations/Invitations.js"
+import { Members } from "../Members/Members.js"
+import { Organizations } from "../Organizations/Organizations.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { Tags } from "../Tags/Tags.js"
 import { TapStore } from "../Taps/TapStore.js"
+import { UserRepository } from "../Users/UserRepository.js"
 import { Users } from "../Users/Users.js"
+import { Windows } from "../Windows/Windows.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
@@ -78,14 +87,26 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
   Layer.provide([OAuthSignIn.Default, OAuthProviders.Default, Passkeys.Default]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
   // Features: a repository and a service each, under the handlers.
-  Layer.provide([Campaigns.Default, Tags.Default, Users.Default]),
+  Layer.provide([
+    Organizations.Default,
+    Members.Default,
+    ApiKeys.Default,
+    Invitations.Default,
+    Campaigns.Default,
+    Events.Default,
+    Windows.Default,
+    Bands.Default,
+    Tags.Default,
+    Analytics.Default,
+    Exports.Default
+  ]),
+  Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([
     Auth.Default,
     Sessions.Default,
     Audit.Default,
     Changes.Default,
     ApiKeyRepository.Default,
-    Analytics.Default,
     TapStore.Default
   ])
 )

@@ -1,9 +1,9 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
 import { Effect, Schedule, Stream } from "effect"
 import { requireRole } from "../Auth/Authorization.js"
+import { EventRepository } from "../Events/EventRepository.js"
 import { LiveCounters } from "../Taps/LiveCounters.js"
 
 const encoder = new TextEncoder()
@@ -11,17 +11,14 @@ const encoder = new TextEncoder()
 export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) =>
   Effect.gen(function* () {
     const counters = yield* LiveCounters
-    const sql = yield* SqlClient.SqlClient
+    const events = yield* EventRepository
 
     /** Counters are keyed by event id alone: first make sure the event is the organisation's. */
     const authorize = (organizationId: OrganizationId, eventId: EventId) =>
       Effect.gen(function* () {
         yield* requireRole(organizationId, "VIEWER")
-        const rows =
-          yield* sql`select 1 from events where id = ${eventId} and organization_id = ${organizationId}`.pipe(
-            Effect.orDie
-          )
-        if (rows.length === 0) return yield* new NotFound({ resource: "event", id: eventId })
+        const exists = yield* Effect.orDie(events.exists(organizationId, eventId))
+        if (!exists) return yield* new NotFound({ resource: "event", id: eventId })
       })
 
     return handlers

@@ -1,7 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as SqlClient from "@effect/sql/SqlClient"
 import {
   CurrentPrincipal,
   Forbidden,
@@ -12,7 +11,7 @@ import {
   Unauthorized,
   type UserId
 } from "@tapline/domain"
-import { DateTime, Effect } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
@@ -20,6 +19,7 @@ import { browserSessionResponse, clearedCookies, REFRESH_COOKIE, tokensBody } fr
 import { Sessions } from "../Auth/Sessions.js"
 import { Totp } from "../Auth/Totp.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { UserRepository } from "../Users/UserRepository.js"
 
 const refused = new Unauthorized({ message: "unknown, expired or revoked refresh token" })
 
@@ -27,7 +27,7 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
   Effect.gen(function* () {
     const sessions = yield* Sessions
     const totp = yield* Totp
-    const sql = yield* SqlClient.SqlClient
+    const users = yield* UserRepository
     const audit = yield* Audit
     const { auth } = yield* AppConfig
     const limits = yield* AuthRateLimit
@@ -36,11 +36,9 @@ export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (ha
         Effect.gen(function* () {
           const userId = yield* requireUser
           const principal = yield* CurrentPrincipal
-          const [user] = yield* sql<{
-            email: string
-            name: string
-          }>`select email, name from users where id = ${userId}`
-          if (user === undefined) return yield* Effect.fail(new NotFound({ resource: "user", id: userId }))
+          const found = yield* Effect.orDie(users.findById(userId))
+          if (Option.isNone(found)) return yield* new NotFound({ resource: "user", id: userId })
+          const user = found.value
           return {
             userId,
             email: user.email,

@@ -5,6 +5,7 @@ import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { ensureTapPartitions } from "../Database/Database.js"
 import { exportQueue, runExport } from "../Exports/ExportJob.js"
+import { ExportRepository } from "../Exports/ExportRepository.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
@@ -38,6 +39,7 @@ export const layer = Layer.scopedDiscard(
     const jobs = yield* Jobs
     const projector = yield* Projector
     const sql = yield* SqlClient.SqlClient
+    const exports = yield* ExportRepository
     const audit = yield* Audit
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
@@ -69,7 +71,11 @@ export const layer = Layer.scopedDiscard(
       jobs,
       queues.exports,
       { retryLimit: 2, retryDelaySeconds: 10, backoff: true, concurrency: 1 },
-      ({ exportId }) => runExport(exportId).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      ({ exportId }) =>
+        runExport(exportId).pipe(
+          Effect.provideService(ExportRepository, exports),
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
     )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>
@@ -83,4 +89,4 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-)
+).pipe(Layer.provide(ExportRepository.Default))

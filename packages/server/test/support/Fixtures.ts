@@ -1,8 +1,8 @@
 import { Event, Organization, Window } from "@tapline/domain"
 import { DateTime, Effect, Option, Schema } from "effect"
-import { EventRepository } from "../../src/Repositories/EventRepository.js"
-import { OrganizationRepository } from "../../src/Repositories/OrganizationRepository.js"
-import { WindowRepository } from "../../src/Repositories/WindowRepository.js"
+import { EventRepository } from "../../src/Events/EventRepository.js"
+import { OrganizationRepository } from "../../src/Organizations/OrganizationRepository.js"
+import { WindowRepository } from "../../src/Windows/WindowRepository.js"
 
 let sequence = 0
 

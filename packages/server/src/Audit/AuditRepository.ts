@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import { ActorType, AuditEntry, OrganizationId } from "@tapline/domain"
-import { Effect, Schema } from "effect"
+import { DateTime, Effect, Schema } from "effect"
 
 /** What a caller supplies; id and time are the database's. */
 export const AuditRecord = Schema.Struct({
@@ -25,6 +25,18 @@ const AuditRow = Schema.Struct({
   occurredAt: Schema.DateTimeUtcFromDate
 })
 
+export interface AuditQuery {
+  readonly action?: string | undefined
+  readonly resourceType?: string | undefined
+  readonly resourceId?: string | undefined
+  readonly actorId?: string | undefined
+  readonly from?: DateTime.Utc | undefined
+  readonly to?: DateTime.Utc | undefined
+  readonly after: string | null
+  readonly limit: number
+}
+
+/** The only SQL on `audit_log` besides its CSV export (CsvExports.ts). Entries are never changed. */
 export class AuditRepository extends Effect.Service<AuditRepository>()("@tapline/server/AuditRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -51,6 +63,24 @@ export class AuditRepository extends Effect.Service<AuditRepository>()("@tapline
         select * from audit_log where organization_id = ${organizationId} order by occurred_at desc, id desc limit 500`
     })
 
-    return { append, listByOrganization } as const
+    /** One page of an organisation's entries, newest first, with the filters of the audit API. */
+    const list = (organizationId: OrganizationId, query: AuditQuery) =>
+      sql`
+        select id, occurred_at, actor_type, actor_id, organization_id, action, resource_type, resource_id,
+          old_values, new_values, host(ip) as ip, user_agent, request_id, trace_id
+        from audit_log where organization_id = ${organizationId}
+          ${query.action === undefined ? sql`` : sql`and action = ${query.action}`}
+          ${query.resourceType === undefined ? sql`` : sql`and resource_type = ${query.resourceType}`}
+          ${query.resourceId === undefined ? sql`` : sql`and resource_id = ${query.resourceId}`}
+          ${query.actorId === undefined ? sql`` : sql`and actor_id = ${query.actorId}`}
+          ${query.from === undefined ? sql`` : sql`and occurred_at >= ${DateTime.toDate(query.from)}`}
+          ${query.to === undefined ? sql`` : sql`and occurred_at < ${DateTime.toDate(query.to)}`}
+          ${query.after === null ? sql`` : sql`and id < ${query.after}`}
+        order by id desc limit ${query.limit + 1}`.pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows, (row) => Schema.decodeUnknown(AuditRow)(row))),
+        Effect.map((rows) => rows.map((row) => new AuditEntry(row)))
+      )
+
+    return { append, listByOrganization, list } as const
   })
 }) {}

@@ -1,0 +1,163 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as Statement from "@effect/sql/Statement"
+import type { Bucket, Summary } from "@tapline/domain"
+import { DateTime, Effect } from "effect"
+import { NO_WINDOW } from "./Rollups.js"
+
+export interface Range {
+  readonly from?: DateTime.Utc | undefined
+  readonly to?: DateTime.Utc | undefined
+}
+
+/** Without an explicit bucket, the span of the range picks one that keeps the series a readable length. */
+export const bucketFor = (range: Range, fallbackSpanMs: number): Bucket => {
+  const span =
+    range.from !== undefined && range.to !== undefined
+      ? range.to.epochMillis - range.from.epochMillis
+      : fallbackSpanMs
+  const hour = 3_600_000
+  if (span <= 6 * hour) return "minute"
+  if (span <= 72 * hour) return "hour"
+  if (span <= 90 * 24 * hour) return "day"
+  return "month"
+}
+
+/**
+ * Analytics read from the rollups (minute rollups, daily band activity) and the bands' own counters, never
+ * from the raw taps, so they stay fast on events with tens of millions of taps.
+ */
+export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
+  "@tapline/server/AnalyticsRepository",
+  {
+    effect: Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+
+      const within = (column: string, range: Range): Statement.Fragment => sql`
+      ${range.from === undefined ? sql`` : sql`and ${sql(column)} >= ${DateTime.toDate(range.from)}`}
+      ${range.to === undefined ? sql`` : sql`and ${sql(column)} < ${DateTime.toDate(range.to)}`}`
+
+      const summary = (eventIds: ReadonlyArray<string>, estimatedAttendees: number | null, range: Range) =>
+        Effect.gen(function* () {
+          const ids = [...eventIds]
+          const [groups, peak, bands, retention, top] = yield* Effect.all(
+            [
+              sql<{
+                mode: string
+                redirectKind: string
+                windowKey: string
+                taps: string
+                bots: string
+                dups: string
+              }>`
+              select mode, redirect_kind, window_key, sum(taps) as taps, sum(bot_taps) as bots, sum(duplicate_taps) as dups
+              from tap_rollups_minute where event_id = any(${ids}::uuid[]) ${within("bucket", range)}
+              group by 1, 2, 3`,
+              sql<{ bucket: Date | null; taps: string | null; minutes: string }>`
+              with per_minute as (
+                select bucket, sum(taps) as taps from tap_rollups_minute
+                where event_id = any(${ids}::uuid[]) ${within("bucket", range)} group by bucket having sum(taps) > 0
+              )
+              select (select bucket from per_minute order by taps desc, bucket limit 1) as bucket,
+                (select max(taps) from per_minute) as taps, (select count(*) from per_minute) as minutes`,
+              range.from === undefined && range.to === undefined
+                ? sql<{ uniqueBands: string; repeatBands: string }>`
+                  select count(*) filter (where tap_count > 0) as unique_bands, count(*) filter (where tap_count > 1) as repeat_bands
+                  from bands where event_id = any(${ids}::uuid[]) and deleted_at is null`
+                : sql<{ uniqueBands: string; repeatBands: string }>`
+                  select count(*) as unique_bands, count(*) filter (where taps > 1) as repeat_bands from (
+                    select band_id, sum(taps) as taps from band_activity_daily
+                    where event_id = any(${ids}::uuid[])
+                      ${range.from === undefined ? sql`` : sql`and day >= ${DateTime.formatIsoDate(range.from)}::date`}
+                      ${range.to === undefined ? sql`` : sql`and day <= ${DateTime.formatIsoDate(range.to)}::date`}
+                    group by band_id) per_band`,
+              sql<{
+                cohort: string | null
+                day1: string
+                day3: string
+                day7: string
+                day14: string
+                day30: string
+              }>`
+              select sum(cohort) as cohort, sum(day1) as day1, sum(day3) as day3, sum(day7) as day7,
+                sum(day14) as day14, sum(day30) as day30
+              from event_retention where event_id = any(${ids}::uuid[])`,
+              sql<{ bandId: string; bandUid: string; taps: string }>`
+              select id as band_id, band_uid, tap_count as taps from bands
+              where event_id = any(${ids}::uuid[]) and deleted_at is null and tap_count > 0
+              order by tap_count desc, band_uid limit 10`
+            ],
+            { concurrency: 5 }
+          )
+          const byMode: Record<string, number> = {}
+          const byKind: Record<string, number> = {}
+          const byWindow = new Map<string | null, number>()
+          let totalTaps = 0
+          let botTaps = 0
+          let duplicateTaps = 0
+          for (const group of groups) {
+            const taps = Number(group.taps)
+            totalTaps += taps
+            botTaps += Number(group.bots)
+            duplicateTaps += Number(group.dups)
+            if (taps === 0) continue
+            const mode = group.mode === "" ? "NONE" : group.mode
+            byMode[mode] = (byMode[mode] ?? 0) + taps
+            byKind[group.redirectKind] = (byKind[group.redirectKind] ?? 0) + taps
+            const window = group.windowKey === NO_WINDOW ? null : group.windowKey
+            byWindow.set(window, (byWindow.get(window) ?? 0) + taps)
+          }
+          const uniqueBands = Number(bands[0]?.uniqueBands ?? 0)
+          const minutes = Number(peak[0]?.minutes ?? 0)
+          const kept = retention[0]
+          const cohort = Number(kept?.cohort ?? 0)
+          const rate = (count: string | undefined) => (cohort === 0 ? 0 : Number(count ?? 0) / cohort)
+          return {
+            totalTaps,
+            botTaps,
+            duplicateTaps,
+            uniqueBands,
+            repeatBands: Number(bands[0]?.repeatBands ?? 0),
+            engagement:
+              estimatedAttendees === null || estimatedAttendees === 0
+                ? null
+                : uniqueBands / estimatedAttendees,
+            averageTapsPerBand: uniqueBands === 0 ? 0 : totalTaps / uniqueBands,
+            tapsPerMinute: minutes === 0 ? 0 : totalTaps / minutes,
+            peakMinute:
+              peak[0]?.bucket === null || peak[0]?.bucket === undefined
+                ? null
+                : { at: DateTime.unsafeFromDate(peak[0].bucket), taps: Number(peak[0].taps) },
+            byMode,
+            byKind,
+            byWindow: [...byWindow].map(([windowId, taps]) => ({ windowId, taps })) as never,
+            retention: {
+              day1: rate(kept?.day1),
+              day3: rate(kept?.day3),
+              day7: rate(kept?.day7),
+              day14: rate(kept?.day14),
+              day30: rate(kept?.day30)
+            },
+            topBands: top.map((band) => ({
+              bandId: band.bandId,
+              bandUid: band.bandUid,
+              taps: Number(band.taps)
+            })) as never
+          } satisfies Summary
+        }).pipe(Effect.withSpan("Analytics.summary"))
+
+      const timeSeries = (eventId: string, timezone: string, bucket: Bucket, range: Range) =>
+        sql<{ at: string; taps: string; bots: string }>`
+        select to_char(date_trunc(${bucket}, bucket at time zone ${timezone}), 'YYYY-MM-DD"T"HH24:MI') as at,
+          sum(taps) as taps, sum(bot_taps) as bots
+        from tap_rollups_minute where event_id = ${eventId} ${within("bucket", range)}
+        group by 1 order by 1`.pipe(
+          Effect.map((rows) =>
+            rows.map((row) => ({ at: row.at, taps: Number(row.taps), botTaps: Number(row.bots) }))
+          ),
+          Effect.withSpan("Analytics.timeSeries")
+        )
+
+      return { summary, timeSeries } as const
+    })
+  }
+) {}

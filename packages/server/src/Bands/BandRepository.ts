@@ -1,0 +1,194 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { Band, type BandId, BandUid, EventId, OrganizationId, type TagId } from "@tapline/domain"
+import { Effect, Schema } from "effect"
+
+export interface BandQuery {
+  readonly deleted: boolean
+  readonly eventId?: EventId | undefined
+  readonly flagged?: boolean | undefined
+  readonly autoAssigned?: boolean | undefined
+  readonly tagId?: TagId | undefined
+  readonly activity?: "tapped" | "never" | undefined
+  /** Band id prefix, or part of the registrant's name or email. */
+  readonly q?: string | undefined
+  readonly after: string | null
+  readonly limit: number
+}
+
+/** The only SQL on `bands` and `band_tags`, besides the import's bulk statements (BandImport.ts). */
+export class BandRepository extends Effect.Service<BandRepository>()("@tapline/server/BandRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const insert = SqlSchema.single({
+      Request: Band.insert,
+      Result: Band,
+      execute: (row) => sql`insert into bands ${sql.insert(row)} returning *`
+    })
+
+    const findByUid = SqlSchema.findOne({
+      Request: Schema.Struct({ organizationId: OrganizationId, eventId: EventId, bandUid: BandUid }),
+      Result: Band,
+      execute: ({ bandUid, eventId, organizationId }) => sql`
+        select * from bands
+        where organization_id = ${organizationId} and event_id = ${eventId} and band_uid = ${bandUid}
+          and deleted_at is null`
+    })
+
+    /** Every event of the organisation holding this band id (a band may belong to several). */
+    const findAllByUid = SqlSchema.findAll({
+      Request: Schema.Struct({ organizationId: OrganizationId, bandUid: BandUid }),
+      Result: Band,
+      execute: ({ bandUid, organizationId }) => sql`
+        select * from bands where organization_id = ${organizationId} and band_uid = ${bandUid} and deleted_at is null
+        order by event_id`
+    })
+
+    /**
+     * Adds plain bands in one statement; ids already in the event are left as they are.
+     * Returns how many rows were new.
+     */
+    const insertUids = (input: {
+      readonly organizationId: OrganizationId
+      readonly eventId: EventId
+      readonly bandUids: ReadonlyArray<BandUid>
+    }) =>
+      sql<{ inserted: string }>`
+        with added as (
+          insert into bands (organization_id, event_id, band_uid)
+          select ${input.organizationId}, ${input.eventId}, uid from unnest(${input.bandUids}::text[]) as uid
+          on conflict (event_id, band_uid) do nothing
+          returning 1
+        )
+        select count(*) as inserted from added`.pipe(Effect.map((rows) => Number(rows[0]?.inserted ?? 0)))
+
+    const countByEvent = (input: { readonly organizationId: OrganizationId; readonly eventId: EventId }) =>
+      sql<{ count: string }>`
+        select count(*) as count from bands
+        where organization_id = ${input.organizationId} and event_id = ${input.eventId} and deleted_at is null`.pipe(
+        Effect.map((rows) => Number(rows[0]?.count ?? 0))
+      )
+
+    /** A band as the API shows it: the row with its tag ids. */
+    const view = sql`
+      select b.*, array(select tag_id from band_tags t where t.band_id = b.id order by tag_id) as tag_ids
+      from bands b`
+
+    const list = (organizationId: OrganizationId, query: BandQuery) => {
+      const like = query.q === undefined ? null : query.q.replace(/[\\%_]/g, "\\$&")
+      const activity =
+        query.activity === undefined
+          ? sql``
+          : query.activity === "tapped"
+            ? sql`and b.tap_count > 0`
+            : sql`and b.tap_count = 0`
+      return sql`${view}
+        where b.organization_id = ${organizationId}
+          and b.deleted_at is ${query.deleted ? sql`not null` : sql`null`}
+          ${query.eventId === undefined ? sql`` : sql`and b.event_id = ${query.eventId}`}
+          ${query.flagged === undefined ? sql`` : sql`and b.flagged = ${query.flagged}`}
+          ${query.autoAssigned === undefined ? sql`` : sql`and b.auto_assigned = ${query.autoAssigned}`}
+          ${
+            query.tagId === undefined
+              ? sql``
+              : sql`and exists (select 1 from band_tags t where t.band_id = b.id and t.tag_id = ${query.tagId})`
+          }
+          ${activity}
+          ${
+            like === null
+              ? sql``
+              : sql`and (b.band_uid like ${`${like}%`} or b.registrant_name ilike ${`%${like}%`}
+                  or b.registrant_email ilike ${`%${like}%`})`
+          }
+          ${query.after === null ? sql`` : sql`and b.id > ${query.after}`}
+        order by b.id limit ${query.limit + 1}`
+    }
+
+    /** `deleted` looks in the trash. */
+    const find = (organizationId: OrganizationId, id: BandId, options: { readonly deleted?: boolean } = {}) =>
+      sql`${view} where b.id = ${id} and b.organization_id = ${organizationId}
+        and b.deleted_at is ${options.deleted ? sql`not null` : sql`null`}`.pipe(
+        Effect.map((rows) => rows[0])
+      )
+
+    /** Takes the band (trashed or not) for the rest of the transaction. */
+    const lock = (organizationId: OrganizationId, id: BandId) =>
+      sql`select 1 from bands where id = ${id} and organization_id = ${organizationId} for update`
+
+    const updateColumns = (id: BandId, columns: Readonly<Record<string, unknown>>) =>
+      sql`update bands set ${sql.update(columns)}, updated_at = now() where id = ${id}`
+
+    const setDeleted = (id: BandId, deleted: boolean) =>
+      sql`update bands set deleted_at = ${deleted ? sql`now()` : sql`null`}, updated_at = now() where id = ${id}`
+
+    const clearFlag = (id: BandId) =>
+      sql`update bands set flagged = false, flag_reason = null, updated_at = now() where id = ${id}`
+
+    const setTags = (organizationId: OrganizationId, id: BandId, tagIds: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        yield* sql`delete from band_tags where band_id = ${id}`
+        if (tagIds.length === 0) return
+        yield* sql`insert into band_tags (band_id, tag_id, organization_id)
+          select ${id}, tag, ${organizationId} from unnest(${tagIds}::uuid[]) as t(tag)`
+      })
+
+    /**
+     * Moves bands to another event, in one transaction with the caller: bands already in it stay, and a band
+     * whose id the target event already holds is a conflict (the pair event + band id is unique).
+     */
+    const reassign = (organizationId: OrganizationId, ids: ReadonlyArray<string>, eventId: EventId) =>
+      Effect.gen(function* () {
+        const found = yield* sql<{ id: BandId; bandUid: string }>`
+          select id, band_uid from bands where id = any(${ids}::uuid[])
+            and organization_id = ${organizationId} and deleted_at is null
+          order by id for update`
+        const foundIds = found.map((band) => band.id)
+        const moved = yield* sql<{ id: BandId; bandUid: string }>`
+          update bands b set event_id = ${eventId}, updated_at = now()
+          where b.id = any(${foundIds}::uuid[]) and b.event_id <> ${eventId}
+            and not exists (select 1 from bands o where o.event_id = ${eventId} and o.band_uid = b.band_uid)
+          returning b.id, b.band_uid`
+        const inTarget = yield* sql<{ id: BandId }>`
+          select id from bands where id = any(${foundIds}::uuid[]) and event_id = ${eventId}`
+        const settled = new Set([...moved, ...inTarget].map((band) => band.id))
+        return {
+          moved: moved.map((band) => band.id),
+          conflicts: foundIds.filter((id) => !settled.has(id)),
+          uids: found.map((band) => band.bandUid)
+        }
+      })
+
+    /** The band's taps, newest first. */
+    const taps = (
+      organizationId: OrganizationId,
+      id: BandId,
+      query: { readonly after: string | null; readonly limit: number }
+    ) =>
+      sql`
+        select id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind, destination_url,
+          tapped_at, user_agent, host(client_ip) as client_ip, is_bot, is_duplicate,
+          json_strip_nulls(json_build_object('source', utm_source, 'medium', utm_medium, 'campaign', utm_campaign,
+            'term', utm_term, 'content', utm_content)) as utm
+        from taps where band_id = ${id} and organization_id = ${organizationId}
+          ${query.after === null ? sql`` : sql`and id < ${query.after}`}
+        order by id desc limit ${query.limit + 1}`
+
+    return {
+      insert,
+      findByUid,
+      findAllByUid,
+      insertUids,
+      countByEvent,
+      list,
+      find,
+      lock,
+      updateColumns,
+      setDeleted,
+      clearFlag,
+      setTags,
+      reassign,
+      taps
+    } as const
+  })
+}) {}

@@ -1,0 +1,253 @@
+import {
+  Band,
+  type BandId,
+  type BulkReassign,
+  type EventId,
+  ImportResult,
+  InvalidRequest,
+  type OrganizationId,
+  TagId,
+  Tap,
+  type UpdateBand
+} from "@tapline/domain"
+import { Effect, Schema } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { patchColumns } from "../Admin/Patch.js"
+import { EventRepository } from "../Events/EventRepository.js"
+import { storeRows } from "./BandImport.js"
+import { type BandQuery, BandRepository } from "./BandRepository.js"
+import { type CheckedRows, fromCsv, fromJson } from "./ImportRows.js"
+
+const BandRow = Schema.Struct({ ...Band.fields, tagIds: Schema.Array(TagId) })
+const decode = (row: unknown) => Effect.orDie(Schema.decodeUnknown(BandRow)(row))
+const TapRow = Schema.Struct({ ...Tap.fields, tappedAt: Schema.DateTimeUtcFromDate })
+const decodeTap = (row: unknown) =>
+  Effect.orDie(Effect.map(Schema.decodeUnknown(TapRow)(row), (tap) => new Tap(tap)))
+
+/** Invalid rows reported in an import's answer; the count covers all of them. */
+const MAX_REPORTED = 1_000
+
+/** The wristbands of an organisation's events. Every change reaches the hot path's read model after commit. */
+export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
+  effect: Effect.gen(function* () {
+    const repository = yield* BandRepository
+    const events = yield* EventRepository
+    const changes = yield* Changes
+
+    const find = (organizationId: OrganizationId, id: BandId, options: { readonly deleted?: boolean } = {}) =>
+      Effect.orDie(repository.find(organizationId, id, options)).pipe(
+        Effect.flatMap((row) => (row === undefined ? changes.notFound("band", id) : decode(row)))
+      )
+
+    const holdEvent = (
+      organizationId: OrganizationId,
+      id: EventId,
+      options: { readonly exclusive?: boolean } = {}
+    ) =>
+      Effect.orDie(events.hold(organizationId, id, options)).pipe(
+        Effect.flatMap((found) => (found ? Effect.void : changes.notFound("event", id)))
+      )
+
+    /** A change to one band with its audit entry (before and after), then the band projected. */
+    const change = <E, R>(
+      organizationId: OrganizationId,
+      id: BandId,
+      action: string,
+      body: Effect.Effect<unknown, E, R>,
+      options: { readonly deleted?: boolean } = {}
+    ) =>
+      Effect.gen(function* () {
+        const after = yield* changes.transact(
+          Effect.gen(function* () {
+            yield* repository.lock(organizationId, id)
+            const before = yield* find(organizationId, id, options)
+            yield* body
+            const after = yield* find(organizationId, id, { deleted: action === "band.delete" })
+            yield* changes.record({
+              organizationId,
+              action,
+              resourceType: "band",
+              resourceId: id,
+              oldValues: Schema.encodeSync(BandRow)(before),
+              newValues: Schema.encodeSync(BandRow)(after)
+            })
+            return after
+          })
+        )
+        yield* changes.projectBands(organizationId, [after.bandUid])
+        return after
+      })
+
+    /** A JSON body or CSV text; valid rows are stored, invalid ones reported by line. */
+    const importBands = Effect.fn("Bands.import")(function* (
+      organizationId: OrganizationId,
+      eventId: EventId,
+      input: string | { readonly bands: ReadonlyArray<unknown> }
+    ) {
+      let checked: CheckedRows
+      if (typeof input === "string") {
+        const parsed = fromCsv(input)
+        if (!parsed.ok) return yield* new InvalidRequest({ message: parsed.message })
+        checked = parsed.rows
+      } else {
+        checked = fromJson(input.bands)
+      }
+      const stored = yield* changes
+        .transact(
+          Effect.gen(function* () {
+            yield* holdEvent(organizationId, eventId, { exclusive: true })
+            const stored = yield* storeRows(organizationId, eventId, checked.valid)
+            yield* changes.record({
+              organizationId,
+              action: "band.import",
+              resourceType: "event",
+              resourceId: eventId,
+              newValues: {
+                received: checked.received,
+                created: stored.created,
+                updated: stored.updated,
+                invalid: checked.invalid.length
+              }
+            })
+            return stored
+          })
+        )
+        .pipe(
+          // Only a band auto-assigned by a tap between our read and our insert conflicts: try once more.
+          Effect.retry({ times: 1, while: (error) => error._tag === "Conflict" })
+        )
+      yield* changes.projectNewBands(organizationId, eventId, stored.fresh)
+      yield* changes.projectBands(organizationId, stored.restored)
+      return ImportResult.make({
+        received: checked.received,
+        created: stored.created,
+        updated: stored.updated,
+        unchanged: checked.valid.length - stored.created - stored.updated,
+        invalidCount: checked.invalid.length,
+        invalid: checked.invalid.slice(0, MAX_REPORTED)
+      })
+    })
+
+    const list = Effect.fn("Bands.list")(function* (
+      organizationId: OrganizationId,
+      request: PageRequest<Omit<BandQuery, "after" | "limit">>
+    ) {
+      const query = yield* pageQuery(request)
+      const rows = yield* Effect.orDie(repository.list(organizationId, query))
+      const items = yield* Effect.forEach(rows, decode)
+      return toPage(items, query.limit, (band) => band.id)
+    })
+
+    const get = Effect.fn("Bands.get")(function* (organizationId: OrganizationId, id: BandId) {
+      return yield* find(organizationId, id)
+    })
+
+    const update = Effect.fn("Bands.update")(function* (
+      organizationId: OrganizationId,
+      id: BandId,
+      input: typeof UpdateBand.Type
+    ) {
+      const columns = patchColumns(input)
+      return yield* change(
+        organizationId,
+        id,
+        "band.update",
+        Object.keys(columns).length === 0 ? Effect.void : repository.updateColumns(id, columns)
+      )
+    })
+
+    const remove = Effect.fn("Bands.remove")(function* (organizationId: OrganizationId, id: BandId) {
+      yield* change(organizationId, id, "band.delete", repository.setDeleted(id, true))
+    })
+
+    const restore = Effect.fn("Bands.restore")(function* (organizationId: OrganizationId, id: BandId) {
+      return yield* change(organizationId, id, "band.restore", repository.setDeleted(id, false), {
+        deleted: true
+      })
+    })
+
+    const reassign = Effect.fn("Bands.reassign")(function* (
+      organizationId: OrganizationId,
+      id: BandId,
+      eventId: EventId
+    ) {
+      return yield* change(
+        organizationId,
+        id,
+        "band.reassign",
+        Effect.zipRight(holdEvent(organizationId, eventId), repository.updateColumns(id, { eventId }))
+      )
+    })
+
+    /** Bands whose id the target event already holds stay where they are and are reported as conflicts. */
+    const bulkReassign = Effect.fn("Bands.bulkReassign")(function* (
+      organizationId: OrganizationId,
+      input: typeof BulkReassign.Type
+    ) {
+      const result = yield* changes.transact(
+        Effect.gen(function* () {
+          yield* holdEvent(organizationId, input.eventId)
+          const result = yield* repository.reassign(organizationId, input.bandIds, input.eventId)
+          yield* changes.record({
+            organizationId,
+            action: "band.bulk_reassign",
+            resourceType: "event",
+            resourceId: input.eventId,
+            newValues: { moved: result.moved, conflicts: result.conflicts }
+          })
+          return result
+        })
+      )
+      yield* changes.projectBands(organizationId, result.uids)
+      return { moved: result.moved.length, conflicts: result.conflicts }
+    })
+
+    const resolveFlag = Effect.fn("Bands.resolveFlag")(function* (
+      organizationId: OrganizationId,
+      id: BandId
+    ) {
+      return yield* change(organizationId, id, "band.resolve_flag", repository.clearFlag(id))
+    })
+
+    const setTags = Effect.fn("Bands.setTags")(function* (
+      organizationId: OrganizationId,
+      id: BandId,
+      tagIds: ReadonlyArray<TagId>
+    ) {
+      return yield* change(
+        organizationId,
+        id,
+        "band.tags",
+        repository.setTags(organizationId, id, [...new Set(tagIds)])
+      )
+    })
+
+    const activity = Effect.fn("Bands.activity")(function* (
+      organizationId: OrganizationId,
+      id: BandId,
+      request: PageRequest
+    ) {
+      const query = yield* pageQuery(request)
+      yield* find(organizationId, id)
+      const rows = yield* Effect.orDie(repository.taps(organizationId, id, query))
+      const items = yield* Effect.forEach(rows, decodeTap)
+      return toPage(items, query.limit, (tap) => tap.id)
+    })
+
+    return {
+      importBands,
+      list,
+      get,
+      update,
+      remove,
+      restore,
+      reassign,
+      bulkReassign,
+      resolveFlag,
+      setTags,
+      activity
+    } as const
+  }),
+  dependencies: [BandRepository.Default, EventRepository.Default]
+}) {}

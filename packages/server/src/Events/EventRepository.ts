@@ -1,0 +1,148 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import {
+  type CampaignId,
+  Event,
+  type EventId,
+  type EventStatus,
+  type OrganizationId,
+  type WindowId
+} from "@tapline/domain"
+import { Effect } from "effect"
+
+/** An events row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
+export type EventRow = { readonly id: EventId } & Readonly<Record<string, unknown>>
+
+export interface EventQuery {
+  readonly deleted: boolean
+  readonly status?: EventStatus | undefined
+  readonly campaignId?: CampaignId | undefined
+  /** Matches name or venue, case-insensitively, as a substring. */
+  readonly q?: string | undefined
+  readonly after: string | null
+  readonly limit: number
+}
+
+/** The only SQL on `events`. Reads name the organisation: a foreign id finds nothing. */
+export class EventRepository extends Effect.Service<EventRepository>()("@tapline/server/EventRepository", {
+  effect: Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+
+    const insert = SqlSchema.single({
+      Request: Event.insert,
+      Result: Event,
+      execute: (row) => sql`insert into events ${sql.insert(row)} returning *`
+    })
+
+    const list = (organizationId: OrganizationId, query: EventQuery) => {
+      const search = query.q === undefined ? null : `%${query.q.replace(/[\\%_]/g, "\\$&")}%`
+      return sql<EventRow>`
+        select * from events where organization_id = ${organizationId}
+          and deleted_at is ${query.deleted ? sql`not null` : sql`null`}
+          ${query.status === undefined ? sql`` : sql`and status = ${query.status}`}
+          ${query.campaignId === undefined ? sql`` : sql`and campaign_id = ${query.campaignId}`}
+          ${search === null ? sql`` : sql`and (name ilike ${search} or venue ilike ${search})`}
+          ${query.after === null ? sql`` : sql`and id < ${query.after}`}
+        order by id desc limit ${query.limit + 1}`
+    }
+
+    /** `lock` takes the row for the rest of the transaction; `deleted` looks in the trash. */
+    const find = (
+      organizationId: OrganizationId,
+      id: EventId,
+      options: { readonly deleted?: boolean; readonly lock?: boolean } = {}
+    ) =>
+      sql<EventRow>`
+        select * from events where id = ${id} and organization_id = ${organizationId}
+          and deleted_at is ${options.deleted ? sql`not null` : sql`null`}
+          ${options.lock ? sql`for update` : sql``}`.pipe(Effect.map((rows) => rows[0]))
+
+    const insertRow = (columns: Readonly<Record<string, unknown>>) =>
+      sql<EventRow>`insert into events ${sql.insert(columns)} returning *`.pipe(
+        Effect.map((rows) => rows[0]!)
+      )
+
+    /** Columns as `patchColumns` gives them; the caller has checked the row belongs to the organisation. */
+    const updateColumns = (id: EventId, columns: Readonly<Record<string, unknown>>) =>
+      sql<EventRow>`update events set ${sql.update(columns)}, updated_at = now() where id = ${id} returning *`
+
+    const setDeleted = (id: EventId, deleted: boolean) =>
+      sql<EventRow>`
+        update events set deleted_at = ${deleted ? sql`now()` : sql`null`}, updated_at = now()
+        where id = ${id} returning *`
+
+    /** A DRAFT copy of an event, its times moved by `shiftSeconds`. */
+    const copy = (id: EventId, input: { readonly name: string; readonly shiftSeconds: number }) => {
+      const shift = `${input.shiftSeconds} seconds`
+      return sql<EventRow>`
+        insert into events (organization_id, campaign_id, name, venue, address, latitude, longitude, timezone,
+          status, schedule_mode, fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
+          starts_at, ends_at)
+        select organization_id, campaign_id, ${input.name}, venue, address, latitude, longitude, timezone,
+          'DRAFT', 'scheduled', fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
+          starts_at + ${shift}::interval, ends_at + ${shift}::interval
+        from events where id = ${id}
+        returning *`.pipe(Effect.map((rows) => rows[0]!))
+    }
+
+    /** Manual mode on this window (the hot path serves it until the mode changes). */
+    const setManualWindow = (id: EventId, windowId: WindowId) =>
+      sql<EventRow>`
+        update events set schedule_mode = 'manual', manual_window_id = ${windowId}, updated_at = now()
+        where id = ${id} returning *`.pipe(Effect.map((rows) => rows[0]!))
+
+    /**
+     * Whether the event is there (not in the trash), holding it against deletion until the transaction ends
+     * (`exclusive`: against any change).
+     */
+    const hold = (
+      organizationId: OrganizationId,
+      id: EventId,
+      options: { readonly exclusive?: boolean } = {}
+    ) =>
+      sql`select id from events where id = ${id} and organization_id = ${organizationId} and deleted_at is null
+        ${options.exclusive ? sql`for update` : sql`for share`}`.pipe(Effect.map((rows) => rows.length > 0))
+
+    /** Whether the organisation has this event, in the trash or not (its taps are still there). */
+    const exists = (organizationId: OrganizationId, id: EventId) =>
+      sql`select 1 from events where id = ${id} and organization_id = ${organizationId}`.pipe(
+        Effect.map((rows) => rows.length > 0)
+      )
+
+    /**
+     * The live events an analytics question covers: one event, a campaign's, or (neither given) all of the
+     * organisation's, with what the summaries need of them.
+     */
+    const inScope = (
+      organizationId: OrganizationId,
+      scope: { readonly eventId?: EventId; readonly campaignId?: CampaignId }
+    ) =>
+      sql<{
+        id: string
+        estimatedAttendees: number | null
+        timezone: string
+        name: string
+        startsAt: Date | null
+        endsAt: Date | null
+      }>`
+        select id, estimated_attendees, timezone, name, starts_at, ends_at from events
+        where organization_id = ${organizationId} and deleted_at is null
+          ${scope.eventId === undefined ? sql`` : sql`and id = ${scope.eventId}`}
+          ${scope.campaignId === undefined ? sql`` : sql`and campaign_id = ${scope.campaignId}`}
+        order by id`
+
+    return {
+      inScope,
+      exists,
+      hold,
+      setManualWindow,
+      insert,
+      list,
+      find,
+      insertRow,
+      updateColumns,
+      setDeleted,
+      copy
+    } as const
+  })
+}) {}

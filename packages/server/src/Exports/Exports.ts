@@ -1,0 +1,100 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import {
+  type CreateExport,
+  Export,
+  type ExportId,
+  type OrganizationId,
+  type Principal
+} from "@tapline/domain"
+import { Effect, Schema, Stream } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { EventRepository } from "../Events/EventRepository.js"
+import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
+import { type ExportRequest, exportCsv } from "./CsvExports.js"
+import { exportQueue } from "./ExportJob.js"
+import { ExportRepository } from "./ExportRepository.js"
+
+const ExportRow = Schema.Struct({
+  ...Export.fields,
+  rows: Schema.NullOr(Schema.NumberFromString),
+  bytes: Schema.NullOr(Schema.NumberFromString),
+  createdAt: Schema.DateTimeUtcFromDate,
+  finishedAt: Schema.NullOr(Schema.DateTimeUtcFromDate)
+})
+const decode = (row: unknown) =>
+  Effect.map(Effect.orDie(Schema.decodeUnknown(ExportRow)(row)), (r) => new Export(r))
+
+/** Who may see an export's content: the taps of an event are for members; the audit log for OWNERs. */
+export const roleFor = (kind: string) => (kind === "audit" ? ("OWNER" as const) : ("VIEWER" as const))
+
+/** CSV exports run by a background job; their files are kept in the database until retention drops them. */
+export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports", {
+  effect: Effect.gen(function* () {
+    const repository = yield* ExportRepository
+    const sql = yield* SqlClient.SqlClient
+    const events = yield* EventRepository
+    const changes = yield* Changes
+    const jobs = yield* Jobs
+
+    const get = Effect.fn("Exports.get")(function* (organizationId: OrganizationId, id: ExportId) {
+      const row = yield* Effect.orDie(repository.find(organizationId, id))
+      if (row === undefined) return yield* changes.notFound("export", id)
+      return yield* decode(row)
+    })
+
+    /** Enqueued with the insert: the job exists exactly when the export does. */
+    const create = Effect.fn("Exports.create")(function* (
+      principal: Principal,
+      organizationId: OrganizationId,
+      request: typeof CreateExport.Type,
+      encoded: typeof CreateExport.Encoded
+    ) {
+      if (request.kind === "taps") {
+        if (!(yield* Effect.orDie(events.exists(organizationId, request.eventId)))) {
+          return yield* changes.notFound("event", request.eventId)
+        }
+      }
+      return yield* changes.transact(
+        Effect.gen(function* () {
+          const created = yield* decode(
+            yield* repository.insert({
+              organizationId,
+              kind: request.kind,
+              params: encoded,
+              createdBy: `${principal.actorType}:${principal.actorId}`
+            })
+          )
+          yield* Effect.orDie(enqueueJob(jobs, exportQueue, { exportId: created.id }))
+          yield* changes.record({
+            organizationId,
+            action: "export.create",
+            resourceType: "export",
+            resourceId: created.id,
+            newValues: encoded
+          })
+          return created
+        })
+      )
+    })
+
+    const list = Effect.fn("Exports.list")(function* (organizationId: OrganizationId, request: PageRequest) {
+      const query = yield* pageQuery(request)
+      const rows = yield* Effect.orDie(repository.list(organizationId, query))
+      return toPage(yield* Effect.forEach(rows, decode), query.limit, (e) => e.id)
+    })
+
+    /** The stored CSV of a finished export. */
+    const content = (id: ExportId) => repository.content(id)
+
+    /** A CSV streamed straight from the database (the synchronous downloads). */
+    const csv = (organizationId: OrganizationId, request: ExportRequest) =>
+      exportCsv(organizationId, request).pipe(
+        Stream.encodeText,
+        Stream.provideService(SqlClient.SqlClient, sql)
+      )
+
+    return { get, create, list, content, csv } as const
+  }),
+  dependencies: [ExportRepository.Default, EventRepository.Default]
+}) {}

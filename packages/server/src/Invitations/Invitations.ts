@@ -1,0 +1,171 @@
+import {
+  Conflict,
+  DependencyUnavailable,
+  Forbidden,
+  type InvitationId,
+  type MemberRole,
+  NotFound,
+  type OrganizationId,
+  type Principal,
+  type UserId
+} from "@tapline/domain"
+import { DateTime, Effect, Option } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import { randomToken } from "../Crypto/Tokens.js"
+import { Email } from "../Email/Email.js"
+import { MemberRepository } from "../Members/MemberRepository.js"
+import { OrganizationRepository } from "../Organizations/OrganizationRepository.js"
+import { UserRepository } from "../Users/UserRepository.js"
+import { InvitationRepository, type InvitationRow } from "./InvitationRepository.js"
+
+/** How long an invitation link works. */
+export const VALID_DAYS = 7
+
+const toInvitation = (row: InvitationRow) => ({
+  ...row,
+  createdAt: DateTime.unsafeFromDate(row.createdAt),
+  expiresAt: DateTime.unsafeFromDate(row.expiresAt)
+})
+
+/** An invitation link that is unknown, used, revoked or expired: the answer never says which. */
+const unusable = (token: string) => new NotFound({ resource: "invitation", id: token.slice(0, 8) })
+
+/** Invitations into an organisation: a link by email that works once, for that email only. */
+export class Invitations extends Effect.Service<Invitations>()("@tapline/server/Invitations", {
+  effect: Effect.gen(function* () {
+    const repository = yield* InvitationRepository
+    const organizations = yield* OrganizationRepository
+    const members = yield* MemberRepository
+    const users = yield* UserRepository
+    const changes = yield* Changes
+    const email = yield* Email
+    const config = yield* AppConfig
+
+    /** The mail is sent inside the transaction: if it cannot be sent, no invitation exists. */
+    const create = Effect.fn("Invitations.create")(function* (
+      principal: Principal,
+      organizationId: OrganizationId,
+      input: { readonly email: string; readonly role: MemberRole }
+    ) {
+      const token = randomToken("tli_")
+      const link = new URL("/sign-in", publicOrigin(config))
+      link.searchParams.set("invitation", token)
+      const row = yield* changes.transact(
+        Effect.gen(function* () {
+          const organization = yield* organizations.find(organizationId)
+          if (organization === undefined) return yield* changes.notFound("organization", organizationId)
+          const name = String(organization.name)
+          const created = yield* repository.replace({
+            organizationId,
+            email: input.email,
+            role: input.role,
+            token,
+            invitedBy: principal.actorId,
+            validDays: VALID_DAYS
+          })
+          yield* changes.record({
+            organizationId,
+            action: "invitation.create",
+            resourceType: "invitation",
+            resourceId: created.id,
+            newValues: { email: input.email, role: input.role }
+          })
+          yield* email
+            .send({
+              to: input.email,
+              subject: `You are invited to ${name} on Tapline`,
+              text:
+                `You have been invited to join ${name} on Tapline as ${input.role}.\n\n` +
+                `Accept within ${VALID_DAYS} days by signing in here:\n${link.href}\n\n` +
+                "The link works once. If you did not expect this, ignore this email."
+            })
+            .pipe(
+              // The cause (host, port, server reply) goes to the log, not to the caller.
+              Effect.tapError((error) => Effect.logWarning("invitation email not sent", error.message)),
+              Effect.mapError(
+                () =>
+                  new DependencyUnavailable({
+                    message: "the invitation email could not be sent; nothing was created, try again later"
+                  })
+              )
+            )
+          return created
+        })
+      )
+      return toInvitation(row)
+    })
+
+    const listOpen = Effect.fn("Invitations.listOpen")(function* (organizationId: OrganizationId) {
+      const rows = yield* Effect.orDie(repository.listOpen(organizationId))
+      return rows.map(toInvitation)
+    })
+
+    const revoke = Effect.fn("Invitations.revoke")(function* (
+      organizationId: OrganizationId,
+      id: InvitationId
+    ) {
+      yield* changes.transact(
+        Effect.gen(function* () {
+          if (!(yield* repository.revoke(organizationId, id)))
+            return yield* changes.notFound("invitation", id)
+          yield* changes.record({
+            organizationId,
+            action: "invitation.revoke",
+            resourceType: "invitation",
+            resourceId: id
+          })
+        })
+      )
+    })
+
+    /** What the sign-in page shows about a link before anyone signs in. */
+    const preview = Effect.fn("Invitations.preview")(function* (token: string) {
+      const row = yield* Effect.orDie(repository.findOpen(token))
+      if (row === undefined) return yield* Effect.fail(unusable(token))
+      return {
+        organizationName: row.organizationName,
+        email: row.email,
+        role: row.role,
+        expiresAt: DateTime.unsafeFromDate(row.expiresAt)
+      }
+    })
+
+    /** The signed-in user joins with the invitation's role, if they are the person it was sent to. */
+    const accept = Effect.fn("Invitations.accept")(function* (userId: UserId, token: string) {
+      return yield* changes.transact(
+        Effect.gen(function* () {
+          // Locked, so two acceptances of one link cannot both pass.
+          const row = yield* repository.findOpen(token, { lock: true })
+          if (row === undefined) return yield* Effect.fail(unusable(token))
+          const user = yield* Effect.orDie(users.findById(userId))
+          if (Option.getOrUndefined(user)?.email.toLowerCase() !== row.email.toLowerCase()) {
+            return yield* new Forbidden({
+              message: "this invitation is for another email address; sign in as that user"
+            })
+          }
+          if (!(yield* members.addIfAbsent({ userId, organizationId: row.organizationId, role: row.role }))) {
+            return yield* new Conflict({ message: "you are already a member of this organisation" })
+          }
+          yield* repository.markAccepted(row.id, userId)
+          yield* changes.record({
+            organizationId: row.organizationId,
+            action: "invitation.accept",
+            resourceType: "invitation",
+            resourceId: row.id,
+            newValues: { userId, role: row.role }
+          })
+          return { organizationId: row.organizationId, role: row.role }
+        })
+      )
+    })
+
+    return { create, listOpen, revoke, preview, accept } as const
+  }),
+  dependencies: [
+    InvitationRepository.Default,
+    OrganizationRepository.Default,
+    MemberRepository.Default,
+    UserRepository.Default
+  ]
+}) {}

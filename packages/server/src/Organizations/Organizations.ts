@@ -1,0 +1,153 @@
+import type { SqlError } from "@effect/sql/SqlError"
+import {
+  Conflict,
+  type CreateOrganization,
+  Forbidden,
+  Organization,
+  type OrganizationId,
+  type Principal,
+  Slug,
+  type UpdateOrganization
+} from "@tapline/domain"
+import { Effect, Schema } from "effect"
+import { Changes } from "../Admin/Changes.js"
+import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { patchColumns } from "../Admin/Patch.js"
+import { MemberRepository } from "../Members/MemberRepository.js"
+import { OrganizationRepository, type OrganizationRow } from "./OrganizationRepository.js"
+
+/** Sub-domains Tapline or its operators may need for themselves. */
+export const RESERVED_SLUGS: ReadonlySet<string> = new Set([
+  "www",
+  "api",
+  "admin",
+  "app",
+  "console",
+  "e",
+  "tap",
+  "taps",
+  "mail",
+  "smtp",
+  "static",
+  "assets",
+  "cdn",
+  "docs",
+  "status",
+  "help",
+  "support",
+  "auth",
+  "login",
+  "signin",
+  "oauth",
+  "health",
+  "metrics",
+  "tapline"
+])
+
+const decode = (row: OrganizationRow) => Effect.orDie(Schema.decodeUnknown(Organization)(row))
+const isSlug = Schema.is(Slug)
+
+/** Organisations (tenants). Authorisation by role is the caller's; who may found one is a rule here. */
+export class Organizations extends Effect.Service<Organizations>()("@tapline/server/Organizations", {
+  effect: Effect.gen(function* () {
+    const repository = yield* OrganizationRepository
+    const members = yield* MemberRepository
+    const changes = yield* Changes
+
+    /** A platform admin sees every organisation, anyone else those they are a member of. */
+    const list = Effect.fn("Organizations.list")(function* (principal: Principal, request: PageRequest) {
+      const query = yield* pageQuery(request)
+      const memberOf = principal.platformAdmin ? null : Object.keys(principal.roles)
+      const rows = yield* Effect.orDie(repository.list({ ...query, memberOf }))
+      const items = yield* Effect.forEach(rows, decode)
+      return toPage(items, query.limit, (organization) => organization.id)
+    })
+
+    const get = Effect.fn("Organizations.get")(function* (id: OrganizationId) {
+      const row = yield* Effect.orDie(repository.find(id))
+      if (row === undefined) return yield* changes.notFound("organization", id)
+      return yield* decode(row)
+    })
+
+    /** The founder (a person, not a platform admin) becomes its first OWNER in the same transaction. */
+    const create = Effect.fn("Organizations.create")(function* (
+      principal: Principal,
+      input: typeof CreateOrganization.Type
+    ) {
+      // Organisation keys act inside their organisation only; people and platform admins found new ones.
+      if (!principal.platformAdmin && principal.userId === null) {
+        return yield* new Forbidden({ message: "an organisation API key cannot create organisations" })
+      }
+      if (RESERVED_SLUGS.has(input.slug)) {
+        return yield* new Conflict({ message: `the slug "${input.slug}" is reserved` })
+      }
+      const founder = principal.platformAdmin ? null : principal.userId
+      const row = yield* changes.transact(
+        Effect.gen(function* () {
+          const row = yield* repository.insertRow({
+            slug: input.slug,
+            name: input.name,
+            websiteUrl: input.websiteUrl ?? null,
+            contactEmail: input.contactEmail ?? null,
+            branding: input.branding ?? {}
+          })
+          if (founder !== null)
+            yield* members.addIfAbsent({ organizationId: row.id, userId: founder, role: "OWNER" })
+          yield* changes.record({
+            organizationId: row.id,
+            action: "organization.create",
+            resourceType: "organization",
+            resourceId: row.id,
+            newValues: row
+          })
+          return row
+        })
+      )
+      yield* changes.project(row.id)
+      return yield* decode(row)
+    })
+
+    const slugAvailability = Effect.fn("Organizations.slugAvailability")(function* (slug: string) {
+      if (!isSlug(slug)) return { slug, available: false, reason: "invalid" as const }
+      if (RESERVED_SLUGS.has(slug)) return { slug, available: false, reason: "reserved" as const }
+      // Deleted organisations keep their slug: their bands may still be out there.
+      return (yield* Effect.orDie(repository.slugExists(slug)))
+        ? { slug, available: false, reason: "taken" as const }
+        : { slug, available: true, reason: null }
+    })
+
+    const change = (
+      id: OrganizationId,
+      action: string,
+      apply: (before: OrganizationRow) => Effect.Effect<ReadonlyArray<OrganizationRow>, SqlError>
+    ) =>
+      changes
+        .changeRow({
+          organizationId: id,
+          resourceType: "organization",
+          resourceId: id,
+          action,
+          lock: repository.find(id, { lock: true }),
+          apply
+        })
+        .pipe(Effect.tap(() => changes.project(id)))
+
+    const update = Effect.fn("Organizations.update")(function* (
+      id: OrganizationId,
+      input: typeof UpdateOrganization.Type
+    ) {
+      const columns = patchColumns(input)
+      const row = yield* change(id, "organization.update", () =>
+        Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.updateColumns(id, columns)
+      )
+      return yield* decode(row)
+    })
+
+    const remove = Effect.fn("Organizations.remove")(function* (id: OrganizationId) {
+      yield* change(id, "organization.delete", () => repository.softDelete(id))
+    })
+
+    return { list, get, create, slugAvailability, update, remove } as const
+  }),
+  dependencies: [OrganizationRepository.Default, MemberRepository.Default]
+}) {}
