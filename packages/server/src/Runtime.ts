@@ -15,6 +15,7 @@ import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
 import * as JobWorkers from "./Jobs/Workers.js"
+import * as OutboundFetch from "./Outbound/OutboundFetch.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
 import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
 import * as RedisReadModelStore from "./ReadModel/RedisReadModelStore.js"
@@ -128,7 +129,8 @@ export const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default)
 
 /** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
 export const ApiServerLive = HttpApp.HttpAppLive.pipe(
-  Layer.provide([SecretBox.layer, EmailLive]),
+  // OAuth sign-in (arctic) uses Node's own fetch: see OutboundFetch.
+  Layer.provide([SecretBox.layer, EmailLive, OutboundFetch.layer]),
   Layer.provideMerge(HttpApp.NodeServerWithHotPathLive),
   Layer.provide(HotPathLive)
 )

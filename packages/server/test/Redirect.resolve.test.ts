@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { EventSnapshot, OrgSnapshot, WindowSnapshot } from "../src/ReadModel/Snapshot.js"
-import { parse, truncateIp, withUtm } from "../src/Redirect/HotPath.js"
+import { truncateIp } from "../src/Redirect/RequestDetails.js"
 import {
   type Decision,
   distanceMiles,
@@ -8,6 +8,7 @@ import {
   rankEvents,
   resolve
 } from "../src/Redirect/resolve.js"
+import { parse, withUtm } from "../src/Redirect/TapQuery.js"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

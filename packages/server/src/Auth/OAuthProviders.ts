@@ -6,7 +6,6 @@ import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import type { OAuthProvider, ProviderSettings } from "./OAuth/OAuthProvider.js"
-import * as OutboundFetch from "./OAuth/OutboundFetch.js"
 import { makeProvider } from "./OAuth/providers.js"
 
 interface ProviderRow {
@@ -62,7 +61,6 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
     const sql = yield* SqlClient.SqlClient
     const box = yield* SecretBox
     const config = yield* AppConfig
-    OutboundFetch.install()
     const outbound = OutboundPolicy.make(config.outbound.allow)
 
     const columns = sql`id, kind, display_name, client_id, client_secret, issuer, settings, enabled`

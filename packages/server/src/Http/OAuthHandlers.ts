@@ -3,8 +3,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type OAuthCallbackParams, ServiceUnavailable, TaplineApi } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
-import { Audit } from "../Audit/Audit.js"
-import { requirePlatformAdmin, requireUser } from "../Auth/Authorization.js"
+import { requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { OAuthProviders } from "../Auth/OAuthProviders.js"
 import { type CallbackOutcome, OAuthSignIn, STATE_COOKIE, STATE_COOKIE_PATH } from "../Auth/OAuthSignIn.js"
@@ -138,59 +137,6 @@ export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers
         Effect.gen(function* () {
           const userId = yield* requireUser
           yield* flow.unlink(userId, path.providerId).pipe(Effect.catchTag("SqlError", Effect.die))
-        })
-      )
-  })
-)
-
-export const OAuthProvidersHandlers = HttpApiBuilder.group(TaplineApi, "oauthProviders", (handlers) =>
-  Effect.gen(function* () {
-    const providers = yield* OAuthProviders
-    const audit = yield* Audit
-
-    const recorded = (action: string, id: string, newValues?: unknown) =>
-      audit.record({
-        organizationId: null,
-        action,
-        resourceType: "oauth-provider",
-        resourceId: id,
-        newValues
-      })
-
-    /** What the audit keeps of a change: never the client secret. */
-    const withoutSecret = <A extends { readonly clientSecret?: string | undefined }>({
-      clientSecret,
-      ...rest
-    }: A) => ({
-      ...rest,
-      ...(clientSecret === undefined ? {} : { clientSecret: "(replaced)" })
-    })
-
-    return handlers
-      .handle("list", () => Effect.zipRight(requirePlatformAdmin, Effect.orDie(providers.listAll)))
-      .handle("create", ({ payload }) =>
-        Effect.gen(function* () {
-          yield* requirePlatformAdmin
-          const created = yield* providers.create(payload).pipe(Effect.catchTag("SqlError", Effect.die))
-          yield* recorded("oauth_provider.create", created.id, withoutSecret(payload))
-          return created
-        })
-      )
-      .handle("update", ({ path, payload }) =>
-        Effect.gen(function* () {
-          yield* requirePlatformAdmin
-          const updated = yield* providers
-            .update(path.providerId, payload)
-            .pipe(Effect.catchTag("SqlError", Effect.die))
-          yield* recorded("oauth_provider.update", path.providerId, withoutSecret(payload))
-          return updated
-        })
-      )
-      .handle("remove", ({ path }) =>
-        Effect.gen(function* () {
-          yield* requirePlatformAdmin
-          yield* providers.remove(path.providerId).pipe(Effect.catchTag("SqlError", Effect.die))
-          yield* recorded("oauth_provider.delete", path.providerId)
         })
       )
   })

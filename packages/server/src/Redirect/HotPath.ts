@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import * as Net from "node:net"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { stripControlCharacters } from "@tapline/domain"
 import { Context, Duration, Effect, Exit, Layer, Option, Runtime } from "effect"
-import { isbot } from "isbot"
 import { v7 as uuidv7 } from "uuid"
 import { AppConfig } from "../Config/AppConfig.js"
 import { clientAddress } from "../Net/ClientAddress.js"
@@ -12,8 +10,11 @@ import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { RateLimits } from "./RateLimits.js"
-import { type OrgRef, RedirectStore } from "./RedirectStore.js"
+import { RedirectStore } from "./RedirectStore.js"
+import { headerValue, isBotAgent, truncateIp } from "./RequestDetails.js"
+import { redirect, reject, safeDestination } from "./Responses.js"
 import { type Coordinates, type Decision, resolve } from "./resolve.js"
+import { MAX_USER_AGENT, type ParsedTap, parse } from "./TapQuery.js"
 
 /*
  * GET|HEAD /e — DESIGN.md §3. A plain node:http handler built once from Effect services: a warm request
@@ -21,201 +22,9 @@ import { type Coordinates, type Decision, resolve } from "./resolve.js"
  * recorder (which journals it to disk) just before the 302 is written.
  */
 
-const BAND_UID = /^[A-Za-z0-9-]{1,64}$/
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
-const UTM_KEYS = ["source", "medium", "campaign", "term", "content"] as const
-const MAX_UTM_LENGTH = 256
-const MAX_USER_AGENT = 512
-
-/** On every /e answer, as flat name/value pairs: Node's fastest header path. */
-const SAFE_HEADERS = [
-  "cache-control",
-  "no-store",
-  "x-content-type-options",
-  "nosniff",
-  // Band ids are in the tap URL: the destination must not receive it as a referrer.
-  "referrer-policy",
-  "no-referrer"
-] as const
-
-const redirect = (response: ServerResponse, location: string) => {
-  response.writeHead(302, [...SAFE_HEADERS, "location", location, "content-length", "0"])
-  response.end()
-}
-
-/*
- * Node throws (ERR_INVALID_CHAR) on a header value with control characters or anything above U+00FF, and
- * a throw in a node:http handler ends the process. Stored URLs are serialised ASCII since migration 0008;
- * this check keeps a value that is not (a read model written by an older version, a hand-edited row) from
- * ever reaching writeHead: the tap answers with the next destination of the chain instead.
- */
-const HEADER_SAFE_URL = /^[!-~]{1,4096}$/
-const headerSafe = (url: string | null): url is string => url !== null && HEADER_SAFE_URL.test(url)
-
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
 export class HotPath extends Context.Tag("@tapline/server/HotPath")<HotPath, HotPathHandler>() {}
-
-interface ParsedTap {
-  readonly head: boolean
-  readonly bandUid: string
-  readonly ref: OrgRef
-  readonly eventId: string | null
-  readonly orgId: string | null
-  readonly utm: UtmValues | null
-}
-
-const reject = (
-  response: ServerResponse,
-  status: number,
-  message: string,
-  extra: ReadonlyArray<string> = []
-) => {
-  const body = `${message}\n`
-  response.writeHead(status, [
-    ...SAFE_HEADERS,
-    ...extra,
-    "content-type",
-    "text/plain; charset=utf-8",
-    "content-length",
-    String(Buffer.byteLength(body))
-  ])
-  response.end(body)
-}
-
-const AMBIGUOUS = Symbol("ambiguous")
-const WANTED = new Set(["bandId", "eventId", "orgId", ...UTM_KEYS.map((key) => `utm_${key}`)])
-
-/**
- * The parameters /e reads, in one pass over the query (URLSearchParams plus getAll would allocate for every
- * name on every tap). A repeated parameter is AMBIGUOUS; undecodable percent-encoding is null overall.
- */
-const readQuery = (query: string): Map<string, string | typeof AMBIGUOUS> | null => {
-  const found = new Map<string, string | typeof AMBIGUOUS>()
-  let start = 0
-  while (start <= query.length) {
-    let end = query.indexOf("&", start)
-    if (end === -1) end = query.length
-    const eq = query.indexOf("=", start)
-    const keyEnd = eq === -1 || eq > end ? end : eq
-    const key = query.slice(start, keyEnd)
-    if (WANTED.has(key)) {
-      const raw = keyEnd === end ? "" : query.slice(keyEnd + 1, end)
-      let value: string
-      try {
-        value = raw.includes("%") || raw.includes("+") ? decodeURIComponent(raw.replaceAll("+", " ")) : raw
-      } catch {
-        return null
-      }
-      found.set(key, found.has(key) ? AMBIGUOUS : value)
-    }
-    start = end + 1
-  }
-  return found
-}
-
-export const parse = (
-  method: string | undefined,
-  url: string,
-  host: string | undefined,
-  tapDomain: string
-): ParsedTap | { readonly status: number; readonly message: string } => {
-  const query = url.indexOf("?")
-  const params = readQuery(query === -1 ? "" : url.slice(query + 1))
-  if (params === null) return { status: 400, message: "the query is malformed" }
-  const bandUid = params.get("bandId")
-  if (typeof bandUid !== "string" || !BAND_UID.test(bandUid)) {
-    return { status: 400, message: "bandId is missing or malformed" }
-  }
-  const eventId = params.get("eventId") ?? null
-  const orgId = params.get("orgId") ?? null
-  if (eventId === AMBIGUOUS || (eventId !== null && !UUID.test(eventId))) {
-    return { status: 400, message: "eventId is malformed" }
-  }
-  if (orgId === AMBIGUOUS || (orgId !== null && !UUID.test(orgId))) {
-    return { status: 400, message: "orgId is malformed" }
-  }
-  let utm: Record<string, string> | null = null
-  if (params.size > 1) {
-    for (const key of UTM_KEYS) {
-      const value = params.get(`utm_${key}`)
-      if (value === undefined) continue
-      if (value === AMBIGUOUS || value.length > MAX_UTM_LENGTH) {
-        return { status: 400, message: `utm_${key} is malformed` }
-      }
-      utm ??= {}
-      // Control characters never reach a recorded tap: PostgreSQL refuses NUL in text.
-      utm[key] = stripControlCharacters(value)
-    }
-  }
-  let ref: OrgRef | null = null
-  if (eventId !== null) ref = { _tag: "event", eventId: eventId.toLowerCase() }
-  else if (orgId !== null) ref = { _tag: "org", orgId: orgId.toLowerCase() }
-  else if (host !== undefined) {
-    const name = host.replace(/:\d+$/, "").toLowerCase()
-    const suffix = `.${tapDomain}`
-    if (name.endsWith(suffix)) {
-      const slug = name.slice(0, -suffix.length)
-      if (SLUG.test(slug)) ref = { _tag: "slug", slug }
-    }
-  }
-  if (ref === null) return { status: 404, message: "unknown organisation" }
-  return {
-    head: method === "HEAD",
-    bandUid,
-    ref,
-    eventId: eventId?.toLowerCase() ?? null,
-    orgId: orgId?.toLowerCase() ?? null,
-    utm
-  }
-}
-
-/** The organisation's destination with the tap's UTM values in place of any the URL had. */
-export const withUtm = (destination: string, utm: UtmValues | null): string => {
-  if (utm === null) return destination
-  const url = new URL(destination)
-  for (const key of UTM_KEYS) {
-    const value = utm[key]
-    if (value !== undefined) url.searchParams.set(`utm_${key}`, value)
-  }
-  return url.toString()
-}
-
-/** `withUtm`, or null when the destination does not parse or would not fit in a header. */
-const safeDestination = (destination: string | null, utm: UtmValues | null): string | null => {
-  if (!headerSafe(destination)) return null
-  try {
-    const location = withUtm(destination, utm)
-    return headerSafe(location) ? location : null
-  } catch {
-    return null
-  }
-}
-
-/** IPv4 to /24, IPv6 to /48: enough for abuse analysis, not enough to single out a phone. */
-export const truncateIp = (ip: string): string => {
-  if (Net.isIPv4(ip)) return ip.replace(/\.\d+$/, ".0")
-  const groups = ip.split(":")
-  return `${groups.slice(0, 3).join(":")}::`
-}
-
-/** isbot's pattern is large; user agents repeat, so remember recent answers (bounded). */
-const botVerdicts = new Map<string, boolean>()
-const isBotAgent = (ua: string): boolean => {
-  let verdict = botVerdicts.get(ua)
-  if (verdict === undefined) {
-    verdict = isbot(ua)
-    if (botVerdicts.size >= 10_000) botVerdicts.clear()
-    botVerdicts.set(ua, verdict)
-  }
-  return verdict
-}
-
-const headerValue = (request: IncomingMessage, name: string): string | undefined => {
-  const value = request.headers[name.toLowerCase()]
-  return Array.isArray(value) ? value[value.length - 1] : value
-}
 
 export const make = Effect.gen(function* () {
   const store = yield* RedirectStore

@@ -1,3 +1,4 @@
+import { Effect, Layer } from "effect"
 import { getGlobalDispatcher } from "undici"
 
 const INSTALLED = Symbol.for("@tapline/server/OutboundFetch")
@@ -18,13 +19,31 @@ const collapseContentLength = (headers: unknown) => {
     : headers
 }
 
+/** Runtimes in this process that hold the layer: the fix applies while there is at least one. */
+let holders = 0
+
 /**
  * Outbound `fetch` that works with arctic. Importing `@effect/platform-node` loads npm undici 7, which installs
  * its Agent as the dispatcher of Node's own `fetch`. Node 20's `fetch` adds a Content-Length to one a caller
  * set (arctic sets it for Reddit), undici 7 refuses the resulting "n, n", and every OAuth token request fails.
- * This wraps the global dispatcher once to collapse the duplicate; found by the OAuth tests, not in theory.
+ * The fix wraps the dispatcher of Node's own `fetch` (arctic takes no fetch of its own, so it has to be that
+ * one) to collapse the duplicate; found by the OAuth tests, not in theory.
+ *
+ * As a layer, so a runtime says it needs it and holds it for its lifetime: the wrapper is installed once per
+ * process and passes requests through untouched when no runtime holds it. It is never swapped back out,
+ * because something else (a test's host routing) may have wrapped it since.
  */
-export const install = () => {
+export const layer = Layer.scopedDiscard(
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      install()
+      holders++
+    }),
+    () => Effect.sync(() => void holders--)
+  )
+)
+
+const install = () => {
   const registry = globalThis as unknown as Record<symbol, unknown>
   if (registry[INSTALLED] === true) return
   const current = getGlobalDispatcher() as unknown as { dispatch: Dispatch }
@@ -32,7 +51,10 @@ export const install = () => {
     get(dispatcher, property, receiver) {
       if (property !== "dispatch") return Reflect.get(dispatcher, property, receiver)
       return (options: { headers?: unknown }, handler: unknown) =>
-        dispatcher.dispatch({ ...options, headers: collapseContentLength(options.headers) }, handler)
+        dispatcher.dispatch(
+          holders > 0 ? { ...options, headers: collapseContentLength(options.headers) } : options,
+          handler
+        )
     }
   })
   registry[INSTALLED] = true
