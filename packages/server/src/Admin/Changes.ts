@@ -34,6 +34,16 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
 
     const notFound = (resource: string, id: string) => Effect.fail(new NotFound({ resource, id }))
 
+    /** The row a lookup found, else NotFound; a database error on the way stays an outage, not "not found". */
+    const found = <Row, R>(
+      resource: string,
+      id: string,
+      lookup: Effect.Effect<Row | undefined, SqlError.SqlError, R>
+    ) =>
+      Effect.flatMap(Effect.orDie(lookup), (row) =>
+        row === undefined ? notFound(resource, id) : Effect.succeed(row)
+      )
+
     /** The audit entry of a change, and its hooks; call it inside `transact`. */
     const record = (change: AuditChange & { readonly organizationId: OrganizationId | null }) =>
       Effect.gen(function* () {
@@ -121,6 +131,7 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
       createRow,
       changeRow,
       notFound,
+      found,
       project,
       projectBands,
       projectNewBands

@@ -34,3 +34,22 @@ export const pageQuery = <Request extends PageRequest>(
   request: Request,
   check: (key: string) => boolean = isUuid
 ) => Effect.map(decodeCursor(request.cursor, check), (after) => ({ ...request, after }))
+
+/**
+ * One page of a list: the cursor decoded, the rows fetched (a failed fetch is an outage, never an empty
+ * page) and decoded, the next cursor made from the last item's sort key.
+ */
+export const listPage = <Request extends PageRequest, Row, A, E, R>(
+  request: Request,
+  fetch: (
+    query: Request & { readonly after: string | null }
+  ) => Effect.Effect<ReadonlyArray<Row>, unknown, R>,
+  decode: (row: Row) => Effect.Effect<A, E>,
+  keyOf: (item: A) => string,
+  check?: (key: string) => boolean
+) =>
+  Effect.gen(function* () {
+    const query = yield* pageQuery(request, check)
+    const rows = yield* Effect.orDie(fetch(query))
+    return toPage(yield* Effect.forEach(rows, decode), query.limit, keyOf)
+  })

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { CurrentPrincipal, type OrganizationId } from "@tapline/domain"
 import { Effect, Option } from "effect"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { clientAddress } from "../Net/ClientAddress.js"
 import { type AuditQuery, AuditRepository } from "./AuditRepository.js"
@@ -83,9 +83,12 @@ export class Audit extends Effect.Service<Audit>()("@tapline/server/Audit", {
       organizationId: OrganizationId,
       request: PageRequest<Omit<AuditQuery, "after" | "limit">>
     ) {
-      const query = yield* pageQuery(request)
-      const entries = yield* Effect.orDie(repository.list(organizationId, query))
-      return toPage(entries, query.limit, (entry) => entry.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        Effect.succeed,
+        (entry) => entry.id
+      )
     })
 
     return { record, requestIp, list } as const

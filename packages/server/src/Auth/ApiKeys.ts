@@ -3,7 +3,7 @@ import type { ApiKeyId, CreateApiKey, MemberRole, OrganizationId, Principal, Use
 import { ApiKey } from "@tapline/domain"
 import { type DateTime, Effect, Option, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { hashSecret, randomToken } from "../Crypto/Tokens.js"
 
 export const KEY_PREFIX = "tlk_"
@@ -110,9 +110,9 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("@tapline/server/ApiKeys"
     const changes = yield* Changes
 
     const list = Effect.fn("ApiKeys.list")(function* (organizationId: OrganizationId, request: PageRequest) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query.after, query.limit + 1))
-      return toPage(rows, query.limit, (key) => key.id)
+      const fetch = (query: { after: string | null; limit: number }) =>
+        repository.list(organizationId, query.after, query.limit + 1)
+      return yield* listPage(request, fetch, Effect.succeed, (key) => key.id)
     })
 
     /** The secret is in the answer once and never stored: only its hash is. */

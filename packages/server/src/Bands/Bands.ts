@@ -12,7 +12,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { storeRows } from "./BandImport.js"
@@ -36,9 +36,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
     const changes = yield* Changes
 
     const find = (organizationId: OrganizationId, id: BandId, options: { readonly deleted?: boolean } = {}) =>
-      Effect.orDie(repository.find(organizationId, id, options)).pipe(
-        Effect.flatMap((row) => (row === undefined ? changes.notFound("band", id) : decode(row)))
-      )
+      Effect.flatMap(changes.found("band", id, repository.find(organizationId, id, options)), decode)
 
     const holdEvent = (
       organizationId: OrganizationId,
@@ -133,10 +131,12 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       organizationId: OrganizationId,
       request: PageRequest<Omit<BandQuery, "after" | "limit">>
     ) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (band) => band.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        decode,
+        (band) => band.id
+      )
     })
 
     const get = Effect.fn("Bands.get")(function* (organizationId: OrganizationId, id: BandId) {
@@ -228,11 +228,13 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       id: BandId,
       request: PageRequest
     ) {
-      const query = yield* pageQuery(request)
       yield* find(organizationId, id)
-      const rows = yield* Effect.orDie(repository.taps(organizationId, id, query))
-      const items = yield* Effect.forEach(rows, decodeTap)
-      return toPage(items, query.limit, (tap) => tap.id)
+      return yield* listPage(
+        request,
+        (query) => repository.taps(organizationId, id, query),
+        decodeTap,
+        (tap) => tap.id
+      )
     })
 
     return {

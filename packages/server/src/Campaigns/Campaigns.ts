@@ -9,7 +9,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { CampaignRepository, type CampaignRow } from "./CampaignRepository.js"
 
@@ -25,16 +25,16 @@ export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Camp
       organizationId: OrganizationId,
       request: PageRequest<{ readonly deleted: boolean; readonly status?: CampaignStatus | undefined }>
     ) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (campaign) => campaign.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        decode,
+        (c) => c.id
+      )
     })
 
     const get = Effect.fn("Campaigns.get")(function* (organizationId: OrganizationId, id: CampaignId) {
-      const row = yield* Effect.orDie(repository.find(organizationId, id))
-      if (row === undefined) return yield* changes.notFound("campaign", id)
-      return yield* decode(row)
+      return yield* decode(yield* changes.found("campaign", id, repository.find(organizationId, id)))
     })
 
     const create = Effect.fn("Campaigns.create")(function* (

@@ -11,7 +11,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { WindowRepository } from "../Windows/WindowRepository.js"
 import { type EventQuery, EventRepository, type EventRow } from "./EventRepository.js"
@@ -37,16 +37,16 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       organizationId: OrganizationId,
       request: PageRequest<Omit<EventQuery, "after" | "limit">>
     ) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (event) => event.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        decode,
+        (e) => e.id
+      )
     })
 
     const find = (organizationId: OrganizationId, id: EventId) =>
-      Effect.orDie(repository.find(organizationId, id)).pipe(
-        Effect.flatMap((row) => (row === undefined ? changes.notFound("event", id) : Effect.succeed(row)))
-      )
+      changes.found("event", id, repository.find(organizationId, id))
 
     const get = Effect.fn("Events.get")(function* (organizationId: OrganizationId, id: EventId) {
       return yield* decode(yield* find(organizationId, id))

@@ -8,7 +8,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema, Stream } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
@@ -38,9 +38,7 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
     const jobs = yield* Jobs
 
     const get = Effect.fn("Exports.get")(function* (organizationId: OrganizationId, id: ExportId) {
-      const row = yield* Effect.orDie(repository.find(organizationId, id))
-      if (row === undefined) return yield* changes.notFound("export", id)
-      return yield* decode(row)
+      return yield* decode(yield* changes.found("export", id, repository.find(organizationId, id)))
     })
 
     /** Enqueued with the insert: the job exists exactly when the export does. */
@@ -79,9 +77,12 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
     })
 
     const list = Effect.fn("Exports.list")(function* (organizationId: OrganizationId, request: PageRequest) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query))
-      return toPage(yield* Effect.forEach(rows, decode), query.limit, (e) => e.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        decode,
+        (e) => e.id
+      )
     })
 
     /** The stored CSV of a finished export. */

@@ -8,7 +8,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { Users } from "../Users/Users.js"
 import { MemberRepository, type MemberRow } from "./MemberRepository.js"
 
@@ -29,8 +29,9 @@ export class Members extends Effect.Service<Members>()("@tapline/server/Members"
       userId: UserId,
       options: { readonly lock?: boolean } = {}
     ) =>
-      Effect.orDie(repository.find(organizationId, userId, options)).pipe(
-        Effect.flatMap((row) => (row === undefined ? changes.notFound("member", userId) : decode(row)))
+      Effect.flatMap(
+        changes.found("member", userId, repository.find(organizationId, userId, options)),
+        decode
       )
 
     /** The last OWNER can be neither demoted nor removed. */
@@ -44,10 +45,12 @@ export class Members extends Effect.Service<Members>()("@tapline/server/Members"
       })
 
     const list = Effect.fn("Members.list")(function* (organizationId: OrganizationId, request: PageRequest) {
-      const query = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.list(organizationId, query))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (member) => member.userId)
+      return yield* listPage(
+        request,
+        (query) => repository.list(organizationId, query),
+        decode,
+        (m) => m.userId
+      )
     })
 
     /** Adds a person by email, creating their user when there is none. */

@@ -11,7 +11,7 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { MemberRepository } from "../Members/MemberRepository.js"
 import { OrganizationRepository, type OrganizationRow } from "./OrganizationRepository.js"
@@ -56,17 +56,17 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
 
     /** A platform admin sees every organisation, anyone else those they are a member of. */
     const list = Effect.fn("Organizations.list")(function* (principal: Principal, request: PageRequest) {
-      const query = yield* pageQuery(request)
       const memberOf = principal.platformAdmin ? null : Object.keys(principal.roles)
-      const rows = yield* Effect.orDie(repository.list({ ...query, memberOf }))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (organization) => organization.id)
+      return yield* listPage(
+        request,
+        (query) => repository.list({ ...query, memberOf }),
+        decode,
+        (o) => o.id
+      )
     })
 
     const get = Effect.fn("Organizations.get")(function* (id: OrganizationId) {
-      const row = yield* Effect.orDie(repository.find(id))
-      if (row === undefined) return yield* changes.notFound("organization", id)
-      return yield* decode(row)
+      return yield* decode(yield* changes.found("organization", id, repository.find(id)))
     })
 
     /** The founder (a person, not a platform admin) becomes its first OWNER in the same transaction. */

@@ -2,7 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { type CreateTag, type OrganizationId, Tag, type TagId, type UpdateTag } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { TagRepository, type TagRow } from "./TagRepository.js"
 
@@ -15,9 +15,9 @@ export class Tags extends Effect.Service<Tags>()("@tapline/server/Tags", {
     const changes = yield* Changes
 
     const list = Effect.fn("Tags.list")(function* (organizationId: OrganizationId, request: PageRequest) {
-      const page = yield* pageQuery(request)
-      const rows = yield* Effect.orDie(repository.page(organizationId, page.after, page.limit))
-      return toPage(yield* Effect.forEach(rows, decode), page.limit, (tag) => tag.id)
+      const fetch = (query: { after: string | null; limit: number }) =>
+        repository.page(organizationId, query.after, query.limit)
+      return yield* listPage(request, fetch, decode, (tag) => tag.id)
     })
 
     const create = Effect.fn("Tags.create")(function* (

@@ -11,7 +11,7 @@ import {
 } from "@tapline/domain"
 import { DateTime, Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
+import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { WindowRepository, type WindowRow } from "./WindowRepository.js"
@@ -34,14 +34,9 @@ export class Windows extends Effect.Service<Windows>()("@tapline/server/Windows"
 
     /** The event must exist in the organisation and not be in the trash. */
     const event = (organizationId: OrganizationId, id: EventId, options: { readonly lock?: boolean } = {}) =>
-      Effect.orDie(events.find(organizationId, id, options)).pipe(
-        Effect.flatMap((row) => (row === undefined ? changes.notFound("event", id) : Effect.succeed(row)))
-      )
+      changes.found("event", id, events.find(organizationId, id, options))
 
-    const lock = (eventId: EventId, id: WindowId) =>
-      Effect.orDie(repository.lock(eventId, id)).pipe(
-        Effect.flatMap((row) => (row === undefined ? changes.notFound("window", id) : Effect.succeed(row)))
-      )
+    const lock = (eventId: EventId, id: WindowId) => changes.found("window", id, repository.lock(eventId, id))
 
     /** A change of the event's windows in one transaction, projected after it commits. */
     const changeOf = <A, E, R>(
@@ -68,11 +63,16 @@ export class Windows extends Effect.Service<Windows>()("@tapline/server/Windows"
       eventId: EventId,
       request: PageRequest
     ) {
-      const query = yield* pageQuery(request, isIsoInstant)
       yield* event(organizationId, eventId)
-      const rows = yield* Effect.orDie(repository.list(organizationId, eventId, query))
-      const items = yield* Effect.forEach(rows, decode)
-      return toPage(items, query.limit, (window) => DateTime.formatIso(window.startsAt))
+      const fetch = (query: { after: string | null; limit: number }) =>
+        repository.list(organizationId, eventId, query)
+      return yield* listPage(
+        request,
+        fetch,
+        decode,
+        (window) => DateTime.formatIso(window.startsAt),
+        isIsoInstant
+      )
     })
 
     const create = Effect.fn("Windows.create")(function* (
