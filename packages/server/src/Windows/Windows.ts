@@ -13,7 +13,7 @@ import { DateTime, Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
-import { EventRepository } from "../Events/EventRepository.js"
+import { EventRepository, type EventRow } from "../Events/EventRepository.js"
 import { WindowRepository, type WindowRow } from "./WindowRepository.js"
 
 /** Window pages are ordered by start time: their cursors hold an instant. */
@@ -38,14 +38,21 @@ export class Windows extends Effect.Service<Windows>()("@tapline/server/Windows"
 
     const lock = (eventId: EventId, id: WindowId) => changes.found("window", id, repository.lock(eventId, id))
 
-    /** A change of the event's windows in one transaction, projected after it commits. */
+    /**
+     * A change of the event's windows in one transaction, the event locked first (its row is handed to the
+     * body), projected after it commits.
+     */
     const changeOf = <A, E, R>(
       organizationId: OrganizationId,
       eventId: EventId,
-      body: Effect.Effect<A, E, R>
+      body: Effect.Effect<A, E, R> | ((event: EventRow) => Effect.Effect<A, E, R>)
     ) =>
       changes
-        .transact(Effect.zipRight(event(organizationId, eventId, { lock: true }), body))
+        .transact(
+          Effect.flatMap(event(organizationId, eventId, { lock: true }), (row) =>
+            Effect.isEffect(body) ? body : body(row)
+          )
+        )
         .pipe(Effect.tap(() => changes.project(organizationId)))
 
     const audited = (
@@ -170,24 +177,21 @@ export class Windows extends Effect.Service<Windows>()("@tapline/server/Windows"
       eventId: EventId,
       id: WindowId
     ) {
-      return yield* changes
-        .transact(
-          Effect.gen(function* () {
-            const before = yield* event(organizationId, eventId, { lock: true })
-            yield* lock(eventId, id)
-            const after = yield* events.setManualWindow(eventId, id)
-            yield* changes.record({
-              organizationId,
-              action: "window.activate",
-              resourceType: "event",
-              resourceId: eventId,
-              oldValues: before,
-              newValues: after
-            })
-            return yield* decodeEvent(after)
+      return yield* changeOf(organizationId, eventId, (before) =>
+        Effect.gen(function* () {
+          yield* lock(eventId, id)
+          const after = yield* events.setManualWindow(eventId, id)
+          yield* changes.record({
+            organizationId,
+            action: "window.activate",
+            resourceType: "event",
+            resourceId: eventId,
+            oldValues: before,
+            newValues: after
           })
-        )
-        .pipe(Effect.tap(() => changes.project(organizationId)))
+          return yield* decodeEvent(after)
+        })
+      )
     })
 
     return { list, create, replace, update, remove, activate } as const
