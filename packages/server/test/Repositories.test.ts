@@ -9,7 +9,7 @@ import { OrganizationRepository } from "../src/Organizations/OrganizationReposit
 import { TagRepository } from "../src/Tags/TagRepository.js"
 import { UserRepository } from "../src/Users/UserRepository.js"
 import { WindowRepository } from "../src/Windows/WindowRepository.js"
-import { makeEvent, makeOrganization, makeWindow } from "./support/Fixtures.js"
+import { insertRow, makeEvent, makeOrganization, makeWindow } from "./support/Fixtures.js"
 import { MigratedDatabase } from "./support/TestDatabase.js"
 
 const Repositories = Layer.mergeAll(
@@ -52,7 +52,7 @@ describe("repositories", () => {
       Effect.gen(function* () {
         const users = yield* UserRepository
         const organization = yield* makeOrganization()
-        const user = yield* users.insert(
+        const user = yield* insertRow.user(
           User.insert.make({
             email: Schema.decodeSync(Email)(`Ada.${process.pid}@Example.test`),
             name: "Ada",
@@ -112,7 +112,7 @@ describe("repositories", () => {
         expect(again).toBe(1)
         expect(yield* bands.countByEvent({ organizationId: organization.id, eventId: event.id })).toBe(4)
 
-        const band = yield* bands.insert(
+        const band = yield* insertRow.band(
           Band.insert.make({
             organizationId: organization.id,
             eventId: event.id,
@@ -133,7 +133,7 @@ describe("repositories", () => {
         expect(Option.getOrThrow(found)).toEqual(band)
         expect(band.tapCount).toBe(0)
 
-        const tag = yield* tags.insert(
+        const tag = yield* insertRow.tag(
           Tag.insert.make({ organizationId: organization.id, name: "VIP", color: Option.none() })
         )
         yield* tags.attach({ organizationId: organization.id, bandId: band.id, tagId: tag.id })

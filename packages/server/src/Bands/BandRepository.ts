@@ -21,12 +21,6 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const insert = SqlSchema.single({
-      Request: Band.insert,
-      Result: Band,
-      execute: (row) => sql`insert into bands ${sql.insert(row)} returning *`
-    })
-
     const findByUid = SqlSchema.findOne({
       Request: Schema.Struct({ organizationId: OrganizationId, eventId: EventId, bandUid: BandUid }),
       Result: Band,
@@ -175,7 +169,6 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
         order by id desc limit ${query.limit + 1}`
 
     return {
-      insert,
       findByUid,
       findAllByUid,
       insertUids,

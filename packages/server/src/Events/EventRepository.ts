@@ -1,13 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqlSchema from "@effect/sql/SqlSchema"
-import {
-  type CampaignId,
-  Event,
-  type EventId,
-  type EventStatus,
-  type OrganizationId,
-  type WindowId
-} from "@tapline/domain"
+import type { CampaignId, EventId, EventStatus, OrganizationId, WindowId } from "@tapline/domain"
 import { Effect } from "effect"
 
 /** An events row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
@@ -27,12 +19,6 @@ export interface EventQuery {
 export class EventRepository extends Effect.Service<EventRepository>()("@tapline/server/EventRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-
-    const insert = SqlSchema.single({
-      Request: Event.insert,
-      Result: Event,
-      execute: (row) => sql`insert into events ${sql.insert(row)} returning *`
-    })
 
     const list = (organizationId: OrganizationId, query: EventQuery) => {
       const search = query.q === undefined ? null : `%${query.q.replace(/[\\%_]/g, "\\$&")}%`
@@ -136,7 +122,6 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
       exists,
       hold,
       setManualWindow,
-      insert,
       list,
       find,
       insertRow,

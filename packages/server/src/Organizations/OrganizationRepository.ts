@@ -1,6 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Organization, type OrganizationId } from "@tapline/domain"
+import type { OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
 
 /** An organizations row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
@@ -12,12 +11,6 @@ export class OrganizationRepository extends Effect.Service<OrganizationRepositor
   {
     effect: Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-
-      const insert = SqlSchema.single({
-        Request: Organization.insert,
-        Result: Organization,
-        execute: (row) => sql`insert into organizations ${sql.insert(row)} returning *`
-      })
 
       /** `memberOf` null lists every organisation (a platform admin's view). */
       const list = (query: {
@@ -66,7 +59,6 @@ export class OrganizationRepository extends Effect.Service<OrganizationRepositor
         sql`select 1 from organizations where slug = ${slug}`.pipe(Effect.map((rows) => rows.length > 0))
 
       return {
-        insert,
         list,
         find,
         insertRow,

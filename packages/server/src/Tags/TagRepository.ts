@@ -11,12 +11,6 @@ export class TagRepository extends Effect.Service<TagRepository>()("@tapline/ser
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const insert = SqlSchema.single({
-      Request: Tag.insert,
-      Result: Tag,
-      execute: (row) => sql`insert into tags ${sql.insert(row)} returning *`
-    })
-
     const listByOrganization = SqlSchema.findAll({
       Request: OrganizationId,
       Result: Tag,
@@ -63,6 +57,6 @@ export class TagRepository extends Effect.Service<TagRepository>()("@tapline/ser
         Effect.map((rows) => rows[0])
       )
 
-    return { insert, listByOrganization, attach, tagsOfBand, page, create, lock, update, remove } as const
+    return { listByOrganization, attach, tagsOfBand, page, create, lock, update, remove } as const
   })
 }) {}

@@ -1,6 +1,7 @@
+import * as Model from "@effect/sql/Model"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Email, User, UserId } from "@tapline/domain"
+import { Email, User, type UserId } from "@tapline/domain"
 import { Effect } from "effect"
 
 /** The only SQL that creates users: every way in (invitation, provider sign-up, member add, bootstrap) ends here. */
@@ -8,16 +9,10 @@ export class UserRepository extends Effect.Service<UserRepository>()("@tapline/s
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const insert = SqlSchema.single({
-      Request: User.insert,
-      Result: User,
-      execute: (row) => sql`insert into users ${sql.insert(row)} returning *`
-    })
-
-    const findById = SqlSchema.findOne({
-      Request: UserId,
-      Result: User,
-      execute: (id) => sql`select * from users where id = ${id}`
+    const { findById } = yield* Model.makeRepository(User, {
+      tableName: "users",
+      spanPrefix: "UserRepository",
+      idColumn: "id"
     })
 
     /**
@@ -41,7 +36,6 @@ export class UserRepository extends Effect.Service<UserRepository>()("@tapline/s
     })
 
     return {
-      insert,
       ensure,
       findById,
       findByEmail

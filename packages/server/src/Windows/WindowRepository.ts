@@ -1,6 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import * as SqlSchema from "@effect/sql/SqlSchema"
-import { type EventId, type OrganizationId, Window, type WindowId } from "@tapline/domain"
+import type { EventId, OrganizationId, WindowId } from "@tapline/domain"
 import { Effect } from "effect"
 
 /** A windows row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
@@ -12,11 +11,6 @@ export class WindowRepository extends Effect.Service<WindowRepository>()("@tapli
     const sql = yield* SqlClient.SqlClient
 
     /** Overlap and start >= end are refused by the database (constraints windows_no_overlap, windows_starts_before_ends). */
-    const insert = SqlSchema.single({
-      Request: Window.insert,
-      Result: Window,
-      execute: (row) => sql`insert into windows ${sql.insert(row)} returning *`
-    })
 
     const list = (
       organizationId: OrganizationId,
@@ -60,7 +54,6 @@ export class WindowRepository extends Effect.Service<WindowRepository>()("@tapli
     }
 
     return {
-      insert,
       list,
       lock,
       rowsOfEvent,
