@@ -1,10 +1,11 @@
+import * as Path from "node:path"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Audit } from "./Audit/Audit.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
-import { AppConfig } from "./Config/AppConfig.js"
+import { AppConfig, publicOrigin } from "./Config/AppConfig.js"
 import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
@@ -24,6 +25,9 @@ import * as RateLimits from "./Redirect/RateLimits.js"
 import * as RedirectStore from "./Redirect/RedirectStore.js"
 import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
+import * as LocalStorage from "./Storage/LocalStorage.js"
+import * as S3Storage from "./Storage/S3Storage.js"
+import type { Storage } from "./Storage/Storage.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
@@ -98,6 +102,38 @@ export const EmailLive = Layer.unwrapEffect(
   })
 )
 
+/** The provider STORAGE_PROVIDER names: a folder under the data folder by default, or S3. */
+export const StorageLive = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const { storage } = config
+    if (storage.provider === "local") {
+      const root = Option.getOrElse(storage.localDir, () => Path.join(config.embedded.dataDir, "storage"))
+      return Layer.unwrapEffect(
+        Effect.map(SecretBox.SecretBox, (secrets) =>
+          LocalStorage.layer({ root, publicUrl: publicOrigin(config), secrets })
+        )
+      ).pipe(Layer.provide(SecretBox.layer))
+    }
+    if (Option.isNone(storage.bucket))
+      return yield* Effect.dieMessage("STORAGE_PROVIDER=s3 needs STORAGE_S3_BUCKET")
+    const { accessKeyId, secretAccessKey } = storage
+    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
+      return yield* Effect.dieMessage(
+        "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
+      )
+    }
+    return S3Storage.layer({
+      ...storage,
+      bucket: storage.bucket.value,
+      credentials: Option.zipWith(accessKeyId, secretAccessKey, (id, secret) => ({
+        accessKeyId: id,
+        secretAccessKey: secret
+      }))
+    })
+  })
+)
+
 // ---------------------------------------------------------------------------------------------------------
 // Parts
 
@@ -109,12 +145,19 @@ export interface Overrides {
   readonly jobs?: Layer.Layer<Jobs, unknown, AppConfig | SqlClient>
   /** Seed the demo tenant as configuration says (default), or never. */
   readonly demo?: boolean
+  /** Another object store than STORAGE_PROVIDER's. */
+  readonly storage?: Layer.Layer<Storage, unknown, AppConfig>
 }
 
-/** The database, the Redis-or-memory backends and the job queue. */
+/** The database, the Redis-or-memory backends, the job queue and object storage. */
 export const platform = (overrides: Overrides = {}) => {
   const database = overrides.database ?? DatabaseLive
-  return Layer.mergeAll(database, BackendsLive, (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)))
+  return Layer.mergeAll(
+    database,
+    BackendsLive,
+    (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
+    overrides.storage ?? StorageLive
+  )
 }
 
 /** The read model, brought up to date at start and kept so by the change feed. */

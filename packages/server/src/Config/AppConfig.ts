@@ -173,6 +173,22 @@ const email = Config.all({
   from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>"))
 })
 
+const storage = Config.all({
+  /** local: a folder on this machine (one instance); s3: S3 or an S3-compatible service. */
+  provider: Config.literal("local", "s3")("STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
+  /** The local provider's folder; unset: `storage` in TAPLINE_DATA_DIR. */
+  localDir: Config.option(Config.string("STORAGE_LOCAL_DIR")),
+  bucket: Config.option(Config.string("STORAGE_S3_BUCKET")),
+  region: Config.string("STORAGE_S3_REGION").pipe(Config.withDefault("us-east-1")),
+  endpoint: Config.option(Config.url("STORAGE_S3_ENDPOINT").pipe(Config.map((url) => url.href))),
+  forcePathStyle: Config.boolean("STORAGE_S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
+  accessKeyId: Config.option(Config.string("STORAGE_S3_ACCESS_KEY_ID")),
+  secretAccessKey: Config.option(Config.redacted("STORAGE_S3_SECRET_ACCESS_KEY")),
+  maxAttempts: positive("STORAGE_S3_MAX_ATTEMPTS", 3),
+  multipartThresholdBytes: positive("STORAGE_MULTIPART_THRESHOLD_BYTES", 8 * 1024 * 1024)
+})
+
 const outbound = Config.all({
   /**
    * Server-side requests to admin-given URLs (OIDC discovery and its endpoints) never reach loopback,
@@ -198,6 +214,7 @@ export const appConfig = Config.all({
   jobs,
   auth,
   email,
+  storage,
   telemetry,
   outbound
 })

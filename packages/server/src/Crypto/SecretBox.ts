@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual
+} from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Context, Data, Effect, Layer, Option, Redacted } from "effect"
@@ -96,14 +103,33 @@ export interface SecretBoxShape {
   readonly decrypt: (stored: string, associatedData: string) => Effect.Effect<string, SecretBoxError>
   /** True when the value was encrypted with another key than the current one. */
   readonly isStale: (stored: string) => boolean
+  /**
+   * A MAC of `data` under a key derived for `purpose` (e.g. signed storage links): `v<key id>.<mac>`.
+   * `verify` accepts a MAC from any configured key, so a rotation does not break links already handed out.
+   */
+  readonly sign: (purpose: string, data: string) => string
+  readonly verify: (purpose: string, data: string, signature: string) => boolean
 }
 
 /** Encryption at rest for the secrets Tapline stores. */
 export class SecretBox extends Context.Tag("@tapline/server/SecretBox")<SecretBox, SecretBoxShape>() {}
 
+/** HMAC-SHA256 under a key derived (HKDF) for one purpose, so a MAC never doubles as another use's. */
+const macWith = (key: EncryptionKey, purpose: string, data: string): Buffer =>
+  createHmac("sha256", Buffer.from(hkdfSync("sha256", key.key, Buffer.alloc(0), `tapline:${purpose}`, 32)))
+    .update(data, "utf8")
+    .digest()
+
 export const make = (keys: ReadonlyArray<EncryptionKey>): SecretBoxShape => {
   const current = keys[0]!
   return {
+    sign: (purpose, data) => `v${current.id}.${macWith(current, purpose, data).toString("base64url")}`,
+    verify: (purpose, data, signature) => {
+      const match = /^v(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(signature)
+      const key = match ? keys.find((candidate) => candidate.id === Number(match[1])) : undefined
+      if (!match || !key) return false
+      return timingSafeEqual(Buffer.from(match[2]!, "base64url"), macWith(key, purpose, data))
+    },
     currentKeyId: current.id,
     encrypt: (plaintext, associatedData) => encryptWith(current, plaintext, associatedData),
     decrypt: (stored, associatedData) => {

@@ -57,6 +57,7 @@ import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
 import { PasskeysHandlers } from "./PasskeysHandlers.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
 import * as SignInPage from "./SignInPage.js"
+import * as StorageLinks from "./StorageLinks.js"
 import { TagsHandlers } from "./TagsHandlers.js"
 import { TotpHandlers } from "./TotpHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
@@ -134,6 +135,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
+  Layer.provide(StorageLinks.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

@@ -40,6 +40,7 @@ export const adminHarness = (env: Record<string, string> = {}) =>
         TAP_DOMAIN,
         DEFAULT_REDIRECT_URL: DEFAULT_URL,
         TAP_SPOOL_DIR: spoolDir,
+        STORAGE_LOCAL_DIR: Path.join(spoolDir, "storage"),
         TAP_TRACE_RATIO: "0",
         LOG_LEVEL: "WARN",
         TAP_CLIENT_IP_HEADER: "x-forwarded-for",

@@ -128,6 +128,7 @@ export const harness = (
         TAP_DOMAIN,
         DEFAULT_REDIRECT_URL: DEFAULT_URL,
         TAP_SPOOL_DIR: spoolDir,
+        STORAGE_LOCAL_DIR: Path.join(spoolDir, "storage"),
         TAP_LATITUDE_HEADER: "x-test-latitude",
         TAP_LONGITUDE_HEADER: "x-test-longitude",
         TAP_CLIENT_IP_HEADER: "x-forwarded-for",

@@ -1,0 +1,94 @@
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Effect, Option, Stream } from "effect"
+import { LinkRefused, Storage } from "../Storage/Storage.js"
+
+/** A signed upload larger than this is refused part-way (413); exports and imports stay far below. */
+export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+const answer = (status: number, tag: string, message: string) =>
+  HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
+
+/** The key and query of `/storage/<key>?…`. */
+const linkOf = (request: HttpServerRequest.HttpServerRequest) => {
+  const url = new URL(request.url, "http://link")
+  return { key: decodeURIComponent(url.pathname.slice("/storage/".length)), query: url.searchParams }
+}
+
+const refused = {
+  LinkRefused: (error: LinkRefused) =>
+    Effect.succeed(answer(error.message.startsWith("larger") ? 413 : 403, "Forbidden", error.message)),
+  StorageError: (error: { readonly message: string }) =>
+    Effect.as(
+      Effect.logError("storage link failed; the caller is told to retry").pipe(
+        Effect.annotateLogs({ error: error.message })
+      ),
+      answer(503, "ServiceUnavailable", "storage is unavailable; retry later")
+    )
+}
+
+/**
+ * The links of the local-folder provider (`/storage/<key>?method=&expires=&signature=`): a GET streams the
+ * object, a PUT stores the body. S3 serves its own links, so with S3 these routes answer 404.
+ */
+export const layer = HttpApiBuilder.Router.use((router) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage
+    const notHere = Effect.succeed(answer(404, "NotFound", "this server does not serve storage links"))
+    yield* router.get(
+      "/storage/*",
+      Option.match(storage.signedLinks, {
+        onNone: () => notHere,
+        onSome: (links) =>
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+            const { key, query } = linkOf(request)
+            return links.read(key, query).pipe(
+              Effect.map((object) =>
+                HttpServerResponse.stream(object.stream, {
+                  contentType: object.contentType,
+                  contentLength: object.size,
+                  headers: {
+                    "cache-control": "private, no-store",
+                    "x-content-type-options": "nosniff",
+                    ...(object.filename === ""
+                      ? {}
+                      : { "content-disposition": `attachment; filename="${object.filename}"` })
+                  }
+                })
+              ),
+              Effect.catchTags({
+                ...refused,
+                ObjectNotFound: () => Effect.succeed(answer(404, "NotFound", "no such object"))
+              })
+            )
+          })
+      })
+    )
+    yield* router.put(
+      "/storage/*",
+      Option.match(storage.signedLinks, {
+        onNone: () => notHere,
+        onSome: (links) =>
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+            const { key, query } = linkOf(request)
+            let received = 0
+            const body = Stream.mapEffect(request.stream, (chunk) => {
+              received += chunk.byteLength
+              return received > MAX_UPLOAD_BYTES
+                ? Effect.fail(new LinkRefused({ message: `larger than ${MAX_UPLOAD_BYTES} bytes` }))
+                : Effect.succeed(chunk)
+            })
+            const contentType = request.headers["content-type"] ?? "application/octet-stream"
+            return links.write(key, query, contentType, body).pipe(
+              Effect.map((stored) => HttpServerResponse.unsafeJson({ key: stored.key, size: stored.size })),
+              Effect.catchTag("RequestError", () =>
+                Effect.succeed(answer(400, "InvalidRequest", "the upload was cut off"))
+              ),
+              Effect.catchTags(refused)
+            )
+          })
+      })
+    )
+  })
+)

@@ -1,0 +1,179 @@
+import { Readable } from "node:stream"
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException
+} from "@aws-sdk/client-s3"
+import { Upload } from "@aws-sdk/lib-storage"
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
+import { Effect, Layer, Option, Redacted, Stream } from "effect"
+import { type ObjectKey, ObjectNotFound, Storage, StorageError, type StoredObject } from "./Storage.js"
+
+export interface S3StorageOptions {
+  readonly bucket: string
+  readonly region: string
+  /** An S3-compatible service (MinIO, R2, Ceph…); AWS when absent. */
+  readonly endpoint: Option.Option<string>
+  /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`; most S3-compatible services need it. */
+  readonly forcePathStyle: boolean
+  /** Absent: the SDK's default chain (environment, profile, instance role). */
+  readonly credentials: Option.Option<{
+    readonly accessKeyId: string
+    readonly secretAccessKey: Redacted.Redacted
+  }>
+  /** Attempts per request, the SDK's retry with backoff included. */
+  readonly maxAttempts: number
+  /** Bodies above this many bytes go up as a multipart upload, in parts of this size (S3's minimum is 5 MiB). */
+  readonly multipartThresholdBytes: number
+}
+
+const isNotFound = (cause: unknown) =>
+  cause instanceof S3ServiceException &&
+  (cause.name === "NotFound" || cause.name === "NoSuchKey" || cause.$metadata.httpStatusCode === 404)
+
+export const make = (options: S3StorageOptions) =>
+  Effect.gen(function* () {
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new S3Client({
+            region: options.region,
+            forcePathStyle: options.forcePathStyle,
+            maxAttempts: options.maxAttempts,
+            ...Option.match(options.endpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
+            ...Option.match(options.credentials, {
+              onNone: () => ({}),
+              onSome: ({ accessKeyId, secretAccessKey }) => ({
+                credentials: { accessKeyId, secretAccessKey: Redacted.value(secretAccessKey) }
+              })
+            })
+          })
+      ),
+      (client) => Effect.sync(() => client.destroy())
+    )
+    const Bucket = options.bucket
+    // The SDK's messages name the bucket and key, never the credentials.
+    const failure = (operation: string, key: string) => (cause: unknown) =>
+      new StorageError({
+        provider: "s3",
+        operation,
+        key,
+        message: `${operation} ${key}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause
+      })
+
+    const head = (key: ObjectKey) =>
+      Effect.tryPromise({
+        try: (signal) => client.send(new HeadObjectCommand({ Bucket, Key: key }), { abortSignal: signal }),
+        catch: (cause) => (isNotFound(cause) ? new ObjectNotFound({ key }) : failure("head", key)(cause))
+      }).pipe(
+        Effect.map((found) =>
+          Option.some<StoredObject>({
+            key,
+            size: found.ContentLength ?? 0,
+            contentType: found.ContentType ?? "application/octet-stream"
+          })
+        ),
+        Effect.catchTag("ObjectNotFound", () => Effect.succeedNone),
+        Effect.withSpan("Storage.head", { attributes: { "storage.provider": "s3" } })
+      )
+
+    const get = (key: ObjectKey) =>
+      Effect.tryPromise({
+        try: (signal) => client.send(new GetObjectCommand({ Bucket, Key: key }), { abortSignal: signal }),
+        catch: (cause) => (isNotFound(cause) ? new ObjectNotFound({ key }) : failure("get", key)(cause))
+      }).pipe(
+        Effect.map((found) => ({
+          key,
+          size: found.ContentLength ?? 0,
+          contentType: found.ContentType ?? "application/octet-stream",
+          stream: Stream.fromAsyncIterable(
+            found.Body as Readable & AsyncIterable<Uint8Array>,
+            failure("get", key)
+          )
+        })),
+        Effect.withSpan("Storage.get", { attributes: { "storage.provider": "s3" } })
+      )
+
+    /**
+     * `Upload` sends one PUT for a body that fits in a part and a multipart upload above it (aborted on
+     * failure, so no orphaned parts keep costing); the body is pulled from the stream as parts are sent.
+     */
+    const put = <E>(
+      key: ObjectKey,
+      body: Stream.Stream<Uint8Array, E>,
+      put: { readonly contentType: string }
+    ) =>
+      Effect.gen(function* () {
+        let size = 0
+        const counted = Stream.tap(body, (chunk) => Effect.sync(() => (size += chunk.byteLength)))
+        const readable = yield* Stream.toReadableStreamEffect(counted)
+        const upload = new Upload({
+          client,
+          params: {
+            Bucket,
+            Key: key,
+            Body: Readable.fromWeb(readable as never),
+            ContentType: put.contentType
+          },
+          partSize: Math.max(5 * 1024 * 1024, options.multipartThresholdBytes),
+          queueSize: 2,
+          leavePartsOnError: false
+        })
+        yield* Effect.tryPromise({
+          try: () => upload.done(),
+          catch: failure("put", key)
+        }).pipe(Effect.onInterrupt(() => Effect.promise(() => upload.abort().catch(() => undefined))))
+        return { key, size, contentType: put.contentType } satisfies StoredObject
+      }).pipe(Effect.withSpan("Storage.put", { attributes: { "storage.provider": "s3" } }))
+
+    const remove = (key: ObjectKey) =>
+      Effect.tryPromise({
+        try: (signal) => client.send(new DeleteObjectCommand({ Bucket, Key: key }), { abortSignal: signal }),
+        catch: failure("remove", key)
+      }).pipe(Effect.asVoid, Effect.withSpan("Storage.remove", { attributes: { "storage.provider": "s3" } }))
+
+    return Storage.of({
+      provider: "s3",
+      put,
+      get,
+      head,
+      remove,
+      presignGet: (key, presign) =>
+        Effect.tryPromise({
+          try: () =>
+            getSignedUrl(
+              client,
+              new GetObjectCommand({
+                Bucket,
+                Key: key,
+                ...(presign.filename === undefined
+                  ? {}
+                  : { ResponseContentDisposition: `attachment; filename="${presign.filename}"` })
+              }),
+              { expiresIn: presign.expiresInSeconds }
+            ),
+          catch: failure("presignGet", key)
+        }),
+      presignPut: (key, presign) =>
+        Effect.tryPromise({
+          try: () =>
+            getSignedUrl(
+              client,
+              new PutObjectCommand({
+                Bucket,
+                Key: key,
+                ...(presign.contentType === undefined ? {} : { ContentType: presign.contentType })
+              }),
+              { expiresIn: presign.expiresInSeconds }
+            ),
+          catch: failure("presignPut", key)
+        }),
+      signedLinks: Option.none()
+    })
+  })
+
+export const layer = (options: S3StorageOptions) => Layer.scoped(Storage, make(options))
