@@ -37,12 +37,16 @@ export class Export extends Schema.Class<Export>("Export")({
   id: ExportId,
   kind: Schema.Literal("taps", "audit"),
   params: Schema.Unknown,
-  status: Schema.Literal("queued", "running", "done", "failed"),
+  status: Schema.Literal("queued", "running", "done", "failed", "expired"),
   rows: Schema.NullOr(Schema.Number),
   bytes: Schema.NullOr(Schema.Number),
   error: Schema.NullOr(Schema.String),
   createdAt: Schema.DateTimeUtc,
-  finishedAt: Schema.NullOr(Schema.DateTimeUtc)
+  finishedAt: Schema.NullOr(Schema.DateTimeUtc),
+  /** When the file is removed; set once the export is done. */
+  expiresAt: Schema.NullOr(Schema.DateTimeUtc),
+  /** A presigned link to the file while the export is done, valid for a few minutes; null otherwise. */
+  downloadUrl: Schema.NullOr(Schema.String)
 }) {}
 
 const exportId = HttpApiSchema.param("exportId", ExportId)
@@ -68,7 +72,10 @@ export class ExportsApi extends HttpApiGroup.make("exports")
   .add(
     HttpApiEndpoint.get("download")`/api/v1/organizations/${organizationId}/exports/${exportId}/download`
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" })))
-      .annotate(OpenApi.Description, "The finished CSV; 409 while the export is not done.")
+      .annotate(
+        OpenApi.Description,
+        "302 to a presigned link of the finished CSV (valid a few minutes); 409 while the export is not done or after it expired."
+      )
   )
   .addError(NotFound)
   .addError(Forbidden)

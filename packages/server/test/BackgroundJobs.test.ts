@@ -125,6 +125,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
         expect((yield* jobs.schedules).map((s) => s.queue).sort()).toEqual([
           "analytics.rollup",
           "events.lifecycle",
+          "exports.expire",
           "taps.partitions",
           "taps.retention"
         ])

@@ -1,45 +1,16 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto"
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
-import S3rver from "@20minutes/s3rver"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Chunk, Context, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
 import * as S3Storage from "../src/Storage/S3Storage.js"
 import { ObjectKey, organizationKey, Storage } from "../src/Storage/Storage.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+import { BUCKET, type S3Peer, startS3rver } from "./support/S3rver.js"
 
-const BUCKET = "tapline-test"
+class S3Server extends Context.Tag("test/S3Server")<S3Server, S3Peer>() {}
 
-class S3Server extends Context.Tag("test/S3Server")<
+const S3ServerLive = Layer.scoped(
   S3Server,
-  { readonly endpoint: string; readonly requests: ReadonlyArray<string> }
->() {}
-
-/** s3rver verifies SigV4 with this key pair, so a signing mistake of ours fails here as it would on AWS. */
-const s3rver = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const directory = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-s3rver-"))
-    const server = new S3rver({
-      address: "127.0.0.1",
-      port: 0,
-      silent: true,
-      directory,
-      configureBuckets: [{ name: BUCKET }]
-    })
-    const { port } = await server.run()
-    // Every request as "METHOD /path?query", to see how an upload was sent.
-    const requests: Array<string> = []
-    server.httpServer.prependListener("request", (request: { method: string; url: string }) => {
-      requests.push(`${request.method} ${request.url}`)
-    })
-    return { server, directory, requests, endpoint: `http://127.0.0.1:${port}` }
-  }),
-  ({ directory, server }) =>
-    Effect.promise(async () => {
-      await server.close()
-      Fs.rmSync(directory, { recursive: true, force: true })
-    })
+  Effect.acquireRelease(Effect.promise(startS3rver), (peer) => Effect.promise(peer.close))
 )
 
 const s3Options = (endpoint: string, secret = "S3RVER"): S3Storage.S3StorageOptions => ({
@@ -51,8 +22,6 @@ const s3Options = (endpoint: string, secret = "S3RVER"): S3Storage.S3StorageOpti
   maxAttempts: 2,
   multipartThresholdBytes: 5 * 1024 * 1024
 })
-
-const S3ServerLive = Layer.scoped(S3Server, s3rver)
 
 const S3Endpoint = Layer.scoped(
   Storage,

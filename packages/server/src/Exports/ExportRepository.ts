@@ -1,14 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { ExportId, OrganizationId } from "@tapline/domain"
-import { Chunk, Effect, Stream } from "effect"
+import { Effect } from "effect"
 import type { ExportRequest } from "./CsvExports.js"
 
-/** The only SQL on `exports` and `export_chunks` (the CSV queries themselves are in CsvExports.ts). */
+/** The only SQL on `exports` (the CSV queries themselves are in CsvExports.ts; the files are in Storage). */
 export class ExportRepository extends Effect.Service<ExportRepository>()("@tapline/server/ExportRepository", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const columns = sql`id, kind, params, status, rows, bytes, error, created_at, finished_at`
+    const columns = sql`id, kind, params, status, rows, bytes, error, object_key, created_at, finished_at, expires_at`
 
     const insert = (row: {
       readonly organizationId: OrganizationId
@@ -33,35 +33,37 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
       sql`select ${columns} from exports where organization_id = ${organizationId}
         ${query.after === null ? sql`` : sql`and id < ${query.after}`} order by id desc limit ${query.limit + 1}`
 
-    /** The stored file, a chunk at a time, as the download streams it. */
-    const content = (id: ExportId) =>
-      sql<{
-        data: Uint8Array
-      }>`select data from export_chunks where export_id = ${id} order by seq`.stream.pipe(
-        Stream.mapChunks((chunk) => Chunk.map(chunk, (row) => new Uint8Array(row.data))),
-        Stream.provideService(SqlClient.SqlClient, sql)
-      )
-
-    /** Claims an export for a run, emptying what an earlier attempt wrote; undefined when it is done. */
+    /** Claims an export for a run; undefined when it is done (or gone). Each attempt overwrites the object. */
     const start = (id: string) =>
-      Effect.gen(function* () {
-        const [row] = yield* sql<{ organizationId: string; params: ExportRequest }>`
-          update exports set status = 'running', error = null where id = ${id} and status <> 'done'
-          returning organization_id, params`
-        if (row !== undefined) yield* sql`delete from export_chunks where export_id = ${id}`
-        return row
-      })
+      sql<{ organizationId: string; params: ExportRequest }>`
+        update exports set status = 'running', error = null where id = ${id} and status in ('queued', 'running', 'failed')
+        returning organization_id, params`.pipe(Effect.map((rows) => rows[0]))
 
-    const appendChunk = (id: string, seq: number, data: Uint8Array) =>
-      Effect.asVoid(sql`insert into export_chunks (export_id, seq, data) values (${id}, ${seq}, ${data})`)
-
-    const finish = (id: string, totals: { readonly rows: number; readonly bytes: number }) =>
-      sql`update exports set status = 'done', rows = ${totals.rows}, bytes = ${totals.bytes},
-        finished_at = now() where id = ${id}`
+    const finish = (
+      id: string,
+      done: {
+        readonly rows: number
+        readonly bytes: number
+        readonly objectKey: string
+        readonly keepDays: number
+      }
+    ) =>
+      sql`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
+        finished_at = now(), expires_at = now() + make_interval(days => ${done.keepDays}) where id = ${id}`
 
     const fail = (id: string, message: string) =>
       sql`update exports set status = 'failed', error = ${message}, finished_at = now() where id = ${id}`
 
-    return { insert, find, list, content, start, appendChunk, finish, fail } as const
+    /** Finished exports past their expiry, oldest first. */
+    const expired = (limit: number) =>
+      sql<{ id: ExportId; objectKey: string | null }>`
+        select id, object_key from exports where status = 'done' and expires_at <= now()
+        order by expires_at limit ${limit}`
+
+    /** After its object is removed: the row stays, as the record that the export existed. */
+    const markExpired = (id: ExportId) =>
+      sql`update exports set status = 'expired', object_key = null where id = ${id} and status = 'done'`
+
+    return { insert, find, list, start, finish, fail, expired, markExpired } as const
   })
 }) {}

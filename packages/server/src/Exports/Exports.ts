@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import {
+  Conflict,
   type CreateExport,
   Export,
   type ExportId,
@@ -9,26 +10,32 @@ import {
 import { Effect, Schema, Stream } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
+import { requireRole } from "../Auth/Authorization.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
+import { ObjectKey, Storage } from "../Storage/Storage.js"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 import { exportQueue } from "./ExportJob.js"
 import { ExportRepository } from "./ExportRepository.js"
 
+const { downloadUrl: _, ...stored } = Export.fields
 const ExportRow = Schema.Struct({
-  ...Export.fields,
+  ...stored,
   rows: Schema.NullOr(Schema.NumberFromString),
   bytes: Schema.NullOr(Schema.NumberFromString),
+  objectKey: Schema.NullOr(ObjectKey),
   createdAt: Schema.DateTimeUtcFromDate,
-  finishedAt: Schema.NullOr(Schema.DateTimeUtcFromDate)
+  finishedAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
+  expiresAt: Schema.NullOr(Schema.DateTimeUtcFromDate)
 })
-const decode = (row: unknown) =>
-  Effect.map(Effect.orDie(Schema.decodeUnknown(ExportRow)(row)), (r) => new Export(r))
+
+/** How long a download link works: long enough to start the download, short enough not to be passed around. */
+const LINK_SECONDS = 300
 
 /** Who may see an export's content: the taps of an event are for members; the audit log for OWNERs. */
 export const roleFor = (kind: string) => (kind === "audit" ? ("OWNER" as const) : ("VIEWER" as const))
 
-/** CSV exports run by a background job; their files are kept in the database until retention drops them. */
+/** CSV exports run by a background job into Storage; their files are removed after `KEEP_DAYS`. */
 export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports", {
   effect: Effect.gen(function* () {
     const repository = yield* ExportRepository
@@ -36,6 +43,23 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
     const events = yield* EventRepository
     const changes = yield* Changes
     const jobs = yield* Jobs
+    const storage = yield* Storage
+
+    /** The API's view of a row: a fresh download link while the file exists. */
+    const decode = (row: unknown) =>
+      Effect.gen(function* () {
+        const { objectKey, ...fields } = yield* Effect.orDie(Schema.decodeUnknown(ExportRow)(row))
+        const downloadUrl =
+          fields.status === "done" && objectKey !== null
+            ? yield* Effect.orDie(
+                storage.presignGet(objectKey, {
+                  expiresInSeconds: LINK_SECONDS,
+                  filename: `${fields.kind}-${fields.id}.csv`
+                })
+              )
+            : null
+        return new Export({ ...fields, downloadUrl })
+      })
 
     const get = Effect.fn("Exports.get")(function* (organizationId: OrganizationId, id: ExportId) {
       return yield* decode(yield* changes.found("export", id, repository.find(organizationId, id)))
@@ -85,8 +109,15 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
       )
     })
 
-    /** The stored CSV of a finished export. */
-    const content = (id: ExportId) => repository.content(id)
+    /** The link a download redirects to; a Conflict while the export is not done or after it expired. */
+    const download = Effect.fn("Exports.download")(function* (organizationId: OrganizationId, id: ExportId) {
+      const found = yield* get(organizationId, id)
+      yield* requireRole(organizationId, roleFor(found.kind))
+      if (found.downloadUrl === null) {
+        return yield* new Conflict({ message: `the export is ${found.status}, not done` })
+      }
+      return found.downloadUrl
+    })
 
     /** A CSV streamed straight from the database (the synchronous downloads). */
     const csv = (organizationId: OrganizationId, request: ExportRequest) =>
@@ -95,7 +126,7 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
         Stream.provideService(SqlClient.SqlClient, sql)
       )
 
-    return { get, create, list, content, csv } as const
+    return { get, create, list, download, csv } as const
   }),
   dependencies: [ExportRepository.Default, EventRepository.Default]
 }) {}

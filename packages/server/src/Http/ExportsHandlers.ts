@@ -1,6 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Conflict, CreateExport, TaplineApi } from "@tapline/domain"
+import { CreateExport, TaplineApi } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { requireRole, withRole } from "../Auth/Authorization.js"
 import { Exports, roleFor } from "../Exports/Exports.js"
@@ -28,17 +28,9 @@ export const ExportsHandlers = HttpApiBuilder.group(TaplineApi, "exports", (hand
       .handle(
         "download",
         withRole("VIEWER", ({ path }) =>
-          Effect.gen(function* () {
-            const found = yield* exports.get(path.organizationId, path.exportId)
-            yield* requireRole(path.organizationId, roleFor(found.kind))
-            if (found.status !== "done") {
-              return yield* new Conflict({ message: `the export is ${found.status}, not done` })
-            }
-            return HttpServerResponse.stream(exports.content(path.exportId), {
-              contentType: "text/csv; charset=utf-8",
-              headers: { "content-disposition": `attachment; filename="${found.kind}-${found.id}.csv"` }
-            })
-          })
+          Effect.map(exports.download(path.organizationId, path.exportId), (url) =>
+            HttpServerResponse.redirect(url, { status: 302, headers: { "cache-control": "no-store" } })
+          )
         )
       )
   })

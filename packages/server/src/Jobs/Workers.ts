@@ -4,9 +4,10 @@ import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { ensureTapPartitions } from "../Database/Database.js"
-import { exportQueue, runExport } from "../Exports/ExportJob.js"
+import { expireExports, expiryQueue, exportQueue, runExport } from "../Exports/ExportJob.js"
 import { ExportRepository } from "../Exports/ExportRepository.js"
 import { Projector } from "../ReadModel/Projector.js"
+import { Storage } from "../Storage/Storage.js"
 import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
 
@@ -17,7 +18,8 @@ export const queues = {
   partitions: recurringQueue("taps.partitions"),
   retention: recurringQueue("taps.retention"),
   rollup: recurringQueue("analytics.rollup"),
-  exports: exportQueue
+  exports: exportQueue,
+  exportExpiry: expiryQueue
 } as const
 
 /** The recurring jobs and when they run (UTC cron). */
@@ -25,7 +27,8 @@ export const schedule = {
   [queues.lifecycle.name]: "* * * * *",
   [queues.partitions.name]: "17 * * * *",
   [queues.retention.name]: "40 3 * * *",
-  [queues.rollup.name]: "* * * * *"
+  [queues.rollup.name]: "* * * * *",
+  [queues.exportExpiry.name]: "23 * * * *"
 } as const
 
 /**
@@ -41,6 +44,7 @@ export const layer = Layer.scopedDiscard(
     const sql = yield* SqlClient.SqlClient
     const exports = yield* ExportRepository
     const audit = yield* Audit
+    const storage = yield* Storage
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
@@ -74,8 +78,15 @@ export const layer = Layer.scopedDiscard(
       ({ exportId }) =>
         runExport(exportId).pipe(
           Effect.provideService(ExportRepository, exports),
+          Effect.provideService(Storage, storage),
           Effect.provideService(SqlClient.SqlClient, sql)
         )
+    )
+    yield* workQueue(jobs, queues.exportExpiry, maintenance, () =>
+      expireExports.pipe(
+        Effect.provideService(ExportRepository, exports),
+        Effect.provideService(Storage, storage)
+      )
     )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>

@@ -8,6 +8,7 @@ import exportsTable from "./0006_exports.js"
 import identity from "./0007_identity.js"
 import serializedUrls from "./0008_serialized_urls.js"
 import tapDeadLetters from "./0009_tap_dead_letters.js"
+import exportObjects from "./0010_export_objects.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -19,7 +20,8 @@ export const migrations = {
   "0006_exports": exportsTable,
   "0007_identity": identity,
   "0008_serialized_urls": serializedUrls,
-  "0009_tap_dead_letters": tapDeadLetters
+  "0009_tap_dead_letters": tapDeadLetters,
+  "0010_export_objects": exportObjects
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,119 @@
+import { SqlClient } from "@effect/sql"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+import { expireExports, objectKeyOf } from "../src/Exports/ExportJob.js"
+import { ExportRepository } from "../src/Exports/ExportRepository.js"
+import { Jobs } from "../src/Jobs/Jobs.js"
+import { Storage } from "../src/Storage/Storage.js"
+import { bootstrapKey, call, createTenant, type Reply } from "./support/AdminClient.js"
+import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+import { startS3rver } from "./support/S3rver.js"
+
+const s3 = await startS3rver()
+afterAll(() => s3.close())
+
+/** Polls the export until the job has finished with it. */
+const finished = (path: string, key: string) =>
+  Effect.gen(function* () {
+    let reply: Reply = yield* call("GET", path, { key })
+    for (let i = 0; i < 200 && (reply.body.status === "queued" || reply.body.status === "running"); i++) {
+      yield* Effect.sleep("100 millis")
+      reply = yield* call("GET", path, { key })
+    }
+    return reply
+  })
+
+const suite = (provider: string, env: Record<string, string>) =>
+  describe(`exports in storage: ${provider}`, () => {
+    layer(ExportRepository.Default.pipe(Layer.provideMerge(adminHarness(env))), {
+      excludeTestServices: true,
+      timeout: "90 seconds"
+    })((it) => {
+      it.effect(
+        "an export streams into storage, downloads through a presigned link and expires after its days",
+        () =>
+          Effect.gen(function* () {
+            const admin = yield* bootstrapKey(`exports-${provider}@example.com`)
+            const tenant = yield* createTenant(admin)
+            const owner = tenant.keys.OWNER
+            const base = `/api/v1/organizations/${tenant.orgId}/exports`
+
+            const queued = yield* call("POST", base, { key: owner, body: { kind: "audit" } })
+            expect(queued.status).toBe(202)
+            expect(queued.body).toMatchObject({ status: "queued", downloadUrl: null, expiresAt: null })
+            const done = yield* finished(`${base}/${queued.body.id}`, owner)
+            expect(done.body.status).toBe("done")
+            expect(done.body.rows).toBeGreaterThan(0)
+
+            // Kept seven days from when it finished.
+            const keptMs = Date.parse(done.body.expiresAt) - Date.parse(done.body.finishedAt)
+            expect(Math.round(keptMs / 3_600_000)).toBe(7 * 24)
+
+            // The object is where the key says, under the organisation's prefix, with the bytes the API counted.
+            const storage = yield* Storage
+            const objectKey = objectKeyOf(tenant.orgId, queued.body.id)
+            expect(objectKey.startsWith(`org/${tenant.orgId}/`)).toBe(true)
+            const object = Option.getOrThrow(yield* storage.head(objectKey))
+            expect(object.size).toBe(done.body.bytes)
+
+            // The download answers 302 to the presigned link; following it gives the CSV.
+            const { url: server } = yield* AdminServer
+            const redirect = yield* Effect.promise(() =>
+              fetch(`${server}${base}/${queued.body.id}/download`, {
+                headers: { authorization: `Bearer ${owner}` },
+                redirect: "manual"
+              })
+            )
+            expect(redirect.status).toBe(302)
+            expect(redirect.headers.get("location")).toMatch(
+              provider === "local folder" ? /\/storage\/org\// : new RegExp(`^${s3.endpoint}/`)
+            )
+            const followed = yield* call("GET", `${base}/${queued.body.id}/download`, { key: owner })
+            expect(followed.status).toBe(200)
+            expect(followed.text.length).toBe(done.body.bytes)
+            expect(followed.headers.get("content-disposition")).toContain(`audit-${queued.body.id}.csv`)
+            const byLink = yield* Effect.promise(() => fetch(done.body.downloadUrl))
+            expect(byLink.status).toBe(200)
+
+            // A VIEWER may not read an audit export, by the API or by guessing its link.
+            const viewer = yield* call("GET", `${base}/${queued.body.id}/download`, {
+              key: tenant.keys.VIEWER
+            })
+            expect(viewer.status).toBe(403)
+            const other = yield* createTenant(admin)
+            const foreign = yield* call(
+              "GET",
+              `/api/v1/organizations/${other.orgId}/exports/${queued.body.id}`,
+              {
+                key: other.keys.OWNER
+              }
+            )
+            expect(foreign.status).toBe(404)
+
+            // Past its expiry the expiry job removes the object and says so on the export.
+            const sql = yield* SqlClient.SqlClient
+            yield* sql`update exports set expires_at = now() - interval '1 minute' where id = ${queued.body.id}`
+            expect(yield* expireExports).toBeGreaterThanOrEqual(1)
+            expect(yield* storage.head(objectKey)).toEqual(Option.none())
+            const expired = yield* call("GET", `${base}/${queued.body.id}`, { key: owner })
+            expect(expired.body).toMatchObject({ status: "expired", downloadUrl: null })
+            const gone = yield* call("GET", `${base}/${queued.body.id}/download`, { key: owner })
+            expect(gone.status).toBe(409)
+            // The link handed out before stops working with the object.
+            expect((yield* Effect.promise(() => fetch(done.body.downloadUrl))).status).toBeGreaterThanOrEqual(
+              400
+            )
+            // A second run finds nothing left to do.
+            expect(yield* expireExports).toBe(0)
+
+            // The expiry runs on its own, hourly.
+            const jobs = yield* Jobs
+            const schedules = yield* jobs.schedules
+            expect(schedules).toContainEqual({ queue: "exports.expire", cron: "23 * * * *" })
+          })
+      )
+    })
+  })
+
+suite("local folder", {})
+suite("S3 (s3rver)", s3.env)
