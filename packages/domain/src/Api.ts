@@ -17,6 +17,7 @@ import { PasskeysApi } from "./PasskeysApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { TagsApi } from "./TagsApi.js"
 import { TotpApi } from "./TotpApi.js"
+import { UploadsApi } from "./UploadsApi.js"
 import { WindowsApi } from "./WindowsApi.js"
 
 /** The whole admin contract; the server implements it, the CLI and the console derive clients from it. */
@@ -33,6 +34,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(AnalyticsApi)
   .add(AuditApi)
   .add(ExportsApi)
+  .add(UploadsApi)
   .add(LiveApi)
   .add(InfrastructureApi)
   .add(SessionsApi)

@@ -11,6 +11,7 @@ import { BandId, EventId, TagId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
 import { bandId, Deleted, eventId, NoContent, organizationId } from "./Params.js"
 import { Tap } from "./Tap.js"
+import { UseUpload } from "./UploadsApi.js"
 
 export const MAX_IMPORT_ROWS = 200_000
 
@@ -105,6 +106,17 @@ export class BandsApi extends HttpApiGroup.make("bands")
       .annotate(
         OpenApi.Description,
         "Up to 200 000 bands as JSON or CSV. Valid rows are stored, invalid ones reported by line; importing the same file again changes nothing."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post(
+      "importUpload"
+    )`/api/v1/organizations/${organizationId}/events/${eventId}/bands/import-upload`
+      .setPayload(UseUpload)
+      .addSuccess(ImportResult)
+      .annotate(
+        OpenApi.Description,
+        "Imports an uploaded file (`POST …/uploads` with purpose band-import, then PUT the CSV or JSON), as `import` does; the upload is used up."
       )
   )
   .add(

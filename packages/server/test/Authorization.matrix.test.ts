@@ -100,6 +100,23 @@ const newKey = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/api-keys`, { name: "k", role: "VIEWER" }), (r) => r.body.key.id as string)
 
 /** A finished export of an event's taps (the harness works jobs in memory, so it finishes at once). */
+/** A band-import upload with its CSV already PUT, as an organiser's client would leave it. */
+const newUpload = (ctx: Ctx) =>
+  Effect.gen(function* () {
+    const ticket = yield* post(ctx, `${org(ctx)}/uploads`, {
+      purpose: "band-import",
+      contentType: "text/csv"
+    })
+    const put = yield* Effect.promise(() =>
+      fetch(ticket.body.uploadUrl, {
+        method: "PUT",
+        body: "band_uid\nU-1\n",
+        headers: { "content-type": "text/csv" }
+      })
+    )
+    expect(put.status).toBe(200)
+    return ticket.body.id as string
+  })
 const newExport = (ctx: Ctx) =>
   Effect.gen(function* () {
     const eventId = yield* newEvent(ctx)
@@ -430,6 +447,26 @@ const specs: ReadonlyArray<Spec> = [
         text: "band_uid,registrant_name\nA-1,Ann\n",
         contentType: "text/csv"
       }))
+  },
+  {
+    name: "bands.importUpload",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const eventId = yield* newEvent(c)
+        const uploadId = yield* newUpload(c)
+        return { path: `${org(c)}/events/${eventId}/bands/import-upload`, body: { uploadId } }
+      })
+  },
+  {
+    name: "uploads.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.succeed({ path: `${org(c)}/uploads`, body: { purpose: "band-import", contentType: "text/csv" } })
   },
   {
     name: "bands.list",

@@ -127,7 +127,8 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
           "events.lifecycle",
           "exports.expire",
           "taps.partitions",
-          "taps.retention"
+          "taps.retention",
+          "uploads.expire"
         ])
       })
   )

@@ -5,16 +5,19 @@ import {
   type EventId,
   ImportResult,
   InvalidRequest,
+  MAX_IMPORT_ROWS,
   type OrganizationId,
   TagId,
   Tap,
-  type UpdateBand
+  type UpdateBand,
+  type UploadId
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { EventRepository } from "../Events/EventRepository.js"
+import { Uploads } from "../Uploads/Uploads.js"
 import { storeRows } from "./BandImport.js"
 import { type BandQuery, BandRepository } from "./BandRepository.js"
 import { type CheckedRows, fromCsv, fromJson } from "./ImportRows.js"
@@ -25,6 +28,28 @@ const TapRow = Schema.Struct({ ...Tap.fields, tappedAt: Schema.DateTimeUtcFromDa
 const decodeTap = (row: unknown) =>
   Effect.orDie(Effect.map(Schema.decodeUnknown(TapRow)(row), (tap) => new Tap(tap)))
 
+/** An uploaded JSON import: `{ "bands": [...] }` as the request body takes it, or the array alone. */
+const jsonRows = (text: string) =>
+  Effect.try({
+    try: () => JSON.parse(text) as unknown,
+    catch: () => new InvalidRequest({ message: "the uploaded file is not valid JSON" })
+  }).pipe(
+    Effect.flatMap((parsed) => {
+      const bands = Array.isArray(parsed) ? parsed : (parsed as { bands?: unknown } | null)?.bands
+      if (!Array.isArray(bands)) {
+        return Effect.fail(
+          new InvalidRequest({ message: 'the uploaded JSON is not { "bands": [...] } or an array' })
+        )
+      }
+      if (bands.length > MAX_IMPORT_ROWS) {
+        return Effect.fail(
+          new InvalidRequest({ message: `an import takes at most ${MAX_IMPORT_ROWS} bands` })
+        )
+      }
+      return Effect.succeed({ bands: bands as ReadonlyArray<unknown> })
+    })
+  )
+
 /** Invalid rows reported in an import's answer; the count covers all of them. */
 const MAX_REPORTED = 1_000
 
@@ -34,6 +59,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
     const repository = yield* BandRepository
     const events = yield* EventRepository
     const changes = yield* Changes
+    const uploads = yield* Uploads
 
     const find = (organizationId: OrganizationId, id: BandId, options: { readonly deleted?: boolean } = {}) =>
       Effect.flatMap(changes.found("band", id, repository.find(organizationId, id, options)), decode)
@@ -125,6 +151,31 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
         invalidCount: checked.invalid.length,
         invalid: checked.invalid.slice(0, MAX_REPORTED)
       })
+    })
+
+    /**
+     * An import from an uploaded file (for files beyond one request): the same rows and answer as `importBands`;
+     * the upload is used up once the import is stored.
+     */
+    const importUpload = Effect.fn("Bands.importUpload")(function* (
+      organizationId: OrganizationId,
+      eventId: EventId,
+      uploadId: UploadId
+    ) {
+      const file = yield* uploads.read(organizationId, uploadId, "band-import")
+      let text: string
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(file.bytes)
+      } catch {
+        return yield* new InvalidRequest({ message: "the uploaded file is not UTF-8 text" })
+      }
+      const result = yield* importBands(
+        organizationId,
+        eventId,
+        file.contentType === "text/csv" ? text : yield* jsonRows(text)
+      )
+      yield* uploads.discard(organizationId, uploadId)
+      return result
     })
 
     const list = Effect.fn("Bands.list")(function* (
@@ -239,6 +290,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
 
     return {
       importBands,
+      importUpload,
       list,
       get,
       update,
@@ -251,5 +303,5 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       activity
     } as const
   }),
-  dependencies: [BandRepository.Default, EventRepository.Default]
+  dependencies: [BandRepository.Default, EventRepository.Default, Uploads.Default]
 }) {}

@@ -15,6 +15,12 @@ export const BandsHandlers = HttpApiBuilder.group(TaplineApi, "bands", (handlers
         )
       )
       .handle(
+        "importUpload",
+        withRole("EDITOR", ({ path, payload }) =>
+          bands.importUpload(path.organizationId, path.eventId, payload.uploadId)
+        )
+      )
+      .handle(
         "list",
         withRole("VIEWER", ({ path, urlParams }) => bands.list(path.organizationId, urlParams))
       )

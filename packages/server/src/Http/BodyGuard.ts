@@ -45,6 +45,8 @@ export const guardBodies = <E, R>(app: HttpApp.Default<E, R>) =>
   Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     if (!WITH_BODY.has(request.method)) return yield* app
+    // A signed storage upload is a file, not an API payload: it streams to Storage as it is (StorageLinks.ts).
+    if (request.url.startsWith("/storage/")) return yield* app
     const type = (request.headers["content-type"] ?? "").toLowerCase()
     if (type.startsWith("multipart/")) {
       return refuse(415, "UnsupportedMediaType", "multipart bodies are not accepted; send application/json")

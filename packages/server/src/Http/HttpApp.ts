@@ -33,6 +33,7 @@ import { Organizations } from "../Organizations/Organizations.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { Tags } from "../Tags/Tags.js"
 import { TapStore } from "../Taps/TapStore.js"
+import { Uploads } from "../Uploads/Uploads.js"
 import { UserRepository } from "../Users/UserRepository.js"
 import { Users } from "../Users/Users.js"
 import { Windows } from "../Windows/Windows.js"
@@ -60,6 +61,7 @@ import * as SignInPage from "./SignInPage.js"
 import * as StorageLinks from "./StorageLinks.js"
 import { TagsHandlers } from "./TagsHandlers.js"
 import { TotpHandlers } from "./TotpHandlers.js"
+import { UploadsHandlers } from "./UploadsHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
 
 export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
@@ -76,6 +78,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     AnalyticsHandlers,
     AuditHandlers,
     ExportsHandlers,
+    UploadsHandlers,
     LiveHandlers,
     InfrastructureHandlers,
     SessionsHandlers,
@@ -100,7 +103,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Bands.Default,
     Tags.Default,
     Analytics.Default,
-    Exports.Default
+    Exports.Default,
+    Uploads.Default
   ]),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([

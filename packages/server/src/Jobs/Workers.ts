@@ -8,6 +8,8 @@ import { expireExports, expiryQueue, exportQueue, runExport } from "../Exports/E
 import { ExportRepository } from "../Exports/ExportRepository.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Storage } from "../Storage/Storage.js"
+import { UploadRepository } from "../Uploads/UploadRepository.js"
+import { expireUploads } from "../Uploads/Uploads.js"
 import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
 
@@ -19,7 +21,8 @@ export const queues = {
   retention: recurringQueue("taps.retention"),
   rollup: recurringQueue("analytics.rollup"),
   exports: exportQueue,
-  exportExpiry: expiryQueue
+  exportExpiry: expiryQueue,
+  uploadExpiry: recurringQueue("uploads.expire")
 } as const
 
 /** The recurring jobs and when they run (UTC cron). */
@@ -28,7 +31,8 @@ export const schedule = {
   [queues.partitions.name]: "17 * * * *",
   [queues.retention.name]: "40 3 * * *",
   [queues.rollup.name]: "* * * * *",
-  [queues.exportExpiry.name]: "23 * * * *"
+  [queues.exportExpiry.name]: "23 * * * *",
+  [queues.uploadExpiry.name]: "53 * * * *"
 } as const
 
 /**
@@ -45,6 +49,7 @@ export const layer = Layer.scopedDiscard(
     const exports = yield* ExportRepository
     const audit = yield* Audit
     const storage = yield* Storage
+    const uploads = yield* UploadRepository
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
@@ -88,6 +93,12 @@ export const layer = Layer.scopedDiscard(
         Effect.provideService(Storage, storage)
       )
     )
+    yield* workQueue(jobs, queues.uploadExpiry, maintenance, () =>
+      expireUploads.pipe(
+        Effect.provideService(UploadRepository, uploads),
+        Effect.provideService(Storage, storage)
+      )
+    )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>
       rollupDirtyHours().pipe(
@@ -100,4 +111,4 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-).pipe(Layer.provide(ExportRepository.Default))
+).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default]))

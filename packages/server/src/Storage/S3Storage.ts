@@ -168,7 +168,8 @@ export const make = (options: S3StorageOptions) =>
                 Key: key,
                 ...(presign.contentType === undefined ? {} : { ContentType: presign.contentType })
               }),
-              { expiresIn: presign.expiresInSeconds }
+              // Signed, so the uploader must send the type the ticket names (S3 refuses any other).
+              { expiresIn: presign.expiresInSeconds, signableHeaders: new Set(["content-type"]) }
             ),
           catch: failure("presignPut", key)
         }),

@@ -9,6 +9,7 @@ import identity from "./0007_identity.js"
 import serializedUrls from "./0008_serialized_urls.js"
 import tapDeadLetters from "./0009_tap_dead_letters.js"
 import exportObjects from "./0010_export_objects.js"
+import uploads from "./0011_uploads.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -21,7 +22,8 @@ export const migrations = {
   "0007_identity": identity,
   "0008_serialized_urls": serializedUrls,
   "0009_tap_dead_letters": tapDeadLetters,
-  "0010_export_objects": exportObjects
+  "0010_export_objects": exportObjects,
+  "0011_uploads": uploads
 }
 
 export const loader = Migrator.fromRecord(migrations)
