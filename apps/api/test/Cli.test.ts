@@ -29,7 +29,8 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         DATABASE_URL: database.url,
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: prefix,
-        TAP_DOMAIN: "tap.test"
+        TAP_DOMAIN: "tap.test",
+        TAPLINE_DATA_DIR: dir
       })
       await waitUntilReady(server)
       const boot = await runCli(["admin:bootstrap", "--email", "root@example.com"], {
@@ -153,6 +154,16 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         currentKey: 2,
         reencrypted: { totpSeeds: 0, oauthClientSecrets: 0 }
       })
+      // The storage the server uses (its data folder's), with links the running server serves.
+      const check = await runCli(["storage:check"], { TAPLINE_DATA_DIR: dir, PUBLIC_URL: server.url })
+      expect(check.code).toBe(0)
+      expect(json(check.output)).toMatchObject({ provider: "local", ok: true, link: "ok", remove: "ok" })
+      const unreachable = await runCli(["storage:check"], {
+        TAPLINE_DATA_DIR: dir,
+        PUBLIC_URL: "http://127.0.0.1:9"
+      })
+      expect(unreachable.code).toBe(1)
+      expect(json(unreachable.output)).toMatchObject({ ok: false, get: "ok, same bytes" })
       expect(await server.stop()).toBe(0)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })

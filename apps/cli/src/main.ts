@@ -12,10 +12,11 @@ import {
   Projector,
   Runtime,
   SecretBox,
+  Storage,
   Totp,
   Users
 } from "@tapline/server"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 
 /*
@@ -93,8 +94,56 @@ const rotateSecrets = Command.make("secrets:rotate", {}, () =>
   )
 )
 
+/** Objects the check writes live under an organisation id no tenant can have. */
+const CHECK_ORGANIZATION = "00000000-0000-0000-0000-000000000000"
+
+const storageCheck = Command.make("storage:check", {}, () =>
+  Effect.gen(function* () {
+    const storage = yield* Storage.Storage
+    const key = Storage.organizationKey(CHECK_ORGANIZATION, "checks", `${Date.now()}-${process.pid}.txt`)
+    const body = `tapline storage check ${new Date().toISOString()}\n`
+    const steps: Record<string, string> = {}
+    const started = Date.now()
+    const stored = yield* storage.put(key, Stream.make(new TextEncoder().encode(body)), {
+      contentType: "text/plain"
+    })
+    steps.put = `ok, ${stored.size} bytes`
+    const read = yield* Effect.flatMap(storage.get(key), (object) =>
+      Stream.mkString(Stream.decodeText(object.stream))
+    )
+    steps.get = read === body ? "ok, same bytes" : "FAILED: read back other bytes"
+    const url = yield* storage.presignGet(key, { expiresInSeconds: 60 })
+    // A link is only useful if this machine can follow it; the local provider's links need the server running.
+    const link = yield* Effect.tryPromise(() =>
+      fetch(url).then(async (r) => ({ status: r.status, text: await r.text() }))
+    ).pipe(Effect.either)
+    steps.link =
+      link._tag === "Left"
+        ? `FAILED: ${url.split("?")[0]} is unreachable (${(link.left.error as Error).message})`
+        : link.right.status === 200 && link.right.text === body
+          ? "ok"
+          : `FAILED: the link answered ${link.right.status}`
+    yield* storage.remove(key)
+    steps.remove = Option.isNone(yield* storage.head(key)) ? "ok" : "FAILED: the object is still there"
+    const failed = Object.values(steps).some((step) => step.startsWith("FAILED"))
+    yield* Console.log(
+      JSON.stringify({
+        provider: storage.provider,
+        ok: !failed,
+        ...steps,
+        milliseconds: Date.now() - started
+      })
+    )
+    if (failed) yield* Effect.sync(() => (process.exitCode = 1))
+  }).pipe(Effect.provide(Runtime.StorageLive))
+).pipe(
+  Command.withDescription(
+    "Write, read, link to and remove a small object in the configured storage (STORAGE_*); exit code 1 on any failure."
+  )
+)
+
 const tapline = Command.make("tapline").pipe(
-  Command.withSubcommands([rebuild, status, bootstrap, rotateSecrets, ...adminCommands])
+  Command.withSubcommands([rebuild, status, bootstrap, rotateSecrets, storageCheck, ...adminCommands])
 )
 
 /** A tagged error from the API names its kind and says what it carries; anything else its message. */

@@ -39,6 +39,8 @@ export const CreateInvitation = Schema.Struct({ email: Email, role: MemberRole }
 /** What the holder of an invitation link may see before signing in. */
 export const InvitationPreview = Schema.Struct({
   organizationName: Schema.String,
+  /** The organisation's logo when Tapline hosts it (same origin as the sign-in page); null otherwise. */
+  organizationLogoUrl: Schema.NullOr(Schema.String),
   email: Schema.String,
   role: MemberRole,
   expiresAt: Schema.DateTimeUtc

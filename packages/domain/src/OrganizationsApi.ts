@@ -8,6 +8,7 @@ import { Email, HttpUrl, Slug } from "./Fields.js"
 import { Branding, Organization } from "./Organization.js"
 import { Page, PageParams } from "./Pagination.js"
 import { NoContent, organizationId } from "./Params.js"
+import { UseUpload } from "./UploadsApi.js"
 
 export const CreateOrganization = Schema.Struct({
   slug: Slug,
@@ -71,6 +72,20 @@ export class OrganizationsApi extends HttpApiGroup.make("organizations")
       .addSuccess(Organization.json)
       .addError(NotFound)
       .addError(Forbidden)
+  )
+  .add(
+    HttpApiEndpoint.put("setLogo")`/api/v1/organizations/${organizationId}/logo`
+      .setPayload(UseUpload)
+      .addSuccess(Organization.json)
+      .annotate(
+        OpenApi.Description,
+        "Makes an uploaded image (`POST …/uploads` with purpose logo: PNG, JPEG or WebP up to 512 KB) the organisation's logo; `branding.logoUrl` then points at Tapline's copy, shown on the pages Tapline renders (the invitation page)."
+      )
+  )
+  .add(
+    HttpApiEndpoint.del("removeLogo")`/api/v1/organizations/${organizationId}/logo`.addSuccess(
+      Organization.json
+    )
   )
   .add(
     HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}`

@@ -96,6 +96,11 @@ const renderInvitation = async (signedIn) => {
     const preview = await api("GET", `/api/v1/invitations/${encodeURIComponent(invitation)}`)
     $("invitation").hidden = false
     $("invitation-organization").textContent = preview.organizationName
+    if (preview.organizationLogoUrl !== null) {
+      $("invitation-logo").src = preview.organizationLogoUrl
+      $("invitation-logo").alt = `${preview.organizationName} logo`
+      $("invitation-logo").hidden = false
+    }
     $("invitation-role").textContent = preview.role
     $("invitation-email").textContent = preview.email
     $("accept-invitation").hidden = !signedIn

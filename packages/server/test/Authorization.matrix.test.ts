@@ -180,6 +180,32 @@ const specs: ReadonlyArray<Spec> = [
       }))
   },
   {
+    name: "organizations.setLogo",
+    method: "PUT",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const ticket = yield* post(c, `${org(c)}/uploads`, { purpose: "logo", contentType: "image/png" })
+        const png = Buffer.from(
+          "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+          "base64"
+        )
+        const put = yield* Effect.promise(() =>
+          fetch(ticket.body.uploadUrl, { method: "PUT", body: png, headers: { "content-type": "image/png" } })
+        )
+        expect(put.status).toBe(200)
+        return { path: `${org(c)}/logo`, body: { uploadId: ticket.body.id } }
+      })
+  },
+  {
+    name: "organizations.removeLogo",
+    method: "DELETE",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/logo` })
+  },
+  {
     name: "organizations.delete",
     method: "DELETE",
     min: "OWNER",

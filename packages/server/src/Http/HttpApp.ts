@@ -50,6 +50,7 @@ import { HealthHandlers, WorkerHealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
+import * as Logos from "./Logos.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
 import { noStore } from "./NoStore.js"
 import { OAuthHandlers } from "./OAuthHandlers.js"
@@ -140,6 +141,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
   Layer.provide(StorageLinks.layer),
+  Layer.provide(Logos.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

@@ -20,6 +20,14 @@ export const OrganizationsHandlers = HttpApiBuilder.group(TaplineApi, "organizat
         withRole("VIEWER", ({ path }) => organizations.get(path.organizationId))
       )
       .handle(
+        "setLogo",
+        withRole("OWNER", ({ path, payload }) => organizations.setLogo(path.organizationId, payload.uploadId))
+      )
+      .handle(
+        "removeLogo",
+        withRole("OWNER", ({ path }) => organizations.removeLogo(path.organizationId))
+      )
+      .handle(
         "update",
         withRole("OWNER", ({ path, payload }) => organizations.update(path.organizationId, payload))
       )

@@ -32,8 +32,8 @@ export class InvitationRepository extends Effect.Service<InvitationRepository>()
 
       /** The open invitation of this link, with its organisation's name; `lock` for accepting it. */
       const findOpen = (token: string, options: { readonly lock?: boolean } = {}) =>
-        sql<InvitationRow & { organizationName: string }>`
-          select ${columns}, o.name as organization_name
+        sql<InvitationRow & { organizationName: string; organizationLogoUrl: string | null }>`
+          select ${columns}, o.name as organization_name, o.branding->>'logoUrl' as organization_logo_url
           from invitations i join organizations o on o.id = i.organization_id
           where i.token_hash = ${hashSecret(token)} and ${isOpen}
           ${options.lock ? sql`for update of i` : sql``}`.pipe(Effect.map((rows) => rows[0]))

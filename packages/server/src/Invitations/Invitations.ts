@@ -15,6 +15,7 @@ import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { randomToken } from "../Crypto/Tokens.js"
 import { Email } from "../Email/Email.js"
 import { MemberRepository } from "../Members/MemberRepository.js"
+import { hostedLogoPath } from "../Organizations/OrganizationLogo.js"
 import { OrganizationRepository } from "../Organizations/OrganizationRepository.js"
 import { UserRepository } from "../Users/UserRepository.js"
 import { InvitationRepository, type InvitationRow } from "./InvitationRepository.js"
@@ -125,6 +126,7 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
       if (row === undefined) return yield* Effect.fail(unusable(token))
       return {
         organizationName: row.organizationName,
+        organizationLogoUrl: hostedLogoPath(row.organizationLogoUrl),
         email: row.email,
         role: row.role,
         expiresAt: DateTime.unsafeFromDate(row.expiresAt)

@@ -3,17 +3,23 @@ import {
   Conflict,
   type CreateOrganization,
   Forbidden,
+  InvalidRequest,
   Organization,
   type OrganizationId,
   type Principal,
   Slug,
-  type UpdateOrganization
+  type UpdateOrganization,
+  type UploadId
 } from "@tapline/domain"
-import { Effect, Schema } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { MemberRepository } from "../Members/MemberRepository.js"
+import { type ObjectKey, organizationKey, Storage } from "../Storage/Storage.js"
+import { Uploads } from "../Uploads/Uploads.js"
+import { hostedLogoPath, LOGO_PATH, sniffImage } from "./OrganizationLogo.js"
 import { OrganizationRepository, type OrganizationRow } from "./OrganizationRepository.js"
 
 /** Sub-domains Tapline or its operators may need for themselves. */
@@ -53,6 +59,9 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
     const repository = yield* OrganizationRepository
     const members = yield* MemberRepository
     const changes = yield* Changes
+    const uploads = yield* Uploads
+    const storage = yield* Storage
+    const config = yield* AppConfig
 
     /** A platform admin sees every organisation, anyone else those they are a member of. */
     const list = Effect.fn("Organizations.list")(function* (principal: Principal, request: PageRequest) {
@@ -143,11 +152,61 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
       return yield* decode(row)
     })
 
+    /** The logo path Tapline hosts in this branding, as a storage key; null when there is none. */
+    const logoKeyOf = (id: OrganizationId, branding: unknown) => {
+      const path = hostedLogoPath((branding as { logoUrl?: string } | null)?.logoUrl)
+      const match = path === null ? null : LOGO_PATH.exec(path)
+      return match === null || match[1] !== id ? null : organizationKey(id, "logo", match[2]!)
+    }
+
+    /** Branding with another logo URL (or none), the rest kept. */
+    const withLogo = (branding: unknown, logoUrl: string | null) => {
+      const { logoUrl: _, ...rest } = (branding ?? {}) as Record<string, unknown>
+      return logoUrl === null ? rest : { ...rest, logoUrl }
+    }
+
+    /**
+     * An uploaded image becomes the logo: its bytes must be the image type declared (signature checked), it is
+     * copied under `org/<id>/logo/`, served by Tapline at `/logos/<id>/<file>`, and the previous one removed.
+     */
+    const setLogo = Effect.fn("Organizations.setLogo")(function* (id: OrganizationId, uploadId: UploadId) {
+      const file = yield* uploads.read(id, uploadId, "logo")
+      const image = sniffImage(file.bytes)
+      if (image === null || image.contentType !== file.contentType) {
+        return yield* new InvalidRequest({ message: `the uploaded file is not a ${file.contentType} image` })
+      }
+      const name = `${uploadId}.${image.ext}`
+      yield* Effect.orDie(
+        storage.put(organizationKey(id, "logo", name), Stream.make(file.bytes), {
+          contentType: image.contentType
+        })
+      )
+      const logoUrl = new URL(`/logos/${id}/${name}`, publicOrigin(config)).href
+      let previous: ObjectKey | null = null
+      const row = yield* change(id, "organization.logo", (before) => {
+        previous = logoKeyOf(id, before.branding)
+        return repository.updateColumns(id, { branding: withLogo(before.branding, logoUrl) })
+      })
+      if (previous !== null) yield* Effect.orDie(storage.remove(previous))
+      yield* uploads.discard(id, uploadId)
+      return yield* decode(row)
+    })
+
+    const removeLogo = Effect.fn("Organizations.removeLogo")(function* (id: OrganizationId) {
+      let previous: ObjectKey | null = null
+      const row = yield* change(id, "organization.logo", (before) => {
+        previous = logoKeyOf(id, before.branding)
+        return repository.updateColumns(id, { branding: withLogo(before.branding, null) })
+      })
+      if (previous !== null) yield* Effect.orDie(storage.remove(previous))
+      return yield* decode(row)
+    })
+
     const remove = Effect.fn("Organizations.remove")(function* (id: OrganizationId) {
       yield* change(id, "organization.delete", () => repository.softDelete(id))
     })
 
-    return { list, get, create, slugAvailability, update, remove } as const
+    return { list, get, create, slugAvailability, update, setLogo, removeLogo, remove } as const
   }),
-  dependencies: [OrganizationRepository.Default, MemberRepository.Default]
+  dependencies: [OrganizationRepository.Default, MemberRepository.Default, Uploads.Default]
 }) {}
