@@ -41,6 +41,14 @@ const main = async () => {
     configureBuckets: [{ name: "bench" }]
   })
   const { port: s3Port } = await s3.run()
+  // Refused S3 requests, printed if the export fails.
+  const refused = []
+  s3.httpServer.prependListener("request", (request, response) => {
+    response.once("finish", () => {
+      if (response.statusCode >= 300)
+        refused.push(`${response.statusCode} ${request.method} ${request.url.slice(0, 160)}`)
+    })
+  })
   onExit(async () => {
     await s3.close()
     Fs.rmSync(directory, { recursive: true, force: true })
@@ -141,6 +149,11 @@ const main = async () => {
   console.log("")
 
   // Baseline: the same CSV straight to an HTTP client, no storage in between.
+  const idle = rssKb(server.child.pid)
+  let streamPeak = idle
+  const streamSampler = setInterval(() => {
+    streamPeak = Math.max(streamPeak, rssKb(server.child.pid))
+  }, 50)
   const from = new Date(start - 3_600_000).toISOString()
   const to = new Date(start + (hours + 1) * 3_600_000).toISOString()
   const streamStarted = performance.now()
@@ -151,6 +164,7 @@ const main = async () => {
   let directBytes = 0
   for await (const chunk of direct.body) directBytes += chunk.byteLength
   const streamMs = performance.now() - streamStarted
+  clearInterval(streamSampler)
 
   const before = rssKb(server.child.pid)
   let peak = before
@@ -171,7 +185,15 @@ const main = async () => {
   }
   const exportMs = performance.now() - exportStarted
   clearInterval(sampler)
-  if (exported.status !== "done") throw new Error(`export ${exported.status}: ${exported.error}`)
+  if (exported.status !== "done") {
+    const log = server
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"ERROR"') || line.includes('"WARN"'))
+    throw new Error(
+      `export ${exported.status}: ${exported.error}\n${refused.slice(0, 20).join("\n")}\n${log.slice(-10).join("\n")}`
+    )
+  }
   const link = await fetch(exported.downloadUrl)
   let linkBytes = 0
   for await (const chunk of link.body) linkBytes += chunk.byteLength
@@ -186,7 +208,9 @@ const main = async () => {
     `baseline: direct CSV stream   ${(streamMs / 1000).toFixed(1)} s, ${(directBytes / 1e6).toFixed(0)} MB`
   )
   console.log(`ratio export/stream           ${(exportMs / streamMs).toFixed(2)}`)
-  console.log(`server RSS                    ${mb(before)} before, ${mb(peak)} peak during the export`)
+  console.log(
+    `server RSS                    ${mb(idle)} idle; peak ${mb(streamPeak)} during the stream, ${mb(peak)} during the export`
+  )
   console.log(
     `presigned download            ${link.status}, ${linkBytes === exported.bytes ? "same bytes" : `${linkBytes} bytes`}`
   )

@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { stringify } from "csv-stringify/sync"
-import { Chunk, DateTime, Effect, Stream } from "effect"
+import { Chunk, DateTime, Effect, Option, Stream } from "effect"
 
 /** What the taps and audit exports read; the same filters as their endpoints. */
 export interface TapsExport {
@@ -77,7 +77,7 @@ const cell = (value: unknown) => {
 // The client turns result columns into camelCase: read each column back by that name.
 const camel = (column: string) => column.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())
 
-/** A header line, then the rows of a database cursor as CSV text: nothing is held in memory but a chunk. */
+/** A header line, then the rows as CSV text: nothing is held in memory but a page. */
 const csv = <R>(
   columns: ReadonlyArray<string>,
   rows: Stream.Stream<unknown, SqlError.SqlError, R>
@@ -95,6 +95,24 @@ const csv = <R>(
   )
 }
 
+/** Rows per query of an export. */
+const PAGE_ROWS = 5_000
+
+/**
+ * The rows of a query a page at a time, each page one short statement that starts after the previous page's
+ * last row. A cursor held for the whole export hit DATABASE_STATEMENT_TIMEOUT (30 s) as soon as its reader
+ * was slower than that in total: a million taps uploaded to S3, or a slow client downloading them.
+ */
+const keysetPages = <Row>(
+  page: (after: Row | undefined) => Effect.Effect<ReadonlyArray<Row>, SqlError.SqlError>
+): Stream.Stream<Row, SqlError.SqlError> =>
+  Stream.paginateChunkEffect(undefined as Row | undefined, (after) =>
+    Effect.map(page(after), (rows) => [
+      Chunk.unsafeFromArray([...rows]),
+      rows.length < PAGE_ROWS ? Option.none() : Option.some(rows[rows.length - 1])
+    ])
+  )
+
 const instant = (value: string | undefined) => (value === undefined ? undefined : new Date(value))
 
 const range = (
@@ -111,29 +129,36 @@ export const exportCsv = (organizationId: string, request: ExportRequest) =>
   Stream.unwrap(
     Effect.map(SqlClient.SqlClient, (sql) => {
       if (request.kind === "taps") {
+        // `tapped_key` carries the time at full precision (a Date keeps milliseconds) for the next page.
         return csv(
           TAP_COLUMNS,
-          sql`
-            select id, tapped_at, band_uid, band_id, window_id, mode, redirect_kind, destination_url, is_bot,
-              is_duplicate, user_agent, host(client_ip) as client_ip, utm_source, utm_medium, utm_campaign,
-              utm_term, utm_content
-            from taps where event_id = ${request.eventId} and organization_id = ${organizationId}
-              ${range(sql, "tapped_at", request.from, request.to)}
-            order by tapped_at, id`.stream
+          keysetPages<{ id: string; tappedKey: string }>(
+            (after) => sql`
+              select id, tapped_at, tapped_at::text as tapped_key, band_uid, band_id, window_id, mode,
+                redirect_kind, destination_url, is_bot, is_duplicate, user_agent, host(client_ip) as client_ip,
+                utm_source, utm_medium, utm_campaign, utm_term, utm_content
+              from taps where event_id = ${request.eventId} and organization_id = ${organizationId}
+                ${range(sql, "tapped_at", request.from, request.to)}
+                ${after === undefined ? sql`` : sql`and (tapped_at, id) > (${after.tappedKey}::timestamptz, ${after.id})`}
+              order by tapped_at, id limit ${PAGE_ROWS}`
+          )
         )
       }
       return csv(
         AUDIT_COLUMNS,
-        sql`
-          select id, occurred_at, actor_type, actor_id, action, resource_type, resource_id, old_values, new_values,
-            host(ip) as ip, user_agent, request_id, trace_id
-          from audit_log where organization_id = ${organizationId}
-            ${request.action === undefined ? sql`` : sql`and action = ${request.action}`}
-            ${request.resourceType === undefined ? sql`` : sql`and resource_type = ${request.resourceType}`}
-            ${request.resourceId === undefined ? sql`` : sql`and resource_id = ${request.resourceId}`}
-            ${request.actorId === undefined ? sql`` : sql`and actor_id = ${request.actorId}`}
-            ${range(sql, "occurred_at", request.from, request.to)}
-          order by id`.stream
+        keysetPages<{ id: string }>(
+          (after) => sql`
+            select id, occurred_at, actor_type, actor_id, action, resource_type, resource_id, old_values,
+              new_values, host(ip) as ip, user_agent, request_id, trace_id
+            from audit_log where organization_id = ${organizationId}
+              ${request.action === undefined ? sql`` : sql`and action = ${request.action}`}
+              ${request.resourceType === undefined ? sql`` : sql`and resource_type = ${request.resourceType}`}
+              ${request.resourceId === undefined ? sql`` : sql`and resource_id = ${request.resourceId}`}
+              ${request.actorId === undefined ? sql`` : sql`and actor_id = ${request.actorId}`}
+              ${range(sql, "occurred_at", request.from, request.to)}
+              ${after === undefined ? sql`` : sql`and id > ${after.id}`}
+            order by id limit ${PAGE_ROWS}`
+        )
       )
     })
   )

@@ -1,5 +1,6 @@
 import { Readable } from "node:stream"
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -121,12 +122,33 @@ export const make = (options: S3StorageOptions) =>
           },
           partSize: Math.max(5 * 1024 * 1024, options.multipartThresholdBytes),
           queueSize: 2,
-          leavePartsOnError: false
+          // Aborted below instead: lib-storage's own abort replaces the upload's error with the abort's.
+          leavePartsOnError: true
         })
+        // Parts of a failed multipart upload are billed until aborted; if the abort fails too, a bucket
+        // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop (docs/INTEGRATIONS.md).
+        const abortParts = Effect.suspend(() =>
+          upload.uploadId === undefined
+            ? Effect.void
+            : Effect.tryPromise(() =>
+                client.send(new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: upload.uploadId }))
+              ).pipe(
+                Effect.catchAll((error) =>
+                  Effect.logWarning("a failed multipart upload could not be aborted").pipe(
+                    Effect.annotateLogs({ key, error: String(error.error) })
+                  )
+                )
+              )
+        )
         yield* Effect.tryPromise({
           try: () => upload.done(),
           catch: failure("put", key)
-        }).pipe(Effect.onInterrupt(() => Effect.promise(() => upload.abort().catch(() => undefined))))
+        }).pipe(
+          Effect.tapError(() => abortParts),
+          Effect.onInterrupt(() =>
+            Effect.promise(() => upload.abort().catch(() => undefined)).pipe(Effect.zipRight(abortParts))
+          )
+        )
         return { key, size, contentType: put.contentType } satisfies StoredObject
       }).pipe(Effect.withSpan("Storage.put", { attributes: { "storage.provider": "s3" } }))
 
