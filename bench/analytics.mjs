@@ -1,9 +1,9 @@
 // pnpm bench:analytics — analytics on an event with 10 million taps (BENCH_TAPS to change): the event
 // summary and time series through the running server (served from rollups), beside the baseline of the same
 // totals computed from the raw taps. Prints p50/p95 of each.
-import { spawnSync } from "node:child_process"
 import Pg from "pg"
 import {
+  adminApi,
   cleanup,
   createDatabase,
   freePort,
@@ -50,25 +50,7 @@ const main = async () => {
   const server = await startProcess("apps/api/dist/main.js", [], env, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/ready`)
   )
-  const boot = spawnSync(
-    process.execPath,
-    ["apps/cli/dist/main.js", "admin:bootstrap", "--email", "bench@example.com"],
-    {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "WARN" },
-      encoding: "utf8"
-    }
-  )
-  const key = /^(tlk_\S+)$/m.exec(boot.stdout)?.[1]
-  const api = async (method, path, body) => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-    return response.json()
-  }
+  const { key, api } = adminApi(port, databaseUrl)
   const org = await api("POST", "/api/v1/organizations", { slug: "bench", name: "Bench" })
   const start = Date.UTC(2026, 6, 1, 16, 0)
   const hours = 8

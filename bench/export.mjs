@@ -3,13 +3,13 @@
 // straight to an HTTP client (the synchronous download, no storage). Prints the time of each, the object's
 // size and the server's resident memory before and at its peak during the export.
 
-import { spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
 import {
+  adminApi,
   cleanup,
   createDatabase,
   freePort,
@@ -76,25 +76,7 @@ const main = async () => {
     0,
     () => httpOk(`http://127.0.0.1:${port}/health/ready`)
   )
-  const boot = spawnSync(
-    process.execPath,
-    ["apps/cli/dist/main.js", "admin:bootstrap", "--email", "bench@example.com"],
-    {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "WARN" },
-      encoding: "utf8"
-    }
-  )
-  const key = /^(tlk_\S+)$/m.exec(boot.stdout)?.[1]
-  const api = async (method, path, body) => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-    return response.json()
-  }
+  const { key, api } = adminApi(port, databaseUrl)
   const org = await api("POST", "/api/v1/organizations", { slug: "bench", name: "Bench" })
   const event = await api("POST", `/api/v1/organizations/${org.id}/events`, {
     name: "Festival",

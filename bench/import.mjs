@@ -1,9 +1,17 @@
 // pnpm bench:import — 100 000 bands imported as one CSV request through the running server (parse, row checks,
 // insert, audit, read-model projection), three times into fresh events, beside the baseline: the same rows
 // inserted by one plain SQL statement (the database work alone).
-import { spawnSync } from "node:child_process"
 import Pg from "pg"
-import { cleanup, createDatabase, freePort, httpOk, redisPrefix, redisUrl, startProcess } from "./support.mjs"
+import {
+  adminApi,
+  cleanup,
+  createDatabase,
+  freePort,
+  httpOk,
+  redisPrefix,
+  redisUrl,
+  startProcess
+} from "./support.mjs"
 
 const BANDS = Number(process.env.BENCH_BANDS ?? 100_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -23,25 +31,7 @@ const main = async () => {
   const server = await startProcess("apps/api/dist/main.js", [], env, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/ready`)
   )
-  const boot = spawnSync(
-    process.execPath,
-    ["apps/cli/dist/main.js", "admin:bootstrap", "--email", "bench@example.com"],
-    {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "WARN" },
-      encoding: "utf8"
-    }
-  )
-  const key = /^(tlk_\S+)$/m.exec(boot.stdout)?.[1]
-  const call = async (method, path, body, contentType = "application/json") => {
-    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, "content-type": contentType },
-      body: typeof body === "string" ? body : JSON.stringify(body)
-    })
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
-    return response.json()
-  }
+  const { api: call } = adminApi(port, databaseUrl)
   const org = await call("POST", "/api/v1/organizations", { slug: "import", name: "Import" })
   // Each event gets wristbands of its own, as a real event does (ids shared across events cost a merge).
   const rowsOf = (run) =>

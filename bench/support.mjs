@@ -1,6 +1,6 @@
 // Shared set-up for the benchmarks: a database and key prefix of their own, processes pinned to a core,
 // clean-up on exit. Benchmarks run the built project (`pnpm build` first; the bench scripts do it).
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { Redis } from "ioredis"
@@ -166,4 +166,32 @@ export const startRedis = async (cpu) => {
     }
   }
   throw new Error("redis-server did not start")
+}
+
+/**
+ * A platform ADMIN's key (`tapline admin:bootstrap`) and a JSON client of the admin API on `port` with it;
+ * `api(method, path, body, contentType)` sends a string body as is, anything else as JSON.
+ */
+export const adminApi = (port, databaseUrl) => {
+  const boot = spawnSync(
+    process.execPath,
+    ["apps/cli/dist/main.js", "admin:bootstrap", "--email", "bench@example.com"],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: "WARN" },
+      encoding: "utf8"
+    }
+  )
+  const key = /^(tlk_\S+)$/m.exec(boot.stdout)?.[1]
+  if (key === undefined) throw new Error(`admin:bootstrap failed:\n${boot.stdout}${boot.stderr}`)
+  const api = async (method, path, body, contentType = "application/json") => {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": contentType },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) })
+    })
+    if (response.status >= 300)
+      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`)
+    return response.json()
+  }
+  return { key, api }
 }

@@ -1,7 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Effect, Option, Schedule, Schema, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import { jobQueue, recurringQueue } from "../Jobs/Jobs.js"
-import { ObjectKey, organizationKey, Storage } from "../Storage/Storage.js"
+import { removeExpired } from "../Storage/Expiry.js"
+import { organizationKey, Storage } from "../Storage/Storage.js"
 import { exportCsv } from "./CsvExports.js"
 import { ExportRepository } from "./ExportRepository.js"
 
@@ -52,30 +53,7 @@ export const runExport = (exportId: string) =>
     Effect.withSpan("Exports.run", { attributes: { "tapline.export_id": exportId } })
   )
 
-/**
- * Removes the objects of expired exports and marks them `expired`, a hundred at a time until none is left.
- * The object goes first: a crash between the two leaves a row that the next run removes again (removing a
- * missing object succeeds), never an object nobody knows about. Returns how many expired.
- */
-export const expireExports = Effect.gen(function* () {
-  const exports = yield* ExportRepository
-  const storage = yield* Storage
-  let total = 0
-  yield* Effect.gen(function* () {
-    const due = yield* exports.expired(100)
-    for (const row of due) {
-      const key = Schema.decodeUnknownOption(ObjectKey)(row.objectKey)
-      if (Option.isSome(key)) yield* storage.remove(key.value)
-      else
-        yield* Effect.logWarning("an expired export names no valid object").pipe(
-          Effect.annotateLogs({ exportId: row.id })
-        )
-      yield* exports.markExpired(row.id)
-    }
-    total += due.length
-    return due.length
-  }).pipe(Effect.repeat({ while: (count) => count === 100, schedule: Schedule.forever }))
-  if (total > 0)
-    yield* Effect.logInfo("expired exports removed").pipe(Effect.annotateLogs({ exports: total }))
-  return total
-}).pipe(Effect.withSpan("Exports.expire"))
+/** Removes the files of exports past their expiry and marks the exports `expired`; how many. */
+export const expireExports = Effect.flatMap(ExportRepository, (exports) =>
+  removeExpired({ name: "exports", due: exports.expired, done: (row) => exports.markExpired(row.id) })
+)

@@ -1,8 +1,8 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Option, Stream } from "effect"
-import { LinkRefused, Storage } from "../Storage/Storage.js"
+import { Effect, Option } from "effect"
+import { LinkRefused, limitBytes, type SignedLinks, Storage } from "../Storage/Storage.js"
 
 /** A signed upload larger than this is refused part-way (413); exports and imports stay far below. */
 export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -35,59 +35,61 @@ const refused = {
 export const layer = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
     const storage = yield* Storage
-    const notHere = Effect.succeed(answer(404, "NotFound", "this server does not serve storage links"))
+    /** A route that needs the provider's links; 404 where the provider serves its own. */
+    const withLinks = (
+      handle: (
+        links: SignedLinks,
+        link: ReturnType<typeof linkOf>,
+        request: HttpServerRequest.HttpServerRequest
+      ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+    ) =>
+      Option.match(storage.signedLinks, {
+        onNone: () => Effect.succeed(answer(404, "NotFound", "this server does not serve storage links")),
+        onSome: (links) =>
+          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+            handle(links, linkOf(request), request)
+          )
+      })
     yield* router.get(
       "/storage/*",
-      Option.match(storage.signedLinks, {
-        onNone: () => notHere,
-        onSome: (links) =>
-          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-            const { key, query } = linkOf(request)
-            return links.read(key, query).pipe(
-              Effect.map((object) =>
-                HttpServerResponse.stream(object.stream, {
-                  contentType: object.contentType,
-                  contentLength: object.size,
-                  headers: {
-                    "cache-control": "private, no-store",
-                    "x-content-type-options": "nosniff",
-                    ...(object.filename === ""
-                      ? {}
-                      : { "content-disposition": `attachment; filename="${object.filename}"` })
-                  }
-                })
-              ),
-              Effect.catchTags({
-                ...refused,
-                ObjectNotFound: () => Effect.succeed(answer(404, "NotFound", "no such object"))
-              })
-            )
+      withLinks((links, { key, query }) =>
+        links.read(key, query).pipe(
+          Effect.map((object) =>
+            HttpServerResponse.stream(object.stream, {
+              contentType: object.contentType,
+              contentLength: object.size,
+              headers: {
+                "cache-control": "private, no-store",
+                "x-content-type-options": "nosniff",
+                ...(object.filename === ""
+                  ? {}
+                  : { "content-disposition": `attachment; filename="${object.filename}"` })
+              }
+            })
+          ),
+          Effect.catchTags({
+            ...refused,
+            ObjectNotFound: () => Effect.succeed(answer(404, "NotFound", "no such object"))
           })
-      })
+        )
+      )
     )
     yield* router.put(
       "/storage/*",
-      Option.match(storage.signedLinks, {
-        onNone: () => notHere,
-        onSome: (links) =>
-          Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-            const { key, query } = linkOf(request)
-            let received = 0
-            const body = Stream.mapEffect(request.stream, (chunk) => {
-              received += chunk.byteLength
-              return received > MAX_UPLOAD_BYTES
-                ? Effect.fail(new LinkRefused({ message: `larger than ${MAX_UPLOAD_BYTES} bytes` }))
-                : Effect.succeed(chunk)
-            })
-            const contentType = request.headers["content-type"] ?? "application/octet-stream"
-            return links.write(key, query, contentType, body).pipe(
-              Effect.map((stored) => HttpServerResponse.unsafeJson({ key: stored.key, size: stored.size })),
-              Effect.catchTag("RequestError", () =>
-                Effect.succeed(answer(400, "InvalidRequest", "the upload was cut off"))
-              ),
-              Effect.catchTags(refused)
-            )
-          })
+      withLinks((links, { key, query }, request) => {
+        const body = limitBytes(
+          request.stream,
+          MAX_UPLOAD_BYTES,
+          () => new LinkRefused({ message: `larger than ${MAX_UPLOAD_BYTES} bytes` })
+        )
+        const contentType = request.headers["content-type"] ?? "application/octet-stream"
+        return links.write(key, query, contentType, body).pipe(
+          Effect.map((stored) => HttpServerResponse.unsafeJson({ key: stored.key, size: stored.size })),
+          Effect.catchTag("RequestError", () =>
+            Effect.succeed(answer(400, "InvalidRequest", "the upload was cut off"))
+          ),
+          Effect.catchTags(refused)
+        )
       })
     )
   })

@@ -11,6 +11,7 @@ import {
   ObjectNotFound,
   Storage,
   StorageError,
+  type StorageShape,
   type StoredObject
 } from "./Storage.js"
 
@@ -83,11 +84,7 @@ export const make = (options: LocalStorageOptions) =>
      * Written to a draft and renamed into place, data before metadata: a reader sees the old object or the
      * new one, never half of one, and a crash leaves only a draft behind.
      */
-    const put = <E>(
-      key: ObjectKey,
-      body: Stream.Stream<Uint8Array, E>,
-      put: { readonly contentType: string }
-    ) =>
+    const put: StorageShape["put"] = (key, body, put) =>
       Effect.gen(function* () {
         const draft = Path.join(drafts, randomBytes(12).toString("hex"))
         const file = yield* Effect.acquireRelease(

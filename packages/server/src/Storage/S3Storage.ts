@@ -11,7 +11,14 @@ import {
 import { Upload } from "@aws-sdk/lib-storage"
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Effect, Layer, Option, Redacted, Stream } from "effect"
-import { type ObjectKey, ObjectNotFound, Storage, StorageError, type StoredObject } from "./Storage.js"
+import {
+  type ObjectKey,
+  ObjectNotFound,
+  Storage,
+  StorageError,
+  type StorageShape,
+  type StoredObject
+} from "./Storage.js"
 
 export interface S3StorageOptions {
   readonly bucket: string
@@ -103,11 +110,7 @@ export const make = (options: S3StorageOptions) =>
      * `Upload` sends one PUT for a body that fits in a part and a multipart upload above it (aborted on
      * failure, so no orphaned parts keep costing); the body is pulled from the stream as parts are sent.
      */
-    const put = <E>(
-      key: ObjectKey,
-      body: Stream.Stream<Uint8Array, E>,
-      put: { readonly contentType: string }
-    ) =>
+    const put: StorageShape["put"] = (key, body, put) =>
       Effect.gen(function* () {
         let size = 0
         const counted = Stream.tap(body, (chunk) => Effect.sync(() => (size += chunk.byteLength)))

@@ -1,4 +1,4 @@
-import { Context, Data, type Effect, type Option, Schema, type Stream } from "effect"
+import { Context, Data, Effect, type Option, Schema, Stream } from "effect"
 
 export class StorageError extends Data.TaggedError("StorageError")<{
   readonly provider: string
@@ -98,3 +98,18 @@ export class Storage extends Context.Tag("@tapline/server/Storage")<
     readonly signedLinks: Option.Option<SignedLinks>
   }
 >() {}
+
+export type StorageShape = Context.Tag.Service<Storage>
+
+/** The stream, failing with `tooLarge()` as soon as more than `maxBytes` went through. */
+export const limitBytes = <E, E2>(
+  stream: Stream.Stream<Uint8Array, E>,
+  maxBytes: number,
+  tooLarge: () => E2
+) => {
+  let received = 0
+  return Stream.mapEffect(stream, (chunk): Effect.Effect<Uint8Array, E2> => {
+    received += chunk.byteLength
+    return received > maxBytes ? Effect.fail(tooLarge()) : Effect.succeed(chunk)
+  })
+}

@@ -8,9 +8,10 @@ import {
   type UploadPurpose,
   uploadRules
 } from "@tapline/domain"
-import { Chunk, DateTime, Effect, Option, Schedule, Schema, Stream } from "effect"
+import { Chunk, DateTime, Effect, Option, Schema, Stream } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { ObjectKey, organizationKey, Storage } from "../Storage/Storage.js"
+import { removeExpired } from "../Storage/Expiry.js"
+import { limitBytes, ObjectKey, organizationKey, Storage } from "../Storage/Storage.js"
 import { UploadRepository } from "./UploadRepository.js"
 
 /** How long the PUT link works; the upload itself waits a day to be used. */
@@ -106,15 +107,14 @@ export class Uploads extends Effect.Service<Uploads>()("@tapline/server/Uploads"
         return yield* new InvalidRequest({ message: `the uploaded file is not ${row.contentType}` })
       }
       // The size is counted again while reading: the link still works, and the object may have been replaced.
-      const tooLarge = new InvalidRequest({ message: `the uploaded file is larger than ${maxBytes} bytes` })
-      let received = 0
       const content = yield* storage.get(key).pipe(
         Effect.flatMap((found) =>
           Stream.runCollect(
-            Stream.mapEffect(found.stream, (chunk) => {
-              received += chunk.byteLength
-              return received > maxBytes ? Effect.fail(tooLarge) : Effect.succeed(chunk)
-            })
+            limitBytes(
+              found.stream,
+              maxBytes,
+              () => new InvalidRequest({ message: `the uploaded file is larger than ${maxBytes} bytes` })
+            )
           )
         ),
         Effect.catchTag("ObjectNotFound", () =>
@@ -140,25 +140,7 @@ export class Uploads extends Effect.Service<Uploads>()("@tapline/server/Uploads"
   dependencies: [UploadRepository.Default]
 }) {}
 
-/**
- * Removes uploads a day old, used or not, a hundred at a time until none is left; the object goes before the
- * row, so a crash between the two is finished by the next run. Returns how many went.
- */
-export const expireUploads = Effect.gen(function* () {
-  const repository = yield* UploadRepository
-  const storage = yield* Storage
-  let total = 0
-  yield* Effect.gen(function* () {
-    const due = yield* repository.expired(100)
-    for (const row of due) {
-      const key = Schema.decodeUnknownOption(ObjectKey)(row.objectKey)
-      if (Option.isSome(key)) yield* storage.remove(key.value)
-      yield* repository.remove(row.id)
-    }
-    total += due.length
-    return due.length
-  }).pipe(Effect.repeat({ while: (count) => count === 100, schedule: Schedule.forever }))
-  if (total > 0)
-    yield* Effect.logInfo("expired uploads removed").pipe(Effect.annotateLogs({ uploads: total }))
-  return total
-}).pipe(Effect.withSpan("Uploads.expire"))
+/** Removes uploads a day old, used or not, object and ticket; how many. */
+export const expireUploads = Effect.flatMap(UploadRepository, (uploads) =>
+  removeExpired({ name: "uploads", due: uploads.expired, done: (row) => uploads.remove(row.id) })
+)
