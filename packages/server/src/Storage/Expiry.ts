@@ -21,6 +21,11 @@ export const removeExpired = <Row extends { readonly objectKey: string | null },
       for (const row of due) {
         const key = Schema.decodeUnknownOption(ObjectKey)(row.objectKey)
         if (Option.isSome(key)) yield* storage.remove(key.value)
+        else if (row.objectKey !== null) {
+          yield* Effect.logWarning(
+            `an expired row of ${what.name} names no valid object; settled without removing it`
+          ).pipe(Effect.annotateLogs({ objectKey: row.objectKey.slice(0, 300) }))
+        }
         yield* what.done(row)
       }
       total += due.length
