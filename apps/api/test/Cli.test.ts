@@ -29,8 +29,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         DATABASE_URL: database.url,
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: prefix,
-        TAP_DOMAIN: "tap.test",
-        TAPLINE_DATA_DIR: dir
+        TAP_DOMAIN: "tap.test"
       })
       await waitUntilReady(server)
       const boot = await runCli(["admin:bootstrap", "--email", "root@example.com"], {
@@ -154,16 +153,39 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         currentKey: 2,
         reencrypted: { totpSeeds: 0, oauthClientSecrets: 0 }
       })
-      // The storage the server uses (its data folder's), with links the running server serves.
+      expect(await server.stop()).toBe(0)
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  }, 90_000)
+  it("storage:check writes, reads, follows a link to and removes an object in the server's storage", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("cli-storage")
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-cli-storage-"))
+    try {
+      // The command and the server share the data folder: the same storage and the key that signs its links.
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAPLINE_DATA_DIR: dir
+      })
+      await waitUntilReady(server)
+      const json = (output: string) =>
+        JSON.parse(output.slice(output.indexOf('{"provider'))) as Record<string, unknown>
       const check = await runCli(["storage:check"], { TAPLINE_DATA_DIR: dir, PUBLIC_URL: server.url })
       expect(check.code).toBe(0)
       expect(json(check.output)).toMatchObject({ provider: "local", ok: true, link: "ok", remove: "ok" })
+      // A link this machine cannot follow is a failure, said in words.
       const unreachable = await runCli(["storage:check"], {
         TAPLINE_DATA_DIR: dir,
         PUBLIC_URL: "http://127.0.0.1:9"
       })
       expect(unreachable.code).toBe(1)
       expect(json(unreachable.output)).toMatchObject({ ok: false, get: "ok, same bytes" })
+      expect(String(json(unreachable.output).link)).toContain("unreachable")
       expect(await server.stop()).toBe(0)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
