@@ -62,7 +62,7 @@ const send = (url: string, endpoint: Endpoint, key: string) =>
     const text = await response.text()
     const retryAfter =
       response.status === 429 ? (JSON.parse(text) as { retryAfterSeconds: number }).retryAfterSeconds : null
-    return { status: response.status, retryAfter }
+    return { status: response.status, retryAfter, header: response.headers.get("retry-after") }
   })
 
 interface Instance {
@@ -74,7 +74,7 @@ interface Instance {
 /** Sends LIMIT + 2 attempts, alternating over the instances; the first LIMIT pass, the rest are 429. */
 const exhaust = (instances: ReadonlyArray<Instance>, endpoint: Endpoint) =>
   Effect.gen(function* () {
-    const replies: Array<{ status: number; retryAfter: number | null }> = []
+    const replies: Array<{ status: number; retryAfter: number | null; header: string | null }> = []
     for (let i = 0; i < LIMIT + 2; i++) {
       const instance = instances[i % instances.length]!
       replies.push(yield* send(instance.url, endpoint, instance.key))
@@ -90,6 +90,8 @@ const exhaust = (instances: ReadonlyArray<Instance>, endpoint: Endpoint) =>
     const retryAfter = Number(replies[LIMIT]!.retryAfter)
     expect(retryAfter, what).toBeGreaterThan(0)
     expect(retryAfter, what).toBeLessThanOrEqual(61)
+    // The standard header says the same, for clients and proxies that read only headers.
+    expect(replies[LIMIT]!.header, what).toBe(String(retryAfter))
   })
 
 describe("authentication rate limits", () => {

@@ -57,6 +57,7 @@ import { OAuthHandlers } from "./OAuthHandlers.js"
 import { OAuthProvidersHandlers } from "./OAuthProvidersHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
 import { PasskeysHandlers } from "./PasskeysHandlers.js"
+import { retryAfter } from "./RetryAfter.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
 import * as SignInPage from "./SignInPage.js"
 import * as StorageLinks from "./StorageLinks.js"
@@ -134,7 +135,9 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
   )
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
-export const HttpAppLive = HttpApiBuilder.serve((app) => noStore(HttpMiddleware.logger(app))).pipe(
+export const HttpAppLive = HttpApiBuilder.serve((app) =>
+  retryAfter(noStore(HttpMiddleware.logger(app)))
+).pipe(
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiBuilder.middleware(guardBodies)),
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
