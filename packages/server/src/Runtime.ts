@@ -27,7 +27,6 @@ import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
 import * as LocalStorage from "./Storage/LocalStorage.js"
 import * as S3Storage from "./Storage/S3Storage.js"
-import type { Storage } from "./Storage/Storage.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
@@ -145,8 +144,6 @@ export interface Overrides {
   readonly jobs?: Layer.Layer<Jobs, unknown, AppConfig | SqlClient>
   /** Seed the demo tenant as configuration says (default), or never. */
   readonly demo?: boolean
-  /** Another object store than STORAGE_PROVIDER's. */
-  readonly storage?: Layer.Layer<Storage, unknown, AppConfig>
 }
 
 /** The database, the Redis-or-memory backends, the job queue and object storage. */
@@ -156,7 +153,7 @@ export const platform = (overrides: Overrides = {}) => {
     database,
     BackendsLive,
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
-    overrides.storage ?? StorageLive
+    StorageLive
   )
 }
 

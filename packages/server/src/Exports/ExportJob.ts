@@ -19,7 +19,7 @@ export const objectKeyOf = (organizationId: string, exportId: string) =>
   organizationKey(organizationId, "exports", `${exportId}.csv`)
 
 /**
- * Runs one export: the CSV streams from a database cursor into Storage (multipart on S3, never whole in
+ * Runs one export: the CSV streams from keyset pages of the database into Storage (multipart on S3, never whole in
  * memory), then the export is marked done with its row and byte counts and its expiry. A failed attempt marks
  * it failed and fails the job, so the queue retries it; a retry overwrites the object.
  */

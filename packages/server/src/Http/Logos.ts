@@ -4,6 +4,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import { LOGO_PATH } from "../Organizations/OrganizationLogo.js"
 import { organizationKey, Storage } from "../Storage/Storage.js"
+import { storageUnavailable } from "./StorageLinks.js"
 
 const notFound = HttpServerResponse.unsafeJson({ _tag: "NotFound", message: "no such logo" }, { status: 404 })
 
@@ -34,17 +35,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
             "content-security-policy": "default-src 'none'"
           }
         })
-      }).pipe(
-        Effect.catchTag("StorageError", (error) =>
-          Effect.as(
-            Effect.logError("logo read failed").pipe(Effect.annotateLogs({ error: error.message })),
-            HttpServerResponse.unsafeJson(
-              { _tag: "ServiceUnavailable", message: "storage is unavailable; retry later" },
-              { status: 503 }
-            )
-          )
-        )
-      )
+      }).pipe(Effect.catchTag("StorageError", storageUnavailable("logo read")))
     )
   })
 )

@@ -1,11 +1,13 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Option } from "effect"
-import { LinkRefused, limitBytes, type SignedLinks, Storage } from "../Storage/Storage.js"
+import { Data, Effect, Option } from "effect"
+import { type LinkRefused, limitBytes, type SignedLinks, Storage } from "../Storage/Storage.js"
 
 /** A signed upload larger than this is refused part-way (413); exports and imports stay far below. */
-export const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+class UploadTooLarge extends Data.TaggedError("UploadTooLarge")<{ readonly message: string }> {}
 
 const answer = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })
@@ -16,16 +18,18 @@ const linkOf = (request: HttpServerRequest.HttpServerRequest) => {
   return { key: decodeURIComponent(url.pathname.slice("/storage/".length)), query: url.searchParams }
 }
 
+/** Storage failed under a request: the log says what, the caller is told to retry (Logos.ts answers alike). */
+export const storageUnavailable = (what: string) => (error: { readonly message: string }) =>
+  Effect.as(
+    Effect.logError(`${what} failed; the caller is told to retry`).pipe(
+      Effect.annotateLogs({ error: error.message })
+    ),
+    answer(503, "ServiceUnavailable", "storage is unavailable; retry later")
+  )
+
 const refused = {
-  LinkRefused: (error: LinkRefused) =>
-    Effect.succeed(answer(error.message.startsWith("larger") ? 413 : 403, "Forbidden", error.message)),
-  StorageError: (error: { readonly message: string }) =>
-    Effect.as(
-      Effect.logError("storage link failed; the caller is told to retry").pipe(
-        Effect.annotateLogs({ error: error.message })
-      ),
-      answer(503, "ServiceUnavailable", "storage is unavailable; retry later")
-    )
+  LinkRefused: (error: LinkRefused) => Effect.succeed(answer(403, "Forbidden", error.message)),
+  StorageError: storageUnavailable("storage link")
 }
 
 /**
@@ -80,15 +84,16 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         const body = limitBytes(
           request.stream,
           MAX_UPLOAD_BYTES,
-          () => new LinkRefused({ message: `larger than ${MAX_UPLOAD_BYTES} bytes` })
+          () => new UploadTooLarge({ message: `larger than ${MAX_UPLOAD_BYTES} bytes` })
         )
         const contentType = request.headers["content-type"] ?? "application/octet-stream"
         return links.write(key, query, contentType, body).pipe(
           Effect.map((stored) => HttpServerResponse.unsafeJson({ key: stored.key, size: stored.size })),
-          Effect.catchTag("RequestError", () =>
-            Effect.succeed(answer(400, "InvalidRequest", "the upload was cut off"))
-          ),
-          Effect.catchTags(refused)
+          Effect.catchTags({
+            ...refused,
+            UploadTooLarge: (error) => Effect.succeed(answer(413, "Forbidden", error.message)),
+            RequestError: () => Effect.succeed(answer(400, "InvalidRequest", "the upload was cut off"))
+          })
         )
       })
     )

@@ -165,6 +165,19 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
       return logoUrl === null ? rest : { ...rest, logoUrl }
     }
 
+    /** Sets the branding's logo URL (or clears it), then removes the object of the logo it replaced. */
+    const replaceLogo = (id: OrganizationId, logoUrl: string | null) =>
+      Effect.gen(function* () {
+        // Read from the row the change locked, so the object removed is the one the change replaced.
+        let previous: ObjectKey | null = null
+        const row = yield* change(id, "organization.logo", (before) => {
+          previous = logoKeyOf(id, before.branding)
+          return repository.updateColumns(id, { branding: withLogo(before.branding, logoUrl) })
+        })
+        if (previous !== null) yield* Effect.orDie(storage.remove(previous))
+        return yield* decode(row)
+      })
+
     /**
      * An uploaded image becomes the logo: its bytes must be the image type declared (signature checked), it is
      * copied under `org/<id>/logo/`, served by Tapline at `/logos/<id>/<file>`, and the previous one removed.
@@ -181,25 +194,13 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
           contentType: image.contentType
         })
       )
-      const logoUrl = new URL(`/logos/${id}/${name}`, publicOrigin(config)).href
-      let previous: ObjectKey | null = null
-      const row = yield* change(id, "organization.logo", (before) => {
-        previous = logoKeyOf(id, before.branding)
-        return repository.updateColumns(id, { branding: withLogo(before.branding, logoUrl) })
-      })
-      if (previous !== null) yield* Effect.orDie(storage.remove(previous))
+      const organization = yield* replaceLogo(id, new URL(`/logos/${id}/${name}`, publicOrigin(config)).href)
       yield* uploads.discard(id, uploadId)
-      return yield* decode(row)
+      return organization
     })
 
     const removeLogo = Effect.fn("Organizations.removeLogo")(function* (id: OrganizationId) {
-      let previous: ObjectKey | null = null
-      const row = yield* change(id, "organization.logo", (before) => {
-        previous = logoKeyOf(id, before.branding)
-        return repository.updateColumns(id, { branding: withLogo(before.branding, null) })
-      })
-      if (previous !== null) yield* Effect.orDie(storage.remove(previous))
-      return yield* decode(row)
+      return yield* replaceLogo(id, null)
     })
 
     const remove = Effect.fn("Organizations.remove")(function* (id: OrganizationId) {

@@ -9,6 +9,7 @@ import {
   type ObjectContent,
   ObjectKey,
   ObjectNotFound,
+  type PresignOptions,
   Storage,
   StorageError,
   type StorageShape,
@@ -16,7 +17,7 @@ import {
 } from "./Storage.js"
 
 export interface LocalStorageOptions {
-  /** The folder objects live in (`<data folder>/objects` by default). */
+  /** The folder objects live in (STORAGE_LOCAL_DIR, else `storage` in the data folder). */
   readonly root: string
   /** Where browsers reach Tapline: links point at `<publicUrl>/storage/<key>`. */
   readonly publicUrl: URL
@@ -122,14 +123,10 @@ export const make = (options: LocalStorageOptions) =>
         catch: failure("remove", key)
       }).pipe(Effect.asVoid)
 
-    const link = (
-      method: "GET" | "PUT",
-      key: ObjectKey,
-      presign: { expiresInSeconds: number } & Record<string, unknown>
-    ) => {
+    const link = (method: "GET" | "PUT", key: ObjectKey, presign: PresignOptions) => {
       const expires = String(Math.floor(Date.now() / 1000) + presign.expiresInSeconds)
-      const filename = typeof presign.filename === "string" ? presign.filename : ""
-      const contentType = typeof presign.contentType === "string" ? presign.contentType : ""
+      const filename = presign.filename ?? ""
+      const contentType = presign.contentType ?? ""
       const url = new URL(
         `storage/${key}`,
         options.publicUrl.href.endsWith("/") ? options.publicUrl : `${options.publicUrl.href}/`
@@ -172,8 +169,8 @@ export const make = (options: LocalStorageOptions) =>
       get,
       head,
       remove,
-      presignGet: (key, presign) => link("GET", key, { ...presign }),
-      presignPut: (key, presign) => link("PUT", key, { ...presign }),
+      presignGet: (key, presign) => link("GET", key, presign),
+      presignPut: (key, presign) => link("PUT", key, presign),
       signedLinks: Option.some({
         /** A signed GET: the object, with the file name the link fixed. */
         read: (rawKey: string, query: URLSearchParams) =>

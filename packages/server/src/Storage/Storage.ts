@@ -32,9 +32,6 @@ export const organizationKey = (organizationId: string, ...segments: ReadonlyArr
   return ObjectKey.make(`org/${organizationId}/${segments.join("/")}`)
 }
 
-/** The organisation an object belongs to, read back from its key. */
-export const organizationOfKey = (key: ObjectKey): string => key.split("/")[1]!
-
 export interface StoredObject {
   readonly key: ObjectKey
   readonly size: number
@@ -101,15 +98,16 @@ export class Storage extends Context.Tag("@tapline/server/Storage")<
 
 export type StorageShape = Context.Tag.Service<Storage>
 
-/** The stream, failing with `tooLarge()` as soon as more than `maxBytes` went through. */
+/** The stream, failing with `tooLarge()` as soon as more than `maxBytes` went through (counted per run). */
 export const limitBytes = <E, E2>(
   stream: Stream.Stream<Uint8Array, E>,
   maxBytes: number,
   tooLarge: () => E2
-) => {
-  let received = 0
-  return Stream.mapEffect(stream, (chunk): Effect.Effect<Uint8Array, E2> => {
-    received += chunk.byteLength
-    return received > maxBytes ? Effect.fail(tooLarge()) : Effect.succeed(chunk)
+) =>
+  Stream.suspend(() => {
+    let received = 0
+    return Stream.mapEffect(stream, (chunk): Effect.Effect<Uint8Array, E2> => {
+      received += chunk.byteLength
+      return received > maxBytes ? Effect.fail(tooLarge()) : Effect.succeed(chunk)
+    })
   })
-}

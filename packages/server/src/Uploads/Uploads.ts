@@ -18,6 +18,13 @@ import { UploadRepository } from "./UploadRepository.js"
 const LINK_SECONDS = 15 * 60
 const KEEP_SECONDS = 24 * 60 * 60
 
+const keyOf = (organizationId: OrganizationId, id: UploadId) => organizationKey(organizationId, "uploads", id)
+
+const notUploaded = (id: UploadId) =>
+  new InvalidRequest({ message: `nothing has been uploaded for upload ${id} yet` })
+const tooLarge = (maxBytes: number) =>
+  new InvalidRequest({ message: `the uploaded file is larger than ${maxBytes} bytes` })
+
 /** An uploaded file read back for the feature that asked for it. */
 export interface UploadedFile {
   readonly id: UploadId
@@ -47,7 +54,7 @@ export class Uploads extends Effect.Service<Uploads>()("@tapline/server/Uploads"
         })
       }
       const id = UploadId.make(randomUUID())
-      const objectKey = organizationKey(organizationId, "uploads", id)
+      const objectKey = keyOf(organizationId, id)
       const uploadUrl = yield* Effect.orDie(
         storage.presignPut(objectKey, { expiresInSeconds: LINK_SECONDS, contentType: input.contentType })
       )
@@ -96,30 +103,18 @@ export class Uploads extends Effect.Service<Uploads>()("@tapline/server/Uploads"
       }
       const key = Schema.decodeUnknownSync(ObjectKey)(row.objectKey)
       const object = yield* Effect.orDie(storage.head(key))
-      if (Option.isNone(object)) {
-        return yield* new InvalidRequest({ message: `nothing has been uploaded for upload ${id} yet` })
-      }
+      if (Option.isNone(object)) return yield* notUploaded(id)
       const { maxBytes } = uploadRules[purpose]
-      if (object.value.size > maxBytes) {
-        return yield* new InvalidRequest({ message: `the uploaded file is larger than ${maxBytes} bytes` })
-      }
+      if (object.value.size > maxBytes) return yield* tooLarge(maxBytes)
       if (object.value.contentType !== row.contentType) {
         return yield* new InvalidRequest({ message: `the uploaded file is not ${row.contentType}` })
       }
       // The size is counted again while reading: the link still works, and the object may have been replaced.
       const content = yield* storage.get(key).pipe(
         Effect.flatMap((found) =>
-          Stream.runCollect(
-            limitBytes(
-              found.stream,
-              maxBytes,
-              () => new InvalidRequest({ message: `the uploaded file is larger than ${maxBytes} bytes` })
-            )
-          )
+          Stream.runCollect(limitBytes(found.stream, maxBytes, () => tooLarge(maxBytes)))
         ),
-        Effect.catchTag("ObjectNotFound", () =>
-          Effect.fail(new InvalidRequest({ message: `nothing has been uploaded for upload ${id} yet` }))
-        ),
+        Effect.catchTag("ObjectNotFound", () => Effect.fail(notUploaded(id))),
         Effect.catchTag("StorageError", Effect.die)
       )
       return {
@@ -131,7 +126,7 @@ export class Uploads extends Effect.Service<Uploads>()("@tapline/server/Uploads"
 
     /** Used up: the object and the ticket go. */
     const discard = Effect.fn("Uploads.discard")(function* (organizationId: OrganizationId, id: UploadId) {
-      yield* Effect.orDie(storage.remove(organizationKey(organizationId, "uploads", id)))
+      yield* Effect.orDie(storage.remove(keyOf(organizationId, id)))
       yield* Effect.orDie(repository.remove(id))
     })
 
