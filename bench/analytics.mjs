@@ -50,7 +50,7 @@ const main = async () => {
   const server = await startProcess("apps/api/dist/main.js", [], env, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/ready`)
   )
-  const { key, api } = adminApi(port, databaseUrl)
+  const { api } = adminApi(port, databaseUrl)
   const org = await api("POST", "/api/v1/organizations", { slug: "bench", name: "Bench" })
   const start = Date.UTC(2026, 6, 1, 16, 0)
   const hours = 8
@@ -73,15 +73,7 @@ const main = async () => {
     )
   }
   const csv = `band_uid\n${Array.from({ length: BANDS }, (_, i) => `FEST-${i}`).join("\n")}\n`
-  const imported = await fetch(
-    `http://127.0.0.1:${port}/api/v1/organizations/${org.id}/events/${event.id}/bands/import`,
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "text/csv" },
-      body: csv
-    }
-  )
-  if (imported.status !== 200) throw new Error(`import: ${imported.status}`)
+  await api("POST", `/api/v1/organizations/${org.id}/events/${event.id}/bands/import`, csv, "text/csv")
 
   const db = new Pg.Client({ connectionString: databaseUrl })
   await db.connect()

@@ -91,15 +91,7 @@ const main = async () => {
     endsAt: new Date(start + hours * 3_600_000).toISOString()
   })
   const csv = `band_uid\n${Array.from({ length: BANDS }, (_, i) => `FEST-${i}`).join("\n")}\n`
-  const imported = await fetch(
-    `http://127.0.0.1:${port}/api/v1/organizations/${org.id}/events/${event.id}/bands/import`,
-    {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "text/csv" },
-      body: csv
-    }
-  )
-  if (imported.status !== 200) throw new Error(`import: ${imported.status}`)
+  await api("POST", `/api/v1/organizations/${org.id}/events/${event.id}/bands/import`, csv, "text/csv")
 
   const db = new Pg.Client({ connectionString: databaseUrl })
   await db.connect()
