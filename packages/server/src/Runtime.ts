@@ -5,11 +5,18 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { Audit } from "./Audit/Audit.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
-import { AppConfig, publicOrigin } from "./Config/AppConfig.js"
+import { AppConfig, type EmailProviderName, publicOrigin } from "./Config/AppConfig.js"
 import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
+import { Email } from "./Email/Email.js"
+import * as EmailFailover from "./Email/Failover.js"
 import * as LogEmail from "./Email/LogEmail.js"
+import * as MailgunEmail from "./Email/MailgunEmail.js"
+import * as PostmarkEmail from "./Email/PostmarkEmail.js"
+import * as ResendEmail from "./Email/ResendEmail.js"
+import * as SendGridEmail from "./Email/SendGridEmail.js"
+import * as SesEmail from "./Email/SesEmail.js"
 import * as SmtpEmail from "./Email/SmtpEmail.js"
 import * as HttpApp from "./Http/HttpApp.js"
 import type { Jobs } from "./Jobs/Jobs.js"
@@ -91,13 +98,78 @@ export const JobsLive = Layer.unwrapEffect(
   )
 )
 
-/** The provider EMAIL_PROVIDER names; SMTP needs SMTP_URL. */
-export const EmailLive = Layer.unwrapEffect(
+/** A provider EMAIL_PROVIDERS names, built from its settings; a missing setting stops the start, naming it. */
+const emailProvider = (name: EmailProviderName) =>
   Effect.gen(function* () {
     const { email } = yield* AppConfig
-    if (email.provider === "log") return LogEmail.layer
-    if (Option.isNone(email.smtpUrl)) return yield* Effect.dieMessage("EMAIL_PROVIDER=smtp needs SMTP_URL")
-    return SmtpEmail.layer({ url: email.smtpUrl.value, from: email.from })
+    const { from, timeout } = email
+    const required = <A>(setting: Option.Option<A>, variable: string) =>
+      Option.match(setting, {
+        onNone: () => Effect.dieMessage(`the ${name} email provider needs ${variable}`),
+        onSome: Effect.succeed
+      })
+    switch (name) {
+      case "log":
+        return LogEmail.make
+      case "smtp":
+        return yield* SmtpEmail.make({ url: yield* required(email.smtpUrl, "SMTP_URL"), from, timeout })
+      case "resend":
+        return ResendEmail.make({
+          apiKey: yield* required(email.resendApiKey, "RESEND_API_KEY"),
+          baseUrl: email.resendBaseUrl,
+          from,
+          timeout
+        })
+      case "postmark":
+        return PostmarkEmail.make({
+          serverToken: yield* required(email.postmarkServerToken, "POSTMARK_SERVER_TOKEN"),
+          baseUrl: email.postmarkBaseUrl,
+          messageStream: email.postmarkMessageStream,
+          from,
+          timeout
+        })
+      case "sendgrid":
+        return SendGridEmail.make({
+          apiKey: yield* required(email.sendgridApiKey, "SENDGRID_API_KEY"),
+          baseUrl: email.sendgridBaseUrl,
+          from,
+          timeout
+        })
+      case "mailgun":
+        return MailgunEmail.make({
+          apiKey: yield* required(email.mailgunApiKey, "MAILGUN_API_KEY"),
+          domain: yield* required(email.mailgunDomain, "MAILGUN_DOMAIN"),
+          baseUrl: email.mailgunBaseUrl,
+          from,
+          timeout
+        })
+      case "ses": {
+        const { sesAccessKeyId, sesSecretAccessKey } = email
+        if (Option.isSome(sesAccessKeyId) !== Option.isSome(sesSecretAccessKey)) {
+          return yield* Effect.dieMessage(
+            "SES_ACCESS_KEY_ID and SES_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
+          )
+        }
+        return yield* SesEmail.make({
+          region: email.sesRegion,
+          endpoint: email.sesEndpoint,
+          credentials: Option.zipWith(sesAccessKeyId, sesSecretAccessKey, (accessKeyId, secretAccessKey) => ({
+            accessKeyId,
+            secretAccessKey
+          })),
+          from,
+          timeout
+        })
+      }
+    }
+  })
+
+/** The providers EMAIL_PROVIDERS names, in failover order, as one Email. */
+export const EmailLive = Layer.scoped(
+  Email,
+  Effect.gen(function* () {
+    const { email } = yield* AppConfig
+    return EmailFailover.make(yield* Effect.forEach(email.providers, emailProvider))
   })
 )
 
@@ -146,14 +218,16 @@ export interface Overrides {
   readonly demo?: boolean
 }
 
-/** The database, the Redis-or-memory backends, the job queue and object storage. */
+/** The database, the Redis-or-memory backends, the job queue, object storage, email and the encryption keys. */
 export const platform = (overrides: Overrides = {}) => {
   const database = overrides.database ?? DatabaseLive
   return Layer.mergeAll(
     database,
     BackendsLive,
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
-    StorageLive
+    StorageLive,
+    EmailLive,
+    SecretBox.layer
   )
 }
 
@@ -170,7 +244,7 @@ export const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default)
 /** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
 export const ApiServerLive = HttpApp.HttpAppLive.pipe(
   // OAuth sign-in (arctic) uses Node's own fetch: see OutboundFetch.
-  Layer.provide([SecretBox.layer, EmailLive, OutboundFetch.layer]),
+  Layer.provide(OutboundFetch.layer),
   Layer.provideMerge(HttpApp.NodeServerWithHotPathLive),
   Layer.provide(HotPathLive)
 )

@@ -23,6 +23,21 @@ describe("configuration", () => {
     })
   )
 
+  it.effect(
+    "email providers: an ordered list, EMAIL_PROVIDER as the older one-name spelling, log by default",
+    () =>
+      Effect.gen(function* () {
+        const providers = (env: Record<string, string>) =>
+          Effect.map(load(env), (result) => Either.getOrThrow(result).email.providers)
+        expect(yield* providers({})).toEqual(["log"])
+        expect(yield* providers({ EMAIL_PROVIDER: "smtp" })).toEqual(["smtp"])
+        expect(yield* providers({ EMAIL_PROVIDERS: " Resend, smtp ", EMAIL_PROVIDER: "log" })).toEqual([
+          "resend",
+          "smtp"
+        ])
+      })
+  )
+
   it.effect("reads nested values and durations", () =>
     Effect.gen(function* () {
       const config = Either.getOrThrow(
@@ -56,7 +71,11 @@ describe("configuration", () => {
         [{ REDIS_SENTINELS: "nohost" }, "REDIS_SENTINELS"],
         [{ DEFAULT_REDIRECT_URL: "ftp://files.example" }, "DEFAULT_REDIRECT_URL"],
         [{ TAPLINE_DEMO: "perhaps" }, "TAPLINE_DEMO"],
-        [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"]
+        [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+        [{ EMAIL_PROVIDERS: "resend,carrier-pigeon" }, "EMAIL_PROVIDERS"],
+        [{ EMAIL_PROVIDERS: "smtp,smtp" }, "EMAIL_PROVIDERS"],
+        [{ EMAIL_PROVIDERS: " , " }, "EMAIL_PROVIDERS"],
+        [{ EMAIL_PROVIDERS: "nope", EMAIL_PROVIDER: "smtp" }, "EMAIL_PROVIDERS"]
       ]
       for (const [env, variable] of cases) {
         const line = yield* errorLine(env)

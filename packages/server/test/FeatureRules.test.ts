@@ -1,11 +1,14 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { type OrganizationId, Principal, type UserId } from "@tapline/domain"
-import { DateTime, Effect, Exit, Layer } from "effect"
+import { DateTime, Effect, Exit, Layer, Schedule } from "effect"
 import { Audit } from "../src/Audit/Audit.js"
+import type { SecretBox } from "../src/Crypto/SecretBox.js"
 import { Email, type EmailMessage } from "../src/Email/Email.js"
 import { Events } from "../src/Events/Events.js"
 import { Invitations } from "../src/Invitations/Invitations.js"
+import { Jobs, workQueue } from "../src/Jobs/Jobs.js"
+import { deliver, emailQueue } from "../src/Mail/Mailer.js"
 import { Members } from "../src/Members/Members.js"
 import { Organizations } from "../src/Organizations/Organizations.js"
 import { Users } from "../src/Users/Users.js"
@@ -24,6 +27,20 @@ const RecordingEmail = Layer.succeed(
   Email.of({ provider: "test", send: (message) => Effect.sync(() => void outbox.push(message)) })
 )
 
+/** The `email.send` queue worked in this process, into the outbox. */
+const MailWorker = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const jobs = yield* Jobs
+    const context = yield* Effect.context<Email | SecretBox>()
+    yield* workQueue(
+      jobs,
+      emailQueue,
+      { retryLimit: 0, retryDelaySeconds: 1, backoff: false, concurrency: 1 },
+      (job) => deliver(job).pipe(Effect.provide(context))
+    )
+  })
+)
+
 const services = Layer.mergeAll(
   Organizations.Default,
   Members.Default,
@@ -33,6 +50,7 @@ const services = Layer.mergeAll(
 ).pipe(
   Layer.provideMerge(Users.Default),
   Layer.provideMerge(Audit.Default),
+  Layer.provideMerge(MailWorker),
   Layer.provideMerge(RecordingEmail),
   Layer.provideMerge(serviceHarness)
 )
@@ -194,11 +212,20 @@ describe("feature rules", () => {
         const invitee = yield* newUser
         const email = (yield* sql<{ email: string }>`select email from users where id = ${invitee.id}`)[0]!
           .email
-        const linkOf = () =>
-          new URL(outbox.at(-1)!.text.match(/https?:\/\/\S+/)![0]).searchParams.get("invitation")!
+        /** The link of the mail the queue delivers after the `sent` mails before it. */
+        const linkOf = (sent: number) =>
+          Effect.sync(() => outbox[sent]).pipe(
+            Effect.filterOrFail((mail) => mail !== undefined),
+            Effect.retry(Schedule.spaced("50 millis")),
+            Effect.timeout("20 seconds"),
+            Effect.map(
+              (mail) => new URL(mail.text.match(/https?:\/\/\S+/)![0]).searchParams.get("invitation")!
+            )
+          )
 
+        const sent = outbox.length
         yield* invitations.create(person(owner), organizationId, { email, role: "EDITOR" })
-        const token = linkOf()
+        const token = yield* linkOf(sent)
         expect((yield* invitations.preview(token)).role).toBe("EDITOR")
         const stranger = yield* newUser
         expect(yield* failureOf(invitations.accept(stranger.id, token))).toContain("another email address")
@@ -210,7 +237,7 @@ describe("feature rules", () => {
         const laterEmail = (yield* sql<{ email: string }>`select email from users where id = ${later.id}`)[0]!
           .email
         yield* invitations.create(person(owner), organizationId, { email: laterEmail, role: "VIEWER" })
-        const expiring = linkOf()
+        const expiring = yield* linkOf(sent + 1)
         yield* sql`update invitations set expires_at = now() - interval '1 second'
           where organization_id = ${organizationId} and lower(email) = lower(${laterEmail})`
         expect(yield* failureOf(invitations.preview(expiring))).toContain("NotFound")

@@ -3,7 +3,7 @@ import { describe, expect, it, layer } from "@effect/vitest"
 import { Deferred, Effect, Layer, Ref, Schedule, Schema } from "effect"
 import { layerPool } from "../src/Database/Database.js"
 import { dueQueues } from "../src/Jobs/CronSchedule.js"
-import { enqueueJob, Jobs, jobQueue, workQueue } from "../src/Jobs/Jobs.js"
+import { enqueueJob, Jobs, jobQueue, PermanentJobFailure, workQueue } from "../src/Jobs/Jobs.js"
 import * as MemoryJobs from "../src/Jobs/MemoryJobs.js"
 import * as PgBossJobs from "../src/Jobs/PgBossJobs.js"
 import { freshDatabase, poolOptions } from "./support/TestDatabase.js"
@@ -108,6 +108,28 @@ for (const [name, implementation] of Object.entries(implementations)) {
           expect(yield* Ref.get(attempts)).toBe(3)
           expect((yield* jobs.failed(100)).some((job) => job.id === id)).toBe(false)
           expect(yield* jobs.retry("00000000-0000-4000-8000-000000000000")).toBe(false)
+        })
+      )
+
+      it.scoped("a permanent failure goes to the failed jobs at once, with attempts left unused", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("permanent")
+          const attempts = yield* Ref.make(0)
+          yield* jobs.work(queue, { ...quick, retryLimit: 5 }, () =>
+            Ref.update(attempts, (n) => n + 1).pipe(
+              Effect.zipRight(Effect.fail(new PermanentJobFailure({ message: "address refused" })))
+            )
+          )
+          const id = yield* jobs.enqueue(queue, { n: 1 })
+          const failed = yield* jobs.failed(100).pipe(
+            Effect.filterOrFail((list) => list.some((job) => job.id === id)),
+            Effect.retry(Schedule.spaced("200 millis")),
+            Effect.timeout("30 seconds")
+          )
+          expect(failed.find((job) => job.id === id)).toMatchObject({ queue, attempts: 1 })
+          expect(failed.find((job) => job.id === id)?.error).toContain("address refused")
+          expect(yield* Ref.get(attempts)).toBe(1)
         })
       )
 

@@ -166,11 +166,66 @@ const auth = Config.all({
   relyingPartyName: Config.string("WEBAUTHN_RP_NAME").pipe(Config.withDefault("Tapline"))
 })
 
+export const EMAIL_PROVIDERS = ["log", "smtp", "resend", "postmark", "ses", "sendgrid", "mailgun"] as const
+export type EmailProviderName = (typeof EMAIL_PROVIDERS)[number]
+
+/** An ordered, comma-separated list of provider names, each known and named once. */
+const providerList = Config.string().pipe(
+  Config.mapOrFail((text) => {
+    const names = text
+      .split(",")
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name.length > 0)
+    const unknown = names.filter((name) => !(EMAIL_PROVIDERS as ReadonlyArray<string>).includes(name))
+    if (names.length === 0 || unknown.length > 0 || new Set(names).size !== names.length) {
+      return Either.left(
+        ConfigError.InvalidData(
+          [],
+          `expected distinct names among ${EMAIL_PROVIDERS.join(", ")} separated by commas`
+        )
+      )
+    }
+    return Either.right(names as ReadonlyArray<EmailProviderName>)
+  })
+)
+
 const email = Config.all({
-  provider: Config.literal("log", "smtp")("EMAIL_PROVIDER").pipe(Config.withDefault("log" as const)),
-  /** smtp://user:pass@host:port or smtps://…; required when EMAIL_PROVIDER=smtp. */
+  /** The providers in failover order; EMAIL_PROVIDER (one name) is read when EMAIL_PROVIDERS is not set. */
+  providers: Config.all([
+    Config.option(providerList.pipe(Config.nested("EMAIL_PROVIDERS"))),
+    Config.option(providerList.pipe(Config.nested("EMAIL_PROVIDER")))
+  ]).pipe(
+    Config.map(([list, single]) =>
+      Option.getOrElse(
+        Option.orElse(list, () => single),
+        (): ReadonlyArray<EmailProviderName> => ["log"]
+      )
+    )
+  ),
+  from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>")),
+  /** One provider's deadline for one message, before the next provider is tried. */
+  timeout: Config.duration("EMAIL_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  /** Attempts of the whole provider list after the first, with a doubling delay from EMAIL_RETRY_DELAY_SECONDS. */
+  retryLimit: Config.integer("EMAIL_RETRY_LIMIT").pipe(Config.withDefault(8)),
+  retryDelaySeconds: positive("EMAIL_RETRY_DELAY_SECONDS", 30),
+  /** smtp://user:pass@host:port or smtps://…; required with the smtp provider. */
   smtpUrl: Config.option(Config.redacted("SMTP_URL")),
-  from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>"))
+  resendApiKey: Config.option(Config.redacted("RESEND_API_KEY")),
+  resendBaseUrl: Config.string("RESEND_BASE_URL").pipe(Config.withDefault("https://api.resend.com")),
+  postmarkServerToken: Config.option(Config.redacted("POSTMARK_SERVER_TOKEN")),
+  postmarkBaseUrl: Config.string("POSTMARK_BASE_URL").pipe(Config.withDefault("https://api.postmarkapp.com")),
+  postmarkMessageStream: Config.string("POSTMARK_MESSAGE_STREAM").pipe(Config.withDefault("outbound")),
+  sendgridApiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
+  sendgridBaseUrl: Config.string("SENDGRID_BASE_URL").pipe(Config.withDefault("https://api.sendgrid.com")),
+  mailgunApiKey: Config.option(Config.redacted("MAILGUN_API_KEY")),
+  mailgunDomain: Config.option(Config.string("MAILGUN_DOMAIN")),
+  /** https://api.eu.mailgun.net for an account in Mailgun's EU region. */
+  mailgunBaseUrl: Config.string("MAILGUN_BASE_URL").pipe(Config.withDefault("https://api.mailgun.net")),
+  sesRegion: Config.string("SES_REGION").pipe(Config.withDefault("us-east-1")),
+  sesEndpoint: Config.option(Config.url("SES_ENDPOINT").pipe(Config.map((url) => url.href))),
+  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
+  sesAccessKeyId: Config.option(Config.string("SES_ACCESS_KEY_ID")),
+  sesSecretAccessKey: Config.option(Config.redacted("SES_SECRET_ACCESS_KEY"))
 })
 
 const storage = Config.all({

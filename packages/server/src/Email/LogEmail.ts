@@ -5,14 +5,13 @@ import { Email } from "./Email.js"
  * Development provider: writes who and what to the log instead of sending. The body (which holds links
  * such as invitations) is logged at DEBUG only, so a production log at INFO never carries it.
  */
-export const layer = Layer.succeed(
-  Email,
-  Email.of({
-    provider: "log",
-    send: (message) =>
-      Effect.logInfo("email (log provider, not sent)").pipe(
-        Effect.annotateLogs({ to: message.to, subject: message.subject }),
-        Effect.zipRight(Effect.logDebug(message.text).pipe(Effect.annotateLogs({ to: message.to })))
-      )
-  })
-)
+export const make = Email.of({
+  provider: "log",
+  send: (message) =>
+    Effect.logInfo("email (log provider, not sent)").pipe(
+      Effect.annotateLogs({ to: message.to, subject: message.subject }),
+      Effect.zipRight(Effect.logDebug(message.text).pipe(Effect.annotateLogs({ to: message.to })))
+    )
+})
+
+export const layer = Layer.succeed(Email, make)

@@ -1,11 +1,40 @@
-import { Effect, Layer, Redacted } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import { createTransport } from "nodemailer"
 import { Email, EmailError } from "./Email.js"
 
+export interface SmtpOptions {
+  readonly url: Redacted.Redacted
+  readonly from: string
+  /** Connecting, the greeting and each reply of the server, before the next provider is tried. */
+  readonly timeout: Duration.DurationInput
+}
+
+/**
+ * SMTP's own verdict: a 5xx reply is permanent (the server refused this message or mailbox), a 4xx or a
+ * connection that failed is transient.
+ */
+const toEmailError = (cause: unknown) => {
+  const error = cause as Error & { responseCode?: number }
+  const code = error.responseCode
+  // The URL carries credentials: the error says what failed, not where to.
+  return new EmailError({
+    provider: "smtp",
+    failure: code !== undefined && code >= 500 ? "permanent" : "transient",
+    message: `SMTP send failed: ${error.message}`,
+    cause
+  })
+}
+
 /** SMTP through nodemailer: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
-export const make = (options: { readonly url: Redacted.Redacted; readonly from: string }) =>
+export const make = (options: SmtpOptions) =>
   Effect.gen(function* () {
-    const transport = createTransport(Redacted.value(options.url))
+    const millis = Duration.toMillis(options.timeout)
+    const transport = createTransport({
+      url: Redacted.value(options.url),
+      connectionTimeout: millis,
+      greetingTimeout: millis,
+      socketTimeout: millis
+    })
     yield* Effect.addFinalizer(() => Effect.sync(() => transport.close()))
     return Email.of({
       provider: "smtp",
@@ -17,18 +46,12 @@ export const make = (options: { readonly url: Redacted.Redacted; readonly from: 
               to: message.to,
               subject: message.subject,
               text: message.text,
-              ...(message.html === undefined ? {} : { html: message.html })
+              ...(message.html === undefined ? {} : { html: message.html }),
+              ...(message.id === undefined ? {} : { messageId: `<${message.id}@tapline>` })
             }),
-          // The URL carries credentials: the error says what failed, not where to.
-          catch: (cause) =>
-            new EmailError({
-              provider: "smtp",
-              message: `SMTP send failed: ${(cause as Error).message}`,
-              cause
-            })
+          catch: toEmailError
         }).pipe(Effect.asVoid, Effect.withSpan("Email.send", { attributes: { "email.provider": "smtp" } }))
     })
   })
 
-export const layer = (options: { readonly url: Redacted.Redacted; readonly from: string }) =>
-  Layer.scoped(Email, make(options))
+export const layer = (options: SmtpOptions) => Layer.scoped(Email, make(options))

@@ -1,6 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema, Stream } from "effect"
-import { jobQueue, recurringQueue } from "../Jobs/Jobs.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import { Jobs, jobQueue, recurringQueue } from "../Jobs/Jobs.js"
+import { Mailer } from "../Mail/Mailer.js"
+import * as MailTemplates from "../Mail/MailTemplates.js"
 import { removeExpired } from "../Storage/Expiry.js"
 import { organizationKey, Storage } from "../Storage/Storage.js"
 import { exportCsv } from "./CsvExports.js"
@@ -38,12 +41,18 @@ export const runExport = (exportId: string) =>
     )
     const key = objectKeyOf(row.organizationId, exportId)
     const stored = yield* storage.put(key, text, { contentType: "text/csv; charset=utf-8" })
-    yield* exports.finish(exportId, {
-      rows: Math.max(0, lines - 1),
-      bytes: stored.size,
-      objectKey: key,
-      keepDays: KEEP_DAYS
-    })
+    const jobs = yield* Jobs
+    yield* jobs.transactional(
+      Effect.gen(function* () {
+        yield* exports.finish(exportId, {
+          rows: Math.max(0, lines - 1),
+          bytes: stored.size,
+          objectKey: key,
+          keepDays: KEEP_DAYS
+        })
+        yield* announceReady(exportId)
+      })
+    )
   }).pipe(
     Effect.tapError((error) =>
       Effect.flatMap(ExportRepository, (exports) =>
@@ -52,6 +61,32 @@ export const runExport = (exportId: string) =>
     ),
     Effect.withSpan("Exports.run", { attributes: { "tapline.export_id": exportId } })
   )
+
+/** The mail to whoever asked for the export, enqueued with the export's completion. */
+const announceReady = (exportId: string) =>
+  Effect.gen(function* () {
+    const notice = yield* Effect.flatMap(ExportRepository, (exports) => exports.readyNotice(exportId))
+    if (notice === undefined) return
+    const config = yield* AppConfig
+    const link = new URL(
+      `/api/v1/organizations/${notice.organizationId}/exports/${exportId}/download`,
+      publicOrigin(config)
+    )
+    const mailer = yield* Mailer
+    yield* mailer.send(
+      "export.ready",
+      notice.email,
+      MailTemplates.exportReady(
+        MailTemplates.brandOf({ name: notice.organizationName, branding: notice.branding }),
+        {
+          kind: notice.kind,
+          rows: notice.rows,
+          link: link.href,
+          expiresAt: notice.expiresAt
+        }
+      )
+    )
+  })
 
 /** Removes the files of exports past their expiry and marks the exports `expired`; how many. */
 export const expireExports = Effect.flatMap(ExportRepository, (exports) =>

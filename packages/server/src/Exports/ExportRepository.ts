@@ -51,6 +51,23 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
       sql`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
         finished_at = now(), expires_at = now() + make_interval(days => ${done.keepDays}) where id = ${id}`
 
+    /** Who asked for a finished export, when a signed-in user did (an organisation key has no mailbox). */
+    const readyNotice = (id: string) =>
+      sql<{
+        email: string
+        organizationId: OrganizationId
+        organizationName: string
+        branding: unknown
+        kind: string
+        rows: number
+        expiresAt: Date
+      }>`
+        select u.email, e.organization_id, o.name as organization_name, o.branding, e.kind, e.rows, e.expires_at
+        from exports e
+        join organizations o on o.id = e.organization_id
+        join users u on e.created_by = 'user:' || u.id::text
+        where e.id = ${id} and e.status = 'done'`.pipe(Effect.map((rows) => rows[0]))
+
     const fail = (id: string, message: string) =>
       sql`update exports set status = 'failed', error = ${message}, finished_at = now() where id = ${id}`
 
@@ -64,6 +81,6 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
     const markExpired = (id: ExportId) =>
       sql`update exports set status = 'expired', object_key = null where id = ${id} and status = 'done'`
 
-    return { insert, find, list, start, finish, fail, expired, markExpired } as const
+    return { insert, find, list, start, finish, readyNotice, fail, expired, markExpired } as const
   })
 }) {}

@@ -13,7 +13,8 @@ import { DateTime, Effect, Option } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { randomToken } from "../Crypto/Tokens.js"
-import { Email } from "../Email/Email.js"
+import { Mailer } from "../Mail/Mailer.js"
+import * as MailTemplates from "../Mail/MailTemplates.js"
 import { MemberRepository } from "../Members/MemberRepository.js"
 import { hostedLogoPath } from "../Organizations/OrganizationLogo.js"
 import { OrganizationRepository } from "../Organizations/OrganizationRepository.js"
@@ -40,10 +41,13 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
     const members = yield* MemberRepository
     const users = yield* UserRepository
     const changes = yield* Changes
-    const email = yield* Email
+    const mailer = yield* Mailer
     const config = yield* AppConfig
 
-    /** The mail is sent inside the transaction: if it cannot be sent, no invitation exists. */
+    /**
+     * The mail is enqueued inside the transaction: it exists if and only if the invitation does, and the
+     * job queue retries it while the mail providers are down.
+     */
     const create = Effect.fn("Invitations.create")(function* (
       principal: Principal,
       organizationId: OrganizationId,
@@ -56,7 +60,6 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
         Effect.gen(function* () {
           const organization = yield* organizations.find(organizationId)
           if (organization === undefined) return yield* changes.notFound("organization", organizationId)
-          const name = String(organization.name)
           const created = yield* repository.replace({
             organizationId,
             email: input.email,
@@ -72,22 +75,22 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
             resourceId: created.id,
             newValues: { email: input.email, role: input.role }
           })
-          yield* email
-            .send({
-              to: input.email,
-              subject: `You are invited to ${name} on Tapline`,
-              text:
-                `You have been invited to join ${name} on Tapline as ${input.role}.\n\n` +
-                `Accept within ${VALID_DAYS} days by signing in here:\n${link.href}\n\n` +
-                "The link works once. If you did not expect this, ignore this email."
-            })
+          yield* mailer
+            .send(
+              "invitation",
+              input.email,
+              MailTemplates.invitation(MailTemplates.brandOf(organization), {
+                role: input.role,
+                link: link.href,
+                validDays: VALID_DAYS
+              })
+            )
             .pipe(
-              // The cause (host, port, server reply) goes to the log, not to the caller.
-              Effect.tapError((error) => Effect.logWarning("invitation email not sent", error.message)),
+              Effect.tapError((error) => Effect.logWarning("invitation email not enqueued", error.message)),
               Effect.mapError(
                 () =>
                   new DependencyUnavailable({
-                    message: "the invitation email could not be sent; nothing was created, try again later"
+                    message: "the invitation email could not be queued; nothing was created, try again later"
                   })
               )
             )
@@ -168,6 +171,7 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
     InvitationRepository.Default,
     OrganizationRepository.Default,
     MemberRepository.Default,
-    UserRepository.Default
+    UserRepository.Default,
+    Mailer.Default
   ]
 }) {}

@@ -7,6 +7,19 @@ export class JobsError extends Data.TaggedError("JobsError")<{
   readonly cause?: unknown
 }> {}
 
+/**
+ * A handler's verdict that trying again cannot help (the email provider refused the address): the job
+ * goes to the failed jobs at once, whatever attempts it had left, with this message as its error.
+ */
+export class PermanentJobFailure extends Data.TaggedError("PermanentJobFailure")<{
+  readonly message: string
+}> {}
+
+export const isPermanent = (failure: unknown): boolean =>
+  typeof failure === "object" &&
+  failure !== null &&
+  (failure as { _tag?: unknown })._tag === "PermanentJobFailure"
+
 export interface QueueOptions {
   /** Attempts after the first; a job that fails them all stays failed (the dead letter) until retried. */
   readonly retryLimit: number

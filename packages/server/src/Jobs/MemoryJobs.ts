@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Effect, FiberRef, Layer, Option } from "effect"
 import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
-import { type FailedJob, Jobs, type JobsShape, type QueueOptions } from "./Jobs.js"
+import { type FailedJob, isPermanent, Jobs, type JobsShape, type QueueOptions } from "./Jobs.js"
 
 interface MemoryJob {
   readonly id: string
@@ -48,7 +48,7 @@ export const make = Effect.gen(function* () {
     }
     const options = queues.get(job.queue) ?? DEFAULTS
     job.error = failure.value instanceof Error ? failure.value.message : String(failure.value)
-    if (job.attempts < options.retryLimit + 1) {
+    if (job.attempts < options.retryLimit + 1 && !isPermanent(failure.value)) {
       const delay = options.retryDelaySeconds * 1000 * (options.backoff ? 2 ** (job.attempts - 1) : 1)
       job.state = "created"
       job.runAfter = Date.now() + delay

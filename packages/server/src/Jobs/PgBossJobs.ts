@@ -3,7 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 import PgBoss from "pg-boss"
 import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
-import { type FailedJob, Jobs, JobsError, type JobsShape } from "./Jobs.js"
+import { type FailedJob, isPermanent, Jobs, JobsError, type JobsShape } from "./Jobs.js"
 
 const SCHEMA = "pgboss"
 
@@ -94,7 +94,17 @@ export const make = (options: {
                   if (job === undefined) return
                   const exit = await Runtime.runPromiseExit(runtime)(handler(job.data))
                   // pg-boss keeps what the handler threw as the failed job's output: a plain message.
-                  if (Exit.isFailure(exit)) throw new Error(errorMessage(Cause.squash(exit.cause)))
+                  if (Exit.isFailure(exit)) {
+                    const failure = Cause.squash(exit.cause)
+                    // pg-boss retries while retry_count < retry_limit: closing that gap fails it for good.
+                    if (isPermanent(failure)) {
+                      await Runtime.runPromise(runtime)(
+                        sql`update ${sql(SCHEMA)}.job set retry_limit = retry_count
+                          where name = ${queue} and id = ${job.id}::uuid`.pipe(Effect.ignore)
+                      )
+                    }
+                    throw new Error(errorMessage(failure))
+                  }
                 })
               ),
               (id) => Effect.promise(() => boss.offWork({ id, wait: true } as never)).pipe(Effect.ignore)

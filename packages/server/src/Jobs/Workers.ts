@@ -3,9 +3,12 @@ import { Effect, Layer } from "effect"
 import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { SecretBox } from "../Crypto/SecretBox.js"
 import { ensureTapPartitions } from "../Database/Database.js"
+import { Email } from "../Email/Email.js"
 import { expireExports, expiryQueue, exportQueue, runExport } from "../Exports/ExportJob.js"
 import { ExportRepository } from "../Exports/ExportRepository.js"
+import { deliver, emailQueue, Mailer } from "../Mail/Mailer.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Storage } from "../Storage/Storage.js"
 import { UploadRepository } from "../Uploads/UploadRepository.js"
@@ -22,7 +25,8 @@ export const queues = {
   rollup: recurringQueue("analytics.rollup"),
   exports: exportQueue,
   exportExpiry: expiryQueue,
-  uploadExpiry: recurringQueue("uploads.expire")
+  uploadExpiry: recurringQueue("uploads.expire"),
+  email: emailQueue
 } as const
 
 /** The recurring jobs and when they run (UTC cron). */
@@ -50,6 +54,9 @@ export const layer = Layer.scopedDiscard(
     const audit = yield* Audit
     const storage = yield* Storage
     const uploads = yield* UploadRepository
+    const mailer = yield* Mailer
+    const email = yield* Email
+    const secrets = yield* SecretBox
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
@@ -83,6 +90,9 @@ export const layer = Layer.scopedDiscard(
       ({ exportId }) =>
         runExport(exportId).pipe(
           Effect.provideService(ExportRepository, exports),
+          Effect.provideService(Mailer, mailer),
+          Effect.provideService(Jobs, jobs),
+          Effect.provideService(AppConfig, config),
           Effect.provideService(Storage, storage),
           Effect.provideService(SqlClient.SqlClient, sql)
         )
@@ -99,6 +109,18 @@ export const layer = Layer.scopedDiscard(
         Effect.provideService(Storage, storage)
       )
     )
+    yield* workQueue(
+      jobs,
+      queues.email,
+      {
+        retryLimit: config.email.retryLimit,
+        retryDelaySeconds: config.email.retryDelaySeconds,
+        backoff: true,
+        concurrency: 4
+      },
+      (job) =>
+        deliver(job).pipe(Effect.provideService(Email, email), Effect.provideService(SecretBox, secrets))
+    )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>
       rollupDirtyHours().pipe(
@@ -111,4 +133,4 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default]))
+).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default, Mailer.Default]))

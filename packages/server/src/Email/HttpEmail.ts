@@ -1,0 +1,70 @@
+import { Duration, Effect } from "effect"
+import { EmailError } from "./Email.js"
+
+/** What an HTTP email provider is asked: one request, built by the provider's own module. */
+export interface ProviderRequest {
+  readonly url: string
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+/**
+ * How a provider's HTTP answer is read: 2xx sent; 429 (with its Retry-After), 408 and 5xx are transient;
+ * 401/403 (a wrong or revoked key) is transient too, so the next provider carries the message and a retry
+ * after the operator's fix does; any other 4xx is the provider refusing this message: permanent.
+ */
+export const failureOf = (status: number): "transient" | "permanent" =>
+  status === 429 || status === 408 || status === 401 || status === 403 || status >= 500
+    ? "transient"
+    : "permanent"
+
+/** Retry-After in seconds, from either of its forms (seconds, or an HTTP date). */
+export const retryAfterSeconds = (header: string | null): number | undefined => {
+  if (header === null) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000))
+}
+
+/**
+ * POSTs a provider's request with a deadline. The error names the provider, the status and the start of
+ * the provider's answer (which says why), never the request's headers (they carry the key).
+ */
+export const post = (provider: string, request: ProviderRequest, timeout: Duration.DurationInput) =>
+  Effect.tryPromise({
+    try: (signal) =>
+      fetch(request.url, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(timeout))])
+      }),
+    catch: (cause) =>
+      new EmailError({
+        provider,
+        failure: "transient",
+        message: `${provider} unreachable: ${(cause as Error).name === "TimeoutError" ? "timed out" : (cause as Error).message}`,
+        cause
+      })
+  }).pipe(
+    Effect.flatMap((response) =>
+      response.ok
+        ? Effect.promise(() => response.arrayBuffer()).pipe(Effect.asVoid)
+        : Effect.flatMap(
+            Effect.promise(() => response.text().catch(() => "")),
+            (detail) => {
+              const seconds = retryAfterSeconds(response.headers.get("retry-after"))
+              return Effect.fail(
+                new EmailError({
+                  provider,
+                  failure: failureOf(response.status),
+                  message: `${provider} answered ${response.status}: ${detail.slice(0, 300)}`,
+                  ...(seconds === undefined ? {} : { retryAfterSeconds: seconds })
+                })
+              )
+            }
+          )
+    ),
+    Effect.withSpan("Email.send", { attributes: { "email.provider": provider } })
+  )

@@ -1,0 +1,42 @@
+import { type Duration, Layer, Redacted } from "effect"
+import { Email } from "./Email.js"
+import { post } from "./HttpEmail.js"
+
+export interface PostmarkOptions {
+  readonly serverToken: Redacted.Redacted
+  readonly from: string
+  /** https://api.postmarkapp.com; a test points it at its loopback peer. */
+  readonly baseUrl: string
+  /** Postmark separates transactional from broadcast mail by stream; ours is transactional. */
+  readonly messageStream: string
+  readonly timeout: Duration.DurationInput
+}
+
+/** Postmark: `POST /email` with the server token in X-Postmark-Server-Token. */
+export const make = (options: PostmarkOptions) =>
+  Email.of({
+    provider: "postmark",
+    send: (message) =>
+      post(
+        "postmark",
+        {
+          url: new URL("/email", options.baseUrl).href,
+          headers: {
+            accept: "application/json",
+            "content-type": "application/json",
+            "x-postmark-server-token": Redacted.value(options.serverToken)
+          },
+          body: JSON.stringify({
+            From: options.from,
+            To: message.to,
+            Subject: message.subject,
+            TextBody: message.text,
+            ...(message.html === undefined ? {} : { HtmlBody: message.html }),
+            MessageStream: options.messageStream
+          })
+        },
+        options.timeout
+      )
+  })
+
+export const layer = (options: PostmarkOptions) => Layer.succeed(Email, make(options))

@@ -1,0 +1,39 @@
+import { type Duration, Layer, Redacted } from "effect"
+import { Email } from "./Email.js"
+import { post } from "./HttpEmail.js"
+
+export interface ResendOptions {
+  readonly apiKey: Redacted.Redacted
+  readonly from: string
+  /** https://api.resend.com; a test points it at its loopback peer. */
+  readonly baseUrl: string
+  readonly timeout: Duration.DurationInput
+}
+
+/** Resend: `POST /emails` with a bearer key; the message id is its Idempotency-Key, so a retry never sends twice. */
+export const make = (options: ResendOptions) =>
+  Email.of({
+    provider: "resend",
+    send: (message) =>
+      post(
+        "resend",
+        {
+          url: new URL("/emails", options.baseUrl).href,
+          headers: {
+            authorization: `Bearer ${Redacted.value(options.apiKey)}`,
+            "content-type": "application/json",
+            ...(message.id === undefined ? {} : { "idempotency-key": message.id })
+          },
+          body: JSON.stringify({
+            from: options.from,
+            to: [message.to],
+            subject: message.subject,
+            text: message.text,
+            ...(message.html === undefined ? {} : { html: message.html })
+          })
+        },
+        options.timeout
+      )
+  })
+
+export const layer = (options: ResendOptions) => Layer.succeed(Email, make(options))

@@ -1,0 +1,99 @@
+import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2"
+import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Email, EmailError } from "./Email.js"
+import { failureOf, retryAfterSeconds } from "./HttpEmail.js"
+
+export interface SesOptions {
+  readonly from: string
+  readonly region: string
+  /** Unset: AWS's own endpoint for the region; a test points it at its loopback peer. */
+  readonly endpoint: Option.Option<string>
+  /** None: the AWS SDK's default chain (environment, profile, instance role). */
+  readonly credentials: Option.Option<{
+    readonly accessKeyId: string
+    readonly secretAccessKey: Redacted.Redacted
+  }>
+  readonly timeout: Duration.DurationInput
+}
+
+/**
+ * Refusals of the account rather than of the message (a quota, paused sending, an unverified domain):
+ * another provider can still carry the message.
+ */
+const ACCOUNT_REFUSALS = new Set([
+  "LimitExceededException",
+  "SendingPausedException",
+  "AccountSuspendedException",
+  "MailFromDomainNotVerifiedException"
+])
+
+const toEmailError = (cause: unknown) => {
+  const error = cause as {
+    name?: string
+    message?: string
+    $metadata?: { httpStatusCode?: number }
+    $response?: { headers?: Record<string, string | undefined> }
+  }
+  const status = error.$metadata?.httpStatusCode
+  const failure =
+    status === undefined || ACCOUNT_REFUSALS.has(error.name ?? "") ? "transient" : failureOf(status)
+  const retryAfter = retryAfterSeconds(error.$response?.headers?.["retry-after"] ?? null)
+  return new EmailError({
+    provider: "ses",
+    failure,
+    message: `SES ${status ?? "unreachable"} ${error.name ?? ""}: ${(error.message ?? "").slice(0, 300)}`,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    cause
+  })
+}
+
+/** AWS SES v2 `SendEmail` (POST /v2/email/outbound-emails) through the official SDK, SigV4-signed. */
+export const make = (options: SesOptions) =>
+  Effect.gen(function* () {
+    const client = new SESv2Client({
+      region: options.region,
+      // Failover and the job queue retry; one attempt here keeps a slow provider from holding the message.
+      maxAttempts: 1,
+      ...Option.match(options.endpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
+      ...Option.match(options.credentials, {
+        onNone: () => ({}),
+        onSome: ({ accessKeyId, secretAccessKey }) => ({
+          credentials: { accessKeyId, secretAccessKey: Redacted.value(secretAccessKey) }
+        })
+      })
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => client.destroy()))
+    return Email.of({
+      provider: "ses",
+      send: (message) =>
+        Effect.tryPromise({
+          try: (signal) =>
+            client.send(
+              new SendEmailCommand({
+                FromEmailAddress: options.from,
+                Destination: { ToAddresses: [message.to] },
+                Content: {
+                  Simple: {
+                    Subject: { Data: message.subject, Charset: "UTF-8" },
+                    Body: {
+                      Text: { Data: message.text, Charset: "UTF-8" },
+                      ...(message.html === undefined
+                        ? {}
+                        : { Html: { Data: message.html, Charset: "UTF-8" } })
+                    }
+                  }
+                }
+              }),
+              {
+                abortSignal: AbortSignal.any([
+                  signal,
+                  AbortSignal.timeout(Duration.toMillis(options.timeout))
+                ])
+              }
+            ),
+          catch: toEmailError
+        }).pipe(Effect.asVoid, Effect.withSpan("Email.send", { attributes: { "email.provider": "ses" } }))
+    })
+  })
+
+export const layer = (options: SesOptions) => Layer.scoped(Email, make(options))
