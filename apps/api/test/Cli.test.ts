@@ -193,4 +193,82 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       await deletePrefix(prefix)
     }
   }, 90_000)
+
+  it("webhooks:list shows the endpoints, webhooks:redeliver sends the failed deliveries again", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("cli-webhooks")
+    let healthy = false
+    const received: Array<string> = []
+    const receiver = Http.createServer((request, response) => {
+      request.resume()
+      request.on("end", () => {
+        received.push(String(request.headers["webhook-id"]))
+        response.writeHead(healthy ? 204 : 503).end()
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        OUTBOUND_ALLOW: "127.0.0.1",
+        WEBHOOK_RETRY_DELAYS: "1 second",
+        WEBHOOK_POLL_INTERVAL: "100 millis"
+      })
+      await waitUntilReady(server)
+      const boot = await runCli(["admin:bootstrap", "--email", "hooks@example.com"], {
+        DATABASE_URL: database.url
+      })
+      expect(boot.code, boot.output).toBe(0)
+      const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? ""
+      const env = { TAPLINE_URL: server.url, TAPLINE_API_KEY: key }
+      const api = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+        return (await response.json()) as Record<string, unknown>
+      }
+      const org = await api("POST", "/api/v1/organizations", { slug: "hooks", name: "Hooks" })
+      const orgId = String(org.id)
+      const base = `/api/v1/organizations/${orgId}/webhooks`
+      const created = await api("POST", base, { url: receiverUrl, eventTypes: ["export.ready"] })
+      expect(created, JSON.stringify({ org, created })).toHaveProperty("endpoint")
+      const endpointId = (created.endpoint as { id: string }).id
+      const messageId = String((await api("POST", `${base}/${endpointId}/test`)).messageId)
+
+      // Two attempts (the first and one retry), both refused: the delivery fails and the endpoint is disabled.
+      for (let i = 0; i < 300 && (await api("GET", `${base}/${endpointId}`)).enabled !== false; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      const listed = await runCli(["webhooks:list", "--org", orgId], env)
+      expect(listed.code).toBe(0)
+      const endpoints = JSON.parse(listed.output.slice(listed.output.indexOf("["))) as Array<
+        Record<string, unknown>
+      >
+      expect(endpoints).toHaveLength(1)
+      expect(endpoints[0]).toMatchObject({ id: endpointId, url: receiverUrl, enabled: false })
+      expect(String(endpoints[0]!.disabledReason)).toContain("HTTP 503")
+      expect(received).toEqual([messageId, messageId])
+
+      healthy = true
+      await api("PATCH", `${base}/${endpointId}`, { enabled: true })
+      const redelivered = await runCli(["webhooks:redeliver", "--org", orgId, "--endpoint", endpointId], env)
+      expect(redelivered.code).toBe(0)
+      expect(JSON.parse(redelivered.output.slice(redelivered.output.indexOf("{")))).toEqual({
+        redelivered: [messageId]
+      })
+      for (let i = 0; i < 300 && received.length < 3; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(received).toEqual([messageId, messageId, messageId])
+      expect(await server.stop()).toBe(0)
+    } finally {
+      receiver.close()
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  }, 90_000)
 })

@@ -1,7 +1,15 @@
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Args, Command, Options } from "@effect/cli"
-import { CreateEvent, CreateOrganization, CreateWindow, EventId, OrganizationId } from "@tapline/domain"
+import {
+  CreateEvent,
+  CreateOrganization,
+  CreateWindow,
+  EventId,
+  OrganizationId,
+  WebhookEndpointId,
+  WebhookMessageId
+} from "@tapline/domain"
 import { Console, Effect, Option, Schema } from "effect"
 import { AdminClient, layer as AdminClientLive } from "./AdminClient.js"
 
@@ -150,6 +158,57 @@ const tapsExport = Command.make(
     })
 ).pipe(Command.withDescription("An event's raw taps as CSV."))
 
+const webhooksList = Command.make("webhooks:list", { org: orgOption }, ({ org }) =>
+  Effect.gen(function* () {
+    const client = yield* AdminClient
+    yield* print(yield* client.webhooks.list({ path: { organizationId: org } }))
+  })
+).pipe(
+  Command.withDescription("An organisation's webhook endpoints and chat channels, with their state (OWNER).")
+)
+
+const webhooksRedeliver = Command.make(
+  "webhooks:redeliver",
+  {
+    org: orgOption,
+    endpoint: Options.text("endpoint").pipe(
+      Options.withSchema(WebhookEndpointId),
+      Options.withDescription("endpoint id")
+    ),
+    message: Options.text("message").pipe(
+      Options.repeated,
+      Options.withSchema(Schema.mutable(Schema.Array(WebhookMessageId))),
+      Options.withDescription("message id (repeatable); without it, every failed delivery of the endpoint")
+    )
+  },
+  ({ endpoint, message, org }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      const path = { organizationId: org, endpointId: endpoint }
+      let messages: ReadonlyArray<WebhookMessageId> = message
+      if (messages.length === 0) {
+        // Every failed delivery, page after page: what an operator redrives after fixing a receiver.
+        const failed: Array<WebhookMessageId> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* client.webhooks.deliveries({
+            path,
+            urlParams: { limit: 500, ...(cursor === undefined ? {} : { cursor }) }
+          })
+          failed.push(...page.items.filter((d) => d.status === "failed").map((d) => d.messageId))
+          cursor = page.nextCursor ?? undefined
+        } while (cursor !== undefined)
+        messages = failed
+      }
+      for (const messageId of messages) yield* client.webhooks.redeliver({ path: { ...path, messageId } })
+      yield* print({ redelivered: messages })
+    })
+).pipe(
+  Command.withDescription(
+    "Send messages to a webhook endpoint again (--message, repeatable), or every delivery of it that failed."
+  )
+)
+
 export const adminCommands = [
   Command.provide(organizationCreate, AdminClientLive),
   Command.provide(eventCreate, AdminClientLive),
@@ -157,5 +216,7 @@ export const adminCommands = [
   Command.provide(bandsImport, AdminClientLive),
   Command.provide(auditExport, AdminClientLive),
   Command.provide(analyticsSummary, AdminClientLive),
-  Command.provide(tapsExport, AdminClientLive)
+  Command.provide(tapsExport, AdminClientLive),
+  Command.provide(webhooksList, AdminClientLive),
+  Command.provide(webhooksRedeliver, AdminClientLive)
 ] as const

@@ -18,6 +18,7 @@ import { SessionsApi } from "./SessionsApi.js"
 import { TagsApi } from "./TagsApi.js"
 import { TotpApi } from "./TotpApi.js"
 import { UploadsApi } from "./UploadsApi.js"
+import { WebhooksApi } from "./WebhooksApi.js"
 import { WindowsApi } from "./WindowsApi.js"
 
 /** The whole admin contract; the server implements it, the CLI and the console derive clients from it. */
@@ -35,6 +36,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(AuditApi)
   .add(ExportsApi)
   .add(UploadsApi)
+  .add(WebhooksApi)
   .add(LiveApi)
   .add(InfrastructureApi)
   .add(SessionsApi)

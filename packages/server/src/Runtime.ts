@@ -23,6 +23,7 @@ import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
 import * as JobWorkers from "./Jobs/Workers.js"
+import { Mailer } from "./Mail/Mailer.js"
 import * as OutboundFetch from "./Outbound/OutboundFetch.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
 import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
@@ -42,6 +43,7 @@ import * as TapWriter from "./Taps/TapWriter.js"
 import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
 import * as Logging from "./Telemetry/Logging.js"
 import * as Tracing from "./Telemetry/Tracing.js"
+import * as WebhookDispatcher from "./Webhooks/Dispatcher.js"
 
 /*
  * The whole layer graph of a Tapline process, in one place: apps/api, the CLI and the test harnesses build
@@ -239,7 +241,10 @@ export const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer
 
 export const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
 
-export const JobWorkersLive = JobWorkers.layer.pipe(Layer.provide(Audit.Default))
+/** The job queue's workers and the webhook dispatcher: background work, wherever JOBS_ENABLED is true. */
+export const JobWorkersLive = Layer.merge(JobWorkers.layer, WebhookDispatcher.layer).pipe(
+  Layer.provide([Audit.Default, Mailer.Default])
+)
 
 /** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
 export const ApiServerLive = HttpApp.HttpAppLive.pipe(

@@ -62,6 +62,10 @@ const newWindow = (ctx: Ctx, eventId: string) =>
   )
 const newCampaign = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/campaigns`, { name: `C ${unique()}` }), (r) => r.body.id as string)
+/** A receiver nobody listens on (the discard port): deliveries fail quietly, the API answers regardless. */
+const webhookBody = { url: "http://127.0.0.1:9/hook", eventTypes: ["export.ready"] }
+const newWebhook = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/webhooks`, webhookBody), (r) => r.body.endpoint.id as string)
 /** Public endpoints answer every caller alike. */
 const everyone = (status: number): Partial<Record<Caller, number>> => ({
   none: status,
@@ -707,6 +711,89 @@ const specs: ReadonlyArray<Spec> = [
     min: "OWNER",
     success: 200,
     prepare: (c) => Effect.succeed({ path: `${org(c)}/audit/export` })
+  },
+  // Webhooks and chat alerts: OWNER only.
+  {
+    name: "webhooks.create",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/webhooks`, body: webhookBody })
+  },
+  {
+    name: "webhooks.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/webhooks` })
+  },
+  {
+    name: "webhooks.get",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}` }))
+  },
+  {
+    name: "webhooks.update",
+    method: "PATCH",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newWebhook(c), (id) => ({
+        path: `${org(c)}/webhooks/${id}`,
+        body: { description: "renamed" }
+      }))
+  },
+  {
+    name: "webhooks.remove",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) => Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}` }))
+  },
+  {
+    name: "webhooks.rotateSecret",
+    method: "POST",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}/rotate-secret`, body: {} }))
+  },
+  {
+    name: "webhooks.test",
+    method: "POST",
+    min: "OWNER",
+    success: 202,
+    prepare: (c) => Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}/test` }))
+  },
+  {
+    name: "webhooks.deliveries",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}/deliveries` }))
+  },
+  {
+    name: "webhooks.attempts",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newWebhook(c), (id) => ({ path: `${org(c)}/webhooks/${id}/attempts` }))
+  },
+  {
+    name: "webhooks.redeliver",
+    method: "POST",
+    min: "OWNER",
+    success: 202,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const id = yield* newWebhook(c)
+        const ping = yield* call("POST", `${org(c)}/webhooks/${id}/test`, { key: c.admin }).pipe(
+          Effect.flatMap((r) => ok(r, 202, "webhook test"))
+        )
+        return { path: `${org(c)}/webhooks/${id}/deliveries/${ping.body.messageId}/redeliver` }
+      })
   },
   // Live view.
   {

@@ -128,7 +128,8 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
           "exports.expire",
           "taps.partitions",
           "taps.retention",
-          "uploads.expire"
+          "uploads.expire",
+          "webhooks.prune"
         ])
       })
   )

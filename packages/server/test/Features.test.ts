@@ -1,8 +1,8 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import type { OrganizationId } from "@tapline/domain"
-import { Effect, Exit, Layer } from "effect"
-import { ChangeHooks } from "../src/Admin/Changes.js"
+import { Context, Effect, Exit, Layer } from "effect"
+import { ChangeHooks, Changes } from "../src/Admin/Changes.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { Campaigns } from "../src/Campaigns/Campaigns.js"
 import { Tags } from "../src/Tags/Tags.js"
@@ -34,6 +34,12 @@ const organization = Effect.flatMap(SqlClient.SqlClient, (sql) => {
     id: OrganizationId
   }>`insert into organizations (slug, name) values (${slug}, ${slug}) returning id`
 }).pipe(Effect.map((rows) => rows[0]!.id))
+
+/** Campaigns over a Changes built with these change hooks, as the runtime builds it with the webhook outbox. */
+const campaignsWith = (hooks: typeof ChangeHooks.Service) =>
+  Layer.build(
+    Campaigns.Default.pipe(Layer.provide(Changes.Default), Layer.provide(Layer.succeed(ChangeHooks, hooks)))
+  ).pipe(Effect.map(Context.get(Campaigns)))
 
 const services = Layer.mergeAll(Campaigns.Default, Tags.Default, Users.Default).pipe(
   Layer.provideMerge(Audit.Default),
@@ -85,23 +91,22 @@ describe("feature services", () => {
       })
     )
 
-    it.effect("change hooks see every change inside its transaction: a failing hook undoes the change", () =>
+    it.scoped("change hooks see every change inside its transaction: a failing hook undoes the change", () =>
       Effect.gen(function* () {
-        const campaigns = yield* Campaigns
         const sql = yield* SqlClient.SqlClient
         const org = yield* organization
         const seen: Array<string> = []
         const hooks = [(change: { action: string }) => Effect.sync(() => void seen.push(change.action))]
-        yield* campaigns
-          .create(org, { name: "Heard", status: "DRAFT" })
-          .pipe(Effect.provideService(ChangeHooks, hooks))
+        yield* Effect.flatMap(campaignsWith(hooks), (campaigns) =>
+          campaigns.create(org, { name: "Heard", status: "DRAFT" })
+        )
         expect(seen).toEqual(["campaign.create"])
 
         const failing = [() => Effect.die(new Error("outbox unavailable"))]
         const exit = yield* Effect.exit(
-          campaigns
-            .create(org, { name: "Never", status: "DRAFT" })
-            .pipe(Effect.provideService(ChangeHooks, failing))
+          Effect.flatMap(campaignsWith(failing), (campaigns) =>
+            campaigns.create(org, { name: "Never", status: "DRAFT" })
+          )
         )
         expect(Exit.isFailure(exit)).toBe(true)
         const names = yield* sql<{ name: string }>`select name from campaigns where organization_id = ${org}`

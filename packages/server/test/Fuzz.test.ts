@@ -116,8 +116,13 @@ layer(adminHarness({ JOBS_ENABLED: "false" }), { excludeTestServices: true, time
             bandId: bands.body.items[0].id,
             userId: (yield* post("/members", { email: "fuzz-member@example.com", role: "EDITOR" })).body
               .userId,
-            apiKeyId: (yield* post("/api-keys", { name: "fuzz", role: "VIEWER" })).body.key.id
+            apiKeyId: (yield* post("/api-keys", { name: "fuzz", role: "VIEWER" })).body.key.id,
+            endpointId: (yield* post("/webhooks", {
+              url: "http://127.0.0.1:9/hook",
+              eventTypes: ["export.ready"]
+            })).body.endpoint.id
           }
+          ids.messageId = (yield* post(`/webhooks/${ids.endpointId}/test`, {}, 202)).body.messageId
 
           const digest = sql<{ digest: string }>`
           select md5(coalesce(string_agg(x, ',' order by x), '')) as digest from (
@@ -140,6 +145,9 @@ layer(adminHarness({ JOBS_ENABLED: "false" }), { excludeTestServices: true, time
               from oauth_providers p
             union all select (u.provider_id, u.subject, u.user_id)::text from user_identities u
             union all select (p.id, p.name, p.counter)::text from passkeys p
+            union all select (w.id, w.url_shown, w.description, w.event_types, w.enabled, w.secret_sealed)::text
+              from webhook_endpoints w
+            union all select (d.endpoint_id, d.message_id, d.created_at)::text from webhook_deliveries d
           ) rows`.pipe(
             Effect.map((rows) => rows[0]?.digest ?? ""),
             Effect.orDie

@@ -9,7 +9,8 @@ import { mapConstraintErrors } from "./Constraints.js"
 
 /**
  * Subscribers to every recorded change, called inside its transaction: what they write (an outbox row for
- * webhooks) commits or rolls back with the change. None by default.
+ * webhooks) commits or rolls back with the change. None by default; Changes takes the ones its layer is
+ * given (the runtime gives it the webhook outbox).
  */
 export class ChangeHooks extends Context.Reference<ChangeHooks>()("@tapline/server/ChangeHooks", {
   defaultValue: (): ReadonlyArray<
@@ -28,6 +29,7 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
     const projector = yield* Projector
     const jobs = yield* Jobs
     const audit = yield* Audit
+    const hooks = yield* ChangeHooks
 
     /** The transaction of a change: jobs it enqueues exist only if it commits. */
     const transact = <A, E, R>(body: Effect.Effect<A, E, R>) => mapConstraintErrors(jobs.transactional(body))
@@ -48,7 +50,7 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
     const record = (change: AuditChange & { readonly organizationId: OrganizationId | null }) =>
       Effect.gen(function* () {
         yield* audit.record(change)
-        for (const hook of yield* ChangeHooks) yield* hook(change)
+        for (const hook of hooks) yield* hook(change)
       })
 
     /** A new row, in one transaction with its audit entry (and the change hooks). */

@@ -260,6 +260,28 @@ const outbound = Config.all({
   )
 })
 
+const webhooks = Config.all({
+  /** One delivery's deadline. */
+  timeout: Config.duration("WEBHOOK_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
+  /**
+   * The waits before each retry of a failed delivery (Standard Webhooks' schedule: about a day in all); when
+   * they are used up the delivery has failed, and an endpoint that has not delivered anything since is disabled.
+   */
+  retryDelays: Config.array(Config.duration(), "WEBHOOK_RETRY_DELAYS").pipe(
+    Config.withDefault(
+      ["5 seconds", "5 minutes", "30 minutes", "2 hours", "5 hours", "10 hours", "10 hours"].map((text) =>
+        Duration.decode(text as Duration.DurationInput)
+      )
+    )
+  ),
+  /** How often an idle dispatcher looks for due deliveries. */
+  pollInterval: Config.duration("WEBHOOK_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
+  /** Requests in flight per process. */
+  concurrency: positive("WEBHOOK_CONCURRENCY", 16),
+  /** Days the messages and the delivery log are kept. */
+  keepDays: positive("WEBHOOK_LOG_KEEP_DAYS", 30)
+})
+
 export const appConfig = Config.all({
   server,
   database,
@@ -270,6 +292,7 @@ export const appConfig = Config.all({
   auth,
   email,
   storage,
+  webhooks,
   telemetry,
   outbound
 })

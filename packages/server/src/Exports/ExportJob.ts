@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema, Stream } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import * as Outbox from "../Database/Outbox.js"
 import { Jobs, jobQueue, recurringQueue } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
@@ -44,11 +45,19 @@ export const runExport = (exportId: string) =>
     const jobs = yield* Jobs
     yield* jobs.transactional(
       Effect.gen(function* () {
-        yield* exports.finish(exportId, {
-          rows: Math.max(0, lines - 1),
+        const rows = Math.max(0, lines - 1)
+        const finished = yield* exports.finish(exportId, {
+          rows,
           bytes: stored.size,
           objectKey: key,
           keepDays: KEEP_DAYS
+        })
+        yield* Outbox.publish(row.organizationId, "export.ready", {
+          exportId,
+          kind: row.params.kind,
+          rows,
+          bytes: stored.size,
+          expiresAt: finished?.expiresAt.toISOString() ?? null
         })
         yield* announceReady(exportId)
       })

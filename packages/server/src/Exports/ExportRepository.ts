@@ -48,8 +48,11 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
         readonly keepDays: number
       }
     ) =>
-      sql`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
-        finished_at = now(), expires_at = now() + make_interval(days => ${done.keepDays}) where id = ${id}`
+      sql<{
+        expiresAt: Date
+      }>`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
+        finished_at = now(), expires_at = now() + make_interval(days => ${done.keepDays}) where id = ${id}
+        returning expires_at`.pipe(Effect.map((rows) => rows[0]))
 
     /** Who asked for a finished export, when a signed-in user did (an organisation key has no mailbox). */
     const readyNotice = (id: string) =>

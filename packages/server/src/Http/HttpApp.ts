@@ -36,6 +36,8 @@ import { TapStore } from "../Taps/TapStore.js"
 import { Uploads } from "../Uploads/Uploads.js"
 import { UserRepository } from "../Users/UserRepository.js"
 import { Users } from "../Users/Users.js"
+import * as WebhookOutbox from "../Webhooks/Outbox.js"
+import { Webhooks } from "../Webhooks/Webhooks.js"
 import { Windows } from "../Windows/Windows.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
@@ -64,6 +66,7 @@ import * as StorageLinks from "./StorageLinks.js"
 import { TagsHandlers } from "./TagsHandlers.js"
 import { TotpHandlers } from "./TotpHandlers.js"
 import { UploadsHandlers } from "./UploadsHandlers.js"
+import { WebhooksHandlers } from "./WebhooksHandlers.js"
 import { WindowsHandlers } from "./WindowsHandlers.js"
 
 export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
@@ -81,6 +84,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     AuditHandlers,
     ExportsHandlers,
     UploadsHandlers,
+    WebhooksHandlers,
     LiveHandlers,
     InfrastructureHandlers,
     SessionsHandlers,
@@ -106,14 +110,15 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Tags.Default,
     Analytics.Default,
     Exports.Default,
-    Uploads.Default
+    Uploads.Default,
+    Webhooks.Default
   ]),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([
     Auth.Default,
     Sessions.Default,
     Audit.Default,
-    Changes.Default,
+    Changes.Default.pipe(Layer.provide(WebhookOutbox.ChangeHooksLive)),
     ApiKeyRepository.Default,
     TapStore.Default
   ])

@@ -2,6 +2,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { OrganizationId } from "@tapline/domain"
 import { Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
+import * as Outbox from "../Database/Outbox.js"
+import { eventsOfChange } from "../Webhooks/Events.js"
 
 /**
  * Auto-lifecycle: events that opted in go ACTIVE at their start and COMPLETED at their end, audited as the
@@ -15,6 +17,7 @@ export const advanceLifecycle = Effect.gen(function* () {
       const changed = yield* sql<{
         id: string
         organizationId: OrganizationId
+        name: string
         previous: string
         status: string
       }>`
@@ -27,16 +30,24 @@ export const advanceLifecycle = Effect.gen(function* () {
           for update
         )
         update events e set status = due.next, updated_at = now() from due where e.id = due.id
-        returning e.id, e.organization_id, due.previous, e.status`
+        returning e.id, e.organization_id, e.name, due.previous, e.status`
       for (const event of changed) {
-        yield* audit.record({
+        const change = {
           organizationId: event.organizationId,
           action: "event.auto_lifecycle",
           resourceType: "event",
           resourceId: event.id,
           oldValues: { status: event.previous },
           newValues: { status: event.status }
-        })
+        }
+        yield* audit.record(change)
+        // Not an admin change (no Changes, no hooks): the outbox is written here, in the same transaction.
+        for (const announced of eventsOfChange({
+          ...change,
+          newValues: { ...change.newValues, name: event.name }
+        })) {
+          yield* Outbox.publish(event.organizationId, announced.type, announced.data)
+        }
       }
       return [...new Set(changed.map((event) => event.organizationId))]
     })

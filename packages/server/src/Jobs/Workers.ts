@@ -13,6 +13,7 @@ import { Projector } from "../ReadModel/Projector.js"
 import { Storage } from "../Storage/Storage.js"
 import { UploadRepository } from "../Uploads/UploadRepository.js"
 import { expireUploads } from "../Uploads/Uploads.js"
+import { WebhookRepository } from "../Webhooks/WebhookRepository.js"
 import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
 import { advanceLifecycle } from "./Lifecycle.js"
 
@@ -26,7 +27,8 @@ export const queues = {
   exports: exportQueue,
   exportExpiry: expiryQueue,
   uploadExpiry: recurringQueue("uploads.expire"),
-  email: emailQueue
+  email: emailQueue,
+  webhookLog: recurringQueue("webhooks.prune")
 } as const
 
 /** The recurring jobs and when they run (UTC cron). */
@@ -36,7 +38,8 @@ export const schedule = {
   [queues.retention.name]: "40 3 * * *",
   [queues.rollup.name]: "* * * * *",
   [queues.exportExpiry.name]: "23 * * * *",
-  [queues.uploadExpiry.name]: "53 * * * *"
+  [queues.uploadExpiry.name]: "53 * * * *",
+  [queues.webhookLog.name]: "7 4 * * *"
 } as const
 
 /**
@@ -57,6 +60,7 @@ export const layer = Layer.scopedDiscard(
     const mailer = yield* Mailer
     const email = yield* Email
     const secrets = yield* SecretBox
+    const webhooks = yield* WebhookRepository
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
@@ -121,6 +125,19 @@ export const layer = Layer.scopedDiscard(
       (job) =>
         deliver(job).pipe(Effect.provideService(Email, email), Effect.provideService(SecretBox, secrets))
     )
+    yield* workQueue(jobs, queues.webhookLog, maintenance, () =>
+      webhooks
+        .prune(config.webhooks.keepDays)
+        .pipe(
+          Effect.tap((removed) =>
+            removed > 0
+              ? Effect.logInfo("webhook messages past their keeping removed").pipe(
+                  Effect.annotateLogs({ removed })
+                )
+              : Effect.void
+          )
+        )
+    )
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>
       rollupDirtyHours().pipe(
@@ -133,4 +150,11 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default, Mailer.Default]))
+).pipe(
+  Layer.provide([
+    ExportRepository.Default,
+    UploadRepository.Default,
+    WebhookRepository.Default,
+    Mailer.Default
+  ])
+)

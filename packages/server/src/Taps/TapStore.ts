@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
+import * as Outbox from "../Database/Outbox.js"
 import type { TapRecord } from "./TapRecord.js"
 
 export interface StoreResult {
@@ -10,6 +11,16 @@ export interface StoreResult {
   readonly assigned: ReadonlyMap<string, ReadonlyArray<string>>
   /** Taps whose organisation PostgreSQL does not know either (served the default URL during an outage). */
   readonly unattributable: ReadonlyArray<TapRecord>
+}
+
+/** A band a tap's auto-assignment created. */
+interface AssignedBand {
+  readonly id: string
+  readonly organizationId: string
+  readonly eventId: string
+  readonly bandUid: string
+  readonly flagged: boolean
+  readonly flagReason: string | null
 }
 
 const column = <A>(taps: ReadonlyArray<TapRecord>, f: (tap: TapRecord) => A) => taps.map(f)
@@ -26,7 +37,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
     const createAssigned = (taps: ReadonlyArray<TapRecord>) => {
       const assigned = taps.filter((tap) => tap.assign !== null && tap.bandId === null)
       if (assigned.length === 0) return Effect.succeed([])
-      return sql<{ organizationId: string; bandUid: string }>`
+      return sql<AssignedBand>`
         insert into bands (organization_id, event_id, band_uid, auto_assigned, auto_assign_distance_miles,
           flagged, flag_reason)
         select distinct on (event_id, band_uid) org, event_id, band_uid, true, miles, flagged, reason
@@ -37,7 +48,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         ) as a(org, event_id, band_uid, miles, flagged, reason)
         order by event_id, band_uid
         on conflict (event_id, band_uid) do nothing
-        returning organization_id, band_uid`
+        returning id, organization_id, event_id, band_uid, flagged, flag_reason`
     }
 
     const insertTaps = (taps: ReadonlyArray<TapRecord>) =>
@@ -81,7 +92,8 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
             limit 1
           ) b on true
           on conflict (id, tapped_at) do nothing
-          returning event_id, band_id, tapped_at, is_bot
+          returning id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind, tapped_at,
+            is_bot, is_duplicate
         ),
         -- The hours these taps fall in get their rollups recomputed by the rollup job.
         dirty as (
@@ -104,6 +116,34 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
             tap_count = b.tap_count + c.taps
           from counted c where b.id = c.band_id and b.id in (select id from locked)
           returning 1
+        ),
+        /*
+         * tap.created, batched: one outbox message per organisation and 1 000 taps of this batch, for the
+         * organisations with an endpoint that subscribed, in this transaction (a redelivered batch inserts no
+         * tap, so it publishes none). Written here, in the writer's one statement, rather than through the
+         * Webhooks feature: the writer must not pay a round trip per batch for organisations without webhooks.
+         */
+        subscribed as (
+          select distinct organization_id from webhook_endpoints where enabled and 'tap.created' = any(event_types)
+        ),
+        numbered as (
+          select i.*, (row_number() over (partition by i.organization_id order by i.tapped_at, i.id) - 1) / 1000 as chunk
+          from inserted i join subscribed s on s.organization_id = i.organization_id
+        ),
+        tap_messages as (
+          insert into webhook_messages (organization_id, event_type, payload)
+          select organization_id, 'tap.created', jsonb_build_object('taps', jsonb_agg(jsonb_build_object(
+            'id', id, 'eventId', event_id, 'bandId', band_id, 'bandUid', band_uid, 'windowId', window_id,
+            'mode', mode, 'redirectKind', redirect_kind, 'tappedAt', tapped_at, 'isBot', is_bot,
+            'isDuplicate', is_duplicate) order by tapped_at, id))
+          from numbered group by organization_id, chunk
+          returning id, organization_id
+        ),
+        tap_deliveries as (
+          insert into webhook_deliveries (endpoint_id, message_id)
+          select e.id, m.id from tap_messages m
+          join webhook_endpoints e on e.organization_id = m.organization_id and e.enabled
+            and 'tap.created' = any(e.event_types)
         )
         select (select count(*) from inserted) as inserted`
 
@@ -137,6 +177,32 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         return { attributed, unattributable }
       })
 
+    /** Bands a tap assigned (and flagged, when it came from too far) are announced to the organisation's webhooks. */
+    const announceAssigned = (created: ReadonlyArray<AssignedBand>) =>
+      Effect.gen(function* () {
+        const byEvent = new Map<string, Array<AssignedBand>>()
+        for (const band of created) {
+          const key = `${band.organizationId}/${band.eventId}`
+          byEvent.set(key, [...(byEvent.get(key) ?? []), band])
+        }
+        for (const bands of byEvent.values()) {
+          const { organizationId, eventId } = bands[0]!
+          yield* Outbox.publish(organizationId, "band.assigned", {
+            eventId,
+            bands: bands.map((band) => ({ id: band.id, uid: band.bandUid })),
+            automatic: true
+          })
+        }
+        for (const band of created.filter((band) => band.flagged)) {
+          yield* Outbox.publish(band.organizationId, "band.flagged", {
+            eventId: band.eventId,
+            bandId: band.id,
+            bandUid: band.bandUid,
+            reason: band.flagReason
+          })
+        }
+      }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+
     const store = (batch: ReadonlyArray<TapRecord>) =>
       sql
         .withTransaction(
@@ -146,6 +212,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
               return { inserted: 0, assigned: new Map(), unattributable } satisfies StoreResult
             const created = yield* createAssigned(taps)
             const [row] = yield* insertTaps(taps)
+            yield* announceAssigned(created)
             const assigned = new Map<string, Array<string>>()
             for (const band of created) {
               const list = assigned.get(band.organizationId) ?? []

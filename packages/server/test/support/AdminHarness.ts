@@ -22,9 +22,13 @@ export class AdminServer extends Context.Tag("test/AdminServer")<
 
 /**
  * Real PostgreSQL (a fresh migrated database) and Redis (a fresh key prefix), composed as main.ts composes
- * the `api` role: read model, hot path, admin API. Taps are recorded but no writer stores them.
+ * the `api` role (or `all`, with the tap writer): read model, hot path, admin API. With `api`, taps are
+ * recorded but no writer stores them.
  */
-export const adminHarness = (env: Record<string, string> = {}) =>
+export const adminHarness = (
+  env: Record<string, string> = {},
+  options: { readonly role?: Runtime.Role } = {}
+) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const prefix = uniquePrefix("admin")
@@ -63,7 +67,7 @@ export const adminHarness = (env: Record<string, string> = {}) =>
           return { url: `http://127.0.0.1:${port}`, port }
         })
       )
-      const runtime = Runtime.forRole("api", {
+      const runtime = Runtime.forRole(options.role ?? "api", {
         database: MigratedDatabase,
         jobs: MemoryJobs.layer,
         demo: false

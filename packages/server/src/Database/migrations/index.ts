@@ -10,6 +10,7 @@ import serializedUrls from "./0008_serialized_urls.js"
 import tapDeadLetters from "./0009_tap_dead_letters.js"
 import exportObjects from "./0010_export_objects.js"
 import uploads from "./0011_uploads.js"
+import webhooks from "./0012_webhooks.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -23,7 +24,8 @@ export const migrations = {
   "0008_serialized_urls": serializedUrls,
   "0009_tap_dead_letters": tapDeadLetters,
   "0010_export_objects": exportObjects,
-  "0011_uploads": uploads
+  "0011_uploads": uploads,
+  "0012_webhooks": webhooks
 }
 
 export const loader = Migrator.fromRecord(migrations)

@@ -1,0 +1,135 @@
+import { Duration, Effect, Layer } from "effect"
+import { Audit } from "../Audit/Audit.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import { SecretBox } from "../Crypto/SecretBox.js"
+import { Jobs } from "../Jobs/Jobs.js"
+import { Mailer } from "../Mail/Mailer.js"
+import * as MailTemplates from "../Mail/MailTemplates.js"
+import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import { post, requestOf } from "./Delivery.js"
+import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
+import { secretData, urlData } from "./Webhooks.js"
+
+/**
+ * Sends due deliveries: claims a batch (other instances skip it), posts each (signed, or as a chat message),
+ * logs the attempt and reschedules a failure by WEBHOOK_RETRY_DELAYS. When a delivery has used up its
+ * retries and its endpoint has delivered nothing since that delivery's first attempt, the endpoint is
+ * disabled, audited, announced to the organisation's other endpoints (`webhook.disabled`) and mailed to
+ * its owners. Runs where the jobs run (JOBS_ENABLED).
+ */
+export const layer = Layer.scopedDiscard(
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    if (!config.jobs.enabled) return
+    const repository = yield* WebhookRepository
+    const secrets = yield* SecretBox
+    const audit = yield* Audit
+    const mailer = yield* Mailer
+    const jobs = yield* Jobs
+    const policy = OutboundPolicy.make(config.outbound.allow)
+    const delays = config.webhooks.retryDelays.map((delay) => Math.ceil(Duration.toSeconds(delay)))
+    const timeoutMs = Duration.toMillis(config.webhooks.timeout)
+    // A claim outlives the slowest attempt; a process that died mid-attempt leaves it due again after that.
+    const leaseSeconds = Math.ceil(timeoutMs / 1000) + 30
+
+    const disable = (due: DueDelivery, reason: string) =>
+      jobs.transactional(
+        Effect.gen(function* () {
+          if (!(yield* repository.disable(due.endpointId, reason))) return
+          yield* audit.record({
+            organizationId: due.organizationId,
+            action: "webhook.disable",
+            resourceType: "webhook",
+            resourceId: due.endpointId,
+            newValues: { enabled: false, reason }
+          })
+          yield* repository.publish(due.organizationId, "webhook.disabled", {
+            endpointId: due.endpointId,
+            url: due.urlShown,
+            reason
+          })
+          const { organization, owners } = yield* repository.ownersOf(due.organizationId)
+          if (organization === undefined) return
+          const mail = MailTemplates.alert(MailTemplates.brandOf(organization), {
+            title: "Webhook endpoint disabled",
+            lines: [
+              `Tapline stopped sending to ${due.urlShown}: ${reason}.`,
+              "Messages for it wait; an owner re-enables it (PATCH enabled: true) once it answers again, and can redeliver what it missed."
+            ],
+            link: {
+              label: "Open the endpoint",
+              href: new URL(
+                `/api/v1/organizations/${due.organizationId}/webhooks/${due.endpointId}`,
+                publicOrigin(config)
+              ).href
+            }
+          })
+          for (const owner of owners) yield* mailer.send("webhook.disabled", owner.email, mail)
+          yield* Effect.logWarning("webhook endpoint disabled after sustained failure").pipe(
+            Effect.annotateLogs({ endpointId: due.endpointId, organizationId: due.organizationId, reason })
+          )
+        })
+      )
+
+    const attempt = (due: DueDelivery) =>
+      Effect.gen(function* () {
+        const url = yield* secrets.decrypt(due.urlSealed, urlData(due.organizationId))
+        const signing: Array<string> = []
+        for (const sealed of [due.secretSealed, due.previousSecretSealed]) {
+          if (sealed !== null) signing.push(yield* secrets.decrypt(sealed, secretData(due.organizationId)))
+        }
+        const request = requestOf({
+          kind: due.kind,
+          id: due.messageId,
+          eventType: due.eventType,
+          data: due.payload,
+          createdAt: due.messageCreatedAt,
+          secrets: signing,
+          now: new Date()
+        })
+        const started = performance.now()
+        const outcome = yield* Effect.promise(() => post(policy, url, request, timeoutMs))
+        const responseMs = Math.round(performance.now() - started)
+        const delivered = outcome.error === null
+        const retryInSeconds = delivered || due.attempts >= delays.length ? null : delays[due.attempts]!
+        const failedForGood = yield* repository.settle(due, {
+          delivered,
+          retryInSeconds,
+          responseStatus: outcome.status,
+          responseMs,
+          error: outcome.error
+        })
+        if (failedForGood) {
+          yield* disable(
+            due,
+            `every delivery failed since ${due.messageCreatedAt.toISOString()} (last: ${outcome.error})`
+          )
+        }
+      }).pipe(
+        Effect.withSpan("Webhooks.deliver", {
+          attributes: { "webhook.endpoint_id": due.endpointId, "webhook.event_type": due.eventType }
+        }),
+        // The claim's lease makes it due again: this delivery is retried, never lost.
+        Effect.catchAllCause((cause) =>
+          Effect.logError(
+            "webhook delivery could not be attempted; it is due again when its claim expires",
+            cause
+          ).pipe(Effect.annotateLogs({ endpointId: due.endpointId, messageId: due.messageId }))
+        )
+      )
+
+    const round = Effect.gen(function* () {
+      const due = yield* repository.claimDue(config.webhooks.concurrency, leaseSeconds)
+      if (due.length === 0) return yield* Effect.sleep(config.webhooks.pollInterval)
+      yield* Effect.forEach(due, attempt, { concurrency: config.webhooks.concurrency, discard: true })
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logError(
+          "webhook dispatcher cannot read its deliveries (PostgreSQL?); it retries in 2 s",
+          cause
+        ).pipe(Effect.zipRight(Effect.sleep("2 seconds")))
+      )
+    )
+    yield* Effect.forkScoped(Effect.forever(round))
+  })
+).pipe(Layer.provide(WebhookRepository.Default))
