@@ -97,6 +97,68 @@ describe("tap pipeline", () => {
       }).pipe(Effect.provide(TapStore.Default))
     )
 
+    it.effect(
+      "what the writer stores is announced to subscribed webhooks in its transaction: taps in messages of 1 000, bands a tap assigned or flagged, nothing twice",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* TapStore
+          const sql = yield* SqlClient.SqlClient
+          const t = yield* tenant({ events: [{ windows: show("a") }] })
+          const other = yield* tenant({ events: [{ windows: show("a") }] })
+          const subscribe = (orgId: string, types: ReadonlyArray<string>) =>
+            sql<{ id: string }>`
+              insert into webhook_endpoints (organization_id, kind, url_sealed, url_shown, event_types)
+              values (${orgId}, 'webhook', 'sealed', 'https://receiver.example/', ${types}::text[]) returning id`
+          const [taps] = yield* subscribe(t.orgId, ["tap.created", "band.assigned", "band.flagged"])
+          yield* subscribe(other.orgId, ["event.status_changed"])
+          const batch = Array.from({ length: 2500 }, (_, n) => tapOf(t, `WH-${n % 7}`))
+          const otherBatch = [tapOf(other, "OTHER-1")]
+          const flaggedTap = {
+            ...tapOf(t, "FAR-1"),
+            assign: {
+              eventId: t.eventIds[0]!,
+              distanceMiles: 90,
+              flagged: true,
+              flagReason: "tapped 90 miles away"
+            }
+          }
+          yield* store.store([...batch, ...otherBatch, flaggedTap])
+          const messages = yield* sql<{
+            organizationId: string
+            eventType: string
+            taps: number | null
+            data: unknown
+          }>`
+            select organization_id, event_type, jsonb_array_length(payload->'taps') as taps, payload as data
+            from webhook_messages where organization_id in (${t.orgId}, ${other.orgId}) order by event_type, taps desc`
+          expect(messages.map((m) => [m.eventType, m.taps])).toEqual([
+            ["band.assigned", null],
+            ["band.flagged", null],
+            ["tap.created", 1000],
+            ["tap.created", 1000],
+            ["tap.created", 501]
+          ])
+          expect(messages.every((m) => m.organizationId === t.orgId)).toBe(true)
+          expect(messages[1]!.data).toMatchObject({
+            bandUid: "FAR-1",
+            reason: "tapped 90 miles away",
+            eventId: t.eventIds[0]
+          })
+          expect(messages[0]!.data).toMatchObject({
+            eventId: t.eventIds[0],
+            automatic: true,
+            bands: [{ uid: "FAR-1" }]
+          })
+          const deliveries = yield* sql`select 1 from webhook_deliveries where endpoint_id = ${taps!.id}`
+          expect(deliveries).toHaveLength(5)
+
+          // Delivered again (a writer that died before acknowledging): stored once, announced once.
+          yield* store.store([...batch, ...otherBatch, flaggedTap])
+          const again = yield* sql`select 1 from webhook_messages where organization_id = ${t.orgId}`
+          expect(again).toHaveLength(5)
+        }).pipe(Effect.provide(TapStore.Default))
+    )
+
     it.scoped("entries a dead writer left unacknowledged are claimed by another and stored once", () =>
       Effect.gen(function* () {
         const { port } = yield* TapServer

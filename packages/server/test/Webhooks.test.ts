@@ -258,6 +258,29 @@ layer(
       })
   )
 
+  it.effect("a finished export is announced as export.ready", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const hook = yield* endpoint(tenant, ["export.ready"])
+      const queued = yield* ok(
+        yield* call("POST", `/api/v1/organizations/${tenant.orgId}/exports`, {
+          key: tenant.keys.OWNER,
+          body: { kind: "audit" }
+        }),
+        202
+      )
+      const ready = yield* arrived(receiver, (r) => r.url === hook.path, "export.ready")
+      const message = verify(hook.secret, ready)
+      expect(message.type).toBe("export.ready")
+      expect(message.data).toMatchObject({
+        exportId: queued.body.id,
+        kind: "audit",
+        expiresAt: expect.any(String)
+      })
+      expect(message.data.rows).toBeGreaterThan(0)
+    })
+  )
+
   it.effect(
     "a receiver that keeps failing is retried, then disabled: audited, mailed to the owners, told to Slack; redelivery and re-enabling work",
     () =>
