@@ -29,8 +29,9 @@ export const layer = Layer.scopedDiscard(
     const policy = OutboundPolicy.make(config.outbound.allow)
     const delays = config.webhooks.retryDelays.map((delay) => Math.ceil(Duration.toSeconds(delay)))
     const timeoutMs = Duration.toMillis(config.webhooks.timeout)
-    // A claim outlives the slowest attempt; a process that died mid-attempt leaves it due again after that.
-    const leaseSeconds = Math.ceil(timeoutMs / 1000) + 30
+    // A claim outlives the slowest attempt (the address check, the request, the record); one whose process died
+    // or whose outcome could not be recorded is due again after that.
+    const leaseSeconds = Math.ceil(timeoutMs / 1000) + 10
 
     const disable = (due: DueDelivery, reason: string) =>
       jobs.transactional(
