@@ -496,6 +496,21 @@ layer(
             })).status
           ).toBe(400)
         }
+        // A NUL PostgreSQL cannot store, a description of 1 MB, a body that is not JSON: 400, nothing stored.
+        for (const body of [
+          { url: `${receiver.url}/nul`, eventTypes: ["export.ready"], description: "a\u0000b" },
+          { url: `${receiver.url}/big`, eventTypes: ["export.ready"], description: "x".repeat(1_000_000) },
+          { url: `${receiver.url}/twice`, eventTypes: ["export.ready", "export.ready"] }
+        ]) {
+          expect((yield* call("POST", base, { key: tenant.keys.OWNER, body })).status).toBe(400)
+        }
+        expect(
+          (yield* call("POST", base, {
+            key: tenant.keys.OWNER,
+            text: "{not json",
+            contentType: "application/json"
+          })).status
+        ).toBe(400)
         const chatTaps = yield* call("POST", base, {
           key: tenant.keys.OWNER,
           body: { kind: "discord", url: `${chat.url}/api/webhooks/1/x`, eventTypes: ["tap.created"] }
