@@ -18,8 +18,8 @@ export const pinToLoadCore = () =>
 
 export const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
-/** Starts both; returns `[{ name, port, pid }]`, Tapline first. */
-export const startServers = async (databaseName) => {
+/** Starts them; returns `[{ name, port, pid }]`: Tapline, the baseline, and Tapline without metrics if asked. */
+export const startServers = async (databaseName, options = {}) => {
   const databaseUrl = await createDatabase(databaseName)
   // Redis gets the load generator's core, so the two servers compete for nothing on theirs.
   const redisUrl = await startRedis(LOAD_CPU)
@@ -28,29 +28,46 @@ export const startServers = async (databaseName) => {
   const taplinePort = await freePort()
   const baselinePort = await freePort()
 
+  const taplineEnv = (port, prefix, extra = {}) => ({
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    TAPLINE_DEMO: "1",
+    TAPLINE_ROLE: "api",
+    LOG_LEVEL: "WARN",
+    // A journal of its own: a previous run's leftovers would be replayed during the measurement.
+    TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
+    // One load generator on one address: lift the per-client limits for the measurement.
+    TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
+    TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
+    NODE_FLAGS,
+    ...extra
+  })
+  // The same server with metrics off (METRICS_ENABLED=false), to measure what counting costs the hot path.
+  const withoutMetrics = options.withoutMetrics === true ? await freePort() : null
+
   console.log("starting Tapline (api role, pinned to CPU 0) …")
   const tapline = await startProcess(
     "apps/api/dist/main.js",
     [],
-    {
-      PORT: String(taplinePort),
-      HOST: "127.0.0.1",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: taplinePrefix,
-      TAPLINE_DEMO: "1",
-      TAPLINE_ROLE: "api",
-      LOG_LEVEL: "WARN",
-      // A journal of its own: a previous run's leftovers would be replayed during the measurement.
-      TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
-      // One load generator on one address: lift the per-client limits for the measurement.
-      TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
-      TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
-      NODE_FLAGS
-    },
+    taplineEnv(taplinePort, taplinePrefix),
     SERVER_CPU,
     () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
   )
+
+  let metricsOff = null
+  if (withoutMetrics !== null) {
+    console.log("starting Tapline with METRICS_ENABLED=false (pinned to CPU 0) …")
+    metricsOff = await startProcess(
+      "apps/api/dist/main.js",
+      [],
+      taplineEnv(withoutMetrics, "tapline-nometrics:", { METRICS_ENABLED: "false" }),
+      SERVER_CPU,
+      () => httpOk(`http://127.0.0.1:${withoutMetrics}/health/ready`)
+    )
+  }
 
   const seed = new Redis(redisUrl, { keyPrefix: baselinePrefix })
   const pipeline = seed.pipeline()
@@ -72,6 +89,7 @@ export const startServers = async (databaseName) => {
 
   return [
     { name: "tapline", port: taplinePort, pid: tapline.child.pid },
-    { name: "baseline", port: baselinePort, pid: baseline.child.pid }
+    { name: "baseline", port: baselinePort, pid: baseline.child.pid },
+    ...(metricsOff === null ? [] : [{ name: "nometrics", port: withoutMetrics, pid: metricsOff.child.pid }])
   ]
 }

@@ -63,7 +63,7 @@ const main = async () => {
   requireCommand("taskset", "util-linux")
   pinToLoadCore()
 
-  const targets = await startServers("redirect")
+  const targets = await startServers("redirect", { withoutMetrics: true })
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
 
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
@@ -111,6 +111,12 @@ const main = async () => {
   )
   console.log(line("tapline"))
   console.log(line("baseline"))
+  if (results.nometrics !== undefined) {
+    console.log(line("nometrics"))
+    console.log(
+      `metrics cost: throughput with/without ${(mean(results.tapline.rps) / mean(results.nometrics.rps)).toFixed(3)} (target ≥ 0.98)`
+    )
+  }
   console.log(`throughput ratio tapline/baseline: ${ratio.toFixed(2)} (target ≥ 0.85)`)
   const worstTapline = results.tapline.latency
   console.log(

@@ -42,6 +42,7 @@ import { TapStore } from "./Taps/TapStore.js"
 import * as TapWriter from "./Taps/TapWriter.js"
 import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
 import * as Logging from "./Telemetry/Logging.js"
+import * as Metrics from "./Telemetry/Metrics.js"
 import * as Tracing from "./Telemetry/Tracing.js"
 import * as WebhookDispatcher from "./Webhooks/Dispatcher.js"
 
@@ -171,7 +172,10 @@ export const EmailLive = Layer.scoped(
   Email,
   Effect.gen(function* () {
     const { email } = yield* AppConfig
-    return EmailFailover.make(yield* Effect.forEach(email.providers, emailProvider))
+    const metrics = yield* Metrics.Metrics
+    return EmailFailover.make(yield* Effect.forEach(email.providers, emailProvider), (provider, outcome) =>
+      metrics.emails.inc({ provider, outcome })
+    )
   })
 )
 
@@ -230,7 +234,7 @@ export const platform = (overrides: Overrides = {}) => {
     StorageLive,
     EmailLive,
     SecretBox.layer
-  )
+  ).pipe(Layer.provideMerge(Metrics.layer))
 }
 
 /** The read model, brought up to date at start and kept so by the change feed. */

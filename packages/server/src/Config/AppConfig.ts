@@ -137,7 +137,11 @@ const telemetry = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tapline-api")),
   otlpEndpoint: Config.option(Config.url("OTEL_EXPORTER_OTLP_ENDPOINT")),
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
-  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const))
+  logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
+  /** Prometheus metrics at /metrics; off, nothing is counted (the benchmark's comparison). */
+  metricsEnabled: Config.boolean("METRICS_ENABLED").pipe(Config.withDefault(true)),
+  /** When set, /metrics asks for `Authorization: Bearer <token>`. */
+  metricsToken: Config.option(Config.redacted("METRICS_TOKEN"))
 })
 
 const auth = Config.all({

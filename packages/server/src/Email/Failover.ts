@@ -7,13 +7,16 @@ import { Email, EmailError, type EmailShape } from "./Email.js"
  * provider would refuse the same address. When every provider failed transiently, the error is transient
  * and the job queue tries the whole list again later.
  */
-export const make = (providers: ReadonlyArray<EmailShape>): EmailShape => {
-  if (providers.length === 1) return providers[0]!
+export const make = (
+  providers: ReadonlyArray<EmailShape>,
+  count: (provider: string, outcome: "sent" | "transient" | "permanent") => void = () => {}
+): EmailShape => {
   const send: EmailShape["send"] = (message) =>
     Effect.gen(function* () {
       const failures: Array<EmailError> = []
       for (const provider of providers) {
         const result = yield* Effect.either(provider.send(message))
+        count(provider.provider, result._tag === "Right" ? "sent" : result.left.failure)
         if (result._tag === "Right") {
           if (failures.length > 0) {
             yield* Effect.logInfo("email sent by a later provider").pipe(

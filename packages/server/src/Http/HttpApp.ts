@@ -54,11 +54,13 @@ import { InvitationsHandlers } from "./InvitationsHandlers.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import * as Logos from "./Logos.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
+import * as MetricsRoute from "./MetricsRoute.js"
 import { noStore } from "./NoStore.js"
 import { OAuthHandlers } from "./OAuthHandlers.js"
 import { OAuthProvidersHandlers } from "./OAuthProvidersHandlers.js"
 import { OrganizationsHandlers } from "./OrganizationsHandlers.js"
 import { PasskeysHandlers } from "./PasskeysHandlers.js"
+import { measured } from "./RequestMetrics.js"
 import { retryAfter } from "./RetryAfter.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
 import * as SignInPage from "./SignInPage.js"
@@ -141,8 +143,9 @@ const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
 export const HttpAppLive = HttpApiBuilder.serve((app) =>
-  retryAfter(noStore(HttpMiddleware.logger(app)))
+  measured(retryAfter(noStore(HttpMiddleware.logger(app))))
 ).pipe(
+  Layer.provide(MetricsRoute.layer),
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
   Layer.provide(HttpApiBuilder.middleware(guardBodies)),
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
@@ -195,7 +198,8 @@ export const NodeServerWithHotPathLive = Layer.unwrapEffect(
 )
 
 /** A worker's HTTP app: the health probes only. */
-export const WorkerHttpAppLive = HttpApiBuilder.serve((app) => noStore(app)).pipe(
+export const WorkerHttpAppLive = HttpApiBuilder.serve((app) => measured(noStore(app))).pipe(
+  Layer.provide(MetricsRoute.layer),
   Layer.provide(HttpApiBuilder.api(WorkerApi).pipe(Layer.provide(WorkerHealthHandlers))),
   HttpServer.withLogAddress
 )

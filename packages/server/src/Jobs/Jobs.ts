@@ -1,5 +1,6 @@
 import type * as SqlError from "@effect/sql/SqlError"
-import { Context, Data, Effect, Schema, type Scope } from "effect"
+import { Cause, Context, Data, Effect, Option, Schema, type Scope } from "effect"
+import { Metrics } from "../Telemetry/Metrics.js"
 
 export class JobsError extends Data.TaggedError("JobsError")<{
   readonly operation: string
@@ -105,7 +106,27 @@ export const workQueue = <A, I>(
   handler: (payload: A) => Effect.Effect<void, unknown>
 ) =>
   jobs.work(queue.name, options, (raw) =>
-    Effect.flatMap(Schema.decodeUnknown(queue.payload)(raw, { onExcessProperty: "ignore" }), handler)
+    Effect.flatMap(Schema.decodeUnknown(queue.payload)(raw, { onExcessProperty: "ignore" }), handler).pipe(
+      Effect.onExit((exit) =>
+        Effect.serviceOption(Metrics).pipe(
+          Effect.map((metrics) =>
+            metrics.pipe(
+              Option.map((m) =>
+                m.jobs.inc({
+                  queue: queue.name,
+                  outcome:
+                    exit._tag === "Success"
+                      ? "completed"
+                      : isPermanent(Cause.squash(exit.cause))
+                        ? "dead"
+                        : "failed"
+                })
+              )
+            )
+          )
+        )
+      )
+    )
   )
 
 /** Enqueues a payload of the queue's type (in the caller's transaction inside `transactional`). */

@@ -9,6 +9,7 @@ import { clientAddress } from "../Net/ClientAddress.js"
 import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot.js"
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
+import { Metrics } from "../Telemetry/Metrics.js"
 import { RateLimits } from "./RateLimits.js"
 import { RedirectStore } from "./RedirectStore.js"
 import { headerValue, isBotAgent, truncateIp } from "./RequestDetails.js"
@@ -32,6 +33,16 @@ export const make = Effect.gen(function* () {
   const limits = yield* RateLimits
   const { server, taps } = yield* AppConfig
   const tracer = yield* Effect.tracer
+  const metrics = yield* Metrics
+  const refuse = (
+    response: ServerResponse,
+    status: number,
+    message: string,
+    extra?: ReadonlyArray<string>
+  ) => {
+    metrics.redirectRejections.inc({ status })
+    reject(response, status, message, extra)
+  }
   const defaultUrl = server.defaultRedirectUrl.toString()
   const lookupTimeoutMs = Duration.toMillis(taps.lookupTimeout)
   const tapDomain = server.tapDomain.toLowerCase()
@@ -101,7 +112,7 @@ export const make = Effect.gen(function* () {
       allowAssignment
     })
     if (decision.bandId === null && !limits.unknownBand(ip)) {
-      reject(response, 429, "too many unknown bands", ["retry-after", "60"])
+      refuse(response, 429, "too many unknown bands", ["retry-after", "60"])
       return null
     }
     const served = servedDestination(org, decision, tap.utm)
@@ -157,6 +168,9 @@ export const make = Effect.gen(function* () {
   ) => {
     const agent = request.headers["user-agent"]
     const ua = agent === undefined ? null : stripControlCharacters(agent.slice(0, MAX_USER_AGENT))
+    const bot = tap.head || (ua !== null && isBotAgent(ua))
+    metrics.redirects.inc({ kind: served.kind })
+    if (bot) metrics.botTaps.inc()
     recorder.record(
       {
         id: uuidv7(),
@@ -166,7 +180,7 @@ export const make = Effect.gen(function* () {
         ua,
         ip: storedIp(ip),
         utm: tap.utm,
-        bot: tap.head || (ua !== null && isBotAgent(ua)),
+        bot,
         dup: false
       },
       () => guard(response, () => redirect(response, location))
@@ -181,12 +195,12 @@ export const make = Effect.gen(function* () {
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return reject(response, 405, "method not allowed", ["allow", "GET, HEAD"])
+      return refuse(response, 405, "method not allowed", ["allow", "GET, HEAD"])
     }
     const tap = parse(request.method, request.url ?? "", request.headers.host, tapDomain)
-    if ("status" in tap) return reject(response, tap.status, tap.message)
+    if ("status" in tap) return refuse(response, tap.status, tap.message)
     const ip = clientIp(request)
-    if (!limits.request(ip)) return reject(response, 429, "too many requests", ["retry-after", "60"])
+    if (!limits.request(ip)) return refuse(response, 429, "too many requests", ["retry-after", "60"])
 
     const trace = sampled(request)
     const span = Option.isSome(trace)
@@ -221,7 +235,7 @@ export const make = Effect.gen(function* () {
         }
       }
       if (org === null || (tap.orgId !== null && org.id !== tap.orgId)) {
-        reject(response, 404, "unknown organisation")
+        refuse(response, 404, "unknown organisation")
         return finish(null, null)
       }
       finish(org, respond(request, response, tap, ip, org, bands, true))

@@ -4,6 +4,7 @@ import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
+import { gauge, Metrics } from "../Telemetry/Metrics.js"
 import { liveCounterOps } from "./LiveCounters.js"
 import type { Segment } from "./TapJournal.js"
 import * as TapJournal from "./TapJournal.js"
@@ -392,6 +393,28 @@ export const makeQueue = Effect.gen(function* () {
       try: f,
       catch: (cause) => new TapQueueError({ operation, message: errorMessage(cause), cause })
     })
+
+  const metrics = yield* Metrics
+  yield* gauge(metrics, {
+    name: "tapline_stream_length",
+    help: "Taps in the Redis Stream (stored or not yet; trimmed below the oldest unacknowledged)",
+    read: () => client.xlen(STREAM_KEY)
+  })
+  const pendingSummary = () =>
+    client.xpending(STREAM_KEY, GROUP) as Promise<[number, string | null, ...Array<unknown>]>
+  yield* gauge(metrics, {
+    name: "tapline_stream_pending",
+    help: "Taps read by a writer and not yet acknowledged (stored)",
+    read: () => pendingSummary().then(([count]) => Number(count))
+  })
+  yield* gauge(metrics, {
+    name: "tapline_stream_oldest_pending_age_seconds",
+    help: "Age of the oldest tap read and not yet acknowledged; 0 when none",
+    read: () =>
+      pendingSummary().then(([, oldest]) =>
+        oldest === null ? 0 : Math.max(0, (Date.now() - Number(oldest.split("-")[0])) / 1000)
+      )
+  })
 
   const ensureGroup = run("createGroup", () =>
     client.xgroup("CREATE", prefixedStream, GROUP, "0", "MKSTREAM").catch((error: Error) => {

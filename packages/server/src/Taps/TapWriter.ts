@@ -2,6 +2,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Data, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
+import { Metrics } from "../Telemetry/Metrics.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
 import { type StoreResult, TapStore } from "./TapStore.js"
@@ -49,6 +50,7 @@ export const make = Effect.gen(function* () {
   const projector = yield* Projector
   const status = yield* TapWriterStatus
   const { taps } = yield* AppConfig
+  const metrics = yield* Metrics
 
   /*
    * A batch PostgreSQL refuses is halved until the refused taps stand alone; those go to the dead letters,
@@ -68,6 +70,7 @@ export const make = Effect.gen(function* () {
             )
           }
           const reason = refusal(error)!
+          metrics.deadLetteredTaps.inc()
           return tapStore.deadLetter(batch[0]!, reason).pipe(
             Effect.zipRight(
               Effect.logError("tap refused by PostgreSQL; kept in tap_dead_letters").pipe(
@@ -92,8 +95,14 @@ export const make = Effect.gen(function* () {
           Effect.annotateLogs({ count: delivery.malformed })
         )
       }
-      const result = yield* storeIsolating(delivery.taps)
+      const started = performance.now()
+      const result = yield* storeIsolating(delivery.taps).pipe(
+        Effect.tapError(() => Effect.sync(() => metrics.writerFailures.inc()))
+      )
+      metrics.writerBatchSeconds.observe((performance.now() - started) / 1000)
+      metrics.writerBatchSize.observe(delivery.taps.length)
       // Served the default URL during an outage for an organisation that does not exist: kept, not counted.
+      metrics.deadLetteredTaps.inc(result.unattributable.length)
       for (const tap of result.unattributable) {
         yield* tapStore.deadLetter(tap, {
           message: `unknown organisation (${tap.orgRef ?? "no reference"})`,

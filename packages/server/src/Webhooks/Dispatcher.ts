@@ -6,6 +6,7 @@ import { Jobs } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import { gauge, Metrics } from "../Telemetry/Metrics.js"
 import { post, requestOf } from "./Delivery.js"
 import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
 import { secretData, urlData } from "./Webhooks.js"
@@ -27,6 +28,12 @@ export const layer = Layer.scopedDiscard(
     const mailer = yield* Mailer
     const jobs = yield* Jobs
     const policy = OutboundPolicy.make(config.outbound.allow)
+    const metrics = yield* Metrics
+    yield* gauge(metrics, {
+      name: "tapline_webhook_deliveries_pending",
+      help: "Webhook and chat deliveries waiting to be sent (due or scheduled for a retry)",
+      read: () => Effect.runPromise(repository.pendingCount)
+    })
     const delays = config.webhooks.retryDelays.map((delay) => Math.ceil(Duration.toSeconds(delay)))
     const timeoutMs = Duration.toMillis(config.webhooks.timeout)
     // A claim outlives the slowest attempt (the address check, the request, the record); one whose process died
@@ -99,6 +106,10 @@ export const layer = Layer.scopedDiscard(
           responseStatus: outcome.status,
           responseMs,
           error: outcome.error
+        })
+        metrics.webhookDeliveries.inc({
+          kind: due.kind,
+          outcome: delivered ? "delivered" : retryInSeconds === null ? "gave_up" : "failed"
         })
         if (failedForGood) {
           yield* disable(

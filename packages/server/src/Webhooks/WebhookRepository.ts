@@ -233,6 +233,12 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
           where m.organization_id = ${organizationId} and m.role = 'OWNER' order by u.email`
         })
 
+      const pendingCount = sql<{
+        n: number
+      }>`select count(*)::int as n from webhook_deliveries where status = 'pending'`.pipe(
+        Effect.map((rows) => rows[0]?.n ?? 0)
+      )
+
       /** Removes messages (and their deliveries and attempts) older than `keepDays`; how many. */
       const prune = (keepDays: number) =>
         sql`delete from webhook_messages where created_at < now() - make_interval(days => ${keepDays}) returning 1`.pipe(
@@ -253,6 +259,7 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
         settle,
         disable,
         ownersOf,
+        pendingCount,
         prune
       } as const
     })

@@ -1,0 +1,141 @@
+import { afterAll, expect, layer } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
+import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
+import { startCaptureServer } from "./support/CaptureServer.js"
+import { request } from "./support/HotPathHarness.js"
+
+/*
+ * Issue 15, metrics: Prometheus scrapes /metrics (behind METRICS_TOKEN when set) and sees the counters move
+ * with what the server does: redirects by kind, the writer's batches, admin requests, webhook deliveries,
+ * jobs; gauges of the stream; labels without ids.
+ */
+
+const TOKEN = "metrics-token-for-the-test"
+const receiver = await startCaptureServer()
+receiver.fallback = () => ({ status: 204 })
+afterAll(() => receiver.close())
+
+const HOUR = 3_600_000
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** The samples of the exposition text: `name{labels}` → value. */
+const parse = (text: string) =>
+  new Map(
+    text
+      .split("\n")
+      .filter((line) => line.length > 0 && !line.startsWith("#"))
+      .map((line) => {
+        const at = line.lastIndexOf(" ")
+        return [line.slice(0, at), Number(line.slice(at + 1))] as const
+      })
+  )
+
+const scrape = Effect.flatMap(AdminServer, ({ url }) =>
+  Effect.promise(async () => {
+    const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toContain("text/plain")
+    const text = await response.text()
+    return { text, samples: parse(text) }
+  })
+)
+
+const value = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0
+
+layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" }, { role: "all" }), {
+  excludeTestServices: true,
+  timeout: 120_000
+})("metrics", (it) => {
+  it.effect(
+    "/metrics asks for the token, and its counters follow taps, batches, requests and deliveries",
+    () =>
+      Effect.gen(function* () {
+        const { url, port } = yield* AdminServer
+        expect((yield* Effect.promise(() => fetch(`${url}/metrics`))).status).toBe(401)
+        expect(
+          (yield* Effect.promise(() =>
+            fetch(`${url}/metrics`, { headers: { authorization: "Bearer wrong" } })
+          )).status
+        ).toBe(401)
+
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const key = tenant.keys.EDITOR
+        const events = `/api/v1/organizations/${tenant.orgId}/events`
+        const event = yield* ok(yield* call("POST", events, { key, body: { name: "Metered" } }), 201)
+        yield* ok(
+          yield* call("POST", `${events}/${event.body.id}/windows`, {
+            key,
+            body: {
+              type: "LIVE",
+              url: "https://example.com/live",
+              startsAt: iso(Date.now() - HOUR),
+              endsAt: iso(Date.now() + HOUR)
+            }
+          }),
+          201
+        )
+        yield* ok(
+          yield* call("POST", `${events}/${event.body.id}/status`, { key, body: { status: "ACTIVE" } }),
+          200
+        )
+        yield* ok(
+          yield* call("POST", `${events}/${event.body.id}/bands/import`, {
+            key,
+            body: { bands: [{ bandUid: "MET-SECRET-1" }] }
+          }),
+          200
+        )
+        const hook = yield* ok(
+          yield* call("POST", `/api/v1/organizations/${tenant.orgId}/webhooks`, {
+            key: tenant.keys.OWNER,
+            body: { url: `${receiver.url}/m`, eventTypes: ["export.ready"] }
+          }),
+          201
+        )
+
+        const before = (yield* scrape).samples
+        const host = `${tenant.slug}.${TAP_DOMAIN}`
+        for (let i = 0; i < 5; i++)
+          expect((yield* request(port, "/e?bandId=MET-SECRET-1", { host })).status).toBe(302)
+        expect((yield* request(port, "/e?bandId=MET-SECRET-1", { host, method: "POST" })).status).toBe(405)
+        yield* ok(
+          yield* call(
+            "POST",
+            `/api/v1/organizations/${tenant.orgId}/webhooks/${hook.body.endpoint.id}/test`,
+            { key: tenant.keys.OWNER }
+          ),
+          202
+        )
+
+        const after = yield* scrape.pipe(
+          Effect.filterOrFail(
+            ({ samples }) =>
+              value(samples, "tapline_writer_batch_size_sum") -
+                value(before, "tapline_writer_batch_size_sum") >=
+                5 &&
+              value(samples, 'tapline_webhook_deliveries_total{kind="webhook",outcome="delivered"}') >
+                value(before, 'tapline_webhook_deliveries_total{kind="webhook",outcome="delivered"}')
+          ),
+          Effect.retry(Schedule.spaced("200 millis")),
+          Effect.timeout("30 seconds")
+        )
+        const delta = (key: string) => value(after.samples, key) - value(before, key)
+        expect(delta('tapline_redirects_total{kind="WINDOW"}')).toBe(5)
+        expect(delta('tapline_redirect_rejections_total{status="405"}')).toBe(1)
+        expect(delta("tapline_writer_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1)
+        expect(
+          delta('tapline_http_request_duration_seconds_count{route="api",status="2xx"}')
+        ).toBeGreaterThanOrEqual(1)
+        expect(after.samples.has("tapline_stream_length")).toBe(true)
+        expect(after.samples.has("tapline_stream_pending")).toBe(true)
+        expect(after.samples.has("tapline_webhook_deliveries_pending")).toBe(true)
+        expect(after.samples.has("nodejs_eventloop_lag_p99_seconds")).toBe(true)
+        expect(after.samples.has("nodejs_heap_size_used_bytes")).toBe(true)
+        // Bounded labels: no band, organisation or endpoint id reaches the exposition.
+        expect(after.text).not.toContain("MET-SECRET-1")
+        expect(after.text).not.toContain(tenant.orgId)
+        expect(after.text).not.toContain(hook.body.endpoint.id)
+      })
+  )
+})
