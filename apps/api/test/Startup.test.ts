@@ -162,7 +162,7 @@ describe("external PostgreSQL and Redis", () => {
     }
   })
 
-  it("TAPLINE_ROLE=worker serves its health probes, not the admin API nor the redirect", async () => {
+  it("TAPLINE_ROLE=worker serves its health probes and metrics, not the admin API nor the redirect", async () => {
     const database = await createDatabase()
     try {
       const server = await startServer({
@@ -178,6 +178,11 @@ describe("external PostgreSQL and Redis", () => {
       expect((await fetch(`${server.url}/api/v1/openapi.json`)).status).toBe(404)
       expect((await fetch(`${server.url}/api/v1/organizations`)).status).toBe(404)
       expect((await rawGet(server.port, "/e?bandId=DEMO-0001", "demo.localhost")).status).toBe(404)
+      // The writer's metrics are scraped from the worker.
+      const metrics = await fetch(`${server.url}/metrics`)
+      expect(metrics.status).toBe(200)
+      const text = await metrics.text()
+      expect(text).toContain("# TYPE tapline_writer_batch_size histogram")
       await server.stop()
     } finally {
       await database.drop()
