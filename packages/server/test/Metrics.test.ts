@@ -124,6 +124,8 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
         expect(delta('tapline_redirects_total{kind="WINDOW"}')).toBe(5)
         expect(delta('tapline_redirect_rejections_total{status="405"}')).toBe(1)
         expect(delta("tapline_writer_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1)
+        expect(delta("tapline_tap_store_lag_seconds_count")).toBeGreaterThanOrEqual(1)
+        expect(after.samples.get("tapline_pg_pool_connections")).toBeGreaterThan(0)
         expect(
           delta('tapline_http_request_duration_seconds_count{route="api",status="2xx"}')
         ).toBeGreaterThanOrEqual(1)

@@ -8,6 +8,7 @@ import { Duration, Effect, Layer, Option, Redacted, String as Str } from "effect
 import Pg from "pg"
 import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
 import { type EmbeddedPostgresError, startEmbeddedPostgres } from "../Embedded/EmbeddedPostgres.js"
+import { gauge, Metrics } from "../Telemetry/Metrics.js"
 import { latestMigrationId, loader } from "./migrations/index.js"
 
 type DatabaseConfig = AppConfigShape["database"]
@@ -96,6 +97,30 @@ const acquirePool = (options: PoolOptions) =>
         })
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("2 seconds"))
+  ).pipe(Effect.tap(poolGauges))
+
+/** The pool's use, read at scrape time, where the runtime has metrics. */
+const poolGauges = (pool: Pg.Pool) =>
+  Effect.flatMap(Effect.serviceOption(Metrics), (metrics) =>
+    Option.isNone(metrics)
+      ? Effect.void
+      : Effect.all([
+          gauge(metrics.value, {
+            name: "tapline_pg_pool_connections",
+            help: "Connections the PostgreSQL pool holds (busy and idle)",
+            read: async () => pool.totalCount
+          }),
+          gauge(metrics.value, {
+            name: "tapline_pg_pool_idle_connections",
+            help: "Idle connections in the PostgreSQL pool",
+            read: async () => pool.idleCount
+          }),
+          gauge(metrics.value, {
+            name: "tapline_pg_pool_waiting_requests",
+            help: "Queries waiting for a connection (the pool is exhausted while this is above 0)",
+            read: async () => pool.waitingCount
+          })
+        ])
   )
 
 /** `@effect/sql-pg` over our own pool: snake_case columns in SQL, camelCase fields in code. */

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { Metrics } from "../Telemetry/Metrics.js"
 import { ReadModelStore } from "./ReadModelStore.js"
 import type { BandEntry, EventSnapshot, OrgSnapshot } from "./Snapshot.js"
 
@@ -223,6 +224,8 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
           ? (yield* status).stale.map((s) => s.organizationId)
           : (yield* sql<{ id: string }>`select id from organizations order by id`).map((row) => row.id)
         yield* Effect.forEach(targets, rebuildOrganization, { discard: true })
+        const metrics = yield* Effect.serviceOption(Metrics)
+        if (Option.isSome(metrics)) metrics.value.readModelRebuilds.inc(targets.length)
         yield* store.markRebuilt
         yield* store.announce("*")
         return { organizations: targets.length }

@@ -52,6 +52,17 @@ const make = (enabled: boolean) => {
       buckets: seconds,
       registers
     }),
+    storeLag: new Prom.Histogram({
+      name: "tapline_tap_store_lag_seconds",
+      help: "From a tap's redirect to its batch committed in PostgreSQL (the newest tap of each batch)",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers
+    }),
+    readModelRebuilds: new Prom.Counter({
+      name: "tapline_read_model_rebuilds_total",
+      help: "Organisations whose read model was rebuilt from PostgreSQL (stale, or a full rebuild)",
+      registers
+    }),
     writerFailures: new Prom.Counter({
       name: "tapline_writer_batch_failures_total",
       help: "Batches the writer could not store (retried)",
