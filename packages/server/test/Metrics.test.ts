@@ -1,3 +1,4 @@
+import * as Fs from "node:fs"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
@@ -134,6 +135,14 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
         expect(after.samples.has("tapline_webhook_deliveries_pending")).toBe(true)
         expect(after.samples.has("nodejs_eventloop_lag_p99_seconds")).toBe(true)
         expect(after.samples.has("nodejs_heap_size_used_bytes")).toBe(true)
+        // Every metric the deploy/ rules and dashboard use is one this server exposes.
+        const exposed = new Set([...after.text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!))
+        const used = [
+          Fs.readFileSync(new URL("../../../deploy/prometheus/tapline-rules.yml", import.meta.url), "utf8"),
+          Fs.readFileSync(new URL("../../../deploy/grafana/tapline-dashboard.json", import.meta.url), "utf8")
+        ].flatMap((text) => [...text.matchAll(/\b((?:tapline|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!))
+        const base = (name: string) => name.replace(/_(bucket|count|sum)$/, "")
+        expect([...new Set(used.map(base))].filter((name) => !exposed.has(name))).toEqual([])
         // Bounded labels: no band, organisation or endpoint id reaches the exposition.
         expect(after.text).not.toContain("MET-SECRET-1")
         expect(after.text).not.toContain(tenant.orgId)
