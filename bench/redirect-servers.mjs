@@ -6,7 +6,7 @@ import * as Path from "node:path"
 // both servers pinned to one core with the flags of `pnpm start`, a private Redis on the load core.
 import { Redis } from "ioredis"
 import { NODE_FLAGS_FOR_ONE_CPU } from "./node-flags.mjs"
-import { createDatabase, freePort, httpOk, startProcess, startRedis } from "./support.mjs"
+import { createDatabase, freePort, httpOk, onExit, startProcess, startRedis } from "./support.mjs"
 
 export const SERVER_CPU = 0
 export const LOAD_CPU = 1
@@ -15,6 +15,51 @@ export const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? NODE_FLAGS_FOR_ONE_CPU
 /** Moves this process (the open-loop generator runs in it) onto the load core, away from the servers. */
 export const pinToLoadCore = () =>
   execFileSync("taskset", ["-a", "-p", "-c", String(LOAD_CPU), String(process.pid)], { stdio: "ignore" })
+
+/**
+ * wrk on the load core, `connections` connections for `seconds`, cycling through the demo bands: throughput,
+ * completed requests, non-3xx answers and p99. The Lua script is written once per run and removed on exit.
+ */
+export const wrk = (port, seconds, connections = 50) => {
+  if (wrkScript === null) {
+    wrkScript = Path.join(Os.tmpdir(), `tapline-wrk-${process.pid}.lua`)
+    Fs.writeFileSync(
+      wrkScript,
+      `local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/e?bandId=DEMO-" .. string.format("%04d", (i % ${BANDS}) + 1))
+end`
+    )
+    const script = wrkScript
+    onExit(async () => Fs.rmSync(script, { force: true }))
+  }
+  const out = execFileSync(
+    "taskset",
+    [
+      "-c",
+      String(LOAD_CPU),
+      "wrk",
+      "-t1",
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      wrkScript,
+      "-H",
+      "Host: demo.localhost",
+      `http://127.0.0.1:${port}`
+    ],
+    { encoding: "utf8" }
+  )
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1]),
+    non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
+    p99: /99%\s+([\d.]+\w+)/.exec(out)?.[1]
+  }
+}
+let wrkScript = null
 
 export const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 

@@ -1,10 +1,7 @@
 // pnpm bench:redirect — Tapline's hot path against a bare node:http + ioredis server doing the same lookup and
 // stream append, on the same pinned core, loaded alternately with identical settings:
 //   wrk (closed loop, maximum throughput) and a constant 2 000 req/s open-loop generator (latency percentiles).
-import { execFileSync } from "node:child_process"
-import * as Fs from "node:fs"
 import * as Os from "node:os"
-import * as Path from "node:path"
 import { openLoop } from "./open-loop.mjs"
 import {
   BANDS,
@@ -13,7 +10,8 @@ import {
   NODE_FLAGS,
   pinToLoadCore,
   SERVER_CPU,
-  startServers
+  startServers,
+  wrk
 } from "./redirect-servers.mjs"
 import { cleanup, memory, requireCommand, sleep } from "./support.mjs"
 
@@ -22,41 +20,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const CONNECTIONS = 50
-
-const wrkScript = Path.join(Os.tmpdir(), `tapline-wrk-${process.pid}.lua`)
-Fs.writeFileSync(
-  wrkScript,
-  `local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", "/e?bandId=DEMO-" .. string.format("%04d", (i % ${BANDS}) + 1))
-end`
-)
-
-const wrk = (port, seconds) => {
-  const out = execFileSync(
-    "taskset",
-    [
-      "-c",
-      String(LOAD_CPU),
-      "wrk",
-      "-t1",
-      `-c${CONNECTIONS}`,
-      `-d${seconds}s`,
-      "--latency",
-      "-s",
-      wrkScript,
-      "-H",
-      "Host: demo.localhost",
-      `http://127.0.0.1:${port}`
-    ],
-    { encoding: "utf8" }
-  )
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
-  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1]
-  return { rps, non2xx, p99 }
-}
 
 const main = async () => {
   requireCommand("wrk", "wrk")
@@ -77,7 +40,7 @@ const main = async () => {
   const inOrder = (round) => (round % 2 === 1 ? targets : [...targets].reverse())
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of inOrder(round)) {
-      const run = wrk(t.port, WRK_SECONDS)
+      const run = wrk(t.port, WRK_SECONDS, CONNECTIONS)
       results[t.name].rps.push(run.rps)
       results[t.name].non2xx += run.non2xx
       console.log(
@@ -129,4 +92,4 @@ main()
     console.error(error)
     process.exitCode = 1
   })
-  .finally(() => cleanup().then(() => Fs.rmSync(wrkScript, { force: true })))
+  .finally(cleanup)

@@ -3,7 +3,6 @@
 // (the redirect) on CPU 0, a worker process (tap writer and webhook dispatcher) with the receiver and the load
 // generator on CPU 1. Printed per mode: redirect throughput (wrk) and latency at a fixed rate (open loop), how
 // long the writer takes to store every tap, and with webhooks on, when each tap reached the receiver.
-import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
@@ -12,7 +11,7 @@ import * as hdr from "hdr-histogram-js"
 import Pg from "pg"
 import { NODE_FLAGS_FOR_ONE_CPU } from "./node-flags.mjs"
 import { openLoop } from "./open-loop.mjs"
-import { BANDS, bandPath } from "./redirect-servers.mjs"
+import { BANDS, bandPath, pinToLoadCore, wrk } from "./redirect-servers.mjs"
 import {
   adminApi,
   cleanup,
@@ -29,39 +28,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000)
 const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
-
-const wrkScript = Path.join(Os.tmpdir(), `tapline-wrk-webhooks-${process.pid}.lua`)
-Fs.writeFileSync(
-  wrkScript,
-  `local i = 0
-request = function()
-  i = i + 1
-  return wrk.format("GET", "/e?bandId=DEMO-" .. string.format("%04d", (i % ${BANDS}) + 1))
-end`
-)
-const wrk = (port, seconds) => {
-  const out = execFileSync(
-    "taskset",
-    [
-      "-c",
-      "1",
-      "wrk",
-      "-t1",
-      "-c50",
-      `-d${seconds}s`,
-      "-s",
-      wrkScript,
-      "-H",
-      "Host: demo.localhost",
-      `http://127.0.0.1:${port}`
-    ],
-    { encoding: "utf8" }
-  )
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1])
-  }
-}
 
 /** The receiver: counts the taps it is sent and how long after its tap each arrived. */
 const receiver = () => {
@@ -88,7 +54,7 @@ const receiver = () => {
 const main = async () => {
   requireCommand("wrk", "wrk")
   requireCommand("taskset", "util-linux")
-  execFileSync("taskset", ["-a", "-p", "-c", "1", String(process.pid)], { stdio: "ignore" })
+  pinToLoadCore()
   const databaseUrl = await createDatabase("webhooks")
   const redisUrl = await startRedis(1)
   const apiPort = await freePort()
@@ -260,4 +226,4 @@ main()
     console.error(error)
     process.exitCode = 1
   })
-  .finally(() => cleanup().then(() => Fs.rmSync(wrkScript, { force: true })))
+  .finally(cleanup)

@@ -2,7 +2,7 @@ import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import { ReadModelStore } from "../src/ReadModel/ReadModelStore.js"
-import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
+import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { request } from "./support/HotPathHarness.js"
 
@@ -13,36 +13,6 @@ const tap = (tenant: Tenant, bandUid: string) =>
   Effect.flatMap(AdminServer, ({ port }) =>
     request(port, `/e?bandId=${bandUid}`, { host: `${tenant.slug}.${TAP_DOMAIN}` })
   )
-
-/** An ACTIVE event with one LIVE window around now and the given bands. */
-const liveEvent = (tenant: Tenant, bands: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const key = tenant.keys.EDITOR
-    const base = `/api/v1/organizations/${tenant.orgId}/events`
-    const event = yield* ok(yield* call("POST", base, { key, body: { name: "Show" } }), 201)
-    const eventId = event.body.id as string
-    const window = yield* ok(
-      yield* call("POST", `${base}/${eventId}/windows`, {
-        key,
-        body: {
-          type: "LIVE",
-          url: "https://example.com/live",
-          startsAt: iso(Date.now() - HOUR),
-          endsAt: iso(Date.now() + HOUR)
-        }
-      }),
-      201
-    )
-    yield* ok(yield* call("POST", `${base}/${eventId}/status`, { key, body: { status: "ACTIVE" } }), 200)
-    yield* ok(
-      yield* call("POST", `${base}/${eventId}/bands/import`, {
-        key,
-        body: { bands: bands.map((bandUid) => ({ bandUid })) }
-      }),
-      200
-    )
-    return { eventId, windowId: window.body.id as string, base: `${base}/${eventId}` }
-  })
 
 layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin API", (it) => {
   it.effect("a window change reaches the next tap's redirect within the request", () =>

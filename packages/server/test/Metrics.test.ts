@@ -1,7 +1,7 @@
 import * as Fs from "node:fs"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
-import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
+import { bootstrapKey, call, createTenant, liveEvent, ok } from "./support/AdminClient.js"
 import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
 import { request } from "./support/HotPathHarness.js"
@@ -16,9 +16,6 @@ const TOKEN = "metrics-token-for-the-test"
 const receiver = await startCaptureServer()
 receiver.fallback = () => ({ status: 204 })
 afterAll(() => receiver.close())
-
-const HOUR = 3_600_000
-const iso = (ms: number) => new Date(ms).toISOString()
 
 /** The samples of the exposition text: `name{labels}` → value. */
 const parse = (text: string) =>
@@ -61,32 +58,7 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
         ).toBe(401)
 
         const tenant = yield* createTenant(yield* bootstrapKey())
-        const key = tenant.keys.EDITOR
-        const events = `/api/v1/organizations/${tenant.orgId}/events`
-        const event = yield* ok(yield* call("POST", events, { key, body: { name: "Metered" } }), 201)
-        yield* ok(
-          yield* call("POST", `${events}/${event.body.id}/windows`, {
-            key,
-            body: {
-              type: "LIVE",
-              url: "https://example.com/live",
-              startsAt: iso(Date.now() - HOUR),
-              endsAt: iso(Date.now() + HOUR)
-            }
-          }),
-          201
-        )
-        yield* ok(
-          yield* call("POST", `${events}/${event.body.id}/status`, { key, body: { status: "ACTIVE" } }),
-          200
-        )
-        yield* ok(
-          yield* call("POST", `${events}/${event.body.id}/bands/import`, {
-            key,
-            body: { bands: [{ bandUid: "MET-SECRET-1" }] }
-          }),
-          200
-        )
+        yield* liveEvent(tenant, ["MET-SECRET-1"], "Metered")
         const hook = yield* ok(
           yield* call("POST", `/api/v1/organizations/${tenant.orgId}/webhooks`, {
             key: tenant.keys.OWNER,

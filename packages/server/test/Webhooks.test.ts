@@ -3,7 +3,7 @@ import { afterAll, expect, layer } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import { Webhook } from "standardwebhooks"
 import { Jobs } from "../src/Jobs/Jobs.js"
-import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
+import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { type CapturedRequest, startCaptureServer } from "./support/CaptureServer.js"
 import { request } from "./support/HotPathHarness.js"
@@ -28,8 +28,6 @@ afterAll(async () => {
   await smtp.stop()
 })
 
-const HOUR = 3_600_000
-const iso = (ms: number) => new Date(ms).toISOString()
 const unique = () => Math.random().toString(36).slice(2, 8)
 
 /** Waits for the first captured request `match` accepts. */
@@ -162,33 +160,7 @@ layer(
           "tap.created"
         ])
         const statusOnly = yield* endpoint(tenant, ["event.status_changed"])
-        const key = tenant.keys.EDITOR
-        const events = `/api/v1/organizations/${tenant.orgId}/events`
-        const event = yield* ok(yield* call("POST", events, { key, body: { name: "Webhook show" } }), 201)
-        const eventId = event.body.id as string
-        yield* ok(
-          yield* call("POST", `${events}/${eventId}/windows`, {
-            key,
-            body: {
-              type: "LIVE",
-              url: "https://example.com/live",
-              startsAt: iso(Date.now() - HOUR),
-              endsAt: iso(Date.now() + HOUR)
-            }
-          }),
-          201
-        )
-        yield* ok(
-          yield* call("POST", `${events}/${eventId}/status`, { key, body: { status: "ACTIVE" } }),
-          200
-        )
-        yield* ok(
-          yield* call("POST", `${events}/${eventId}/bands/import`, {
-            key,
-            body: { bands: [{ bandUid: "WH-1" }, { bandUid: "WH-2" }] }
-          }),
-          200
-        )
+        const { eventId } = yield* liveEvent(tenant, ["WH-1", "WH-2"], "Webhook show")
 
         for (const hook of [everything, statusOnly]) {
           const status = yield* arrived(

@@ -1,5 +1,5 @@
 import type * as SqlError from "@effect/sql/SqlError"
-import { Cause, Context, Data, Effect, Option, Schema, type Scope } from "effect"
+import { Cause, Context, Data, Effect, Exit, Option, Schema, type Scope } from "effect"
 import { Metrics } from "../Telemetry/Metrics.js"
 
 export class JobsError extends Data.TaggedError("JobsError")<{
@@ -107,27 +107,21 @@ export const workQueue = <A, I>(
 ) =>
   jobs.work(queue.name, options, (raw) =>
     Effect.flatMap(Schema.decodeUnknown(queue.payload)(raw, { onExcessProperty: "ignore" }), handler).pipe(
-      Effect.onExit((exit) =>
-        Effect.serviceOption(Metrics).pipe(
-          Effect.map((metrics) =>
-            metrics.pipe(
-              Option.map((m) =>
-                m.jobs.inc({
-                  queue: queue.name,
-                  outcome:
-                    exit._tag === "Success"
-                      ? "completed"
-                      : isPermanent(Cause.squash(exit.cause))
-                        ? "dead"
-                        : "failed"
-                })
-              )
-            )
-          )
-        )
-      )
+      Effect.onExit((exit) => countOutcome(queue.name, exit))
     )
   )
+
+/** The job's outcome, for `tapline_jobs_total`, where the runtime has metrics. */
+const countOutcome = (queue: string, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.map(Effect.serviceOption(Metrics), (metrics) => {
+    if (Option.isNone(metrics)) return
+    const outcome = Exit.isSuccess(exit)
+      ? "completed"
+      : isPermanent(Cause.squash(exit.cause))
+        ? "dead"
+        : "failed"
+    metrics.value.jobs.inc({ queue, outcome })
+  })
 
 /** Enqueues a payload of the queue's type (in the caller's transaction inside `transactional`). */
 export const enqueueJob = <A, I>(jobs: JobsShape, queue: JobQueue<A, I>, payload: A) =>

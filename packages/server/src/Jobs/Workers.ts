@@ -150,11 +150,4 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-).pipe(
-  Layer.provide([
-    ExportRepository.Default,
-    UploadRepository.Default,
-    WebhookRepository.Default,
-    Mailer.Default
-  ])
-)
+).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default, WebhookRepository.Default]))

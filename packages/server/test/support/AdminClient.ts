@@ -100,3 +100,35 @@ export const createTenant = (adminKey: string) =>
   })
 
 export const ok = (reply: Reply, status: number, what = "request") => expectStatus(reply, status, what)
+
+const HOUR = 3_600_000
+
+/** An ACTIVE event with one LIVE window around now and the given bands. */
+export const liveEvent = (tenant: Tenant, bands: ReadonlyArray<string>, name = "Show") =>
+  Effect.gen(function* () {
+    const key = tenant.keys.EDITOR
+    const base = `/api/v1/organizations/${tenant.orgId}/events`
+    const event = yield* ok(yield* call("POST", base, { key, body: { name } }), 201)
+    const eventId = event.body.id as string
+    const window = yield* ok(
+      yield* call("POST", `${base}/${eventId}/windows`, {
+        key,
+        body: {
+          type: "LIVE",
+          url: "https://example.com/live",
+          startsAt: new Date(Date.now() - HOUR).toISOString(),
+          endsAt: new Date(Date.now() + HOUR).toISOString()
+        }
+      }),
+      201
+    )
+    yield* ok(yield* call("POST", `${base}/${eventId}/status`, { key, body: { status: "ACTIVE" } }), 200)
+    yield* ok(
+      yield* call("POST", `${base}/${eventId}/bands/import`, {
+        key,
+        body: { bands: bands.map((bandUid) => ({ bandUid })) }
+      }),
+      200
+    )
+    return { eventId, windowId: window.body.id as string, base: `${base}/${eventId}` }
+  })
