@@ -5,6 +5,7 @@ import * as Path from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { afterAll, describe, expect, it } from "vitest"
 import {
+  attributeOf,
   createDatabase,
   deletePrefix,
   redisUrl,
@@ -371,6 +372,7 @@ describe("telemetry and logs", () => {
       const server = await startServer({
         DATABASE_URL: database.url.replace("postgres@", "postgres:pg-password-secret@"),
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
         OTEL_SERVICE_NAME: "tapline-test"
       })
       await waitUntilReady(server)
@@ -432,6 +434,70 @@ describe("telemetry and logs", () => {
     } finally {
       await receiver.close()
       await database.drop()
+    }
+  })
+
+  it("a tap's trace goes on from its redirect to the writer's batch through the stream; OTEL_* variables are honoured", async () => {
+    const database = await createDatabase()
+    const receiver = await startOtlpReceiver()
+    const prefix = uniquePrefix("trace")
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAPLINE_DEMO: "1",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_EXPORTER_OTLP_HEADERS: "x-collector-key=otlp%20key%2C1,x-tenant=tapline",
+        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=ci,service.namespace=tapline",
+        // The admin API traces only what a sampled caller asks for; every redirect is traced.
+        OTEL_TRACES_SAMPLER: "parentbased_always_off",
+        TAP_TRACE_RATIO: "1"
+      })
+      await waitUntilReady(server)
+      expect((await rawGet(server.port, "/e?bandId=DEMO-0007", "demo.localhost")).status).toBe(302)
+
+      const redirect = await receiver.waitFor((span) => span.name === "GET /e", "redirect span")
+      const batch = await receiver.waitFor(
+        (span) =>
+          span.name === "TapWriter.batch" &&
+          (span.links ?? []).some((link) => link.traceId === redirect.traceId && link.spanId === redirect.spanId),
+        "batch span linked to the redirect"
+      )
+      expect(batch.kind).toBe(5) // consumer
+      // The batch's SQL is part of its trace.
+      await receiver.waitFor(
+        (span) => span.traceId === batch.traceId && span.parentSpanId === batch.spanId,
+        "a child span of the batch"
+      )
+      // The link names the tap it stands for; that tap is the one stored.
+      const link = batch.links!.find((l) => l.spanId === redirect.spanId)!
+      const tapId = attributeOf(link.attributes, "tapline.tap_id")
+      const stored = await database.query<{ band_uid: string }>(`select band_uid from taps where id = '${tapId}'`)
+      expect(stored).toEqual([{ band_uid: "DEMO-0007" }])
+
+      // Sampling: an admin request without a caller's decision is not exported, one from a sampled caller is.
+      expect((await fetch(`${server.url}/api/v1/openapi.json`)).status).toBe(200)
+      const callerTrace = "6bf92f3577b34da6a3ce929d0e0e4738"
+      await fetch(`${server.url}/health/live`, {
+        headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` }
+      })
+      await receiver.waitFor((span) => span.traceId === callerTrace, "span of the sampled caller")
+      expect(
+        receiver.spans.filter((span) => attributeOf(span.attributes, "url.path") === "/api/v1/openapi.json")
+      ).toEqual([])
+
+      expect(receiver.headers.at(-1)?.["x-collector-key"]).toBe("otlp key,1")
+      expect(receiver.headers.at(-1)?.["x-tenant"]).toBe("tapline")
+      const resource = receiver.resources.at(-1)
+      expect(attributeOf(resource, "deployment.environment")).toBe("ci")
+      expect(attributeOf(resource, "service.namespace")).toBe("tapline")
+      await server.stop()
+    } finally {
+      await receiver.close()
+      await database.drop()
+      await deletePrefix(prefix)
     }
   })
 })

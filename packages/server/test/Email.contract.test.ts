@@ -234,6 +234,25 @@ for (const provider of providers) {
       provider.assertRequest(peer.requests[0]!)
     })
 
+    it("carries the W3C traceparent of its Email.send span to the provider", async () => {
+      peer.requests.length = 0
+      peer.reply(provider.accepted)
+      const outer = await run(
+        Effect.flatMap(provider.make(peer.url), (email) =>
+          email
+            .send(message)
+            .pipe(Effect.zipRight(Effect.orDie(Effect.currentSpan)), Effect.withSpan("outer"))
+        )
+      )
+      const span = Either.getOrThrow(outer)
+      const header = String(peer.requests[0]?.headers.traceparent)
+      const [version, traceId, parentId, flags] = header.split("-")
+      expect({ version, traceId, flags }).toEqual({ version: "00", traceId: span.traceId, flags: "01" })
+      // Its parent is the client span of the send, inside the caller's.
+      expect(parentId).toMatch(/^[0-9a-f]{16}$/)
+      expect(parentId).not.toBe(span.spanId)
+    })
+
     it("a 5xx is transient", async () => {
       const result = await send(json(503, { message: "service unavailable" }))
       expect(Either.getLeft(result).pipe(Option.map((e) => e.failure))).toEqual(Option.some("transient"))

@@ -111,6 +111,8 @@ layer(
         expect(delivered.method).toBe("POST")
         expect(delivered.headers["content-type"]).toBe("application/json")
         expect(delivered.headers["webhook-id"]).toBe(ping.body.messageId)
+        // The delivery's span goes on in the receiver's trace (W3C trace context).
+        expect(delivered.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/)
         const message = verify(hook.secret, delivered)
         expect(message).toMatchObject({ type: "webhook.test", data: { endpointId: hook.id } })
         // Tampered, or signed with another secret: refused by the receiver's library.

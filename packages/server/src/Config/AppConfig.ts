@@ -1,4 +1,4 @@
-import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option } from "effect"
+import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option, Redacted } from "effect"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
 const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
@@ -133,9 +133,63 @@ const jobs = Config.all({
   tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13)
 })
 
+export const TRACE_SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio"
+] as const
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number]
+
+/** The OpenTelemetry list format: `k1=v1,k2=v2`, values percent-encoded. */
+export const parseKeyValues = (text: string): Record<string, string> => {
+  const pairs: Record<string, string> = {}
+  for (const item of text.split(",")) {
+    const at = item.indexOf("=")
+    if (at <= 0) continue
+    pairs[decodeURIComponent(item.slice(0, at).trim())] = decodeURIComponent(item.slice(at + 1).trim())
+  }
+  return pairs
+}
+
+const keyValues = (name: string) =>
+  Config.string().pipe(
+    Config.mapOrFail((text) => {
+      try {
+        return Either.right(parseKeyValues(text))
+      } catch {
+        return Either.left(ConfigError.InvalidData([], "expected key=value pairs with percent-encoded values"))
+      }
+    }),
+    Config.nested(name),
+    Config.withDefault({})
+  )
+
 const telemetry = Config.all({
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("tapline-api")),
   otlpEndpoint: Config.option(Config.url("OTEL_EXPORTER_OTLP_ENDPOINT")),
+  /** `http/protobuf` (the OpenTelemetry default) or `http/json`; gRPC is not offered. */
+  otlpProtocol: Config.literal(
+    "http/protobuf",
+    "http/json"
+  )("OTEL_EXPORTER_OTLP_PROTOCOL").pipe(Config.withDefault("http/protobuf" as const)),
+  /** `key=value` pairs, comma-separated and percent-encoded, sent with every export (a vendor's API key). */
+  otlpHeaders: Config.redacted("OTEL_EXPORTER_OTLP_HEADERS").pipe(Config.withDefault(Redacted.make(""))),
+  /** `key=value` pairs describing this process (`deployment.environment=prod,service.namespace=tapline`). */
+  resourceAttributes: keyValues("OTEL_RESOURCE_ATTRIBUTES"),
+  /** Exports nothing when true, whatever the endpoint says. */
+  sdkDisabled: Config.boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
+  /** The sampler of every trace but the redirect's (TAP_TRACE_RATIO): the admin API, jobs, the writer. */
+  sampler: Config.literal(...TRACE_SAMPLERS)("OTEL_TRACES_SAMPLER").pipe(
+    Config.withDefault("parentbased_always_on" as const)
+  ),
+  samplerRatio: Config.number().pipe(
+    Config.validate({ message: "expected a number from 0 to 1", validation: (n) => n >= 0 && n <= 1 }),
+    Config.nested("OTEL_TRACES_SAMPLER_ARG"),
+    Config.withDefault(1)
+  ),
   logLevel: Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info)),
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
   /** Prometheus metrics at /metrics; off, nothing is counted (the benchmark's comparison). */

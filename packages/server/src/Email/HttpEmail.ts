@@ -1,4 +1,5 @@
 import { Duration, Effect } from "effect"
+import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { EmailError } from "./Email.js"
 
 /** What an HTTP email provider is asked: one request, built by the provider's own module. */
@@ -32,6 +33,11 @@ export const retryAfterSeconds = (header: string | null): number | undefined => 
  * the provider's answer (which says why), never the request's headers (they carry the key).
  */
 export const post = (provider: string, request: ProviderRequest, timeout: Duration.DurationInput) =>
+  Effect.flatMap(outgoingTraceHeaders, (trace) =>
+    send(provider, { ...request, headers: { ...request.headers, ...trace } }, timeout)
+  ).pipe(Effect.withSpan("Email.send", { kind: "client", attributes: { "email.provider": provider } }))
+
+const send = (provider: string, request: ProviderRequest, timeout: Duration.DurationInput) =>
   Effect.tryPromise({
     try: (signal) =>
       fetch(request.url, {
@@ -65,6 +71,5 @@ export const post = (provider: string, request: ProviderRequest, timeout: Durati
               )
             }
           )
-    ),
-    Effect.withSpan("Email.send", { attributes: { "email.provider": provider } })
+    )
   )

@@ -1,5 +1,6 @@
 import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Email, EmailError } from "./Email.js"
 import { failureOf, retryAfterSeconds } from "./HttpEmail.js"
 
@@ -66,34 +67,55 @@ export const make = (options: SesOptions) =>
     return Email.of({
       provider: "ses",
       send: (message) =>
-        Effect.tryPromise({
-          try: (signal) =>
-            client.send(
-              new SendEmailCommand({
-                FromEmailAddress: options.from,
-                Destination: { ToAddresses: [message.to] },
-                Content: {
-                  Simple: {
-                    Subject: { Data: message.subject, Charset: "UTF-8" },
-                    Body: {
-                      Text: { Data: message.text, Charset: "UTF-8" },
-                      ...(message.html === undefined
-                        ? {}
-                        : { Html: { Data: message.html, Charset: "UTF-8" } })
+        Effect.flatMap(outgoingTraceHeaders, (trace) =>
+          Effect.tryPromise({
+            try: (signal) =>
+              client.send(
+                withHeaders(
+                  trace,
+                  new SendEmailCommand({
+                    FromEmailAddress: options.from,
+                    Destination: { ToAddresses: [message.to] },
+                    Content: {
+                      Simple: {
+                        Subject: { Data: message.subject, Charset: "UTF-8" },
+                        Body: {
+                          Text: { Data: message.text, Charset: "UTF-8" },
+                          ...(message.html === undefined
+                            ? {}
+                            : { Html: { Data: message.html, Charset: "UTF-8" } })
+                        }
+                      }
                     }
-                  }
+                  })
+                ),
+                {
+                  abortSignal: AbortSignal.any([
+                    signal,
+                    AbortSignal.timeout(Duration.toMillis(options.timeout))
+                  ])
                 }
-              }),
-              {
-                abortSignal: AbortSignal.any([
-                  signal,
-                  AbortSignal.timeout(Duration.toMillis(options.timeout))
-                ])
-              }
-            ),
-          catch: toEmailError
-        }).pipe(Effect.asVoid, Effect.withSpan("Email.send", { attributes: { "email.provider": "ses" } }))
+              ),
+            catch: toEmailError
+          })
+        ).pipe(
+          Effect.asVoid,
+          Effect.withSpan("Email.send", { kind: "client", attributes: { "email.provider": "ses" } })
+        )
     })
   })
+
+/** Extra headers on one command's request, added before SigV4 signs it. */
+const withHeaders = <C extends SendEmailCommand>(headers: Record<string, string>, command: C): C => {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> }
+      if (request.headers !== undefined) Object.assign(request.headers, headers)
+      return next(args)
+    },
+    { step: "build", name: "taplineTraceContext" }
+  )
+  return command
+}
 
 export const layer = (options: SesOptions) => Layer.scoped(Email, make(options))

@@ -10,6 +10,7 @@ import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { Metrics } from "../Telemetry/Metrics.js"
+import { AlwaysSample, traceparent } from "../Telemetry/Tracing.js"
 import { RateLimits } from "./RateLimits.js"
 import { RedirectStore } from "./RedirectStore.js"
 import { headerValue, isBotAgent, truncateIp } from "./RequestDetails.js"
@@ -43,6 +44,7 @@ export const make = Effect.gen(function* () {
     metrics.redirectRejections.inc({ status })
     reject(response, status, message, extra)
   }
+  const alwaysSample = Context.make(AlwaysSample, true)
   const defaultUrl = server.defaultRedirectUrl.toString()
   const lookupTimeoutMs = Duration.toMillis(taps.lookupTimeout)
   const tapDomain = server.tapDomain.toLowerCase()
@@ -181,7 +183,8 @@ export const make = Effect.gen(function* () {
         ip: storedIp(ip),
         utm: tap.utm,
         bot,
-        dup: false
+        dup: false,
+        ...(tap.trace === undefined ? {} : { trace: tap.trace })
       },
       () => guard(response, () => redirect(response, location))
     )
@@ -197,22 +200,24 @@ export const make = Effect.gen(function* () {
     if (request.method !== "GET" && request.method !== "HEAD") {
       return refuse(response, 405, "method not allowed", ["allow", "GET, HEAD"])
     }
-    const tap = parse(request.method, request.url ?? "", request.headers.host, tapDomain)
-    if ("status" in tap) return refuse(response, tap.status, tap.message)
+    const parsed = parse(request.method, request.url ?? "", request.headers.host, tapDomain)
+    if ("status" in parsed) return refuse(response, parsed.status, parsed.message)
     const ip = clientIp(request)
     if (!limits.request(ip)) return refuse(response, 429, "too many requests", ["retry-after", "60"])
 
+    // Sampled here, by TAP_TRACE_RATIO or the caller's decision; the span is recorded whatever OTEL_TRACES_SAMPLER says.
     const trace = sampled(request)
     const span = Option.isSome(trace)
       ? tracer.span(
           "GET /e",
           Option.fromNullable(trace.value),
-          Context.empty(),
+          alwaysSample,
           [],
           process.hrtime.bigint(),
           "server"
         )
       : undefined
+    const tap = span === undefined ? parsed : { ...parsed, trace: traceparent(span) }
 
     const finish = (org: OrgSnapshot | null, decision: Decision | null) => {
       if (span === undefined) return

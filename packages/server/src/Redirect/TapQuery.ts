@@ -21,6 +21,8 @@ export interface ParsedTap {
   readonly eventId: string | null
   readonly orgId: string | null
   readonly utm: UtmValues | null
+  /** Set by the hot path when this request is traced: the span's `traceparent`, carried into the tap. */
+  readonly trace?: string
 }
 
 const AMBIGUOUS = Symbol("ambiguous")

@@ -43,6 +43,11 @@ export interface TapRecord {
   /** Set by the pipeline when the same band tapped within the duplicate interval. */
   readonly dup: boolean
   readonly assign: Assignment | null
+  /**
+   * The W3C `traceparent` of the redirect's span, present only when that request was traced: the writer's
+   * batch span links to it, so a tap's trace continues into the batch that stored it.
+   */
+  readonly trace?: string
 }
 
 export interface RecorderStats {

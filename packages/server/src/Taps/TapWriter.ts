@@ -1,8 +1,9 @@
 import type { SqlError } from "@effect/sql/SqlError"
-import { Data, Duration, Effect, Layer, Schedule } from "effect"
+import { Context, Data, Duration, Effect, Layer, Schedule, Tracer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Metrics } from "../Telemetry/Metrics.js"
+import { AlwaysSample } from "../Telemetry/Tracing.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
 import { type StoreResult, TapStore } from "./TapStore.js"
@@ -37,6 +38,26 @@ const merge = (results: ReadonlyArray<StoreResult>): StoreResult => {
     assigned,
     unattributable: results.flatMap((r) => r.unattributable)
   }
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0([01])$/
+/** A batch span linking thousands of redirects helps nobody; the first ones show the way. */
+const MAX_LINKS = 128
+
+/** Links to the redirect spans of the traced taps in a batch (the stream is data: a bad value is skipped). */
+export const redirectLinks = (taps: ReadonlyArray<TapRecord>): Array<Tracer.SpanLink> => {
+  const links: Array<Tracer.SpanLink> = []
+  for (const tap of taps) {
+    const parts = typeof tap.trace === "string" ? TRACEPARENT.exec(tap.trace) : null
+    if (parts === null) continue
+    links.push({
+      _tag: "SpanLink",
+      span: Tracer.externalSpan({ traceId: parts[1]!, spanId: parts[2]!, sampled: parts[3] === "1" }),
+      attributes: { "tapline.tap_id": tap.id }
+    })
+    if (links.length === MAX_LINKS) break
+  }
+  return links
 }
 
 /**
@@ -87,9 +108,25 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const handle = (delivery: Delivery) =>
+  /*
+   * One span per stored batch, linked to the redirects it stores that were traced: a tap's trace goes on
+   * from its redirect to the batch (and its SQL) that stored it. Recorded whenever such a link exists.
+   */
+  const handle = (delivery: Delivery) => {
+    if (delivery.ids.length === 0) return Effect.void
+    const links = redirectLinks(delivery.taps)
+    return store(delivery).pipe(
+      Effect.withSpan("TapWriter.batch", {
+        kind: "consumer",
+        links,
+        attributes: { "tapline.batch.taps": delivery.taps.length, "tapline.batch.traced_taps": links.length },
+        context: links.length > 0 ? Context.make(AlwaysSample, true) : Context.empty()
+      })
+    )
+  }
+
+  const store = (delivery: Delivery) =>
     Effect.gen(function* () {
-      if (delivery.ids.length === 0) return
       if (delivery.malformed > 0) {
         yield* Effect.logError("malformed tap entries acknowledged without storing").pipe(
           Effect.annotateLogs({ count: delivery.malformed })

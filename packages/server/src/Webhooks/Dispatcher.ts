@@ -7,6 +7,7 @@ import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import { gauge, Metrics } from "../Telemetry/Metrics.js"
+import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { post, requestOf } from "./Delivery.js"
 import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
 import { secretData, urlData } from "./Webhooks.js"
@@ -95,8 +96,11 @@ export const layer = Layer.scopedDiscard(
           secrets: signing,
           now: new Date()
         })
+        const trace = yield* outgoingTraceHeaders
         const started = performance.now()
-        const outcome = yield* Effect.promise(() => post(policy, url, request, timeoutMs))
+        const outcome = yield* Effect.promise(() =>
+          post(policy, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
+        )
         const responseMs = Math.round(performance.now() - started)
         const delivered = outcome.error === null
         const retryInSeconds = delivered || due.attempts >= delays.length ? null : delays[due.attempts]!
@@ -119,6 +123,7 @@ export const layer = Layer.scopedDiscard(
         }
       }).pipe(
         Effect.withSpan("Webhooks.deliver", {
+          kind: "client",
           attributes: { "webhook.endpoint_id": due.endpointId, "webhook.event_type": due.eventType }
         }),
         // The claim's lease makes it due again: this delivery is retried, never lost.
