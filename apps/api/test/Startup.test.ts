@@ -462,7 +462,9 @@ describe("telemetry and logs", () => {
       const batch = await receiver.waitFor(
         (span) =>
           span.name === "TapWriter.batch" &&
-          (span.links ?? []).some((link) => link.traceId === redirect.traceId && link.spanId === redirect.spanId),
+          (span.links ?? []).some(
+            (link) => link.traceId === redirect.traceId && link.spanId === redirect.spanId
+          ),
         "batch span linked to the redirect"
       )
       expect(batch.kind).toBe(5) // consumer
@@ -474,7 +476,9 @@ describe("telemetry and logs", () => {
       // The link names the tap it stands for; that tap is the one stored.
       const link = batch.links!.find((l) => l.spanId === redirect.spanId)!
       const tapId = attributeOf(link.attributes, "tapline.tap_id")
-      const stored = await database.query<{ band_uid: string }>(`select band_uid from taps where id = '${tapId}'`)
+      const stored = await database.query<{ band_uid: string }>(
+        `select band_uid from taps where id = '${tapId}'`
+      )
       expect(stored).toEqual([{ band_uid: "DEMO-0007" }])
 
       // Sampling: an admin request without a caller's decision is not exported, one from a sampled caller is.

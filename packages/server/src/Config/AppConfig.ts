@@ -160,7 +160,9 @@ const keyValues = (name: string) =>
       try {
         return Either.right(parseKeyValues(text))
       } catch {
-        return Either.left(ConfigError.InvalidData([], "expected key=value pairs with percent-encoded values"))
+        return Either.left(
+          ConfigError.InvalidData([], "expected key=value pairs with percent-encoded values")
+        )
       }
     }),
     Config.nested(name),

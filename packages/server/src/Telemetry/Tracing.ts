@@ -94,7 +94,8 @@ export const sampling = (exporting: Tracer.Tracer, sampler: TraceSampler, ratio:
       }
       const span = exporting.span(name, parent, context, links, startTime, kind)
       const attribute = span.attribute.bind(span)
-      span.attribute = (key, value) => attribute(key, typeof value === "string" ? redactSecrets(value) : value)
+      span.attribute = (key, value) =>
+        attribute(key, typeof value === "string" ? redactSecrets(value) : value)
       return span
     },
     context: exporting.context
