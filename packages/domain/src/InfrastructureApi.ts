@@ -24,6 +24,8 @@ export const PipelineHealth = Schema.Struct({
   lag: Schema.Number,
   pending: Schema.Number,
   oldestPendingMs: Schema.NullOr(Schema.Number),
+  /** Age of the oldest tap not yet in PostgreSQL, read by a writer or not. */
+  oldestUnstoredMs: Schema.NullOr(Schema.Number),
   consumers: Schema.Number,
   recorder: Schema.Struct({
     buffered: Schema.Number,

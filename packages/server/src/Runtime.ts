@@ -2,6 +2,7 @@ import * as Path from "node:path"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as Alerts from "./Alerts/Alerts.js"
 import { Audit } from "./Audit/Audit.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
@@ -272,7 +273,9 @@ export const forRole = (role: Role, overrides: Overrides = {}) => {
       ? Layer.merge(WorkerServerLive, WriterLive)
       : DemoSeed.banner.pipe(Layer.provideMerge(ApiServerLive))
   const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
-  return Layer.merge(roleLayers, JobWorkersLive).pipe(
+  // The rules about what this role runs: the writer's where it writes, the spool's where it records taps.
+  const alerts = Alerts.layer({ writer: role !== "api", recorder: role !== "worker" })
+  return Layer.mergeAll(roleLayers, JobWorkersLive, alerts).pipe(
     Layer.provideMerge(ReadModelLive.pipe(Layer.provideMerge(demo))),
     Layer.provideMerge(platform(overrides))
   )

@@ -113,6 +113,8 @@ export const make = Effect.gen(function* () {
           pending.length === 0
             ? null
             : Date.now() - Math.min(...pending.map((e) => e.deliveredAt ?? Date.now())),
+        // Entries leave the queue when acknowledged: the first one left is the oldest unstored.
+        oldestUnstoredMs: entries.length === 0 ? null : Math.max(0, Date.now() - entries[0]!.tap.at),
         consumers: 1
       }
     })

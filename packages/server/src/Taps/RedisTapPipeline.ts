@@ -525,8 +525,17 @@ export const makeQueue = Effect.gen(function* () {
         number,
         string | null
       ]
+      // The first entry no writer has read yet: after the last delivered id.
+      const lastDelivered = String(info?.["last-delivered-id"] ?? "0-0")
+      const [unread] = (yield* run("unread", () =>
+        client.xrange(STREAM_KEY, lastDelivered === "0-0" ? "-" : `(${lastDelivered}`, "+", "COUNT", 1)
+      )) as Array<[string, Array<string>]>
+      const ageOf = (id: string | null | undefined) =>
+        id === null || id === undefined ? null : Math.max(0, Date.now() - Number(id.split("-")[0]))
+      const ages = [ageOf(oldest), ageOf(unread?.[0])].filter((age): age is number => age !== null)
       return {
         streamLength: length,
+        oldestUnstoredMs: ages.length === 0 ? null : Math.max(...ages),
         lag: Number(info?.lag ?? 0),
         pending: Number(info?.pending ?? 0),
         oldestPendingMs: oldest === null ? null : Math.max(0, Date.now() - Number(oldest.split("-")[0])),

@@ -21,6 +21,8 @@ export interface PipelineHealth {
   /** Delivered but not yet acknowledged. */
   readonly pending: number
   readonly oldestPendingMs: number | null
+  /** Age of the oldest tap not yet stored (read or not); null when every tap is stored. */
+  readonly oldestUnstoredMs: number | null
   readonly consumers: number
 }
 
