@@ -96,6 +96,21 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
         const delta = (key: string) => value(after.samples, key) - value(before, key)
         expect(delta('tapline_redirects_total{kind="WINDOW"}')).toBe(5)
         expect(delta('tapline_redirect_rejections_total{status="405"}')).toBe(1)
+        // Five taps of one band within the duplicate interval: four duplicates; each lookup a hit or a miss.
+        expect(delta("tapline_duplicate_taps_total")).toBe(4)
+        expect(
+          delta('tapline_redirect_lookups_total{result="hit"}') +
+            delta('tapline_redirect_lookups_total{result="miss"}')
+        ).toBe(5)
+        expect(delta('tapline_redirect_lookups_total{result="hit"}')).toBeGreaterThanOrEqual(1)
+        for (const name of [
+          "tapline_recorder_buffered_taps",
+          "tapline_journal_segments",
+          "tapline_taps_spooled_total",
+          "tapline_taps_replayed_total",
+          "tapline_taps_dropped_total"
+        ])
+          expect(after.samples.has(name), name).toBe(true)
         expect(delta("tapline_writer_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1)
         expect(delta("tapline_tap_store_lag_seconds_count")).toBeGreaterThanOrEqual(1)
         expect(after.samples.get("tapline_pg_pool_connections")).toBeGreaterThan(0)

@@ -1,5 +1,6 @@
 import { Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
+import { Metrics } from "../Telemetry/Metrics.js"
 import type { Notification } from "./AlertChannels.js"
 import * as AlertChannels from "./AlertChannels.js"
 import { type AlertRule, instanceName, rulesOf } from "./AlertRules.js"
@@ -52,6 +53,7 @@ export const make = (options: { readonly writer: boolean; readonly recorder: boo
     const { alerts, telemetry } = yield* AppConfig
     const rules = yield* rulesOf(options)
     const channels = yield* AlertChannels.make
+    const metrics = yield* Metrics
     const instance = instanceName(telemetry.serviceName)
     const timing = {
       holdForMs: Duration.toMillis(alerts.holdFor),
@@ -94,6 +96,7 @@ export const make = (options: { readonly writer: boolean; readonly recorder: boo
         const state = states.get(rule.name)!
         const { next, say } = step(state, firing, now, timing)
         states.set(rule.name, next)
+        metrics.alertsFiring.set({ rule: rule.name }, next.status === "firing" ? 1 : 0)
         if (say === null) return
         const notification: Notification = {
           rule: rule.name,

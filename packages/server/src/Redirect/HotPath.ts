@@ -24,6 +24,9 @@ import { MAX_USER_AGENT, type ParsedTap, parse } from "./TapQuery.js"
  * recorder (which journals it to disk) just before the 302 is written.
  */
 
+const HIT = { result: "hit" } as const
+const MISS = { result: "miss" } as const
+
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
 export class HotPath extends Context.Tag("@tapline/server/HotPath")<HotPath, HotPathHandler>() {}
@@ -247,7 +250,11 @@ export const make = Effect.gen(function* () {
     }
 
     const found = store.lookup(tap.ref, tap.bandUid)
-    if (!(found instanceof Promise)) return answer(found.org, found.bands)
+    if (!(found instanceof Promise)) {
+      metrics.redirectLookups.inc(HIT)
+      return answer(found.org, found.bands)
+    }
+    metrics.redirectLookups.inc(MISS)
     // Whichever comes first answers: Redis, its failure, or the deadline (then as if Redis were down).
     let answered = false
     const fallBack = () => {

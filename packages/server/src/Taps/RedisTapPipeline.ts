@@ -4,7 +4,7 @@ import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
-import { gauge, Metrics } from "../Telemetry/Metrics.js"
+import { counterFrom, gauge, Metrics } from "../Telemetry/Metrics.js"
 import { liveCounterOps } from "./LiveCounters.js"
 import type { Segment } from "./TapJournal.js"
 import * as TapJournal from "./TapJournal.js"
@@ -272,6 +272,33 @@ export const makeRecorder = Effect.gen(function* () {
       clearTimeout(timer)
       wake = null
     })
+  })
+
+  const metrics = yield* Metrics
+  yield* gauge(metrics, {
+    name: "tapline_recorder_buffered_taps",
+    help: "Taps in memory waiting for the next append to the stream",
+    read: () => Promise.resolve(buffer.length)
+  })
+  yield* gauge(metrics, {
+    name: "tapline_journal_segments",
+    help: "Journal segments on disk that may hold taps the stream does not have yet (the spool)",
+    read: () => Promise.resolve(journal.stats().segments)
+  })
+  yield* counterFrom(metrics, {
+    name: "tapline_taps_spooled_total",
+    help: "Taps left to the journal because Redis did not take them (appended later from disk)",
+    read: () => stats.spooled
+  })
+  yield* counterFrom(metrics, {
+    name: "tapline_taps_replayed_total",
+    help: "Taps appended to the stream from the journal",
+    read: () => stats.replayed
+  })
+  yield* counterFrom(metrics, {
+    name: "tapline_taps_dropped_total",
+    help: "Taps lost: neither the journal nor memory could hold them (each also logged at ERROR)",
+    read: () => stats.dropped
   })
 
   // After the first tap arrives, linger a moment so one append carries many taps instead of one each.

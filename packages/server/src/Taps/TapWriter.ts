@@ -139,7 +139,12 @@ export const make = Effect.gen(function* () {
       metrics.writerBatchSeconds.observe((performance.now() - started) / 1000)
       metrics.writerBatchSize.observe(delivery.taps.length)
       let newest = 0
-      for (const tap of delivery.taps) newest = Math.max(newest, tap.at)
+      let duplicates = 0
+      for (const tap of delivery.taps) {
+        newest = Math.max(newest, tap.at)
+        if (tap.dup) duplicates++
+      }
+      metrics.duplicateTaps.inc(duplicates)
       if (newest > 0) metrics.storeLag.observe(Math.max(0, Date.now() - newest) / 1000)
       // Served the default URL during an outage for an organisation that does not exist: kept, not counted.
       metrics.deadLetteredTaps.inc(result.unattributable.length)

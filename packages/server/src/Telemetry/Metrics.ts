@@ -68,6 +68,23 @@ const make = (enabled: boolean) => {
       help: "Batches the writer could not store (retried)",
       registers
     }),
+    redirectLookups: new Prom.Counter({
+      name: "tapline_redirect_lookups_total",
+      help: "Redirect lookups by where the answer came from: this process's cache (hit) or Redis (miss)",
+      labelNames: ["result"] as const,
+      registers
+    }),
+    duplicateTaps: new Prom.Counter({
+      name: "tapline_duplicate_taps_total",
+      help: "Taps stored as duplicates (the same band within TAP_DUPLICATE_INTERVAL), not counted in analytics",
+      registers
+    }),
+    alertsFiring: new Prom.Gauge({
+      name: "tapline_alerts_firing",
+      help: "1 while an in-process alert rule fires on this instance, by rule",
+      labelNames: ["rule"] as const,
+      registers
+    }),
     deadLetteredTaps: new Prom.Counter({
       name: "tapline_dead_lettered_taps_total",
       help: "Taps PostgreSQL refused, kept in tap_dead_letters",
@@ -118,6 +135,28 @@ export const gauge = (
                 (value) => this.set(value),
                 () => {}
               )
+            }
+          })
+        }),
+        () => Effect.sync(() => metrics.registry.removeSingleMetric(options.name))
+      )
+    : Effect.void
+
+/** A count kept elsewhere (the recorder's since start), exposed as a counter read at scrape time. */
+export const counterFrom = (
+  metrics: MetricsShape,
+  options: { readonly name: string; readonly help: string; readonly read: () => number }
+): Effect.Effect<void, never, Scope.Scope> =>
+  metrics.enabled
+    ? Effect.acquireRelease(
+        Effect.sync(() => {
+          new Prom.Counter({
+            name: options.name,
+            help: options.help,
+            registers: [metrics.registry],
+            collect() {
+              this.reset()
+              this.inc(options.read())
             }
           })
         }),
