@@ -272,3 +272,118 @@ describe("pnpm tapline, through the admin API's typed client", () => {
     }
   }, 90_000)
 })
+
+describe("the runbook's redrives, through pnpm tapline", () => {
+  it("jobs:failed and jobs:retry send a mail again once the provider is fixed; taps:dead-letters and taps:redrive store a kept tap", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("cli-redrive")
+    let providerFixed = false
+    const mails: Array<string> = []
+    const provider = Http.createServer((request, response) => {
+      let body = ""
+      request.on("data", (chunk) => {
+        body += chunk
+      })
+      request.on("end", () => {
+        mails.push(body)
+        // Resend's answer to a message it will not send (a permanent failure: no retry), until fixed.
+        if (providerFixed) response.writeHead(200, { "content-type": "application/json" }).end('{"id":"x"}')
+        else response.writeHead(422, { "content-type": "application/json" }).end('{"message":"invalid from"}')
+      })
+    })
+    await new Promise<void>((resolve) => provider.listen(0, "127.0.0.1", resolve))
+    const providerUrl = `http://127.0.0.1:${(provider.address() as { port: number }).port}`
+    try {
+      const server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        EMAIL_PROVIDERS: "resend",
+        RESEND_API_KEY: "re_cli_test",
+        RESEND_BASE_URL: providerUrl
+      })
+      await waitUntilReady(server)
+      const boot = await runCli(["admin:bootstrap", "--email", "ops@example.com"], {
+        DATABASE_URL: database.url
+      })
+      expect(boot.code, boot.output).toBe(0)
+      const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? ""
+      const env = { TAPLINE_URL: server.url, TAPLINE_API_KEY: key }
+      const api = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) })
+        })
+        return (await response.json()) as Record<string, unknown>
+      }
+      const output = <A>(text: string) => JSON.parse(text.slice(text.search(/[[{]/))) as A
+
+      const org = await api("POST", "/api/v1/organizations", { slug: "redrive", name: "Redrive" })
+      await api("POST", `/api/v1/organizations/${String(org.id)}/invitations`, {
+        email: "new@example.com",
+        role: "EDITOR"
+      })
+      let failed: Array<{ id: string; queue: string; error: string }> = []
+      for (let i = 0; i < 300 && failed.length === 0; i++) {
+        const listed = await runCli(["jobs:failed"], env)
+        expect(listed.code, listed.output).toBe(0)
+        failed = output(listed.output)
+        if (failed.length === 0) await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+      expect(failed).toHaveLength(1)
+      expect(failed[0]).toMatchObject({ queue: "email.send" })
+      expect(failed[0]!.error).toContain("422")
+
+      providerFixed = true
+      const retried = await runCli(["jobs:retry"], env)
+      expect(retried.code, retried.output).toBe(0)
+      expect(output<{ retried: Array<string> }>(retried.output).retried).toEqual([failed[0]!.id])
+      for (let i = 0; i < 300 && mails.length < 2; i++)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(mails).toHaveLength(2)
+      expect(output<Array<unknown>>((await runCli(["jobs:failed"], env)).output)).toEqual([])
+
+      // A tap the writer kept aside for an organisation that did not exist then (as it writes them).
+      const tap = {
+        id: "01938a00-0000-7000-8000-00000000c11a",
+        orgId: null,
+        orgRef: "slug:redrive",
+        eventId: null,
+        bandId: null,
+        bandUid: "CLI-LATE-1",
+        windowId: null,
+        mode: null,
+        kind: "DEFAULT",
+        url: "https://default.example/",
+        at: Date.now(),
+        ua: null,
+        ip: null,
+        utm: null,
+        bot: false,
+        dup: false,
+        assign: null
+      }
+      await database.query(
+        `insert into tap_dead_letters (tap_id, payload, error) values ('${tap.id}', '${JSON.stringify(tap)}', 'unknown organisation (slug:redrive)')`
+      )
+      const kept = await runCli(["taps:dead-letters"], env)
+      expect(kept.code, kept.output).toBe(0)
+      expect(output<Array<{ tapId: string; error: string }>>(kept.output)).toMatchObject([
+        { tapId: tap.id, error: "unknown organisation (slug:redrive)" }
+      ])
+      const redriven = await runCli(["taps:redrive"], env)
+      expect(redriven.code, redriven.output).toBe(0)
+      expect(output(redriven.output)).toEqual({ tried: 1, stored: 1, stillRefused: 0, remaining: 0 })
+      const stored = await database.query<{ organization_id: string }>(
+        `select organization_id from taps where id = '${tap.id}'`
+      )
+      expect(stored).toEqual([{ organization_id: String(org.id) }])
+      await server.stop()
+    } finally {
+      provider.close()
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  }, 180_000)
+})

@@ -209,6 +209,67 @@ const webhooksRedeliver = Command.make(
   )
 )
 
+const deadLetters = Command.make("taps:dead-letters", {}, () =>
+  Effect.gen(function* () {
+    const client = yield* AdminClient
+    const items: Array<unknown> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* client.infrastructure.deadLetters({
+        urlParams: { limit: 500, ...(cursor === undefined ? {} : { cursor }) }
+      })
+      items.push(...page.items)
+      cursor = page.nextCursor ?? undefined
+    } while (cursor !== undefined)
+    yield* print(items)
+  })
+).pipe(Command.withDescription("Taps PostgreSQL refused or could not attribute, with the reason (ADMIN)."))
+
+const redrive = Command.make(
+  "taps:redrive",
+  {
+    limit: Options.integer("limit").pipe(
+      Options.withDefault(1000),
+      Options.withDescription("how many of the oldest dead letters to try")
+    )
+  },
+  ({ limit }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      yield* print(yield* client.infrastructure.redriveDeadLetters({ urlParams: { limit } }))
+    })
+).pipe(
+  Command.withDescription(
+    "Store dead-lettered taps again once their cause is fixed; prints what was stored (ADMIN)."
+  )
+)
+
+const failedJobs = Command.make("jobs:failed", {}, () =>
+  Effect.gen(function* () {
+    const client = yield* AdminClient
+    yield* print((yield* client.infrastructure.failedJobs({ urlParams: { limit: 500 } })).items)
+  })
+).pipe(Command.withDescription("Jobs that failed every attempt, newest first (ADMIN)."))
+
+const retryJob = Command.make(
+  "jobs:retry",
+  { job: Args.text({ name: "JOB_ID" }).pipe(Args.repeated) },
+  ({ job }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      let ids: ReadonlyArray<string> = job
+      // Without ids: every failed job, what an operator redrives after fixing the cause.
+      if (ids.length === 0)
+        ids = (yield* client.infrastructure.failedJobs({ urlParams: { limit: 500 } })).items.map((j) => j.id)
+      for (const jobId of ids) yield* client.infrastructure.retryJob({ path: { jobId } })
+      yield* print({ retried: ids })
+    })
+).pipe(
+  Command.withDescription(
+    "Run failed jobs again with fresh attempts: the ids given, or every failed job (ADMIN)."
+  )
+)
+
 export const adminCommands = [
   Command.provide(organizationCreate, AdminClientLive),
   Command.provide(eventCreate, AdminClientLive),
@@ -218,5 +279,9 @@ export const adminCommands = [
   Command.provide(analyticsSummary, AdminClientLive),
   Command.provide(tapsExport, AdminClientLive),
   Command.provide(webhooksList, AdminClientLive),
-  Command.provide(webhooksRedeliver, AdminClientLive)
+  Command.provide(webhooksRedeliver, AdminClientLive),
+  Command.provide(deadLetters, AdminClientLive),
+  Command.provide(redrive, AdminClientLive),
+  Command.provide(failedJobs, AdminClientLive),
+  Command.provide(retryJob, AdminClientLive)
 ] as const

@@ -55,6 +55,24 @@ export const FailedJob = Schema.Struct({
   failedAt: Schema.DateTimeUtc
 })
 
+export const DeadLetter = Schema.Struct({
+  tapId: Schema.String,
+  organizationId: Schema.NullOr(Schema.String),
+  /** Why PostgreSQL refused it (or why it could not be attributed), and the SQLSTATE when there is one. */
+  error: Schema.String,
+  sqlstate: Schema.NullOr(Schema.String),
+  deadLetteredAt: Schema.DateTimeUtc,
+  /** The tap as the stream carried it (JSON text). */
+  payload: Schema.String
+})
+
+export const RedriveResult = Schema.Struct({
+  tried: Schema.Number,
+  stored: Schema.Number,
+  stillRefused: Schema.Number,
+  remaining: Schema.Number
+})
+
 export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
   .add(HttpApiEndpoint.get("readModel", "/api/v1/infrastructure/read-model").addSuccess(ReadModelStatus))
   .add(
@@ -68,6 +86,28 @@ export class InfrastructureApi extends HttpApiGroup.make("infrastructure")
         Schema.Struct({ onlyStale: Schema.optionalWith(Schema.BooleanFromString, { default: () => false }) })
       )
       .addSuccess(Schema.Struct({ organizations: Schema.Number, milliseconds: Schema.Number }))
+  )
+  .add(
+    HttpApiEndpoint.get("deadLetters", "/api/v1/infrastructure/taps/dead-letters")
+      .setUrlParams(PageParams)
+      .addSuccess(Page(DeadLetter))
+      .annotate(OpenApi.Description, "Taps PostgreSQL refused or could not attribute, oldest first.")
+  )
+  .add(
+    HttpApiEndpoint.post("redriveDeadLetters", "/api/v1/infrastructure/taps/dead-letters/redrive")
+      .setUrlParams(
+        Schema.Struct({
+          limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 10_000)), {
+            default: () => 1000
+          })
+        })
+      )
+      .addSuccess(RedriveResult)
+      .annotate(
+        OpenApi.Description,
+        "Stores the oldest dead letters again (up to `limit`), each on its own, once their cause is fixed; " +
+          "stored ones leave the list, the others stay with the new reason."
+      )
   )
   .add(
     HttpApiEndpoint.get("failedJobs", "/api/v1/infrastructure/jobs/failed")

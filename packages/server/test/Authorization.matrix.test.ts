@@ -829,6 +829,22 @@ const specs: ReadonlyArray<Spec> = [
     prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/read-model/rebuild?onlyStale=true" })
   },
   {
+    name: "infrastructure.deadLetters",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/taps/dead-letters" })
+  },
+  {
+    name: "infrastructure.redriveDeadLetters",
+    method: "POST",
+    min: "ADMIN",
+    success: 200,
+    expected: { other: 403 },
+    prepare: () => Effect.succeed({ path: "/api/v1/infrastructure/taps/dead-letters/redrive?limit=1" })
+  },
+  {
     name: "infrastructure.failedJobs",
     method: "GET",
     min: "ADMIN",

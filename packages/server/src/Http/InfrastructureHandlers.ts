@@ -21,6 +21,48 @@ export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastr
     const tapStore = yield* TapStore
     const writer = yield* TapWriterStatus
     return handlers
+      .handle("deadLetters", ({ urlParams }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          // The cursor is "<dead-lettered at, ISO>|<tap id>".
+          const cursor = yield* decodeCursor(urlParams.cursor, (key) => /^\d{4}-[^|]+\|.{1,200}$/.test(key))
+          const after =
+            cursor === null
+              ? undefined
+              : {
+                  at: new Date(cursor.slice(0, cursor.indexOf("|"))),
+                  tapId: cursor.slice(cursor.indexOf("|") + 1)
+                }
+          const rows = yield* Effect.orDie(tapStore.deadLetters(urlParams.limit + 1, after))
+          return toPage(
+            rows.map((row) => ({ ...row, deadLetteredAt: DateTime.unsafeFromDate(row.deadLetteredAt) })),
+            urlParams.limit,
+            (row) => `${DateTime.formatIso(row.deadLetteredAt)}|${row.tapId}`
+          )
+        })
+      )
+      .handle("redriveDeadLetters", ({ urlParams }) =>
+        Effect.gen(function* () {
+          yield* requirePlatformAdmin
+          const result = yield* Effect.orDie(tapStore.redrive(urlParams.limit))
+          for (const [orgId, uids] of result.assigned) yield* Effect.orDie(projector.bands(orgId, uids))
+          const remaining = yield* Effect.orDie(tapStore.deadLetterCount)
+          const summary = {
+            tried: result.tried,
+            stored: result.stored,
+            stillRefused: result.stillRefused,
+            remaining
+          }
+          yield* audit.record({
+            organizationId: null,
+            action: "tap.dead_letters.redrive",
+            resourceType: "tap_dead_letters",
+            resourceId: null,
+            newValues: summary
+          })
+          return summary
+        })
+      )
       .handle("failedJobs", ({ urlParams }) =>
         Effect.gen(function* () {
           yield* requirePlatformAdmin

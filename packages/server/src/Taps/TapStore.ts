@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
 import * as Outbox from "../Database/Outbox.js"
@@ -24,6 +25,21 @@ interface AssignedBand {
 }
 
 const column = <A>(taps: ReadonlyArray<TapRecord>, f: (tap: TapRecord) => A) => taps.map(f)
+
+/*
+ * SQLSTATE classes 22 (data exception: a NUL in text, an invalid inet) and 23 (integrity: a reference to a
+ * row that is gone) are answers about the data, the same on every retry. Anything else (a connection lost,
+ * the server shutting down, a statement timeout) is about PostgreSQL and passes.
+ */
+export const refusal = (error: unknown): { readonly message: string; readonly sqlstate: string } | null => {
+  if (typeof error !== "object" || error === null || (error as { _tag?: string })._tag !== "SqlError") {
+    return null
+  }
+  const cause = (error as SqlError).cause as { code?: unknown; message?: unknown } | undefined
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  if (!code.startsWith("22") && !code.startsWith("23")) return null
+  return { message: typeof cause?.message === "string" ? cause.message : "refused", sqlstate: code }
+}
 
 /**
  * Stores a batch in one transaction: first the bands auto-assignment created (idempotent on event and
@@ -243,6 +259,59 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
       Effect.map((rows) => Number(rows[0]?.n ?? 0))
     )
 
-    return { store, deadLetter, deadLetterCount } as const
+    /*
+     * Dead letters an operator redrives once the cause is fixed (the organisation created, a fix deployed):
+     * each stored on its own; stored ones leave the table, the others stay with the new reason.
+     */
+    const redrive = (limit: number) =>
+      Effect.gen(function* () {
+        const rows = yield* sql<{ tapId: string; payload: string }>`
+          select tap_id, payload from tap_dead_letters order by dead_lettered_at, tap_id limit ${limit}`
+        let stored = 0
+        const assigned = new Map<string, Array<string>>()
+        for (const row of rows) {
+          const tap = JSON.parse(row.payload) as TapRecord
+          const outcome = yield* store([tap]).pipe(
+            Effect.map((result) =>
+              result.unattributable.length > 0
+                ? { error: `unknown organisation (${tap.orgRef ?? "no reference"})`, sqlstate: null }
+                : result
+            ),
+            Effect.catchIf(
+              (error) => refusal(error) !== null,
+              (error) =>
+                Effect.succeed({ error: refusal(error)!.message, sqlstate: refusal(error)!.sqlstate })
+            )
+          )
+          if ("error" in outcome) {
+            yield* sql`
+              update tap_dead_letters set error = ${printable(outcome.error).slice(0, 2000)},
+                sqlstate = ${outcome.sqlstate}
+              where tap_id = ${row.tapId}`
+            continue
+          }
+          yield* sql`delete from tap_dead_letters where tap_id = ${row.tapId}`
+          stored++
+          for (const [orgId, uids] of outcome.assigned)
+            assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
+        }
+        return { tried: rows.length, stored, stillRefused: rows.length - stored, assigned }
+      }).pipe(Effect.withSpan("TapStore.redrive"))
+
+    /** Oldest first; `after` is the last of the previous page. */
+    const deadLetters = (limit: number, after?: { readonly at: Date; readonly tapId: string }) =>
+      sql<{
+        tapId: string
+        organizationId: string | null
+        error: string
+        sqlstate: string | null
+        deadLetteredAt: Date
+        payload: string
+      }>`
+        select tap_id, organization_id, error, sqlstate, dead_lettered_at, payload from tap_dead_letters
+        ${after === undefined ? sql`` : sql`where (dead_lettered_at, tap_id) > (${after.at}, ${after.tapId})`}
+        order by dead_lettered_at, tap_id limit ${limit}`
+
+    return { store, deadLetter, deadLetterCount, deadLetters, redrive } as const
   })
 }) {}

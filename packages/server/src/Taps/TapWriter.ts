@@ -6,26 +6,11 @@ import { Metrics } from "../Telemetry/Metrics.js"
 import { AlwaysSample } from "../Telemetry/Tracing.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
-import { type StoreResult, TapStore } from "./TapStore.js"
+import { refusal, type StoreResult, TapStore } from "./TapStore.js"
 import { TapWriterStatus } from "./TapWriterStatus.js"
 
 /** A defect of a batch (a connection dropped mid-transaction surfaces as one), made retryable. */
 class WriterDefect extends Data.TaggedError("WriterDefect")<{ readonly message: string }> {}
-
-/*
- * SQLSTATE classes 22 (data exception: a NUL in text, an invalid inet) and 23 (integrity: a reference to a
- * row that is gone) are answers about the data, the same on every retry. Anything else (a connection lost,
- * the server shutting down, a statement timeout) is about PostgreSQL and passes.
- */
-const refusal = (error: unknown): { readonly message: string; readonly sqlstate: string } | null => {
-  if (typeof error !== "object" || error === null || (error as { _tag?: string })._tag !== "SqlError") {
-    return null
-  }
-  const cause = (error as SqlError).cause as { code?: unknown; message?: unknown } | undefined
-  const code = typeof cause?.code === "string" ? cause.code : ""
-  if (!code.startsWith("22") && !code.startsWith("23")) return null
-  return { message: typeof cause?.message === "string" ? cause.message : "refused", sqlstate: code }
-}
 
 const merge = (results: ReadonlyArray<StoreResult>): StoreResult => {
   const assigned = new Map<string, Array<string>>()
