@@ -127,6 +127,50 @@ describe("pnpm tapline readmodel:*", () => {
     }
   }, 60_000)
 
+  it("Redis flushed under a running server (docs/runbook.md): it rebuilds, readmodel:status confirms, no tap is lost", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("flush")
+    const env = { DATABASE_URL: database.url, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: prefix }
+    try {
+      const server = await startServer({ ...env, TAP_DOMAIN: "tap.test", TAPLINE_DEMO: "1" })
+      await waitUntilReady(server)
+      const before = await tap(server.port, "demo", "DEMO-0001")
+      expect(before).toMatch(/^https?:\/\//)
+      // FLUSHDB, for this installation's keys: the read model, the stream and its group are gone.
+      await deletePrefix(prefix)
+      // Served meanwhile from what the process knew (a band it never saw: the organisation's website), and
+      // stored once the stream is back. Before the fix, both were 404 "unknown organisation" for 2 s.
+      expect(await tap(server.port, "demo", "DEMO-0001")).toBe(before)
+      expect(await tap(server.port, "demo", "DEMO-0002")).toMatch(/^https:\/\/example\.com\/demo/)
+      let status = await runCli(["readmodel:status"], env)
+      for (let i = 0; i < 100 && status.code !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        status = await runCli(["readmodel:status"], env)
+      }
+      expect(status.code, status.output).toBe(0)
+      expect(JSON.parse(status.output.trim().split("\n").pop()!)).toMatchObject({
+        organizations: 1,
+        upToDate: 1
+      })
+      expect(await tap(server.port, "demo", "DEMO-0003")).toBe(before)
+      const stored = async () =>
+        (
+          await database.query<{ band_uid: string }>(
+            "select band_uid from taps where band_uid in ('DEMO-0001', 'DEMO-0002', 'DEMO-0003') and tapped_at > now() - interval '10 minutes'"
+          )
+        ).map((row) => row.band_uid)
+      for (let i = 0; i < 150 && (await stored()).length < 4; i++)
+        await new Promise((r) => setTimeout(r, 200))
+      expect((await stored()).sort()).toEqual(["DEMO-0001", "DEMO-0001", "DEMO-0002", "DEMO-0003"])
+      // The operator's command is there when the automatic rebuild is not enough (a partial loss).
+      expect((await runCli(["readmodel:rebuild"], env)).code).toBe(0)
+      await server.stop()
+    } finally {
+      await database.drop()
+      await deletePrefix(prefix)
+    }
+  }, 120_000)
+
   it("without Redis it explains that embedded mode rebuilds at start", async () => {
     const result = await runCli(["readmodel:rebuild"], {})
     expect(result.code).toBe(1)

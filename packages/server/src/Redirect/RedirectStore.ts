@@ -139,7 +139,12 @@ export const make = Effect.gen(function* () {
     const started = generation
     const orgId = await organizationOf(ref)
     const now = Date.now()
-    if (ref._tag !== "org" && started === generation) {
+    const known = ref._tag === "org" ? undefined : orgIds.get(refKey(ref))?.value
+    // A name this process knew is not forgotten on a "no such name": the store may have been flushed and be
+    // mid-rebuild (found by the runbook's flush test: taps of a known organisation got 404s). A real rename
+    // or deletion reaches this process as a change, which clears the names.
+    const forgetting = orgId === null && known !== undefined && known !== null
+    if (ref._tag !== "org" && started === generation && !forgetting) {
       // Unknown names are remembered briefly, so probing for them does not cost a round trip each.
       orgIds.set(refKey(ref), {
         value: orgId,
