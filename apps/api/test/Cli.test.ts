@@ -19,6 +19,9 @@ const rawGet = (port: number, path: string, host: string) =>
     request.end()
   })
 
+const OLD_KEY = Buffer.alloc(32, 7).toString("base64")
+const NEW_KEY = Buffer.alloc(32, 9).toString("base64")
+
 describe("pnpm tapline, through the admin API's typed client", () => {
   it("bootstraps an admin, creates an organisation and an event, sets windows, imports bands, exports the audit log", async () => {
     const database = await createDatabase()
@@ -151,7 +154,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(rotate.code).toBe(0)
       expect(json(rotate.output)).toEqual({
         currentKey: 2,
-        reencrypted: { totpSeeds: 0, oauthClientSecrets: 0 }
+        reencrypted: { totpSeeds: 0, oauthClientSecrets: 0, webhookSecrets: 0 }
       })
       expect(await server.stop()).toBe(0)
     } finally {
@@ -194,7 +197,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
     }
   }, 90_000)
 
-  it("webhooks:list shows the endpoints, webhooks:redeliver sends the failed deliveries again", async () => {
+  it("webhooks:list shows the endpoints, webhooks:redeliver sends the failed deliveries again, secrets:rotate keeps them working", async () => {
     const database = await createDatabase()
     const prefix = uniquePrefix("cli-webhooks")
     let healthy = false
@@ -209,14 +212,16 @@ describe("pnpm tapline, through the admin API's typed client", () => {
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
     const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`
     try {
-      const server = await startServer({
+      const serverEnv = {
         DATABASE_URL: database.url,
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: prefix,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_RETRY_DELAYS: "1 second",
-        WEBHOOK_POLL_INTERVAL: "100 millis"
-      })
+        WEBHOOK_POLL_INTERVAL: "100 millis",
+        TAPLINE_ENCRYPTION_KEYS: `1:${OLD_KEY}`
+      }
+      const server = await startServer(serverEnv)
       await waitUntilReady(server)
       const boot = await runCli(["admin:bootstrap", "--email", "hooks@example.com"], {
         DATABASE_URL: database.url
@@ -265,6 +270,28 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         await new Promise((resolve) => setTimeout(resolve, 100))
       expect(received).toEqual([messageId, messageId, messageId])
       expect(await server.stop()).toBe(0)
+
+      // Key rotation (docs/runbook.md): re-seal under a new first key, then start with the new key alone.
+      const rotated = await runCli(["secrets:rotate"], {
+        DATABASE_URL: database.url,
+        TAPLINE_ENCRYPTION_KEYS: `2:${NEW_KEY},1:${OLD_KEY}`
+      })
+      expect(rotated.code, rotated.output).toBe(0)
+      expect(JSON.parse(rotated.output.slice(rotated.output.indexOf("{")))).toMatchObject({
+        currentKey: 2,
+        reencrypted: { webhookSecrets: 2 }
+      })
+      const restarted = await startServer({ ...serverEnv, TAPLINE_ENCRYPTION_KEYS: `2:${NEW_KEY}` })
+      await waitUntilReady(restarted)
+      const after = await fetch(`${restarted.url}${base}/${endpointId}/test`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}` }
+      })
+      const afterId = String(((await after.json()) as { messageId: string }).messageId)
+      for (let i = 0; i < 300 && !received.includes(afterId); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(received).toContain(afterId)
+      expect(await restarted.stop()).toBe(0)
     } finally {
       receiver.close()
       await database.drop()

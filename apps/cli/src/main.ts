@@ -11,10 +11,12 @@ import {
   OAuthProviders,
   Projector,
   Runtime,
+  reencryptWebhookSecrets,
   SecretBox,
   Storage,
   Totp,
-  Users
+  Users,
+  WebhookRepository
 } from "@tapline/server"
 import { Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
@@ -80,11 +82,15 @@ const rotateSecrets = Command.make("secrets:rotate", {}, () =>
     const box = yield* SecretBox.SecretBox
     const totpSeeds = yield* (yield* Totp).reencryptSeeds
     const oauthClientSecrets = yield* (yield* OAuthProviders).reencryptSecrets
+    const webhookSecrets = yield* reencryptWebhookSecrets
     yield* Console.log(
-      JSON.stringify({ currentKey: box.currentKeyId, reencrypted: { totpSeeds, oauthClientSecrets } })
+      JSON.stringify({
+        currentKey: box.currentKeyId,
+        reencrypted: { totpSeeds, oauthClientSecrets, webhookSecrets }
+      })
     )
   }).pipe(
-    Effect.provide([Totp.Default, OAuthProviders.Default]),
+    Effect.provide([Totp.Default, OAuthProviders.Default, WebhookRepository.Default]),
     Effect.provide(SecretBox.layer),
     Effect.provide(DatabaseLive)
   )

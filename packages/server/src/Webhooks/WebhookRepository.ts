@@ -245,7 +245,27 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
           Effect.map((rows) => rows.length)
         )
 
+      /** Every sealed value, for the key rotation: URLs, secrets, and previous secrets in their overlap. */
+      const sealedValues = sql<{
+        id: string
+        organizationId: string
+        urlSealed: string
+        secretSealed: string | null
+        previousSecretSealed: string | null
+      }>`select id, organization_id, url_sealed, secret_sealed, previous_secret_sealed from webhook_endpoints`
+
+      /** Writes a re-sealed value back, unless it changed meanwhile (then it is already under the new key). */
+      const reseal = (
+        id: string,
+        column: "url_sealed" | "secret_sealed" | "previous_secret_sealed",
+        from: string,
+        to: string
+      ) =>
+        sql`update webhook_endpoints set ${sql(column)} = ${to} where id = ${id} and ${sql(column)} = ${from}`
+
       return {
+        sealedValues,
+        reseal,
         insert,
         list,
         find,

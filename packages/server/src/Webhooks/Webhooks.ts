@@ -276,7 +276,18 @@ export class Webhooks extends Effect.Service<Webhooks>()("@tapline/server/Webhoo
       return { messageId }
     })
 
-    return { create, list, get, update, remove, rotateSecret, test, deliveries, attempts, redeliver } as const
+    return {
+      create,
+      list,
+      get,
+      update,
+      remove,
+      rotateSecret,
+      test,
+      deliveries,
+      attempts,
+      redeliver
+    } as const
   }),
   dependencies: [WebhookRepository.Default]
 }) {}
