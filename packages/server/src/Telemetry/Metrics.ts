@@ -116,13 +116,14 @@ export type MetricsShape = ReturnType<typeof make>
 export class Metrics extends Context.Tag("@tapline/server/Metrics")<Metrics, MetricsShape>() {}
 
 /**
- * A gauge read at scrape time (stream length, pending deliveries): registered while the scope lasts.
+ * A gauge read at scrape time (stream length, pending deliveries): registered while the scope lasts. A
+ * process has one of each reader; a second (a test's extra recorder) is not exposed rather than refused.
  */
 export const gauge = (
   metrics: MetricsShape,
   options: { readonly name: string; readonly help: string; readonly read: () => Promise<number> }
 ): Effect.Effect<void, never, Scope.Scope> =>
-  metrics.enabled
+  metrics.enabled && metrics.registry.getSingleMetric(options.name) === undefined
     ? Effect.acquireRelease(
         Effect.sync(() => {
           new Prom.Gauge({
@@ -147,7 +148,7 @@ export const counterFrom = (
   metrics: MetricsShape,
   options: { readonly name: string; readonly help: string; readonly read: () => number }
 ): Effect.Effect<void, never, Scope.Scope> =>
-  metrics.enabled
+  metrics.enabled && metrics.registry.getSingleMetric(options.name) === undefined
     ? Effect.acquireRelease(
         Effect.sync(() => {
           new Prom.Counter({
