@@ -76,7 +76,7 @@ export const deliver = Effect.fn("Mailer.deliver")(function* (job: typeof emailQ
     ),
     Effect.tapError((error) =>
       (error._tag === "PermanentJobFailure"
-        ? Effect.logError("email refused for good: it stays among the failed jobs and is not retried")
+        ? Effect.logError("email refused for good; it stays among the failed jobs and is not retried")
         : Effect.logWarning(
             "email not sent: the job retries it until its attempts run out, then keeps it failed"
           )

@@ -328,9 +328,9 @@ export const makeRecorder = Effect.gen(function* () {
             chunk.push({ tap: JSON.parse(line) as TapRecord, line })
           } catch {
             // A line cut short by a full disk or a crash mid-write: there is nothing to recover from it.
-            yield* Effect.logError("unreadable line in the tap journal skipped").pipe(
-              Effect.annotateLogs({ file })
-            )
+            yield* Effect.logError(
+              "an unreadable line in the tap journal (cut short by a crash or a full disk); skipped, the rest is replayed"
+            ).pipe(Effect.annotateLogs({ file }))
           }
         }
         if (chunk.length === 0) continue
@@ -507,9 +507,9 @@ export const makeQueue = Effect.gen(function* () {
         Effect.tap((reply) => {
           const deleted = (reply as unknown as Array<unknown>)[2] as Array<string> | undefined
           return deleted !== undefined && deleted.length > 0
-            ? Effect.logError("pending tap entries were deleted before they were stored").pipe(
-                Effect.annotateLogs({ ids: deleted.slice(0, 20), count: deleted.length })
-              )
+            ? Effect.logError(
+                "pending tap entries were deleted before they were stored (the stream trimmed or flushed under them); those taps are lost, their ids logged"
+              ).pipe(Effect.annotateLogs({ ids: deleted.slice(0, 20), count: deleted.length }))
             : Effect.void
         }),
         Effect.map((reply) => decode(reply[1] ?? []))

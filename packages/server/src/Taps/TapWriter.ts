@@ -113,9 +113,9 @@ export const make = Effect.gen(function* () {
   const store = (delivery: Delivery) =>
     Effect.gen(function* () {
       if (delivery.malformed > 0) {
-        yield* Effect.logError("malformed tap entries acknowledged without storing").pipe(
-          Effect.annotateLogs({ count: delivery.malformed })
-        )
+        yield* Effect.logError(
+          "malformed tap entries cannot be decoded; acknowledged and dropped, nothing to store"
+        ).pipe(Effect.annotateLogs({ count: delivery.malformed }))
       }
       const started = performance.now()
       const result = yield* storeIsolating(delivery.taps).pipe(
