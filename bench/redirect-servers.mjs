@@ -92,12 +92,14 @@ export const startServers = async (databaseName, options = {}) => {
   })
   // The same server with metrics off (METRICS_ENABLED=false), to measure what counting costs the hot path.
   const withoutMetrics = options.withoutMetrics === true ? await freePort() : null
+  // And with 1 % of redirects traced and exported over OTLP to a sink in this process (the load core).
+  const traced = options.withTracing === true ? await freePort() : null
 
   console.log("starting Tapline (api role, pinned to CPU 0) …")
   const tapline = await startProcess(
     "apps/api/dist/main.js",
     [],
-    taplineEnv(taplinePort, taplinePrefix),
+    taplineEnv(taplinePort, taplinePrefix, { TAP_TRACE_RATIO: "0" }),
     SERVER_CPU,
     () => httpOk(`http://127.0.0.1:${taplinePort}/health/ready`)
   )
@@ -108,9 +110,27 @@ export const startServers = async (databaseName, options = {}) => {
     metricsOff = await startProcess(
       "apps/api/dist/main.js",
       [],
-      taplineEnv(withoutMetrics, "tapline-nometrics:", { METRICS_ENABLED: "false" }),
+      taplineEnv(withoutMetrics, "tapline-nometrics:", { METRICS_ENABLED: "false", TAP_TRACE_RATIO: "0" }),
       SERVER_CPU,
       () => httpOk(`http://127.0.0.1:${withoutMetrics}/health/ready`)
+    )
+  }
+
+  let tracedServer = null
+  let sink = null
+  if (traced !== null) {
+    sink = await startOtlpSink()
+    console.log("starting Tapline with TAP_TRACE_RATIO=0.01 exporting over OTLP (pinned to CPU 0) …")
+    tracedServer = await startProcess(
+      "apps/api/dist/main.js",
+      [],
+      taplineEnv(traced, "tapline-traced:", {
+        TAP_TRACE_RATIO: "0.01",
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
+      }),
+      SERVER_CPU,
+      () => httpOk(`http://127.0.0.1:${traced}/health/ready`)
     )
   }
 
@@ -135,6 +155,25 @@ export const startServers = async (databaseName, options = {}) => {
   return [
     { name: "tapline", port: taplinePort, pid: tapline.child.pid },
     { name: "baseline", port: baselinePort, pid: baseline.child.pid },
-    ...(metricsOff === null ? [] : [{ name: "nometrics", port: withoutMetrics, pid: metricsOff.child.pid }])
+    ...(metricsOff === null ? [] : [{ name: "nometrics", port: withoutMetrics, pid: metricsOff.child.pid }]),
+    ...(tracedServer === null ? [] : [{ name: "traced", port: traced, pid: tracedServer.child.pid, sink }])
   ]
+}
+
+/** An OTLP/HTTP receiver that counts what it is sent and answers 200, as a collector would. */
+const startOtlpSink = async () => {
+  const Http = await import("node:http")
+  const stats = { requests: 0, bytes: 0 }
+  const server = Http.createServer((request, response) => {
+    request.on("data", (chunk) => {
+      stats.bytes += chunk.length
+    })
+    request.on("end", () => {
+      stats.requests++
+      response.writeHead(200, { "content-type": "application/x-protobuf" }).end()
+    })
+  })
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+  onExit(async () => server.close())
+  return { url: `http://127.0.0.1:${server.address().port}`, stats }
 }

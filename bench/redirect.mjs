@@ -26,7 +26,7 @@ const main = async () => {
   requireCommand("taskset", "util-linux")
   pinToLoadCore()
 
-  const targets = await startServers("redirect", { withoutMetrics: true })
+  const targets = await startServers("redirect", { withoutMetrics: true, withTracing: true })
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
 
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
@@ -78,6 +78,13 @@ const main = async () => {
     console.log(line("nometrics"))
     console.log(
       `metrics cost: throughput with/without ${(mean(results.tapline.rps) / mean(results.nometrics.rps)).toFixed(3)} (target ≥ 0.98)`
+    )
+  }
+  if (results.traced !== undefined) {
+    const sink = targets.find((t) => t.name === "traced").sink.stats
+    console.log(line("traced"))
+    console.log(
+      `tracing cost (1 % of redirects traced, exported over OTLP: ${sink.requests} exports, ${(sink.bytes / 1024).toFixed(0)} KiB): throughput traced/untraced ${(mean(results.traced.rps) / mean(results.tapline.rps)).toFixed(3)} (target ≥ 0.99)`
     )
   }
   console.log(`throughput ratio tapline/baseline: ${ratio.toFixed(2)} (target ≥ 0.85)`)
