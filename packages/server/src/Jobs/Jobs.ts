@@ -107,7 +107,11 @@ export const workQueue = <A, I>(
 ) =>
   jobs.work(queue.name, options, (raw) =>
     Effect.flatMap(Schema.decodeUnknown(queue.payload)(raw, { onExcessProperty: "ignore" }), handler).pipe(
-      Effect.onExit((exit) => countOutcome(queue.name, exit))
+      Effect.onExit((exit) => countOutcome(queue.name, exit)),
+      Effect.withSpan(`Job ${queue.name}`, {
+        kind: "consumer",
+        attributes: { "messaging.system": "tapline-jobs", "messaging.destination.name": queue.name }
+      })
     )
   )
 
