@@ -160,20 +160,10 @@ export const startServers = async (databaseName, options = {}) => {
   ]
 }
 
-/** An OTLP/HTTP receiver that counts what it is sent and answers 200, as a collector would. */
+/** The OTLP sink (bench/otlp-sink.mjs) on the load core, beside wrk and Redis. */
 const startOtlpSink = async () => {
-  const Http = await import("node:http")
-  const stats = { requests: 0, bytes: 0 }
-  const server = Http.createServer((request, response) => {
-    request.on("data", (chunk) => {
-      stats.bytes += chunk.length
-    })
-    request.on("end", () => {
-      stats.requests++
-      response.writeHead(200, { "content-type": "application/x-protobuf" }).end()
-    })
-  })
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
-  onExit(async () => server.close())
-  return { url: `http://127.0.0.1:${server.address().port}`, stats }
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  await startProcess("bench/otlp-sink.mjs", [], { PORT: String(port) }, LOAD_CPU, () => httpOk(url))
+  return { url, stats: async () => (await fetch(url)).json() }
 }

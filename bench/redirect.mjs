@@ -87,7 +87,7 @@ const main = async () => {
     )
   }
   if (results.traced !== undefined) {
-    const sink = targets.find((t) => t.name === "traced").sink.stats
+    const sink = await targets.find((t) => t.name === "traced").sink.stats()
     console.log(line("traced"))
     console.log(
       `tracing cost (1 % of redirects traced, exported over OTLP: ${sink.requests} exports, ${(sink.bytes / 1024).toFixed(0)} KiB): throughput traced/untraced ${(mean(results.traced.rps) / mean(results.tapline.rps)).toFixed(3)} (medians ${(median(results.traced.rps) / median(results.tapline.rps)).toFixed(3)}; target ≥ 0.99)`
