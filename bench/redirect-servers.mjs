@@ -126,8 +126,7 @@ export const startServers = async (databaseName, options = {}) => {
       [],
       taplineEnv(traced, "tapline-traced:", {
         TAP_TRACE_RATIO: "0.01",
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url
       }),
       SERVER_CPU,
       () => httpOk(`http://127.0.0.1:${traced}/health/ready`)

@@ -8,7 +8,14 @@ import { Config, Context, Effect, Layer, Redacted } from "effect"
 /** TAPLINE_URL (default http://localhost:3000) and TAPLINE_API_KEY say where and as whom. */
 const make = Effect.gen(function* () {
   const baseUrl = yield* Config.string("TAPLINE_URL").pipe(Config.withDefault("http://localhost:3000"))
-  const key = yield* Config.redacted("TAPLINE_API_KEY")
+  const key = yield* Config.redacted("TAPLINE_API_KEY").pipe(
+    Effect.mapError(
+      () =>
+        new Error(
+          "TAPLINE_API_KEY is not set: this command calls the admin API with an API key (`pnpm tapline admin:bootstrap` prints a platform ADMIN's)"
+        )
+    )
+  )
   return yield* HttpApiClient.make(TaplineApi, {
     baseUrl,
     transformClient: HttpClient.mapRequest(HttpClientRequest.bearerToken(Redacted.value(key)))

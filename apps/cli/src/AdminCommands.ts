@@ -11,6 +11,9 @@ import {
   WebhookMessageId
 } from "@tapline/domain"
 import { Console, Effect, Option, Schema } from "effect"
+
+const EVENT_STATUSES = ["ACTIVE", "COMPLETED", "CANCELLED"] as const
+
 import { AdminClient, layer as AdminClientLive } from "./AdminClient.js"
 
 /*
@@ -18,15 +21,39 @@ import { AdminClient, layer as AdminClientLive } from "./AdminClient.js"
  * validation and audit as any other client.
  */
 
-const orgOption = Options.text("org").pipe(
-  Options.withSchema(OrganizationId),
-  Options.withDescription("organisation id")
-)
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** An organisation's id, or its slug looked up among the organisations the key can see. */
+const organizationId = (idOrSlug: string) =>
+  Effect.gen(function* () {
+    if (UUID.test(idOrSlug)) return yield* Schema.decodeUnknown(OrganizationId)(idOrSlug.toLowerCase())
+    const client = yield* AdminClient
+    let cursor: string | undefined
+    do {
+      const page = yield* client.organizations.list({
+        urlParams: { limit: 500, ...(cursor === undefined ? {} : { cursor }) }
+      })
+      const found = page.items.find((org) => org.slug === idOrSlug)
+      if (found !== undefined) return found.id
+      cursor = page.nextCursor ?? undefined
+    } while (cursor !== undefined)
+    return yield* Effect.fail(new Error(`no organisation with the slug "${idOrSlug}" for this API key`))
+  })
+
+const orgOption = Options.text("org").pipe(Options.withDescription("organisation id or slug"))
 const eventOption = Options.text("event").pipe(
   Options.withSchema(EventId),
   Options.withDescription("event id")
 )
-const print = (value: unknown) => Console.log(JSON.stringify(value, null, 2))
+/** As the API sends it: an absent optional value is null (the decoded form holds an Option). */
+const apiJson = (_key: string, value: unknown) => {
+  if (typeof value === "object" && value !== null && (value as { _id?: unknown })._id === "Option") {
+    const option = value as { _tag: string; value?: unknown }
+    return option._tag === "Some" ? option.value : null
+  }
+  return value
+}
+const print = (value: unknown) => Console.log(JSON.stringify(value, apiJson, 2))
 const readFile = (file: string) => Effect.try(() => Fs.readFileSync(file, "utf8"))
 
 const organizationCreate = Command.make(
@@ -66,12 +93,38 @@ const eventCreate = Command.make(
         ...Option.match(fallbackUrl, { onNone: () => ({}), onSome: (url) => ({ fallbackUrl: url }) })
       }
       const created = yield* client.events.create({
-        path: { organizationId: org },
+        path: { organizationId: yield* organizationId(org) },
         payload: yield* Schema.decodeUnknown(CreateEvent)(payload)
       })
       yield* print(created)
     })
 ).pipe(Command.withDescription("Create a DRAFT event."))
+
+const eventStatus = Command.make(
+  "event:status",
+  {
+    org: orgOption,
+    event: eventOption,
+    status: Args.choice(
+      EVENT_STATUSES.map((status) => [status, status] as const),
+      { name: "STATUS" }
+    )
+  },
+  ({ event, org, status }) =>
+    Effect.gen(function* () {
+      const client = yield* AdminClient
+      yield* print(
+        yield* client.events.changeStatus({
+          path: { organizationId: yield* organizationId(org), eventId: event },
+          payload: { status }
+        })
+      )
+    })
+).pipe(
+  Command.withDescription(
+    "Move an event on: DRAFT → ACTIVE (taps redirect by its windows) or CANCELLED; ACTIVE → COMPLETED or CANCELLED."
+  )
+)
 
 const windowsSet = Command.make(
   "windows:set",
@@ -82,7 +135,7 @@ const windowsSet = Command.make(
       const wanted = yield* Schema.decodeUnknown(Schema.parseJson(Schema.Array(CreateWindow)))(
         yield* readFile(file)
       )
-      const path = { organizationId: org, eventId: event }
+      const path = { organizationId: yield* organizationId(org), eventId: event }
       // One request, one transaction: the event gets the whole new set, or keeps the windows it had.
       const windows = yield* client.windows.replace({ path, payload: { windows: wanted } })
       yield* print(windows)
@@ -97,7 +150,7 @@ const bandsImport = Command.make(
     Effect.gen(function* () {
       const client = yield* AdminClient
       const text = yield* readFile(file)
-      const path = { organizationId: org, eventId: event }
+      const path = { organizationId: yield* organizationId(org), eventId: event }
       // A .json file holds `{ "bands": [...] }` or a bare array; anything else is sent as CSV.
       const result =
         Path.extname(file).toLowerCase() === ".json"
@@ -125,7 +178,10 @@ const auditExport = Command.make(
   ({ org, out }) =>
     Effect.gen(function* () {
       const client = yield* AdminClient
-      const csv = yield* client.audit.export({ path: { organizationId: org }, urlParams: {} })
+      const csv = yield* client.audit.export({
+        path: { organizationId: yield* organizationId(org) },
+        urlParams: {}
+      })
       if (Option.isSome(out)) yield* Effect.try(() => Fs.writeFileSync(out.value, csv))
       else yield* Console.log(csv)
     })
@@ -138,7 +194,10 @@ const analyticsSummary = Command.make(
     Effect.gen(function* () {
       const client = yield* AdminClient
       yield* print(
-        yield* client.analytics.eventSummary({ path: { organizationId: org, eventId: event }, urlParams: {} })
+        yield* client.analytics.eventSummary({
+          path: { organizationId: yield* organizationId(org), eventId: event },
+          urlParams: {}
+        })
       )
     })
 ).pipe(Command.withDescription("An event's analytics summary (from the rollups) as JSON."))
@@ -150,7 +209,7 @@ const tapsExport = Command.make(
     Effect.gen(function* () {
       const client = yield* AdminClient
       const csv = yield* client.analytics.eventTaps({
-        path: { organizationId: org, eventId: event },
+        path: { organizationId: yield* organizationId(org), eventId: event },
         urlParams: {}
       })
       if (Option.isSome(out)) yield* Effect.try(() => Fs.writeFileSync(out.value, csv))
@@ -161,7 +220,7 @@ const tapsExport = Command.make(
 const webhooksList = Command.make("webhooks:list", { org: orgOption }, ({ org }) =>
   Effect.gen(function* () {
     const client = yield* AdminClient
-    yield* print(yield* client.webhooks.list({ path: { organizationId: org } }))
+    yield* print(yield* client.webhooks.list({ path: { organizationId: yield* organizationId(org) } }))
   })
 ).pipe(
   Command.withDescription("An organisation's webhook endpoints and chat channels, with their state (OWNER).")
@@ -184,7 +243,7 @@ const webhooksRedeliver = Command.make(
   ({ endpoint, message, org }) =>
     Effect.gen(function* () {
       const client = yield* AdminClient
-      const path = { organizationId: org, endpointId: endpoint }
+      const path = { organizationId: yield* organizationId(org), endpointId: endpoint }
       let messages: ReadonlyArray<WebhookMessageId> = message
       if (messages.length === 0) {
         // Every failed delivery, page after page: what an operator redrives after fixing a receiver.
@@ -273,6 +332,7 @@ const retryJob = Command.make(
 export const adminCommands = [
   Command.provide(organizationCreate, AdminClientLive),
   Command.provide(eventCreate, AdminClientLive),
+  Command.provide(eventStatus, AdminClientLive),
   Command.provide(windowsSet, AdminClientLive),
   Command.provide(bandsImport, AdminClientLive),
   Command.provide(auditExport, AdminClientLive),

@@ -1,4 +1,4 @@
-import { Command, Options } from "@effect/cli"
+import { Command, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Email } from "@tapline/domain"
@@ -153,7 +153,9 @@ const tapline = Command.make("tapline").pipe(
 )
 
 /** A tagged error from the API names its kind and says what it carries; anything else its message. */
-const describe = (error: unknown) => {
+const describe = (error: unknown): string | null => {
+  // @effect/cli has already printed a usage error, in words, above.
+  if (ValidationError.isValidationError(error)) return null
   if (typeof error === "object" && error !== null && "_tag" in error) {
     const { _tag, ...fields } = error as { _tag: string }
     const message = (error as { message?: unknown }).message
@@ -166,13 +168,26 @@ const describe = (error: unknown) => {
 
 const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
 
+/*
+ * @effect/cli colours its help and errors with ANSI codes whatever the output is. Piped into a file or
+ * another program (or with NO_COLOR set), they are noise: stripped here.
+ */
+const ANSI = /\u001b\[[0-9;]*m/g
+for (const stream of [process.stdout, process.stderr]) {
+  if (stream.isTTY && process.env.NO_COLOR === undefined) continue
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
+  stream.write = ((chunk: unknown, ...rest: Array<unknown>) =>
+    write(typeof chunk === "string" ? chunk.replace(ANSI, "") : chunk, ...rest)) as typeof stream.write
+}
+
 cli(process.argv).pipe(
   Effect.provide(Logging.layer),
   Effect.provide(AppConfig.layer),
   Effect.provide(NodeContext.layer),
   Effect.catchAll((error) =>
     Effect.sync(() => {
-      process.stderr.write(`${describe(error)}\n`)
+      const said = describe(error)
+      if (said !== null) process.stderr.write(`${said}\n`)
       process.exitCode = 1
     })
   ),

@@ -161,9 +161,12 @@ describe("the OTLP exporter", () => {
       )
     )
 
-  it("sends protobuf by default, with OTEL_EXPORTER_OTLP_HEADERS, once the scope closes", async () => {
+  it("sends protobuf when asked, with OTEL_EXPORTER_OTLP_HEADERS, once the scope closes", async () => {
     receiver.requests.length = 0
-    await exportOne({ OTEL_EXPORTER_OTLP_HEADERS: "authorization=Api-Token%20abc,x-team=ops" })
+    await exportOne({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_EXPORTER_OTLP_HEADERS: "authorization=Api-Token%20abc,x-team=ops"
+    })
     const request = await receiver.nth(1)
     expect(request.url).toBe("/v1/traces")
     expect(request.headers["content-type"]).toBe("application/x-protobuf")
@@ -172,10 +175,9 @@ describe("the OTLP exporter", () => {
     expect(request.body).toContain("exported")
   })
 
-  it("sends JSON with the resource attributes when asked; OTEL_SDK_DISABLED sends nothing", async () => {
+  it("sends JSON by default, with the resource attributes; OTEL_SDK_DISABLED sends nothing", async () => {
     receiver.requests.length = 0
     await exportOne({
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
       OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=staging",
       OTEL_SERVICE_NAME: "tapline-worker"
     })
