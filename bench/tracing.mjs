@@ -30,7 +30,10 @@ const tracingShare = (file, windowSeconds) => {
   const profile = JSON.parse(Fs.readFileSync(file, "utf8"))
   const times = []
   let clock = 0
-  for (const dt of profile.timeDeltas) times.push((clock += dt))
+  for (const dt of profile.timeDeltas) {
+    clock += dt
+    times.push(clock)
+  }
   const from = clock - windowSeconds * 1e6
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
   const parents = new Map()

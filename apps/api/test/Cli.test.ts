@@ -50,6 +50,23 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       )
       expect(org.code).toBe(0)
       const orgId = json(org.output).id as string
+      // As the API sends it: no Option objects, absent values are null.
+      expect(org.output).not.toContain('"_id"')
+      expect(json(org.output)).toMatchObject({ slug: "clitest", websiteUrl: "https://cli.example/" })
+
+      // Usage errors: one readable line, no dump, no colour codes when piped; a missing key said in words.
+      const usage = await runCli(["org:create", "--slug", "x"], env)
+      expect(usage.code).toBe(1)
+      expect(usage.output).toContain("Expected to find option: '--name'")
+      expect(usage.output).not.toContain("Paragraph")
+      expect(usage.output).not.toContain("\u001b[")
+      const keyless = await runCli(["webhooks:list", "--org", "clitest"], { TAPLINE_URL: server.url })
+      expect(keyless.code).toBe(1)
+      expect(keyless.output).toContain("TAPLINE_API_KEY is not set")
+      expect(keyless.output).not.toContain("<redacted>")
+      const help = await runCli([], env)
+      expect(help.output).toContain("USAGE")
+      expect(help.output).not.toContain("\u001b[")
 
       const event = await runCli(
         ["event:create", "--org", orgId, "--name", "Night", "--timezone", "Europe/Berlin"],
@@ -112,12 +129,13 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(imported.code).toBe(2)
       expect(json(imported.output)).toMatchObject({ created: 2, invalidCount: 1 })
 
-      const activate = await fetch(`${server.url}/api/v1/organizations/${orgId}/events/${eventId}/status`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify({ status: "ACTIVE" })
-      })
-      expect(activate.status).toBe(200)
+      // The organisation by its slug; the step that makes taps redirect by the windows.
+      const activate = await runCli(["event:status", "--org", "clitest", "--event", eventId, "ACTIVE"], env)
+      expect(activate.code, activate.output).toBe(0)
+      expect(json(activate.output)).toMatchObject({ id: eventId, status: "ACTIVE" })
+      const unknownSlug = await runCli(["event:status", "--org", "nosuch", "--event", eventId, "ACTIVE"], env)
+      expect(unknownSlug.code).toBe(1)
+      expect(unknownSlug.output).toContain('no organisation with the slug "nosuch"')
       const tap = await rawGet(server.port, "/e?bandId=CLI-2", `clitest.tap.test:${server.port}`)
       expect(tap).toEqual({ status: 302, location: "https://cli.example/live" })
 

@@ -172,7 +172,7 @@ const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
  * @effect/cli colours its help and errors with ANSI codes whatever the output is. Piped into a file or
  * another program (or with NO_COLOR set), they are noise: stripped here.
  */
-const ANSI = /\u001b\[[0-9;]*m/g
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
 for (const stream of [process.stdout, process.stderr]) {
   if (stream.isTTY && process.env.NO_COLOR === undefined) continue
   const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
