@@ -45,6 +45,7 @@ import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
 import { guardBodies } from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
+import * as ConsolePages from "./ConsolePages.js"
 import { shortDecodeErrors } from "./DecodeErrors.js"
 import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
@@ -151,6 +152,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
+  Layer.provide(ConsolePages.layer),
   Layer.provide(StorageLinks.layer),
   Layer.provide(Logos.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
