@@ -97,9 +97,10 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       const editor = yield* signedIn(tenant.orgId, "EDITOR")
       yield* Effect.promise(() => editor.page.goto(`${origin}/console/`))
       yield* Effect.promise(() => editor.page.getByText(editor.email).waitFor())
+      // The organisation list and its events arrive after the user: the event's button says both are in.
+      yield* Effect.promise(() => editor.page.getByRole("button", { name: "Harbour Night" }).click())
       const select = editor.page.getByLabel("Organisation")
       expect(yield* Effect.promise(() => select.inputValue())).toBe(tenant.orgId)
-      yield* Effect.promise(() => editor.page.getByRole("button", { name: "Harbour Night" }).click())
       yield* shot(editor.page, "console-events")
       yield* Effect.promise(() => editor.page.getByRole("button", { name: "Go live" }).click())
       yield* Effect.promise(() =>
