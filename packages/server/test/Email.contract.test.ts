@@ -1,3 +1,5 @@
+import * as V8 from "node:v8"
+import * as Vm from "node:vm"
 import { freePort } from "@tapline/testing/ports"
 import { Effect, Either, Option, Redacted, type Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -17,6 +19,9 @@ import {
   startCaptureServer
 } from "./support/CaptureServer.js"
 import { type SmtpPeer, startSmtpPeer } from "./support/SmtpPeer.js"
+
+// For the test that runs the garbage collector while a send waits on its deadline.
+V8.setFlagsFromString("--expose-gc")
 
 /*
  * One contract for every Email provider. The hosted APIs (Resend, Postmark, SES v2, SendGrid, Mailgun) are
@@ -277,6 +282,19 @@ for (const provider of providers) {
       const result = await send("stall")
       const error = Either.getLeft(result).pipe(Option.getOrThrow)
       expect(error.failure).toBe("transient")
+    })
+
+    it("a stalled peer times out even when the garbage collector runs meanwhile (nodejs/node#57736)", async () => {
+      // AbortSignal.any([signal, AbortSignal.timeout(ms)]) lost its timeout to a GC on Node 20: the send hung.
+      const collect = Vm.runInNewContext("gc") as () => void
+      const sending = send("stall")
+      const collecting = setInterval(collect, 20)
+      try {
+        const error = Either.getLeft(await sending).pipe(Option.getOrThrow)
+        expect(error.failure).toBe("transient")
+      } finally {
+        clearInterval(collecting)
+      }
     })
 
     it("a peer that is not listening is transient", async () => {

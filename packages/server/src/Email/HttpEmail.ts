@@ -37,15 +37,41 @@ export const post = (provider: string, request: ProviderRequest, timeout: Durati
     send(provider, { ...request, headers: { ...request.headers, ...trace } }, timeout)
   ).pipe(Effect.withSpan("Email.send", { kind: "client", attributes: { "email.provider": provider } }))
 
+/**
+ * Runs `f` with a signal that aborts when `signal` does or `ms` pass, whichever is first. Not
+ * `AbortSignal.any([signal, AbortSignal.timeout(ms)])`: on Node 20 the timeout signal inside it can be garbage
+ * collected before it fires (nodejs/node#57736), and a stalled provider then held the send for good (the hogged
+ * CI caught it: a 400 ms deadline still waiting after 30 s).
+ */
+export const withDeadline = <A>(
+  signal: AbortSignal,
+  ms: number,
+  f: (signal: AbortSignal) => Promise<A>
+): Promise<A> => {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")),
+    ms
+  )
+  const onAbort = () => controller.abort(signal.reason)
+  signal.addEventListener("abort", onAbort, { once: true })
+  return f(controller.signal).finally(() => {
+    clearTimeout(timer)
+    signal.removeEventListener("abort", onAbort)
+  })
+}
+
 const send = (provider: string, request: ProviderRequest, timeout: Duration.DurationInput) =>
   Effect.tryPromise({
     try: (signal) =>
-      fetch(request.url, {
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(timeout))])
-      }),
+      withDeadline(signal, Duration.toMillis(timeout), (deadline) =>
+        fetch(request.url, {
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+          signal: deadline
+        })
+      ),
     catch: (cause) =>
       new EmailError({
         provider,

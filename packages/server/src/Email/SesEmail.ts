@@ -2,7 +2,7 @@ import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Email, EmailError } from "./Email.js"
-import { failureOf, retryAfterSeconds } from "./HttpEmail.js"
+import { failureOf, retryAfterSeconds, withDeadline } from "./HttpEmail.js"
 
 export interface SesOptions {
   readonly from: string
@@ -70,31 +70,28 @@ export const make = (options: SesOptions) =>
         Effect.flatMap(outgoingTraceHeaders, (trace) =>
           Effect.tryPromise({
             try: (signal) =>
-              client.send(
-                withHeaders(
-                  trace,
-                  new SendEmailCommand({
-                    FromEmailAddress: options.from,
-                    Destination: { ToAddresses: [message.to] },
-                    Content: {
-                      Simple: {
-                        Subject: { Data: message.subject, Charset: "UTF-8" },
-                        Body: {
-                          Text: { Data: message.text, Charset: "UTF-8" },
-                          ...(message.html === undefined
-                            ? {}
-                            : { Html: { Data: message.html, Charset: "UTF-8" } })
+              withDeadline(signal, Duration.toMillis(options.timeout), (deadline) =>
+                client.send(
+                  withHeaders(
+                    trace,
+                    new SendEmailCommand({
+                      FromEmailAddress: options.from,
+                      Destination: { ToAddresses: [message.to] },
+                      Content: {
+                        Simple: {
+                          Subject: { Data: message.subject, Charset: "UTF-8" },
+                          Body: {
+                            Text: { Data: message.text, Charset: "UTF-8" },
+                            ...(message.html === undefined
+                              ? {}
+                              : { Html: { Data: message.html, Charset: "UTF-8" } })
+                          }
                         }
                       }
-                    }
-                  })
-                ),
-                {
-                  abortSignal: AbortSignal.any([
-                    signal,
-                    AbortSignal.timeout(Duration.toMillis(options.timeout))
-                  ])
-                }
+                    })
+                  ),
+                  { abortSignal: deadline }
+                )
               ),
             catch: toEmailError
           })
