@@ -84,7 +84,8 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
     if (!options.writer) return rules
 
     const status = yield* TapWriterStatus
-    const queue = yield* TapQueue
+    // The lag and backlog rules read the same health in one round: one set of Redis round trips for both.
+    const health = yield* Effect.cachedWithTTL((yield* TapQueue).health, "1 second")
     const jobs = yield* Jobs
     const lagMs = Duration.toMillis(alerts.lagThreshold)
     const window = recent(alerts.window)
@@ -102,7 +103,7 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
       {
         name: "pipeline_lag",
         summary: "Taps reach PostgreSQL late",
-        observe: Effect.map(queue.health, ({ oldestUnstoredMs, lag, pending }) => ({
+        observe: Effect.map(health, ({ oldestUnstoredMs, lag, pending }) => ({
           firing: oldestUnstoredMs !== null && oldestUnstoredMs > lagMs,
           detail:
             oldestUnstoredMs === null
@@ -113,7 +114,7 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
       {
         name: "stream_backlog",
         summary: "Taps pile up in the stream",
-        observe: Effect.map(queue.health, ({ lag }) => ({
+        observe: Effect.map(health, ({ lag }) => ({
           firing: lag > alerts.backlogThreshold,
           detail: `${lag} taps not yet read by a writer (threshold ${alerts.backlogThreshold})`
         }))

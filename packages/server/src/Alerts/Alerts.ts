@@ -105,7 +105,7 @@ export const make = (options: { readonly writer: boolean; readonly recorder: boo
           summary: rule.summary,
           detail,
           instance,
-          at: new Date(say === "resolved" ? now : next.status === "firing" ? next.since : now)
+          at: new Date(next.status === "firing" ? next.since : now)
         }
         yield* (
           say === "resolved"

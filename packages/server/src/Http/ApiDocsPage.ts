@@ -46,8 +46,8 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     router.get(
       VIEWER_PATH,
       Effect.sync(() => {
-        const size = Fs.statSync(VIEWER, { throwIfNoEntry: false })?.size
-        if (size === undefined) {
+        const stat = Fs.statSync(VIEWER, { throwIfNoEntry: false })
+        if (stat === undefined) {
           return HttpServerResponse.text("the API reference viewer is missing: run `pnpm build`", {
             status: 404
           })
@@ -55,11 +55,11 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         // A Node stream the platform pipes to the socket: the file never passes through an Effect Stream.
         return HttpServerResponse.raw(Fs.createReadStream(VIEWER), {
           contentType: "text/javascript; charset=utf-8",
-          contentLength: size,
+          contentLength: stat.size,
           // Same file until the next build; revalidated by its Last-Modified after a day.
           headers: {
             "cache-control": "public, max-age=86400",
-            "last-modified": Fs.statSync(VIEWER).mtime.toUTCString(),
+            "last-modified": stat.mtime.toUTCString(),
             "x-content-type-options": "nosniff"
           }
         })

@@ -61,12 +61,11 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         // Only names the build wrote: no `..`, nothing outside assets/.
         const name = pathname.slice("/console/assets/".length)
         const file = Path.join(ROOT, "assets", name)
-        if (!/^[\w.-]+$/.test(name) || !Fs.existsSync(file)) {
-          return HttpServerResponse.text("not found", { status: 404 })
-        }
+        const stat = /^[\w.-]+$/.test(name) ? Fs.statSync(file, { throwIfNoEntry: false }) : undefined
+        if (stat === undefined) return HttpServerResponse.text("not found", { status: 404 })
         return HttpServerResponse.raw(Fs.createReadStream(file), {
           contentType: TYPES[Path.extname(name)] ?? "application/octet-stream",
-          contentLength: Fs.statSync(file).size,
+          contentLength: stat.size,
           headers: {
             "cache-control": "public, max-age=31536000, immutable",
             "x-content-type-options": "nosniff"

@@ -565,7 +565,7 @@ export const makeQueue = Effect.gen(function* () {
         oldestUnstoredMs: ages.length === 0 ? null : Math.max(...ages),
         lag: Number(info?.lag ?? 0),
         pending: Number(info?.pending ?? 0),
-        oldestPendingMs: oldest === null ? null : Math.max(0, Date.now() - Number(oldest.split("-")[0])),
+        oldestPendingMs: ageOf(oldest),
         consumers: Number(info?.consumers ?? 0)
       } satisfies PipelineHealth
     })

@@ -24,6 +24,20 @@ interface AssignedBand {
   readonly flagReason: string | null
 }
 
+/** Results of several stores as one: counts added, assigned bands gathered per organisation. */
+export const mergeResults = (results: ReadonlyArray<StoreResult>): StoreResult => {
+  const assigned = new Map<string, Array<string>>()
+  for (const result of results) {
+    for (const [orgId, uids] of result.assigned)
+      assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
+  }
+  return {
+    inserted: results.reduce((n, r) => n + r.inserted, 0),
+    assigned,
+    unattributable: results.flatMap((r) => r.unattributable)
+  }
+}
+
 const column = <A>(taps: ReadonlyArray<TapRecord>, f: (tap: TapRecord) => A) => taps.map(f)
 
 /*
@@ -267,8 +281,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
       Effect.gen(function* () {
         const rows = yield* sql<{ tapId: string; payload: string }>`
           select tap_id, payload from tap_dead_letters order by dead_lettered_at, tap_id limit ${limit}`
-        let stored = 0
-        const assigned = new Map<string, Array<string>>()
+        const stored: Array<StoreResult> = []
         for (const row of rows) {
           const tap = JSON.parse(row.payload) as TapRecord
           const outcome = yield* store([tap]).pipe(
@@ -291,11 +304,15 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
             continue
           }
           yield* sql`delete from tap_dead_letters where tap_id = ${row.tapId}`
-          stored++
-          for (const [orgId, uids] of outcome.assigned)
-            assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
+          stored.push(outcome)
         }
-        return { tried: rows.length, stored, stillRefused: rows.length - stored, assigned }
+        const { assigned } = mergeResults(stored)
+        return {
+          tried: rows.length,
+          stored: stored.length,
+          stillRefused: rows.length - stored.length,
+          assigned
+        }
       }).pipe(Effect.withSpan("TapStore.redrive"))
 
     /** Oldest first; `after` is the last of the previous page. */

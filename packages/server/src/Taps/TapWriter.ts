@@ -1,31 +1,19 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Duration, Effect, Layer, Schedule, Tracer } from "effect"
+import { Context, Data, Duration, Effect, Layer, Option, Schedule, type Tracer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Metrics } from "../Telemetry/Metrics.js"
 import { AlwaysSample } from "../Telemetry/Tracing.js"
 import { type Delivery, TapQueue } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
-import { refusal, type StoreResult, TapStore } from "./TapStore.js"
+import { mergeResults, refusal, type StoreResult, TapStore } from "./TapStore.js"
 import { TapWriterStatus } from "./TapWriterStatus.js"
 
 /** A defect of a batch (a connection dropped mid-transaction surfaces as one), made retryable. */
 class WriterDefect extends Data.TaggedError("WriterDefect")<{ readonly message: string }> {}
 
-const merge = (results: ReadonlyArray<StoreResult>): StoreResult => {
-  const assigned = new Map<string, Array<string>>()
-  for (const result of results) {
-    for (const [orgId, uids] of result.assigned)
-      assigned.set(orgId, [...(assigned.get(orgId) ?? []), ...uids])
-  }
-  return {
-    inserted: results.reduce((n, r) => n + r.inserted, 0),
-    assigned,
-    unattributable: results.flatMap((r) => r.unattributable)
-  }
-}
-
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0([01])$/
 /** A batch span linking thousands of redirects helps nobody; the first ones show the way. */
 const MAX_LINKS = 128
 
@@ -33,13 +21,10 @@ const MAX_LINKS = 128
 export const redirectLinks = (taps: ReadonlyArray<TapRecord>): Array<Tracer.SpanLink> => {
   const links: Array<Tracer.SpanLink> = []
   for (const tap of taps) {
-    const parts = typeof tap.trace === "string" ? TRACEPARENT.exec(tap.trace) : null
-    if (parts === null) continue
-    links.push({
-      _tag: "SpanLink",
-      span: Tracer.externalSpan({ traceId: parts[1]!, spanId: parts[2]!, sampled: parts[3] === "1" }),
-      attributes: { "tapline.tap_id": tap.id }
-    })
+    if (typeof tap.trace !== "string") continue
+    const span = HttpTraceContext.w3c(Headers.fromInput({ traceparent: tap.trace }))
+    if (Option.isNone(span)) continue
+    links.push({ _tag: "SpanLink", span: span.value, attributes: { "tapline.tap_id": tap.id } })
     if (links.length === MAX_LINKS) break
   }
   return links
@@ -72,7 +57,7 @@ export const make = Effect.gen(function* () {
             const half = Math.ceil(batch.length / 2)
             return Effect.map(
               Effect.all([storeIsolating(batch.slice(0, half)), storeIsolating(batch.slice(half))]),
-              merge
+              mergeResults
             )
           }
           const reason = refusal(error)!

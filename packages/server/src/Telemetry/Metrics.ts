@@ -116,54 +116,52 @@ export type MetricsShape = ReturnType<typeof make>
 export class Metrics extends Context.Tag("@tapline/server/Metrics")<Metrics, MetricsShape>() {}
 
 /**
- * A gauge read at scrape time (stream length, pending deliveries): registered while the scope lasts. A
- * process has one of each reader; a second (a test's extra recorder) is not exposed rather than refused.
+ * Registers a metric for as long as the scope lasts. A process has one of each scrape-time reader; a second
+ * (a test's extra recorder) is not exposed rather than refused.
  */
+const registered = (metrics: MetricsShape, name: string, create: () => void) =>
+  metrics.enabled && metrics.registry.getSingleMetric(name) === undefined
+    ? Effect.acquireRelease(Effect.sync(create), () =>
+        Effect.sync(() => metrics.registry.removeSingleMetric(name))
+      )
+    : Effect.void
+
+/** A gauge read at scrape time (stream length, pending deliveries). */
 export const gauge = (
   metrics: MetricsShape,
   options: { readonly name: string; readonly help: string; readonly read: () => Promise<number> }
 ): Effect.Effect<void, never, Scope.Scope> =>
-  metrics.enabled && metrics.registry.getSingleMetric(options.name) === undefined
-    ? Effect.acquireRelease(
-        Effect.sync(() => {
-          new Prom.Gauge({
-            name: options.name,
-            help: options.help,
-            registers: [metrics.registry],
-            async collect() {
-              // A failed read (Redis down) keeps the last value; the outage shows in the health checks.
-              await options.read().then(
-                (value) => this.set(value),
-                () => {}
-              )
-            }
-          })
-        }),
-        () => Effect.sync(() => metrics.registry.removeSingleMetric(options.name))
-      )
-    : Effect.void
+  registered(metrics, options.name, () => {
+    new Prom.Gauge({
+      name: options.name,
+      help: options.help,
+      registers: [metrics.registry],
+      async collect() {
+        // A failed read (Redis down) keeps the last value; the outage shows in the health checks.
+        await options.read().then(
+          (value) => this.set(value),
+          () => {}
+        )
+      }
+    })
+  })
 
 /** A count kept elsewhere (the recorder's since start), exposed as a counter read at scrape time. */
 export const counterFrom = (
   metrics: MetricsShape,
   options: { readonly name: string; readonly help: string; readonly read: () => number }
 ): Effect.Effect<void, never, Scope.Scope> =>
-  metrics.enabled && metrics.registry.getSingleMetric(options.name) === undefined
-    ? Effect.acquireRelease(
-        Effect.sync(() => {
-          new Prom.Counter({
-            name: options.name,
-            help: options.help,
-            registers: [metrics.registry],
-            collect() {
-              this.reset()
-              this.inc(options.read())
-            }
-          })
-        }),
-        () => Effect.sync(() => metrics.registry.removeSingleMetric(options.name))
-      )
-    : Effect.void
+  registered(metrics, options.name, () => {
+    new Prom.Counter({
+      name: options.name,
+      help: options.help,
+      registers: [metrics.registry],
+      collect() {
+        this.reset()
+        this.inc(options.read())
+      }
+    })
+  })
 
 export const layer = Layer.effect(
   Metrics,
