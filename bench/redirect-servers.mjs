@@ -63,6 +63,25 @@ let wrkScript = null
 
 export const bandPath = (i) => `/e?bandId=DEMO-${String((i % BANDS) + 1).padStart(4, "0")}`
 
+/** The environment of a Tapline `api` server under load: demo tenant, a journal of its own, limits lifted. */
+export const apiServerEnv = ({ port, databaseUrl, redisUrl, prefix }, extra = {}) => ({
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: prefix,
+  TAPLINE_DEMO: "1",
+  TAPLINE_ROLE: "api",
+  LOG_LEVEL: "WARN",
+  // A journal of its own: a previous run's leftovers would be replayed during the measurement.
+  TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
+  // One load generator on one address: lift the per-client limits for the measurement.
+  TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
+  TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
+  NODE_FLAGS,
+  ...extra
+})
+
 /** Starts them; returns `[{ name, port, pid }]`: Tapline, the baseline, and Tapline without metrics if asked. */
 export const startServers = async (databaseName, options = {}) => {
   const databaseUrl = await createDatabase(databaseName)
@@ -73,23 +92,8 @@ export const startServers = async (databaseName, options = {}) => {
   const taplinePort = await freePort()
   const baselinePort = await freePort()
 
-  const taplineEnv = (port, prefix, extra = {}) => ({
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: prefix,
-    TAPLINE_DEMO: "1",
-    TAPLINE_ROLE: "api",
-    LOG_LEVEL: "WARN",
-    // A journal of its own: a previous run's leftovers would be replayed during the measurement.
-    TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
-    // One load generator on one address: lift the per-client limits for the measurement.
-    TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
-    TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
-    NODE_FLAGS,
-    ...extra
-  })
+  const taplineEnv = (port, prefix, extra = {}) =>
+    apiServerEnv({ port, databaseUrl, redisUrl, prefix }, extra)
   // The same server with metrics off (METRICS_ENABLED=false), to measure what counting costs the hot path.
   const withoutMetrics = options.withoutMetrics === true ? await freePort() : null
   // And with 1 % of redirects traced and exported over OTLP to a sink in this process (the load core).
@@ -159,8 +163,8 @@ export const startServers = async (databaseName, options = {}) => {
   ]
 }
 
-/** The OTLP sink (bench/otlp-sink.mjs) on the load core, beside wrk and Redis. */
-const startOtlpSink = async () => {
+/** The OTLP sink (bench/otlp-sink.mjs) on the load core, beside wrk and Redis; `stats()` reads its counts. */
+export const startOtlpSink = async () => {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   await startProcess("bench/otlp-sink.mjs", [], { PORT: String(port) }, LOAD_CPU, () => httpOk(url))

@@ -6,7 +6,15 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { LOAD_CPU, NODE_FLAGS, pinToLoadCore, SERVER_CPU, wrk } from "./redirect-servers.mjs"
+import {
+  apiServerEnv,
+  LOAD_CPU,
+  NODE_FLAGS,
+  pinToLoadCore,
+  SERVER_CPU,
+  startOtlpSink,
+  wrk
+} from "./redirect-servers.mjs"
 import {
   cleanup,
   createDatabase,
@@ -61,34 +69,24 @@ const main = async () => {
   pinToLoadCore()
   const databaseUrl = await createDatabase("tracing")
   const redisUrl = await startRedis(LOAD_CPU)
-  const sinkPort = await freePort()
-  const sink = `http://127.0.0.1:${sinkPort}`
-  await startProcess("bench/otlp-sink.mjs", [], { PORT: String(sinkPort) }, LOAD_CPU, () => httpOk(sink))
+  const sink = await startOtlpSink()
   const results = []
   for (const protocol of ["http/json", "http/protobuf"]) {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-profile-"))
     const port = await freePort()
-    const before = await (await fetch(sink)).json()
+    const before = await sink.stats()
     const server = await startProcess(
       "apps/api/dist/main.js",
       [],
-      {
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        DATABASE_URL: databaseUrl,
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: `tracing-${protocol}:`,
-        TAPLINE_DEMO: "1",
-        TAPLINE_ROLE: "api",
-        LOG_LEVEL: "WARN",
-        TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-journal-")),
-        TAP_RATE_LIMIT_PER_MINUTE: "1000000000",
-        TAP_UNKNOWN_BAND_LIMIT_PER_MINUTE: "1000000000",
-        TAP_TRACE_RATIO: "0.01",
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink,
-        OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-        NODE_FLAGS: `${NODE_FLAGS} --cpu-prof --cpu-prof-dir=${dir}`
-      },
+      apiServerEnv(
+        { port, databaseUrl, redisUrl, prefix: `tracing-${protocol}:` },
+        {
+          TAP_TRACE_RATIO: "0.01",
+          OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+          NODE_FLAGS: `${NODE_FLAGS} --cpu-prof --cpu-prof-dir=${dir}`
+        }
+      ),
       SERVER_CPU,
       () => httpOk(`http://127.0.0.1:${port}/health/ready`)
     )
@@ -99,7 +97,7 @@ const main = async () => {
       server.child.once("exit", resolve)
       server.child.kill("SIGTERM")
     })
-    const after = await (await fetch(sink)).json()
+    const after = await sink.stats()
     const profile = Fs.readdirSync(dir).find((name) => name.endsWith(".cpuprofile"))
     const { share, busySeconds } = tracingShare(Path.join(dir, profile), SECONDS)
     Fs.rmSync(dir, { recursive: true, force: true })

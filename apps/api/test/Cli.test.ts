@@ -4,7 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
-import { runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { apiCaller, runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 const rawGet = (port: number, path: string, host: string) =>
   new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
@@ -247,14 +247,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(boot.code, boot.output).toBe(0)
       const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? ""
       const env = { TAPLINE_URL: server.url, TAPLINE_API_KEY: key }
-      const api = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${server.url}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) })
-        })
-        return (await response.json()) as Record<string, unknown>
-      }
+      const api = apiCaller(server.url, key)
       const org = await api("POST", "/api/v1/organizations", { slug: "hooks", name: "Hooks" })
       const orgId = String(org.id)
       const base = `/api/v1/organizations/${orgId}/webhooks`
@@ -354,14 +347,7 @@ describe("the runbook's redrives, through pnpm tapline", () => {
       expect(boot.code, boot.output).toBe(0)
       const key = /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? ""
       const env = { TAPLINE_URL: server.url, TAPLINE_API_KEY: key }
-      const api = async (method: string, path: string, body?: unknown) => {
-        const response = await fetch(`${server.url}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) })
-        })
-        return (await response.json()) as Record<string, unknown>
-      }
+      const api = apiCaller(server.url, key)
       const output = <A>(text: string) => JSON.parse(text.slice(text.search(/[[{]/))) as A
 
       const org = await api("POST", "/api/v1/organizations", { slug: "redrive", name: "Redrive" })

@@ -111,3 +111,15 @@ const runNode = (file: string, args: ReadonlyArray<string>, env: Record<string, 
     })
     child.once("exit", (code) => resolve({ code, output }))
   })
+
+/** A JSON call to a running server's admin API with an API key: the parsed answer. */
+export const apiCaller =
+  (url: string, key: string) =>
+  async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return (await response.json()) as Record<string, unknown>
+  }
