@@ -8,6 +8,7 @@ export default defineConfig({
   base: "/console/",
   esbuild: { jsx: "automatic" },
   resolve: { conditions: ["@tapline/source", "module", "browser", "import", "default"] },
-  // One chunk of ~160 kB gzipped (React, Effect and the typed client): under the 250 kB first-load budget.
-  build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 600 }
+  // The first load (React, Effect, the typed client, the screens without charts) is one chunk of ~190 kB
+  // gzipped, under the 250 kB budget; Live and Analytics with uPlot load when opened. Measured in docs/console.md.
+  build: { outDir: "dist", emptyOutDir: true, target: "es2022", chunkSizeWarningLimit: 700 }
 })

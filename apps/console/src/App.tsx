@@ -1,51 +1,64 @@
-import { EventId, type EventStatus, type MemberRole, OrganizationId } from "@tapline/domain"
-import { useCallback, useEffect, useState } from "react"
+import { OrganizationId } from "@tapline/domain"
+import { lazy, Suspense, useEffect, useState } from "react"
 import { call, describe, tagOf } from "./api.js"
+import { BASE, Link, useRoute } from "./router.js"
+import { Audit } from "./screens/Audit.js"
+import { Bands } from "./screens/Bands.js"
+import { EventDetail } from "./screens/EventDetail.js"
+import { Events } from "./screens/Events.js"
+import { Exports } from "./screens/Exports.js"
+import { Team } from "./screens/Team.js"
+import { Webhooks } from "./screens/Webhooks.js"
+import { can, type Me, type Org, roleIn, type Session, SessionProvider } from "./session.js"
+import { ErrorNotice, Loading } from "./ui/Notice.js"
 
-interface Me {
-  readonly email: string
-  readonly platformAdmin: boolean
-  readonly memberships: ReadonlyArray<{ readonly organizationId: string; readonly role: MemberRole }>
-}
-interface Org {
-  readonly id: string
-  readonly name: string
-  readonly slug: string
-}
-interface EventRow {
-  readonly id: string
-  readonly name: string
-  readonly status: EventStatus
-  readonly timezone: string
-}
-
-/** The moves the API allows from each status (DESIGN.md §5); anything else answers 409. */
-const NEXT: Record<EventStatus, ReadonlyArray<EventStatus>> = {
-  DRAFT: ["ACTIVE", "CANCELLED"],
-  ACTIVE: ["COMPLETED", "CANCELLED"],
-  COMPLETED: [],
-  CANCELLED: []
-}
-const VERB: Record<EventStatus, string> = {
-  DRAFT: "Back to draft",
-  ACTIVE: "Go live",
-  COMPLETED: "Complete",
-  CANCELLED: "Cancel event"
-}
-
-/** A VIEWER reads; EDITOR and OWNER (and a platform ADMIN) change events. The API decides regardless. */
-const canEdit = (me: Me, orgId: string) =>
-  me.platformAdmin || me.memberships.some((m) => m.organizationId === orgId && m.role !== "VIEWER")
+// The charting screens load their code (and uPlot) when first opened: the first load stays small for phones.
+const Analytics = lazy(() => import("./screens/Analytics.js").then((m) => ({ default: m.Analytics })))
+const Live = lazy(() => import("./screens/Live.js").then((m) => ({ default: m.Live })))
 
 const ORG_KEY = "tapline.console.organization"
+
+const SCREENS = [
+  { path: "events", label: "Events", role: "VIEWER" },
+  { path: "bands", label: "Bands", role: "VIEWER" },
+  { path: "analytics", label: "Analytics", role: "VIEWER" },
+  { path: "exports", label: "Exports", role: "VIEWER" },
+  { path: "team", label: "Team", role: "VIEWER" },
+  { path: "webhooks", label: "Webhooks", role: "OWNER" },
+  { path: "audit", label: "Audit log", role: "OWNER" }
+] as const
+
+const Screen = ({ route }: { readonly route: ReadonlyArray<string> }) => {
+  const [first = "events", id, sub] = route
+  if (first === "events" && id !== undefined && sub === "live") return <Live eventId={id} />
+  if (first === "events" && id !== undefined) return <EventDetail eventId={id} />
+  if (first === "bands") return <Bands />
+  if (first === "analytics") return <Analytics />
+  if (first === "exports") return <Exports />
+  if (first === "team") return <Team />
+  if (first === "webhooks") return <Webhooks />
+  if (first === "audit") return <Audit />
+  return <Events />
+}
+
+const SignedOut = () => (
+  <main className="narrow">
+    <h1>Tapline</h1>
+    <p>You are signed out.</p>
+    <p>
+      <a className="button" href="/sign-in">
+        Sign in
+      </a>
+    </p>
+  </main>
+)
 
 export const App = () => {
   const [me, setMe] = useState<Me | "signed-out" | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [orgs, setOrgs] = useState<ReadonlyArray<Org>>([])
   const [orgId, setOrgId] = useState<string | null>(() => window.localStorage.getItem(ORG_KEY))
-  const [events, setEvents] = useState<ReadonlyArray<EventRow> | null>(null)
-  const [selected, setSelected] = useState<string | null>(null)
+  const route = useRoute()
 
   useEffect(() => {
     call((client) => client.sessions.me())
@@ -62,125 +75,67 @@ export const App = () => {
       )
   }, [])
 
-  const loadEvents = useCallback(() => {
-    if (orgId === null) return
-    window.localStorage.setItem(ORG_KEY, orgId)
-    setEvents(null)
-    call((client) =>
-      client.events.list({
-        path: { organizationId: OrganizationId.make(orgId) },
-        urlParams: { limit: 200, deleted: false }
-      })
-    )
-      .then((page) => setEvents(page.items))
-      .catch((failure: unknown) => setError(describe(failure)))
+  useEffect(() => {
+    if (orgId !== null) window.localStorage.setItem(ORG_KEY, orgId)
   }, [orgId])
-  useEffect(loadEvents, [loadEvents])
 
-  const changeStatus = (eventId: string, status: EventStatus) => {
-    if (orgId === null) return
-    setError(null)
-    call((client) =>
-      client.events.changeStatus({
-        path: { organizationId: OrganizationId.make(orgId), eventId: EventId.make(eventId) },
-        payload: { status }
-      })
-    )
-      .then(loadEvents)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  if (error !== null) return <ErrorNotice error={error} />
+  if (me === null) return <Loading what="the console" />
+  if (me === "signed-out") return <SignedOut />
+  const org = orgs.find((o) => o.id === orgId)
+  const session: Session | null = org === undefined ? null : { me, org, role: roleIn(me, org.id) }
 
-  if (me === null) return <p role="status">Loading…</p>
-  if (me === "signed-out") {
-    return (
-      <main className="narrow">
-        <h1>Tapline</h1>
-        <p>You are signed out.</p>
-        <p>
-          <a className="button" href="/sign-in">
-            Sign in
-          </a>
-        </p>
-      </main>
-    )
-  }
-  const editable = orgId !== null && canEdit(me, orgId)
-  const event = events?.find((e) => e.id === selected) ?? null
+  const signOut = () =>
+    call((client) => client.sessions.signOut()).finally(() => window.location.assign(`${BASE}/`))
+
   return (
     <>
       <header>
         <strong>Tapline</strong>
         <label>
           Organisation{" "}
-          <select value={orgId ?? ""} onChange={(e) => setOrgId(e.target.value)}>
-            {orgs.map((org) => (
-              <option key={org.id} value={org.id}>
-                {org.name}
+          <select value={orgId ?? ""} onChange={(e) => setOrgId(OrganizationId.make(e.target.value))}>
+            {orgs.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name}
               </option>
             ))}
           </select>
         </label>
-        <span className="who">{me.email}</span>
+        <span className="who">
+          {me.email} {session !== null && <span className="role">({session.role})</span>}
+        </span>
+        <button type="button" className="quiet" onClick={signOut}>
+          Sign out
+        </button>
       </header>
-      <main>
-        {error !== null && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
-        <section aria-labelledby="events-heading">
-          <h1 id="events-heading">Events</h1>
-          {events === null ? (
-            <p role="status">Loading events…</p>
-          ) : events.length === 0 ? (
-            <p>No events yet.</p>
-          ) : (
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Time zone</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((e) => (
-                  <tr key={e.id} aria-selected={e.id === selected}>
-                    <td>
-                      <button type="button" className="link" onClick={() => setSelected(e.id)}>
-                        {e.name}
-                      </button>
-                    </td>
-                    <td>
-                      <span className={`status status-${e.status.toLowerCase()}`}>{e.status}</span>
-                    </td>
-                    <td>{e.timezone}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-        </section>
-        {event !== null && (
-          <section aria-labelledby="event-heading" className="detail">
-            <h2 id="event-heading">{event.name}</h2>
-            <p>
-              Status: <strong data-testid="event-status">{event.status}</strong>
-            </p>
-            {editable ? (
-              <div className="actions">
-                {NEXT[event.status].map((status) => (
-                  <button key={status} type="button" onClick={() => changeStatus(event.id, status)}>
-                    {VERB[status]}
-                  </button>
-                ))}
-              </div>
-            ) : (
-              <p className="muted">Your role in this organisation reads only.</p>
-            )}
-          </section>
-        )}
-      </main>
+      {session === null ? (
+        <main>
+          <p>You are not a member of any organisation yet. Ask an owner for an invitation.</p>
+        </main>
+      ) : (
+        <SessionProvider value={session}>
+          <nav aria-label="Console">
+            <ul>
+              {SCREENS.filter((s) => can(session, s.role)).map((s) => (
+                <li key={s.path}>
+                  <Link
+                    to={`${BASE}/${s.path}`}
+                    aria-current={(route[0] ?? "events") === s.path ? "page" : undefined}
+                  >
+                    {s.label}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          </nav>
+          <main key={session.org.id}>
+            <Suspense fallback={<Loading what="the screen" />}>
+              <Screen route={route} />
+            </Suspense>
+          </main>
+        </SessionProvider>
+      )}
     </>
   )
 }

@@ -42,3 +42,26 @@ export const describe = (error: unknown): string => {
   if (typeof message === "string" && message.length > 0) return message
   return tagOf(error) ?? String(error)
 }
+
+/**
+ * The URL of an endpoint the browser opens itself rather than through the client: the live stream
+ * (EventSource) and CSV downloads (a link). The path comes from the contract, so it cannot drift from the API.
+ */
+export const endpointUrl = (
+  group: keyof typeof TaplineApi.groups & string,
+  endpoint: string,
+  params: Readonly<Record<string, string>>,
+  query: Readonly<Record<string, string | undefined>> = {}
+): string => {
+  const found = (
+    TaplineApi.groups[group] as unknown as { endpoints: Record<string, { path: string }> } | undefined
+  )?.endpoints[endpoint]
+  if (found === undefined) throw new Error(`no endpoint ${group}.${endpoint} in the contract`)
+  const path = found.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name] ?? ""))
+  const search = new URLSearchParams(
+    Object.entries(query).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ""
+    )
+  ).toString()
+  return search === "" ? path : `${path}?${search}`
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
@@ -6,17 +7,24 @@ import { freePort } from "@tapline/testing/ports"
 import { Effect } from "effect"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { Sessions } from "../src/Auth/Sessions.js"
-import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
-import { adminHarness } from "./support/AdminHarness.js"
+import { Jobs } from "../src/Jobs/Jobs.js"
+import type { TapRecord } from "../src/Taps/TapRecord.js"
+import { TapRecorder } from "../src/Taps/TapRecorder.js"
+import { TapStore } from "../src/Taps/TapStore.js"
+import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
+import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
+import { startCaptureServer } from "./support/CaptureServer.js"
+import { request } from "./support/HotPathHarness.js"
 
 /*
- * Issue 16, the console's first screens in headless Chromium against the running server (the console's
- * build, served at /console/): signed out it offers the sign-in page; an EDITOR picks the organisation, sees
- * its events and makes one live (a cookie-session change carrying the CSRF header); a VIEWER sees the same
- * events and no controls. Screenshots go to .tapline-test/screenshots/.
+ * Issue 16, the console in headless Chromium against the running server (the console's build, served at
+ * /console/), one test per screen: events and their status, the windows editor, bands with an import that
+ * has a bad row, the live view (a real tap, then a burst of 2 000 taps/s measured in the page), analytics,
+ * the audit log, team, webhooks, exports, role limits, a phone's viewport and the keyboard. Screenshots of
+ * each screen go to .tapline-test/screenshots/ (copies in docs/console/).
  *
- * The session is created by the Sessions service, as a sign-in does: the sign-in flows themselves (OIDC,
- * passkeys, TOTP) are driven in SignInPage.browser.test.ts.
+ * Sessions are created by the Sessions service, as a sign-in does: the sign-in flows themselves (OIDC,
+ * passkeys, TOTP) are driven in SignInPage.browser.test.ts, which ends in the console.
  */
 
 const port = await freePort()
@@ -32,7 +40,11 @@ const browser: Browser = await chromium.launch({
 afterAll(() => browser.close())
 
 /** A user with `role` in the organisation, and a browser page signed in as them. */
-const signedIn = (orgId: string, role: "EDITOR" | "VIEWER") =>
+const signedIn = (
+  orgId: string,
+  role: "OWNER" | "EDITOR" | "VIEWER",
+  viewport = { width: 1100, height: 760 }
+) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const email = `${role.toLowerCase()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}@example.com`
@@ -46,18 +58,62 @@ const signedIn = (orgId: string, role: "EDITOR" | "VIEWER") =>
       ip: null,
       userAgent: "console-test"
     })
-    const context = yield* Effect.promise(() =>
-      browser.newContext({ viewport: { width: 1100, height: 760 } })
-    )
+    const context = yield* Effect.promise(() => browser.newContext({ viewport, acceptDownloads: true }))
     yield* Effect.promise(() =>
       context.addCookies([
         { name: "tapline_session", value: tokens.accessToken, url: origin, httpOnly: true },
         { name: "tapline_csrf", value: tokens.csrfToken, url: origin }
       ])
     )
+    // A missing element fails the step with its selector, well before the test's own timeout.
+    context.setDefaultTimeout(20_000)
     const page: Page = yield* Effect.promise(() => context.newPage())
     return { page, email }
   }).pipe(Effect.provide(Sessions.Default))
+
+const go = <A>(f: () => Promise<A>) => Effect.promise(f)
+const HOUR = 3_600_000
+
+/** The tenant's API path, for the checks made behind the page's back. */
+const api = (tenant: Tenant, path = "") => `/api/v1/organizations/${tenant.orgId}${path}`
+
+/** A tap as the hot path hands it to the recorder. */
+const tapOf = (tenant: Tenant, eventId: string, bandUid: string, at = Date.now()): TapRecord => ({
+  id: randomUUID(),
+  orgId: tenant.orgId,
+  eventId,
+  bandId: null,
+  bandUid,
+  windowId: null,
+  mode: "LIVE",
+  kind: "WINDOW",
+  url: "https://example.com/live",
+  at,
+  ua: "Mozilla/5.0",
+  ip: null,
+  utm: null,
+  bot: false,
+  dup: false,
+  assign: null
+})
+
+/** Every form control of the page has a name a screen reader says (a label or aria-label). */
+const unlabelled = (page: Page) =>
+  go(() =>
+    page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } })
+        .document
+      return Array.from(
+        doc.querySelectorAll("input, select, textarea") as ArrayLike<{
+          labels: ArrayLike<unknown> | null
+          getAttribute(name: string): string | null
+          outerHTML: string
+        }>
+      )
+        .filter((el) => (el.labels?.length ?? 0) === 0 && el.getAttribute("aria-label") === null)
+        .map((el) => el.outerHTML)
+    })
+  )
 
 const shot = (page: Page, name: string) =>
   Effect.promise(() => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true }))
@@ -98,7 +154,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       yield* Effect.promise(() => editor.page.goto(`${origin}/console/`))
       yield* Effect.promise(() => editor.page.getByText(editor.email).waitFor())
       // The organisation list and its events arrive after the user: the event's button says both are in.
-      yield* Effect.promise(() => editor.page.getByRole("button", { name: "Harbour Night" }).click())
+      yield* Effect.promise(() => editor.page.getByRole("link", { name: "Harbour Night", exact: true }).click())
       const select = editor.page.getByLabel("Organisation")
       expect(yield* Effect.promise(() => select.inputValue())).toBe(tenant.orgId)
       yield* shot(editor.page, "console-events")
@@ -117,7 +173,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
 
       const viewer = yield* signedIn(tenant.orgId, "VIEWER")
       yield* Effect.promise(() => viewer.page.goto(`${origin}/console/`))
-      yield* Effect.promise(() => viewer.page.getByRole("button", { name: "Harbour Night" }).click())
+      yield* Effect.promise(() => viewer.page.getByRole("link", { name: "Harbour Night", exact: true }).click())
       yield* Effect.promise(() =>
         viewer.page.getByText("Your role in this organisation reads only.").waitFor()
       )
@@ -141,6 +197,149 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       expect(response.headers.get("content-type")).toContain("javascript")
       const outside = yield* Effect.promise(() => fetch(`${origin}/console/assets/..%2F..%2Fpackage.json`))
       expect(outside.status).toBe(404)
+    })
+  )
+  it.effect("windows editor: overlaps are shown before saving; saved in the event's time zone", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const editor = yield* signedIn(tenant.orgId, "EDITOR")
+      const page = editor.page
+      yield* go(() => page.goto(`${origin}/console/events`))
+      yield* go(() => page.getByRole("form", { name: "New event" }).getByLabel("Name").fill("Dock Festival"))
+      yield* go(() => page.getByLabel("Time zone").fill("America/New_York"))
+      yield* go(() => page.getByRole("button", { name: "Create event" }).click())
+      yield* go(() => page.getByRole("heading", { name: "Dock Festival" }).waitFor())
+      yield* go(() => page.getByText("Times in America/New_York.").waitFor())
+
+      const fill = (n: number, values: { title: string; start: string; end: string; url: string }) =>
+        Effect.gen(function* () {
+          const box = page.locator("fieldset.window").nth(n)
+          yield* go(() => box.getByLabel("Title").fill(values.title))
+          yield* go(() => box.getByLabel("Destination").fill(values.url))
+          yield* go(() => box.getByLabel("Starts").fill(values.start))
+          yield* go(() => box.getByLabel("Ends").fill(values.end))
+        })
+      yield* go(() => page.getByRole("button", { name: "Add window" }).click())
+      yield* fill(0, {
+        title: "Doors",
+        start: "2026-07-04T18:00",
+        end: "2026-07-04T20:00",
+        url: "https://dock.example/doors"
+      })
+      yield* go(() => page.getByRole("button", { name: "Add window" }).click())
+      // Starts before Doors ends: both are marked, and Save is off until it is fixed.
+      yield* fill(1, {
+        title: "Show",
+        start: "2026-07-04T19:30",
+        end: "2026-07-04T23:00",
+        url: "https://dock.example/show"
+      })
+      yield* go(() => page.getByText("This window overlaps Show.").waitFor())
+      yield* go(() => page.getByText("This window overlaps Doors.").waitFor())
+      expect(yield* go(() => page.locator(".timeline .slot-bad").count())).toBe(2)
+      expect(yield* go(() => page.getByRole("button", { name: "Save windows" }).isDisabled())).toBe(true)
+      yield* shot(page, "console-windows-overlap")
+
+      yield* go(() => page.locator("fieldset.window").nth(1).getByLabel("Starts").fill("2026-07-04T20:00"))
+      yield* go(() => page.getByRole("button", { name: "Save windows" }).click())
+      yield* go(() => page.getByText("Windows saved.").waitFor())
+      yield* shot(page, "console-event")
+
+      const events = yield* ok(yield* call("GET", api(tenant, "/events"), { key: tenant.keys.VIEWER }), 200)
+      const eventId = events.body.items[0].id as string
+      const windows = yield* ok(
+        yield* call("GET", api(tenant, `/events/${eventId}/windows`), { key: tenant.keys.VIEWER }),
+        200
+      )
+      // New York is UTC-4 in July: 18:00 there is 22:00 UTC.
+      expect(
+        windows.body.items.map((w: { title: string; startsAt: string; endsAt: string }) => [
+          w.title,
+          w.startsAt,
+          w.endsAt
+        ])
+      ).toEqual([
+        ["Doors", "2026-07-04T22:00:00.000Z", "2026-07-05T00:00:00.000Z"],
+        ["Show", "2026-07-05T00:00:00.000Z", "2026-07-05T03:00:00.000Z"]
+      ])
+      yield* go(() => page.context().close())
+    })
+  )
+
+  it.effect("bands: an import with a bad row reports its line; flags resolved, tags set, a band moved", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const gate = yield* ok(
+        yield* call("POST", api(tenant, "/events"), { key: tenant.keys.EDITOR, body: { name: "Gate A" } }),
+        201
+      )
+      const other = yield* ok(
+        yield* call("POST", api(tenant, "/events"), { key: tenant.keys.EDITOR, body: { name: "Gate B" } }),
+        201
+      )
+      const editor = yield* signedIn(tenant.orgId, "EDITOR")
+      const page = editor.page
+      yield* go(() => page.goto(`${origin}/console/bands?eventId=${gate.body.id}`))
+      yield* go(() => page.getByRole("heading", { name: "Import bands" }).waitFor())
+      const csv = [
+        "band_uid,registrant_name,registrant_email,tags",
+        "WB-0001,Ana Silva,ana@example.com,VIP",
+        "WB-0002,Bo,not-an-email,",
+        "WB-0003,Cy,,VIP;Crew"
+      ].join("\n")
+      yield* go(() =>
+        page
+          .getByRole("region", { name: "Import bands" })
+          .getByLabel("Into event")
+          .selectOption({ label: "Gate A" })
+      )
+      yield* go(() =>
+        page
+          .getByLabel("File")
+          .setInputFiles({ name: "bands.csv", mimeType: "text/csv", buffer: Buffer.from(csv) })
+      )
+      yield* go(() => page.getByRole("button", { name: "Import", exact: true }).click())
+      const result = page.getByTestId("import-result")
+      yield* go(() => result.waitFor())
+      expect(yield* go(() => result.locator("p").textContent())).toBe(
+        "3 rows: 2 created, 0 updated, 0 unchanged, 1 invalid."
+      )
+      const invalid = page.getByRole("table", { name: "Rows not imported" })
+      expect(yield* go(() => invalid.locator("tbody td").first().textContent())).toBe("3")
+      yield* go(() => page.getByRole("cell", { name: "WB-0003" }).waitFor())
+      yield* shot(page, "console-bands-import")
+
+      // A band flagged by the pipeline (far from the venue): resolved from the table.
+      yield* sql`update bands set flagged = true, flag_reason = 'tapped far from the venue' where band_uid = 'WB-0003'`
+      yield* go(() => page.getByLabel("Flagged only").check())
+      yield* go(() => page.getByText("tapped far from the venue").waitFor())
+      yield* shot(page, "console-bands")
+      yield* go(() => page.getByRole("button", { name: "Resolve" }).click())
+      yield* go(() => page.getByText("No bands match.").waitFor())
+      yield* go(() => page.getByLabel("Flagged only").uncheck())
+      yield* go(() => page.getByRole("cell", { name: "WB-0001" }).waitFor())
+
+      // Tags: WB-0001 gets Crew as well.
+      yield* go(() => page.getByLabel("Tags of WB-0001").click())
+      yield* go(() => page.locator("details[open]").getByLabel("Crew").check())
+      yield* go(() => page.locator("details[open]").getByRole("button", { name: "Save tags" }).click())
+      yield* go(() => page.getByLabel("Tags of WB-0001").filter({ hasText: "Crew" }).waitFor())
+
+      // Moved to the other gate: it leaves this event's list.
+      yield* go(() => page.getByLabel("Move WB-0001 to event").selectOption({ label: "Gate B" }))
+      yield* go(() => page.getByRole("cell", { name: "WB-0001" }).waitFor({ state: "detached" }))
+      const rows = yield* sql<{ bandUid: string; eventId: string; flagged: boolean }>`
+        select band_uid, event_id, flagged from bands where organization_id = ${tenant.orgId} order by band_uid`
+      expect(rows.map((r) => [r.bandUid, r.eventId === other.body.id ? "B" : "A", r.flagged])).toEqual([
+        ["WB-0001", "B", false],
+        ["WB-0003", "A", false]
+      ])
+      const tags = yield* sql<{ name: string }>`
+        select t.name from band_tags bt join tags t on t.id = bt.tag_id join bands b on b.id = bt.band_id
+        where b.band_uid = 'WB-0001' and b.organization_id = ${tenant.orgId} order by t.name`
+      expect(tags.map((t) => t.name)).toEqual(["Crew", "VIP"])
+      yield* go(() => page.context().close())
     })
   )
 })

@@ -227,6 +227,13 @@ for (const backend of ["redis", "memory"] as const)
           expect(minutes.reduce((sum, m) => sum + m.taps, 0)).toBe(3)
           expect(minutes.reduce((sum, m) => sum + (m.byMode.LIVE ?? 0), 0)).toBe(3)
           expect(yield* counters.uniqueBands(t.eventIds[0]!)).toBe(2)
+          // The live view's latest taps: newest first, without the bot's.
+          const latest = yield* counters.latest(t.eventIds[0]!)
+          expect(latest.map((tap) => [tap.bandUid, tap.mode, tap.kind])).toEqual([
+            ["L-1", "LIVE", "WINDOW"],
+            ["L-2", "LIVE", "WINDOW"],
+            ["L-1", "LIVE", "WINDOW"]
+          ])
         })
       )
     })

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
+import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
 
 /** The console's build (`apps/console/dist`), four levels above both `src/Http` and `dist/Http`. */
 const ROOT = fileURLToPath(new URL("../../../../apps/console/dist/", import.meta.url))
@@ -17,13 +18,25 @@ const TYPES: Record<string, string> = {
   ".woff2": "font/woff2"
 }
 
-/** Our own scripts and styles only; API calls to this origin; no framing. */
-const PAGE_HEADERS = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer"
+/**
+ * Our own scripts and styles only; no framing. The page talks to this origin, and uploads band files
+ * straight to object storage: with S3 that is another origin, named here.
+ */
+const pageHeaders = (storage: AppConfigShape["storage"]) => {
+  const uploads =
+    storage.provider === "local"
+      ? ""
+      : Option.match(storage.endpoint, {
+          onNone: () => " https://*.amazonaws.com",
+          onSome: (endpoint) => ` ${new URL(endpoint).origin}`
+        })
+  return {
+    "content-security-policy":
+      `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'${uploads}; ` +
+      "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer"
+  }
 }
 
 /**
@@ -33,6 +46,7 @@ const PAGE_HEADERS = {
  */
 export const layer = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
+    const headers = pageHeaders((yield* AppConfig).storage)
     const page = () => {
       const file = Path.join(ROOT, "index.html")
       if (!Fs.existsSync(file)) {
@@ -40,7 +54,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
       }
       return HttpServerResponse.raw(Fs.createReadStream(file), {
         contentType: "text/html; charset=utf-8",
-        headers: { ...PAGE_HEADERS, "cache-control": "no-cache" }
+        headers: { ...headers, "cache-control": "no-cache" }
       })
     }
     yield* router.get("/", Effect.succeed(HttpServerResponse.redirect("/console/", { status: 302 })))

@@ -1,12 +1,58 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
-import { Effect, Schedule, Stream } from "effect"
+import { Effect, Ref, Schedule, Stream } from "effect"
 import { requireRole } from "../Auth/Authorization.js"
 import { EventRepository } from "../Events/EventRepository.js"
-import { LiveCounters } from "../Taps/LiveCounters.js"
+import { LiveCounters, type LiveCountersShape } from "../Taps/LiveCounters.js"
 
 const encoder = new TextEncoder()
+
+const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+
+interface Sent {
+  /** The last second whose count was sent (epoch seconds). */
+  readonly second: number | null
+  readonly tapId: string | null
+}
+
+/**
+ * One tick of the live stream: the count of every second that ended since the last tick (so none is skipped
+ * or sent twice when ticks drift), this minute's counters, and the taps that arrived since the last tick,
+ * oldest first. The pipeline keeps the latest 50 per event, so a burst of thousands per second sends its
+ * newest 50 and the counts say the rest. When Redis cannot be read the viewer is told so, not shown zeros.
+ */
+const liveTick = (counters: LiveCountersShape, eventId: string, sent: Ref.Ref<Sent>) =>
+  Effect.gen(function* () {
+    const last = yield* Ref.get(sent)
+    const ended = Math.floor(Date.now() / 1000) - 1
+    const from = last.second === null ? ended : Math.max(last.second + 1, ended - 59)
+    const minute = Math.floor(Date.now() / 60_000)
+    const [seconds, current, uniqueBands, latest] = yield* Effect.all(
+      [
+        counters.perSecond(eventId, from, Math.max(0, ended - from + 1)),
+        counters.minute(eventId, minute),
+        counters.uniqueBands(eventId),
+        counters.latest(eventId)
+      ],
+      { concurrency: "unbounded" }
+    )
+    const seen = last.tapId === null ? -1 : latest.findIndex((tap) => tap.id === last.tapId)
+    const fresh = (seen === -1 ? latest : latest.slice(0, seen)).toReversed()
+    yield* Ref.set(sent, {
+      second: Math.max(ended, last.second ?? ended),
+      tapId: latest[0]?.id ?? last.tapId
+    })
+    return (
+      seconds.map((taps, i) => sse("taps", { second: from + i, taps })).join("") +
+      sse("counts", { minute, taps: current.taps, byMode: current.byMode, uniqueBands }) +
+      fresh.map((tap) => sse("tap", tap)).join("")
+    )
+  }).pipe(
+    Effect.catchTag("TapQueueError", () =>
+      Effect.succeed(sse("unavailable", { message: "Live counters cannot be read (Redis); retrying." }))
+    )
+  )
 
 export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) =>
   Effect.gen(function* () {
@@ -44,19 +90,16 @@ export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) 
         }).pipe(Effect.catchTag("TapQueueError", (error) => Effect.die(error)))
       )
       .handle("stream", ({ path }) =>
-        // Each second, the count of the second that just ended (so it is complete when sent).
         Effect.as(
           authorize(path.organizationId, path.eventId),
           HttpServerResponse.stream(
-            Stream.repeatEffectWithSchedule(
-              Effect.gen(function* () {
-                const second = Math.floor(Date.now() / 1000) - 1
-                const [taps] = yield* counters
-                  .perSecond(path.eventId, second, 1)
-                  .pipe(Effect.orElseSucceed(() => [0]))
-                return encoder.encode(`event: taps\ndata: ${JSON.stringify({ second, taps: taps ?? 0 })}\n\n`)
-              }),
-              Schedule.spaced("1 second")
+            Stream.unwrap(
+              Effect.map(Ref.make<Sent>({ second: null, tapId: null }), (sent) =>
+                Stream.repeatEffectWithSchedule(
+                  Effect.map(liveTick(counters, path.eventId, sent), (text) => encoder.encode(text)),
+                  Schedule.spaced("1 second")
+                )
+              )
             ),
             {
               contentType: "text/event-stream",

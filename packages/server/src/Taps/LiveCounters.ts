@@ -3,6 +3,19 @@ import { Redis } from "../Redis/Redis.js"
 import { TapQueueError } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
 
+/** One of an event's latest taps, as the live view shows it (no IP, no user agent). */
+export interface LatestTap {
+  readonly id: string
+  /** Epoch milliseconds. */
+  readonly at: number
+  readonly bandUid: string
+  readonly mode: string | null
+  readonly kind: string
+}
+
+/** How many of an event's latest taps the pipeline keeps for the live view. */
+export const LATEST_TAPS = 50
+
 export interface MinuteCounts {
   readonly taps: number
   readonly byMode: Readonly<Record<string, number>>
@@ -19,6 +32,8 @@ export interface LiveCountersShape {
   readonly minute: (eventId: string, epochMinute: number) => Effect.Effect<MinuteCounts, TapQueueError>
   /** Distinct bands seen (HyperLogLog: about 0.8% standard error). */
   readonly uniqueBands: (eventId: string) => Effect.Effect<number, TapQueueError>
+  /** The event's latest taps (at most LATEST_TAPS), newest first. */
+  readonly latest: (eventId: string) => Effect.Effect<ReadonlyArray<LatestTap>, TapQueueError>
 }
 
 export class LiveCounters extends Context.Tag("@tapline/server/LiveCounters")<
@@ -30,7 +45,8 @@ export class LiveCounters extends Context.Tag("@tapline/server/LiveCounters")<
 export const counterKey = {
   second: (eventId: string, second: number) => `${eventId}:s:${second}`,
   minute: (eventId: string, minute: number) => `${eventId}:m:${minute}`,
-  uniques: (eventId: string) => `${eventId}:uniq`
+  uniques: (eventId: string) => `${eventId}:uniq`,
+  latest: (eventId: string) => `${eventId}:latest`
 } as const
 
 const LIVE = "{taps}:live:"
@@ -43,18 +59,25 @@ export type CounterOp =
   | readonly ["s", string, number]
   | readonly ["m", string, string, number]
   | readonly ["u", string, ...Array<string>]
+  /** The batch's latest taps of one event, oldest first, as JSON: pushed in front of the event's list. */
+  | readonly ["l", string, ...Array<string>]
 
 /** The live counters of a batch, added up: per event and second, per event and minute (total and mode), bands. */
 export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<CounterOp> => {
   const byEvent = new Map<
     string,
-    { seconds: Map<number, number>; minutes: Map<number, Map<string, number>>; bands: Set<string> }
+    {
+      seconds: Map<number, number>
+      minutes: Map<number, Map<string, number>>
+      bands: Set<string>
+      latest: Array<TapRecord>
+    }
   >()
   for (const tap of taps) {
     if (tap.bot || tap.eventId === null) continue
     let counts = byEvent.get(tap.eventId)
     if (counts === undefined) {
-      counts = { seconds: new Map(), minutes: new Map(), bands: new Set() }
+      counts = { seconds: new Map(), minutes: new Map(), bands: new Set(), latest: [] }
       byEvent.set(tap.eventId, counts)
     }
     const second = Math.floor(tap.at / 1000)
@@ -68,6 +91,8 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
     fields.set("taps", (fields.get("taps") ?? 0) + 1)
     if (tap.mode !== null) fields.set(`mode:${tap.mode}`, (fields.get(`mode:${tap.mode}`) ?? 0) + 1)
     counts.bands.add(tap.bandUid)
+    counts.latest.push(tap)
+    if (counts.latest.length > LATEST_TAPS) counts.latest.shift()
   }
   const ops: Array<CounterOp> = []
   for (const [eventId, counts] of byEvent) {
@@ -76,8 +101,22 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
       for (const [field, n] of fields) ops.push(["m", counterKey.minute(eventId, minute), field, n])
     }
     ops.push(["u", counterKey.uniques(eventId), ...counts.bands])
+    ops.push(["l", counterKey.latest(eventId), ...counts.latest.map(latestJson)])
   }
   return ops
+}
+
+const latestJson = (tap: TapRecord) =>
+  JSON.stringify({ id: tap.id, at: tap.at, bandUid: tap.bandUid, mode: tap.mode, kind: tap.kind })
+
+/** Reads one entry of the latest-taps list; null for anything that is not one (the list is ours, but Redis is shared). */
+export const parseLatest = (json: string): LatestTap | null => {
+  try {
+    const value = JSON.parse(json) as LatestTap
+    return typeof value?.id === "string" && typeof value.at === "number" ? value : null
+  } catch {
+    return null
+  }
 }
 
 /** Reads a minute hash (`taps`, `mode:LIVE`, …) as Redis returns it or as the memory pipeline keeps it. */
@@ -117,7 +156,11 @@ export const redisLayer = Layer.effect(
           Effect.map(minuteCounts)
         ),
       uniqueBands: (eventId) =>
-        run("uniqueBands", () => client.pfcount(`${LIVE}${counterKey.uniques(eventId)}`))
+        run("uniqueBands", () => client.pfcount(`${LIVE}${counterKey.uniques(eventId)}`)),
+      latest: (eventId) =>
+        run("latest", () => client.lrange(`${LIVE}${counterKey.latest(eventId)}`, 0, LATEST_TAPS - 1)).pipe(
+          Effect.map((entries) => entries.flatMap((json) => parseLatest(json) ?? []))
+        )
     } satisfies LiveCountersShape
   })
 )

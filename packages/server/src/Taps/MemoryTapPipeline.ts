@@ -2,10 +2,13 @@ import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import {
   counterKey,
+  LATEST_TAPS,
+  type LatestTap,
   LiveCounters,
   type LiveCountersShape,
   liveCounterOps,
-  minuteCounts
+  minuteCounts,
+  parseLatest
 } from "./LiveCounters.js"
 import type { Delivery, TapQueueShape } from "./TapQueue.js"
 import { TapQueue } from "./TapQueue.js"
@@ -25,6 +28,7 @@ export const make = Effect.gen(function* () {
   const perSecond = new Map<string, number>()
   const perMinute = new Map<string, Map<string, number>>()
   const uniques = new Map<string, Set<string>>()
+  const latest = new Map<string, Array<LatestTap>>()
 
   const entries: Array<{ id: string; tap: TapRecord; deliveredAt: number | null }> = []
   let sequence = 0
@@ -39,6 +43,13 @@ export const make = Effect.gen(function* () {
         const fields = perMinute.get(op[1]) ?? new Map<string, number>()
         fields.set(op[2], (fields.get(op[2]) ?? 0) + op[3])
         perMinute.set(op[1], fields)
+      } else if (op[0] === "l") {
+        const list = latest.get(op[1]) ?? []
+        for (const json of op.slice(2)) {
+          const entry = parseLatest(json as string)
+          if (entry !== null) list.unshift(entry)
+        }
+        latest.set(op[1], list.slice(0, LATEST_TAPS))
       } else {
         const seen = uniques.get(op[1]) ?? new Set<string>()
         for (const band of op.slice(2)) seen.add(band as string)
@@ -159,7 +170,8 @@ export const make = Effect.gen(function* () {
       Effect.sync(() =>
         minuteCounts(Object.fromEntries(perMinute.get(counterKey.minute(eventId, epochMinute)) ?? []))
       ),
-    uniqueBands: (eventId) => Effect.sync(() => uniques.get(counterKey.uniques(eventId))?.size ?? 0)
+    uniqueBands: (eventId) => Effect.sync(() => uniques.get(counterKey.uniques(eventId))?.size ?? 0),
+    latest: (eventId) => Effect.sync(() => latest.get(counterKey.latest(eventId)) ?? [])
   }
 
   return Context.make(TapRecorder, recorder).pipe(

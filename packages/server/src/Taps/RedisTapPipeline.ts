@@ -5,7 +5,7 @@ import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
 import { counterFrom, gauge, Metrics } from "../Telemetry/Metrics.js"
-import { liveCounterOps } from "./LiveCounters.js"
+import { LATEST_TAPS, liveCounterOps } from "./LiveCounters.js"
 import type { Segment } from "./TapJournal.js"
 import * as TapJournal from "./TapJournal.js"
 import {
@@ -55,6 +55,10 @@ for _, c in ipairs(counters) do
   elseif c[1] == 'm' then
     redis.call('HINCRBY', key, c[3], c[4])
     redis.call('EXPIRE', key, 90000)
+  elseif c[1] == 'l' then
+    redis.call('LPUSH', key, unpack(c, 3))
+    redis.call('LTRIM', key, 0, ${LATEST_TAPS - 1})
+    redis.call('EXPIRE', key, 3600)
   else
     redis.call('PFADD', key, unpack(c, 3))
   end

@@ -1,0 +1,141 @@
+import { OrganizationId } from "@tapline/domain"
+import { DateTime } from "effect"
+import { useState } from "react"
+import { call, describe, endpointUrl } from "../api.js"
+import { useSession } from "../session.js"
+import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useLoad } from "../ui/useLoad.js"
+
+type Entry = Awaited<ReturnType<typeof loadPage>>["items"][number]
+const loadPage = (
+  organizationId: OrganizationId,
+  filters: { action: string; resourceType: string },
+  cursor?: string
+) =>
+  call((c) =>
+    c.audit.list({
+      path: { organizationId },
+      urlParams: {
+        limit: 100,
+        cursor,
+        action: filters.action === "" ? undefined : filters.action,
+        resourceType: filters.resourceType === "" ? undefined : filters.resourceType
+      }
+    })
+  )
+
+const changes = (entry: Entry) => {
+  const before = (entry.oldValues ?? {}) as Record<string, unknown>
+  const after = (entry.newValues ?? {}) as Record<string, unknown>
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+  return keys
+    .map((k) => `${k}: ${JSON.stringify(before[k] ?? null)} → ${JSON.stringify(after[k] ?? null)}`)
+    .join("; ")
+}
+
+/** The organisation's audit log (OWNER): who changed what, newest first, filtered, exported as CSV. */
+export const Audit = () => {
+  const session = useSession()
+  const organizationId = OrganizationId.make(session.org.id)
+  const [filters, setFilters] = useState({ action: "", resourceType: "" })
+  const [more, setMore] = useState<{ items: ReadonlyArray<Entry>; cursor: string | null } | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const first = useLoad(() => {
+    setMore(null)
+    return loadPage(organizationId, filters)
+  }, [organizationId, filters])
+  const entries = [...(first.data?.items ?? []), ...(more?.items ?? [])]
+  const cursor = more === null ? (first.data?.nextCursor ?? null) : more.cursor
+
+  return (
+    <section aria-labelledby="audit-heading">
+      <h1 id="audit-heading">Audit log</h1>
+      <form className="filters" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Action{" "}
+          <input
+            value={filters.action}
+            placeholder="event.update"
+            onChange={(e) => setFilters({ ...filters, action: e.target.value })}
+          />
+        </label>
+        <label>
+          Resource{" "}
+          <input
+            value={filters.resourceType}
+            placeholder="event"
+            onChange={(e) => setFilters({ ...filters, resourceType: e.target.value })}
+          />
+        </label>
+        <a
+          className="button quiet"
+          href={endpointUrl(
+            "audit",
+            "export",
+            { organizationId },
+            {
+              action: filters.action,
+              resourceType: filters.resourceType
+            }
+          )}
+        >
+          Download (CSV)
+        </a>
+      </form>
+      <ErrorNotice error={first.error ?? error} />
+      {first.data === null ? (
+        <Loading what="the audit log" />
+      ) : entries.length === 0 ? (
+        <p>Nothing recorded yet.</p>
+      ) : (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Resource</th>
+                <th scope="col">Change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{DateTime.formatIso(entry.occurredAt).slice(0, 19).replace("T", " ")}</td>
+                  <td>
+                    {entry.actorType}
+                    {entry.actorId === null ? "" : ` ${entry.actorId.slice(0, 8)}`}
+                  </td>
+                  <td>
+                    <code>{entry.action}</code>
+                  </td>
+                  <td>
+                    {entry.resourceType}
+                    {entry.resourceId === null ? "" : ` ${entry.resourceId.slice(0, 8)}`}
+                  </td>
+                  <td className="wrap">{changes(entry)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor !== null && (
+        <button
+          type="button"
+          className="quiet"
+          onClick={() =>
+            loadPage(organizationId, filters, cursor)
+              .then((page) =>
+                setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor })
+              )
+              .catch((failure: unknown) => setError(describe(failure)))
+          }
+        >
+          Show older
+        </button>
+      )}
+    </section>
+  )
+}

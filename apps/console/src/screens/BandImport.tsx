@@ -1,0 +1,145 @@
+import { EventId, type ImportResult, type OrganizationId } from "@tapline/domain"
+import { type FormEvent, useState } from "react"
+import { call, describe } from "../api.js"
+
+type Stage =
+  | { readonly step: "idle" }
+  | { readonly step: "uploading"; readonly percent: number }
+  | { readonly step: "importing" }
+  | { readonly step: "done"; readonly result: ImportResult }
+
+/**
+ * Sends the file to object storage by the presigned PUT the API hands out (XMLHttpRequest: the one browser
+ * API that reports upload progress; the URL is storage's, not an API route), then asks the API to import it.
+ * Valid rows are kept; the invalid ones come back with their line numbers.
+ */
+const put = (url: string, file: File, contentType: string, progress: (percent: number) => void) =>
+  new Promise<void>((resolve, reject) => {
+    const request = new XMLHttpRequest()
+    request.open("PUT", url)
+    request.setRequestHeader("content-type", contentType)
+    request.upload.onprogress = (e) => e.lengthComputable && progress(Math.round((e.loaded / e.total) * 100))
+    request.onload = () =>
+      request.status < 300 ? resolve() : reject(new Error(`The upload was refused (HTTP ${request.status}).`))
+    request.onerror = () => reject(new Error("The upload failed: the network connection was lost."))
+    request.send(file)
+  })
+
+export const BandImport = ({
+  organizationId,
+  events,
+  onImported
+}: {
+  readonly organizationId: OrganizationId
+  readonly events: ReadonlyArray<{ readonly id: string; readonly name: string }>
+  readonly onImported: () => void
+}) => {
+  const [eventId, setEventId] = useState(events[0]?.id ?? "")
+  const [file, setFile] = useState<File | null>(null)
+  const [stage, setStage] = useState<Stage>({ step: "idle" })
+  const [error, setError] = useState<string | null>(null)
+
+  const start = async (e: FormEvent) => {
+    e.preventDefault()
+    if (file === null || eventId === "") return
+    setError(null)
+    const contentType = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv"
+    try {
+      setStage({ step: "uploading", percent: 0 })
+      const ticket = await call((c) =>
+        c.uploads.create({ path: { organizationId }, payload: { purpose: "band-import", contentType } })
+      )
+      if (file.size > ticket.maxBytes)
+        throw new Error(`The file is larger than ${ticket.maxBytes / 1048576} MB.`)
+      await put(ticket.uploadUrl, file, contentType, (percent) => setStage({ step: "uploading", percent }))
+      setStage({ step: "importing" })
+      const result = await call((c) =>
+        c.bands.importUpload({
+          path: { organizationId, eventId: EventId.make(eventId) },
+          payload: { uploadId: ticket.id }
+        })
+      )
+      setStage({ step: "done", result })
+      onImported()
+    } catch (failure) {
+      setStage({ step: "idle" })
+      setError(describe(failure))
+    }
+  }
+
+  const busy = stage.step === "uploading" || stage.step === "importing"
+  return (
+    <section aria-labelledby="import-heading" className="panel">
+      <h2 id="import-heading">Import bands</h2>
+      <p className="muted">
+        CSV with a header row: <code>band_uid</code> (required), <code>registrant_name</code>,{" "}
+        <code>registrant_email</code>, <code>tags</code> (separated by <code>;</code>). Importing the same
+        file again changes nothing.
+      </p>
+      <form onSubmit={start} className="inline">
+        <label>
+          Into event{" "}
+          <select value={eventId} onChange={(e) => setEventId(e.target.value)} required>
+            {events.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          File{" "}
+          <input
+            type="file"
+            accept=".csv,.json,text/csv,application/json"
+            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+          />
+        </label>
+        <button type="submit" disabled={busy || file === null}>
+          Import
+        </button>
+      </form>
+      {error !== null && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {busy && (
+        <label className="block">
+          {stage.step === "uploading" ? `Uploading ${stage.percent}%` : "Importing…"}
+          <progress
+            max={100}
+            value={stage.step === "uploading" ? stage.percent : undefined}
+            aria-label="Import progress"
+          />
+        </label>
+      )}
+      {stage.step === "done" && (
+        <div role="status" data-testid="import-result">
+          <p>
+            {stage.result.received} rows: {stage.result.created} created, {stage.result.updated} updated,{" "}
+            {stage.result.unchanged} unchanged, {stage.result.invalidCount} invalid.
+          </p>
+          {stage.result.invalid.length > 0 && (
+            <table aria-label="Rows not imported">
+              <thead>
+                <tr>
+                  <th scope="col">Line</th>
+                  <th scope="col">Problem</th>
+                </tr>
+              </thead>
+              <tbody>
+                {stage.result.invalid.map((row) => (
+                  <tr key={row.line}>
+                    <td>{row.line}</td>
+                    <td>{row.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+      )}
+    </section>
+  )
+}

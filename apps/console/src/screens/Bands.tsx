@@ -1,0 +1,299 @@
+import { type BandView, EventId, OrganizationId, TagId } from "@tapline/domain"
+import { useState } from "react"
+import { call, describe } from "../api.js"
+import { can, useSession } from "../session.js"
+import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useLoad } from "../ui/useLoad.js"
+import { BandImport } from "./BandImport.js"
+
+interface Filters {
+  readonly eventId: string
+  readonly q: string
+  readonly flagged: "" | "true"
+  readonly activity: "" | "tapped" | "never"
+  readonly tagId: string
+}
+
+const PAGE = 100
+
+/** The organisation's bands: filters, flags to resolve, tags, reassignment, and (EDITOR) an import. */
+export const Bands = () => {
+  const session = useSession()
+  const editable = can(session, "EDITOR")
+  const organizationId = OrganizationId.make(session.org.id)
+  const [filters, setFilters] = useState<Filters>(() => ({
+    eventId: new URLSearchParams(window.location.search).get("eventId") ?? "",
+    q: "",
+    flagged: "",
+    activity: "",
+    tagId: ""
+  }))
+  const [error, setError] = useState<string | null>(null)
+  const [extra, setExtra] = useState<{ items: ReadonlyArray<BandView>; cursor: string | null } | null>(null)
+  const events = useLoad(
+    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
+    [organizationId]
+  )
+  const tags = useLoad(
+    () =>
+      call((c) => c.tags.list({ path: { organizationId }, urlParams: { limit: 500 } })).then((p) => p.items),
+    [organizationId]
+  )
+  const query = (cursor?: string) =>
+    call((c) =>
+      c.bands.list({
+        path: { organizationId },
+        urlParams: {
+          limit: PAGE,
+          cursor,
+          deleted: false,
+          eventId: filters.eventId === "" ? undefined : EventId.make(filters.eventId),
+          q: filters.q === "" ? undefined : filters.q,
+          flagged: filters.flagged === "" ? undefined : true,
+          activity: filters.activity === "" ? undefined : filters.activity,
+          tagId: filters.tagId === "" ? undefined : TagId.make(filters.tagId)
+        }
+      })
+    )
+  const bands = useLoad(() => {
+    setExtra(null)
+    return query()
+  }, [organizationId, filters])
+
+  const act = (f: () => Promise<unknown>) => {
+    setError(null)
+    f()
+      .then(bands.reload)
+      .catch((failure: unknown) => setError(describe(failure)))
+  }
+  const set = (patch: Partial<Filters>) => setFilters({ ...filters, ...patch })
+  const eventName = (id: string | null) => events.data?.items.find((e) => e.id === id)?.name ?? "—"
+  const tagName = (id: string) => tags.data?.find((t) => t.id === id)?.name ?? id
+  const shown = [...(bands.data?.items ?? []), ...(extra?.items ?? [])]
+  const cursor = extra === null ? (bands.data?.nextCursor ?? null) : extra.cursor
+
+  return (
+    <section aria-labelledby="bands-heading">
+      <h1 id="bands-heading">Bands</h1>
+      <ErrorNotice error={error ?? bands.error} />
+      <form className="filters" aria-label="Filter bands" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Event{" "}
+          <select value={filters.eventId} onChange={(e) => set({ eventId: e.target.value })}>
+            <option value="">All events</option>
+            {events.data?.items.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Search <input type="search" value={filters.q} onChange={(e) => set({ q: e.target.value })} />
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={filters.flagged === "true"}
+            onChange={(e) => set({ flagged: e.target.checked ? "true" : "" })}
+          />{" "}
+          Flagged only
+        </label>
+        <label>
+          Activity{" "}
+          <select
+            value={filters.activity}
+            onChange={(e) => set({ activity: e.target.value as Filters["activity"] })}
+          >
+            <option value="">Any</option>
+            <option value="tapped">Tapped</option>
+            <option value="never">Never tapped</option>
+          </select>
+        </label>
+        <label>
+          Tag{" "}
+          <select value={filters.tagId} onChange={(e) => set({ tagId: e.target.value })}>
+            <option value="">Any</option>
+            {tags.data?.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      {bands.data === null ? (
+        <Loading what="bands" />
+      ) : shown.length === 0 ? (
+        <p>No bands match.</p>
+      ) : (
+        <div className="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Band</th>
+                <th scope="col">Registrant</th>
+                <th scope="col">Event</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Flag</th>
+                {editable && <th scope="col">Move to</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((band) => (
+                <tr key={band.id}>
+                  <td>
+                    <code>{band.bandUid}</code>
+                  </td>
+                  <td>{band.registrantName._tag === "Some" ? band.registrantName.value : "—"}</td>
+                  <td>{eventName(band.eventId)}</td>
+                  <td>
+                    {editable && tags.data !== null ? (
+                      <TagPicker
+                        label={band.bandUid}
+                        all={tags.data}
+                        chosen={band.tagIds}
+                        onSave={(tagIds) =>
+                          act(() =>
+                            call((c) =>
+                              c.bands.setTags({
+                                path: { organizationId, bandId: band.id },
+                                payload: { tagIds }
+                              })
+                            )
+                          )
+                        }
+                      />
+                    ) : (
+                      band.tagIds.map(tagName).join(", ")
+                    )}
+                  </td>
+                  <td>
+                    {band.flagged ? (
+                      <>
+                        <span className="flag">
+                          {band.flagReason._tag === "Some" ? band.flagReason.value : "flagged"}
+                        </span>
+                        {editable && (
+                          <button
+                            type="button"
+                            className="quiet"
+                            onClick={() =>
+                              act(() =>
+                                call((c) =>
+                                  c.bands.resolveFlag({ path: { organizationId, bandId: band.id } })
+                                )
+                              )
+                            }
+                          >
+                            Resolve
+                          </button>
+                        )}
+                      </>
+                    ) : (
+                      "—"
+                    )}
+                  </td>
+                  {editable && (
+                    <td>
+                      <select
+                        aria-label={`Move ${band.bandUid} to event`}
+                        value=""
+                        onChange={(e) => {
+                          // Read now: the select is controlled and shows "—" again before the call runs.
+                          const target = e.target.value
+                          if (target === "") return
+                          act(() =>
+                            call((c) =>
+                              c.bands.reassign({
+                                path: { organizationId, bandId: band.id },
+                                payload: { eventId: EventId.make(target) }
+                              })
+                            )
+                          )
+                        }}
+                      >
+                        <option value="">—</option>
+                        {events.data?.items
+                          .filter((e) => e.id !== band.eventId)
+                          .map((e) => (
+                            <option key={e.id} value={e.id}>
+                              {e.name}
+                            </option>
+                          ))}
+                      </select>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor !== null && (
+        <button
+          type="button"
+          className="quiet"
+          onClick={() =>
+            query(cursor)
+              .then((page) =>
+                setExtra({ items: [...(extra?.items ?? []), ...page.items], cursor: page.nextCursor })
+              )
+              .catch((failure: unknown) => setError(describe(failure)))
+          }
+        >
+          Show more
+        </button>
+      )}
+      {editable && events.data !== null && (
+        <BandImport
+          organizationId={organizationId}
+          events={events.data.items}
+          onImported={() => {
+            // An import creates the tags it names.
+            tags.reload()
+            bands.reload()
+          }}
+        />
+      )}
+    </section>
+  )
+}
+
+const TagPicker = ({
+  label,
+  all,
+  chosen,
+  onSave
+}: {
+  readonly label: string
+  readonly all: ReadonlyArray<{ readonly id: TagId; readonly name: string }>
+  readonly chosen: ReadonlyArray<TagId>
+  readonly onSave: (tagIds: ReadonlyArray<TagId>) => void
+}) => {
+  const [picked, setPicked] = useState<ReadonlySet<TagId>>(() => new Set(chosen))
+  const names = all.filter((t) => chosen.includes(t.id)).map((t) => t.name)
+  return (
+    <details>
+      <summary aria-label={`Tags of ${label}`}>{names.length === 0 ? "No tags" : names.join(", ")}</summary>
+      {all.map((t) => (
+        <label key={t.id} className="block">
+          <input
+            type="checkbox"
+            checked={picked.has(t.id)}
+            onChange={(e) => {
+              const next = new Set(picked)
+              if (e.target.checked) next.add(t.id)
+              else next.delete(t.id)
+              setPicked(next)
+            }}
+          />{" "}
+          {t.name}
+        </label>
+      ))}
+      <button type="button" onClick={() => onSave([...picked])}>
+        Save tags
+      </button>
+    </details>
+  )
+}

@@ -1,0 +1,86 @@
+import { EventId, type EventStatus, OrganizationId } from "@tapline/domain"
+import { useState } from "react"
+import { call, describe } from "../api.js"
+import { BASE, Link } from "../router.js"
+import { can, useSession } from "../session.js"
+import { ErrorNotice, Loading, ReadOnly } from "../ui/Notice.js"
+import { useLoad } from "../ui/useLoad.js"
+import { StatusBadge } from "./Events.js"
+import { WindowsEditor } from "./WindowsEditor.js"
+
+/** The moves the API allows from each status (DESIGN.md §5); anything else answers 409. */
+const NEXT: Record<EventStatus, ReadonlyArray<EventStatus>> = {
+  DRAFT: ["ACTIVE", "CANCELLED"],
+  ACTIVE: ["COMPLETED", "CANCELLED"],
+  COMPLETED: [],
+  CANCELLED: []
+}
+const VERB: Record<EventStatus, string> = {
+  DRAFT: "Back to draft",
+  ACTIVE: "Go live",
+  COMPLETED: "Complete",
+  CANCELLED: "Cancel event"
+}
+
+export const EventDetail = ({ eventId: id }: { readonly eventId: string }) => {
+  const session = useSession()
+  const organizationId = OrganizationId.make(session.org.id)
+  const eventId = EventId.make(id)
+  const event = useLoad(
+    () => call((client) => client.events.get({ path: { organizationId, eventId } })),
+    [organizationId, eventId]
+  )
+  const [error, setError] = useState<string | null>(null)
+
+  const changeStatus = (status: EventStatus) => {
+    setError(null)
+    call((client) => client.events.changeStatus({ path: { organizationId, eventId }, payload: { status } }))
+      .then(event.reload)
+      .catch((failure: unknown) => setError(describe(failure)))
+  }
+
+  if (event.data === null)
+    return event.error === null ? <Loading what="the event" /> : <ErrorNotice error={event.error} />
+  const e = event.data
+  return (
+    <>
+      <p>
+        <Link to={`${BASE}/events`}>← Events</Link>
+      </p>
+      <section aria-labelledby="event-heading">
+        <h1 id="event-heading">{e.name}</h1>
+        <ErrorNotice error={error ?? event.error} />
+        <p>
+          Status:{" "}
+          <strong data-testid="event-status">
+            <StatusBadge status={e.status} />
+          </strong>{" "}
+          · Time zone {e.timezone}
+        </p>
+        <p className="actions">
+          <Link className="button quiet" to={`${BASE}/events/${e.id}/live`}>
+            Live view
+          </Link>
+          <Link className="button quiet" to={`${BASE}/bands?eventId=${e.id}`}>
+            Bands
+          </Link>
+          <Link className="button quiet" to={`${BASE}/analytics?eventId=${e.id}`}>
+            Analytics
+          </Link>
+        </p>
+        {can(session, "EDITOR") ? (
+          <div className="actions">
+            {NEXT[e.status].map((status) => (
+              <button key={status} type="button" onClick={() => changeStatus(status)}>
+                {VERB[status]}
+              </button>
+            ))}
+          </div>
+        ) : (
+          <ReadOnly />
+        )}
+      </section>
+      <WindowsEditor organizationId={organizationId} eventId={eventId} timezone={e.timezone} />
+    </>
+  )
+}

@@ -1,0 +1,114 @@
+import { EventId, OrganizationId } from "@tapline/domain"
+import { DateTime } from "effect"
+import { type FormEvent, useEffect, useState } from "react"
+import { call, describe } from "../api.js"
+import { can, useSession } from "../session.js"
+import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useLoad } from "../ui/useLoad.js"
+
+/** Background CSV exports (taps of an event; the audit log for an OWNER) and their download links. */
+export const Exports = () => {
+  const session = useSession()
+  const organizationId = OrganizationId.make(session.org.id)
+  const exports = useLoad(
+    () => call((c) => c.exports.list({ path: { organizationId }, urlParams: { limit: 50 } })),
+    [organizationId]
+  )
+  const events = useLoad(
+    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
+    [organizationId]
+  )
+  const [eventId, setEventId] = useState("")
+  const [error, setError] = useState<string | null>(null)
+  const pending = exports.data?.items.some((e) => e.status === "queued" || e.status === "running") ?? false
+
+  // While an export is being made, look again every two seconds; links are presigned for minutes only.
+  useEffect(() => {
+    if (!pending) return
+    const timer = setTimeout(exports.reload, 2000)
+    return () => clearTimeout(timer)
+  }, [pending, exports])
+
+  const start = (payload: Parameters<typeof createExport>[1]) => {
+    setError(null)
+    createExport(organizationId, payload)
+      .then(exports.reload)
+      .catch((failure: unknown) => setError(describe(failure)))
+  }
+  const onTaps = (e: FormEvent) => {
+    e.preventDefault()
+    const chosen = eventId || events.data?.items[0]?.id
+    if (chosen !== undefined) start({ kind: "taps", eventId: EventId.make(chosen) })
+  }
+
+  return (
+    <section aria-labelledby="exports-heading">
+      <h1 id="exports-heading">Exports</h1>
+      <ErrorNotice error={error ?? exports.error} />
+      <form className="inline" onSubmit={onTaps} aria-label="Export taps">
+        <label>
+          Taps of{" "}
+          <select value={eventId} onChange={(e) => setEventId(e.target.value)}>
+            {events.data?.items.map((e) => (
+              <option key={e.id} value={e.id}>
+                {e.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Export taps</button>
+        {can(session, "OWNER") && (
+          <button type="button" className="quiet" onClick={() => start({ kind: "audit" })}>
+            Export the audit log
+          </button>
+        )}
+      </form>
+      {exports.data === null ? (
+        <Loading what="exports" />
+      ) : exports.data.items.length === 0 ? (
+        <p>No exports yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Requested</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Status</th>
+              <th scope="col">Rows</th>
+              <th scope="col">File</th>
+            </tr>
+          </thead>
+          <tbody>
+            {exports.data.items.map((x) => (
+              <tr key={x.id}>
+                <td>{DateTime.formatIso(x.createdAt).slice(0, 19).replace("T", " ")}</td>
+                <td>{x.kind}</td>
+                <td data-testid="export-status">{x.status}</td>
+                <td>{x.rows ?? "—"}</td>
+                <td>
+                  {x.downloadUrl !== null ? (
+                    <a href={x.downloadUrl} download>
+                      Download
+                    </a>
+                  ) : (
+                    (x.error ?? "—")
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
+
+const createExport = (
+  organizationId: OrganizationId,
+  payload: { readonly kind: "taps"; readonly eventId: EventId } | { readonly kind: "audit" }
+) =>
+  call((c) =>
+    payload.kind === "taps"
+      ? c.exports.create({ path: { organizationId }, payload })
+      : c.exports.create({ path: { organizationId }, payload })
+  )

@@ -1,0 +1,39 @@
+import type { MemberRole } from "@tapline/domain"
+import { createContext, useContext } from "react"
+
+export interface Me {
+  readonly userId: string
+  readonly email: string
+  readonly platformAdmin: boolean
+  readonly memberships: ReadonlyArray<{ readonly organizationId: string; readonly role: MemberRole }>
+}
+
+export interface Org {
+  readonly id: string
+  readonly name: string
+  readonly slug: string
+}
+
+export interface Session {
+  readonly me: Me
+  readonly org: Org
+  /** The caller's role here; a platform ADMIN counts as OWNER everywhere (the API agrees). */
+  readonly role: MemberRole
+}
+
+const RANK: Record<MemberRole, number> = { VIEWER: 0, EDITOR: 1, OWNER: 2 }
+
+export const roleIn = (me: Me, orgId: string): MemberRole =>
+  me.platformAdmin ? "OWNER" : (me.memberships.find((m) => m.organizationId === orgId)?.role ?? "VIEWER")
+
+/** Whether the caller may use controls that need `role`. Only hides controls: the API still decides. */
+export const can = (session: Session, role: MemberRole) => RANK[session.role] >= RANK[role]
+
+const SessionContext = createContext<Session | null>(null)
+export const SessionProvider = SessionContext.Provider
+
+export const useSession = (): Session => {
+  const session = useContext(SessionContext)
+  if (session === null) throw new Error("useSession outside a signed-in console")
+  return session
+}
