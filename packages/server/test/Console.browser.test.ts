@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
-import { afterAll, expect, layer } from "@effect/vitest"
+import { afterAll, afterEach, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
 import { freePort } from "@tapline/testing/ports"
 import { Effect } from "effect"
@@ -38,6 +38,14 @@ const browser: Browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 })
 afterAll(() => browser.close())
+/** Uncaught errors in the console's pages: a screen that throws fails its test even if it looked right. */
+const pageErrors: Array<string> = []
+// A failed test leaves its pages open; their live streams would hold the server's shutdown.
+afterEach(async () => {
+  await Promise.all(browser.contexts().map((context) => context.close()))
+  const errors = pageErrors.splice(0)
+  if (errors.length > 0) throw new Error(`the console threw in the browser: ${errors.join("; ")}`)
+})
 
 /** A user with `role` in the organisation, and a browser page signed in as them. */
 const signedIn = (
@@ -68,11 +76,11 @@ const signedIn = (
     // A missing element fails the step with its selector, well before the test's own timeout.
     context.setDefaultTimeout(20_000)
     const page: Page = yield* Effect.promise(() => context.newPage())
+    page.on("pageerror", (error) => pageErrors.push(error.message))
     return { page, email }
   }).pipe(Effect.provide(Sessions.Default))
 
 const go = <A>(f: () => Promise<A>) => Effect.promise(f)
-const HOUR = 3_600_000
 
 /** The tenant's API path, for the checks made behind the page's back. */
 const api = (tenant: Tenant, path = "") => `/api/v1/organizations/${tenant.orgId}${path}`
@@ -154,7 +162,9 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       yield* Effect.promise(() => editor.page.goto(`${origin}/console/`))
       yield* Effect.promise(() => editor.page.getByText(editor.email).waitFor())
       // The organisation list and its events arrive after the user: the event's button says both are in.
-      yield* Effect.promise(() => editor.page.getByRole("link", { name: "Harbour Night", exact: true }).click())
+      yield* Effect.promise(() =>
+        editor.page.getByRole("link", { name: "Harbour Night", exact: true }).click()
+      )
       const select = editor.page.getByLabel("Organisation")
       expect(yield* Effect.promise(() => select.inputValue())).toBe(tenant.orgId)
       yield* shot(editor.page, "console-events")
@@ -173,7 +183,9 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
 
       const viewer = yield* signedIn(tenant.orgId, "VIEWER")
       yield* Effect.promise(() => viewer.page.goto(`${origin}/console/`))
-      yield* Effect.promise(() => viewer.page.getByRole("link", { name: "Harbour Night", exact: true }).click())
+      yield* Effect.promise(() =>
+        viewer.page.getByRole("link", { name: "Harbour Night", exact: true }).click()
+      )
       yield* Effect.promise(() =>
         viewer.page.getByText("Your role in this organisation reads only.").waitFor()
       )
@@ -341,5 +353,405 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       expect(tags.map((t) => t.name)).toEqual(["Crew", "VIP"])
       yield* go(() => page.context().close())
     })
+  )
+  it.effect(
+    "live view: a real tap arrives; a burst of 2 000 taps/s is kept up with, measured in the page",
+    () =>
+      Effect.gen(function* () {
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const { eventId } = yield* liveEvent(tenant, ["GATE-1"], "Main Stage")
+        const viewer = yield* signedIn(tenant.orgId, "VIEWER")
+        const page = viewer.page
+        yield* go(() => page.goto(`${origin}/console/events/${eventId}/live`))
+        yield* go(() => page.getByText("Connected: updates every second.").waitFor())
+
+        // A real tap through the redirect: it shows in the latest taps and the counters.
+        const tap = yield* request(port, "/e?bandId=GATE-1", { host: `${tenant.slug}.${TAP_DOMAIN}` })
+        expect(tap.status).toBe(302)
+        yield* go(() => page.getByRole("table", { name: "Latest taps" }).getByText("GATE-1").waitFor())
+        yield* go(() => page.getByTestId("live-total").filter({ hasText: /^1$/ }).waitFor())
+        expect(yield* go(() => page.getByTestId("live-mode-LIVE").textContent())).toBe("1")
+        yield* shot(page, "console-live")
+
+        // The page's own clock: the longest gap between animation frames, and long tasks, during the burst.
+        yield* go(() =>
+          page.evaluate(() => {
+            const web = globalThis as unknown as {
+              requestAnimationFrame(f: (t: number) => void): void
+              PerformanceObserver: new (
+                f: (list: { getEntries(): Array<{ duration: number }> }) => void
+              ) => { observe(o: unknown): void }
+              performance: { now(): number }
+              frames: { max: number; last: number; count: number; longTasks: Array<number> }
+            }
+            web.frames = { max: 0, last: web.performance.now(), count: 0, longTasks: [] }
+            const loop = (t: number) => {
+              web.frames.max = Math.max(web.frames.max, t - web.frames.last)
+              web.frames.last = t
+              web.frames.count++
+              web.requestAnimationFrame(loop)
+            }
+            web.requestAnimationFrame(loop)
+            new web.PerformanceObserver((list) => {
+              for (const entry of list.getEntries()) web.frames.longTasks.push(entry.duration)
+            }).observe({ type: "longtask" })
+          })
+        )
+        // 2 000 taps a second for five seconds, handed to the recorder as the hot path does.
+        const recorder = yield* TapRecorder
+        const BURST = 10_000
+        const started = Date.now()
+        for (let tick = 0; tick < BURST / 200; tick++) {
+          for (let i = 0; i < 200; i++)
+            recorder.record(tapOf(tenant, eventId, `BURST-${(tick * 200 + i) % 700}`))
+          // The generator's own pace (100 ms per 200 taps); nothing is awaited by sleeping.
+          yield* Effect.sleep(Math.max(0, started + (tick + 1) * 100 - Date.now()))
+        }
+        const sentMs = Date.now() - started
+        yield* go(() =>
+          page
+            .getByTestId("live-total")
+            .filter({ hasText: new RegExp(`^${BURST + 1}$`) })
+            .waitFor({ timeout: 60_000 })
+        )
+        const measured = yield* go(() =>
+          page.evaluate(() => {
+            const frames = (
+              globalThis as unknown as { frames: { max: number; count: number; longTasks: Array<number> } }
+            ).frames
+            return {
+              maxFrameGapMs: Math.round(frames.max),
+              frames: frames.count,
+              longTasks: frames.longTasks
+            }
+          })
+        )
+        const rows = yield* go(() =>
+          page.getByRole("table", { name: "Latest taps" }).locator("tbody tr").count()
+        )
+        const figures = {
+          taps: BURST,
+          sentInMs: sentMs,
+          tapsPerSecond: Math.round((BURST / sentMs) * 1000),
+          ...measured,
+          longestTaskMs: Math.round(Math.max(0, ...measured.longTasks)),
+          latestRows: rows
+        }
+        console.log(
+          `console live view under a burst: ${JSON.stringify({ ...figures, longTasks: measured.longTasks.length })}`
+        )
+        Fs.writeFileSync(new URL("../live-burst.json", SHOTS), JSON.stringify(figures, null, 2))
+        // Every tap counted, the list stays bounded, and the page kept drawing frames throughout.
+        expect(rows).toBe(50)
+        expect(measured.frames).toBeGreaterThan(0)
+        yield* shot(page, "console-live-burst")
+        yield* go(() => page.context().close())
+      }),
+    120_000
+  )
+
+  it.effect(
+    "analytics: totals, breakdowns, top bands, an organisation view, a comparison and CSV",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const store = yield* TapStore
+        const jobs = yield* Jobs
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const first = yield* liveEvent(tenant, ["A", "B", "C"], "Night One")
+        const second = yield* liveEvent(tenant, ["D"], "Night Two")
+        const bands = yield* sql<{ id: string; bandUid: string }>`
+        select id, band_uid from bands where organization_id = ${tenant.orgId}`
+        const stored = (eventId: string, windowId: string, uid: string, minutesAgo: number): TapRecord => ({
+          ...tapOf(tenant, eventId, uid, Date.now() - minutesAgo * 60_000),
+          bandId: bands.find((b) => b.bandUid === uid)!.id,
+          windowId
+        })
+        yield* store.store([
+          stored(first.eventId, first.windowId, "A", 50),
+          stored(first.eventId, first.windowId, "A", 40),
+          stored(first.eventId, first.windowId, "A", 30),
+          stored(first.eventId, first.windowId, "B", 30),
+          stored(second.eventId, second.windowId, "D", 20)
+        ])
+        yield* jobs.enqueue("analytics.rollup", {})
+        // The rollup runs in the background: wait until the API says what the page will show.
+        const summary = () =>
+          call("GET", api(tenant, `/analytics/events/${first.eventId}/summary`), { key: tenant.keys.VIEWER })
+        let totals = yield* summary()
+        while (totals.body.totalTaps !== 4) {
+          yield* Effect.sleep("200 millis")
+          totals = yield* summary()
+        }
+
+        const viewer = yield* signedIn(tenant.orgId, "VIEWER")
+        const page = viewer.page
+        yield* go(() => page.goto(`${origin}/console/analytics?eventId=${first.eventId}`))
+        yield* go(() => page.getByTestId("total-taps").filter({ hasText: /^4$/ }).waitFor())
+        expect(yield* go(() => page.getByTestId("unique-bands").textContent())).toBe("2")
+        expect(
+          yield* go(() => page.getByRole("table", { name: "By mode" }).getByRole("row").first().textContent())
+        ).toContain("LIVE4")
+        expect(
+          yield* go(() =>
+            page.getByRole("table", { name: "Top bands" }).locator("tbody tr").first().textContent()
+          )
+        ).toBe("A3")
+        yield* go(() => page.locator("figure.chart canvas").first().waitFor())
+        expect(yield* unlabelled(page)).toEqual([])
+        yield* shot(page, "console-analytics")
+
+        // The summary as CSV, downloaded by the browser.
+        const [download] = yield* go(() =>
+          Promise.all([
+            page.waitForEvent("download"),
+            page.getByRole("button", { name: "Download summary (CSV)" }).click()
+          ])
+        )
+        const csv = Fs.readFileSync((yield* go(() => download.path()))!, "utf8")
+        expect(csv).toContain("total,totalTaps,4\r\n")
+        expect(csv).toContain("top band,A,3\r\n")
+        // The raw taps: a link to the API's CSV route, derived from the contract, opened with the session.
+        const tapsCsv = yield* go(() =>
+          page.getByRole("link", { name: "Download taps (CSV)" }).getAttribute("href")
+        )
+        expect(tapsCsv).toMatch(
+          new RegExp(
+            `^/api/v1/organizations/${tenant.orgId}/analytics/events/${first.eventId}/taps\\.csv\\?from=`
+          )
+        )
+        const raw = yield* go(() =>
+          page.evaluate(
+            (href) => fetch(href).then(async (r) => ({ status: r.status, text: await r.text() })),
+            tapsCsv!
+          )
+        )
+        expect(raw.status).toBe(200)
+        expect(raw.text.split("\n").filter((line) => line.includes(",A,")).length).toBe(3)
+
+        // The whole organisation, then the two nights side by side.
+        yield* go(() => page.getByLabel("Show").selectOption({ label: "The whole organisation" }))
+        yield* go(() => page.getByTestId("total-taps").filter({ hasText: /^5$/ }).waitFor())
+        yield* go(() =>
+          page.getByRole("group", { name: "Events to compare (up to 20)" }).getByLabel("Night One").check()
+        )
+        yield* go(() =>
+          page.getByRole("group", { name: "Events to compare (up to 20)" }).getByLabel("Night Two").check()
+        )
+        const comparison = page.getByRole("table", { name: "Comparison" })
+        yield* go(() => comparison.getByRole("row", { name: /Night Two/ }).waitFor())
+        expect(
+          yield* go(() =>
+            comparison
+              .getByRole("row", { name: /Night One/ })
+              .locator("td")
+              .first()
+              .textContent()
+          )
+        ).toBe("4")
+        expect(
+          yield* go(() =>
+            comparison
+              .getByRole("row", { name: /Night Two/ })
+              .locator("td")
+              .first()
+              .textContent()
+          )
+        ).toBe("1")
+        yield* shot(page, "console-analytics-compare")
+        yield* go(() => page.context().close())
+      }).pipe(Effect.provide(TapStore.Default)),
+    120_000
+  )
+
+  it.scoped(
+    "team, audit, webhooks and exports for an OWNER",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* TapStore
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const { eventId, windowId } = yield* liveEvent(tenant, ["EXP-1"], "Export Night")
+        yield* store.store([{ ...tapOf(tenant, eventId, "EXP-1", Date.now() - 60_000), windowId }])
+        const owner = yield* signedIn(tenant.orgId, "OWNER")
+        const page = owner.page
+
+        // Team: an invitation and an API key whose secret is shown once.
+        yield* go(() => page.goto(`${origin}/console/team`))
+        yield* go(() => page.getByRole("cell", { name: owner.email, exact: true }).waitFor())
+        yield* go(() =>
+          page.getByRole("form", { name: "Invite someone" }).getByLabel("Email").fill("door@example.com")
+        )
+        yield* go(() =>
+          page.getByRole("form", { name: "Invite someone" }).getByLabel("Role").selectOption("VIEWER")
+        )
+        yield* go(() => page.getByRole("button", { name: "Send invitation" }).click())
+        yield* go(() => page.getByText("door@example.com as VIEWER").waitFor())
+        yield* go(() =>
+          page.getByRole("form", { name: "New API key" }).getByLabel("Name").fill("door scanner")
+        )
+        yield* go(() => page.getByRole("button", { name: "Create key" }).click())
+        const secret = yield* go(() => page.getByTestId("api-key-secret").textContent())
+        expect(secret?.length ?? 0).toBeGreaterThan(20)
+        yield* go(() => page.getByRole("cell", { name: "door scanner", exact: true }).waitFor())
+        expect(yield* unlabelled(page)).toEqual([])
+        yield* shot(page, "console-team")
+        // The key works against the API: it was made for real.
+        const viaKey = yield* call("GET", api(tenant, "/events"), { key: secret! })
+        expect(viaKey.status).toBe(200)
+
+        // Audit: what was just done, as this user.
+        yield* go(() => page.getByRole("link", { name: "Audit log" }).click())
+        yield* go(() => page.getByRole("cell", { name: "api_key.create" }).first().waitFor())
+        yield* go(() => page.getByRole("cell", { name: "invitation.create" }).waitFor())
+        yield* go(() => page.getByLabel("Action").fill("invitation.create"))
+        yield* go(() =>
+          page.getByRole("cell", { name: "api_key.create" }).first().waitFor({ state: "detached" })
+        )
+        yield* shot(page, "console-audit")
+
+        // Webhooks: an endpoint, a test ping delivered, then sent again.
+        const receiver = yield* go(() => startCaptureServer())
+        yield* Effect.addFinalizer(() => Effect.promise(() => receiver.close()))
+        receiver.fallback = () => ({ status: 204 })
+        yield* go(() => page.getByRole("link", { name: "Webhooks" }).click())
+        yield* go(() => page.getByLabel("URL").fill(`${receiver.url}/hooks`))
+        yield* go(() => page.getByRole("button", { name: "Add endpoint" }).click())
+        yield* go(() => page.getByText(/Signing secret \(shown once\): whsec_/).waitFor())
+        yield* go(() => page.getByRole("button", { name: "Send a test" }).click())
+        yield* go(() => page.getByTestId("delivery-status").filter({ hasText: "succeeded" }).waitFor())
+        expect((yield* go(() => receiver.nth(1))).url).toBe("/hooks")
+        yield* go(() => page.getByRole("button", { name: "Redeliver" }).click())
+        const again = yield* go(() => receiver.nth(2))
+        expect(JSON.parse(again.body).type).toBe("webhook.test")
+        expect(yield* unlabelled(page)).toEqual([])
+        yield* shot(page, "console-webhooks")
+
+        // Exports: the taps of the event, made in the background, downloaded from storage.
+        yield* go(() => page.getByRole("link", { name: "Exports" }).click())
+        yield* go(() => page.getByLabel("Taps of").selectOption({ label: "Export Night" }))
+        yield* go(() => page.getByRole("button", { name: "Export taps" }).click())
+        const link = page.getByRole("link", { name: "Download" })
+        yield* go(() => link.waitFor())
+        const href = yield* go(() => link.getAttribute("href"))
+        const file = yield* go(() => fetch(new URL(href!, origin)).then((r) => r.text()))
+        expect(file).toContain("EXP-1")
+        yield* shot(page, "console-exports")
+        yield* go(() => page.context().close())
+      }).pipe(Effect.provide(TapStore.Default)),
+    120_000
+  )
+
+  it.effect("a VIEWER sees no controls anywhere, and the API refuses what the page would not offer", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const { eventId } = yield* liveEvent(tenant, ["V-1"], "Viewer Night")
+      const viewer = yield* signedIn(tenant.orgId, "VIEWER")
+      const page = viewer.page
+      yield* go(() => page.goto(`${origin}/console/events`))
+      yield* go(() => page.getByRole("link", { name: "Viewer Night", exact: true }).waitFor())
+      expect(yield* go(() => page.getByRole("form", { name: "New event" }).count())).toBe(0)
+      const nav = page.getByRole("navigation", { name: "Console" })
+      expect(yield* go(() => nav.getByRole("link").allTextContents())).toEqual([
+        "Events",
+        "Bands",
+        "Analytics",
+        "Exports",
+        "Team"
+      ])
+      yield* go(() => page.getByRole("link", { name: "Viewer Night", exact: true }).click())
+      yield* go(() => page.getByText("Your role in this organisation reads only.").waitFor())
+      expect(yield* go(() => page.locator("fieldset.window").first().getByLabel("Title").isDisabled())).toBe(
+        true
+      )
+      expect(yield* go(() => page.getByRole("button", { name: "Save windows" }).count())).toBe(0)
+      yield* go(() => nav.getByRole("link", { name: "Bands" }).click())
+      yield* go(() => page.getByRole("cell", { name: "V-1" }).waitFor())
+      expect(yield* go(() => page.getByRole("heading", { name: "Import bands" }).count())).toBe(0)
+      expect(yield* go(() => page.getByRole("columnheader", { name: "Move to" }).count())).toBe(0)
+      yield* go(() => nav.getByRole("link", { name: "Team" }).click())
+      yield* go(() => page.getByRole("heading", { name: "Members" }).waitFor())
+      expect(yield* go(() => page.getByRole("heading", { name: "API keys" }).count())).toBe(0)
+      // The API decides regardless: the same change made from this page with the session is refused.
+      const refused = yield* go(() =>
+        page.evaluate(
+          async (path) => {
+            const web = globalThis as unknown as { document: { cookie: string } }
+            const csrf = decodeURIComponent(
+              web.document.cookie
+                .split("; ")
+                .find((c) => c.startsWith("tapline_csrf="))
+                ?.slice(13) ?? ""
+            )
+            const response = await fetch(path, {
+              method: "POST",
+              headers: { "content-type": "application/json", "x-csrf-token": csrf },
+              body: JSON.stringify({ status: "COMPLETED" })
+            })
+            return response.status
+          },
+          api(tenant, `/events/${eventId}/status`)
+        )
+      )
+      expect(refused).toBe(403)
+      yield* go(() => page.context().close())
+    })
+  )
+
+  it.effect(
+    "on a phone: no sideways scrolling; the keyboard reaches every screen",
+    () =>
+      Effect.gen(function* () {
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const { eventId } = yield* liveEvent(tenant, ["P-1"], "Door Staff Night")
+        const editor = yield* signedIn(tenant.orgId, "EDITOR", { width: 390, height: 844 })
+        const page = editor.page
+        const fits = () =>
+          go(() =>
+            page.evaluate(() => {
+              const web = globalThis as unknown as {
+                document: { documentElement: { scrollWidth: number } }
+                innerWidth: number
+              }
+              return web.document.documentElement.scrollWidth <= web.innerWidth
+            })
+          )
+        for (const path of ["events", `events/${eventId}`, `events/${eventId}/live`, "bands", "analytics"]) {
+          yield* go(() => page.goto(`${origin}/console/${path}`))
+          yield* go(() => page.getByRole("heading", { level: 1 }).first().waitFor())
+          yield* go(() =>
+            page
+              .getByRole("status")
+              .filter({ hasText: /^Loading/ })
+              .waitFor({ state: "detached" })
+          )
+          expect([path, yield* fits()]).toEqual([path, true])
+          expect(yield* unlabelled(page)).toEqual([])
+        }
+        yield* shot(page, "console-phone-analytics")
+        yield* go(() => page.goto(`${origin}/console/events/${eventId}/live`))
+        yield* go(() => page.getByText("Connected: updates every second.").waitFor())
+        yield* shot(page, "console-phone-live")
+
+        // Keyboard only: Tab to the navigation's Bands link and press Enter.
+        yield* go(() => page.goto(`${origin}/console/events`))
+        yield* go(() => page.getByRole("link", { name: "Door Staff Night", exact: true }).waitFor())
+        let focused = ""
+        for (let i = 0; i < 15 && focused !== "Bands"; i++) {
+          yield* go(() => page.keyboard.press("Tab"))
+          focused = yield* go(() =>
+            page.evaluate(
+              () =>
+                (globalThis as unknown as { document: { activeElement: { textContent: string } | null } })
+                  .document.activeElement?.textContent ?? ""
+            )
+          )
+        }
+        expect(focused).toBe("Bands")
+        yield* go(() => page.keyboard.press("Enter"))
+        yield* go(() => page.getByRole("heading", { name: "Bands", exact: true }).waitFor())
+        expect(new URL(page.url()).pathname).toBe("/console/bands")
+        yield* go(() => page.context().close())
+      }),
+    120_000
   )
 })

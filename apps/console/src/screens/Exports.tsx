@@ -27,7 +27,7 @@ export const Exports = () => {
     if (!pending) return
     const timer = setTimeout(exports.reload, 2000)
     return () => clearTimeout(timer)
-  }, [pending, exports])
+  }, [pending, exports.data, exports.reload])
 
   const start = (payload: Parameters<typeof createExport>[1]) => {
     setError(null)

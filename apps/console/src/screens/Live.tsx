@@ -26,6 +26,8 @@ const SECONDS = 120
 const LATEST = 50
 
 interface LiveState {
+  /** Taps per second since the page opened; a second's count may be corrected by a later message. */
+  readonly seconds: Map<number, number>
   x: ReadonlyArray<number>
   y: ReadonlyArray<number>
   total: number
@@ -47,6 +49,7 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
     [organizationId, eventId]
   )
   const state = useRef<LiveState>({
+    seconds: new Map(),
     x: [],
     y: [],
     total: 0,
@@ -64,6 +67,10 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
       if (scheduled !== 0) return
       scheduled = requestAnimationFrame(() => {
         scheduled = 0
+        // New arrays once per frame: the chart redraws when its data changes identity.
+        const ordered = [...live.seconds.entries()].sort((a, b) => a[0] - b[0])
+        live.x = ordered.map(([second]) => second)
+        live.y = ordered.map(([, taps]) => taps)
         setFrame((n) => n + 1)
       })
     }
@@ -79,11 +86,12 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
     }
     source.addEventListener("taps", (message) => {
       const { second, taps } = JSON.parse(message.data) as { second: number; taps: number }
-      if (second <= (live.x.at(-1) ?? 0)) return
-      // New arrays, not pushes: the chart redraws when its data changes identity.
-      live.x = [...live.x, second].slice(-SECONDS)
-      live.y = [...live.y, taps].slice(-SECONDS)
-      live.total += taps
+      live.total += taps - (live.seconds.get(second) ?? 0)
+      live.seconds.set(second, taps)
+      for (const old of live.seconds.keys()) {
+        if (old > second - SECONDS) break
+        live.seconds.delete(old)
+      }
       draw()
     })
     source.addEventListener("counts", (message) => {

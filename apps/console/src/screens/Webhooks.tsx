@@ -6,7 +6,7 @@ import {
   type WebhookKind
 } from "@tapline/domain"
 import { DateTime } from "effect"
-import { type FormEvent, useState } from "react"
+import { type FormEvent, useEffect, useState } from "react"
 import { call, describe } from "../api.js"
 import { useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
@@ -157,6 +157,13 @@ const Deliveries = ({
     [organizationId, endpointId]
   )
   const [error, setError] = useState<string | null>(null)
+  const pending = deliveries.data?.items.some((d) => d.status === "pending") ?? false
+  // While a message is on its way, look again every two seconds.
+  useEffect(() => {
+    if (!pending) return
+    const timer = setTimeout(deliveries.reload, 2000)
+    return () => clearTimeout(timer)
+  }, [pending, deliveries.data, deliveries.reload])
   const act = (f: () => Promise<unknown>) => {
     setError(null)
     f()

@@ -16,17 +16,24 @@ interface Sent {
   readonly tapId: string | null
 }
 
+/** Seconds sent again on every tick: a batch of taps can land in Redis just after its second was first read. */
+const RESEND_SECONDS = 5
+
 /**
- * One tick of the live stream: the count of every second that ended since the last tick (so none is skipped
- * or sent twice when ticks drift), this minute's counters, and the taps that arrived since the last tick,
- * oldest first. The pipeline keeps the latest 50 per event, so a burst of thousands per second sends its
- * newest 50 and the counts say the rest. When Redis cannot be read the viewer is told so, not shown zeros.
+ * One tick of the live stream: the counts of the last few seconds (a second still filling is corrected on the
+ * next tick) and of every second since the last tick, so none is skipped when ticks drift; this minute's
+ * counters; and the taps that arrived since the last tick, oldest first. The pipeline keeps the latest 50 per
+ * event, so a burst of thousands per second sends its newest 50 and the counts say the rest. When Redis
+ * cannot be read the viewer is told so, not shown zeros.
  */
 const liveTick = (counters: LiveCountersShape, eventId: string, sent: Ref.Ref<Sent>) =>
   Effect.gen(function* () {
     const last = yield* Ref.get(sent)
     const ended = Math.floor(Date.now() / 1000) - 1
-    const from = last.second === null ? ended : Math.max(last.second + 1, ended - 59)
+    const from =
+      last.second === null
+        ? ended
+        : Math.max(Math.min(last.second + 1, ended - RESEND_SECONDS + 1), ended - 59)
     const minute = Math.floor(Date.now() / 60_000)
     const [seconds, current, uniqueBands, latest] = yield* Effect.all(
       [
