@@ -23,6 +23,7 @@ export const Exports = () => {
   const pending = exports.data?.items.some((e) => e.status === "queued" || e.status === "running") ?? false
 
   // While an export is being made, look again every two seconds; links are presigned for minutes only.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while one is pending
   useEffect(() => {
     if (!pending) return
     const timer = setTimeout(exports.reload, 2000)

@@ -159,6 +159,7 @@ const Deliveries = ({
   const [error, setError] = useState<string | null>(null)
   const pending = deliveries.data?.items.some((d) => d.status === "pending") ?? false
   // While a message is on its way, look again every two seconds.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while one is pending
   useEffect(() => {
     if (!pending) return
     const timer = setTimeout(deliveries.reload, 2000)
