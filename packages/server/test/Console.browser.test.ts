@@ -693,6 +693,12 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         )
       )
       expect(refused).toBe(403)
+
+      // Signing out in the console ends the session: the API no longer knows the cookie.
+      yield* go(() => page.getByRole("button", { name: "Sign out" }).click())
+      yield* go(() => page.getByRole("link", { name: "Sign in" }).waitFor())
+      const me = yield* go(() => page.evaluate(() => fetch("/api/v1/me").then((r) => r.status)))
+      expect(me).toBe(401)
       yield* go(() => page.context().close())
     })
   )

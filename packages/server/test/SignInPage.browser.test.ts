@@ -166,6 +166,17 @@ layer(
         select m.role from memberships m join users u on u.id = m.user_id where u.email = ${email}`
       expect(member?.role).toBe("VIEWER")
 
+      // On into the console with the session the sign-in made: the organisation joined, read-only.
+      yield* browse(() => page.click("text=Open the console"))
+      yield* browse(() => page.waitForURL(`${origin}/console/`))
+      yield* browse(() => page.getByText(`${email} (VIEWER)`).waitFor())
+      expect(yield* browse(() => page.locator("header select option:checked").textContent())).toBe(
+        `Org ${tenant.slug}`
+      )
+      expect(yield* browse(() => page.getByRole("form", { name: "New event" }).count())).toBe(0)
+      yield* browse(() => page.goto(`${origin}/sign-in`))
+      yield* visible("#signed-in")
+
       // A passkey, registered while signed in.
       yield* browse(() => page.click("#add-passkey"))
       yield* browse(() => page.waitForSelector("#passkeys li:has-text('Passkey 1')"))
@@ -202,6 +213,11 @@ layer(
         select s.method from sessions s join users u on u.id = s.user_id
         where u.email = ${email} and s.revoked_at is null order by s.created_at desc limit 1`
       expect(twoFactor?.method).toBe("passkey+totp")
+      // The passkey-and-code session opens the console too (the next tests go on with this session).
+      yield* browse(() => page.click("text=Open the console"))
+      yield* browse(() => page.getByText(`${email} (VIEWER)`).waitFor())
+      yield* browse(() => page.goto(`${origin}/sign-in`))
+      yield* visible("#signed-in")
     })
   )
 
