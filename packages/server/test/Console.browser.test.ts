@@ -460,6 +460,21 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const tenant = yield* createTenant(yield* bootstrapKey())
         const first = yield* liveEvent(tenant, ["A", "B", "C"], "Night One")
         const second = yield* liveEvent(tenant, ["D"], "Night Two")
+        // Night One belongs to a campaign: the campaign's view counts its taps only.
+        const campaign = yield* ok(
+          yield* call("POST", api(tenant, "/campaigns"), {
+            key: tenant.keys.EDITOR,
+            body: { name: "Summer Series" }
+          }),
+          201
+        )
+        yield* ok(
+          yield* call("PATCH", api(tenant, `/events/${first.eventId}`), {
+            key: tenant.keys.EDITOR,
+            body: { campaignId: campaign.body.id }
+          }),
+          200
+        )
         const bands = yield* sql<{ id: string; bandUid: string }>`
         select id, band_uid from bands where organization_id = ${tenant.orgId}`
         const stored = (eventId: string, windowId: string, uid: string, minutesAgo: number): TapRecord => ({
@@ -529,9 +544,11 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(raw.status).toBe(200)
         expect(raw.text.split("\n").filter((line) => line.includes(",A,")).length).toBe(3)
 
-        // The whole organisation, then the two nights side by side.
+        // The whole organisation, the campaign, then the two nights side by side.
         yield* go(() => page.getByLabel("Show").selectOption({ label: "The whole organisation" }))
         yield* go(() => page.getByTestId("total-taps").filter({ hasText: /^5$/ }).waitFor())
+        yield* go(() => page.getByLabel("Show").selectOption({ label: "Summer Series" }))
+        yield* go(() => page.getByTestId("total-taps").filter({ hasText: /^4$/ }).waitFor())
         yield* go(() =>
           page.getByRole("group", { name: "Events to compare (up to 20)" }).getByLabel("Night One").check()
         )
