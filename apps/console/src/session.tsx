@@ -21,6 +21,9 @@ export interface Session {
   readonly role: MemberRole
 }
 
+/** The roles, least first. */
+export const ROLES: ReadonlyArray<MemberRole> = ["VIEWER", "EDITOR", "OWNER"]
+
 const RANK: Record<MemberRole, number> = { VIEWER: 0, EDITOR: 1, OWNER: 2 }
 
 export const roleIn = (me: Me, orgId: string): MemberRole =>

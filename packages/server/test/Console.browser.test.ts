@@ -311,7 +311,21 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           .getByLabel("File")
           .setInputFiles({ name: "bands.csv", mimeType: "text/csv", buffer: Buffer.from(csv) })
       )
+      // The upload is held at storage until the progress bar has been seen, then let through.
+      let release = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      yield* go(() =>
+        page.route("**/storage/**", async (route) => {
+          await held
+          await route.continue()
+        })
+      )
       yield* go(() => page.getByRole("button", { name: "Import", exact: true }).click())
+      yield* go(() => page.getByRole("progressbar", { name: "Import progress" }).waitFor())
+      yield* go(() => page.getByText(/^Uploading \d+%$/).waitFor())
+      release()
       const result = page.getByTestId("import-result")
       yield* go(() => result.waitFor())
       expect(yield* go(() => result.locator("p").textContent())).toBe(
@@ -640,6 +654,18 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.getByRole("button", { name: "Redeliver" }).click())
         const again = yield* go(() => receiver.nth(2))
         expect(JSON.parse(again.body).type).toBe("webhook.test")
+
+        // A Slack channel: an endpoint of another kind, no signing secret, messages in Slack's format.
+        yield* go(() => page.getByLabel("Kind").selectOption({ label: "Slack channel" }))
+        yield* go(() => page.getByLabel("URL").fill(`${receiver.url}/services/T0/B0/secret`))
+        yield* go(() => page.getByRole("button", { name: "Add endpoint" }).click())
+        yield* go(() => page.getByRole("button", { name: `${receiver.url}/…` }).waitFor())
+        expect(yield* go(() => page.getByText("Signing secret (shown once)").count())).toBe(0)
+        yield* go(() => page.getByRole("button", { name: "Send a test" }).click())
+        const chat = yield* go(() => receiver.nth(3))
+        expect(chat.url).toBe("/services/T0/B0/secret")
+        expect(typeof JSON.parse(chat.body).text).toBe("string")
+        yield* go(() => page.getByTestId("delivery-status").filter({ hasText: "succeeded" }).waitFor())
         expect(yield* unlabelled(page)).toEqual([])
         yield* shot(page, "console-webhooks")
 

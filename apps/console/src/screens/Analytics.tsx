@@ -1,11 +1,12 @@
-import { CampaignId, EventId, OrganizationId, type Summary } from "@tapline/domain"
+import { CampaignId, EventId, OrganizationId } from "@tapline/domain"
 import { DateTime } from "effect"
 import { useState } from "react"
 import { call, endpointUrl } from "../api.js"
 import { useSession } from "../session.js"
-import { Chart } from "../ui/Chart.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
+import { SummaryView, summaryCsv } from "./AnalyticsSummary.js"
+import { CompareEvents } from "./CompareEvents.js"
 
 const RANGES = { "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, all: null } as const
 type RangeName = keyof typeof RANGES
@@ -18,65 +19,6 @@ const RANGE_LABEL: Record<RangeName, string> = {
 
 type Scope = { readonly kind: "organization" } | { readonly kind: "campaign" | "event"; readonly id: string }
 
-const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
-
-/** Rows of one breakdown as `[label, taps]`, largest first. */
-const rowsOf = (record: Readonly<Record<string, number>>) =>
-  Object.entries(record).sort((a, b) => b[1] - a[1])
-
-/** The summary as CSV (what is on screen), for a spreadsheet. */
-export const summaryCsv = (summary: Summary, windowName: (id: string | null) => string) => {
-  const lines = [["section", "name", "value"]]
-  for (const key of [
-    "totalTaps",
-    "botTaps",
-    "duplicateTaps",
-    "uniqueBands",
-    "repeatBands",
-    "tapsPerMinute"
-  ] as const)
-    lines.push(["total", key, String(summary[key])])
-  for (const [mode, n] of rowsOf(summary.byMode)) lines.push(["mode", mode, String(n)])
-  for (const [kind, n] of rowsOf(summary.byKind)) lines.push(["redirect", kind, String(n)])
-  for (const w of summary.byWindow) lines.push(["window", windowName(w.windowId), String(w.taps)])
-  for (const [day, share] of Object.entries(summary.retention)) lines.push(["retention", day, String(share)])
-  for (const b of summary.topBands) lines.push(["top band", b.bandUid, String(b.taps)])
-  const quote = (cell: string) =>
-    /[",\n\r]/.test(cell) || /^[=+\-@]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell
-  return `${lines.map((line) => line.map(quote).join(",")).join("\r\n")}\r\n`
-}
-
-const Breakdown = ({
-  title,
-  rows
-}: {
-  readonly title: string
-  readonly rows: ReadonlyArray<readonly [string, number]>
-}) => {
-  const max = Math.max(1, ...rows.map((r) => r[1]))
-  return (
-    <table aria-label={title} className="breakdown">
-      <caption>{title}</caption>
-      <tbody>
-        {rows.length === 0 && (
-          <tr>
-            <td>No taps</td>
-          </tr>
-        )}
-        {rows.map(([label, n]) => (
-          <tr key={label}>
-            <th scope="row">{label}</th>
-            <td>
-              <span className="bar" style={{ width: `${(n / max) * 100}%` }} />
-              {n}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  )
-}
-
 /** Organisation, campaign and event analytics, a range, and a comparison of events. */
 export const Analytics = () => {
   const session = useSession()
@@ -86,7 +28,6 @@ export const Analytics = () => {
     return eventId === null ? { kind: "organization" } : { kind: "event", id: eventId }
   })
   const [range, setRange] = useState<RangeName>("7d")
-  const [compared, setCompared] = useState<ReadonlyArray<string>>([])
   const events = useLoad(
     () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
     [organizationId]
@@ -138,18 +79,6 @@ export const Analytics = () => {
           ).then((p) => p.items)
         : Promise.resolve([]),
     [organizationId, scope]
-  )
-  const comparison = useLoad(
-    () =>
-      compared.length === 0
-        ? Promise.resolve([])
-        : call((c) =>
-            c.analytics.compare({
-              path: { organizationId },
-              urlParams: { ...urlParams, eventIds: compared.map((id) => EventId.make(id)) }
-            })
-          ),
-    [organizationId, compared, fromMs]
   )
 
   const windowName = (id: string | null) =>
@@ -226,134 +155,13 @@ export const Analytics = () => {
       {s === null ? (
         <Loading what="analytics" />
       ) : (
-        <>
-          <dl className="counters" aria-label="Totals">
-            <div>
-              <dt>Taps</dt>
-              <dd data-testid="total-taps">{s.totalTaps}</dd>
-            </div>
-            <div>
-              <dt>Unique bands</dt>
-              <dd data-testid="unique-bands">{s.uniqueBands}</dd>
-            </div>
-            <div>
-              <dt>Bands back again</dt>
-              <dd>{s.repeatBands}</dd>
-            </div>
-            <div>
-              <dt>Engagement</dt>
-              <dd>{s.engagement === null ? "—" : percent(s.engagement)}</dd>
-            </div>
-            <div>
-              <dt>Taps per minute</dt>
-              <dd>{Math.round(s.tapsPerMinute * 10) / 10}</dd>
-            </div>
-            <div>
-              <dt>Bots and previews</dt>
-              <dd>{s.botTaps}</dd>
-            </div>
-          </dl>
-          {series.data !== null && series.data !== undefined && (
-            <Chart
-              title={`Taps per ${series.data.bucket} (${series.data.timezone})`}
-              summary={`${series.data.points.length} ${series.data.bucket}s, ${s.totalTaps} taps in all`}
-              x={series.data.points.map((p) => Date.parse(p.at) / 1000)}
-              ys={[series.data.points.map((p) => p.taps)]}
-              series={[{ label: "Taps", color: "#0f7b6c" }]}
-            />
-          )}
-          <div className="grid">
-            <Breakdown title="By mode" rows={rowsOf(s.byMode)} />
-            <Breakdown title="By redirect kind" rows={rowsOf(s.byKind)} />
-            <Breakdown
-              title="By window"
-              rows={s.byWindow.map((w) => [windowName(w.windowId), w.taps] as const)}
-            />
-          </div>
-          <table aria-label="Retention">
-            <caption>Retention: bands seen again after their first day</caption>
-            <thead>
-              <tr>
-                {Object.keys(s.retention).map((day) => (
-                  <th key={day} scope="col">
-                    {day.replace("day", "Day ")}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              <tr>
-                {Object.entries(s.retention).map(([day, share]) => (
-                  <td key={day}>{percent(share)}</td>
-                ))}
-              </tr>
-            </tbody>
-          </table>
-          <table aria-label="Top bands">
-            <caption>Top bands</caption>
-            <thead>
-              <tr>
-                <th scope="col">Band</th>
-                <th scope="col">Taps</th>
-              </tr>
-            </thead>
-            <tbody>
-              {s.topBands.map((b) => (
-                <tr key={b.bandId}>
-                  <td>
-                    <code>{b.bandUid}</code>
-                  </td>
-                  <td>{b.taps}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
+        <SummaryView summary={s} series={series.data ?? null} windowName={windowName} />
       )}
-      <h2>Compare events</h2>
-      <fieldset className="checks">
-        <legend>Events to compare (up to 20)</legend>
-        {events.data?.items.map((e) => (
-          <label key={e.id}>
-            <input
-              type="checkbox"
-              checked={compared.includes(e.id)}
-              disabled={!compared.includes(e.id) && compared.length >= 20}
-              onChange={(change) =>
-                setCompared(
-                  change.target.checked ? [...compared, e.id] : compared.filter((id) => id !== e.id)
-                )
-              }
-            />{" "}
-            {e.name}
-          </label>
-        ))}
-      </fieldset>
-      <ErrorNotice error={comparison.error} />
-      {comparison.data !== null && comparison.data.length > 0 && (
-        <table aria-label="Comparison">
-          <thead>
-            <tr>
-              <th scope="col">Event</th>
-              <th scope="col">Taps</th>
-              <th scope="col">Unique bands</th>
-              <th scope="col">Engagement</th>
-              <th scope="col">Peak minute</th>
-            </tr>
-          </thead>
-          <tbody>
-            {comparison.data.map((row) => (
-              <tr key={row.eventId}>
-                <th scope="row">{row.name}</th>
-                <td>{row.summary.totalTaps}</td>
-                <td>{row.summary.uniqueBands}</td>
-                <td>{row.summary.engagement === null ? "—" : percent(row.summary.engagement)}</td>
-                <td>{row.summary.peakMinute?.taps ?? 0}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <CompareEvents
+        organizationId={organizationId}
+        events={events.data?.items ?? []}
+        from={urlParams.from}
+      />
     </section>
   )
 }

@@ -1,8 +1,8 @@
 import { OrganizationId } from "@tapline/domain"
-import { DateTime } from "effect"
 import { useState } from "react"
 import { call, describe, endpointUrl } from "../api.js"
 import { useSession } from "../session.js"
+import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
 
@@ -102,7 +102,7 @@ export const Audit = () => {
             <tbody>
               {entries.map((entry) => (
                 <tr key={entry.id}>
-                  <td>{DateTime.formatIso(entry.occurredAt).slice(0, 19).replace("T", " ")}</td>
+                  <td>{when(entry.occurredAt)}</td>
                   <td>
                     {entry.actorType}
                     {entry.actorId === null ? "" : ` ${entry.actorId.slice(0, 8)}`}

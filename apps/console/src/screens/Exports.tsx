@@ -1,8 +1,8 @@
 import { EventId, OrganizationId } from "@tapline/domain"
-import { DateTime } from "effect"
 import { type FormEvent, useEffect, useState } from "react"
 import { call, describe } from "../api.js"
 import { can, useSession } from "../session.js"
+import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
 
@@ -82,7 +82,7 @@ export const Exports = () => {
           <tbody>
             {exports.data.items.map((x) => (
               <tr key={x.id}>
-                <td>{DateTime.formatIso(x.createdAt).slice(0, 19).replace("T", " ")}</td>
+                <td>{when(x.createdAt)}</td>
                 <td>{x.kind}</td>
                 <td data-testid="export-status">{x.status}</td>
                 <td>{x.rows ?? "—"}</td>

@@ -5,12 +5,12 @@ import {
   type WebhookEventType,
   type WebhookKind
 } from "@tapline/domain"
-import { DateTime } from "effect"
-import { type FormEvent, useEffect, useState } from "react"
+import { type FormEvent, useState } from "react"
 import { call, describe } from "../api.js"
 import { useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
+import { WebhookDeliveries } from "./WebhookDeliveries.js"
 
 const EVENT_TYPES: ReadonlyArray<WebhookEventType> = [
   "tap.created",
@@ -27,8 +27,6 @@ const KINDS: Record<WebhookKind, string> = {
   discord: "Discord channel",
   teams: "Microsoft Teams channel"
 }
-const when = (at: DateTime.Utc | null) =>
-  at === null ? "—" : DateTime.formatIso(at).slice(0, 19).replace("T", " ")
 
 /** Webhooks and chat alerts (OWNER): endpoints, their delivery log, a test ping and redelivery. */
 export const Webhooks = () => {
@@ -139,102 +137,7 @@ export const Webhooks = () => {
           </tbody>
         </table>
       )}
-      {selected !== null && <Deliveries organizationId={organizationId} endpointId={selected} />}
-    </section>
-  )
-}
-
-const Deliveries = ({
-  organizationId,
-  endpointId
-}: {
-  readonly organizationId: OrganizationId
-  readonly endpointId: WebhookEndpointId
-}) => {
-  const deliveries = useLoad(
-    () =>
-      call((c) => c.webhooks.deliveries({ path: { organizationId, endpointId }, urlParams: { limit: 50 } })),
-    [organizationId, endpointId]
-  )
-  const [error, setError] = useState<string | null>(null)
-  const pending = deliveries.data?.items.some((d) => d.status === "pending") ?? false
-  // While a message is on its way, look again every two seconds.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while one is pending
-  useEffect(() => {
-    if (!pending) return
-    const timer = setTimeout(deliveries.reload, 2000)
-    return () => clearTimeout(timer)
-  }, [pending, deliveries.data, deliveries.reload])
-  const act = (f: () => Promise<unknown>) => {
-    setError(null)
-    f()
-      .then(deliveries.reload)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
-  return (
-    <section aria-labelledby="deliveries-heading">
-      <h2 id="deliveries-heading">Delivery log</h2>
-      <ErrorNotice error={error ?? deliveries.error} />
-      <p className="actions">
-        <button
-          type="button"
-          className="quiet"
-          onClick={() => act(() => call((c) => c.webhooks.test({ path: { organizationId, endpointId } })))}
-        >
-          Send a test
-        </button>
-        <button type="button" className="quiet" onClick={deliveries.reload}>
-          Refresh
-        </button>
-      </p>
-      {deliveries.data === null ? (
-        <Loading what="deliveries" />
-      ) : deliveries.data.items.length === 0 ? (
-        <p>Nothing sent yet.</p>
-      ) : (
-        <div className="scroll">
-          <table aria-label="Deliveries">
-            <thead>
-              <tr>
-                <th scope="col">Created</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last answer</th>
-                <th scope="col">Again</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.data.items.map((d) => (
-                <tr key={d.messageId}>
-                  <td>{when(d.createdAt)}</td>
-                  <td>{d.eventType}</td>
-                  <td data-testid="delivery-status">{d.status}</td>
-                  <td>{d.attempts}</td>
-                  <td>{d.lastResponseStatus ?? d.lastError ?? "—"}</td>
-                  <td>
-                    <button
-                      type="button"
-                      className="quiet"
-                      onClick={() =>
-                        act(() =>
-                          call((c) =>
-                            c.webhooks.redeliver({
-                              path: { organizationId, endpointId, messageId: d.messageId }
-                            })
-                          )
-                        )
-                      }
-                    >
-                      Redeliver
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      {selected !== null && <WebhookDeliveries organizationId={organizationId} endpointId={selected} />}
     </section>
   )
 }

@@ -1,0 +1,100 @@
+import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
+import { type FormEvent, useState } from "react"
+import { call, describe } from "../api.js"
+import { ROLES } from "../session.js"
+import { day } from "../ui/format.js"
+import { ErrorNotice } from "../ui/Notice.js"
+import { useLoad } from "../ui/useLoad.js"
+
+/** The organisation's API keys (OWNER): the secret of a new one is shown once. */
+export const TeamApiKeys = ({ organizationId }: { readonly organizationId: OrganizationId }) => {
+  const keys = useLoad(
+    () => call((c) => c.apiKeys.list({ path: { organizationId }, urlParams: { limit: 500 } })),
+    [organizationId]
+  )
+  const [name, setName] = useState("")
+  const [role, setRole] = useState<MemberRole>("EDITOR")
+  const [secret, setSecret] = useState<string | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const create = (e: FormEvent) => {
+    e.preventDefault()
+    setError(null)
+    call((c) => c.apiKeys.create({ path: { organizationId }, payload: { name, role } }))
+      .then((created) => {
+        setSecret(created.secret)
+        setName("")
+        keys.reload()
+      })
+      .catch((failure: unknown) => setError(describe(failure)))
+  }
+  return (
+    <section aria-labelledby="keys-heading">
+      <h2 id="keys-heading">API keys</h2>
+      <ErrorNotice error={error ?? keys.error} />
+      <form className="inline" onSubmit={create} aria-label="New API key">
+        <label>
+          Name <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Role{" "}
+          <select value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
+            {ROLES.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Create key</button>
+      </form>
+      {secret !== null && (
+        <p role="status" className="secret">
+          The new key (shown once, copy it now): <code data-testid="api-key-secret">{secret}</code>
+        </p>
+      )}
+      {keys.data !== null && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">Key</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Revoke</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.data.items.map((k) => (
+              <tr key={k.id}>
+                <td>{k.name}</td>
+                <td>{k.role ?? "—"}</td>
+                <td>
+                  <code>{k.hint}…</code>
+                </td>
+                <td>{k.lastUsedAt === null ? "never" : day(k.lastUsedAt)}</td>
+                <td>
+                  {k.revokedAt === null ? (
+                    <button
+                      type="button"
+                      className="quiet"
+                      aria-label={`Revoke ${k.name}`}
+                      onClick={() =>
+                        call((c) =>
+                          c.apiKeys.revoke({ path: { organizationId, apiKeyId: ApiKeyId.make(k.id) } })
+                        )
+                          .then(keys.reload)
+                          .catch((failure: unknown) => setError(describe(failure)))
+                      }
+                    >
+                      Revoke
+                    </button>
+                  ) : (
+                    `revoked ${day(k.revokedAt)}`
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  )
+}
