@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto"
 import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, afterEach, expect, layer } from "@effect/vitest"
@@ -15,6 +14,7 @@ import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./
 import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
 import { request } from "./support/HotPathHarness.js"
+import { tapOf } from "./support/TapFixtures.js"
 
 /*
  * Issue 16, the console in headless Chromium against the running server (the console's build, served at
@@ -85,25 +85,9 @@ const go = <A>(f: () => Promise<A>) => Effect.promise(f)
 /** The tenant's API path, for the checks made behind the page's back. */
 const api = (tenant: Tenant, path = "") => `/api/v1/organizations/${tenant.orgId}${path}`
 
-/** A tap as the hot path hands it to the recorder. */
-const tapOf = (tenant: Tenant, eventId: string, bandUid: string, at = Date.now()): TapRecord => ({
-  id: randomUUID(),
-  orgId: tenant.orgId,
-  eventId,
-  bandId: null,
-  bandUid,
-  windowId: null,
-  mode: "LIVE",
-  kind: "WINDOW",
-  url: "https://example.com/live",
-  at,
-  ua: "Mozilla/5.0",
-  ip: null,
-  utm: null,
-  bot: false,
-  dup: false,
-  assign: null
-})
+/** A tap of `eventId` as the hot path hands it to the recorder, at `at`. */
+const tapAt = (tenant: Tenant, eventId: string, bandUid: string, at = Date.now()): TapRecord =>
+  tapOf({ orgId: tenant.orgId, eventIds: [eventId] }, bandUid, { at, kind: "WINDOW" })
 
 /** Every form control of the page has a name a screen reader says (a label or aria-label). */
 const unlabelled = (page: Page) =>
@@ -417,7 +401,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const started = Date.now()
         for (let tick = 0; tick < BURST / 200; tick++) {
           for (let i = 0; i < 200; i++)
-            recorder.record(tapOf(tenant, eventId, `BURST-${(tick * 200 + i) % 700}`))
+            recorder.record(tapAt(tenant, eventId, `BURST-${(tick * 200 + i) % 700}`))
           // The generator's own pace (100 ms per 200 taps); nothing is awaited by sleeping.
           yield* Effect.sleep(Math.max(0, started + (tick + 1) * 100 - Date.now()))
         }
@@ -492,7 +476,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const bands = yield* sql<{ id: string; bandUid: string }>`
         select id, band_uid from bands where organization_id = ${tenant.orgId}`
         const stored = (eventId: string, windowId: string, uid: string, minutesAgo: number): TapRecord => ({
-          ...tapOf(tenant, eventId, uid, Date.now() - minutesAgo * 60_000),
+          ...tapAt(tenant, eventId, uid, Date.now() - minutesAgo * 60_000),
           bandId: bands.find((b) => b.bandUid === uid)!.id,
           windowId
         })
@@ -602,7 +586,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const store = yield* TapStore
         const tenant = yield* createTenant(yield* bootstrapKey())
         const { eventId, windowId } = yield* liveEvent(tenant, ["EXP-1"], "Export Night")
-        yield* store.store([{ ...tapOf(tenant, eventId, "EXP-1", Date.now() - 60_000), windowId }])
+        yield* store.store([{ ...tapAt(tenant, eventId, "EXP-1", Date.now() - 60_000), windowId }])
         const owner = yield* signedIn(tenant.orgId, "OWNER")
         const page = owner.page
 

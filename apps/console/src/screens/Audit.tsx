@@ -1,10 +1,10 @@
 import { OrganizationId } from "@tapline/domain"
 import { useState } from "react"
-import { call, describe, endpointUrl } from "../api.js"
+import { call, endpointUrl } from "../api.js"
 import { useSession } from "../session.js"
 import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
-import { useLoad } from "../ui/useLoad.js"
+import { usePaged } from "../ui/usePaged.js"
 
 type Entry = Awaited<ReturnType<typeof loadPage>>["items"][number]
 const loadPage = (
@@ -38,14 +38,7 @@ export const Audit = () => {
   const session = useSession()
   const organizationId = OrganizationId.make(session.org.id)
   const [filters, setFilters] = useState({ action: "", resourceType: "" })
-  const [more, setMore] = useState<{ items: ReadonlyArray<Entry>; cursor: string | null } | null>(null)
-  const [error, setError] = useState<string | null>(null)
-  const first = useLoad(() => {
-    setMore(null)
-    return loadPage(organizationId, filters)
-  }, [organizationId, filters])
-  const entries = [...(first.data?.items ?? []), ...(more?.items ?? [])]
-  const cursor = more === null ? (first.data?.nextCursor ?? null) : more.cursor
+  const entries = usePaged((cursor) => loadPage(organizationId, filters, cursor), [organizationId, filters])
 
   return (
     <section aria-labelledby="audit-heading">
@@ -82,10 +75,10 @@ export const Audit = () => {
           Download (CSV)
         </a>
       </form>
-      <ErrorNotice error={first.error ?? error} />
-      {first.data === null ? (
+      <ErrorNotice error={entries.error} />
+      {entries.items === null ? (
         <Loading what="the audit log" />
-      ) : entries.length === 0 ? (
+      ) : entries.items.length === 0 ? (
         <p>Nothing recorded yet.</p>
       ) : (
         <div className="scroll">
@@ -100,7 +93,7 @@ export const Audit = () => {
               </tr>
             </thead>
             <tbody>
-              {entries.map((entry) => (
+              {entries.items.map((entry) => (
                 <tr key={entry.id}>
                   <td>{when(entry.occurredAt)}</td>
                   <td>
@@ -121,18 +114,8 @@ export const Audit = () => {
           </table>
         </div>
       )}
-      {cursor !== null && (
-        <button
-          type="button"
-          className="quiet"
-          onClick={() =>
-            loadPage(organizationId, filters, cursor)
-              .then((page) =>
-                setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor })
-              )
-              .catch((failure: unknown) => setError(describe(failure)))
-          }
-        >
+      {entries.more !== null && (
+        <button type="button" className="quiet" onClick={entries.more}>
           Show older
         </button>
       )}

@@ -1,6 +1,7 @@
 import { EventId, type ImportResult, type OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call, describe } from "../api.js"
+import { EventSelect } from "../ui/Selects.js"
 
 type Stage =
   | { readonly step: "idle" }
@@ -77,16 +78,7 @@ export const BandImport = ({
         file again changes nothing.
       </p>
       <form onSubmit={start} className="inline">
-        <label>
-          Into event{" "}
-          <select value={eventId} onChange={(e) => setEventId(e.target.value)} required>
-            {events.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EventSelect label="Into event" events={events} value={eventId} onChange={setEventId} />
         <label>
           File{" "}
           <input

@@ -1,9 +1,11 @@
-import { type BandView, EventId, OrganizationId, TagId } from "@tapline/domain"
+import { EventId, OrganizationId, TagId } from "@tapline/domain"
 import { useState } from "react"
 import { call, describe } from "../api.js"
 import { can, useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { EventSelect } from "../ui/Selects.js"
 import { useLoad } from "../ui/useLoad.js"
+import { usePaged } from "../ui/usePaged.js"
 import { BandImport } from "./BandImport.js"
 import { TagPicker } from "./TagPicker.js"
 
@@ -30,7 +32,6 @@ export const Bands = () => {
     tagId: ""
   }))
   const [error, setError] = useState<string | null>(null)
-  const [extra, setExtra] = useState<{ items: ReadonlyArray<BandView>; cursor: string | null } | null>(null)
   const events = useLoad(
     () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
     [organizationId]
@@ -40,26 +41,25 @@ export const Bands = () => {
       call((c) => c.tags.list({ path: { organizationId }, urlParams: { limit: 500 } })).then((p) => p.items),
     [organizationId]
   )
-  const query = (cursor?: string) =>
-    call((c) =>
-      c.bands.list({
-        path: { organizationId },
-        urlParams: {
-          limit: PAGE,
-          cursor,
-          deleted: false,
-          eventId: filters.eventId === "" ? undefined : EventId.make(filters.eventId),
-          q: filters.q === "" ? undefined : filters.q,
-          flagged: filters.flagged === "" ? undefined : true,
-          activity: filters.activity === "" ? undefined : filters.activity,
-          tagId: filters.tagId === "" ? undefined : TagId.make(filters.tagId)
-        }
-      })
-    )
-  const bands = useLoad(() => {
-    setExtra(null)
-    return query()
-  }, [organizationId, filters])
+  const bands = usePaged(
+    (cursor) =>
+      call((c) =>
+        c.bands.list({
+          path: { organizationId },
+          urlParams: {
+            limit: PAGE,
+            cursor,
+            deleted: false,
+            eventId: filters.eventId === "" ? undefined : EventId.make(filters.eventId),
+            q: filters.q === "" ? undefined : filters.q,
+            flagged: filters.flagged === "" ? undefined : true,
+            activity: filters.activity === "" ? undefined : filters.activity,
+            tagId: filters.tagId === "" ? undefined : TagId.make(filters.tagId)
+          }
+        })
+      ),
+    [organizationId, filters]
+  )
 
   const act = (f: () => Promise<unknown>) => {
     setError(null)
@@ -70,25 +70,19 @@ export const Bands = () => {
   const set = (patch: Partial<Filters>) => setFilters({ ...filters, ...patch })
   const eventName = (id: string | null) => events.data?.items.find((e) => e.id === id)?.name ?? "—"
   const tagName = (id: string) => tags.data?.find((t) => t.id === id)?.name ?? id
-  const shown = [...(bands.data?.items ?? []), ...(extra?.items ?? [])]
-  const cursor = extra === null ? (bands.data?.nextCursor ?? null) : extra.cursor
 
   return (
     <section aria-labelledby="bands-heading">
       <h1 id="bands-heading">Bands</h1>
       <ErrorNotice error={error ?? bands.error} />
       <form className="filters" aria-label="Filter bands" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Event{" "}
-          <select value={filters.eventId} onChange={(e) => set({ eventId: e.target.value })}>
-            <option value="">All events</option>
-            {events.data?.items.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EventSelect
+          label="Event"
+          events={events.data?.items ?? []}
+          value={filters.eventId}
+          onChange={(eventId) => set({ eventId })}
+          any="All events"
+        />
         <label>
           Search <input type="search" value={filters.q} onChange={(e) => set({ q: e.target.value })} />
         </label>
@@ -123,9 +117,9 @@ export const Bands = () => {
           </select>
         </label>
       </form>
-      {bands.data === null ? (
+      {bands.items === null ? (
         <Loading what="bands" />
-      ) : shown.length === 0 ? (
+      ) : bands.items.length === 0 ? (
         <p>No bands match.</p>
       ) : (
         <div className="scroll">
@@ -141,7 +135,7 @@ export const Bands = () => {
               </tr>
             </thead>
             <tbody>
-              {shown.map((band) => (
+              {bands.items.map((band) => (
                 <tr key={band.id}>
                   <td>
                     <code>{band.bandUid}</code>
@@ -231,18 +225,8 @@ export const Bands = () => {
           </table>
         </div>
       )}
-      {cursor !== null && (
-        <button
-          type="button"
-          className="quiet"
-          onClick={() =>
-            query(cursor)
-              .then((page) =>
-                setExtra({ items: [...(extra?.items ?? []), ...page.items], cursor: page.nextCursor })
-              )
-              .catch((failure: unknown) => setError(describe(failure)))
-          }
-        >
+      {bands.more !== null && (
+        <button type="button" className="quiet" onClick={bands.more}>
           Show more
         </button>
       )}

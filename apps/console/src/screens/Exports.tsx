@@ -4,6 +4,7 @@ import { call, describe } from "../api.js"
 import { can, useSession } from "../session.js"
 import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { EventSelect } from "../ui/Selects.js"
 import { useLoad } from "../ui/useLoad.js"
 
 /** Background CSV exports (taps of an event; the audit log for an OWNER) and their download links. */
@@ -47,16 +48,12 @@ export const Exports = () => {
       <h1 id="exports-heading">Exports</h1>
       <ErrorNotice error={error ?? exports.error} />
       <form className="inline" onSubmit={onTaps} aria-label="Export taps">
-        <label>
-          Taps of{" "}
-          <select value={eventId} onChange={(e) => setEventId(e.target.value)}>
-            {events.data?.items.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EventSelect
+          label="Taps of"
+          events={events.data?.items ?? []}
+          value={eventId}
+          onChange={setEventId}
+        />
         <button type="submit">Export taps</button>
         {can(session, "OWNER") && (
           <button type="button" className="quiet" onClick={() => start({ kind: "audit" })}>

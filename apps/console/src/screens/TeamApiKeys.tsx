@@ -1,9 +1,9 @@
 import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call, describe } from "../api.js"
-import { ROLES } from "../session.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
+import { RoleSelect } from "../ui/Selects.js"
 import { useLoad } from "../ui/useLoad.js"
 
 /** The organisation's API keys (OWNER): the secret of a new one is shown once. */
@@ -35,14 +35,7 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
         <label>
           Name <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
         </label>
-        <label>
-          Role{" "}
-          <select value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
-        </label>
+        <RoleSelect value={role} onChange={setRole} />
         <button type="submit">Create key</button>
       </form>
       {secret !== null && (

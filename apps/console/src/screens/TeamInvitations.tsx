@@ -1,9 +1,9 @@
 import type { MemberRole, OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call, describe } from "../api.js"
-import { ROLES } from "../session.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
+import { RoleSelect } from "../ui/Selects.js"
 import { useLoad } from "../ui/useLoad.js"
 
 /** Open invitations (OWNER): send one by email, revoke one. */
@@ -35,14 +35,7 @@ export const TeamInvitations = ({
         <label>
           Email <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
         </label>
-        <label>
-          Role{" "}
-          <select value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
-            {ROLES.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
-        </label>
+        <RoleSelect value={role} onChange={setRole} />
         <button type="submit">Send invitation</button>
       </form>
       {open.data !== null && open.data.length > 0 && (

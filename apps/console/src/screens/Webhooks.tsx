@@ -2,7 +2,7 @@ import {
   type HttpUrl,
   OrganizationId,
   type WebhookEndpointId,
-  type WebhookEventType,
+  WebhookEventType,
   type WebhookKind
 } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
@@ -12,15 +12,7 @@ import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
 import { WebhookDeliveries } from "./WebhookDeliveries.js"
 
-const EVENT_TYPES: ReadonlyArray<WebhookEventType> = [
-  "tap.created",
-  "band.flagged",
-  "band.assigned",
-  "event.status_changed",
-  "export.ready",
-  "import.completed",
-  "webhook.disabled"
-]
+const EVENT_TYPES = WebhookEventType.literals
 const KINDS: Record<WebhookKind, string> = {
   webhook: "Webhook (signed JSON)",
   slack: "Slack channel",
