@@ -511,6 +511,10 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           )
         ).toBe("A3")
         yield* go(() => page.locator("figure.chart canvas").first().waitFor())
+        // The chart spans the range asked for (7 days), not what its few points would suggest.
+        const span = yield* go(() => page.locator("figure.chart [data-x-span]").getAttribute("data-x-span"))
+        const [from, to] = (span ?? "").split(",").map(Number)
+        expect(to! - from!).toBe(7 * 86_400)
         expect(yield* unlabelled(page)).toEqual([])
         yield* shot(page, "console-analytics")
 

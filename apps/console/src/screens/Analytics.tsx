@@ -155,7 +155,12 @@ export const Analytics = () => {
       {s === null ? (
         <Loading what="analytics" />
       ) : (
-        <SummaryView summary={s} series={series.data ?? null} windowName={windowName} />
+        <SummaryView
+          summary={s}
+          series={series.data ?? null}
+          range={fromMs === undefined ? undefined : [fromMs / 1000, fromMs / 1000 + (span ?? 0) / 1000]}
+          windowName={windowName}
+        />
       )}
       <CompareEvents
         organizationId={organizationId}

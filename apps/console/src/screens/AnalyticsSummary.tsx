@@ -64,10 +64,13 @@ const Breakdown = ({
 export const SummaryView = ({
   summary: s,
   series,
+  range,
   windowName
 }: {
   readonly summary: Summary
   readonly series: typeof TimeSeries.Type | null
+  /** The range asked for, in seconds: the chart spans it even where it has no points. */
+  readonly range?: readonly [number, number] | undefined
   readonly windowName: (id: string | null) => string
 }) => (
   <>
@@ -104,6 +107,7 @@ export const SummaryView = ({
         x={series.points.map((p) => Date.parse(p.at) / 1000)}
         ys={[series.points.map((p) => p.taps)]}
         series={[{ label: "Taps", color: "#0f7b6c" }]}
+        xRange={range}
       />
     )}
     <div className="grid">

@@ -19,7 +19,8 @@ export const Chart = ({
   ys,
   series,
   height = 220,
-  bars = false
+  bars = false,
+  xRange
 }: {
   readonly title: string
   readonly summary: string
@@ -28,6 +29,8 @@ export const Chart = ({
   readonly series: ReadonlyArray<Series>
   readonly height?: number
   readonly bars?: boolean
+  /** The x axis's span in seconds; without it uPlot fits the data (one point would span years). */
+  readonly xRange?: readonly [number, number] | undefined
 }) => {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
@@ -41,7 +44,15 @@ export const Chart = ({
         width: element.clientWidth || 600,
         height,
         legend: { show: series.length > 1 },
-        scales: { x: { time: true } },
+        scales: { x: xRange === undefined ? { time: true } : { time: true, range: () => [...xRange] } },
+        // The x span shown, on the element: what the chart covers, for tests and tools that cannot read a canvas.
+        hooks: {
+          setScale: [
+            (u: uPlot, key: string) => {
+              if (key === "x") element.dataset.xSpan = `${u.scales.x?.min ?? ""},${u.scales.x?.max ?? ""}`
+            }
+          ]
+        },
         series: [
           {},
           ...series.map((s) => ({
@@ -66,7 +77,7 @@ export const Chart = ({
       made.destroy()
       plot.current = null
     }
-  }, [series.map((s) => s.label).join(), height, bars])
+  }, [series.map((s) => s.label).join(), height, bars, xRange?.[0], xRange?.[1]])
 
   useEffect(() => {
     plot.current?.setData([x as Array<number>, ...(ys as Array<Array<number>>)])
