@@ -1,12 +1,8 @@
-import type { MemberRole } from "@tapline/domain"
+import type { MemberRole, Me as MeSchema } from "@tapline/domain"
 import { createContext, useContext } from "react"
 
-export interface Me {
-  readonly userId: string
-  readonly email: string
-  readonly platformAdmin: boolean
-  readonly memberships: ReadonlyArray<{ readonly organizationId: string; readonly role: MemberRole }>
-}
+/** The signed-in user, as `GET /api/v1/me` answers. */
+export type Me = typeof MeSchema.Type
 
 export interface Org {
   readonly id: string
@@ -24,13 +20,11 @@ export interface Session {
 /** The roles, least first. */
 export const ROLES: ReadonlyArray<MemberRole> = ["VIEWER", "EDITOR", "OWNER"]
 
-const RANK: Record<MemberRole, number> = { VIEWER: 0, EDITOR: 1, OWNER: 2 }
-
 export const roleIn = (me: Me, orgId: string): MemberRole =>
   me.platformAdmin ? "OWNER" : (me.memberships.find((m) => m.organizationId === orgId)?.role ?? "VIEWER")
 
 /** Whether the caller may use controls that need `role`. Only hides controls: the API still decides. */
-export const can = (session: Session, role: MemberRole) => RANK[session.role] >= RANK[role]
+export const can = (session: Session, role: MemberRole) => ROLES.indexOf(session.role) >= ROLES.indexOf(role)
 
 const SessionContext = createContext<Session | null>(null)
 export const SessionProvider = SessionContext.Provider

@@ -54,11 +54,20 @@ export const zonedToUtc = (local: string, timeZone: string): number => {
 export const utcToZoned = (utcMs: number, timeZone: string): string =>
   new Date(utcMs + offsetAt(utcMs, timeZone)).toISOString().slice(0, 16)
 
-/** A short, readable time in `timeZone`, for tables and axes. */
-export const formatIn = (utcMs: number, timeZone: string, withDate = true): string =>
-  new Intl.DateTimeFormat(undefined, {
-    timeZone,
-    ...(withDate ? { month: "short", day: "numeric" } : {}),
-    hour: "2-digit",
-    minute: "2-digit"
-  }).format(new Date(utcMs))
+const readable = new Map<string, Intl.DateTimeFormat>()
+
+/** A short, readable time in `timeZone`, for tables and axes (the live list formats 50 per frame). */
+export const formatIn = (utcMs: number, timeZone: string, withDate = true): string => {
+  const key = `${timeZone} ${withDate}`
+  let found = readable.get(key)
+  if (found === undefined) {
+    found = new Intl.DateTimeFormat(undefined, {
+      timeZone,
+      ...(withDate ? { month: "short", day: "numeric" } : {}),
+      hour: "2-digit",
+      minute: "2-digit"
+    })
+    readable.set(key, found)
+  }
+  return found.format(new Date(utcMs))
+}

@@ -17,6 +17,26 @@ export const LiveSummary = Schema.Struct({
   uniqueBands: Schema.Number
 })
 
+/** A `tap` message of the live stream: one of the event's latest taps (no IP, no user agent). */
+export const LiveTap = Schema.Struct({
+  id: Schema.String,
+  /** Epoch milliseconds. */
+  at: Schema.Number,
+  bandUid: Schema.String,
+  mode: Schema.NullOr(Schema.String),
+  kind: Schema.String
+})
+export type LiveTap = typeof LiveTap.Type
+
+/** A `counts` message of the live stream: this minute's taps, by mode, and the distinct bands seen. */
+export const LiveCounts = Schema.Struct({
+  minute: Schema.Number,
+  taps: Schema.Number,
+  byMode: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  uniqueBands: Schema.Number
+})
+export type LiveCounts = typeof LiveCounts.Type
+
 const eventIdParam = HttpApiSchema.param("eventId", EventId)
 
 /** Live view of an event's taps, from the pipeline's Redis counters (never PostgreSQL). */

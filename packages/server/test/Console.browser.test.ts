@@ -120,6 +120,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       const response = yield* Effect.promise(() => page.goto(`${origin}/`))
       expect(new URL(page.url()).pathname).toBe("/console/")
       expect(response?.headers()["cache-control"]).toBe("no-cache")
+      expect(response?.headers()["content-security-policy"]).toContain("connect-src 'self';")
       yield* Effect.promise(() => page.getByRole("link", { name: "Sign in" }).waitFor())
       expect(
         yield* Effect.promise(() => page.getByRole("link", { name: "Sign in" }).getAttribute("href"))

@@ -4,7 +4,7 @@ import { useState } from "react"
 import { call, endpointUrl } from "../api.js"
 import { useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
-import { useLoad } from "../ui/useLoad.js"
+import { useEvents, useLoad } from "../ui/useLoad.js"
 import { SummaryView, summaryCsv } from "./AnalyticsSummary.js"
 import { CompareEvents } from "./CompareEvents.js"
 
@@ -28,10 +28,7 @@ export const Analytics = () => {
     return eventId === null ? { kind: "organization" } : { kind: "event", id: eventId }
   })
   const [range, setRange] = useState<RangeName>("7d")
-  const events = useLoad(
-    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
-    [organizationId]
-  )
+  const events = useEvents(organizationId)
   const campaigns = useLoad(
     () =>
       call((c) => c.campaigns.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),

@@ -1,10 +1,11 @@
 import { EventId, OrganizationId, TagId } from "@tapline/domain"
 import { useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { can, useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { EventSelect } from "../ui/Selects.js"
-import { useLoad } from "../ui/useLoad.js"
+import { useAction } from "../ui/useAction.js"
+import { useEvents, useLoad } from "../ui/useLoad.js"
 import { usePaged } from "../ui/usePaged.js"
 import { BandImport } from "./BandImport.js"
 import { TagPicker } from "./TagPicker.js"
@@ -31,11 +32,7 @@ export const Bands = () => {
     activity: "",
     tagId: ""
   }))
-  const [error, setError] = useState<string | null>(null)
-  const events = useLoad(
-    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
-    [organizationId]
-  )
+  const events = useEvents(organizationId)
   const tags = useLoad(
     () =>
       call((c) => c.tags.list({ path: { organizationId }, urlParams: { limit: 500 } })).then((p) => p.items),
@@ -61,12 +58,8 @@ export const Bands = () => {
     [organizationId, filters]
   )
 
-  const act = (f: () => Promise<unknown>) => {
-    setError(null)
-    f()
-      .then(bands.reload)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  const { error, run } = useAction()
+  const act = (change: () => Promise<unknown>) => run(change, bands.reload)
   const set = (patch: Partial<Filters>) => setFilters({ ...filters, ...patch })
   const eventName = (id: string | null) => events.data?.items.find((e) => e.id === id)?.name ?? "—"
   const tagName = (id: string) => tags.data?.find((t) => t.id === id)?.name ?? id

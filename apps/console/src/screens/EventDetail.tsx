@@ -1,9 +1,9 @@
 import { EventId, type EventStatus, OrganizationId } from "@tapline/domain"
-import { useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { BASE, Link } from "../router.js"
 import { can, useSession } from "../session.js"
 import { ErrorNotice, Loading, ReadOnly } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 import { StatusBadge } from "./Events.js"
 import { WindowsEditor } from "./WindowsEditor.js"
@@ -30,14 +30,16 @@ export const EventDetail = ({ eventId: id }: { readonly eventId: string }) => {
     () => call((client) => client.events.get({ path: { organizationId, eventId } })),
     [organizationId, eventId]
   )
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
 
-  const changeStatus = (status: EventStatus) => {
-    setError(null)
-    call((client) => client.events.changeStatus({ path: { organizationId, eventId }, payload: { status } }))
-      .then(event.reload)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  const changeStatus = (status: EventStatus) =>
+    run(
+      () =>
+        call((client) =>
+          client.events.changeStatus({ path: { organizationId, eventId }, payload: { status } })
+        ),
+      event.reload
+    )
 
   if (event.data === null)
     return event.error === null ? <Loading what="the event" /> : <ErrorNotice error={event.error} />

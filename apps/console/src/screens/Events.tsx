@@ -1,9 +1,10 @@
 import { type EventStatus, OrganizationId, type TimeZone } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { BASE, Link, navigate } from "../router.js"
 import { can, useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 
 export const StatusBadge = ({ status }: { readonly status: EventStatus }) => (
@@ -23,19 +24,20 @@ export const Events = () => {
   )
   const [name, setName] = useState("")
   const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
 
   const create = (event: FormEvent) => {
     event.preventDefault()
-    setError(null)
-    call((client) =>
-      client.events.create({
-        path: { organizationId },
-        payload: { name, timezone: timezone as TimeZone, assignOnFlag: false, autoLifecycle: false }
-      })
+    run(
+      () =>
+        call((client) =>
+          client.events.create({
+            path: { organizationId },
+            payload: { name, timezone: timezone as TimeZone, assignOnFlag: false, autoLifecycle: false }
+          })
+        ),
+      (created) => navigate(`${BASE}/events/${created.id}`)
     )
-      .then((created) => navigate(`${BASE}/events/${created.id}`))
-      .catch((failure: unknown) => setError(describe(failure)))
   }
 
   return (

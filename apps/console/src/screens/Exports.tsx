@@ -1,11 +1,12 @@
 import { EventId, OrganizationId } from "@tapline/domain"
-import { type FormEvent, useEffect, useState } from "react"
-import { call, describe } from "../api.js"
+import { type FormEvent, useState } from "react"
+import { call } from "../api.js"
 import { can, useSession } from "../session.js"
 import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { EventSelect } from "../ui/Selects.js"
-import { useLoad } from "../ui/useLoad.js"
+import { useAction } from "../ui/useAction.js"
+import { useEvents, useLoad, useReloadWhile } from "../ui/useLoad.js"
 
 /** Background CSV exports (taps of an event; the audit log for an OWNER) and their download links. */
 export const Exports = () => {
@@ -15,28 +16,15 @@ export const Exports = () => {
     () => call((c) => c.exports.list({ path: { organizationId }, urlParams: { limit: 50 } })),
     [organizationId]
   )
-  const events = useLoad(
-    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
-    [organizationId]
-  )
+  const events = useEvents(organizationId)
   const [eventId, setEventId] = useState("")
-  const [error, setError] = useState<string | null>(null)
   const pending = exports.data?.items.some((e) => e.status === "queued" || e.status === "running") ?? false
 
-  // While an export is being made, look again every two seconds; links are presigned for minutes only.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while one is pending
-  useEffect(() => {
-    if (!pending) return
-    const timer = setTimeout(exports.reload, 2000)
-    return () => clearTimeout(timer)
-  }, [pending, exports.data, exports.reload])
+  useReloadWhile(pending, exports)
 
-  const start = (payload: Parameters<typeof createExport>[1]) => {
-    setError(null)
-    createExport(organizationId, payload)
-      .then(exports.reload)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  const { error, run } = useAction()
+  const start = (payload: Parameters<typeof createExport>[1]) =>
+    run(() => createExport(organizationId, payload), exports.reload)
   const onTaps = (e: FormEvent) => {
     e.preventDefault()
     const chosen = eventId || events.data?.items[0]?.id

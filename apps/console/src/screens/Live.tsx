@@ -1,4 +1,4 @@
-import { OrganizationId } from "@tapline/domain"
+import { EventId, type LiveCounts, type LiveTap, OrganizationId } from "@tapline/domain"
 import { useEffect, useRef, useState } from "react"
 import { call, endpointUrl } from "../api.js"
 import { BASE, Link } from "../router.js"
@@ -7,19 +7,6 @@ import { formatIn } from "../time.js"
 import { Chart } from "../ui/Chart.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
-
-interface LatestTap {
-  readonly id: string
-  readonly at: number
-  readonly bandUid: string
-  readonly mode: string | null
-  readonly kind: string
-}
-interface Counts {
-  readonly taps: number
-  readonly byMode: Readonly<Record<string, number>>
-  readonly uniqueBands: number
-}
 
 /** Seconds on the chart, and latest taps in the list: both bounded, so hours of a busy show cost the same. */
 const SECONDS = 120
@@ -31,8 +18,8 @@ interface LiveState {
   x: ReadonlyArray<number>
   y: ReadonlyArray<number>
   total: number
-  counts: Counts | null
-  latest: Array<LatestTap>
+  counts: LiveCounts | null
+  latest: Array<LiveTap>
   problem: string | null
   connected: boolean
 }
@@ -45,7 +32,7 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
   const session = useSession()
   const organizationId = OrganizationId.make(session.org.id)
   const event = useLoad(
-    () => call((c) => c.events.get({ path: { organizationId, eventId: eventId as never } })),
+    () => call((c) => c.events.get({ path: { organizationId, eventId: EventId.make(eventId) } })),
     [organizationId, eventId]
   )
   const state = useRef<LiveState>({
@@ -95,12 +82,12 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
       draw()
     })
     source.addEventListener("counts", (message) => {
-      live.counts = JSON.parse(message.data) as Counts
+      live.counts = JSON.parse(message.data) as LiveCounts
       live.problem = null
       draw()
     })
     source.addEventListener("tap", (message) => {
-      live.latest.unshift(JSON.parse(message.data) as LatestTap)
+      live.latest.unshift(JSON.parse(message.data) as LiveTap)
       if (live.latest.length > LATEST) live.latest.length = LATEST
       draw()
     })

@@ -1,8 +1,8 @@
 import { type MemberRole, OrganizationId } from "@tapline/domain"
-import { useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { can, ROLES, useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 import { TeamApiKeys } from "./TeamApiKeys.js"
 import { TeamInvitations } from "./TeamInvitations.js"
@@ -12,17 +12,11 @@ export const Team = () => {
   const session = useSession()
   const owner = can(session, "OWNER")
   const organizationId = OrganizationId.make(session.org.id)
-  const [error, setError] = useState<string | null>(null)
   const members = useLoad(
     () => call((c) => c.members.list({ path: { organizationId }, urlParams: { limit: 500 } })),
     [organizationId]
   )
-  const act = (f: () => Promise<unknown>, after: () => void) => {
-    setError(null)
-    f()
-      .then(after)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  const { error, run: act } = useAction()
 
   return (
     <>

@@ -1,9 +1,10 @@
 import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { RoleSelect } from "../ui/Selects.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 
 /** The organisation's API keys (OWNER): the secret of a new one is shown once. */
@@ -15,17 +16,17 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
   const [name, setName] = useState("")
   const [role, setRole] = useState<MemberRole>("EDITOR")
   const [secret, setSecret] = useState<string | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
   const create = (e: FormEvent) => {
     e.preventDefault()
-    setError(null)
-    call((c) => c.apiKeys.create({ path: { organizationId }, payload: { name, role } }))
-      .then((created) => {
+    run(
+      () => call((c) => c.apiKeys.create({ path: { organizationId }, payload: { name, role } })),
+      (created) => {
         setSecret(created.secret)
         setName("")
         keys.reload()
-      })
-      .catch((failure: unknown) => setError(describe(failure)))
+      }
+    )
   }
   return (
     <section aria-labelledby="keys-heading">
@@ -70,11 +71,13 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
                       className="quiet"
                       aria-label={`Revoke ${k.name}`}
                       onClick={() =>
-                        call((c) =>
-                          c.apiKeys.revoke({ path: { organizationId, apiKeyId: ApiKeyId.make(k.id) } })
+                        run(
+                          () =>
+                            call((c) =>
+                              c.apiKeys.revoke({ path: { organizationId, apiKeyId: ApiKeyId.make(k.id) } })
+                            ),
+                          keys.reload
                         )
-                          .then(keys.reload)
-                          .catch((failure: unknown) => setError(describe(failure)))
                       }
                     >
                       Revoke

@@ -1,9 +1,10 @@
 import type { MemberRole, OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { RoleSelect } from "../ui/Selects.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 
 /** Open invitations (OWNER): send one by email, revoke one. */
@@ -16,16 +17,19 @@ export const TeamInvitations = ({
   const open = useLoad(() => call((c) => c.invitations.list({ path: { organizationId } })), [organizationId])
   const [email, setEmail] = useState("")
   const [role, setRole] = useState<MemberRole>("EDITOR")
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
   const invite = (e: FormEvent) => {
     e.preventDefault()
-    setError(null)
-    call((c) => c.invitations.create({ path: { organizationId }, payload: { email: email as never, role } }))
-      .then(() => {
+    run(
+      () =>
+        call((c) =>
+          c.invitations.create({ path: { organizationId }, payload: { email: email as never, role } })
+        ),
+      () => {
         setEmail("")
         open.reload()
-      })
-      .catch((failure: unknown) => setError(describe(failure)))
+      }
+    )
   }
   return (
     <section aria-labelledby="invitations-heading">
@@ -47,9 +51,13 @@ export const TeamInvitations = ({
                 type="button"
                 className="quiet"
                 onClick={() =>
-                  call((c) => c.invitations.revoke({ path: { organizationId, invitationId: invitation.id } }))
-                    .then(open.reload)
-                    .catch((failure: unknown) => setError(describe(failure)))
+                  run(
+                    () =>
+                      call((c) =>
+                        c.invitations.revoke({ path: { organizationId, invitationId: invitation.id } })
+                      ),
+                    open.reload
+                  )
                 }
               >
                 Revoke

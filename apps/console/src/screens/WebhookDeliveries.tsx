@@ -1,9 +1,9 @@
 import type { OrganizationId, WebhookEndpointId } from "@tapline/domain"
-import { useEffect, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
-import { useLoad } from "../ui/useLoad.js"
+import { useAction } from "../ui/useAction.js"
+import { useLoad, useReloadWhile } from "../ui/useLoad.js"
 
 /** One endpoint's messages and where each stands; a test ping; redelivery of any message. */
 export const WebhookDeliveries = ({
@@ -18,21 +18,10 @@ export const WebhookDeliveries = ({
       call((c) => c.webhooks.deliveries({ path: { organizationId, endpointId }, urlParams: { limit: 50 } })),
     [organizationId, endpointId]
   )
-  const [error, setError] = useState<string | null>(null)
   const pending = deliveries.data?.items.some((d) => d.status === "pending") ?? false
-  // While a message is on its way, look again every two seconds.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while one is pending
-  useEffect(() => {
-    if (!pending) return
-    const timer = setTimeout(deliveries.reload, 2000)
-    return () => clearTimeout(timer)
-  }, [pending, deliveries.data, deliveries.reload])
-  const act = (f: () => Promise<unknown>) => {
-    setError(null)
-    f()
-      .then(deliveries.reload)
-      .catch((failure: unknown) => setError(describe(failure)))
-  }
+  useReloadWhile(pending, deliveries)
+  const { error, run } = useAction()
+  const act = (change: () => Promise<unknown>) => run(change, deliveries.reload)
   return (
     <section aria-labelledby="deliveries-heading">
       <h2 id="deliveries-heading">Delivery log</h2>

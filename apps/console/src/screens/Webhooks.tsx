@@ -6,9 +6,10 @@ import {
   type WebhookKind
 } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 import { WebhookDeliveries } from "./WebhookDeliveries.js"
 
@@ -33,24 +34,25 @@ export const Webhooks = () => {
   const [types, setTypes] = useState<ReadonlyArray<WebhookEventType>>(["band.flagged"])
   const [secret, setSecret] = useState<string | null>(null)
   const [selected, setSelected] = useState<WebhookEndpointId | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
 
   const create = (e: FormEvent) => {
     e.preventDefault()
-    setError(null)
-    call((c) =>
-      c.webhooks.create({
-        path: { organizationId },
-        payload: { kind, url: url as HttpUrl, eventTypes: types, description: "" }
-      })
-    )
-      .then((created) => {
+    run(
+      () =>
+        call((c) =>
+          c.webhooks.create({
+            path: { organizationId },
+            payload: { kind, url: url as HttpUrl, eventTypes: types, description: "" }
+          })
+        ),
+      (created) => {
         setSecret(created.secret)
         setUrl("")
         setSelected(created.endpoint.id)
         endpoints.reload()
-      })
-      .catch((failure: unknown) => setError(describe(failure)))
+      }
+    )
   }
 
   return (

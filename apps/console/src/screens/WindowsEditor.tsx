@@ -1,10 +1,11 @@
 import type { EventId, HttpUrl, OrganizationId, WindowType } from "@tapline/domain"
 import { DateTime } from "effect"
 import { useEffect, useState } from "react"
-import { call, describe } from "../api.js"
+import { call } from "../api.js"
 import { can, useSession } from "../session.js"
 import { formatIn, utcToZoned, zonedToUtc } from "../time.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useLoad } from "../ui/useLoad.js"
 
 interface Draft {
@@ -61,7 +62,7 @@ export const WindowsEditor = ({
     [organizationId, eventId]
   )
   const [drafts, setDrafts] = useState<ReadonlyArray<Draft> | null>(null)
-  const [error, setError] = useState<string | null>(null)
+  const { error, run } = useAction()
   const [notice, setNotice] = useState<string | null>(null)
 
   useEffect(() => {
@@ -92,7 +93,6 @@ export const WindowsEditor = ({
     setDrafts([...drafts, { key: nextKey++, type: "LIVE", title: "", url: "https://", start, end }])
   }
   const save = () => {
-    setError(null)
     const windows = drafts.map((d) => ({
       type: d.type,
       title: d.title,
@@ -100,12 +100,14 @@ export const WindowsEditor = ({
       startsAt: DateTime.unsafeMake(zonedToUtc(d.start, timezone)),
       endsAt: DateTime.unsafeMake(zonedToUtc(d.end, timezone))
     }))
-    call((client) => client.windows.replace({ path: { organizationId, eventId }, payload: { windows } }))
-      .then(() => {
+    run(
+      () =>
+        call((client) => client.windows.replace({ path: { organizationId, eventId }, payload: { windows } })),
+      () => {
         setNotice("Windows saved.")
         saved.reload()
-      })
-      .catch((failure: unknown) => setError(describe(failure)))
+      }
+    )
   }
 
   const spans = drafts

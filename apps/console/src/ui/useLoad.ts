@@ -1,5 +1,6 @@
+import type { OrganizationId } from "@tapline/domain"
 import { type DependencyList, useCallback, useEffect, useState } from "react"
-import { describe } from "../api.js"
+import { call, describe } from "../api.js"
 
 export interface Loaded<A> {
   readonly data: A | null
@@ -26,3 +27,23 @@ export const useLoad = <A>(load: () => Promise<A>, deps: DependencyList): Loaded
   const reload = useCallback(() => setGeneration((n) => n + 1), [])
   return { data, error, reload }
 }
+
+/**
+ * Loads again every two seconds while `pending` (an export being made, a webhook message on its way), and
+ * stops when it is not: each answer arms the timer again.
+ */
+export const useReloadWhile = (pending: boolean, loaded: Loaded<unknown>) => {
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each answer arms the timer again while pending
+  useEffect(() => {
+    if (!pending) return
+    const timer = setTimeout(loaded.reload, 2000)
+    return () => clearTimeout(timer)
+  }, [pending, loaded.data, loaded.reload])
+}
+
+/** The organisation's events (not deleted), for pickers and names. */
+export const useEvents = (organizationId: OrganizationId) =>
+  useLoad(
+    () => call((c) => c.events.list({ path: { organizationId }, urlParams: { limit: 500, deleted: false } })),
+    [organizationId]
+  )

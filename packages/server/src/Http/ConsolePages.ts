@@ -22,7 +22,7 @@ const TYPES: Record<string, string> = {
  * Our own scripts and styles only; no framing. The page talks to this origin, and uploads band files
  * straight to object storage: with S3 that is another origin, named here.
  */
-const pageHeaders = (storage: AppConfigShape["storage"]) => {
+export const pageHeaders = (storage: Pick<AppConfigShape["storage"], "provider" | "endpoint">) => {
   const uploads =
     storage.provider === "local"
       ? ""

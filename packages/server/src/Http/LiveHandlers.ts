@@ -1,6 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { type EventId, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
+import { type EventId, type LiveCounts, NotFound, type OrganizationId, TaplineApi } from "@tapline/domain"
 import { Effect, Ref, Schedule, Stream } from "effect"
 import { requireRole } from "../Auth/Authorization.js"
 import { EventRepository } from "../Events/EventRepository.js"
@@ -29,12 +29,13 @@ const RESEND_SECONDS = 5
 const liveTick = (counters: LiveCountersShape, eventId: string, sent: Ref.Ref<Sent>) =>
   Effect.gen(function* () {
     const last = yield* Ref.get(sent)
-    const ended = Math.floor(Date.now() / 1000) - 1
+    const now = Date.now()
+    const ended = Math.floor(now / 1000) - 1
     const from =
       last.second === null
         ? ended
         : Math.max(Math.min(last.second + 1, ended - RESEND_SECONDS + 1), ended - 59)
-    const minute = Math.floor(Date.now() / 60_000)
+    const minute = Math.floor(now / 60_000)
     const [seconds, current, uniqueBands, latest] = yield* Effect.all(
       [
         counters.perSecond(eventId, from, Math.max(0, ended - from + 1)),
@@ -52,7 +53,12 @@ const liveTick = (counters: LiveCountersShape, eventId: string, sent: Ref.Ref<Se
     })
     return (
       seconds.map((taps, i) => sse("taps", { second: from + i, taps })).join("") +
-      sse("counts", { minute, taps: current.taps, byMode: current.byMode, uniqueBands }) +
+      sse("counts", {
+        minute,
+        taps: current.taps,
+        byMode: current.byMode,
+        uniqueBands
+      } satisfies LiveCounts) +
       fresh.map((tap) => sse("tap", tap)).join("")
     )
   }).pipe(

@@ -1,17 +1,11 @@
+import type { LiveTap } from "@tapline/domain"
 import { Context, Effect, Layer } from "effect"
 import { Redis } from "../Redis/Redis.js"
 import { TapQueueError } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
 
-/** One of an event's latest taps, as the live view shows it (no IP, no user agent). */
-export interface LatestTap {
-  readonly id: string
-  /** Epoch milliseconds. */
-  readonly at: number
-  readonly bandUid: string
-  readonly mode: string | null
-  readonly kind: string
-}
+/** One of an event's latest taps, as the live view shows it: the live stream's `tap` message. */
+export type LatestTap = LiveTap
 
 /** How many of an event's latest taps the pipeline keeps for the live view. */
 export const LATEST_TAPS = 50
@@ -92,7 +86,6 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
     if (tap.mode !== null) fields.set(`mode:${tap.mode}`, (fields.get(`mode:${tap.mode}`) ?? 0) + 1)
     counts.bands.add(tap.bandUid)
     counts.latest.push(tap)
-    if (counts.latest.length > LATEST_TAPS) counts.latest.shift()
   }
   const ops: Array<CounterOp> = []
   for (const [eventId, counts] of byEvent) {
@@ -101,7 +94,7 @@ export const liveCounterOps = (taps: ReadonlyArray<TapRecord>): ReadonlyArray<Co
       for (const [field, n] of fields) ops.push(["m", counterKey.minute(eventId, minute), field, n])
     }
     ops.push(["u", counterKey.uniques(eventId), ...counts.bands])
-    ops.push(["l", counterKey.latest(eventId), ...counts.latest.map(latestJson)])
+    ops.push(["l", counterKey.latest(eventId), ...counts.latest.slice(-LATEST_TAPS).map(latestJson)])
   }
   return ops
 }
