@@ -1,5 +1,5 @@
 import { InvalidRequest, type Page } from "@tapline/domain"
-import { Effect } from "effect"
+import { DateTime, Effect } from "effect"
 
 /** Cursors are opaque to clients: the sort key of the last item, base64url-encoded. */
 export const encodeCursor = (key: string) => Buffer.from(key, "utf8").toString("base64url")
@@ -15,6 +15,30 @@ export const decodeCursor = (cursor: string | undefined, check: (key: string) =>
 
 export const isUuid = (value: string) =>
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
+
+/**
+ * Operators' lists are ordered by a time, then an id: their cursor key is "<ISO time>|<id>". A key whose time
+ * does not parse is refused here (400), not handed to PostgreSQL as an invalid date.
+ */
+export const timeCursorKey = (at: DateTime.DateTime, id: string) => `${DateTime.formatIso(at)}|${id}`
+
+export const decodeTimeCursor = (cursor: string | undefined, isId: (id: string) => boolean) =>
+  Effect.map(
+    decodeCursor(cursor, (key) => {
+      const [time, id] = splitTimeKey(key)
+      return /^\d{4}-/.test(time) && !Number.isNaN(Date.parse(time)) && isId(id)
+    }),
+    (key) => {
+      if (key === null) return undefined
+      const [time, id] = splitTimeKey(key)
+      return { at: new Date(time), id }
+    }
+  )
+
+const splitTimeKey = (key: string): [string, string] => {
+  const bar = key.indexOf("|")
+  return bar < 0 ? [key, ""] : [key.slice(0, bar), key.slice(bar + 1)]
+}
 
 /** Lists fetch `limit + 1` rows: the extra one says whether there is a next page. */
 export const toPage = <A>(rows: ReadonlyArray<A>, limit: number, keyOf: (a: A) => string): Page<A> => {

@@ -27,6 +27,7 @@ import { AppConfig } from "../Config/AppConfig.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { Events } from "../Events/Events.js"
 import { Exports } from "../Exports/Exports.js"
+import { Infrastructure } from "../Infrastructure/Infrastructure.js"
 import { Invitations } from "../Invitations/Invitations.js"
 import { Members } from "../Members/Members.js"
 import { Organizations } from "../Organizations/Organizations.js"
@@ -114,7 +115,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Analytics.Default,
     Exports.Default,
     Uploads.Default,
-    Webhooks.Default
+    Webhooks.Default,
+    Infrastructure.Default
   ]),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([

@@ -315,9 +315,13 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         }
       }).pipe(Effect.withSpan("TapStore.redrive"))
 
-    /** Oldest first; `after` is the last of the previous page. */
-    const deadLetters = (limit: number, after?: { readonly at: Date; readonly tapId: string }) =>
-      sql<{
+    /**
+     * Oldest first; `after` is the last of the previous page. Times are cut to milliseconds, as the cursor
+     * carries them: a microsecond left in the column would hand the last row of a page out again.
+     */
+    const deadLetters = (limit: number, after?: { readonly at: Date; readonly tapId: string }) => {
+      const at = sql`date_trunc('milliseconds', dead_lettered_at)`
+      return sql<{
         tapId: string
         organizationId: string | null
         error: string
@@ -325,9 +329,10 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         deadLetteredAt: Date
         payload: string
       }>`
-        select tap_id, organization_id, error, sqlstate, dead_lettered_at, payload from tap_dead_letters
-        ${after === undefined ? sql`` : sql`where (dead_lettered_at, tap_id) > (${after.at}, ${after.tapId})`}
-        order by dead_lettered_at, tap_id limit ${limit}`
+        select tap_id, organization_id, error, sqlstate, payload, ${at} as dead_lettered_at from tap_dead_letters
+        ${after === undefined ? sql`` : sql`where (${at}, tap_id) > (${after.at}, ${after.tapId})`}
+        order by ${at}, tap_id limit ${limit}`
+    }
 
     return { store, deadLetter, deadLetterCount, deadLetters, redrive } as const
   })
