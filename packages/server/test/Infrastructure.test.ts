@@ -1,12 +1,13 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { startRedisServer } from "@tapline/testing/redisServer"
+import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { encodeCursor } from "../src/Admin/Pagination.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { Infrastructure } from "../src/Infrastructure/Infrastructure.js"
 import { Jobs, jobQueue, workQueue } from "../src/Jobs/Jobs.js"
 import { TapStore } from "../src/Taps/TapStore.js"
-import { serviceHarness } from "./support/ServiceHarness.js"
+import { serviceHarness, serviceHarnessWith } from "./support/ServiceHarness.js"
 import { tapOf } from "./support/TapFixtures.js"
 
 /*
@@ -150,6 +151,57 @@ describe("infrastructure service", () => {
         })
         expect((yield* infrastructure.readModel).stale).toEqual([])
       })
+    )
+  })
+})
+
+class PrivateRedis extends Context.Tag("test/PrivateRedis")<
+  PrivateRedis,
+  Awaited<ReturnType<typeof startRedisServer>>
+>() {}
+
+/** The same service on Redis backends, over a Redis server of the test's own that it can stop. */
+const onRedis = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    const redis = yield* Effect.acquireRelease(
+      Effect.promise(() => startRedisServer()),
+      (server) => Effect.promise(() => server.dispose())
+    )
+    return Infrastructure.Default.pipe(
+      Layer.provideMerge(Layer.merge(Audit.Default, TapStore.Default)),
+      Layer.provideMerge(serviceHarnessWith({ REDIS_URL: redis.url })),
+      Layer.merge(Layer.succeed(PrivateRedis, redis))
+    )
+  })
+)
+
+describe("infrastructure service on Redis", () => {
+  layer(onRedis, { excludeTestServices: true, timeout: 120_000 })((it) => {
+    it.effect(
+      "pipeline health says which backend failed: Redis stopped → 503 naming redis; back empty → zero consumers",
+      () =>
+        Effect.gen(function* () {
+          const infrastructure = yield* Infrastructure
+          const redis = yield* PrivateRedis
+          expect(yield* infrastructure.pipeline).toMatchObject({
+            deadLetters: 0,
+            consumers: expect.any(Number)
+          })
+
+          yield* Effect.promise(() => redis.kill())
+          const down = yield* Effect.flip(infrastructure.pipeline)
+          expect(down).toMatchObject({ _tag: "ServiceUnavailable", checks: { redis: "failing" } })
+
+          yield* Effect.promise(() => redis.start())
+          // The client reconnects on its own schedule: the probe answers again once it has.
+          let back = yield* Effect.either(infrastructure.pipeline)
+          while (back._tag === "Left") {
+            yield* Effect.sleep("100 millis")
+            back = yield* Effect.either(infrastructure.pipeline)
+          }
+          // Restarted empty: no stream and no group until taps and a writer return. Said as such, not as failing.
+          expect(back.right).toMatchObject({ streamLength: 0, consumers: 0, pending: 0, deadLetters: 0 })
+        })
     )
   })
 })

@@ -548,14 +548,17 @@ export const makeQueue = Effect.gen(function* () {
     }),
     health: Effect.gen(function* () {
       const length = yield* run("xlen", () => client.xlen(STREAM_KEY))
-      const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
-        Array<unknown>
-      >
+      // A Redis restarted without its data has no stream and no group until taps and a writer come back:
+      // that is an empty pipeline with no consumers, not a failing Redis.
+      const exists = length > 0 || (yield* run("exists", () => client.exists(STREAM_KEY))) === 1
+      const groups = exists
+        ? ((yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<Array<unknown>>)
+        : []
       const info = groups.map(toRecord).find((group) => group.name === GROUP)
-      const [, oldest] = (yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [
-        number,
-        string | null
-      ]
+      const [, oldest] =
+        info === undefined
+          ? [0, null]
+          : ((yield* run("pending", () => client.xpending(STREAM_KEY, GROUP))) as [number, string | null])
       // The first entry no writer has read yet: after the last delivered id.
       const lastDelivered = String(info?.["last-delivered-id"] ?? "0-0")
       const [unread] = (yield* run("unread", () =>

@@ -10,29 +10,31 @@ import * as Runtime from "../../src/Runtime.js"
 import { MigratedDatabase } from "./TestDatabase.js"
 
 /**
- * Feature services over a fresh migrated database and the in-memory backends (no Redis, no HTTP): for tests
+ * Feature services over a fresh migrated database and the in-memory backends (Redis with `REDIS_URL` in `env`; no HTTP): for tests
  * of the rules a service holds, beside the HTTP suites that run the whole stack.
  */
-export const serviceHarness = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-service-"))
-    yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true })))
-    const config = AppConfig.layer.pipe(
-      Layer.provide(
-        Layer.setConfigProvider(
-          ConfigProvider.fromMap(
-            new Map([
-              ["TAPLINE_DATA_DIR", dataDir],
-              ["LOG_LEVEL", "WARN"]
-            ])
+export const serviceHarnessWith = (env: Record<string, string>) =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-service-"))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => Fs.rmSync(dataDir, { recursive: true, force: true }))
+      )
+      const config = AppConfig.layer.pipe(
+        Layer.provide(
+          Layer.setConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([["TAPLINE_DATA_DIR", dataDir], ["LOG_LEVEL", "WARN"], ...Object.entries(env)])
+            )
           )
         )
       )
-    )
-    return Changes.Default.pipe(
-      Layer.provideMerge(Projector.Default),
-      Layer.provideMerge(Runtime.platform({ database: MigratedDatabase, jobs: MemoryJobs.layer })),
-      Layer.provideMerge(config)
-    )
-  })
-)
+      return Changes.Default.pipe(
+        Layer.provideMerge(Projector.Default),
+        Layer.provideMerge(Runtime.platform({ database: MigratedDatabase, jobs: MemoryJobs.layer })),
+        Layer.provideMerge(config)
+      )
+    })
+  )
+
+export const serviceHarness = serviceHarnessWith({})
