@@ -63,3 +63,17 @@ export const browserSessionResponse = (tokens: SessionTokens, secure: boolean) =
       Effect.orDie
     )
   )
+
+/** A finished sign-in's answer: tokens in the body for an API client (`bearer`), cookies for a browser. */
+export const sessionResponse = (
+  tokens: SessionTokens,
+  transport: "bearer" | "cookie" | undefined,
+  secure: boolean
+) =>
+  Effect.suspend(() =>
+    transport === "bearer"
+      ? Effect.succeed<ReturnType<typeof tokensBody> | HttpServerResponse.HttpServerResponse>(
+          tokensBody(tokens, true)
+        )
+      : browserSessionResponse(tokens, secure)
+  )

@@ -11,6 +11,7 @@ import { Changes } from "../Admin/Changes.js"
 import { dataExceptionError, isDataException } from "../Admin/Constraints.js"
 import { Analytics } from "../Analytics/Analytics.js"
 import { Audit } from "../Audit/Audit.js"
+import { Account } from "../Auth/Account.js"
 import { ApiKeyRepository, ApiKeys } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
@@ -18,6 +19,7 @@ import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { OAuthProviders } from "../Auth/OAuthProviders.js"
 import { OAuthSignIn } from "../Auth/OAuthSignIn.js"
 import { Passkeys } from "../Auth/Passkeys.js"
+import { SecondFactor } from "../Auth/SecondFactor.js"
 import { Sessions } from "../Auth/Sessions.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { Totp } from "../Auth/Totp.js"
@@ -99,7 +101,13 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     PasskeysHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
-  Layer.provide([OAuthSignIn.Default, OAuthProviders.Default, Passkeys.Default]),
+  Layer.provide([
+    OAuthSignIn.Default,
+    OAuthProviders.Default,
+    Passkeys.Default,
+    SecondFactor.Default,
+    Account.Default
+  ]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
   // Features: a repository and a service each, under the handlers.
   Layer.provide([

@@ -4,7 +4,7 @@ import { DateTime, Effect } from "effect"
 import { requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { type PasskeyRow, Passkeys } from "../Auth/Passkeys.js"
-import { browserSessionResponse, tokensBody } from "../Auth/SessionCookies.js"
+import { sessionResponse } from "../Auth/SessionCookies.js"
 import { SignIn } from "../Auth/SignIn.js"
 import { AppConfig } from "../Config/AppConfig.js"
 
@@ -81,8 +81,7 @@ export const PasskeysHandlers = HttpApiBuilder.group(TaplineApi, "passkeys", (ha
             .complete(userId, "passkey")
             .pipe(Effect.catchTags({ SqlError: Effect.die, CacheError: Effect.die }))
           if (outcome.kind === "second_factor") return { secondFactorTicket: outcome.ticket }
-          if (payload.transport === "bearer") return tokensBody(outcome.tokens, true)
-          return yield* browserSessionResponse(outcome.tokens, auth.cookieSecure)
+          return yield* sessionResponse(outcome.tokens, payload.transport, auth.cookieSecure)
         })
       )
   })
