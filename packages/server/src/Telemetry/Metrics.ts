@@ -13,101 +13,91 @@ const make = (enabled: boolean) => {
   const registry = new Prom.Registry()
   const registers = enabled ? [registry] : []
   if (enabled) Prom.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 })
+  const counter = <L extends string = never>(name: string, help: string, labelNames: ReadonlyArray<L> = []) =>
+    new Prom.Counter<L>({ name, help, labelNames, registers })
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: ReadonlyArray<L> = []) =>
+    new Prom.Gauge<L>({ name, help, labelNames, registers })
+  const histogram = <L extends string = never>(
+    name: string,
+    help: string,
+    buckets: Array<number>,
+    labelNames: ReadonlyArray<L> = []
+  ) => new Prom.Histogram<L>({ name, help, buckets, labelNames, registers })
   return {
     registry,
     enabled,
-    http: new Prom.Histogram({
-      name: "tapline_http_request_duration_seconds",
-      help: "Admin API and page requests by route class and status class",
-      labelNames: ["route", "status"] as const,
-      buckets: seconds,
-      registers
-    }),
-    redirects: new Prom.Counter({
-      name: "tapline_redirects_total",
-      help: "Taps served by the redirect, by redirect kind (WINDOW, FALLBACK, ORG, DEFAULT)",
-      labelNames: ["kind"] as const,
-      registers
-    }),
-    botTaps: new Prom.Counter({
-      name: "tapline_bot_taps_total",
-      help: "Taps from user agents recognised as bots (and HEAD requests)",
-      registers
-    }),
-    redirectRejections: new Prom.Counter({
-      name: "tapline_redirect_rejections_total",
-      help: "Redirect requests answered without a redirect, by status",
-      labelNames: ["status"] as const,
-      registers
-    }),
-    writerBatchSize: new Prom.Histogram({
-      name: "tapline_writer_batch_size",
-      help: "Taps per batch the writer stored",
-      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000],
-      registers
-    }),
-    writerBatchSeconds: new Prom.Histogram({
-      name: "tapline_writer_batch_duration_seconds",
-      help: "Time to store one batch in PostgreSQL",
-      buckets: seconds,
-      registers
-    }),
-    storeLag: new Prom.Histogram({
-      name: "tapline_tap_store_lag_seconds",
-      help: "From a tap's redirect to its batch committed in PostgreSQL (the newest tap of each batch)",
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers
-    }),
-    readModelRebuilds: new Prom.Counter({
-      name: "tapline_read_model_rebuilds_total",
-      help: "Organisations whose read model was rebuilt from PostgreSQL (stale, or a full rebuild)",
-      registers
-    }),
-    writerFailures: new Prom.Counter({
-      name: "tapline_writer_batch_failures_total",
-      help: "Batches the writer could not store (retried)",
-      registers
-    }),
-    redirectLookups: new Prom.Counter({
-      name: "tapline_redirect_lookups_total",
-      help: "Redirect lookups by where the answer came from: this process's cache (hit) or Redis (miss)",
-      labelNames: ["result"] as const,
-      registers
-    }),
-    duplicateTaps: new Prom.Counter({
-      name: "tapline_duplicate_taps_total",
-      help: "Taps stored as duplicates (the same band within TAP_DUPLICATE_INTERVAL), not counted in analytics",
-      registers
-    }),
-    alertsFiring: new Prom.Gauge({
-      name: "tapline_alerts_firing",
-      help: "1 while an in-process alert rule fires on this instance, by rule",
-      labelNames: ["rule"] as const,
-      registers
-    }),
-    deadLetteredTaps: new Prom.Counter({
-      name: "tapline_dead_lettered_taps_total",
-      help: "Taps PostgreSQL refused, kept in tap_dead_letters",
-      registers
-    }),
-    jobs: new Prom.Counter({
-      name: "tapline_jobs_total",
-      help: "Background jobs worked, by queue and outcome",
-      labelNames: ["queue", "outcome"] as const,
-      registers
-    }),
-    emails: new Prom.Counter({
-      name: "tapline_email_sends_total",
-      help: "Email send attempts by provider and outcome (sent, transient, permanent)",
-      labelNames: ["provider", "outcome"] as const,
-      registers
-    }),
-    webhookDeliveries: new Prom.Counter({
-      name: "tapline_webhook_deliveries_total",
-      help: "Webhook and chat deliveries by endpoint kind and outcome (delivered, failed, gave_up)",
-      labelNames: ["kind", "outcome"] as const,
-      registers
-    })
+    http: histogram(
+      "tapline_http_request_duration_seconds",
+      "Admin API and page requests by route class and status class",
+      seconds,
+      ["route", "status"]
+    ),
+    redirects: counter(
+      "tapline_redirects_total",
+      "Taps served by the redirect, by redirect kind (WINDOW, FALLBACK, ORG, DEFAULT)",
+      ["kind"]
+    ),
+    botTaps: counter(
+      "tapline_bot_taps_total",
+      "Taps from user agents recognised as bots (and HEAD requests)"
+    ),
+    redirectRejections: counter(
+      "tapline_redirect_rejections_total",
+      "Redirect requests answered without a redirect, by status",
+      ["status"]
+    ),
+    writerBatchSize: histogram(
+      "tapline_writer_batch_size",
+      "Taps per batch the writer stored",
+      [1, 10, 50, 100, 250, 500, 1000, 2500, 5000]
+    ),
+    writerBatchSeconds: histogram(
+      "tapline_writer_batch_duration_seconds",
+      "Time to store one batch in PostgreSQL",
+      seconds
+    ),
+    storeLag: histogram(
+      "tapline_tap_store_lag_seconds",
+      "From a tap's redirect to its batch committed in PostgreSQL (the newest tap of each batch)",
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+    ),
+    readModelRebuilds: counter(
+      "tapline_read_model_rebuilds_total",
+      "Organisations whose read model was rebuilt from PostgreSQL (stale, or a full rebuild)"
+    ),
+    writerFailures: counter(
+      "tapline_writer_batch_failures_total",
+      "Batches the writer could not store (retried)"
+    ),
+    redirectLookups: counter(
+      "tapline_redirect_lookups_total",
+      "Redirect lookups by where the answer came from: this process's cache (hit) or Redis (miss)",
+      ["result"]
+    ),
+    duplicateTaps: counter(
+      "tapline_duplicate_taps_total",
+      "Taps stored as duplicates (the same band within TAP_DUPLICATE_INTERVAL), not counted in analytics"
+    ),
+    alertsFiring: gauge(
+      "tapline_alerts_firing",
+      "1 while an in-process alert rule fires on this instance, by rule",
+      ["rule"]
+    ),
+    deadLetteredTaps: counter(
+      "tapline_dead_lettered_taps_total",
+      "Taps PostgreSQL refused, kept in tap_dead_letters"
+    ),
+    jobs: counter("tapline_jobs_total", "Background jobs worked, by queue and outcome", ["queue", "outcome"]),
+    emails: counter(
+      "tapline_email_sends_total",
+      "Email send attempts by provider and outcome (sent, transient, permanent)",
+      ["provider", "outcome"]
+    ),
+    webhookDeliveries: counter(
+      "tapline_webhook_deliveries_total",
+      "Webhook and chat deliveries by endpoint kind and outcome (delivered, failed, gave_up)",
+      ["kind", "outcome"]
+    )
   }
 }
 
