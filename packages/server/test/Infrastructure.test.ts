@@ -1,13 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { startRedisServer } from "@tapline/testing/redisServer"
-import { Context, Effect, Exit, Layer, Schema } from "effect"
+import { Effect, Exit, Layer, Schema } from "effect"
 import { encodeCursor } from "../src/Admin/Pagination.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { Infrastructure } from "../src/Infrastructure/Infrastructure.js"
 import { Jobs, jobQueue, workQueue } from "../src/Jobs/Jobs.js"
 import { TapStore } from "../src/Taps/TapStore.js"
-import { serviceHarness, serviceHarnessWith } from "./support/ServiceHarness.js"
+import { onPrivateRedis, PrivateRedis, serviceHarness, serviceHarnessWith } from "./support/ServiceHarness.js"
 import { tapOf } from "./support/TapFixtures.js"
 
 /*
@@ -155,24 +154,12 @@ describe("infrastructure service", () => {
   })
 })
 
-class PrivateRedis extends Context.Tag("test/PrivateRedis")<
-  PrivateRedis,
-  Awaited<ReturnType<typeof startRedisServer>>
->() {}
-
 /** The same service on Redis backends, over a Redis server of the test's own that it can stop. */
-const onRedis = Layer.unwrapScoped(
-  Effect.gen(function* () {
-    const redis = yield* Effect.acquireRelease(
-      Effect.promise(() => startRedisServer()),
-      (server) => Effect.promise(() => server.dispose())
-    )
-    return Infrastructure.Default.pipe(
-      Layer.provideMerge(Layer.merge(Audit.Default, TapStore.Default)),
-      Layer.provideMerge(serviceHarnessWith({ REDIS_URL: redis.url })),
-      Layer.merge(Layer.succeed(PrivateRedis, redis))
-    )
-  })
+const onRedis = onPrivateRedis((url) =>
+  Infrastructure.Default.pipe(
+    Layer.provideMerge(Layer.merge(Audit.Default, TapStore.Default)),
+    Layer.provideMerge(serviceHarnessWith({ REDIS_URL: url }))
+  )
 )
 
 describe("infrastructure service on Redis", () => {

@@ -31,6 +31,7 @@ import { Events } from "../Events/Events.js"
 import { Exports } from "../Exports/Exports.js"
 import { Infrastructure } from "../Infrastructure/Infrastructure.js"
 import { Invitations } from "../Invitations/Invitations.js"
+import { Live } from "../Live/Live.js"
 import { Members } from "../Members/Members.js"
 import { Organizations } from "../Organizations/Organizations.js"
 import { HotPath } from "../Redirect/HotPath.js"
@@ -124,7 +125,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Exports.Default,
     Uploads.Default,
     Webhooks.Default,
-    Infrastructure.Default
+    Infrastructure.Default,
+    Live.Default
   ]),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([

@@ -1,7 +1,8 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { startRedisServer } from "@tapline/testing/redisServer"
+import { ConfigProvider, Context, Effect, Layer } from "effect"
 import { Changes } from "../../src/Admin/Changes.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
 import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
@@ -38,3 +39,20 @@ export const serviceHarnessWith = (env: Record<string, string>) =>
   )
 
 export const serviceHarness = serviceHarnessWith({})
+
+/** A Redis server of the test's own, which it may stop and start; provided beside what `build` makes on it. */
+export class PrivateRedis extends Context.Tag("test/PrivateRedis")<
+  PrivateRedis,
+  Awaited<ReturnType<typeof startRedisServer>>
+>() {}
+
+export const onPrivateRedis = <A, E, R>(build: (redisUrl: string) => Layer.Layer<A, E, R>) =>
+  Layer.unwrapScoped(
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.promise(() => startRedisServer()),
+        (server) => Effect.promise(() => server.dispose())
+      ),
+      (redis) => Layer.merge(build(redis.url), Layer.succeed(PrivateRedis, redis))
+    )
+  )

@@ -1,0 +1,78 @@
+import { describe, expect, layer } from "@effect/vitest"
+import type { EventId, OrganizationId } from "@tapline/domain"
+import { Chunk, Effect, Exit, Layer, Stream } from "effect"
+import { Live, type LiveMessage } from "../src/Live/Live.js"
+import { TapRecorder } from "../src/Taps/TapRecorder.js"
+import { onPrivateRedis, PrivateRedis, serviceHarnessWith } from "./support/ServiceHarness.js"
+import { show, tapOf, tenant } from "./support/TapFixtures.js"
+
+/*
+ * The live view's service on the Redis pipeline (the console's Live screen reads it through the stream
+ * endpoint): taps recorded reach the stream's counts and tap list; another organisation's event is not
+ * found; when Redis cannot be read the viewer is told so, not shown zeros, and the stream carries on.
+ */
+
+const services = onPrivateRedis((url) =>
+  Live.Default.pipe(Layer.provideMerge(serviceHarnessWith({ REDIS_URL: url })))
+)
+
+const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
+
+/** The stream's ticks until one satisfies `done`: each tick is one second's messages. */
+const ticksUntil = (
+  ticks: Stream.Stream<ReadonlyArray<LiveMessage>>,
+  done: (tick: ReadonlyArray<LiveMessage>) => boolean
+) =>
+  Effect.map(
+    Stream.runCollect(Stream.takeUntil(ticks, done)),
+    (collected) => Chunk.toReadonlyArray(collected).at(-1)!
+  )
+
+describe("live service", () => {
+  layer(services, { excludeTestServices: true, timeout: 120_000 })((it) => {
+    it.effect(
+      "recorded taps reach the stream; another organisation's event is not found; Redis down is said",
+      () =>
+        Effect.gen(function* () {
+          const live = yield* Live
+          const recorder = yield* TapRecorder
+          const t = yield* tenant({ events: [{ status: "ACTIVE", windows: show("live") }] })
+          const other = yield* tenant({ events: [{ status: "ACTIVE" }] })
+          const organizationId = t.orgId as OrganizationId
+          const eventId = t.eventIds[0]! as EventId
+
+          expect(yield* failureOf(live.stream(organizationId, other.eventIds[0]! as EventId))).toContain(
+            "NotFound"
+          )
+          expect(yield* failureOf(live.summary(organizationId, other.eventIds[0]! as EventId))).toContain(
+            "NotFound"
+          )
+
+          const ticks = yield* live.stream(organizationId, eventId)
+          for (const band of ["L-1", "L-2", "L-3"]) recorder.record(tapOf(t, band, { mode: "LIVE" }))
+          const counted = yield* ticksUntil(ticks, (tick) =>
+            tick.some((message) => message.event === "counts" && message.data.taps === 3)
+          )
+          expect(counted).toContainEqual({
+            event: "counts",
+            data: expect.objectContaining({ uniqueBands: 3 })
+          })
+          expect((yield* live.summary(organizationId, eventId)).tapsThisMinute).toBeGreaterThanOrEqual(3)
+
+          const redis = yield* PrivateRedis
+          yield* Effect.promise(() => redis.kill())
+          const down = yield* ticksUntil(ticks, (tick) =>
+            tick.some((message) => message.event === "unavailable")
+          )
+          expect(down).toEqual([
+            { event: "unavailable", data: { message: expect.stringContaining("Redis") } }
+          ])
+          yield* Effect.promise(() => redis.start())
+          // Back, and empty: the stream reads again (zeros now are the truth, not an outage).
+          const back = yield* ticksUntil(ticks, (tick) => tick.some((message) => message.event === "counts"))
+          expect(back.some((message) => message.event === "unavailable")).toBe(false)
+        })
+    )
+  })
+})
