@@ -1,7 +1,6 @@
-import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Principal, type SessionId, type UserId } from "@tapline/domain"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { generate } from "otplib"
 import { Audit } from "../src/Audit/Audit.js"
 import { Account } from "../src/Auth/Account.js"
@@ -12,7 +11,7 @@ import { SignIn } from "../src/Auth/SignIn.js"
 import { Totp } from "../src/Auth/Totp.js"
 import { UserRepository } from "../src/Users/UserRepository.js"
 import { Users } from "../src/Users/Users.js"
-import { serviceHarness } from "./support/ServiceHarness.js"
+import { auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
 
 /*
  * Issue 13: the rules of a user's own account and second factor, on the services that hold them (a real
@@ -25,16 +24,6 @@ const services = Layer.mergeAll(Account.Default, SecondFactor.Default).pipe(
   Layer.provideMerge(Audit.Default),
   Layer.provideMerge(serviceHarness)
 )
-
-const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
-
-const auditOf = (resourceId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ action: string }>`select action from audit_log where resource_id = ${resourceId} order by id`.pipe(
-      Effect.map((rows) => rows.map((row) => row.action))
-    )
-  )
 
 let sequence = 0
 const newUser = Effect.flatMap(Users, (users) =>
@@ -67,7 +56,7 @@ describe("account rules", () => {
           // The first token again, as a thief who copied it would send it: refused, and the session is over.
           expect(yield* failureOf(account.refresh(first.refreshToken))).toContain("Unauthorized")
           expect(yield* failureOf(account.refresh(second.refreshToken))).toContain("Unauthorized")
-          expect(yield* auditOf(first.sessionId)).toEqual(["session.create", "session.refresh_reuse"])
+          expect(yield* auditActions(first.sessionId)).toEqual(["session.create", "session.refresh_reuse"])
           expect(yield* failureOf(account.refresh(""))).toContain("Unauthorized")
 
           const key = new Principal({
@@ -80,7 +69,7 @@ describe("account rules", () => {
           expect(yield* failureOf(account.signOut(key))).toContain("Forbidden")
           const third = yield* signIn.openSession(user.id, "passkey")
           yield* account.signOut(sessionOf(user.id, third.sessionId))
-          expect(yield* auditOf(third.sessionId)).toEqual(["session.create", "session.sign_out"])
+          expect(yield* auditActions(third.sessionId)).toEqual(["session.create", "session.sign_out"])
           expect((yield* account.listSessions(user.id)).map((session) => session.id)).toEqual([])
           expect(yield* failureOf(account.revokeSession(user.id, third.sessionId as SessionId))).toContain(
             "NotFound"
@@ -117,7 +106,7 @@ describe("account rules", () => {
 
           yield* secondFactor.disable(user.id, { backupCode: backupCodes[0]! })
           expect((yield* account.me(user.id, sessionOf(user.id, "s"))).totp).toBe("none")
-          expect(yield* auditOf(user.id)).toEqual([
+          expect(yield* auditActions(user.id)).toEqual([
             "user.create",
             "totp.enrol_start",
             "totp.enable",

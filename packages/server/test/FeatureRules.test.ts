@@ -1,7 +1,7 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { type OrganizationId, Principal, type UserId } from "@tapline/domain"
-import { DateTime, Effect, Exit, Layer, Schedule } from "effect"
+import { DateTime, Effect, Layer, Schedule } from "effect"
 import { Audit } from "../src/Audit/Audit.js"
 import type { SecretBox } from "../src/Crypto/SecretBox.js"
 import { Email, type EmailMessage } from "../src/Email/Email.js"
@@ -13,7 +13,7 @@ import { Members } from "../src/Members/Members.js"
 import { Organizations } from "../src/Organizations/Organizations.js"
 import { Users } from "../src/Users/Users.js"
 import { Windows } from "../src/Windows/Windows.js"
-import { serviceHarness } from "./support/ServiceHarness.js"
+import { auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
 
 /*
  * Issue 13: the domain rules that lived in HTTP handlers, tested on the services that now hold them (a real
@@ -62,16 +62,6 @@ const person = (userId: UserId, roles: Record<string, "OWNER" | "EDITOR" | "VIEW
   new Principal({ actorType: "user", actorId: userId, userId, platformAdmin: false, roles })
 
 const newUser = Effect.flatMap(Users, (users) => users.ensure({ email: `${unique("u")}@example.test` }))
-
-const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
-
-const auditActions = (resourceId: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql<{ action: string }>`select action from audit_log where resource_id = ${resourceId} order by id`.pipe(
-      Effect.map((rows) => rows.map((row) => row.action))
-    )
-  )
 
 /** An organisation founded by a new user, who is its OWNER. */
 const founded = Effect.gen(function* () {

@@ -1,12 +1,18 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { encodeCursor } from "../src/Admin/Pagination.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { Infrastructure } from "../src/Infrastructure/Infrastructure.js"
 import { Jobs, jobQueue, workQueue } from "../src/Jobs/Jobs.js"
 import { TapStore } from "../src/Taps/TapStore.js"
-import { onPrivateRedis, PrivateRedis, serviceHarness, serviceHarnessWith } from "./support/ServiceHarness.js"
+import {
+  failureOf,
+  onPrivateRedis,
+  PrivateRedis,
+  serviceHarness,
+  serviceHarnessWith
+} from "./support/ServiceHarness.js"
 import { tapOf } from "./support/TapFixtures.js"
 
 /*
@@ -19,9 +25,6 @@ const services = Infrastructure.Default.pipe(
   Layer.provideMerge(Layer.merge(Audit.Default, TapStore.Default)),
   Layer.provideMerge(serviceHarness)
 )
-
-const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
 
 const auditOf = (action: string) =>
   Effect.flatMap(

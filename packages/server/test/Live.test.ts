@@ -1,9 +1,9 @@
 import { describe, expect, layer } from "@effect/vitest"
 import type { EventId, OrganizationId } from "@tapline/domain"
-import { Chunk, Effect, Exit, Layer, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { Live, type LiveMessage } from "../src/Live/Live.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
-import { onPrivateRedis, PrivateRedis, serviceHarnessWith } from "./support/ServiceHarness.js"
+import { failureOf, onPrivateRedis, PrivateRedis, serviceHarnessWith } from "./support/ServiceHarness.js"
 import { show, tapOf, tenant } from "./support/TapFixtures.js"
 
 /*
@@ -15,9 +15,6 @@ import { show, tapOf, tenant } from "./support/TapFixtures.js"
 const services = onPrivateRedis((url) =>
   Live.Default.pipe(Layer.provideMerge(serviceHarnessWith({ REDIS_URL: url })))
 )
-
-const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
 
 /** The stream's ticks until one satisfies `done`: each tick is one second's messages. */
 const ticksUntil = (

@@ -1,8 +1,9 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { SqlClient } from "@effect/sql"
 import { startRedisServer } from "@tapline/testing/redisServer"
-import { ConfigProvider, Context, Effect, Layer } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Layer } from "effect"
 import { Changes } from "../../src/Admin/Changes.js"
 import { AppConfig } from "../../src/Config/AppConfig.js"
 import * as MemoryJobs from "../../src/Jobs/MemoryJobs.js"
@@ -54,5 +55,17 @@ export const onPrivateRedis = <A, E, R>(build: (redisUrl: string) => Layer.Layer
         (server) => Effect.promise(() => server.dispose())
       ),
       (redis) => Layer.merge(build(redis.url), Layer.succeed(PrivateRedis, redis))
+    )
+  )
+
+/** "succeeded", or the failure's cause as JSON: for asserting which typed error a service failed with. */
+export const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.map(Effect.exit(effect), (exit) => (Exit.isFailure(exit) ? JSON.stringify(exit.cause) : "succeeded"))
+
+/** The audit actions recorded on a resource, oldest first. */
+export const auditActions = (resourceId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ action: string }>`select action from audit_log where resource_id = ${resourceId} order by id`.pipe(
+      Effect.map((rows) => rows.map((row) => row.action))
     )
   )
