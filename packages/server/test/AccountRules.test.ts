@@ -11,7 +11,7 @@ import { SignIn } from "../src/Auth/SignIn.js"
 import { Totp } from "../src/Auth/Totp.js"
 import { UserRepository } from "../src/Users/UserRepository.js"
 import { Users } from "../src/Users/Users.js"
-import { auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
+import { apiKeyPrincipal, auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
 
 /*
  * Issue 13: the rules of a user's own account and second factor, on the services that hold them (a real
@@ -59,13 +59,7 @@ describe("account rules", () => {
           expect(yield* auditActions(first.sessionId)).toEqual(["session.create", "session.refresh_reuse"])
           expect(yield* failureOf(account.refresh(""))).toContain("Unauthorized")
 
-          const key = new Principal({
-            actorType: "api_key",
-            actorId: "k",
-            userId: null,
-            platformAdmin: false,
-            roles: {}
-          })
+          const key = apiKeyPrincipal
           expect(yield* failureOf(account.signOut(key))).toContain("Forbidden")
           const third = yield* signIn.openSession(user.id, "passkey")
           yield* account.signOut(sessionOf(user.id, third.sessionId))

@@ -13,7 +13,7 @@ import { Members } from "../src/Members/Members.js"
 import { Organizations } from "../src/Organizations/Organizations.js"
 import { Users } from "../src/Users/Users.js"
 import { Windows } from "../src/Windows/Windows.js"
-import { auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
+import { apiKeyPrincipal, auditActions, failureOf, serviceHarness } from "./support/ServiceHarness.js"
 
 /*
  * Issue 13: the domain rules that lived in HTTP handlers, tested on the services that now hold them (a real
@@ -81,13 +81,7 @@ describe("feature rules", () => {
         expect(
           yield* failureOf(organizations.create(person(founder.id), { slug: "admin", name: "No" } as never))
         ).toContain("reserved")
-        const key = new Principal({
-          actorType: "api_key",
-          actorId: "k",
-          userId: null,
-          platformAdmin: false,
-          roles: {}
-        })
+        const key = apiKeyPrincipal
         expect(
           yield* failureOf(organizations.create(key, { slug: unique("key"), name: "No" } as never))
         ).toContain("Forbidden")

@@ -2,6 +2,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
+import { Principal } from "@tapline/domain"
 import { startRedisServer } from "@tapline/testing/redisServer"
 import { ConfigProvider, Context, Effect, Exit, Layer } from "effect"
 import { Changes } from "../../src/Admin/Changes.js"
@@ -69,3 +70,12 @@ export const auditActions = (resourceId: string) =>
       Effect.map((rows) => rows.map((row) => row.action))
     )
   )
+
+/** An organisation's API key as the caller: no user behind it. */
+export const apiKeyPrincipal = new Principal({
+  actorType: "api_key",
+  actorId: "k",
+  userId: null,
+  platformAdmin: false,
+  roles: {}
+})
