@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Conflict, NotFound, type OAuthCallbackParams, type UserId } from "@tapline/domain"
 import { generateCodeVerifier, generateState } from "arctic"
-import { Duration, Effect, Option, Schema } from "effect"
+import { DateTime, Duration, Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
@@ -253,10 +253,21 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
         Effect.catchTags({ SqlError: Effect.die, CacheError: Effect.die })
       )
 
+    /** The provider accounts linked to a user, oldest first. */
     const identities = (userId: UserId) =>
       sql<{ providerId: string; email: string | null; createdAt: Date; lastSignInAt: Date | null }>`
         select provider_id, email, created_at, last_sign_in_at from user_identities
-        where user_id = ${userId} order by created_at`
+        where user_id = ${userId} order by created_at`.pipe(
+        Effect.orDie,
+        Effect.map((rows) =>
+          rows.map((row) => ({
+            providerId: row.providerId,
+            email: row.email,
+            createdAt: DateTime.unsafeFromDate(row.createdAt),
+            lastSignInAt: row.lastSignInAt === null ? null : DateTime.unsafeFromDate(row.lastSignInAt)
+          }))
+        )
+      )
 
     const unlink = (userId: UserId, providerId: string) =>
       Effect.gen(function* () {

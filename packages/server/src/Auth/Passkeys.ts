@@ -1,7 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server"
-import { Conflict, InvalidRequest, NotFound, Unauthorized, type UserId } from "@tapline/domain"
-import { Effect, Option, Schema } from "effect"
+import {
+  Conflict,
+  InvalidRequest,
+  NotFound,
+  type PasskeyId,
+  Unauthorized,
+  type UserId
+} from "@tapline/domain"
+import { DateTime, Effect, Option, Schema } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
@@ -270,14 +277,34 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
         })
       })
 
+    // What callers get: the API's shapes, and an unreachable database or cache as an outage (a defect, 500),
+    // never as a refusal of the passkey.
+    const outage = { SqlError: Effect.die, CacheError: Effect.die } as const
     return {
-      list,
-      registrationOptions,
-      register,
-      authenticationOptions,
-      authenticate,
-      rename,
-      remove
+      list: (userId: UserId) => Effect.map(Effect.orDie(list(userId)), (rows) => rows.map(toPasskey)),
+      registrationOptions: (userId: UserId) =>
+        registrationOptions(userId).pipe(Effect.map(asJsonObject), Effect.catchTags(outage)),
+      register: (...input: Parameters<typeof register>) =>
+        register(...input).pipe(Effect.map(toPasskey), Effect.catchTags(outage)),
+      authenticationOptions: Effect.map(Effect.orDie(authenticationOptions), asJsonObject),
+      authenticate: (...input: Parameters<typeof authenticate>) =>
+        authenticate(...input).pipe(Effect.catchTags(outage)),
+      rename: (...input: Parameters<typeof rename>) =>
+        rename(...input).pipe(Effect.map(toPasskey), Effect.catchTag("SqlError", Effect.die)),
+      remove: (...input: Parameters<typeof remove>) =>
+        remove(...input).pipe(Effect.catchTag("SqlError", Effect.die))
     } as const
   })
 }) {}
+
+const toPasskey = (row: PasskeyRow) => ({
+  id: row.id as PasskeyId,
+  name: row.name,
+  deviceType: row.deviceType,
+  backedUp: row.backedUp,
+  createdAt: DateTime.unsafeFromDate(row.createdAt),
+  lastUsedAt: row.lastUsedAt === null ? null : DateTime.unsafeFromDate(row.lastUsedAt)
+})
+
+/** WebAuthn options go to the browser as they are; the contract types them as a JSON object. */
+const asJsonObject = (options: object) => options as unknown as Record<string, unknown>

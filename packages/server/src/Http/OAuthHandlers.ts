@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { type OAuthCallbackParams, ServiceUnavailable, TaplineApi } from "@tapline/domain"
-import { DateTime, Effect } from "effect"
+import { Effect } from "effect"
 import { requireUser } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { OAuthProviders } from "../Auth/OAuthProviders.js"
@@ -104,18 +104,7 @@ export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers
       )
       .handle("callback", ({ path, urlParams }) => callback(path.providerId, urlParams))
       .handle("callbackForm", ({ path, payload }) => callback(path.providerId, payload))
-      .handle("identities", () =>
-        Effect.gen(function* () {
-          const userId = yield* requireUser
-          const rows = yield* Effect.orDie(flow.identities(userId))
-          return rows.map((row) => ({
-            providerId: row.providerId,
-            email: row.email,
-            createdAt: DateTime.unsafeFromDate(row.createdAt),
-            lastSignInAt: row.lastSignInAt === null ? null : DateTime.unsafeFromDate(row.lastSignInAt)
-          }))
-        })
-      )
+      .handle("identities", () => Effect.flatMap(requireUser, flow.identities))
       .handle("link", ({ path }) =>
         Effect.gen(function* () {
           const userId = yield* requireUser
