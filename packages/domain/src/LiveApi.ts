@@ -54,7 +54,7 @@ export class LiveApi extends HttpApiGroup.make("live")
         HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
         Schema.annotations({
           description:
-            'Server-sent events, each second: `taps` `{"second":<epoch s>,"taps":<n>}` for each of the last five seconds and any second since the last tick (a later count for the same second replaces the earlier one); `counts` `{"minute","taps","byMode","uniqueBands"}` (this minute); then one `tap` `{"id","at","bandUid","mode","kind"}` per tap since the last second (the newest 50 at most). `unavailable` `{"message"}` when the counters cannot be read.'
+            'Server-sent events, each second: `taps` `{"second":<epoch s>,"taps":<n>}` for each of the last five seconds and any second since the last tick (a later count for the same second replaces the earlier one); `counts` `{"minute","taps","byMode","uniqueBands"}` (this minute); then one `tap` `{"id","at","bandUid","mode","kind"}` per tap since the last second (the newest 50 at most). `unavailable` `{"message"}` when the counters cannot be read. Each `counts` carries an event id; a client that reconnects with it in `Last-Event-ID` (as EventSource does) gets the seconds it missed, up to a minute back, and no tap it already had.'
         })
       )
     )

@@ -537,4 +537,43 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
       }),
     120_000
   )
+
+  it.effect("the live stream marks where a viewer is and resumes from Last-Event-ID", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey("live@example.com"))
+      const { base } = yield* liveEvent(tenant, ["LS-1"])
+      yield* tap(tenant, "LS-1")
+      const { url } = yield* AdminServer
+      /** The stream's first tick, as an EventSource would receive it. */
+      const firstTick = (headers: Record<string, string>) =>
+        Effect.promise(async () => {
+          const controller = new AbortController()
+          const response = await fetch(`${url}${base}/live`, {
+            headers: { authorization: `Bearer ${tenant.keys.VIEWER}`, ...headers },
+            signal: controller.signal
+          })
+          const reader = response.body!.getReader()
+          let text = ""
+          while (!text.includes("event: counts")) {
+            const { done, value } = await reader.read()
+            if (done) break
+            text += new TextDecoder().decode(value)
+          }
+          controller.abort()
+          return { status: response.status, type: response.headers.get("content-type"), text }
+        })
+      const first = yield* firstTick({})
+      expect([first.status, first.type, first.text.slice(0, 200)]).toEqual([
+        200,
+        "text/event-stream",
+        expect.stringContaining("event:")
+      ])
+      const id = /^id: (\d+)\/([0-9a-f-]{36})$/m.exec(first.text)
+      expect(id).not.toBeNull()
+      // A reconnect a minute and more behind gets the last minute's seconds, and not the tap it already had.
+      const again = yield* firstTick({ "last-event-id": `${Number(id![1]) - 120}/${id![2]}` })
+      expect(again.text.match(/^event: taps$/gm)?.length).toBeGreaterThanOrEqual(60)
+      expect(again.text).not.toContain("event: tap\n")
+    })
+  )
 })

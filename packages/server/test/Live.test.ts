@@ -1,7 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import type { EventId, OrganizationId } from "@tapline/domain"
 import { Chunk, Effect, Layer, Stream } from "effect"
-import { Live, type LiveMessage } from "../src/Live/Live.js"
+import { Live, type LiveMessage, resumeFrom } from "../src/Live/Live.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { failureOf, onPrivateRedis, PrivateRedis, serviceHarnessWith } from "./support/ServiceHarness.js"
 import { show, tapOf, tenant } from "./support/TapFixtures.js"
@@ -51,11 +51,34 @@ describe("live service", () => {
           const counted = yield* ticksUntil(ticks, (tick) =>
             tick.some((message) => message.event === "counts" && message.data.taps === 3)
           )
-          expect(counted).toContainEqual({
-            event: "counts",
-            data: expect.objectContaining({ uniqueBands: 3 })
-          })
+          expect(counted).toContainEqual(
+            expect.objectContaining({ event: "counts", data: expect.objectContaining({ uniqueBands: 3 }) })
+          )
           expect((yield* live.summary(organizationId, eventId)).tapsThisMinute).toBeGreaterThanOrEqual(3)
+
+          // Each tick's counts say where the viewer is; a reconnect from there gets the minute it missed (at
+          // most) and none of the taps it had. The newest tap so far is L-3's.
+          const position = counted.find((message) => message.event === "counts")!
+          const [second, tapId] = ("id" in position ? position.id : "").split("/")
+          expect(Number(second)).toBeGreaterThan(0)
+          const resumed = yield* live.stream(
+            organizationId,
+            eventId,
+            resumeFrom(`${Number(second) - 30}/${tapId}`)
+          )
+          const replay = yield* ticksUntil(resumed, () => true)
+          const replayed = replay.flatMap((message) =>
+            message.event === "taps" ? [message.data.second] : []
+          )
+          expect(replayed[0]).toBe(Number(second) - 29)
+          expect(replayed.length).toBeGreaterThanOrEqual(30)
+          expect(replay.filter((message) => message.event === "tap")).toEqual([])
+          // Without a position (or with one that is not ours), the viewer starts afresh with the latest taps.
+          const fresh = yield* ticksUntil(
+            yield* live.stream(organizationId, eventId, resumeFrom("not/a position")),
+            () => true
+          )
+          expect(fresh.filter((message) => message.event === "tap")).toHaveLength(3)
 
           const redis = yield* PrivateRedis
           yield* Effect.promise(() => redis.kill())

@@ -3,14 +3,19 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { TaplineApi } from "@tapline/domain"
 import { Effect, Stream } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Live, type LiveMessage } from "../Live/Live.js"
+import { Live, type LiveMessage, resumeFrom } from "../Live/Live.js"
 
 const encoder = new TextEncoder()
 
 /** A tick's messages as server-sent events, written as one chunk. */
 const toEvents = (messages: ReadonlyArray<LiveMessage>) =>
   encoder.encode(
-    messages.map(({ data, event }) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`).join("")
+    messages
+      .map((message) => {
+        const id = "id" in message ? `id: ${message.id}\n` : ""
+        return `${id}event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`
+      })
+      .join("")
   )
 
 export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) =>
@@ -23,12 +28,14 @@ export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) 
       )
       .handle(
         "stream",
-        withRole("VIEWER", ({ path }) =>
-          Effect.map(live.stream(path.organizationId, path.eventId), (ticks) =>
-            HttpServerResponse.stream(Stream.map(ticks, toEvents), {
-              contentType: "text/event-stream",
-              headers: { "cache-control": "no-store", "x-accel-buffering": "no" }
-            })
+        withRole("VIEWER", ({ path, request }) =>
+          Effect.map(
+            live.stream(path.organizationId, path.eventId, resumeFrom(request.headers["last-event-id"])),
+            (ticks) =>
+              HttpServerResponse.stream(Stream.map(ticks, toEvents), {
+                contentType: "text/event-stream",
+                headers: { "cache-control": "no-store", "x-accel-buffering": "no" }
+              })
           )
         )
       )

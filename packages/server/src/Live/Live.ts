@@ -6,14 +6,28 @@ import { LiveCounters, type LiveCountersShape } from "../Taps/LiveCounters.js"
 /** What the live view receives (DESIGN.md §8), a server-sent event each. */
 export type LiveMessage =
   | { readonly event: "taps"; readonly data: { readonly second: number; readonly taps: number } }
-  | { readonly event: "counts"; readonly data: LiveCounts }
+  | { readonly event: "counts"; readonly data: LiveCounts; readonly id: string }
   | { readonly event: "tap"; readonly data: LiveTap }
   | { readonly event: "unavailable"; readonly data: { readonly message: string } }
 
-interface Sent {
-  /** The last second whose count was sent (epoch seconds). */
+/** Where a viewer is: the last second whose count it has, the newest tap it has. */
+export interface Sent {
+  /** Epoch seconds. */
   readonly second: number | null
   readonly tapId: string | null
+}
+
+/**
+ * The stream's event id says where the viewer is, so that a reconnect (EventSource sends the last id it saw
+ * as `Last-Event-ID`) resumes there: the seconds in between are sent, the taps it had are not sent again.
+ */
+const positionId = (sent: Sent) => `${sent.second ?? ""}/${sent.tapId ?? ""}`
+
+export const resumeFrom = (lastEventId: string | undefined): Sent => {
+  const match = lastEventId === undefined ? null : /^(\d{1,12})\/([0-9a-f-]{36})?$/i.exec(lastEventId)
+  return match === null
+    ? { second: null, tapId: null }
+    : { second: Number(match[1]), tapId: match[2] ?? null }
 }
 
 /** Seconds sent again on every tick: a batch of taps can land in Redis just after its second was first read. */
@@ -47,14 +61,15 @@ const tick = (counters: LiveCountersShape, eventId: string, sent: Ref.Ref<Sent>)
     )
     const seen = last.tapId === null ? -1 : latest.findIndex((tap) => tap.id === last.tapId)
     const fresh = (seen === -1 ? latest : latest.slice(0, seen)).toReversed()
-    yield* Ref.set(sent, {
+    const position: Sent = {
       second: Math.max(ended, last.second ?? ended),
       tapId: latest[0]?.id ?? last.tapId
-    })
+    }
+    yield* Ref.set(sent, position)
     const counts: LiveCounts = { minute, taps: current.taps, byMode: current.byMode, uniqueBands }
     return [
       ...seconds.map((taps, i): LiveMessage => ({ event: "taps", data: { second: from + i, taps } })),
-      { event: "counts", data: counts },
+      { event: "counts", data: counts, id: positionId(position) },
       ...fresh.map((tap): LiveMessage => ({ event: "tap", data: tap }))
     ] satisfies ReadonlyArray<LiveMessage>
   }).pipe(
@@ -97,11 +112,15 @@ export class Live extends Effect.Service<Live>()("@tapline/server/Live", {
       }
     })
 
-    /** A tick's messages every second, for as long as the viewer stays. */
-    const stream = Effect.fn("Live.stream")(function* (organizationId: OrganizationId, eventId: EventId) {
+    /** A tick's messages every second, for as long as the viewer stays; from `resume` after a reconnect. */
+    const stream = Effect.fn("Live.stream")(function* (
+      organizationId: OrganizationId,
+      eventId: EventId,
+      resume: Sent = { second: null, tapId: null }
+    ) {
       yield* ownEvent(organizationId, eventId)
       return Stream.unwrap(
-        Effect.map(Ref.make<Sent>({ second: null, tapId: null }), (sent) =>
+        Effect.map(Ref.make<Sent>(resume), (sent) =>
           Stream.repeatEffectWithSchedule(tick(counters, eventId, sent), Schedule.spaced("1 second"))
         )
       )
