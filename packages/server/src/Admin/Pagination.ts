@@ -18,22 +18,22 @@ export const isUuid = (value: string) =>
 
 /**
  * Operators' lists are ordered by a time, then an id: their cursor key is "<ISO time>|<id>". A key whose time
- * does not parse is refused here (400), not handed to PostgreSQL as an invalid date.
+ * does not parse is refused (400, as `listPage`'s check), not handed to PostgreSQL as an invalid date.
  */
 export const timeCursorKey = (at: DateTime.DateTime, id: string) => `${DateTime.formatIso(at)}|${id}`
 
-export const decodeTimeCursor = (cursor: string | undefined, isId: (id: string) => boolean) =>
-  Effect.map(
-    decodeCursor(cursor, (key) => {
-      const [time, id] = splitTimeKey(key)
-      return /^\d{4}-/.test(time) && !Number.isNaN(Date.parse(time)) && isId(id)
-    }),
-    (key) => {
-      if (key === null) return undefined
-      const [time, id] = splitTimeKey(key)
-      return { at: new Date(time), id }
-    }
-  )
+/** `listPage`'s check for a time cursor whose id passes `isId`. */
+export const isTimeKey = (isId: (id: string) => boolean) => (key: string) => {
+  const [time, id] = splitTimeKey(key)
+  return /^\d{4}-/.test(time) && !Number.isNaN(Date.parse(time)) && isId(id)
+}
+
+/** The position a checked time cursor key names (none on the first page). */
+export const timePosition = (key: string | null) => {
+  if (key === null) return undefined
+  const [time, id] = splitTimeKey(key)
+  return { at: new Date(time), id }
+}
 
 const splitTimeKey = (key: string): [string, string] => {
   const bar = key.indexOf("|")

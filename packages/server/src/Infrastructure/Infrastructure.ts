@@ -1,6 +1,13 @@
 import { NotFound, ServiceUnavailable } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
-import { decodeTimeCursor, isUuid, type PageRequest, timeCursorKey, toPage } from "../Admin/Pagination.js"
+import {
+  isTimeKey,
+  isUuid,
+  listPage,
+  type PageRequest,
+  timeCursorKey,
+  timePosition
+} from "../Admin/Pagination.js"
 import { Audit } from "../Audit/Audit.js"
 import { Jobs } from "../Jobs/Jobs.js"
 import { Projector } from "../ReadModel/Projector.js"
@@ -29,14 +36,12 @@ export class Infrastructure extends Effect.Service<Infrastructure>()("@tapline/s
 
     /** Oldest first. */
     const deadLetters = Effect.fn("Infrastructure.deadLetters")(function* (request: PageRequest) {
-      const after = yield* decodeTimeCursor(request.cursor, isTapId)
-      const rows = yield* Effect.orDie(
-        tapStore.deadLetters(request.limit + 1, after && { at: after.at, tapId: after.id })
-      )
-      return toPage(
-        rows.map((row) => ({ ...row, deadLetteredAt: DateTime.unsafeFromDate(row.deadLetteredAt) })),
-        request.limit,
-        (row) => timeCursorKey(row.deadLetteredAt, row.tapId)
+      return yield* listPage(
+        request,
+        ({ after, limit }) => tapStore.deadLetters(limit + 1, timePosition(after)),
+        (row) => Effect.succeed({ ...row, deadLetteredAt: DateTime.unsafeFromDate(row.deadLetteredAt) }),
+        (row) => timeCursorKey(row.deadLetteredAt, row.tapId),
+        isTimeKey(isTapId)
       )
     })
 
@@ -64,14 +69,15 @@ export class Infrastructure extends Effect.Service<Infrastructure>()("@tapline/s
 
     /** Newest first. */
     const failedJobs = Effect.fn("Infrastructure.failedJobs")(function* (request: PageRequest) {
-      const before = yield* decodeTimeCursor(request.cursor, isUuid)
-      const failed = yield* Effect.orDie(
-        jobs.failed(request.limit + 1, before && { failedAt: before.at, id: before.id })
-      )
-      return toPage(
-        failed.map((job) => ({ ...job, failedAt: DateTime.unsafeFromDate(job.failedAt) })),
-        request.limit,
-        (job) => timeCursorKey(job.failedAt, job.id)
+      return yield* listPage(
+        request,
+        ({ after, limit }) => {
+          const position = timePosition(after)
+          return jobs.failed(limit + 1, position && { failedAt: position.at, id: position.id })
+        },
+        (job) => Effect.succeed({ ...job, failedAt: DateTime.unsafeFromDate(job.failedAt) }),
+        (job) => timeCursorKey(job.failedAt, job.id),
+        isTimeKey(isUuid)
       )
     })
 

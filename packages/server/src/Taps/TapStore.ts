@@ -319,7 +319,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
      * Oldest first; `after` is the last of the previous page. Times are cut to milliseconds, as the cursor
      * carries them: a microsecond left in the column would hand the last row of a page out again.
      */
-    const deadLetters = (limit: number, after?: { readonly at: Date; readonly tapId: string }) => {
+    const deadLetters = (limit: number, after?: { readonly at: Date; readonly id: string }) => {
       const at = sql`date_trunc('milliseconds', dead_lettered_at)`
       return sql<{
         tapId: string
@@ -330,7 +330,7 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
         payload: string
       }>`
         select tap_id, organization_id, error, sqlstate, payload, ${at} as dead_lettered_at from tap_dead_letters
-        ${after === undefined ? sql`` : sql`where (${at}, tap_id) > (${after.at}, ${after.tapId})`}
+        ${after === undefined ? sql`` : sql`where (${at}, tap_id) > (${after.at}, ${after.id})`}
         order by ${at}, tap_id limit ${limit}`
     }
 
