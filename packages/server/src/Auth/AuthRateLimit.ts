@@ -4,6 +4,7 @@ import { Duration, Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { exceededAsTooManyRequests } from "../Quotas/Quotas.js"
 
 /**
  * Limits on the authentication endpoints: attempts per client IP per minute and endpoint, and a lockout of
@@ -29,18 +30,7 @@ export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/ser
           algorithm: "fixed-window",
           onExceeded: "fail"
         })
-      }).pipe(
-        Effect.catchTag("RateLimiterError", (error) =>
-          error.reason === "Exceeded"
-            ? Effect.fail(
-                new TooManyRequests({
-                  message: "too many attempts from this address; wait a minute",
-                  retryAfterSeconds: Math.max(1, Math.ceil(Duration.toSeconds(error.retryAfter)))
-                })
-              )
-            : Effect.die(error)
-        )
-      )
+      }).pipe(exceededAsTooManyRequests("too many attempts from this address; wait a minute"))
 
     const lockKey = (userId: string) => `auth:2fa-failures:${userId}`
 

@@ -230,6 +230,14 @@ const auth = Config.all({
   relyingPartyName: Config.string("WEBAUTHN_RP_NAME").pipe(Config.withDefault("Tapline"))
 })
 
+/** Per-organisation quotas a minute on work that shares one resource with every organisation (Quotas.ts). */
+const quotas = Config.all({
+  testPings: positive("QUOTA_TEST_PINGS_PER_MINUTE", 10),
+  exports: positive("QUOTA_EXPORTS_PER_MINUTE", 10),
+  uploadTickets: positive("QUOTA_UPLOAD_TICKETS_PER_MINUTE", 30),
+  liveStreams: positive("QUOTA_LIVE_STREAMS_PER_MINUTE", 30)
+})
+
 export const EMAIL_PROVIDERS = ["log", "smtp", "resend", "postmark", "ses", "sendgrid", "mailgun"] as const
 export type EmailProviderName = (typeof EMAIL_PROVIDERS)[number]
 
@@ -413,6 +421,7 @@ export const appConfig = Config.all({
   taps,
   jobs,
   auth,
+  quotas,
   email,
   storage,
   webhooks,

@@ -34,6 +34,7 @@ import { Invitations } from "../Invitations/Invitations.js"
 import { Live } from "../Live/Live.js"
 import { Members } from "../Members/Members.js"
 import { Organizations } from "../Organizations/Organizations.js"
+import { Quotas } from "../Quotas/Quotas.js"
 import { HotPath } from "../Redirect/HotPath.js"
 import { Tags } from "../Tags/Tags.js"
 import { TapStore } from "../Taps/TapStore.js"
@@ -128,6 +129,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Infrastructure.Default,
     Live.Default
   ]),
+  Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
   Layer.provide([
     Auth.Default,
