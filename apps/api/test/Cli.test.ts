@@ -198,7 +198,14 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         JSON.parse(output.slice(output.indexOf('{"provider'))) as Record<string, unknown>
       const check = await runCli(["storage:check"], { TAPLINE_DATA_DIR: dir, PUBLIC_URL: server.url })
       expect(check.code).toBe(0)
-      expect(json(check.output)).toMatchObject({ provider: "local", ok: true, link: "ok", remove: "ok" })
+      // `list` is what the uploads job's sweep needs (on S3, the s3:ListBucket permission).
+      expect(json(check.output)).toMatchObject({
+        provider: "local",
+        ok: true,
+        link: "ok",
+        list: "ok",
+        remove: "ok"
+      })
       // A link this machine cannot follow is a failure, said in words.
       const unreachable = await runCli(["storage:check"], {
         TAPLINE_DATA_DIR: dir,

@@ -81,7 +81,12 @@ describe("secrets never reach the logs", () => {
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
       const upload = (
-        await api("POST", `${base}/uploads`, { purpose: "logo", contentType: "image/png" }, apiKey)
+        await api(
+          "POST",
+          `${base}/uploads`,
+          { purpose: "logo", contentType: "image/png", size: "not really a png".length },
+          apiKey
+        )
       ).body
       const uploadUrl = String(upload.uploadUrl)
       await fetch(uploadUrl, {

@@ -18,7 +18,7 @@ import {
   Users,
   WebhookRepository
 } from "@tapline/server"
-import { Console, Effect, Layer, Option, Stream } from "effect"
+import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 
 /*
@@ -129,6 +129,16 @@ const storageCheck = Command.make("storage:check", {}, () =>
         : link.right.status === 200 && link.right.text === body
           ? "ok"
           : `FAILED: the link answered ${link.right.status}`
+    // The uploads job lists the uploads/ prefix to sweep it: on S3 that takes the s3:ListBucket permission.
+    const listed = yield* Stream.runCollect(storage.list(`org/${CHECK_ORGANIZATION}/checks/`)).pipe(
+      Effect.either
+    )
+    steps.list =
+      listed._tag === "Left"
+        ? `FAILED: ${listed.left.message}`
+        : Chunk.some(listed.right, (object) => object.key === key)
+          ? "ok"
+          : "FAILED: the listing does not show the object"
     yield* storage.remove(key)
     steps.remove = Option.isNone(yield* storage.head(key)) ? "ok" : "FAILED: the object is still there"
     const failed = Object.values(steps).some((step) => step.startsWith("FAILED"))
@@ -144,7 +154,7 @@ const storageCheck = Command.make("storage:check", {}, () =>
   }).pipe(Effect.provide(Runtime.StorageLive))
 ).pipe(
   Command.withDescription(
-    "Write, read, link to and remove a small object in the configured storage (STORAGE_*); exit code 1 on any failure."
+    "Write, read, link to, list and remove a small object in the configured storage (STORAGE_*); exit code 1 on any failure."
   )
 )
 

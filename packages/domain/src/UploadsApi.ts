@@ -3,7 +3,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Forbidden, InvalidRequest, NotFound, TooManyRequests } from "./Errors.js"
 import { organizationId } from "./Params.js"
 
 export const UploadId = Schema.UUID.pipe(Schema.brand("UploadId"))
@@ -33,16 +33,23 @@ export const uploadRules: Record<
 
 export const CreateUpload = Schema.Struct({
   purpose: UploadPurpose,
-  contentType: UploadContentType
-}).annotations({ examples: [{ purpose: "band-import", contentType: "text/csv" }] })
+  contentType: UploadContentType,
+  /** The file's exact size in bytes, at most the purpose's `maxBytes`: the link takes that many bytes only. */
+  size: Schema.Int.pipe(Schema.positive())
+}).annotations({ examples: [{ purpose: "band-import", contentType: "text/csv", size: 52_431 }] })
 
-/** Where to PUT the file: send exactly `contentType`, before `expiresAt`, at most `maxBytes`. */
+/**
+ * Where to PUT the file: send exactly `contentType` and exactly `size` bytes, before `expiresAt`. Storage
+ * refuses any other type (403) or size (S3: 403; Tapline's own links: 413 when larger). Once the upload is
+ * used, Tapline's own links write no more and whatever S3 receives under its key afterwards is removed.
+ */
 export const UploadTicket = Schema.Struct({
   id: UploadId,
   purpose: UploadPurpose,
   contentType: UploadContentType,
   method: Schema.Literal("PUT"),
   uploadUrl: Schema.String,
+  size: Schema.Number,
   maxBytes: Schema.Number,
   expiresAt: Schema.DateTimeUtc
 })
@@ -57,12 +64,13 @@ export class UploadsApi extends HttpApiGroup.make("uploads")
       .addSuccess(UploadTicket, { status: 201 })
       .annotate(
         OpenApi.Description,
-        "A presigned PUT for a file too large for one request (band imports up to 64 MB) or an organisation logo (PNG, JPEG or WebP up to 512 KB). Upload, then name the upload's id where it is used. Unused uploads are removed after a day."
+        "A presigned PUT for a file too large for one request (band imports up to 64 MB) or an organisation logo (PNG, JPEG or WebP up to 512 KB), of the type and exact size declared. Upload within minutes, then name the upload's id where it is used. Unused uploads are removed after a day. Tickets are limited per organisation and minute (429 with Retry-After)."
       )
   )
   .addError(NotFound)
   .addError(Forbidden)
   .addError(InvalidRequest)
+  .addError(TooManyRequests)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Uploads")
   .annotate(OpenApi.Description, "Files sent straight to object storage by presigned URL.") {}

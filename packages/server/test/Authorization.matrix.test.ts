@@ -109,7 +109,8 @@ const newUpload = (ctx: Ctx) =>
   Effect.gen(function* () {
     const ticket = yield* post(ctx, `${org(ctx)}/uploads`, {
       purpose: "band-import",
-      contentType: "text/csv"
+      contentType: "text/csv",
+      size: 13
     })
     const put = yield* Effect.promise(() =>
       fetch(ticket.body.uploadUrl, {
@@ -190,11 +191,15 @@ const specs: ReadonlyArray<Spec> = [
     success: 200,
     prepare: (c) =>
       Effect.gen(function* () {
-        const ticket = yield* post(c, `${org(c)}/uploads`, { purpose: "logo", contentType: "image/png" })
         const png = Buffer.from(
           "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
           "base64"
         )
+        const ticket = yield* post(c, `${org(c)}/uploads`, {
+          purpose: "logo",
+          contentType: "image/png",
+          size: png.length
+        })
         const put = yield* Effect.promise(() =>
           fetch(ticket.body.uploadUrl, { method: "PUT", body: png, headers: { "content-type": "image/png" } })
         )
@@ -496,7 +501,10 @@ const specs: ReadonlyArray<Spec> = [
     min: "EDITOR",
     success: 201,
     prepare: (c) =>
-      Effect.succeed({ path: `${org(c)}/uploads`, body: { purpose: "band-import", contentType: "text/csv" } })
+      Effect.succeed({
+        path: `${org(c)}/uploads`,
+        body: { purpose: "band-import", contentType: "text/csv", size: 13 }
+      })
   },
   {
     name: "bands.list",

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Schema, Stream } from "effect"
 import { hashSecret } from "../src/Crypto/Tokens.js"
 import { ObjectKey, Storage } from "../src/Storage/Storage.js"
 import { bootstrapKey, call, createTenant, type Tenant } from "./support/AdminClient.js"
@@ -25,7 +25,7 @@ const uploaded = (tenant: Tenant, body: Uint8Array | string, contentType = "imag
   Effect.gen(function* () {
     const ticket = yield* call("POST", `/api/v1/organizations/${tenant.orgId}/uploads`, {
       key: tenant.keys.OWNER,
-      body: { purpose: "logo", contentType }
+      body: { purpose: "logo", contentType, size: Buffer.byteLength(body) }
     })
     expect(ticket.status).toBe(201)
     expect((yield* put(ticket.body.uploadUrl, body, contentType)).status).toBe(200)
@@ -115,9 +115,27 @@ const suite = (provider: string, env: Record<string, string>) =>
           // A real PNG declared as JPEG.
           const mislabelled = yield* uploaded(tenant, PNG, "image/jpeg")
           expect((yield* setLogo(mislabelled)).status).toBe(400)
-          // Over 512 KB.
-          const large = yield* uploaded(tenant, Buffer.concat([PNG, randomBytes(600 * 1024)]))
-          const tooLarge = yield* setLogo(large)
+          // Over 512 KB: no ticket is issued for it, and a small logo's ticket takes no more than granted.
+          const large = Buffer.concat([PNG, randomBytes(600 * 1024)])
+          const ticket = (size: number) =>
+            call("POST", `${org}/uploads`, {
+              key: tenant.keys.OWNER,
+              body: { purpose: "logo", contentType: "image/png", size }
+            })
+          const refusedTicket = yield* ticket(large.length)
+          expect(refusedTicket.status).toBe(400)
+          expect(refusedTicket.body.message).toContain(`at most ${512 * 1024} bytes`)
+          const small = yield* ticket(PNG.length)
+          const smuggled = yield* put(small.body.uploadUrl, large, "image/png")
+          expect(smuggled.status).toBe(provider === "local folder" ? 413 : 403)
+          expect((yield* setLogo(small.body.id)).body.message).toContain("nothing has been uploaded")
+          // Had storage taken it anyway, reading it back still counts.
+          yield* (yield* Storage).put(
+            Schema.decodeSync(ObjectKey)(`org/${tenant.orgId}/uploads/${small.body.id}`),
+            Stream.make(large),
+            { contentType: "image/png" }
+          )
+          const tooLarge = yield* setLogo(small.body.id)
           expect(tooLarge.status).toBe(400)
           expect(tooLarge.body.message).toContain("larger than")
           // SVG is not an upload type at all.

@@ -163,6 +163,61 @@ const contract = (provider: string, storage: Layer.Layer<Storage, unknown>) =>
           expect((yield* Effect.promise(() => fetch(url))).status).toBe(403)
         })
       )
+
+      it.effect("a presigned PUT takes the size it grants, exactly, and of its type only", () =>
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          // Not under uploads/, where Tapline's links also ask the ticket (test/Uploads.test.ts).
+          const key = organizationKey(randomUUID(), "imports", randomUUID())
+          const body = randomBytes(4_096)
+          const url = yield* storage.presignPut(key, {
+            expiresInSeconds: 300,
+            contentType: "image/png",
+            contentLength: body.length
+          })
+          // Signed into the URL: no checksum of the empty body the SDK sees when presigning (S3 would refuse
+          // every real upload with BadDigest).
+          expect(new URL(url).search).not.toMatch(/x-amz-checksum|x-amz-sdk-checksum/i)
+          const send = (
+            bytes: Uint8Array,
+            headers: Record<string, string> = { "content-type": "image/png" }
+          ) => Effect.promise(() => fetch(url, { method: "PUT", body: bytes, headers }).then((r) => r.status))
+          // Larger: Tapline's link says 413 (payload too large), S3 refuses the signed Content-Length (403).
+          expect([403, 413]).toContain(yield* send(Buffer.concat([body, Buffer.from([1])])))
+          expect(yield* send(body.subarray(1))).toBeGreaterThanOrEqual(400)
+          expect(yield* send(body, { "content-type": "image/jpeg" })).toBe(403)
+          expect(yield* storage.head(key)).toEqual(Option.none())
+          expect(yield* send(body)).toBe(200)
+          expect(Option.map(yield* storage.head(key), (object) => object.size)).toEqual(
+            Option.some(body.length)
+          )
+        })
+      )
+
+      it.effect("lists the objects under a prefix, with their size and when they were written", () =>
+        Effect.gen(function* () {
+          const storage = yield* Storage
+          const organizationId = randomUUID()
+          const before = Date.now() - 2_000
+          const keys = ["b", "a", "c"].map((name) => organizationKey(organizationId, "uploads", name))
+          for (const key of keys)
+            yield* storage.put(key, Stream.make(bytes(key)), { contentType: "text/plain" })
+          yield* storage.put(organizationKey(organizationId, "exports", "x.csv"), Stream.make(bytes("x")), {
+            contentType: "text/csv"
+          })
+          const listed = Chunk.toArray(
+            yield* Stream.runCollect(storage.list(`org/${organizationId}/uploads/`))
+          )
+          expect(listed.map((object) => object.key)).toEqual([...keys].sort())
+          for (const object of listed) {
+            expect(object.size).toBe(object.key.length)
+            expect(object.lastModified.getTime()).toBeGreaterThanOrEqual(before)
+          }
+          const all = Chunk.toArray(yield* Stream.runCollect(storage.list(`org/${organizationId}/`)))
+          expect(all).toHaveLength(4)
+          expect(Chunk.size(yield* Stream.runCollect(storage.list(`org/${randomUUID()}/`)))).toBe(0)
+        })
+      )
     })
   })
 

@@ -1,4 +1,4 @@
-import { EventId, type ImportResult, type OrganizationId } from "@tapline/domain"
+import { EventId, type ImportResult, type OrganizationId, uploadRules } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call, describe } from "../api.js"
 import { EventSelect } from "../ui/Selects.js"
@@ -12,7 +12,8 @@ type Stage =
 /**
  * Sends the file to object storage by the presigned PUT the API hands out (XMLHttpRequest: the one browser
  * API that reports upload progress; the URL is storage's, not an API route), then asks the API to import it.
- * Valid rows are kept; the invalid ones come back with their line numbers.
+ * The ticket is for the file's exact size: the browser sends a File's own length as Content-Length, which
+ * storage checks against it. Valid rows are kept; the invalid ones come back with their line numbers.
  */
 const put = (url: string, file: File, contentType: string, progress: (percent: number) => void) =>
   new Promise<void>((resolve, reject) => {
@@ -45,13 +46,17 @@ export const BandImport = ({
     if (file === null || eventId === "") return
     setError(null)
     const contentType = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv"
+    const { maxBytes } = uploadRules["band-import"]
     try {
+      if (file.size === 0) throw new Error("The file is empty.")
+      if (file.size > maxBytes) throw new Error(`The file is larger than ${maxBytes / 1048576} MB.`)
       setStage({ step: "uploading", percent: 0 })
       const ticket = await call((c) =>
-        c.uploads.create({ path: { organizationId }, payload: { purpose: "band-import", contentType } })
+        c.uploads.create({
+          path: { organizationId },
+          payload: { purpose: "band-import", contentType, size: file.size }
+        })
       )
-      if (file.size > ticket.maxBytes)
-        throw new Error(`The file is larger than ${ticket.maxBytes / 1048576} MB.`)
       await put(ticket.uploadUrl, file, contentType, (percent) => setStage({ step: "uploading", percent }))
       setStage({ step: "importing" })
       const result = await call((c) =>

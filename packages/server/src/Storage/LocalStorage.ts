@@ -5,7 +5,11 @@ import * as Path from "node:path"
 import { Effect, Layer, Option, Schema, Stream } from "effect"
 import type { SecretBoxShape } from "../Crypto/SecretBox.js"
 import {
+  BodySizeRefused,
   LinkRefused,
+  type LinkUpload,
+  type ListedObject,
+  limitBytes,
   type ObjectContent,
   ObjectKey,
   ObjectNotFound,
@@ -28,9 +32,40 @@ const Meta = Schema.parseJson(Schema.Struct({ contentType: Schema.String, size: 
 
 const PURPOSE = "storage-link"
 
-/** What a link signs: the method, the key, the expiry and the response details it fixes. */
-const signed = (method: string, key: string, expires: string, filename: string, contentType: string) =>
-  [method, key, expires, filename, contentType].join("\n")
+/** What a link signs: the method, the key, the expiry and the details it fixes (name, type, size). */
+const signed = (fields: {
+  readonly method: string
+  readonly key: string
+  readonly expires: string
+  readonly filename: string
+  readonly contentType: string
+  readonly size: string
+}) => [fields.method, fields.key, fields.expires, fields.filename, fields.contentType, fields.size].join("\n")
+
+/** The body, failing as soon as it passes `size` bytes and when it ends short of them. */
+const exactly = <E>(body: Stream.Stream<Uint8Array, E>, size: number) =>
+  Stream.suspend(() => {
+    let received = 0
+    const counted = limitBytes(
+      Stream.tap(body, (chunk) => Effect.sync(() => (received += chunk.byteLength))),
+      size,
+      () => new BodySizeRefused({ tooLarge: true, message: `this link takes ${size} bytes, no more` })
+    )
+    const short = Stream.suspend(() =>
+      received === size
+        ? Stream.empty
+        : Stream.fail(
+            new BodySizeRefused({
+              tooLarge: false,
+              message: `this link takes ${size} bytes; ${received} came`
+            })
+          )
+    )
+    return Stream.concat(counted, short)
+  })
+
+/** Prefixes a listing may name: whole segments under `org/`, nothing that climbs. */
+const LISTABLE = /^org\/([0-9a-f-]{36}\/([A-Za-z0-9][A-Za-z0-9._-]{0,199}\/)*)?$/
 
 export const make = (options: LocalStorageOptions) =>
   Effect.gen(function* () {
@@ -127,6 +162,7 @@ export const make = (options: LocalStorageOptions) =>
       const expires = String(Math.floor(Date.now() / 1000) + presign.expiresInSeconds)
       const filename = presign.filename ?? ""
       const contentType = presign.contentType ?? ""
+      const size = presign.contentLength === undefined ? "" : String(presign.contentLength)
       const url = new URL(
         `storage/${key}`,
         options.publicUrl.href.endsWith("/") ? options.publicUrl : `${options.publicUrl.href}/`
@@ -135,9 +171,10 @@ export const make = (options: LocalStorageOptions) =>
       url.searchParams.set("expires", expires)
       if (filename !== "") url.searchParams.set("filename", filename)
       if (contentType !== "") url.searchParams.set("contentType", contentType)
+      if (size !== "") url.searchParams.set("size", size)
       url.searchParams.set(
         "signature",
-        options.secrets.sign(PURPOSE, signed(method, key, expires, filename, contentType))
+        options.secrets.sign(PURPOSE, signed({ method, key, expires, filename, contentType, size }))
       )
       return Effect.succeed(url.href)
     }
@@ -151,17 +188,50 @@ export const make = (options: LocalStorageOptions) =>
         const expires = query.get("expires") ?? ""
         const filename = query.get("filename") ?? ""
         const contentType = query.get("contentType") ?? ""
+        const size = query.get("size") ?? ""
         const signature = query.get("signature") ?? ""
         const valid =
           query.get("method") === method &&
           /^\d{1,12}$/.test(expires) &&
-          options.secrets.verify(PURPOSE, signed(method, key, expires, filename, contentType), signature)
+          /^(\d{1,15})?$/.test(size) &&
+          options.secrets.verify(
+            PURPOSE,
+            signed({ method, key, expires, filename, contentType, size }),
+            signature
+          )
         if (!valid)
           return yield* new LinkRefused({ message: "the link is not valid for this object and method" })
         if (Number(expires) * 1000 < Date.now())
           return yield* new LinkRefused({ message: "the link has expired" })
-        return { key, filename, contentType }
+        return { key, filename, contentType, size: size === "" ? undefined : Number(size) }
       })
+
+    /** Every object file under the prefix's folder, read in one go: the local folder serves one instance. */
+    const list = (prefix: string): Stream.Stream<ListedObject, StorageError> =>
+      Stream.unwrap(
+        Effect.tryPromise({
+          try: async () => {
+            if (!LISTABLE.test(prefix)) throw new Error("not a listable prefix")
+            const folder = Path.join(objects, prefix)
+            const names = await FsPromises.readdir(folder, { recursive: true }).catch(
+              (error: NodeJS.ErrnoException) => {
+                if (error.code === "ENOENT") return []
+                throw error
+              }
+            )
+            const found: Array<ListedObject> = []
+            for (const name of names) {
+              const stat = await FsPromises.stat(Path.join(folder, name)).catch(() => null)
+              if (stat?.isFile()) {
+                const key = `${prefix}${name.split(Path.sep).join("/")}`
+                found.push({ key, size: stat.size, lastModified: stat.mtime })
+              }
+            }
+            return Stream.fromIterable(found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)))
+          },
+          catch: failure("list", prefix)
+        })
+      )
 
     return Storage.of({
       provider: "local",
@@ -171,28 +241,48 @@ export const make = (options: LocalStorageOptions) =>
       remove,
       presignGet: (key, presign) => link("GET", key, presign),
       presignPut: (key, presign) => link("PUT", key, presign),
+      list,
       signedLinks: Option.some({
         /** A signed GET: the object, with the file name the link fixed. */
         read: (rawKey: string, query: URLSearchParams) =>
           Effect.flatMap(check("GET", rawKey, query), ({ filename, key }) =>
             Effect.map(get(key), (content) => ({ ...content, filename }))
           ),
-        /** A signed PUT: the body becomes the object, under the content type the link fixed. */
-        write: <E>(
+        /**
+         * A signed PUT: the body becomes the object, under the type and of the size the link fixed. A body
+         * declared larger is refused unread; one that grows past the size is cut off there. Either way the
+         * draft goes and nothing is stored.
+         */
+        write: <E, E2>(
           rawKey: string,
           query: URLSearchParams,
-          contentType: string,
-          body: Stream.Stream<Uint8Array, E>
-        ) =>
-          Effect.flatMap(check("PUT", rawKey, query), (link) =>
-            link.contentType !== "" && link.contentType !== contentType
-              ? Effect.fail<LinkRefused | StorageError | E>(
-                  new LinkRefused({ message: `this link takes ${link.contentType} only` })
-                )
-              : put(link.key, body, {
-                  contentType: link.contentType || contentType || "application/octet-stream"
-                })
-          )
+          upload: LinkUpload<E>,
+          admits: (key: ObjectKey) => Effect.Effect<boolean, E2>
+        ): Effect.Effect<StoredObject, LinkRefused | BodySizeRefused | StorageError | E | E2> =>
+          Effect.gen(function* () {
+            const link = yield* check("PUT", rawKey, query)
+            if (link.contentType !== "" && link.contentType !== upload.contentType) {
+              return yield* new LinkRefused({ message: `this link takes ${link.contentType} only` })
+            }
+            if (
+              link.size !== undefined &&
+              upload.contentLength !== undefined &&
+              upload.contentLength !== link.size
+            ) {
+              return yield* new BodySizeRefused({
+                tooLarge: upload.contentLength > link.size,
+                message: `this link takes exactly ${link.size} bytes, not ${upload.contentLength}`
+              })
+            }
+            if (!(yield* admits(link.key))) {
+              return yield* new LinkRefused({ message: "this link has been used or withdrawn" })
+            }
+            return yield* put(
+              link.key,
+              link.size === undefined ? upload.body : exactly(upload.body, link.size),
+              { contentType: link.contentType || upload.contentType || "application/octet-stream" }
+            )
+          })
       })
     })
   })

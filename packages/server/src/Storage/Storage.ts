@@ -42,16 +42,40 @@ export interface ObjectContent extends StoredObject {
   readonly stream: Stream.Stream<Uint8Array, StorageError>
 }
 
+/** An object as a listing shows it. */
+export interface ListedObject {
+  readonly key: string
+  readonly size: number
+  readonly lastModified: Date
+}
+
 export interface PresignOptions {
   readonly expiresInSeconds: number
   /** GET: the name a browser saves the download under. */
   readonly filename?: string
   /** PUT: the type the uploader must send. */
   readonly contentType?: string
+  /** PUT: the exact number of bytes the link takes; storage itself refuses any other size. */
+  readonly contentLength?: number
 }
 
 /** Why a signed link was refused; the HTTP route answers 403 with this text. */
 export class LinkRefused extends Data.TaggedError("LinkRefused")<{ readonly message: string }> {}
+
+/** A body larger than its link grants (413; reading stops there) or one that ended short of it (400). */
+export class BodySizeRefused extends Data.TaggedError("BodySizeRefused")<{
+  readonly tooLarge: boolean
+  readonly message: string
+}> {}
+
+/** A PUT to a signed link, as the HTTP route received it. */
+export interface LinkUpload<E> {
+  /** Absent when the request named none. */
+  readonly contentType: string | undefined
+  /** The request's Content-Length; absent for a chunked body. */
+  readonly contentLength: number | undefined
+  readonly body: Stream.Stream<Uint8Array, E>
+}
 
 /** Links to a provider that cannot serve them itself (the local folder): Tapline checks and serves them. */
 export interface SignedLinks {
@@ -62,12 +86,16 @@ export interface SignedLinks {
     ObjectContent & { readonly filename: string },
     LinkRefused | ObjectNotFound | StorageError
   >
-  readonly write: <E>(
+  /**
+   * Stores the upload if the link is valid, the type and size are those it fixes, and `admits` the key (a
+   * link cannot be recalled, so whoever issued it says whether it still may write).
+   */
+  readonly write: <E, E2>(
     key: string,
     query: URLSearchParams,
-    contentType: string,
-    body: Stream.Stream<Uint8Array, E>
-  ) => Effect.Effect<StoredObject, LinkRefused | StorageError | E>
+    upload: LinkUpload<E>,
+    admits: (key: ObjectKey) => Effect.Effect<boolean, E2>
+  ) => Effect.Effect<StoredObject, LinkRefused | BodySizeRefused | StorageError | E | E2>
 }
 
 /**
@@ -91,6 +119,8 @@ export class Storage extends Context.Tag("@tapline/server/Storage")<
     readonly presignGet: (key: ObjectKey, options: PresignOptions) => Effect.Effect<string, StorageError>
     /** A URL that writes the object without credentials until it expires. */
     readonly presignPut: (key: ObjectKey, options: PresignOptions) => Effect.Effect<string, StorageError>
+    /** The objects whose key starts with `prefix`, in key order, a page at a time. */
+    readonly list: (prefix: string) => Stream.Stream<ListedObject, StorageError>
     /** Some for the local folder, whose links `/storage/<key>` serves; None where the provider serves them. */
     readonly signedLinks: Option.Option<SignedLinks>
   }

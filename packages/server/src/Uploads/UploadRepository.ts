@@ -45,6 +45,16 @@ export class UploadRepository extends Effect.Service<UploadRepository>()("@tapli
 
     const remove = (id: UploadId) => sql`delete from uploads where id = ${id}`
 
-    return { insert, find, expired, remove } as const
+    /** Of these object keys, those a live ticket (not used, not expired) accounts for. */
+    const liveKeys = (keys: ReadonlyArray<string>) =>
+      keys.length === 0
+        ? Effect.succeed(new Set<string>())
+        : sql<{ objectKey: string }>`
+            select object_key from uploads
+            where object_key = any(${keys}::text[]) and expires_at > now()`.pipe(
+            Effect.map((rows) => new Set(rows.map((row) => row.objectKey)))
+          )
+
+    return { insert, find, expired, remove, liveKeys } as const
   })
 }) {}
