@@ -61,6 +61,35 @@ describe("connections go to the address checked", () => {
     }
   })
 
+  it("Node's own fetch inside `around` goes through the client's connections (arctic's token requests)", async () => {
+    let hits = 0
+    const server = Http.createServer((_request, response) => {
+      hits++
+      response.writeHead(200, { connection: "close" }).end("ok")
+    })
+    const port = await listening(server)
+    try {
+      const lenient = OutboundClient.make(policyWith(["127.0.0.1"], { "idp.example": ["127.0.0.1"] }))
+      // The system's resolver knows no idp.example: the answer came through the client's connection.
+      const answer = await lenient.around(() =>
+        fetch(`http://idp.example:${port}/token`).then((r) => r.text())
+      )
+      expect(answer).toBe("ok")
+      const strict = OutboundClient.make(policyWith([], { "idp.example": ["127.0.0.1"] }))
+      const refused = await strict
+        .around(() => fetch(`http://idp.example:${port}/token`))
+        .catch((e: Error) => e)
+      expect(OutboundPolicy.categoryOf(refused)).toBe("refused by the outbound policy")
+      expect(hits).toBe(1)
+      // Outside `around`, Node's fetch is as it was.
+      expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200)
+      expect(hits).toBe(2)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
   it("TLS to the checked address names the host (SNI) and checks the certificate against the host", async () => {
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-sni-"))
     const [keyFile, certFile] = [Path.join(dir, "key.pem"), Path.join(dir, "cert.pem")]
