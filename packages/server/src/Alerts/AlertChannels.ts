@@ -2,6 +2,7 @@ import { Data, Duration, Effect, Option, Redacted } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { type AlertChannel, AppConfig } from "../Config/AppConfig.js"
 import { Email } from "../Email/Email.js"
+import * as OutboundClient from "../Outbound/OutboundClient.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import type { ChatText } from "../Webhooks/chat/ChatText.js"
 import * as Discord from "../Webhooks/chat/Discord.js"
@@ -55,13 +56,12 @@ export const make = Effect.gen(function* () {
   const { alerts, webhooks } = yield* AppConfig
   const email = yield* Email
   const timeoutMs = Duration.toMillis(webhooks.timeout)
-  const trusted = { vet: async (url: string) => new URL(url) }
 
   const postTo = (channel: AlertChannel, request: { headers: Record<string, string>; body: string }) =>
     Effect.flatMap(outgoingTraceHeaders, (trace) =>
       Effect.promise(() =>
         post(
-          trusted,
+          OutboundClient.direct,
           Redacted.value(channel.target),
           { ...request, headers: { ...request.headers, ...trace } },
           timeoutMs

@@ -4,6 +4,7 @@ import { Conflict, InvalidRequest, NotFound } from "@tapline/domain"
 import { Effect, Option } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
+import * as OutboundClient from "../Outbound/OutboundClient.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import type { OAuthProvider, ProviderSettings } from "./OAuth/OAuthProvider.js"
 import { makeProvider } from "./OAuth/providers.js"
@@ -61,7 +62,8 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
     const sql = yield* SqlClient.SqlClient
     const box = yield* SecretBox
     const config = yield* AppConfig
-    const outbound = OutboundPolicy.make(config.outbound.allow)
+    const policy = OutboundPolicy.make(config.outbound.allow)
+    const outbound = { policy, client: OutboundClient.make(policy) }
 
     const columns = sql`id, kind, display_name, client_id, client_secret, issuer, settings, enabled`
 

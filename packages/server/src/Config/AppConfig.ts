@@ -318,8 +318,10 @@ const storage = Config.all({
 
 const outbound = Config.all({
   /**
-   * Server-side requests to admin-given URLs (OIDC discovery and its endpoints) never reach loopback,
-   * private or link-local addresses, except hosts, addresses or CIDR networks listed here (comma-separated).
+   * Server-side requests to URLs tenants and admins give (webhook and chat endpoints, OIDC discovery and its
+   * endpoints) never connect to loopback, private, link-local or metadata addresses, in any IPv6 spelling,
+   * except hosts, addresses or CIDR networks listed here (comma-separated). An IPv4 entry covers its IPv6
+   * spellings (::ffff:a.b.c.d, 64:ff9b::a.b.c.d, 2002:…).
    */
   allow: Config.string("OUTBOUND_ALLOW").pipe(
     Config.withDefault(""),

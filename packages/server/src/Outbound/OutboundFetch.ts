@@ -1,10 +1,12 @@
+import { AsyncLocalStorage } from "node:async_hooks"
 import { Effect, Layer } from "effect"
 import { getGlobalDispatcher } from "undici"
 
 const INSTALLED = Symbol.for("@tapline/server/OutboundFetch")
 const GLOBAL_DISPATCHER = Symbol.for("undici.globalDispatcher.1")
 
-type Dispatch = (options: { headers?: unknown }, handler: unknown) => boolean
+// biome-ignore lint/suspicious/noExplicitAny: undici's own and Node's bundled one have different option types
+type Dispatch = (options: any, handler: any) => boolean
 
 /** "3, 3" → "3": the same length said twice is one length. Anything else is left for undici to judge. */
 const collapseContentLength = (headers: unknown) => {
@@ -21,6 +23,22 @@ const collapseContentLength = (headers: unknown) => {
 
 /** Runtimes in this process that hold the layer: the fix applies while there is at least one. */
 let holders = 0
+
+/** The dispatcher Node's own fetch uses inside `routeGlobalFetch`, for the calls made within it only. */
+const routed = new AsyncLocalStorage<{ dispatch: Dispatch }>()
+
+/**
+ * Runs `work` with every request of Node's own `fetch` made within it (and only within it: the store follows
+ * the async calls `work` makes) sent through `dispatcher`. arctic takes no fetch or dispatcher, so this is how
+ * its token requests go through the outbound policy's connections.
+ */
+export const routeGlobalFetch = <A>(
+  dispatcher: { dispatch: Dispatch },
+  work: () => Promise<A>
+): Promise<A> => {
+  install()
+  return routed.run(dispatcher, work)
+}
 
 /**
  * Outbound `fetch` that works with arctic. Importing `@effect/platform-node` loads npm undici 7, which installs
@@ -51,7 +69,7 @@ const install = () => {
     get(dispatcher, property, receiver) {
       if (property !== "dispatch") return Reflect.get(dispatcher, property, receiver)
       return (options: { headers?: unknown }, handler: unknown) =>
-        dispatcher.dispatch(
+        (routed.getStore() ?? dispatcher).dispatch(
           holders > 0 ? { ...options, headers: collapseContentLength(options.headers) } : options,
           handler
         )

@@ -1,114 +1,146 @@
 import * as Dns from "node:dns/promises"
 import * as Net from "node:net"
+import {
+  categoryOf,
+  OutboundRefused,
+  OutboundTimeout,
+  OutboundUnreachable,
+  reasonOf
+} from "./OutboundErrors.js"
+import { embeddedIpv4, isPublicAddress } from "./PublicAddress.js"
+
+export { isPublicAddress } from "./PublicAddress.js"
+export { categoryOf, OutboundRefused, OutboundTimeout, OutboundUnreachable, reasonOf }
 
 /*
- * Server-side requests to URLs an admin typed (an OIDC issuer and what its discovery document names; webhook
- * endpoints later) must not reach what only the server can reach: loopback, private networks, link-local
- * addresses (169.254.169.254 is the cloud metadata service) and the like. Each such URL is checked before
- * the request: http(s) only, and every address its host resolves to must be public unless OUTBOUND_ALLOW
- * names the host, the address or its network. The check resolves the name itself; a name that changes its
- * answer between the check and the request (DNS rebinding) is not covered, which the short TTL of a check
- * per request keeps to the milliseconds between the two.
+ * Server-side requests to URLs a tenant or an admin typed (webhook and chat endpoints, an OIDC issuer and what
+ * its discovery document names) must not reach what only the server can reach: loopback, private networks,
+ * link-local addresses (169.254.169.254 is the cloud metadata service) and the like, in any spelling.
+ *
+ * The addresses are judged where the connection is made (OutboundConnect): the host is resolved once, every
+ * address is checked, and the socket goes to a checked address. Checking a URL and then letting something
+ * else resolve its name again (DNS rebinding) is the bug this layout avoids; `vet` remains only as an early
+ * answer when a URL is saved.
  */
 
-export class OutboundRefused extends Error {
-  readonly _tag = "OutboundRefused"
+/** One address a name resolves to. */
+export interface Resolved {
+  readonly address: string
+  readonly family: 4 | 6
 }
 
-const BLOCKED: ReadonlyArray<readonly [string, number, "ipv4" | "ipv6"]> = [
-  ["0.0.0.0", 8, "ipv4"], // "this network"
-  ["10.0.0.0", 8, "ipv4"],
-  ["100.64.0.0", 10, "ipv4"], // carrier-grade NAT
-  ["127.0.0.0", 8, "ipv4"],
-  ["169.254.0.0", 16, "ipv4"], // link-local, cloud metadata
-  ["172.16.0.0", 12, "ipv4"],
-  ["192.0.0.0", 24, "ipv4"],
-  ["192.168.0.0", 16, "ipv4"],
-  ["198.18.0.0", 15, "ipv4"], // benchmarking
-  ["224.0.0.0", 4, "ipv4"], // multicast
-  ["240.0.0.0", 4, "ipv4"], // reserved, broadcast
-  ["::", 128, "ipv6"],
-  ["::1", 128, "ipv6"],
-  ["fc00::", 7, "ipv6"], // unique local (AWS's fd00:ec2::254 metadata too)
-  ["fe80::", 10, "ipv6"],
-  ["ff00::", 8, "ipv6"]
-]
+/** How names are resolved; the system's resolver (getaddrinfo, /etc/hosts) unless a test gives its own. */
+export type Lookup = (host: string) => Promise<ReadonlyArray<Resolved>>
 
-const blockList = new Net.BlockList()
-for (const [network, prefix, family] of BLOCKED) blockList.addSubnet(network, prefix, family)
-
-/** The IPv4 address inside an IPv4-mapped IPv6 one (::ffff:10.0.0.1), which reaches the same host. */
-const unmapped = (address: string): string => {
-  const match = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return match === null ? address : match[1]!
-}
-
-export const isPublicAddress = (address: string): boolean => {
-  const plain = unmapped(address)
-  const family = Net.isIPv4(plain) ? "ipv4" : Net.isIPv6(plain) ? "ipv6" : null
-  return family !== null && !blockList.check(plain, family)
-}
+// `Dns.lookup` is read at each call, so a process-wide replacement (a test's DNS) is seen.
+const systemLookup: Lookup = (host) =>
+  Dns.lookup(host, { all: true, verbatim: true }).then((found) =>
+    found.map(({ address, family }) => ({ address, family: family === 6 ? 6 : 4 }))
+  )
 
 export interface OutboundPolicy {
-  /** The URL, parsed, when a server-side request to it is allowed; rejects with OutboundRefused otherwise. */
+  /** The URL, parsed, when it is an http(s) URL; throws OutboundRefused otherwise. No resolution. */
+  readonly target: (url: string) => URL
+  /**
+   * The addresses of `host` a connection may go to: all of them when each is public or allowed, or when
+   * OUTBOUND_ALLOW names the host; rejects with a categorised error otherwise. Never says what it found.
+   */
+  readonly resolve: (host: string) => Promise<ReadonlyArray<Resolved>>
+  /** `target` and `resolve` at once, for an early answer when a URL is saved. The request checks again. */
   readonly vet: (url: string) => Promise<URL>
 }
 
 const LOOKUP_TIMEOUT_MS = 3_000
 
+/** The same words for every address refused, whatever it was: the message must not tell what a name is. */
+export const ADDRESS_REFUSED =
+  "loopback, private, link-local and metadata addresses are not reached (OUTBOUND_ALLOW can name one)"
+
+const familyOf = (address: string) => (Net.isIPv4(address) ? "ipv4" : "ipv6")
+
+/** `[::1]` → `::1`, lower case: the host as a URL's hostname or a socket's host spells it. */
+export const bareHost = (host: string) => host.replace(/^\[|\]$/g, "").toLowerCase()
+
 /**
  * `allow`: host names (exact, lower case), addresses, or networks in CIDR notation (`10.1.0.0/16`). Tests
- * name their loopback peers here; production names an internal identity provider, if it has one.
+ * name their loopback peers here; production names an internal identity provider, if it has one. An IPv6
+ * address that spells an IPv4 one (mapped, translated, compatible, NAT64, 6to4) is judged as that IPv4
+ * address, so an allowed IPv4 network is allowed in those spellings too and a refused one is refused in all.
  */
-export const make = (allow: ReadonlyArray<string>): OutboundPolicy => {
+export const make = (
+  allow: ReadonlyArray<string>,
+  options: { readonly lookup?: Lookup; readonly lookupTimeoutMs?: number } = {}
+): OutboundPolicy => {
+  const lookup = options.lookup ?? systemLookup
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? LOOKUP_TIMEOUT_MS
   const hosts = new Set<string>()
   const allowed = new Net.BlockList()
   for (const entry of allow.map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0)) {
     const [network, prefix] = entry.split("/")
-    const bare = network!.replace(/^\[|\]$/g, "")
+    const bare = bareHost(network!)
     const family = Net.isIPv4(bare) ? "ipv4" : Net.isIPv6(bare) ? "ipv6" : null
     if (family === null) hosts.add(entry)
     else if (prefix === undefined) allowed.addAddress(bare, family)
     else allowed.addSubnet(bare, Number(prefix), family)
   }
   const addressAllowed = (address: string) => {
-    const plain = unmapped(address)
-    const family = Net.isIPv4(plain) ? "ipv4" : "ipv6"
-    return isPublicAddress(plain) || allowed.check(plain, family)
+    if (isPublicAddress(address) || allowed.check(address, familyOf(address))) return true
+    const v4 = Net.isIPv6(address) ? embeddedIpv4(address) : null
+    return v4 !== null && allowed.check(v4, "ipv4")
   }
 
-  const vet = async (text: string): Promise<URL> => {
+  const target = (text: string): URL => {
     let url: URL
     try {
       url = new URL(text)
     } catch {
-      throw new OutboundRefused(`not a URL: ${text.slice(0, 200)}`)
+      throw new OutboundRefused("not a URL")
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       throw new OutboundRefused(`only http(s) URLs are fetched, not ${url.protocol}`)
     }
-    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase()
-    if (hosts.has(host)) return url
-    const addresses = Net.isIP(host)
-      ? [host]
-      : await Promise.race([
-          Dns.lookup(host, { all: true, verbatim: true }).then((found) => found.map((a) => a.address)),
-          new Promise<never>((_, reject) =>
-            setTimeout(
-              () => reject(new OutboundRefused(`${host} did not resolve in time`)),
-              LOOKUP_TIMEOUT_MS
-            ).unref()
-          )
-        ]).catch((error: unknown) => {
-          throw error instanceof OutboundRefused ? error : new OutboundRefused(`${host} does not resolve`)
-        })
-    const refused = addresses.filter((address) => !addressAllowed(address))
-    if (refused.length > 0) {
-      throw new OutboundRefused(
-        `${host} resolves to ${refused.join(", ")}, a loopback, private or link-local address (OUTBOUND_ALLOW can name it)`
-      )
-    }
     return url
   }
-  return { vet }
+
+  const resolveName = (host: string) =>
+    Promise.race([
+      lookup(host),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new OutboundTimeout("the name did not resolve in time")),
+          lookupTimeoutMs
+        ).unref()
+      )
+    ]).then(
+      (found) => {
+        if (found.length === 0) throw new OutboundUnreachable("the name does not resolve")
+        return found
+      },
+      (error: unknown) => {
+        throw error instanceof OutboundTimeout ? error : new OutboundUnreachable("the name does not resolve")
+      }
+    )
+
+  const resolve = async (raw: string): Promise<ReadonlyArray<Resolved>> => {
+    const host = bareHost(raw)
+    if (Net.isIP(host) !== 0) {
+      if (hosts.has(host) || addressAllowed(host))
+        return [{ address: host, family: Net.isIPv4(host) ? 4 : 6 }]
+      throw new OutboundRefused(ADDRESS_REFUSED)
+    }
+    const found = await resolveName(host)
+    // Every address, not just the first: a connection may try any of them.
+    if (!hosts.has(host) && found.some(({ address }) => !addressAllowed(address))) {
+      throw new OutboundRefused(ADDRESS_REFUSED)
+    }
+    return found
+  }
+
+  const vet = async (text: string) => {
+    const url = target(text)
+    await resolve(url.hostname)
+    return url
+  }
+
+  return { target, resolve, vet }
 }

@@ -1,5 +1,6 @@
 import type { WebhookKind } from "@tapline/domain"
-import type * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import type { OutboundClient } from "../Outbound/OutboundClient.js"
+import { categoryOf } from "../Outbound/OutboundErrors.js"
 import { chatTextOf } from "./chat/ChatText.js"
 import * as Discord from "./chat/Discord.js"
 import * as Slack from "./chat/Slack.js"
@@ -41,6 +42,8 @@ export interface Outcome {
   /** The receiver's status; null when there was no answer (timeout, refused, policy). */
   readonly status: number | null
   readonly error: string | null
+  /** Why there was no answer, for the operator's log only (it may name addresses). */
+  readonly cause?: unknown
 }
 
 /** The start of an answer's body, for the delivery log; the rest is not read. */
@@ -60,23 +63,19 @@ const readSome = async (response: Response, limit: number) => {
 }
 
 /**
- * POSTs one request. The URL is vetted again before every attempt (what a name resolves to can change);
- * redirects are not followed (a 3xx is a failed delivery). Never rejects: the outcome says what happened,
- * without the URL (a chat webhook's URL is its secret).
+ * POSTs one request through `client`, which checks every address it connects to (what a name resolves to can
+ * change between saving the URL and any attempt); redirects are not followed (a 3xx is a failed delivery).
+ * Never rejects: the outcome says what happened, in words that name neither the URL (a chat webhook's URL is
+ * its secret) nor what its host resolved to; `cause` keeps the error for the operator's log.
  */
 export const post = async (
-  policy: OutboundPolicy.OutboundPolicy,
+  client: OutboundClient,
   url: string,
   request: { readonly headers: Record<string, string>; readonly body: string },
   timeoutMs: number
 ): Promise<Outcome> => {
   try {
-    await policy.vet(url)
-  } catch (error) {
-    return { status: null, error: `refused by the outbound policy: ${(error as Error).message}` }
-  }
-  try {
-    const response = await fetch(url, {
+    const response = await client.fetch(url, {
       method: "POST",
       headers: request.headers,
       body: request.body,
@@ -89,9 +88,7 @@ export const post = async (
       status: response.status,
       error: `HTTP ${response.status}${answer.length > 0 ? `: ${answer}` : ""}`
     }
-  } catch (error) {
-    const failure = error as Error & { cause?: { code?: string } }
-    if (failure.name === "TimeoutError") return { status: null, error: `no answer within ${timeoutMs} ms` }
-    return { status: null, error: `unreachable: ${failure.cause?.code ?? failure.message}` }
+  } catch (cause) {
+    return { status: null, error: categoryOf(cause), cause }
   }
 }

@@ -5,6 +5,7 @@ import { SecretBox } from "../Crypto/SecretBox.js"
 import { Jobs } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
+import * as OutboundClient from "../Outbound/OutboundClient.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import { gauge, Metrics } from "../Telemetry/Metrics.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
@@ -28,7 +29,7 @@ export const layer = Layer.scopedDiscard(
     const audit = yield* Audit
     const mailer = yield* Mailer
     const jobs = yield* Jobs
-    const policy = OutboundPolicy.make(config.outbound.allow)
+    const client = OutboundClient.make(OutboundPolicy.make(config.outbound.allow))
     const metrics = yield* Metrics
     yield* gauge(metrics, {
       name: "tapline_webhook_deliveries_pending",
@@ -99,8 +100,18 @@ export const layer = Layer.scopedDiscard(
         const trace = yield* outgoingTraceHeaders
         const started = performance.now()
         const outcome = yield* Effect.promise(() =>
-          post(policy, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
+          post(client, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
         )
+        if (outcome.error === "refused by the outbound policy") {
+          // For the operator: which endpoint and why; the tenant's log says the category only.
+          yield* Effect.logWarning("webhook delivery refused by the outbound policy").pipe(
+            Effect.annotateLogs({
+              endpointId: due.endpointId,
+              organizationId: due.organizationId,
+              reason: OutboundPolicy.reasonOf(outcome.cause)
+            })
+          )
+        }
         const responseMs = Math.round(performance.now() - started)
         const delivered = outcome.error === null
         const retryInSeconds = delivered || due.attempts >= delays.length ? null : delays[due.attempts]!

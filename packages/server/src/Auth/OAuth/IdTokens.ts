@@ -1,17 +1,29 @@
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose"
+import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from "jose"
 import { OAuthFailure, type ProviderIdentity } from "./OAuthProvider.js"
 
-/** One key set per JWKS URL for the process: jose caches keys and refetches on an unknown `kid`. */
-const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+/** One key set per JWKS URL and fetch for the process: jose caches keys and refetches on an unknown `kid`. */
+const keySets = new WeakMap<typeof fetch, Map<string, ReturnType<typeof createRemoteJWKSet>>>()
 
-const keySet = (jwksUri: string) => {
-  let set = keySets.get(jwksUri)
+const keySet = (jwksUri: string, fetcher: typeof fetch) => {
+  let sets = keySets.get(fetcher)
+  if (sets === undefined) {
+    sets = new Map()
+    keySets.set(fetcher, sets)
+  }
+  let set = sets.get(jwksUri)
   if (set === undefined) {
-    set = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5_000, cooldownDuration: 30_000 })
-    keySets.set(jwksUri, set)
+    set = createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: 5_000,
+      cooldownDuration: 30_000,
+      [customFetch]: fetcher
+    })
+    sets.set(jwksUri, set)
   }
   return set
 }
+
+// Read at each call, so a test's routing of Node's fetch is seen.
+const globalFetch: typeof fetch = (input, init) => globalThis.fetch(input, init)
 
 export interface IdTokenExpectations {
   readonly jwksUri: string
@@ -19,6 +31,8 @@ export interface IdTokenExpectations {
   readonly issuer: string | ReadonlyArray<string> | ((issuer: string, payload: JWTPayload) => boolean)
   readonly audience: string
   readonly nonce: string
+  /** How the key set is fetched: an admin-given JWKS URL goes through the outbound client. */
+  readonly fetch?: typeof fetch
 }
 
 /**
@@ -29,7 +43,7 @@ export const verifyIdToken = async (token: string, expected: IdTokenExpectations
   const fail = (message: string, cause?: unknown) => new OAuthFailure({ reason: "id_token", message, cause })
   let payload: JWTPayload
   try {
-    ;({ payload } = await jwtVerify(token, keySet(expected.jwksUri), {
+    ;({ payload } = await jwtVerify(token, keySet(expected.jwksUri, expected.fetch ?? globalFetch), {
       audience: expected.audience,
       clockTolerance: 60,
       algorithms: ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"],

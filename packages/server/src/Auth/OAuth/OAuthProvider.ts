@@ -1,4 +1,5 @@
 import { Data } from "effect"
+import type { OutboundClient } from "../../Outbound/OutboundClient.js"
 import type { OutboundPolicy } from "../../Outbound/OutboundPolicy.js"
 
 /** Who the provider says signed in. `emailVerified` is the provider's word, never a guess of ours. */
@@ -46,8 +47,11 @@ export interface ProviderSettings {
   readonly settings: Readonly<Record<string, string>>
   /** `<public origin>/api/v1/auth/oauth/<id>/callback` */
   readonly redirectUri: string
-  /** Vets the admin-given URLs this provider fetches from the server (OIDC discovery and its endpoints). */
-  readonly outbound: OutboundPolicy
+  /**
+   * For the admin-given URLs this provider fetches from the server (OIDC discovery and its endpoints): the
+   * policy answers early, the client's connections enforce it. Fixed providers' hosts are ours, not vetted.
+   */
+  readonly outbound: { readonly policy: OutboundPolicy; readonly client: OutboundClient }
 }
 
 /** A promise rejection handler that rethrows the cause as an `OAuthFailure` of the given reason. */

@@ -1,7 +1,8 @@
 import { CodeChallengeMethod, OAuth2Client } from "arctic"
-import type { OutboundPolicy } from "../../Outbound/OutboundPolicy.js"
 import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
 import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
+
+type Outbound = ProviderSettings["outbound"]
 
 interface Discovery {
   readonly issuer: string
@@ -24,9 +25,9 @@ const isHttp = (value: unknown): value is string => {
   }
 }
 
-const fetchDiscovery = async (issuer: string, outbound: OutboundPolicy): Promise<Discovery> => {
-  const url = await outbound.vet(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "error" })
+const fetchDiscovery = async (issuer: string, outbound: Outbound): Promise<Discovery> => {
+  const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`
+  const response = await outbound.client.fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "error" })
   if (!response.ok) throw new Error(`discovery answered ${response.status}`)
   const document = (await response.json()) as Discovery
   // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
@@ -42,7 +43,7 @@ const fetchDiscovery = async (issuer: string, outbound: OutboundPolicy): Promise
 }
 
 /** Discovery documents are cached for an hour; a failed fetch is forgotten at once. */
-const discover = (issuer: string, outbound: OutboundPolicy) => {
+const discover = (issuer: string, outbound: Outbound) => {
   const cached = discoveries.get(issuer)
   if (cached !== undefined && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.document
   const document = fetchDiscovery(issuer, outbound)
@@ -73,14 +74,14 @@ export const make = (config: ProviderSettings): OAuthProvider => {
     },
     identity: async (code, { codeVerifier, nonce }) => {
       const document = await discover(issuer, config.outbound)
-      // The server fetches these three itself: each is checked like the issuer was.
+      // The server fetches these three itself: each is checked like the issuer was, and again at connect time.
       const vetted = (url: string) =>
-        config.outbound.vet(url).catch(failure("configuration", `${url} refused`))
+        config.outbound.policy.vet(url).catch(failure("configuration", `${url} refused`))
       await vetted(document.token_endpoint)
       await vetted(document.jwks_uri)
       if (document.userinfo_endpoint !== undefined) await vetted(document.userinfo_endpoint)
-      const tokens = await client
-        .validateAuthorizationCode(document.token_endpoint, code, codeVerifier)
+      const tokens = await config.outbound.client
+        .around(() => client.validateAuthorizationCode(document.token_endpoint, code, codeVerifier))
         .catch(failure("exchange", "the provider refused the authorization code"))
       const idToken = await Promise.resolve()
         .then(() => tokens.idToken())
@@ -89,12 +90,13 @@ export const make = (config: ProviderSettings): OAuthProvider => {
         jwksUri: document.jwks_uri,
         issuer,
         audience: config.clientId,
-        nonce
+        nonce,
+        fetch: config.outbound.client.fetch
       })
       const identity = identityFromClaims(claims)
       if (identity.email !== null || document.userinfo_endpoint === undefined) return identity
       // Providers that conform strictly put scope-requested claims in userinfo only.
-      const profile = await fetchUserInfo(document.userinfo_endpoint, tokens.accessToken())
+      const profile = await fetchUserInfo(config.outbound, document.userinfo_endpoint, tokens.accessToken())
       if (profile.sub !== identity.subject) failure("profile", "userinfo is about another subject")(null)
       return {
         ...identity,
@@ -106,11 +108,13 @@ export const make = (config: ProviderSettings): OAuthProvider => {
   }
 }
 
-const fetchUserInfo = async (endpoint: string, accessToken: string) => {
-  const response = await fetch(endpoint, {
-    headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
-    signal: AbortSignal.timeout(5_000)
-  }).catch(failure("profile", "userinfo unreachable"))
+const fetchUserInfo = async (outbound: Outbound, endpoint: string, accessToken: string) => {
+  const response = await outbound.client
+    .fetch(endpoint, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" },
+      signal: AbortSignal.timeout(5_000)
+    })
+    .catch(failure("profile", "userinfo unreachable"))
   if (!response.ok) failure("profile", `userinfo answered ${response.status}`)(null)
   return (await response.json()) as Record<string, unknown>
 }
