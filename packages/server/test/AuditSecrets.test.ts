@@ -174,6 +174,9 @@ describe("audit entries written before the rule", () => {
           description: "",
           enabled: false
         })
+        const [redaction] = yield* sql<{ newValues: { entries: number } }>`
+          select new_values from audit_log where action = 'audit.redact'`
+        expect(redaction?.newValues.entries).toBe(2)
         // The log stays append-only after the migration.
         const refused = yield* Effect.either(sql`update audit_log set action = 'x'`)
         expect(refused._tag).toBe("Left")
