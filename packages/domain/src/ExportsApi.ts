@@ -65,9 +65,15 @@ export class ExportsApi extends HttpApiGroup.make("exports")
     HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/exports`
       .setUrlParams(PageParams)
       .addSuccess(Page(Export))
+      .annotate(
+        OpenApi.Description,
+        "The exports the caller may read: exports of the audit log are listed to OWNERs only (an export is its content)."
+      )
   )
   .add(
-    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/exports/${exportId}`.addSuccess(Export)
+    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/exports/${exportId}`
+      .addSuccess(Export)
+      .annotate(OpenApi.Description, "403 below the export's role, as for its download (audit log: OWNER).")
   )
   .add(
     HttpApiEndpoint.get("download")`/api/v1/organizations/${organizationId}/exports/${exportId}/download`

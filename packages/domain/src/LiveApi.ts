@@ -4,7 +4,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound, TooManyRequests } from "./Errors.js"
 import { EventId } from "./Ids.js"
 import { organizationId } from "./Params.js"
 
@@ -54,7 +54,7 @@ export class LiveApi extends HttpApiGroup.make("live")
         HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" }),
         Schema.annotations({
           description:
-            'Server-sent events, each second: `taps` `{"second":<epoch s>,"taps":<n>}` for each of the last five seconds and any second since the last tick (a later count for the same second replaces the earlier one); `counts` `{"minute","taps","byMode","uniqueBands"}` (this minute); then one `tap` `{"id","at","bandUid","mode","kind"}` per tap since the last second (the newest 50 at most). `unavailable` `{"message"}` when the counters cannot be read. Each `counts` carries an event id; a client that reconnects with it in `Last-Event-ID` (as EventSource does) gets the seconds it missed, up to a minute back, and no tap it already had.'
+            'Server-sent events, each second: `taps` `{"second":<epoch s>,"taps":<n>}` for each of the last five seconds and any second since the last tick (a later count for the same second replaces the earlier one); `counts` `{"minute","taps","byMode","uniqueBands"}` (this minute); then one `tap` `{"id","at","bandUid","mode","kind"}` per tap since the last second (the newest 50 at most). `unavailable` `{"message"}` when the counters cannot be read. Each `counts` carries an event id; a client that reconnects with it in `Last-Event-ID` (as EventSource does) gets the seconds it missed, up to a minute back, and no tap it already had. Access is checked again every second: once the API key is revoked, the session ends or the member loses the role, the stream sends `ended` `{"message"}` and closes. At most LIVE_STREAMS_PER_PRINCIPAL (5) streams per API key or user are open at once: the next gets 429 with Retry-After.'
         })
       )
     )
@@ -63,6 +63,7 @@ export class LiveApi extends HttpApiGroup.make("live")
   .addError(Forbidden)
   .addError(Conflict)
   .addError(InvalidRequest)
+  .addError(TooManyRequests)
   .middleware(Authentication)
   .annotate(OpenApi.Title, "Live")
   .annotate(OpenApi.Description, "Taps per second and per minute as they arrive.") {}

@@ -24,6 +24,8 @@ import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
 import * as JobWorkers from "./Jobs/Workers.js"
+import * as MemoryStreamLeases from "./Live/MemoryStreamLeases.js"
+import * as RedisStreamLeases from "./Live/RedisStreamLeases.js"
 import { Mailer } from "./Mail/Mailer.js"
 import * as OutboundFetch from "./Outbound/OutboundFetch.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
@@ -65,7 +67,8 @@ export const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Datab
 /**
  * Everything that lives in Redis when Redis is configured (one shared connection), or in this process's
  * memory when it is not (embedded mode, a single instance): Cache, ReadModelStore, TapRecorder, TapQueue,
- * LiveCounters, the RateLimiter's store; and the status of this process's tap writer, which readiness reports.
+ * LiveCounters, the RateLimiter's store, the live streams' leases; and the status of this process's tap writer,
+ * which readiness reports.
  */
 export const BackendsLive = Layer.unwrapEffect(
   Effect.map(AppConfig, (config) =>
@@ -76,13 +79,15 @@ export const BackendsLive = Layer.unwrapEffect(
           RedisTapPipeline.recorderLayer,
           RedisTapPipeline.queueLayer,
           LiveCounters.redisLayer,
-          RedisRateLimiterStore.layer
+          RedisRateLimiterStore.layer,
+          RedisStreamLeases.layer
         ).pipe(Layer.provide(Redis.layer))
       : Layer.mergeAll(
           MemoryCache.layer,
           MemoryReadModelStore.layer,
           MemoryTapPipeline.layer,
-          RateLimiter.layerStoreMemory
+          RateLimiter.layerStoreMemory,
+          MemoryStreamLeases.layer
         )
   )
 ).pipe(Layer.merge(TapWriterStatus.Default))

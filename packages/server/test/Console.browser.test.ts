@@ -457,7 +457,16 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const store = yield* TapStore
         const jobs = yield* Jobs
         const tenant = yield* createTenant(yield* bootstrapKey())
-        const first = yield* liveEvent(tenant, ["A", "B", "C"], "Night One")
+        // A band id and a window title a spreadsheet would run as formulas: the CSV download neutralises them.
+        const first = yield* liveEvent(tenant, ["A", "-1", "C"], "Night One")
+        const hostileTitle = '=HYPERLINK("https://evil.example","x")'
+        yield* ok(
+          yield* call("PATCH", api(tenant, `/events/${first.eventId}/windows/${first.windowId}`), {
+            key: tenant.keys.EDITOR,
+            body: { title: hostileTitle }
+          }),
+          200
+        )
         const second = yield* liveEvent(tenant, ["D"], "Night Two")
         // Night One belongs to a campaign: the campaign's view counts its taps only.
         const campaign = yield* ok(
@@ -485,7 +494,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           stored(first.eventId, first.windowId, "A", 50),
           stored(first.eventId, first.windowId, "A", 40),
           stored(first.eventId, first.windowId, "A", 30),
-          stored(first.eventId, first.windowId, "B", 30),
+          stored(first.eventId, first.windowId, "-1", 30),
           stored(second.eventId, second.windowId, "D", 20)
         ])
         yield* jobs.enqueue("analytics.rollup", {})
@@ -529,6 +538,8 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const csv = Fs.readFileSync((yield* go(() => download.path()))!, "utf8")
         expect(csv).toContain("total,totalTaps,4\r\n")
         expect(csv).toContain("top band,A,3\r\n")
+        expect(csv).toContain("top band,'-1,1\r\n")
+        expect(csv).toContain(`window,"'=HYPERLINK(""https://evil.example"",""x"")",4\r\n`)
         // The raw taps: a link to the API's CSV route, derived from the contract, opened with the session.
         const tapsCsv = yield* go(() =>
           page.getByRole("link", { name: "Download taps (CSV)" }).getAttribute("href")

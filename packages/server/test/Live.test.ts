@@ -1,6 +1,7 @@
 import { describe, expect, layer } from "@effect/vitest"
-import type { EventId, OrganizationId } from "@tapline/domain"
-import { Chunk, Effect, Layer, Stream } from "effect"
+import { type EventId, type OrganizationId, Principal } from "@tapline/domain"
+import { Chunk, Effect, Layer, Option, Stream } from "effect"
+import { ApiKeyRepository } from "../src/Auth/ApiKeys.js"
 import { Live, type LiveMessage, resumeFrom } from "../src/Live/Live.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { failureOf, onPrivateRedis, PrivateRedis, serviceHarnessWith } from "./support/ServiceHarness.js"
@@ -13,8 +14,33 @@ import { show, tapOf, tenant } from "./support/TapFixtures.js"
  */
 
 const services = onPrivateRedis((url) =>
-  Live.Default.pipe(Layer.provideMerge(serviceHarnessWith({ REDIS_URL: url })))
+  Layer.merge(Live.Default, ApiKeyRepository.Default).pipe(
+    Layer.provideMerge(serviceHarnessWith({ REDIS_URL: url }))
+  )
 )
+
+/** A VIEWER key of the organisation as the caller: the stream checks it again at every tick. */
+const viewer = (organizationId: OrganizationId) =>
+  Effect.gen(function* () {
+    const keys = yield* ApiKeyRepository
+    const { key } = yield* Effect.orDie(
+      keys.create({
+        organizationId,
+        userId: null,
+        name: "live",
+        role: "VIEWER",
+        expiresAt: Option.none(),
+        createdBy: null
+      })
+    )
+    return new Principal({
+      actorType: "api_key",
+      actorId: key.id,
+      userId: null,
+      platformAdmin: false,
+      roles: { [organizationId]: "VIEWER" } as Principal["roles"]
+    })
+  })
 
 /** The stream's ticks until one satisfies `done`: each tick is one second's messages. */
 const ticksUntil = (
@@ -38,15 +64,16 @@ describe("live service", () => {
           const other = yield* tenant({ events: [{ status: "ACTIVE" }] })
           const organizationId = t.orgId as OrganizationId
           const eventId = t.eventIds[0]! as EventId
+          const caller = yield* viewer(organizationId)
 
-          expect(yield* failureOf(live.stream(organizationId, other.eventIds[0]! as EventId))).toContain(
-            "NotFound"
-          )
+          expect(
+            yield* failureOf(live.stream(caller, organizationId, other.eventIds[0]! as EventId))
+          ).toContain("NotFound")
           expect(yield* failureOf(live.summary(organizationId, other.eventIds[0]! as EventId))).toContain(
             "NotFound"
           )
 
-          const ticks = yield* live.stream(organizationId, eventId)
+          const ticks = yield* live.stream(caller, organizationId, eventId)
           for (const band of ["L-1", "L-2", "L-3"]) recorder.record(tapOf(t, band, { mode: "LIVE" }))
           const counted = yield* ticksUntil(ticks, (tick) =>
             tick.some((message) => message.event === "counts" && message.data.taps === 3)
@@ -62,6 +89,7 @@ describe("live service", () => {
           const [second, tapId] = ("id" in position ? position.id : "").split("/")
           expect(Number(second)).toBeGreaterThan(0)
           const resumed = yield* live.stream(
+            caller,
             organizationId,
             eventId,
             resumeFrom(`${Number(second) - 30}/${tapId}`)
@@ -75,7 +103,7 @@ describe("live service", () => {
           expect(replay.filter((message) => message.event === "tap")).toEqual([])
           // Without a position (or with one that is not ours), the viewer starts afresh with the latest taps.
           const fresh = yield* ticksUntil(
-            yield* live.stream(organizationId, eventId, resumeFrom("not/a position")),
+            yield* live.stream(caller, organizationId, eventId, resumeFrom("not/a position")),
             () => true
           )
           expect(fresh.filter((message) => message.event === "tap")).toHaveLength(3)

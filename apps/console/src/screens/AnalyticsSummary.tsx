@@ -1,4 +1,4 @@
-import type { Summary, TimeSeries } from "@tapline/domain"
+import { csvText, type Summary, type TimeSeries } from "@tapline/domain"
 import { Chart } from "../ui/Chart.js"
 
 export const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
@@ -7,7 +7,7 @@ export const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
 const rowsOf = (record: Readonly<Record<string, number>>) =>
   Object.entries(record).sort((a, b) => b[1] - a[1])
 
-/** The summary as CSV (what is on screen), for a spreadsheet. */
+/** The summary as CSV (what is on screen), for a spreadsheet; cells as every Tapline CSV writes them. */
 export const summaryCsv = (summary: Summary, windowName: (id: string | null) => string) => {
   const lines = [["section", "name", "value"]]
   for (const key of [
@@ -24,9 +24,8 @@ export const summaryCsv = (summary: Summary, windowName: (id: string | null) => 
   for (const w of summary.byWindow) lines.push(["window", windowName(w.windowId), String(w.taps)])
   for (const [day, share] of Object.entries(summary.retention)) lines.push(["retention", day, String(share)])
   for (const b of summary.topBands) lines.push(["top band", b.bandUid, String(b.taps)])
-  const quote = (cell: string) =>
-    /[",\n\r]/.test(cell) || /^[=+\-@]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell
-  return `${lines.map((line) => line.map(quote).join(",")).join("\r\n")}\r\n`
+  // Window titles and band ids are typed or imported by people: the shared rule neutralises formulas.
+  return csvText(lines)
 }
 
 const Breakdown = ({

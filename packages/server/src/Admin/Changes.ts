@@ -77,7 +77,8 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
     /**
      * A change to one existing row, in one transaction: the row is locked (NotFound when it is not there),
      * `apply` changes it, and the audit entry holds the row before and after. An `apply` that changes
-     * nothing (an empty PATCH) records nothing and answers the row as it was.
+     * nothing (an empty PATCH) records nothing and answers the row as it was. A row holding credentials
+     * gives `audited`: what the entry keeps of the row before and after (never a secret or its ciphertext).
      */
     const changeRow = <Row, E, R>(options: {
       readonly organizationId: OrganizationId
@@ -86,6 +87,10 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
       readonly action: string
       readonly lock: Effect.Effect<Row | undefined, SqlError.SqlError, R>
       readonly apply: (before: Row) => Effect.Effect<ReadonlyArray<Row>, E | SqlError.SqlError, R>
+      readonly audited?: (
+        before: Row,
+        after: Row
+      ) => { readonly oldValues: unknown; readonly newValues: unknown }
     }) =>
       transact(
         Effect.gen(function* () {
@@ -100,8 +105,7 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
             action: options.action,
             resourceType: options.resourceType,
             resourceId: options.resourceId,
-            oldValues: before,
-            newValues: after
+            ...(options.audited?.(before, after) ?? { oldValues: before, newValues: after })
           })
           return after
         })

@@ -82,14 +82,16 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("@tapli
      * The key for a secret if it is neither revoked nor expired, and neither is its organisation deleted.
      * Records the use at most once a minute, so a busy key does not write on every request.
      */
+    /** The one definition of a usable key `k` (its organisation joined as `o`): the standing checks use it too. */
+    const isActive = sql`k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
+      and (k.organization_id is null or o.deleted_at is null)`
+
     const findActive = (secret: string) =>
       sql<ActiveKey>`
         with found as (
           select k.id, k.organization_id, k.user_id, k.role, k.last_used_at from api_keys k
           left join organizations o on o.id = k.organization_id
-          where k.secret_hash = ${hashSecret(secret)} and k.revoked_at is null
-            and (k.expires_at is null or k.expires_at > now())
-            and (k.organization_id is null or o.deleted_at is null)
+          where k.secret_hash = ${hashSecret(secret)} and ${isActive}
         ),
         touched as (
           update api_keys set last_used_at = now()
@@ -99,7 +101,7 @@ export class ApiKeyRepository extends Effect.Service<ApiKeyRepository>()("@tapli
         Effect.map((rows) => Option.fromNullable(rows[0]))
       )
 
-    return { create, list, revoke, findActive } as const
+    return { create, list, revoke, findActive, isActive } as const
   })
 }) {}
 

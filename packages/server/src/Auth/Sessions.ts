@@ -150,7 +150,7 @@ export class Sessions extends Effect.Service<Sessions>()("@tapline/server/Sessio
         where user_id = ${userId} and ${isLive}
         order by created_at desc`
 
-    return { create, authenticate, refresh, revoke, list } as const
+    return { create, authenticate, refresh, revoke, list, isLive } as const
   })
 }) {}
 

@@ -238,6 +238,12 @@ const quotas = Config.all({
   liveStreams: positive("QUOTA_LIVE_STREAMS_PER_MINUTE", 30)
 })
 
+/** The live view's server-sent event streams (Live/Live.ts). */
+const live = Config.all({
+  /** Open streams at once per API key or user, counted across instances; the next one gets 429. */
+  streamsPerPrincipal: positive("LIVE_STREAMS_PER_PRINCIPAL", 5)
+})
+
 export const EMAIL_PROVIDERS = ["log", "smtp", "resend", "postmark", "ses", "sendgrid", "mailgun"] as const
 export type EmailProviderName = (typeof EMAIL_PROVIDERS)[number]
 
@@ -424,6 +430,7 @@ export const appConfig = Config.all({
   jobs,
   auth,
   quotas,
+  live,
   email,
   storage,
   webhooks,

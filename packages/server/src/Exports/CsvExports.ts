@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
+import { neutralizeFormula } from "@tapline/domain"
 import { stringify } from "csv-stringify/sync"
 import { Chunk, DateTime, Effect, Option, Stream } from "effect"
 
@@ -60,14 +61,7 @@ const AUDIT_COLUMNS = [
   "trace_id"
 ] as const
 
-/*
- * A cell a spreadsheet would run as a formula (`=HYPERLINK(…)`, `@SUM(…)`, `+`, `-`, or a leading tab or CR
- * that some applications skip) gets a leading apostrophe, as OWASP's CSV injection advice says: user agents,
- * utm values and names are written by anyone who can tap or type, and organisers open these files in Excel.
- */
-const FORMULA_START = /^[=+\-@\t\r]/
-export const neutralizeFormula = (text: string): string => (FORMULA_START.test(text) ? `'${text}` : text)
-
+/** A value as a cell: formulas neutralised by the rule the console's downloads share (@tapline/domain). */
 const cell = (value: unknown) => {
   if (value === null || value === undefined) return ""
   if (value instanceof Date) return value.toISOString()

@@ -26,11 +26,14 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
         Effect.map((rows) => rows[0])
       )
 
+    /** Only the given kinds: those the caller may read. */
     const list = (
       organizationId: OrganizationId,
+      kinds: ReadonlyArray<string>,
       query: { readonly after: string | null; readonly limit: number }
     ) =>
       sql`select ${columns} from exports where organization_id = ${organizationId}
+        and kind = any(${kinds}::text[])
         ${query.after === null ? sql`` : sql`and id < ${query.after}`} order by id desc limit ${query.limit + 1}`
 
     /** Claims an export for a run; undefined when it is done (or gone). Each attempt overwrites the object. */

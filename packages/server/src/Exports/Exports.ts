@@ -35,6 +35,16 @@ const LINK_SECONDS = 300
 /** Who may see an export's content: the taps of an event are for members; the audit log for OWNERs. */
 export const roleFor = (kind: string) => (kind === "audit" ? ("OWNER" as const) : ("VIEWER" as const))
 
+const KINDS = Export.fields.kind.literals
+
+/**
+ * The kinds of export the caller may read in the organisation. An export is its content (an audit export is
+ * the audit log): below its role the caller is not shown the export at all, in a list or by id, not just
+ * denied the download (docs/decisions.md).
+ */
+const readableKinds = (organizationId: OrganizationId) =>
+  Effect.filter(KINDS, (kind) => Effect.isSuccess(requireRole(organizationId, roleFor(kind))))
+
 /** CSV exports run by a background job into Storage; their files are removed after `KEEP_DAYS`. */
 export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports", {
   effect: Effect.gen(function* () {
@@ -61,8 +71,11 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
         return new Export({ ...fields, downloadUrl })
       })
 
+    /** An export by id: a caller below its kind's role gets 403, as for its download. */
     const get = Effect.fn("Exports.get")(function* (organizationId: OrganizationId, id: ExportId) {
-      return yield* decode(yield* changes.found("export", id, repository.find(organizationId, id)))
+      const row = yield* changes.found("export", id, repository.find(organizationId, id))
+      yield* requireRole(organizationId, roleFor(String(row.kind)))
+      return yield* decode(row)
     })
 
     /** Enqueued with the insert: the job exists exactly when the export does. */
@@ -100,10 +113,12 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
       )
     })
 
+    /** The exports the caller may read (filtered in SQL, so pages stay full and cursors right). */
     const list = Effect.fn("Exports.list")(function* (organizationId: OrganizationId, request: PageRequest) {
+      const kinds = yield* readableKinds(organizationId)
       return yield* listPage(
         request,
-        (query) => repository.list(organizationId, query),
+        (query) => repository.list(organizationId, kinds, query),
         decode,
         (e) => e.id
       )
@@ -112,7 +127,6 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
     /** The link a download redirects to; a Conflict while the export is not done or after it expired. */
     const download = Effect.fn("Exports.download")(function* (organizationId: OrganizationId, id: ExportId) {
       const found = yield* get(organizationId, id)
-      yield* requireRole(organizationId, roleFor(found.kind))
       if (found.downloadUrl === null) {
         return yield* new Conflict({ message: `the export is ${found.status}, not done` })
       }

@@ -28,9 +28,14 @@ export const LiveHandlers = HttpApiBuilder.group(TaplineApi, "live", (handlers) 
       )
       .handle(
         "stream",
-        withRole("VIEWER", ({ path, request }) =>
+        withRole("VIEWER", ({ path, request }, principal) =>
           Effect.map(
-            live.stream(path.organizationId, path.eventId, resumeFrom(request.headers["last-event-id"])),
+            live.stream(
+              principal,
+              path.organizationId,
+              path.eventId,
+              resumeFrom(request.headers["last-event-id"])
+            ),
             (ticks) =>
               HttpServerResponse.stream(Stream.map(ticks, toEvents), {
                 contentType: "text/event-stream",

@@ -1,7 +1,21 @@
-import { type EventId, type LiveCounts, type LiveTap, NotFound, type OrganizationId } from "@tapline/domain"
-import { Effect, Ref, Schedule, Stream } from "effect"
+import {
+  CurrentPrincipal,
+  type EventId,
+  type LiveCounts,
+  type LiveTap,
+  NotFound,
+  type OrganizationId,
+  type Principal,
+  TooManyRequests
+} from "@tapline/domain"
+import { Effect, Either, Option, Ref, Schedule, Stream } from "effect"
+import { requireRole } from "../Auth/Authorization.js"
+import { Standing } from "../Auth/Standing.js"
+import { AppConfig } from "../Config/AppConfig.js"
 import { EventRepository } from "../Events/EventRepository.js"
+import { Quotas } from "../Quotas/Quotas.js"
 import { LiveCounters, type LiveCountersShape } from "../Taps/LiveCounters.js"
+import { type Lease, StreamLeases } from "./StreamLeases.js"
 
 /** What the live view receives (DESIGN.md §8), a server-sent event each. */
 export type LiveMessage =
@@ -9,6 +23,16 @@ export type LiveMessage =
   | { readonly event: "counts"; readonly data: LiveCounts; readonly id: string }
   | { readonly event: "tap"; readonly data: LiveTap }
   | { readonly event: "unavailable"; readonly data: { readonly message: string } }
+  | { readonly event: "ended"; readonly data: { readonly message: string } }
+
+/** The stream's last message when the caller's access ended while it was open. */
+const ended: LiveMessage = {
+  event: "ended",
+  data: { message: "access to this event ended (credential revoked or expired, or role removed)" }
+}
+
+/** Who may watch: every member. */
+const MINIMUM = "VIEWER" as const
 
 /** Where a viewer is: the last second whose count it has, the newest tap it has. */
 export interface Sent {
@@ -85,6 +109,10 @@ export class Live extends Effect.Service<Live>()("@tapline/server/Live", {
   effect: Effect.gen(function* () {
     const counters = yield* LiveCounters
     const events = yield* EventRepository
+    const standing = yield* Standing
+    const leases = yield* StreamLeases
+    const quotas = yield* Quotas
+    const { live } = yield* AppConfig
 
     /** Counters are keyed by event id alone: first make sure the event is the organisation's. */
     const ownEvent = (organizationId: OrganizationId, eventId: EventId) =>
@@ -112,21 +140,77 @@ export class Live extends Effect.Service<Live>()("@tapline/server/Live", {
       }
     })
 
-    /** A tick's messages every second, for as long as the viewer stays; from `resume` after a reconnect. */
+    /**
+     * Whether the caller still may watch: its credential and role re-read (Standing). A check that cannot
+     * be made (the database is down) ends the stream too: access is not assumed; EventSource reconnects.
+     */
+    const stillAllowed = (principal: Principal, organizationId: OrganizationId) =>
+      standing.now(principal, organizationId).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeed(false),
+            onSome: (now) =>
+              Effect.isSuccess(
+                Effect.provideService(requireRole(organizationId, MINIMUM), CurrentPrincipal, now)
+              )
+          })
+        ),
+        Effect.catchTag("SqlError", (error) =>
+          Effect.as(Effect.logWarning("live stream: access could not be checked; ending it", error), false)
+        )
+      )
+
+    /** One of the caller's `LIVE_STREAMS_PER_PRINCIPAL` places, or 429 until the soonest may free up. */
+    const lease = (principal: Principal) =>
+      leases.acquire(`${principal.actorType}:${principal.actorId}`, live.streamsPerPrincipal).pipe(
+        Effect.orDie,
+        Effect.flatMap(
+          Either.match({
+            onRight: Effect.succeed,
+            onLeft: (millis) =>
+              Effect.fail(
+                new TooManyRequests({
+                  message: `at most ${live.streamsPerPrincipal} live streams may be open at once per API key or user`,
+                  retryAfterSeconds: Math.max(1, Math.ceil(millis / 1000))
+                })
+              )
+          })
+        )
+      )
+
+    /**
+     * A tick's messages every second, for as long as the viewer stays and may: before each tick the caller's
+     * access is checked again, and the stream ends (with an `ended` message) once it no longer holds, so a
+     * revoked key, a signed-out session or a removed member sees at most the tick already under way. The
+     * stream holds one of the caller's leases from here until it ends or the client goes.
+     */
     const stream = Effect.fn("Live.stream")(function* (
+      principal: Principal,
       organizationId: OrganizationId,
       eventId: EventId,
       resume: Sent = { second: null, tapId: null }
     ) {
       yield* ownEvent(organizationId, eventId)
+      yield* quotas.take("liveStreams", organizationId)
+      const held: Lease = yield* lease(principal)
+      const step = (sent: Ref.Ref<Sent>) =>
+        Effect.flatMap(stillAllowed(principal, organizationId), (allowed) =>
+          allowed
+            ? // A lease not refreshed (Redis down) lapses; the stream carries on, as its counters do.
+              Effect.zipRight(Effect.ignore(leases.refresh(held)), tick(counters, eventId, sent))
+            : Effect.succeed<ReadonlyArray<LiveMessage>>([ended])
+        )
       return Stream.unwrap(
         Effect.map(Ref.make<Sent>(resume), (sent) =>
-          Stream.repeatEffectWithSchedule(tick(counters, eventId, sent), Schedule.spaced("1 second"))
+          Stream.repeatEffectWithSchedule(step(sent), Schedule.spaced("1 second"))
         )
+      ).pipe(
+        Stream.takeUntil((messages) => messages[0] === ended),
+        Stream.ensuring(Effect.ignore(leases.release(held)))
       )
     })
 
     return { summary, stream } as const
   }),
-  dependencies: [EventRepository.Default]
+  dependencies: [EventRepository.Default, Standing.Default, Quotas.Default]
 }) {}

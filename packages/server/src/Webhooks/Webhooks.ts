@@ -43,6 +43,23 @@ export const toEndpoint = (row: EndpointRow) =>
     })
   )
 
+/** The sealed columns: credentials (a chat URL is one) as ciphertext, which the audit log never copies. */
+const SEALED = ["urlSealed", "secretSealed", "previousSecretSealed"] as const
+
+/**
+ * What the audit log keeps of an endpoint's change: the endpoint as the API shows it, and each sealed column
+ * that changed named "changed" (docs/decisions.md; migration 0013 redacts entries written before).
+ */
+export const auditedChange = (before: EndpointRow, after: EndpointRow) => ({
+  oldValues: toEndpoint(before),
+  newValues: {
+    ...toEndpoint(after),
+    ...Object.fromEntries(
+      SEALED.filter((column) => before[column] !== after[column]).map((c) => [c, "changed"])
+    )
+  }
+})
+
 /** Sealed per organisation: a sealed URL or secret copied into another tenant's row does not open. */
 export const urlData = (organizationId: string) => `webhook-url:${organizationId}`
 export const secretData = (organizationId: string) => `webhook-secret:${organizationId}`
@@ -152,7 +169,8 @@ export class Webhooks extends Effect.Service<Webhooks>()("@tapline/server/Webhoo
                   : { enabled: false, disabledReason: "disabled by an owner" })
             }
             return Object.keys(columns).length === 0 ? [] : yield* repository.update(id, columns)
-          })
+          }),
+        audited: auditedChange
       })
       return toEndpoint(row)
     })
@@ -205,7 +223,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("@tapline/server/Webhoo
             action: "webhook.rotate_secret",
             resourceType: "webhook",
             resourceId: id,
-            newValues: { overlapMinutes: input.overlapMinutes }
+            newValues: { overlapMinutes: input.overlapMinutes, secretSealed: "changed" }
           })
           return row!
         })
