@@ -130,7 +130,12 @@ const jobs = Config.all({
   /** Whether this process works background jobs (rollups, lifecycle, retention, partitions). */
   enabled: Config.boolean("JOBS_ENABLED").pipe(Config.withDefault(true)),
   /** Raw taps older than this many months are dropped (whole monthly partitions); rollups stay. */
-  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13)
+  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13),
+  /**
+   * Jobs of one organisation running at once on a queue shared by every organisation (exports), across
+   * all instances: the other slots stay free for the other organisations.
+   */
+  perOrganizationConcurrency: positive("JOBS_PER_ORGANIZATION_CONCURRENCY", 1)
 })
 
 export const TRACE_SAMPLERS = [

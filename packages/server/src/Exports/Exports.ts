@@ -87,7 +87,9 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
               createdBy: `${principal.actorType}:${principal.actorId}`
             })
           )
-          yield* Effect.orDie(enqueueJob(jobs, exportQueue, { exportId: created.id }))
+          yield* Effect.orDie(
+            enqueueJob(jobs, exportQueue, { exportId: created.id }, { group: organizationId })
+          )
           yield* changes.record({
             organizationId,
             action: "export.create",
