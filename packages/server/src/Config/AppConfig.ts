@@ -355,6 +355,12 @@ const webhooks = Config.all({
   pollInterval: Config.duration("WEBHOOK_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   /** Requests in flight per process. */
   concurrency: positive("WEBHOOK_CONCURRENCY", 16),
+  /**
+   * Of those, at most this many to one endpoint and this many for one organisation: an endpoint that stops
+   * answering holds its own slots until the timeout, never the dispatcher's.
+   */
+  endpointConcurrency: positive("WEBHOOK_ENDPOINT_CONCURRENCY", 4),
+  organizationConcurrency: positive("WEBHOOK_ORGANIZATION_CONCURRENCY", 8),
   /** Days the messages and the delivery log are kept. */
   keepDays: positive("WEBHOOK_LOG_KEEP_DAYS", 30)
 })

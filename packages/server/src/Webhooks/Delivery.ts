@@ -59,6 +59,15 @@ const readSome = async (response: Response, limit: number) => {
   return Buffer.concat(chunks).subarray(0, limit).toString("utf8")
 }
 
+/** Rejects when `deadline` aborts first; the promise itself is left to settle on its own. */
+const withDeadline = <A>(promise: Promise<A>, deadline: AbortSignal) =>
+  new Promise<A>((resolve, reject) => {
+    const abort = () => reject(deadline.reason)
+    if (deadline.aborted) return abort()
+    deadline.addEventListener("abort", abort, { once: true })
+    promise.then(resolve, reject).finally(() => deadline.removeEventListener("abort", abort))
+  })
+
 /**
  * POSTs one request. The URL is vetted again before every attempt (what a name resolves to can change);
  * redirects are not followed (a 3xx is a failed delivery). Never rejects: the outcome says what happened,
@@ -70,9 +79,13 @@ export const post = async (
   request: { readonly headers: Record<string, string>; readonly body: string },
   timeoutMs: number
 ): Promise<Outcome> => {
+  // One budget for the whole attempt (address check, connection, answer): a receiver or a resolver that
+  // stops answering holds its dispatcher slot for `timeoutMs` at most.
+  const deadline = AbortSignal.timeout(timeoutMs)
   try {
-    await policy.vet(url)
+    await withDeadline(policy.vet(url), deadline)
   } catch (error) {
+    if (deadline.aborted) return { status: null, error: `no answer within ${timeoutMs} ms` }
     return { status: null, error: `refused by the outbound policy: ${(error as Error).message}` }
   }
   try {
@@ -81,7 +94,7 @@ export const post = async (
       headers: request.headers,
       body: request.body,
       redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: deadline
     })
     const answer = await readSome(response, 300).catch(() => "")
     if (response.status >= 200 && response.status < 300) return { status: response.status, error: null }
