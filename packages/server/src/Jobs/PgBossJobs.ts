@@ -1,14 +1,17 @@
 import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Effect, Exit, FiberRef, Layer, Queue, Runtime } from "effect"
 import PgBoss from "pg-boss"
 import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
 import { type FailedJob, type Handler, isPermanent, Jobs, JobsError, type JobsShape } from "./Jobs.js"
 
 const SCHEMA = "pgboss"
 
-/** How long an idle poller waits before it asks the queue again. */
+/** How long an idle poller waits before it asks the queue again (unless this process enqueues first). */
 const POLL = "500 millis"
+
+/** Queues enqueued to inside `transactional`: their pollers here are woken when the transaction commits. */
+const enqueuedInTransaction = FiberRef.unsafeMake<Set<string> | null>(null)
 
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
@@ -57,6 +60,12 @@ export const make = (options: {
     )
 
     const created = new Set<string>()
+    // A job enqueued by this process is taken by its own idle pollers at once, not at their next poll.
+    const wakes = new Map<string, Queue.Queue<void>>()
+    const wake = (queue: string) => {
+      const signal = wakes.get(queue)
+      return signal === undefined ? Effect.void : Queue.offer(signal, undefined)
+    }
     const scheduled = new Map<string, string>()
     const ensureQueue = (
       queue: string,
@@ -171,9 +180,13 @@ export const make = (options: {
             retryDelay: queueOptions.retryDelaySeconds,
             retryBackoff: queueOptions.backoff
           })
+          const signal = wakes.get(queue) ?? (yield* Queue.sliding<void>(1))
+          wakes.set(queue, signal)
           // One job per claim, `concurrency` pollers: a failing job fails alone, never its batch-mates.
           const poller = workOne(queue, queueOptions.groupConcurrency, handler).pipe(
-            Effect.flatMap((worked) => (worked ? Effect.void : Effect.sleep(POLL))),
+            Effect.flatMap((worked) =>
+              worked ? Effect.void : Effect.timeoutOption(Queue.take(signal), POLL)
+            ),
             Effect.catchAll((error) =>
               Effect.logWarning("job queue unreachable; polling again", error.message, causeOf(error)).pipe(
                 Effect.annotateLogs({ queue }),
@@ -191,11 +204,21 @@ export const make = (options: {
           const group = enqueueOptions?.group
           const turn =
             group === undefined ? {} : { singletonKey: group, priority: -(yield* unfinishedOf(queue, group)) }
-          return yield* run("enqueue", () =>
+          const id = yield* run("enqueue", () =>
             boss.send(queue, payload, db === undefined ? turn : { ...turn, db })
           )
+          const pending = yield* FiberRef.get(enqueuedInTransaction)
+          if (db === undefined) yield* wake(queue)
+          else pending?.add(queue)
+          return id
         }),
-      transactional: (body) => sql.withTransaction(body),
+      transactional: (body) =>
+        Effect.gen(function* () {
+          const pending = new Set<string>()
+          const result = yield* Effect.locally(sql.withTransaction(body), enqueuedInTransaction, pending)
+          yield* Effect.forEach(pending, wake, { discard: true })
+          return result
+        }),
       schedule: (queue, cron) =>
         checkCron(cron).pipe(
           Effect.zipRight(ensureQueue(queue)),
