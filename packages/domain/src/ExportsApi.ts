@@ -4,7 +4,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import { Conflict, Forbidden, InvalidRequest, NotFound, TooManyRequests } from "./Errors.js"
 import { Instant } from "./Fields.js"
 import { EventId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
@@ -60,6 +60,7 @@ export class ExportsApi extends HttpApiGroup.make("exports")
         OpenApi.Description,
         "Queues a CSV export (taps of an event: VIEWER; audit log: OWNER) for a background job; poll it, then download."
       )
+      .addError(TooManyRequests)
   )
   .add(
     HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/exports`

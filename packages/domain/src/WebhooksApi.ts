@@ -4,7 +4,14 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
-import { Conflict, DependencyUnavailable, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
+import {
+  Conflict,
+  DependencyUnavailable,
+  Forbidden,
+  InvalidRequest,
+  NotFound,
+  TooManyRequests
+} from "./Errors.js"
 import { HttpUrl } from "./Fields.js"
 import { Page, PageParams } from "./Pagination.js"
 import { organizationId } from "./Params.js"
@@ -167,6 +174,7 @@ export class WebhooksApi extends HttpApiGroup.make("webhooks")
         OpenApi.Description,
         "Sends a `webhook.test` ping to this endpoint; its delivery shows in the log."
       )
+      .addError(TooManyRequests)
   )
   .add(
     HttpApiEndpoint.get(

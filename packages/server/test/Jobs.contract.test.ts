@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it, layer } from "@effect/vitest"
-import { Deferred, Effect, Layer, Ref, Schedule, Schema } from "effect"
+import { Deferred, Effect, Layer, Queue, Ref, Schedule, Schema } from "effect"
 import { layerPool } from "../src/Database/Database.js"
 import { dueQueues } from "../src/Jobs/CronSchedule.js"
 import { enqueueJob, Jobs, jobQueue, PermanentJobFailure, workQueue } from "../src/Jobs/Jobs.js"
@@ -28,6 +28,13 @@ const implementations = {
   "pg-boss": withDatabase((url) => PgBossJobs.layer({ connectionString: url, ssl: false, poolMax: 4 })),
   memory: withDatabase(() => MemoryJobs.layer)
 }
+
+/** Polls a condition the workers change (no fixed sleep); fails after a generous bound. */
+const waitUntil = (condition: () => boolean) =>
+  Effect.sync(condition).pipe(
+    Effect.repeat({ until: (met) => met, schedule: Schedule.spaced("20 millis") }),
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("condition not met in time") })
+  )
 
 let counter = 0
 const queueName = (what: string) => `test.${what}.${++counter}`
@@ -183,6 +190,95 @@ for (const [name, implementation] of Object.entries(implementations)) {
           const list = yield* Ref.get(seen)
           expect(list.length).toBe(40)
           expect(new Set(list).size).toBe(40)
+        })
+      )
+
+      // Issue 26: one organisation's backlog waits behind itself. The order in which the worker starts jobs
+      // is the mechanism; no clock is read.
+      it.scoped(
+        "a flooding group's backlog does not hold back another group: its job is taken before the flooder's next",
+        () =>
+          Effect.gen(function* () {
+            const jobs = yield* Jobs
+            const queue = queueName("fair")
+            const started: Array<string> = []
+            const finish = yield* Queue.unbounded<void>()
+            yield* Effect.addFinalizer(() =>
+              Queue.offerAll(
+                finish,
+                Array.from({ length: 300 }, () => undefined)
+              )
+            )
+            yield* jobs.work(queue, { ...quick, concurrency: 1, groupConcurrency: 1 }, (payload) =>
+              Effect.sync(() => started.push((payload as { name: string }).name)).pipe(
+                Effect.zipRight(Queue.take(finish))
+              )
+            )
+            for (let n = 0; n < 150; n++)
+              yield* jobs.enqueue(queue, { name: `flood-${n}` }, { group: "org-flooder" })
+            yield* waitUntil(() => started.length === 1)
+            yield* jobs.enqueue(queue, { name: "victim" }, { group: "org-victim" })
+            yield* Queue.offer(finish, undefined)
+            yield* waitUntil(() => started.length === 2)
+            expect(started).toEqual(["flood-0", "victim"])
+            // The flooder's own jobs keep their order behind it.
+            yield* Queue.offerAll(finish, [undefined, undefined])
+            yield* waitUntil(() => started.length === 4)
+            expect(started.slice(2)).toEqual(["flood-1", "flood-2"])
+          })
+      )
+
+      it.scoped("jobs in flight per group stay within the group's cap while other groups use the rest", () =>
+        Effect.gen(function* () {
+          const jobs = yield* Jobs
+          const queue = queueName("cap")
+          const inFlight = new Map<string, number>()
+          const most = new Map<string, number>()
+          let total = 0
+          let finished = 0
+          const finish = yield* Queue.unbounded<void>()
+          const handler = (payload: unknown) => {
+            const group = (payload as { group: string }).group
+            return Effect.sync(() => {
+              inFlight.set(group, (inFlight.get(group) ?? 0) + 1)
+              most.set(group, Math.max(most.get(group) ?? 0, inFlight.get(group)!))
+              total++
+            }).pipe(
+              Effect.zipRight(Queue.take(finish)),
+              Effect.ensuring(
+                Effect.sync(() => {
+                  inFlight.set(group, inFlight.get(group)! - 1)
+                  finished++
+                })
+              )
+            )
+          }
+          yield* Effect.addFinalizer(() =>
+            Queue.offerAll(
+              finish,
+              Array.from({ length: 20 }, () => undefined)
+            )
+          )
+          yield* Effect.addFinalizer(() =>
+            Queue.offerAll(
+              finish,
+              Array.from({ length: 20 }, () => undefined)
+            )
+          )
+          // Two registrations stand for two instances: the cap holds across them.
+          yield* jobs.work(queue, { ...quick, concurrency: 3, groupConcurrency: 2 }, handler)
+          yield* jobs.work(queue, { ...quick, concurrency: 3, groupConcurrency: 2 }, handler)
+          for (let n = 0; n < 10; n++) yield* jobs.enqueue(queue, { group: "a", n }, { group: "a" })
+          for (let n = 0; n < 2; n++) yield* jobs.enqueue(queue, { group: "b", n }, { group: "b" })
+          yield* waitUntil(() => total >= 4)
+          expect(Object.fromEntries(inFlight)).toEqual({ a: 2, b: 2 })
+          // One finishes at a time until all twelve have run; the cap holds at every step.
+          for (let released = 1; released <= 12; released++) {
+            yield* Queue.offer(finish, undefined)
+            yield* waitUntil(() => finished === released)
+          }
+          expect(total).toBe(12)
+          expect(Object.fromEntries(most)).toEqual({ a: 2, b: 2 })
         })
       )
 

@@ -130,7 +130,12 @@ const jobs = Config.all({
   /** Whether this process works background jobs (rollups, lifecycle, retention, partitions). */
   enabled: Config.boolean("JOBS_ENABLED").pipe(Config.withDefault(true)),
   /** Raw taps older than this many months are dropped (whole monthly partitions); rollups stay. */
-  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13)
+  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13),
+  /**
+   * Jobs of one organisation running at once on a queue shared by every organisation (exports), across
+   * all instances: the other slots stay free for the other organisations.
+   */
+  perOrganizationConcurrency: positive("JOBS_PER_ORGANIZATION_CONCURRENCY", 1)
 })
 
 export const TRACE_SAMPLERS = [
@@ -358,6 +363,12 @@ const webhooks = Config.all({
   pollInterval: Config.duration("WEBHOOK_POLL_INTERVAL").pipe(Config.withDefault(Duration.millis(500))),
   /** Requests in flight per process. */
   concurrency: positive("WEBHOOK_CONCURRENCY", 16),
+  /**
+   * Of those, at most this many to one endpoint and this many for one organisation: an endpoint that stops
+   * answering holds its own slots until the timeout, never the dispatcher's.
+   */
+  endpointConcurrency: positive("WEBHOOK_ENDPOINT_CONCURRENCY", 4),
+  organizationConcurrency: positive("WEBHOOK_ORGANIZATION_CONCURRENCY", 8),
   /** Days the messages and the delivery log are kept. */
   keepDays: positive("WEBHOOK_LOG_KEEP_DAYS", 30)
 })

@@ -13,6 +13,7 @@ import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { requireRole } from "../Auth/Authorization.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
+import { Quotas } from "../Quotas/Quotas.js"
 import { ObjectKey, Storage } from "../Storage/Storage.js"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 import { exportQueue } from "./ExportJob.js"
@@ -90,6 +91,8 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
           return yield* changes.notFound("event", request.eventId)
         }
       }
+      // Each export is a job on the queue every organisation shares: counted per organisation.
+      yield* (yield* Quotas).take("exports", organizationId)
       return yield* changes.transact(
         Effect.gen(function* () {
           const created = yield* decode(
@@ -100,7 +103,9 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
               createdBy: `${principal.actorType}:${principal.actorId}`
             })
           )
-          yield* Effect.orDie(enqueueJob(jobs, exportQueue, { exportId: created.id }))
+          yield* Effect.orDie(
+            enqueueJob(jobs, exportQueue, { exportId: created.id }, { group: organizationId })
+          )
           yield* changes.record({
             organizationId,
             action: "export.create",

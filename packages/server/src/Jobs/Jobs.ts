@@ -29,6 +29,20 @@ export interface QueueOptions {
   readonly backoff: boolean
   /** Jobs of this queue one process works at once. */
   readonly concurrency: number
+  /**
+   * Jobs of one group (an organisation: `EnqueueOptions.group`) in flight at once, across every process
+   * working the queue; unset, a group may take every slot.
+   */
+  readonly groupConcurrency?: number
+}
+
+export interface EnqueueOptions {
+  /**
+   * Whose job this is (an organisation id). The queue takes the groups' jobs in turn, whatever the size of
+   * one group's backlog, and caps each group at `QueueOptions.groupConcurrency`: one organisation's flood
+   * waits behind itself, not in front of everyone else.
+   */
+  readonly group?: string
 }
 
 export interface FailedJob {
@@ -53,7 +67,11 @@ export interface JobsShape {
    * Enqueues a job. Inside `transactional`, it is enqueued with the caller's transaction: it exists if
    * and only if the transaction commits.
    */
-  readonly enqueue: (queue: string, payload: object) => Effect.Effect<string | null, JobsError>
+  readonly enqueue: (
+    queue: string,
+    payload: object,
+    options?: EnqueueOptions
+  ) => Effect.Effect<string | null, JobsError>
   /** Runs `body` in a database transaction that enqueues commit with. */
   readonly transactional: <A, E, R>(
     body: Effect.Effect<A, E, R>
@@ -128,7 +146,12 @@ const countOutcome = (queue: string, exit: Exit.Exit<unknown, unknown>) =>
   })
 
 /** Enqueues a payload of the queue's type (in the caller's transaction inside `transactional`). */
-export const enqueueJob = <A, I>(jobs: JobsShape, queue: JobQueue<A, I>, payload: A) =>
+export const enqueueJob = <A, I>(
+  jobs: JobsShape,
+  queue: JobQueue<A, I>,
+  payload: A,
+  options?: EnqueueOptions
+) =>
   Effect.flatMap(Effect.orDie(Schema.encode(queue.payload)(payload)), (encoded) =>
-    jobs.enqueue(queue.name, encoded as object)
+    jobs.enqueue(queue.name, encoded as object, options)
   )

@@ -8,6 +8,9 @@ interface MemoryJob {
   readonly id: string
   readonly queue: string
   readonly payload: unknown
+  readonly group: string | null
+  /** Higher first; a grouped job's is minus its group's unfinished jobs when it was enqueued (Jobs.ts). */
+  readonly priority: number
   attempts: number
   state: "created" | "active" | "failed" | "completed"
   runAfter: number
@@ -33,11 +36,27 @@ export const make = Effect.gen(function* () {
   // One process: a queue's minute is enqueued once however often it is asked for.
   const lastEnqueued = new Map<string, number>()
 
+  const unfinished = (queue: string, group: string, state: "created" | "active" | "both") =>
+    jobs.filter(
+      (j) =>
+        j.queue === queue &&
+        j.group === group &&
+        (state === "both" ? j.state === "created" || j.state === "active" : j.state === state)
+    ).length
+
+  /** The next due job by priority, then age, skipping groups at their cap: as PgBossJobs claims. */
   const take = (queue: string) => {
     const now = Date.now()
-    const job = jobs.find((j) => j.queue === queue && j.state === "created" && j.runAfter <= now)
-    if (job !== undefined) job.state = "active"
-    return job
+    const cap = queues.get(queue)?.groupConcurrency
+    let next: MemoryJob | undefined
+    for (const j of jobs) {
+      if (j.queue !== queue || j.state !== "created" || j.runAfter > now) continue
+      if (next !== undefined && j.priority <= next.priority) continue
+      if (cap !== undefined && j.group !== null && unfinished(queue, j.group, "active") >= cap) continue
+      next = j
+    }
+    if (next !== undefined) next.state = "active"
+    return next
   }
 
   const settle = (job: MemoryJob, failure: Option.Option<unknown>) => {
@@ -58,10 +77,12 @@ export const make = Effect.gen(function* () {
     }
   }
 
-  const newJob = (queue: string, payload: unknown): MemoryJob => ({
+  const newJob = (queue: string, payload: unknown, group: string | null = null): MemoryJob => ({
     id: randomUUID(),
     queue,
     payload,
+    group,
+    priority: group === null ? 0 : -unfinished(queue, group, "both"),
     attempts: 0,
     state: "created",
     runAfter: Date.now(),
@@ -82,9 +103,9 @@ export const make = Effect.gen(function* () {
         }).pipe(Effect.forever)
         for (let i = 0; i < options.concurrency; i++) yield* Effect.forkScoped(loop)
       }),
-    enqueue: (queue, payload) =>
+    enqueue: (queue, payload, options) =>
       Effect.gen(function* () {
-        const job = newJob(queue, payload)
+        const job = newJob(queue, payload, options?.group ?? null)
         const pending = yield* FiberRef.get(pendingEnqueues)
         if (pending !== null) pending.push(job)
         else jobs.push(job)

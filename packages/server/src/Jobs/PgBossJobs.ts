@@ -1,17 +1,27 @@
 import { createHash } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+import { Cause, Effect, Exit, FiberRef, Layer, Queue, Runtime } from "effect"
 import PgBoss from "pg-boss"
 import { checkCron, dueQueues, everyMinute } from "./CronSchedule.js"
-import { type FailedJob, isPermanent, Jobs, JobsError, type JobsShape } from "./Jobs.js"
+import { type FailedJob, type Handler, isPermanent, Jobs, JobsError, type JobsShape } from "./Jobs.js"
 
 const SCHEMA = "pgboss"
 
+/** How long an idle poller waits before it asks the queue again (unless this process enqueues first). */
+const POLL = "500 millis"
+
+/** Queues enqueued to inside `transactional`: their pollers here are woken when the transaction commits. */
+const enqueuedInTransaction = FiberRef.unsafeMake<Set<string> | null>(null)
+
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
+
+/** What PostgreSQL said, under the SqlError's own "Failed to execute statement". */
+const causeOf = (error: JobsError) => errorMessage((error.cause as { cause?: unknown } | undefined)?.cause)
 
 /**
  * Jobs on pg-boss (PostgreSQL, SKIP LOCKED): retries with backoff, failed jobs kept as the dead letter,
- * cron schedules, any number of workers across instances. Its connection pool is its own; enqueues made
+ * cron schedules, any number of workers across instances. Jobs are claimed by our own statement, not
+ * pg-boss's fetch, which knows no groups: organisations take turns and each has a cap (Jobs.ts). Its connection pool is its own; enqueues made
  * inside `transactional` run on the caller's transaction connection instead.
  */
 export const make = (options: {
@@ -50,6 +60,12 @@ export const make = (options: {
     )
 
     const created = new Set<string>()
+    // A job enqueued by this process is taken by its own idle pollers at once, not at their next poll.
+    const wakes = new Map<string, Queue.Queue<void>>()
+    const wake = (queue: string) => {
+      const signal = wakes.get(queue)
+      return signal === undefined ? Effect.void : Queue.offer(signal, undefined)
+    }
     const scheduled = new Map<string, string>()
     const ensureQueue = (
       queue: string,
@@ -77,6 +93,85 @@ export const make = (options: {
       }
     })
 
+    /**
+     * A group's jobs not yet finished (waiting, due for a retry, or running), counted on the caller's
+     * transaction when there is one. Its negation is the new job's priority: the queue takes higher
+     * priorities first, so the groups' jobs are taken in turn however deep one group's backlog is.
+     */
+    const unfinishedOf = (queue: string, group: string) =>
+      sql<{ n: number }>`
+        select count(*)::int as n from ${sql(SCHEMA)}.job
+        where name = ${queue} and singleton_key = ${group} and state < 'completed'`.pipe(
+        Effect.map(([row]) => row?.n ?? 0),
+        Effect.mapError((cause) => new JobsError({ operation: "enqueue", message: cause.message, cause }))
+      )
+
+    /**
+     * Claims the next due job as pg-boss's own fetch does (same state change and retry count), but in
+     * priority order skipping the groups that have `cap` jobs running. The count and the claim are one
+     * decision only if no other claim on the queue runs between them: a transaction-scoped advisory lock
+     * on the queue makes the claims of every instance take turns (each is one short statement).
+     */
+    const claim = (queue: string, cap: number | undefined) =>
+      sql
+        .withTransaction(
+          Effect.gen(function* () {
+            if (cap !== undefined)
+              yield* sql`select pg_advisory_xact_lock(hashtext(${`tapline-jobs:${queue}`}))`
+            const capped =
+              cap === undefined
+                ? sql`select null::text as grp where false`
+                : sql`select singleton_key as grp from ${sql(SCHEMA)}.job
+                    where name = ${queue} and state = 'active' and singleton_key is not null
+                    group by singleton_key having count(*) >= ${cap}`
+            const [job] = yield* sql<{ id: string; data: unknown }>`
+              with capped as (${capped}),
+              next as (
+                select id from ${sql(SCHEMA)}.job
+                where name = ${queue} and state < 'active' and start_after < now()
+                  and (singleton_key is null or singleton_key not in (select grp from capped))
+                order by priority desc, created_on, id
+                limit 1
+                for update skip locked
+              )
+              update ${sql(SCHEMA)}.job j set state = 'active', started_on = now(),
+                retry_count = case when started_on is not null then retry_count + 1 else retry_count end
+              from next where j.name = ${queue} and j.id = next.id
+              returning j.id, j.data`
+            return job
+          })
+        )
+        .pipe(Effect.mapError((cause) => new JobsError({ operation: "work", message: cause.message, cause })))
+
+    /**
+     * Claims and works one job; false when none was due. A claimed job is always settled: completed, failed
+     * (pg-boss retries it, or keeps it as failed), or, when the process stops mid-job, put back untouched.
+     */
+    const workOne = (queue: string, cap: number | undefined, handler: Handler) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const job = yield* claim(queue, cap)
+          if (job === undefined) return false
+          const exit = yield* Effect.exit(restore(Effect.suspend(() => handler(job.data))))
+          if (Exit.isSuccess(exit)) {
+            yield* run("complete", () => boss.complete(queue, job.id))
+          } else if (Cause.isInterruptedOnly(exit.cause)) {
+            yield* sql`update ${sql(SCHEMA)}.job set state = 'created', started_on = null
+              where name = ${queue} and id = ${job.id}::uuid and state = 'active'`.pipe(Effect.ignore)
+          } else {
+            const failure = Cause.squash(exit.cause)
+            // pg-boss retries while retry_count < retry_limit: closing that gap fails it for good.
+            if (isPermanent(failure)) {
+              yield* sql`update ${sql(SCHEMA)}.job set retry_limit = retry_count
+                where name = ${queue} and id = ${job.id}::uuid`.pipe(Effect.ignore)
+            }
+            // pg-boss keeps this as the failed job's output: a plain message.
+            yield* run("fail", () => boss.fail(queue, job.id, { message: errorMessage(failure) }))
+          }
+          return true
+        })
+      )
+
     const shape: JobsShape = {
       work: (queue, queueOptions, handler) =>
         Effect.gen(function* () {
@@ -85,39 +180,45 @@ export const make = (options: {
             retryDelay: queueOptions.retryDelaySeconds,
             retryBackoff: queueOptions.backoff
           })
-          const runtime = yield* Effect.runtime<never>()
-          // One job per fetch, `concurrency` pollers: a failing job fails alone, never its batch-mates.
-          for (let i = 0; i < queueOptions.concurrency; i++) {
-            yield* Effect.acquireRelease(
-              run("work", () =>
-                boss.work(queue, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-                  if (job === undefined) return
-                  const exit = await Runtime.runPromiseExit(runtime)(handler(job.data))
-                  // pg-boss keeps what the handler threw as the failed job's output: a plain message.
-                  if (Exit.isFailure(exit)) {
-                    const failure = Cause.squash(exit.cause)
-                    // pg-boss retries while retry_count < retry_limit: closing that gap fails it for good.
-                    if (isPermanent(failure)) {
-                      await Runtime.runPromise(runtime)(
-                        sql`update ${sql(SCHEMA)}.job set retry_limit = retry_count
-                          where name = ${queue} and id = ${job.id}::uuid`.pipe(Effect.ignore)
-                      )
-                    }
-                    throw new Error(errorMessage(failure))
-                  }
-                })
-              ),
-              (id) => Effect.promise(() => boss.offWork({ id, wait: true } as never)).pipe(Effect.ignore)
-            )
-          }
+          const signal = wakes.get(queue) ?? (yield* Queue.sliding<void>(1))
+          wakes.set(queue, signal)
+          // One job per claim, `concurrency` pollers: a failing job fails alone, never its batch-mates.
+          const poller = workOne(queue, queueOptions.groupConcurrency, handler).pipe(
+            Effect.flatMap((worked) =>
+              worked ? Effect.void : Effect.timeoutOption(Queue.take(signal), POLL)
+            ),
+            Effect.catchAll((error) =>
+              Effect.logWarning("job queue unreachable; polling again", error.message, causeOf(error)).pipe(
+                Effect.annotateLogs({ queue }),
+                Effect.zipRight(Effect.sleep("2 seconds"))
+              )
+            ),
+            Effect.forever
+          )
+          for (let i = 0; i < queueOptions.concurrency; i++) yield* Effect.forkScoped(poller)
         }),
-      enqueue: (queue, payload) =>
+      enqueue: (queue, payload, enqueueOptions) =>
         Effect.gen(function* () {
           yield* ensureQueue(queue)
           const db = yield* connection
-          return yield* run("enqueue", () => boss.send(queue, payload, db === undefined ? {} : { db }))
+          const group = enqueueOptions?.group
+          const turn =
+            group === undefined ? {} : { singletonKey: group, priority: -(yield* unfinishedOf(queue, group)) }
+          const id = yield* run("enqueue", () =>
+            boss.send(queue, payload, db === undefined ? turn : { ...turn, db })
+          )
+          const pending = yield* FiberRef.get(enqueuedInTransaction)
+          if (db === undefined) yield* wake(queue)
+          else pending?.add(queue)
+          return id
         }),
-      transactional: (body) => sql.withTransaction(body),
+      transactional: (body) =>
+        Effect.gen(function* () {
+          const pending = new Set<string>()
+          const result = yield* Effect.locally(sql.withTransaction(body), enqueuedInTransaction, pending)
+          yield* Effect.forEach(pending, wake, { discard: true })
+          return result
+        }),
       schedule: (queue, cron) =>
         checkCron(cron).pipe(
           Effect.zipRight(ensureQueue(queue)),

@@ -90,7 +90,15 @@ export const layer = Layer.scopedDiscard(
     yield* workQueue(
       jobs,
       queues.exports,
-      { retryLimit: 2, retryDelaySeconds: 10, backoff: true, concurrency: 1 },
+      // Two at once, one per organisation (by default): another organisation's export never waits for a
+      // flooder's queue, at most for one export that was already running.
+      {
+        retryLimit: 2,
+        retryDelaySeconds: 10,
+        backoff: true,
+        concurrency: 2,
+        groupConcurrency: config.jobs.perOrganizationConcurrency
+      },
       ({ exportId }) =>
         runExport(exportId).pipe(
           Effect.provideService(ExportRepository, exports),

@@ -74,13 +74,16 @@ export const post = async (
   request: { readonly headers: Record<string, string>; readonly body: string },
   timeoutMs: number
 ): Promise<Outcome> => {
+  // One budget for the whole attempt (the address check at connect, the connection, the answer): a receiver
+  // or a resolver that stops answering holds its dispatcher slot for `timeoutMs` at most.
+  const deadline = AbortSignal.timeout(timeoutMs)
   try {
     const response = await client.fetch(url, {
       method: "POST",
       headers: request.headers,
       body: request.body,
       redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs)
+      signal: deadline
     })
     const answer = await readSome(response, 300).catch(() => "")
     if (response.status >= 200 && response.status < 300) return { status: response.status, error: null }

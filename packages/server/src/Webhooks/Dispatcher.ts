@@ -1,4 +1,4 @@
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, FiberSet, Layer, Queue } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
@@ -14,7 +14,8 @@ import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
 import { secretData, urlData } from "./Webhooks.js"
 
 /**
- * Sends due deliveries: claims a batch (other instances skip it), posts each (signed, or as a chat message),
+ * Sends due deliveries: claims them as slots free up (other instances skip them), organisations in turn and
+ * each endpoint and organisation within its cap, posts each (signed, or as a chat message),
  * logs the attempt and reschedules a failure by WEBHOOK_RETRY_DELAYS. When a delivery has used up its
  * retries and its endpoint has delivered nothing since that delivery's first attempt, the endpoint is
  * disabled, audited, announced to the organisation's other endpoints (`webhook.disabled`) and mailed to
@@ -146,10 +147,53 @@ export const layer = Layer.scopedDiscard(
         )
       )
 
-    const round = Effect.gen(function* () {
-      const due = yield* repository.claimDue(config.webhooks.concurrency, leaseSeconds)
-      if (due.length === 0) return yield* Effect.sleep(config.webhooks.pollInterval)
-      yield* Effect.forEach(due, attempt, { concurrency: config.webhooks.concurrency, discard: true })
+    // What this process has in flight, for the claim's caps: a hung endpoint holds at most its own slots.
+    const inFlight = {
+      total: 0,
+      endpoints: new Map<string, number>(),
+      organizations: new Map<string, number>()
+    }
+    const count = (map: Map<string, number>, key: string, delta: number) => {
+      const n = (map.get(key) ?? 0) + delta
+      if (n === 0) map.delete(key)
+      else map.set(key, n)
+    }
+    const track = (due: DueDelivery, delta: number) => {
+      inFlight.total += delta
+      count(inFlight.endpoints, due.endpointId, delta)
+      count(inFlight.organizations, due.organizationId, delta)
+    }
+    const finished = yield* Queue.sliding<void>(1)
+    const running = yield* FiberSet.make()
+
+    // Claims as slots free up (not in rounds that wait for their slowest request); each delivery runs on
+    // its own and wakes the claimer when it ends.
+    const claimMore = Effect.gen(function* () {
+      const free = config.webhooks.concurrency - inFlight.total
+      const due =
+        free <= 0
+          ? []
+          : yield* repository.claimDue(free, leaseSeconds, {
+              perEndpoint: config.webhooks.endpointConcurrency,
+              perOrganization: config.webhooks.organizationConcurrency,
+              endpointsInFlight: Object.fromEntries(inFlight.endpoints),
+              organizationsInFlight: Object.fromEntries(inFlight.organizations)
+            })
+      for (const delivery of due) {
+        track(delivery, 1)
+        yield* FiberSet.run(
+          running,
+          attempt(delivery).pipe(
+            Effect.ensuring(
+              Effect.zipRight(
+                Effect.sync(() => track(delivery, -1)),
+                Queue.offer(finished, undefined)
+              )
+            )
+          )
+        )
+      }
+      if (due.length === 0) yield* Effect.timeoutOption(Queue.take(finished), config.webhooks.pollInterval)
     }).pipe(
       Effect.catchAllCause((cause) =>
         Effect.logError(
@@ -158,6 +202,6 @@ export const layer = Layer.scopedDiscard(
         ).pipe(Effect.zipRight(Effect.sleep("2 seconds")))
       )
     )
-    yield* Effect.forkScoped(Effect.forever(round))
+    yield* Effect.forkScoped(Effect.forever(claimMore))
   })
 ).pipe(Layer.provide(WebhookRepository.Default))

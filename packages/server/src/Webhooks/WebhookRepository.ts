@@ -37,6 +37,14 @@ export interface DueDelivery {
   readonly messageCreatedAt: Date
 }
 
+/** What a claim may take: caps per endpoint and organisation, less what this process has in flight. */
+export interface ClaimBudget {
+  readonly perEndpoint: number
+  readonly perOrganization: number
+  readonly endpointsInFlight: Readonly<Record<string, number>>
+  readonly organizationsInFlight: Readonly<Record<string, number>>
+}
+
 export interface AttemptResult {
   readonly responseStatus: number | null
   readonly responseMs: number
@@ -149,15 +157,35 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
 
       /**
        * Claims up to `limit` due deliveries of enabled endpoints for `leaseSeconds`: another instance skips
-       * them meanwhile, and a claim whose process died is due again when the lease runs out.
+       * them meanwhile, and a claim whose process died is due again when the lease runs out. Organisations
+       * take turns (then their endpoints), and what this process has in flight counts against the caps of
+       * `budget`: a delivery beyond a cap stays pending for a later claim instead of holding a slot.
        */
-      const claimDue = (limit: number, leaseSeconds: number) =>
+      const claimDue = (limit: number, leaseSeconds: number, budget: ClaimBudget) =>
         sql<DueDelivery>`
-        with due as (
-          select d.endpoint_id, d.message_id from webhook_deliveries d
+        with candidates as (
+          select d.endpoint_id, d.message_id, d.next_attempt_at, e.organization_id,
+            row_number() over (partition by d.endpoint_id order by d.next_attempt_at, d.message_id)
+              + coalesce((${JSON.stringify(budget.endpointsInFlight)}::jsonb ->> d.endpoint_id::text)::int, 0)
+              as endpoint_turn
+          from webhook_deliveries d
           join webhook_endpoints e on e.id = d.endpoint_id and e.enabled
           where d.status = 'pending' and d.next_attempt_at <= now()
-          order by d.next_attempt_at limit ${limit}
+        ),
+        turns as (
+          select c.*, row_number() over (partition by c.organization_id order by c.endpoint_turn, c.next_attempt_at)
+              + coalesce((${JSON.stringify(budget.organizationsInFlight)}::jsonb ->> c.organization_id::text)::int, 0)
+              as organization_turn
+          from candidates c where c.endpoint_turn <= ${budget.perEndpoint}
+        ),
+        picked as (
+          select endpoint_id, message_id from turns where organization_turn <= ${budget.perOrganization}
+          order by organization_turn, next_attempt_at limit ${limit}
+        ),
+        due as (
+          select d.endpoint_id, d.message_id from webhook_deliveries d
+          join picked p on p.endpoint_id = d.endpoint_id and p.message_id = d.message_id
+          where d.status = 'pending' and d.next_attempt_at <= now()
           for update of d skip locked
         ),
         claimed as (

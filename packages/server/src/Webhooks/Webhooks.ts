@@ -18,6 +18,7 @@ import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import { Quotas } from "../Quotas/Quotas.js"
 import { newSecret } from "./Signature.js"
 import { type EndpointRow, WebhookRepository } from "./WebhookRepository.js"
 
@@ -239,6 +240,8 @@ export class Webhooks extends Effect.Service<Webhooks>()("@tapline/server/Webhoo
       if (!endpoint.enabled) {
         return yield* new Conflict({ message: "the endpoint is disabled: enable it to send it messages" })
       }
+      // Each ping is a request the shared dispatcher sends (and waits on): counted per organisation.
+      yield* (yield* Quotas).take("testPings", organizationId)
       const messageId = yield* changes.transact(
         repository.publish(organizationId, "webhook.test", { endpointId: id }, id)
       )
