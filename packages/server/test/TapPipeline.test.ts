@@ -445,5 +445,50 @@ describe("Redis outage", () => {
         expect(yield* eventually(countTaps(t.orgId), (c) => c.n === 3, 20_000)).toEqual({ n: 3, distinct: 3 })
       })
     )
+
+    it.effect(
+      "a projection just before the outage forgets nothing: known bands keep their window, none gets 429",
+      () =>
+        Effect.gen(function* () {
+          const { port } = yield* TapServer
+          const redis = yield* PrivateRedis
+          const projector = yield* Projector
+          const bands = ["C-1", "C-2", "C-3", "C-4"]
+          const t = yield* tenant({ events: [{ windows: show("c"), bands }] })
+          const other = yield* tenant({ events: [{ windows: show("d"), bands: ["D-1"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          for (const band of bands) {
+            expect((yield* request(port, `/e?bandId=${band}`, { host })).location).toBe(
+              "https://example.com/c/live"
+            )
+          }
+          // Projections arrive (this organisation's and another's), one band is read again, then Redis goes.
+          // Issue 27: the change dropped every band the process knew; the outage then took each for an
+          // unknown band (the website), and past the unknown-band limit, 429s.
+          yield* projector.organization(other.orgId)
+          yield* projector.organization(t.orgId)
+          expect((yield* request(port, "/e?bandId=C-1", { host })).location).toBe(
+            "https://example.com/c/live"
+          )
+          yield* Effect.promise(() => redis.kill())
+          // One client, more taps than the unknown-band limit (60 a minute) allows for unknown bands.
+          const replies = yield* Effect.all(
+            Array.from({ length: 120 }, (_, i) =>
+              request(port, `/e?bandId=${bands[i % bands.length]}`, { host })
+            ),
+            { concurrency: 8 }
+          )
+          const outcomes = new Map<string, number>()
+          for (const reply of replies) {
+            const key = `${reply.status} ${reply.location ?? ""}`
+            outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+          }
+          expect(Object.fromEntries(outcomes)).toEqual({ "302 https://example.com/c/live": 120 })
+          const otherReply = yield* request(port, "/e?bandId=D-1", { host: `${other.slug}.${TAP_DOMAIN}` })
+          expect(otherReply.status).toBe(302)
+          yield* Effect.promise(() => redis.restart())
+          yield* eventually(countTaps(t.orgId), (c) => c.n === 125, 30_000)
+        })
+    )
   })
 })
