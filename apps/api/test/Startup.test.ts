@@ -86,7 +86,7 @@ describe("external PostgreSQL and Redis", () => {
       const ready = await fetch(`${server.url}/health/ready`)
       expect(await ready.json()).toEqual({
         status: "ready",
-        checks: { database: "ok", redis: "ok", writer: "ok" }
+        checks: { database: "ok", redis: "ok", writer: "ok", journal: "ok" }
       })
       expect(await (await fetch(`${server.url}/health/live`)).json()).toEqual({ status: "live" })
 
@@ -354,7 +354,7 @@ describe("embedded default", () => {
       const ready = await (await fetch(`${first.url}/health/ready`)).json()
       expect(ready).toEqual({
         status: "ready",
-        checks: { database: "ok", redis: "not_configured", writer: "ok" }
+        checks: { database: "ok", redis: "not_configured", writer: "ok", journal: "not_configured" }
       })
       expect(first.output()).toContain(`http://demo.localhost:${first.port}/e?bandId=DEMO-0001`)
       expect(await first.stop()).toBe(0)

@@ -108,7 +108,10 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
           "tapline_journal_segments",
           "tapline_taps_spooled_total",
           "tapline_taps_replayed_total",
-          "tapline_taps_dropped_total"
+          "tapline_recorder_memory_taps",
+          "tapline_taps_held_in_memory_total",
+          'tapline_taps_lost_total{reason="memory_full"}',
+          'tapline_taps_lost_total{reason="shutdown"}'
         ])
           expect(after.samples.has(name), name).toBe(true)
         expect(delta("tapline_writer_batch_duration_seconds_count")).toBeGreaterThanOrEqual(1)

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { describe, expect, layer } from "@effect/vitest"
+import { afterAll, describe, expect, layer } from "@effect/vitest"
+import { mountTinyDisk } from "@tapline/testing/tinyDisk"
 import { Context, Effect, Layer } from "effect"
 import { Redis as RedisClient } from "ioredis"
 import { v7 as uuidv7 } from "uuid"
@@ -11,6 +12,7 @@ import { TapQueue } from "../src/Taps/TapQueue.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { TapStore } from "../src/Taps/TapStore.js"
 import * as TapWriter from "../src/Taps/TapWriter.js"
+import { Metrics, scrape } from "../src/Telemetry/Metrics.js"
 import {
   DEFAULT_URL,
   eventually,
@@ -444,6 +446,119 @@ describe("Redis outage", () => {
         // Both taps arrive once Redis answers again.
         expect(yield* eventually(countTaps(t.orgId), (c) => c.n === 3, 20_000)).toEqual({ n: 3, distinct: 3 })
       })
+    )
+
+    it.effect(
+      "a projection just before the outage forgets nothing: known bands keep their window, none gets 429",
+      () =>
+        Effect.gen(function* () {
+          const { port } = yield* TapServer
+          const redis = yield* PrivateRedis
+          const projector = yield* Projector
+          const bands = ["C-1", "C-2", "C-3", "C-4"]
+          const t = yield* tenant({ events: [{ windows: show("c"), bands }] })
+          const other = yield* tenant({ events: [{ windows: show("d"), bands: ["D-1"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          for (const band of bands) {
+            expect((yield* request(port, `/e?bandId=${band}`, { host })).location).toBe(
+              "https://example.com/c/live"
+            )
+          }
+          // Projections arrive (this organisation's and another's), one band is read again, then Redis goes.
+          // Issue 27: the change dropped every band the process knew; the outage then took each for an
+          // unknown band (the website), and past the unknown-band limit, 429s.
+          yield* projector.organization(other.orgId)
+          yield* projector.organization(t.orgId)
+          expect((yield* request(port, "/e?bandId=C-1", { host })).location).toBe(
+            "https://example.com/c/live"
+          )
+          yield* Effect.promise(() => redis.kill())
+          // One client, more taps than the unknown-band limit (60 a minute) allows for unknown bands.
+          const replies = yield* Effect.all(
+            Array.from({ length: 120 }, (_, i) =>
+              request(port, `/e?bandId=${bands[i % bands.length]}`, { host })
+            ),
+            { concurrency: 8 }
+          )
+          const outcomes = new Map<string, number>()
+          for (const reply of replies) {
+            const key = `${reply.status} ${reply.location ?? ""}`
+            outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+          }
+          expect(Object.fromEntries(outcomes)).toEqual({ "302 https://example.com/c/live": 120 })
+          const otherReply = yield* request(port, "/e?bandId=D-1", { host: `${other.slug}.${TAP_DOMAIN}` })
+          expect(otherReply.status).toBe(302)
+          yield* Effect.promise(() => redis.restart())
+          yield* eventually(countTaps(t.orgId), (c) => c.n === 125, 30_000)
+        })
+    )
+  })
+})
+
+/*
+ * A journal on a real, small tmpfs that the test fills up (mounting needs root: CI runs as root; elsewhere
+ * the block is skipped, saying why). Issue 27: taps the journal refuses wait in memory, up to the bound.
+ */
+const disk = mountTinyDisk(128 * 1024)
+if ("unavailable" in disk) console.warn(`full-disk tests skipped: ${disk.unavailable}`)
+else afterAll(() => disk.dispose())
+
+const fullDisk = Layer.unwrapScoped(
+  Effect.map(privateRedis, (redis) =>
+    harness({
+      env: {
+        REDIS_URL: redis.url,
+        REDIS_CONNECT_TIMEOUT: "1 second",
+        TAP_SPOOL_DIR: "unavailable" in disk ? "" : disk.dir,
+        TAP_MEMORY_BUFFER_MAX: "100"
+      }
+    }).pipe(Layer.merge(Layer.succeed(PrivateRedis, redis)))
+  )
+)
+
+describe.skipIf("unavailable" in disk)("journal on a full disk", () => {
+  layer(fullDisk, { excludeTestServices: true, timeout: 90_000 })((it) => {
+    it.effect(
+      "taps wait in memory up to TAP_MEMORY_BUFFER_MAX; past it they are lost and counted by reason",
+      () =>
+        Effect.gen(function* () {
+          if ("unavailable" in disk) return
+          const { port } = yield* TapServer
+          const redis = yield* PrivateRedis
+          const recorder = yield* TapRecorder
+          const metrics = yield* Metrics
+          const t = yield* tenant({ events: [{ windows: show("f"), bands: ["F-1"] }] })
+          const host = `${t.slug}.${TAP_DOMAIN}`
+          expect((yield* request(port, "/e?bandId=F-1", { host })).status).toBe(302)
+          yield* eventually(countTaps(t.orgId), (c) => c.n === 1)
+
+          yield* Effect.promise(() => redis.kill())
+          disk.fill()
+          const replies = yield* Effect.all(
+            Array.from({ length: 300 }, () => request(port, "/e?bandId=F-1", { host })),
+            { concurrency: 8 }
+          )
+          // The attendee is redirected either way; only the tap's fate differs.
+          expect(replies.every((reply) => reply.status === 302)).toBe(true)
+          const during = recorder.stats()
+          expect(during.journal).toBe("failing")
+          expect(during.held).toBe(100)
+          expect(during.dropped).toBe(200)
+          const text = yield* scrape(metrics)
+          expect(text).toContain('tapline_taps_lost_total{reason="memory_full"} 200')
+          expect(text).toContain("tapline_recorder_memory_taps 100")
+
+          disk.free()
+          yield* Effect.promise(() => redis.restart())
+          const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === 101, 30_000)
+          expect(stored).toEqual({ n: 101, distinct: 101 })
+          const after = yield* eventually(
+            Effect.sync(() => recorder.stats()),
+            (s) => s.journal === "ok" && s.held === 0,
+            10_000
+          )
+          expect([after.journal, after.held, after.dropped]).toEqual(["ok", 0, 200])
+        })
     )
   })
 })

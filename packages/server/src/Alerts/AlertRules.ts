@@ -80,6 +80,21 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
           }
         })
       })
+      // Taps held in memory because the journal cannot write are one crash from loss; past the bound, lost.
+      let lostSeen = recorder.stats().dropped
+      rules.push({
+        name: "journal_failing",
+        summary: "The tap journal cannot write (a full disk?): taps wait in memory only, or are lost",
+        observe: Effect.sync(() => {
+          const { journal, held, dropped } = recorder.stats()
+          const lostNow = dropped - lostSeen
+          lostSeen = dropped
+          return {
+            firing: journal === "failing" || held > 0 || lostNow > 0,
+            detail: `journal ${journal}; ${held} taps in memory only; ${lostNow} lost since the last check, ${dropped} since start`
+          }
+        })
+      })
     }
     if (!options.writer) return rules
 

@@ -92,6 +92,12 @@ const taps = Config.all({
   // Past it taps wait in the journal only (replayed from disk): a bound on memory, not on what is kept.
   bufferMax: positive("TAP_BUFFER_MAX", 10_000),
   /**
+   * Taps kept in memory while the journal cannot write (a full disk): about 400 bytes each, so the default
+   * holds ~40 MB, 50 s at the design's 2 000 taps/s on one instance, minutes at an event's usual rate. Past
+   * it a served tap is lost, counted in tapline_taps_lost_total and logged at ERROR.
+   */
+  memoryBufferMax: positive("TAP_MEMORY_BUFFER_MAX", 100_000),
+  /**
    * Taps per append to the stream. 100 keeps each command (~45 KB) below V8's large-object size, so a
    * batch's strings die young instead of filling the old generation under load.
    */

@@ -4,6 +4,7 @@ import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { checkReady } from "../Database/Database.js"
 import * as Redis from "../Redis/Redis.js"
+import { TapRecorder } from "../Taps/TapRecorder.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
 
 type CheckStatus = "ok" | "failing" | "not_configured"
@@ -22,7 +23,10 @@ const probe = <E, R>(name: string, check: Effect.Effect<boolean, E, R>) =>
     )
   )
 
-/** Ready when PostgreSQL, Redis (when configured) and this process's tap writer (when it runs one) work. */
+/**
+ * Ready when PostgreSQL, Redis (when configured), this process's tap writer (when it runs one) and its tap
+ * journal (when it has one) work.
+ */
 export const readiness = Effect.gen(function* () {
   const config = yield* AppConfig
   const cache = yield* Cache
@@ -38,8 +42,11 @@ export const readiness = Effect.gen(function* () {
   // A writer whose batches fail cannot store taps: the stream grows until someone is told.
   const writerState = (yield* TapWriterStatus).state()
   const writer: CheckStatus = writerState === "not_running" ? "not_configured" : writerState
-  const checks = { database, redis, writer }
-  if (database === "failing" || redis === "failing" || writer === "failing") {
+  // A journal that cannot write (a full disk) keeps taps in memory only: traffic should go elsewhere.
+  const journalState = (yield* TapRecorder).stats().journal
+  const journal: CheckStatus = journalState === "none" ? "not_configured" : journalState
+  const checks = { database, redis, writer, journal }
+  if (database === "failing" || redis === "failing" || writer === "failing" || journal === "failing") {
     return yield* new ServiceUnavailable({ checks })
   }
   return { status: "ready" as const, checks }

@@ -26,6 +26,7 @@ import { MAX_USER_AGENT, type ParsedTap, parse } from "./TapQuery.js"
 
 const HIT = { result: "hit" } as const
 const MISS = { result: "miss" } as const
+const UNREACHABLE = { unreachable: true } as const
 
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
@@ -194,7 +195,8 @@ export const make = Effect.gen(function* () {
   }
 
   const degraded = (response: ServerResponse, request: IncomingMessage, tap: ParsedTap, ip: string) => {
-    const known = store.stale(tap.ref, tap.bandUid)
+    // The store cannot be read: what this process knew answers, even where a change has superseded it.
+    const known = store.stale(tap.ref, tap.bandUid, UNREACHABLE)
     if (known.org === null) return unattributed(request, response, tap, ip)
     respond(request, response, tap, ip, known.org, known.bands ?? [], false)
   }

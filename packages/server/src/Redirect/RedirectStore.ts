@@ -21,11 +21,14 @@ export interface RedirectStoreShape {
   readonly lookup: (ref: OrgRef, bandUid: string) => Lookup | Promise<Lookup>
   /**
    * What this process last knew, however old, for answering while the store is down: bands already known
-   * keep redirecting. `bands` is null when this band was never looked up here.
+   * keep redirecting. `bands` is null when this band was never looked up here. `unreachable`: the store
+   * could not be read, so entries a change has superseded still answer until their replacement is read;
+   * without it (the store answered, but does not have the organisation) they do not.
    */
   readonly stale: (
     ref: OrgRef,
-    bandUid: string
+    bandUid: string,
+    options?: { readonly unreachable?: boolean }
   ) => { readonly org: OrgSnapshot | null; readonly bands: ReadonlyArray<BandEntry> | null }
 }
 
@@ -48,6 +51,8 @@ interface Cached<A> {
   /** Fresh until then; kept after that as a fallback for outages, up to STALE_MAX_MS after `at`. */
   until: number
   readonly at: number
+  /** A change named its organisation: read again before use, but still the answer while the store is down. */
+  superseded?: boolean
 }
 
 /**
@@ -63,6 +68,8 @@ export const make = Effect.gen(function* () {
   const bands = new Map<string, Map<string, Cached<ReadonlyArray<BandEntry>>>>()
   const inflight = new Map<string, Promise<Lookup>>()
   let bandCount = 0
+  // Whether the last read of the store failed: superseded entries then answer at once, without a wait.
+  let unreachable = false
   // Bumped by every invalidation; a fetch that started before one does not store its (maybe stale) answer.
   let generation = 0
 
@@ -76,21 +83,26 @@ export const make = Effect.gen(function* () {
   const cachedOrgId = (ref: OrgRef): string | null | undefined =>
     ref._tag === "org" ? ref.orgId : orgIds.get(refKey(ref))?.value
 
+  /*
+   * A change naming one organisation is authoritative: its entries (and every name, since a slug may have
+   * moved) are read again before the next use. They are marked, not dropped: if Redis goes down before the
+   * new projection is read, they are what this process knows. Dropping them (issue 27) turned every known
+   * band into an unknown one during an outage: taps went to the website, and past the unknown-band limit
+   * got 429.
+   */
   const invalidate = (orgId: string) => {
     generation++
-    orgIds.clear()
-    orgs.delete(orgId)
-    const dropped = bands.get(orgId)
-    if (dropped !== undefined) {
-      bandCount -= dropped.size
-      bands.delete(orgId)
-    }
+    // The change came through the store: it answers again, and the next tap must read the new projection.
+    unreachable = false
+    for (const entry of orgIds.values()) entry.superseded = true
+    const org = orgs.get(orgId)
+    if (org !== undefined) org.superseded = true
+    for (const entry of bands.get(orgId)?.values() ?? []) entry.superseded = true
   }
 
   /*
    * "*" (a rebuild, or a feed that lost its place, as when Redis restarted empty) expires everything but keeps
-   * it as a fallback: until the read model is back, known bands keep redirecting. A change naming one
-   * organisation is authoritative and drops it outright.
+   * it as a fallback: until the read model is back, known bands keep redirecting.
    */
   const invalidateAll = () => {
     generation++
@@ -139,7 +151,8 @@ export const make = Effect.gen(function* () {
     const started = generation
     const orgId = await organizationOf(ref)
     const now = Date.now()
-    const known = ref._tag === "org" ? undefined : orgIds.get(refKey(ref))?.value
+    const knownEntry = ref._tag === "org" ? undefined : orgIds.get(refKey(ref))
+    const known = knownEntry?.superseded ? undefined : knownEntry?.value
     // A name this process knew is not forgotten on a "no such name": the store may have been flushed and be
     // mid-rebuild (found by the runbook's flush test: taps of a known organisation got 404s). A real rename
     // or deletion reaches this process as a change, which clears the names.
@@ -164,7 +177,17 @@ export const make = Effect.gen(function* () {
     const key = `${refKey(ref)}\u0000${uid}`
     let pending = inflight.get(key)
     if (pending === undefined) {
-      pending = fetch(ref, uid).finally(() => inflight.delete(key))
+      pending = fetch(ref, uid).then(
+        (result) => {
+          unreachable = false
+          return result
+        },
+        (error) => {
+          unreachable = true
+          throw error
+        }
+      )
+      pending = pending.finally(() => inflight.delete(key))
       inflight.set(key, pending)
     }
     return pending
@@ -178,14 +201,24 @@ export const make = Effect.gen(function* () {
   const lookup = (ref: OrgRef, uid: string): Lookup | Promise<Lookup> => {
     const orgIdEntry = ref._tag === "org" ? undefined : orgIds.get(refKey(ref))
     const orgId = cachedOrgId(ref)
-    if (orgId === null) return fresh(orgIdEntry, Date.now()) ? { org: null, bands: [] } : load(ref, uid)
+    if (orgId === null) {
+      return fresh(orgIdEntry, Date.now()) && !orgIdEntry?.superseded
+        ? { org: null, bands: [] }
+        : load(ref, uid)
+    }
     if (orgId !== undefined) {
       const org = orgs.get(orgId)
       const entries = bands.get(orgId)?.get(uid)
+      const superseded = orgIdEntry?.superseded || org?.superseded || entries?.superseded
+      // Superseded: wait for the new projection, unless the store is down (then it is all there is).
+      if (superseded && !unreachable) return load(ref, uid)
       if (org !== undefined && entries !== undefined) {
         const now = Date.now()
         const aged =
-          !fresh(org, now) || !fresh(entries, now) || (orgIdEntry !== undefined && !fresh(orgIdEntry, now))
+          superseded ||
+          !fresh(org, now) ||
+          !fresh(entries, now) ||
+          (orgIdEntry !== undefined && !fresh(orgIdEntry, now))
         if (aged) load(ref, uid).catch(() => {})
         return { org: org.value, bands: entries.value }
       }
@@ -193,16 +226,19 @@ export const make = Effect.gen(function* () {
     return load(ref, uid)
   }
 
-  const usable = <A>(entry: Cached<A> | undefined, now: number): A | undefined =>
-    entry !== undefined && now - entry.at < STALE_MAX_MS ? entry.value : undefined
-
-  const stale = (ref: OrgRef, uid: string) => {
+  const stale = (ref: OrgRef, uid: string, options?: { readonly unreachable?: boolean }) => {
     const now = Date.now()
-    const orgId = ref._tag === "org" ? ref.orgId : usable(orgIds.get(refKey(ref)), now)
+    const usable = <A>(entry: Cached<A> | undefined): A | undefined =>
+      entry !== undefined &&
+      now - entry.at < STALE_MAX_MS &&
+      (entry.superseded !== true || options?.unreachable === true)
+        ? entry.value
+        : undefined
+    const orgId = ref._tag === "org" ? ref.orgId : usable(orgIds.get(refKey(ref)))
     if (orgId === undefined || orgId === null) return { org: null, bands: null }
     return {
-      org: usable(orgs.get(orgId), now) ?? null,
-      bands: usable(bands.get(orgId)?.get(uid), now) ?? null
+      org: usable(orgs.get(orgId)) ?? null,
+      bands: usable(bands.get(orgId)?.get(uid)) ?? null
     }
   }
 

@@ -157,7 +157,9 @@ export const make = Effect.gen(function* () {
       spooled: 0,
       replayed: 0,
       dropped: overflowed,
-      journalSegments: 0
+      journalSegments: 0,
+      held: 0,
+      journal: "none"
     })
   }
 

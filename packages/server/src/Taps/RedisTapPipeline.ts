@@ -4,10 +4,11 @@ import * as Path from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { dedicated, keyPrefixOf, Redis } from "../Redis/Redis.js"
-import { counterFrom, gauge, Metrics } from "../Telemetry/Metrics.js"
+import { counterFrom, gauge, labelledCounterFrom, Metrics } from "../Telemetry/Metrics.js"
 import { LATEST_TAPS, liveCounterOps } from "./LiveCounters.js"
 import type { Segment } from "./TapJournal.js"
 import * as TapJournal from "./TapJournal.js"
+import * as TapMemoryTier from "./TapMemoryTier.js"
 import {
   type Delivery,
   type PipelineHealth,
@@ -72,6 +73,10 @@ const APPEND_DEADLINE_MS = 2_000
 /** A segment is sealed after this many taps or this long, so a restart replays little of what was appended. */
 const SEGMENT_TAPS = 5_000
 const SEGMENT_MS = 2_000
+/** How often taps held in memory (the journal refused them) are offered again while nothing takes them. */
+const HELD_RETRY_MS = 250
+/** At most one ERROR this often about the journal, with the counts since the last one. */
+const REPORT_MS = 10_000
 
 interface Buffered {
   readonly tap: TapRecord
@@ -84,6 +89,12 @@ interface Buffered {
  * Redis answers, keeps it in a bounded buffer that one fiber appends to the stream in batches. While Redis is
  * unreachable (or appends fall behind and the buffer fills) taps go to the journal only, and the replayer
  * appends those segments from disk once Redis answers. Nothing waits on Redis's reconnect attempts.
+ *
+ * When the journal cannot write (a full disk), the attendee still gets the 302 and the tap waits in memory
+ * (TAP_MEMORY_BUFFER_MAX, in order): it goes to Redis while Redis answers, else to the journal once the disk
+ * takes writes again. Readiness fails meanwhile, so a balancer sends taps elsewhere. Refusing the redirect
+ * would not keep the tap either, and the attendee at the gate would get an error page; past the bound a tap
+ * is lost, counted (tapline_taps_lost_total) and said at ERROR.
  */
 export const makeRecorder = Effect.gen(function* () {
   const shared = yield* Redis
@@ -96,7 +107,14 @@ export const makeRecorder = Effect.gen(function* () {
   const journal = TapJournal.open(journalDir)
 
   const buffer: Array<Buffered> = []
-  const stats = { overflowed: 0, appended: 0, spooled: 0, replayed: 0, dropped: 0 }
+  const stats = { overflowed: 0, appended: 0, spooled: 0, replayed: 0 }
+  // Taps the journal refused, in the order served; how many ever went there; those lost, by why.
+  const held = TapMemoryTier.make(taps.memoryBufferMax)
+  let heldTotal = 0
+  const lost = { memory_full: 0, shutdown: 0 }
+  const lostTotal = () => lost.memory_full + lost.shutdown
+  // Whether the journal's last write succeeded: readiness fails while it does not.
+  let journalOk = true
   let wake: (() => void) | null = null
 
   // Connected now rather than on the first command (the connection is lazy): `ready` is judged by its status.
@@ -105,17 +123,61 @@ export const makeRecorder = Effect.gen(function* () {
   const ready = () => client.status === "ready"
 
   /*
-   * The journal write of this turn of the event loop, and the corked sockets waiting on it. setImmediate
-   * runs after every request the turn's I/O delivered, so one write covers them all.
+   * The journal write of this turn of the event loop, and the responses waiting on it. setImmediate runs
+   * after every request the turn's I/O delivered, so one write covers them all.
    */
+  let turn: Array<{ readonly tap: TapRecord; readonly line: string }> = []
   let durable: Array<() => void> = []
   let flushScheduled = false
-  // Taps of this turn that are in the journal only: lost if the write fails (the others are in memory too).
-  let journalOnly = 0
+
+  const wakeUp = () => {
+    if (wake === null) return
+    const resume = wake
+    wake = null
+    resume()
+  }
+
+  /** A tap now in the journal: also to the stream from memory, unless its segment is left to the replayer. */
+  const route = (entry: { readonly tap: TapRecord; readonly line: string }, segment: Segment) => {
+    // Journal-only while its segment is marked for replay: the replayer appends the whole file.
+    if (segment.replay) {
+      stats.spooled++
+      return
+    }
+    if (buffer.length >= taps.bufferMax) {
+      stats.overflowed++
+      journal.markForReplay(segment)
+      stats.spooled++
+      return
+    }
+    buffer.push({ ...entry, segment })
+    wakeUp()
+  }
+
+  /** Taps the journal did not take: held in memory, as many as the bound allows; the rest are lost. */
+  const hold = (entries: ReadonlyArray<{ readonly line: string }>) => {
+    const refused = held.push(entries.map((entry) => entry.line))
+    heldTotal += entries.length - refused
+    lost.memory_full += refused
+    // Redis takes them at once; otherwise the next retry comes on its own (not one failed write per turn).
+    if (ready()) wakeUp()
+  }
+
   const flushJournal = () => {
     flushScheduled = false
-    if (!journal.flush()) stats.dropped += journalOnly
-    journalOnly = 0
+    const entries = turn
+    turn = []
+    if (entries.length > 0) {
+      // Behind the taps already held, so the stream gets them in the order they were served.
+      if (held.size() > 0) hold(entries)
+      else {
+        let segment = journal.current()
+        for (const entry of entries) segment = journal.enqueue(entry.line)
+        journalOk = journal.flush()
+        if (journalOk) for (const entry of entries) route(entry, segment)
+        else hold(entries)
+      }
+    }
     const waiting = durable
     durable = []
     // Each answers its own request; one failing must not keep the others' 302s.
@@ -129,31 +191,11 @@ export const makeRecorder = Effect.gen(function* () {
   }
 
   const record = (tap: TapRecord, onDurable?: () => void) => {
-    const line = JSON.stringify(tap)
-    const segment = journal.enqueue(line)
+    turn.push({ tap, line: JSON.stringify(tap) })
     if (onDurable !== undefined) durable.push(onDurable)
     if (!flushScheduled) {
       flushScheduled = true
       setImmediate(flushJournal)
-    }
-    // Journal-only while its segment is marked for replay: the replayer appends the whole file.
-    if (segment.replay) {
-      stats.spooled++
-      journalOnly++
-      return
-    }
-    if (buffer.length >= taps.bufferMax) {
-      stats.overflowed++
-      journal.markForReplay(segment)
-      stats.spooled++
-      journalOnly++
-      return
-    }
-    buffer.push({ tap, line, segment })
-    if (wake !== null) {
-      const resume = wake
-      wake = null
-      resume()
     }
   }
 
@@ -245,33 +287,99 @@ export const makeRecorder = Effect.gen(function* () {
     })
   )
 
+  /** Held taps back to the journal, a thousand a write, while the disk takes them (Redis is down). */
+  const heldToJournal = () => {
+    while (held.size() > 0) {
+      const lines = held.peek(1_000)
+      for (const line of lines) journal.enqueue(line)
+      journalOk = journal.flush()
+      if (!journalOk) return
+      journal.markForReplay(journal.current())
+      held.drop(lines.length)
+      stats.spooled += lines.length
+    }
+  }
+
+  /** Held taps go to Redis while it answers, else back to the journal: whichever comes back first. */
+  const drainHeld: Effect.Effect<void> = Effect.uninterruptible(
+    Effect.suspend(() => {
+      if (held.size() === 0) return Effect.void
+      if (!ready()) return Effect.sync(heldToJournal)
+      const lines = held.peek(taps.appendBatch)
+      return append(
+        lines.map((line) => JSON.parse(line) as TapRecord),
+        lines
+      ).pipe(
+        Effect.matchEffect({
+          onSuccess: () =>
+            Effect.sync(() => {
+              held.drop(lines.length)
+              stats.appended += lines.length
+            }).pipe(Effect.zipRight(drainHeld)),
+          onFailure: () => Effect.sync(heldToJournal)
+        })
+      )
+    })
+  )
+
   /*
    * Housekeeping between flushes: a segment is sealed when full or old, so appended segments can be removed;
    * a segment marked for replay is sealed as soon as Redis answers and the buffer has room, so new taps go
    * through memory again. Disk failures and drops are said at ERROR: they are the only way a tap is lost.
    */
-  let reported = { failures: 0, dropped: 0 }
+  let reported = { at: 0, lost: 0, held: 0 }
   const housekeeping = Effect.suspend(() => {
     const segment = journal.current()
     const full = segment.written >= SEGMENT_TAPS || Date.now() - segment.openedAt >= SEGMENT_MS
     if (full || (segment.replay && ready() && buffer.length < taps.bufferMax / 2)) journal.rotate()
-    const { failures } = journal.stats()
-    if (failures === reported.failures && stats.dropped === reported.dropped) return Effect.void
-    const lost = stats.dropped - reported.dropped
-    reported = { failures, dropped: stats.dropped }
-    return Effect.logError("the tap journal cannot be written; taps are kept in memory only").pipe(
-      Effect.annotateLogs({ journal: journalDir, error: journal.lastError(), tapsLost: lost })
+    // Nothing to write, yet the last write failed: a blank line (the replay skips it) tells when it works.
+    if (!journalOk && held.size() === 0 && turn.length === 0) journalOk = journal.probe()
+    return report
+  })
+
+  /*
+   * The only ways a served tap is at risk are said at ERROR with counts: taps held in memory because the
+   * journal cannot write, and taps lost because memory was full too. Once every REPORT_MS at most.
+   */
+  const report = Effect.suspend(() => {
+    const newlyLost = lostTotal() - reported.lost
+    const holding = held.size()
+    if (journalOk && newlyLost === 0 && holding === 0) {
+      if (reported.held === 0) return Effect.void
+      reported = { at: Date.now(), lost: lostTotal(), held: 0 }
+      return Effect.logInfo("the tap journal writes again; no tap waits in memory").pipe(
+        Effect.annotateLogs({ journal: journalDir, tapsHeldSinceStart: heldTotal })
+      )
+    }
+    if (Date.now() - reported.at < REPORT_MS) return Effect.void
+    reported = { at: Date.now(), lost: lostTotal(), held: Math.max(holding, 1) }
+    return Effect.logError(
+      newlyLost > 0
+        ? "taps lost: the tap journal cannot be written and the memory buffer is full"
+        : "the tap journal cannot be written; taps wait in memory for Redis or the disk"
+    ).pipe(
+      Effect.annotateLogs({
+        journal: journalDir,
+        error: journal.lastError(),
+        tapsInMemory: holding,
+        memoryBufferMax: taps.memoryBufferMax,
+        tapsLost: newlyLost,
+        tapsLostSinceStart: lostTotal()
+      })
     )
   })
 
   const waitForTaps = Effect.async<void>((resume) => {
     if (buffer.length > 0) return resume(Effect.void)
     wake = () => resume(Effect.void)
-    // Housekeeping runs at least this often even without taps.
-    const timer = setTimeout(() => {
-      wake = null
-      resume(Effect.void)
-    }, SEGMENT_MS)
+    // Housekeeping runs at least this often even without taps; held taps are offered again sooner.
+    const timer = setTimeout(
+      () => {
+        wake = null
+        resume(Effect.void)
+      },
+      held.size() > 0 ? HELD_RETRY_MS : SEGMENT_MS
+    )
     return Effect.sync(() => {
       clearTimeout(timer)
       wake = null
@@ -299,10 +407,21 @@ export const makeRecorder = Effect.gen(function* () {
     help: "Taps appended to the stream from the journal",
     read: () => stats.replayed
   })
+  yield* gauge(metrics, {
+    name: "tapline_recorder_memory_taps",
+    help: "Taps the journal could not write (a full disk), held in memory until Redis or the journal takes them",
+    read: () => Promise.resolve(held.size())
+  })
   yield* counterFrom(metrics, {
-    name: "tapline_taps_dropped_total",
-    help: "Taps lost: neither the journal nor memory could hold them (each also logged at ERROR)",
-    read: () => stats.dropped
+    name: "tapline_taps_held_in_memory_total",
+    help: "Taps the journal could not write, held in memory instead",
+    read: () => heldTotal
+  })
+  yield* labelledCounterFrom(metrics, {
+    name: "tapline_taps_lost_total",
+    help: "Served taps lost, by reason: memory_full (journal failing and TAP_MEMORY_BUFFER_MAX reached), shutdown (held in memory when the process stopped)",
+    label: "reason",
+    read: () => lost
   })
 
   // After the first tap arrives, linger a moment so one append carries many taps instead of one each.
@@ -311,6 +430,7 @@ export const makeRecorder = Effect.gen(function* () {
       waitForTaps.pipe(
         Effect.zipRight(Effect.sleep("2 millis")),
         Effect.zipRight(flushBatch),
+        Effect.zipRight(drainHeld),
         Effect.zipRight(housekeeping)
       )
     )
@@ -373,11 +493,31 @@ export const makeRecorder = Effect.gen(function* () {
     )
   )
 
-  // Shutdown: what is buffered goes to Redis while it answers; the journal keeps the rest for the next start.
+  /*
+   * Shutdown: what is buffered goes to Redis while it answers; the journal keeps the rest for the next start.
+   * Taps held in memory go to Redis or the journal if either takes them; what neither takes is lost, and said.
+   */
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
+      flushJournal()
       while (buffer.length > 0) yield* flushBatch
-    }).pipe(Effect.timeout("5 seconds"), Effect.ignore, Effect.ensuring(Effect.sync(() => journal.close())))
+      yield* drainHeld
+    }).pipe(
+      Effect.timeout("5 seconds"),
+      Effect.ignore,
+      Effect.ensuring(
+        Effect.suspend(() => {
+          journal.close()
+          const left = held.size()
+          if (left === 0) return Effect.void
+          lost.shutdown += left
+          held.drop(left)
+          return Effect.logError(
+            "taps lost at shutdown: neither the journal nor Redis took the taps held in memory"
+          ).pipe(Effect.annotateLogs({ journal: journalDir, tapsLost: left }))
+        })
+      )
+    )
   )
 
   return {
@@ -385,6 +525,9 @@ export const makeRecorder = Effect.gen(function* () {
     stats: (): RecorderStats => ({
       buffered: buffer.length,
       ...stats,
+      dropped: lostTotal(),
+      held: held.size(),
+      journal: journalOk ? "ok" : "failing",
       journalSegments: journal.stats().segments
     })
   } satisfies TapRecorderShape

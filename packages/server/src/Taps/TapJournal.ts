@@ -29,6 +29,10 @@ export interface Segment {
   acked: number
   /** Some of its taps are only on disk: the replayer appends the whole file once it is sealed. */
   replay: boolean
+  /** Bytes of whole lines in the file: where a failed write is cut back to. */
+  bytes: number
+  /** A failed write left part of a line that could not be cut off: the next write starts a new line. */
+  torn: boolean
 }
 
 const OWNER = `${Os.hostname().replace(/[^A-Za-z0-9.]/g, "_")}-${process.pid}`
@@ -79,6 +83,8 @@ export interface TapJournal {
   readonly replayable: () => ReadonlyArray<{ readonly file: string; readonly done: () => void }>
   /** Seals the current segment; removes every segment whose taps all reached the stream. */
   readonly close: () => void
+  /** Whether the disk takes a write again: one blank line (the replay skips it), after a failed write. */
+  readonly probe: () => boolean
   readonly stats: () => { readonly segments: number; readonly failures: number }
   readonly lastError: () => string | null
 }
@@ -101,7 +107,9 @@ export const open = (dir: string): TapJournal => {
       openedAt,
       written: 0,
       acked: 0,
-      replay: false
+      replay: false,
+      bytes: 0,
+      torn: false
     }
     live.add(segment)
     return segment
@@ -127,20 +135,42 @@ export const open = (dir: string): TapJournal => {
   // Once closed, nothing opens a new segment (the recorder's fibers may outlive the close by a moment).
   let closed = false
 
+  /*
+   * A write is whole or not at all. write(2) may write part of what it was given (a nearly full disk takes
+   * what fits, then says ENOSPC): it is called again for the rest, and when it fails part-way the file is cut
+   * back to its last whole line, so the replay never meets half a tap glued to the next one, and every tap
+   * of the failed write is known not to be on disk (the recorder keeps them in memory).
+   */
   const flush = (): boolean => {
     if (pending.length === 0) return true
     const lines = pending
     pending = []
+    const segment = current
+    const data = Buffer.from(`${segment.torn ? "\n" : ""}${lines.join("\n")}\n`)
+    let offset = 0
     try {
-      if (current.fd === null) throw new Error("the journal segment is closed")
-      Fs.writeSync(current.fd, `${lines.join("\n")}\n`)
+      if (segment.fd === null) throw new Error("the journal segment is closed")
+      while (offset < data.length) offset += Fs.writeSync(segment.fd, data, offset)
+      // After a part line that could not be cut off, the file is longer than its whole lines: ask it.
+      segment.bytes = segment.torn ? Fs.fstatSync(segment.fd).size : segment.bytes + data.length
+      segment.torn = false
       return true
     } catch (error) {
-      // Not on disk after all: the segment does not hold them (the memory buffer still may).
-      current.written -= lines.length
+      if (offset > 0) cutBack(segment)
+      segment.written -= lines.length
       failures++
       lastError = error instanceof Error ? error.message : String(error)
       return false
+    }
+  }
+
+  const cutBack = (segment: Segment) => {
+    try {
+      if (segment.fd !== null) Fs.ftruncateSync(segment.fd, segment.bytes)
+    } catch {
+      // Left as it is: the partial line stays a line of its own, which the replay skips (its taps are in
+      // memory, not lost).
+      segment.torn = true
     }
   }
 
@@ -211,6 +241,20 @@ export const open = (dir: string): TapJournal => {
       closed = true
       seal(current)
       for (const segment of [...live]) settle(segment)
+    },
+    probe: () => {
+      const segment = current
+      try {
+        if (segment.fd === null) return false
+        // One byte: written whole or not at all.
+        Fs.writeSync(segment.fd, "\n")
+        segment.bytes = segment.torn ? Fs.fstatSync(segment.fd).size : segment.bytes + 1
+        segment.torn = false
+        return true
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error)
+        return false
+      }
     },
     stats: () => ({ segments: live.size + claimed.size, failures }),
     lastError: () => lastError

@@ -62,6 +62,10 @@ export interface RecorderStats {
   readonly replayed: number
   /** Lost: neither the journal nor memory could hold them. Each is also logged at ERROR. */
   readonly dropped: number
+  /** The journal refused them (a full disk): in memory only, until Redis or the journal takes them. */
+  readonly held: number
+  /** Whether the last journal write succeeded; "none" where there is no journal (embedded mode). */
+  readonly journal: "ok" | "failing" | "none"
   /** Journal segments on disk that still hold taps the stream may not have. */
   readonly journalSegments: number
 }

@@ -153,6 +153,32 @@ export const counterFrom = (
     })
   })
 
+/** Counts kept elsewhere under one label (a fixed set of values, never an id), read at scrape time. */
+export const labelledCounterFrom = <V extends string>(
+  metrics: MetricsShape,
+  options: {
+    readonly name: string
+    readonly help: string
+    readonly label: string
+    readonly read: () => Readonly<Record<V, number>>
+  }
+): Effect.Effect<void, never, Scope.Scope> =>
+  registered(metrics, options.name, () => {
+    new Prom.Counter({
+      name: options.name,
+      help: options.help,
+      labelNames: [options.label],
+      registers: [metrics.registry],
+      collect() {
+        this.reset()
+        // Every value from the start, zeros too: a rate over a series that appears late misses its first step.
+        for (const [value, count] of Object.entries<number>(options.read())) {
+          this.inc({ [options.label]: value }, count)
+        }
+      }
+    })
+  })
+
 export const layer = Layer.effect(
   Metrics,
   Effect.map(AppConfig, (config) => make(config.telemetry.metricsEnabled))

@@ -1,0 +1,136 @@
+import * as Http from "node:http"
+import { startRedisServer } from "@tapline/testing/redisServer"
+import { mountTinyDisk } from "@tapline/testing/tinyDisk"
+import { describe, expect, it } from "vitest"
+import { createDatabase } from "./support/Peers.js"
+import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+
+/*
+ * DESIGN §4 (issue 27): the journal's disk fills up while Redis is down. Every tap served then used to be
+ * lost: a failed journal write released its 302 as if the tap were on disk, and nothing else held it. The
+ * journal here is a real 256 KiB tmpfs filled to the last page, so write(2) behaves as on a full disk (short
+ * writes, then ENOSPC). Each tap carries its request number in utm_content: the test knows which were stored.
+ */
+
+const agent = new Http.Agent({ keepAlive: true, maxSockets: 16 })
+
+type Outcome = "served" | "refused" | "lost"
+
+const tap = (port: number, n: number) =>
+  new Promise<Outcome>((resolve) => {
+    const req = Http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        path: `/e?bandId=DEMO-${String((n % 200) + 1).padStart(4, "0")}&utm_content=${n}`,
+        headers: { host: "demo.localhost", "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode === 302 ? "served" : "refused"))
+        res.on("error", () => resolve("lost"))
+      }
+    )
+    req.on("error", () => resolve("lost"))
+    req.setTimeout(5000, () => req.destroy())
+    req.end()
+  })
+
+/** Sends taps numbered [from, to), 16 at a time; the outcome of each. */
+const sendTaps = async (port: number, from: number, to: number, outcomes: Map<number, Outcome>) => {
+  const inFlight = new Set<Promise<void>>()
+  for (let n = from; n < to; n++) {
+    const tracked: Promise<void> = tap(port, n)
+      .then((outcome) => {
+        outcomes.set(n, outcome)
+      })
+      .finally(() => inFlight.delete(tracked))
+    inFlight.add(tracked)
+    if (inFlight.size >= 16) await Promise.race(inFlight)
+  }
+  await Promise.all(inFlight)
+}
+
+const metric = async (server: RunningServer, name: string) => {
+  const text = await (await fetch(`${server.url}/metrics`)).text()
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(name))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0)
+}
+
+describe("tap journal on a full disk during a Redis outage", () => {
+  it("every tap served while the journal cannot write is stored once both come back; readiness names the journal", async (context) => {
+    const disk = mountTinyDisk(256 * 1024)
+    if ("unavailable" in disk) {
+      console.warn(`skipped: ${disk.unavailable}`)
+      return context.skip()
+    }
+    const database = await createDatabase()
+    const redis = await startRedisServer({ persistent: true })
+    let api: RunningServer | undefined
+    try {
+      api = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        TAPLINE_DEMO: "1",
+        TAP_SPOOL_DIR: disk.dir,
+        TAP_RATE_LIMIT_PER_MINUTE: "100000000",
+        LOG_LEVEL: "WARN"
+      })
+      await waitUntilReady(api)
+      const outcomes = new Map<number, Outcome>()
+      // Known bands first, so the outage answers them from memory as it would in production.
+      await sendTaps(api.port, 0, 200, outcomes)
+
+      await redis.stop()
+      disk.fill()
+      const total = 2_000
+      await sendTaps(api.port, 200, total, outcomes)
+      const ready = await fetch(`${api.url}/health/ready`)
+      const body = (await ready.json()) as { checks?: Record<string, string> }
+      const lostDuring = await metric(api, "tapline_taps_lost_total")
+
+      disk.free()
+      await redis.start()
+      const served = [...outcomes].filter(([, o]) => o === "served").map(([n]) => n)
+      const refused = [...outcomes].filter(([, o]) => o === "refused").length
+      const count = async () => {
+        const [row] = await database.query<{ n: string; distinct: string }>(
+          "select count(*) as n, count(distinct utm_content) as distinct from taps"
+        )
+        return { n: Number(row?.n), distinct: Number(row?.distinct) }
+      }
+      const deadline = Date.now() + 45_000
+      let stored = await count()
+      while (stored.n < served.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250))
+        stored = await count()
+      }
+      const rows = await database.query<{ n: string }>("select utm_content as n from taps")
+      const storedSet = new Set(rows.map((row) => Number(row.n)))
+      const missing = served.filter((n) => !storedSet.has(n))
+      console.log(
+        `full journal disk + Redis outage: sent ${total}, served ${served.length}, refused ${refused}, ` +
+          `stored ${stored.n} (distinct ${stored.distinct}), lost ${missing.length}, ` +
+          `lost metric during the outage ${lostDuring}`
+      )
+      if (missing.length > 0) console.log(api.output().slice(-3000))
+      expect(missing.length, `lost: ${missing.slice(0, 10).join(", ")}…`).toBe(0)
+      expect(stored.distinct).toBe(stored.n)
+      expect(refused).toBe(0)
+      expect(ready.status).toBe(503)
+      expect(body.checks?.journal).toBe("failing")
+      expect(lostDuring).toBe(0)
+      // Both back: ready again.
+      await waitUntilReady(api, 30_000)
+    } finally {
+      await api?.stop()
+      agent.destroy()
+      await redis.dispose()
+      await database.drop()
+      disk.dispose()
+    }
+  }, 120_000)
+})
