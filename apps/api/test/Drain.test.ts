@@ -24,7 +24,10 @@ describe("stop behind a balancer", () => {
       TAP_RATE_LIMIT_PER_MINUTE: "100000000",
       // The claimer takes over what the stopped process left (if anything) soon: this test is about HTTP.
       TAP_CLAIM_IDLE: "2 seconds",
-      SHUTDOWN_DRAIN_DELAY: "3 seconds",
+      // A lookup past its deadline is answered as if Redis were down: on a busy machine that is not this test.
+      TAP_LOOKUP_TIMEOUT: "5 seconds",
+      // The default drain delay (5 s), unlike the other tests' processes.
+      SHUTDOWN_DRAIN_DELAY: "5 seconds",
       LOG_LEVEL: "WARN"
     }
     const processes: Array<RunningServer> = []
@@ -42,12 +45,12 @@ describe("stop behind a balancer", () => {
       await haproxy.waitFor("b", "UP")
 
       let stopped: Promise<number | null> | undefined
-      // 400 taps a second for ten seconds; SIGTERM to A after two.
+      // 300 taps a second for ten seconds; SIGTERM to A after two.
       const outcome = await tapLoad({
         port: haproxy.port,
-        rate: 400,
-        total: 4_000,
-        onTap: { at: 800, run: () => (stopped = a.stop()) }
+        rate: 300,
+        total: 3_000,
+        onTap: { at: 600, run: () => (stopped = a.stop()) }
       })
       const exitCode = await stopped
 
@@ -66,10 +69,10 @@ describe("stop behind a balancer", () => {
       }
       const resets = Object.values(outcome.errors).reduce((sum, n) => sum + n, 0)
       console.log(
-        `rolling restart: sent ${outcome.sent}, served ${outcome.served}, stored ${stored.n}, lost ${outcome.served - stored.n}, refused ${JSON.stringify(outcome.refused)}, resets/errors ${JSON.stringify(outcome.errors)} (${resets}); A exited ${exitCode}`
+        `rolling restart: sent ${outcome.sent}, served ${outcome.served}, stored ${stored.n}, lost ${outcome.served - stored.n}, refused ${JSON.stringify(outcome.refused)}, resets/errors ${JSON.stringify(outcome.errors)} (${resets}); A exited ${exitCode}; failures at (ms after SIGTERM) ${JSON.stringify(outcome.failedAt.slice(0, 40))}`
       )
-      expect(outcome.errors).toEqual({})
-      expect(outcome.refused).toEqual({})
+      expect(outcome.errors, `A stopping:\n${a.output()}`).toEqual({})
+      expect(outcome.refused, `B meanwhile:\n${b.output()}`).toEqual({})
       expect(outcome.served).toBe(outcome.sent)
       expect(stored).toEqual({ n: outcome.served, distinct: outcome.served })
       expect(exitCode, a.output()).not.toBe(1)

@@ -25,7 +25,7 @@ export interface Balancer {
 }
 
 /**
- * A real HAProxy on loopback in front of `servers`, health-checking GET /health/ready every 300 ms (down after
+ * A real HAProxy on loopback in front of `servers`, health-checking GET /health/ready every 500 ms (down after
  * two failures, up after two successes), round robin, keep-alive on both sides: how an operator runs it.
  */
 export const startHaproxy = async (servers: Record<string, number>): Promise<Balancer> => {
@@ -40,8 +40,10 @@ export const startHaproxy = async (servers: Record<string, number>): Promise<Bal
       "defaults",
       "  mode http",
       "  timeout connect 2s",
-      "  timeout client 10s",
-      "  timeout server 10s",
+      "  timeout client 30s",
+      "  timeout server 30s",
+      // A check waits this long for its answer (without it, `inter`): a loaded machine answers slowly.
+      "  timeout check 2s",
       "frontend taps",
       `  bind 127.0.0.1:${port}`,
       "  default_backend api",
@@ -53,7 +55,7 @@ export const startHaproxy = async (servers: Record<string, number>): Promise<Bal
       "  balance roundrobin",
       "  option httpchk GET /health/ready",
       "  http-check expect status 200",
-      "  default-server inter 300ms fastinter 300ms downinter 300ms fall 2 rise 2",
+      "  default-server inter 500ms fall 2 rise 2",
       ...Object.entries(servers).map(
         ([name, serverPort]) => `  server ${name} 127.0.0.1:${serverPort} check`
       ),

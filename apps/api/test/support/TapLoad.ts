@@ -7,6 +7,8 @@ export interface LoadOutcome {
   readonly refused: Record<string, number>
   /** Requests that failed without an answer, by error code (ECONNRESET, socket hang up, …). */
   readonly errors: Record<string, number>
+  /** When each failure happened, in ms after the `onTap` action ran (negative: before it). */
+  readonly failedAt: ReadonlyArray<{ readonly ms: number; readonly what: string }>
 }
 
 /**
@@ -25,8 +27,11 @@ export const tapLoad = (options: {
   const refused: Record<string, number> = {}
   const errors: Record<string, number> = {}
   let served = 0
+  let actedAt: number | undefined
+  const failedAt: Array<{ ms: number; what: string }> = []
   const count = (into: Record<string, number>, key: string) => {
     into[key] = (into[key] ?? 0) + 1
+    failedAt.push({ ms: Math.round(performance.now() - (actedAt ?? performance.now())), what: key })
   }
   const one = (n: number) =>
     new Promise<void>((resolve) => {
@@ -58,7 +63,7 @@ export const tapLoad = (options: {
         count(errors, (error as NodeJS.ErrnoException).code ?? error.message)
         resolve()
       })
-      req.setTimeout(5_000, () => req.destroy(new Error("timeout")))
+      req.setTimeout(20_000, () => req.destroy(new Error("timeout")))
       req.end()
     })
   return (async () => {
@@ -68,11 +73,14 @@ export const tapLoad = (options: {
       const due = started + (n * 1000) / options.rate
       const wait = due - performance.now()
       if (wait > 1) await new Promise((r) => setTimeout(r, wait))
-      if (options.onTap !== undefined && n === options.onTap.at) options.onTap.run()
+      if (options.onTap !== undefined && n === options.onTap.at) {
+        actedAt = performance.now()
+        options.onTap.run()
+      }
       pending.push(one(n))
     }
     await Promise.all(pending)
     agent.destroy()
-    return { sent: options.total, served, refused, errors }
+    return { sent: options.total, served, refused, errors, failedAt }
   })()
 }
