@@ -45,7 +45,9 @@ describe("start-up configuration errors", () => {
     [{ PORT: "not-a-port" }, "PORT"],
     [{ DATABASE_POOL_MAX: "-3" }, "DATABASE_POOL_MAX"],
     [{ REDIS_MODE: "mesh" }, "REDIS_MODE"],
-    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "::not a url::" }, "OTEL_EXPORTER_OTLP_ENDPOINT"]
+    [{ OTEL_EXPORTER_OTLP_ENDPOINT: "::not a url::" }, "OTEL_EXPORTER_OTLP_ENDPOINT"],
+    // The drain is part of the shutdown: a delay as long as the timeout would end every stop in a forced exit.
+    [{ SHUTDOWN_DRAIN_DELAY: "20 seconds", SHUTDOWN_TIMEOUT: "15 seconds" }, "SHUTDOWN_DRAIN_DELAY"]
   ]
   for (const [env, variable] of cases) {
     it(`a malformed ${variable} stops the process with one line naming it`, async () => {

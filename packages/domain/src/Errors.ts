@@ -4,7 +4,12 @@ import { Schema } from "effect"
 /** Readiness failed: which dependency is down, never why in detail (that goes to the logs). */
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()(
   "ServiceUnavailable",
-  { checks: Schema.Record({ key: Schema.String, value: Schema.Literal("ok", "failing", "not_configured") }) },
+  {
+    checks: Schema.Record({
+      key: Schema.String,
+      value: Schema.Literal("ok", "failing", "not_configured", "draining", "warming")
+    })
+  },
   HttpApiSchema.annotations({ status: 503 })
 ) {}
 

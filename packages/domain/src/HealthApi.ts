@@ -5,7 +5,8 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { ServiceUnavailable } from "./Errors.js"
 
-export const CheckStatus = Schema.Literal("ok", "failing", "not_configured")
+/** `draining`: the process is stopping; `warming`: it has started and is not yet ready to answer taps. */
+export const CheckStatus = Schema.Literal("ok", "failing", "not_configured", "draining", "warming")
 
 export const Readiness = Schema.Struct({
   status: Schema.Literal("ready"),

@@ -19,7 +19,9 @@ import * as ResendEmail from "./Email/ResendEmail.js"
 import * as SendGridEmail from "./Email/SendGridEmail.js"
 import * as SesEmail from "./Email/SesEmail.js"
 import * as SmtpEmail from "./Email/SmtpEmail.js"
+import { Draining } from "./Health/Draining.js"
 import * as HttpApp from "./Http/HttpApp.js"
+import * as Listener from "./Http/Listener.js"
 import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
@@ -239,7 +241,8 @@ export const platform = (overrides: Overrides = {}) => {
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
     StorageLive,
     EmailLive,
-    SecretBox.layer
+    SecretBox.layer,
+    Draining.Default
   ).pipe(Layer.provideMerge(Metrics.layer))
 }
 
@@ -289,8 +292,12 @@ export const forRole = (role: Role, overrides: Overrides = {}) => {
 /** TAPLINE_ROLE's layers. */
 export const fromConfig = Layer.unwrapEffect(Effect.map(AppConfig, ({ taps }) => forRole(taps.role)))
 
-/** The process: the configured role with telemetry, logging and configuration under it. */
-export const main = fromConfig.pipe(
+/**
+ * The process: the configured role with telemetry, logging and configuration under it. A stop signal first
+ * drains the server (Listener.drainOnStop, released before every other part), then stops the rest.
+ */
+export const main = Listener.drainOnStop.pipe(
+  Layer.provideMerge(fromConfig),
   Layer.provide(Tracing.layer),
   Layer.provide(Logging.layer),
   Layer.provideMerge(AppConfig.layer)

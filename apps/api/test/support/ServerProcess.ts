@@ -41,7 +41,8 @@ export const startServer = async (env: Record<string, string>): Promise<RunningS
   let stdout = ""
   let stderr = ""
   const child = spawn(process.execPath, [entry("main")], {
-    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), ...env },
+    // No drain delay unless a test asks for one: nothing balances these processes, and stops stay quick.
+    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), SHUTDOWN_DRAIN_DELAY: "0 seconds", ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => {

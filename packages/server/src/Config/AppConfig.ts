@@ -37,8 +37,24 @@ const server = Config.all({
     Config.nested("DEFAULT_REDIRECT_URL"),
     Config.withDefault(new URL("https://tapline.example/"))
   ),
-  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15)))
-})
+  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
+  /**
+   * After a stop signal, how long readiness answers 503 while requests are still served, so a balancer's
+   * health checks take the process out of rotation before its listener closes. Part of SHUTDOWN_TIMEOUT.
+   */
+  drainDelay: Config.duration("SHUTDOWN_DRAIN_DELAY").pipe(Config.withDefault(Duration.seconds(5)))
+}).pipe(
+  Config.mapOrFail((server) =>
+    Duration.lessThan(server.drainDelay, server.shutdownTimeout)
+      ? Either.right(server)
+      : Either.left(
+          ConfigError.InvalidData(
+            ["SHUTDOWN_DRAIN_DELAY"],
+            `must be shorter than SHUTDOWN_TIMEOUT (${Duration.format(server.shutdownTimeout)}), which includes it`
+          )
+        )
+  )
+)
 
 const database = Config.all({
   url: Config.option(Config.redacted("DATABASE_URL")),

@@ -6,6 +6,7 @@ import { checkReady } from "../Database/Database.js"
 import * as Redis from "../Redis/Redis.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
+import { Draining } from "./Draining.js"
 
 type CheckStatus = "ok" | "failing" | "not_configured"
 
@@ -25,9 +26,11 @@ const probe = <E, R>(name: string, check: Effect.Effect<boolean, E, R>) =>
 
 /**
  * Ready when PostgreSQL, Redis (when configured), this process's tap writer (when it runs one) and its tap
- * journal (when it has one) work.
+ * journal (when it has one) work, and the process is not stopping.
  */
 export const readiness = Effect.gen(function* () {
+  // Stopping: out of rotation at once, without waiting on probes (requests are still served meanwhile).
+  if ((yield* Draining).active()) return yield* new ServiceUnavailable({ checks: { shutdown: "draining" } })
   const config = yield* AppConfig
   const cache = yield* Cache
   const [database, redis] = yield* Effect.all(

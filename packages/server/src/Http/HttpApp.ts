@@ -57,6 +57,7 @@ import { ExportsHandlers } from "./ExportsHandlers.js"
 import { HealthHandlers, WorkerHealthHandlers } from "./HealthHandlers.js"
 import { InfrastructureHandlers } from "./InfrastructureHandlers.js"
 import { InvitationsHandlers } from "./InvitationsHandlers.js"
+import * as Listener from "./Listener.js"
 import { LiveHandlers } from "./LiveHandlers.js"
 import * as Logos from "./Logos.js"
 import { ApiKeysHandlers, MembersHandlers } from "./MembersHandlers.js"
@@ -182,21 +183,24 @@ type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => vo
 const nodeServer = (hotPath: HotPathHandler | undefined) =>
   Layer.unwrapEffect(
     Effect.map(AppConfig, ({ server }) => {
-      const create = () => {
-        const node = createServer({ keepAliveTimeout: 5_000 })
-        if (hotPath !== undefined) {
-          const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
-          node.emit = ((event: string, ...args: Array<unknown>) => {
-            if (event === "request" && isHotPath((args[0] as IncomingMessage).url)) {
-              hotPath(args[0] as IncomingMessage, args[1] as ServerResponse)
-              return true
-            }
-            return emit(event, ...args)
-          }) as typeof node.emit
+      const node = createServer({ keepAliveTimeout: 5_000 })
+      // Every response is tracked so a stop can end each connection once answered (see Listener.track).
+      const tracked = Listener.track(node)
+      const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
+      node.emit = ((event: string, ...args: Array<unknown>) => {
+        if (event === "request") {
+          tracked.onRequest(args[0] as IncomingMessage, args[1] as ServerResponse)
+          if (hotPath !== undefined && isHotPath((args[0] as IncomingMessage).url)) {
+            hotPath(args[0] as IncomingMessage, args[1] as ServerResponse)
+            return true
+          }
         }
-        return node
-      }
-      return NodeHttpServer.layer(create, { port: server.port, host: server.host })
+        return emit(event, ...args)
+      }) as typeof node.emit
+      return Layer.merge(
+        NodeHttpServer.layer(() => node, { port: server.port, host: server.host }),
+        Layer.succeed(Listener.Listener, tracked.listener)
+      )
     })
   )
 

@@ -114,6 +114,13 @@ export const make = Effect.gen(function* () {
         for (let i = entries.length - 1; i >= 0; i--) if (done.has(entries[i]!.id)) entries.splice(i, 1)
       }),
     trim: Effect.succeed(0),
+    // One writer in one process: what it held is delivered again if the process goes on.
+    release: Effect.sync(() => {
+      const held = entries.filter((e) => e.deliveredAt !== null)
+      for (const entry of held) entry.deliveredAt = null
+      return { handedBack: held.length }
+    }),
+    forgetIdle: () => Effect.succeed(0),
     health: Effect.sync(() => {
       const pending = entries.filter((e) => e.deliveredAt !== null)
       return {

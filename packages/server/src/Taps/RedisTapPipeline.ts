@@ -533,6 +533,43 @@ export const makeRecorder = Effect.gen(function* () {
   } satisfies TapRecorderShape
 })
 
+/*
+ * A stopping writer's release, atomic so no entry can be delivered to it in between: the entries it still
+ * holds get an idle time past TAP_CLAIM_IDLE (ARGV[3]), so another writer's claimer takes them on its next
+ * pass; holding none, the consumer leaves the group. DELCONSUMER on a consumer that holds entries would drop
+ * them from the pending list for good, which is why it is only ever done on an empty one.
+ */
+const RELEASE = `
+local held = 0
+local start = '-'
+while true do
+  local page = redis.call('XPENDING', KEYS[1], ARGV[1], start, '+', 1000, ARGV[2])
+  if #page == 0 then break end
+  local args = {'XCLAIM', KEYS[1], ARGV[1], ARGV[2], '0'}
+  for _, entry in ipairs(page) do table.insert(args, entry[1]) end
+  table.insert(args, 'IDLE')
+  table.insert(args, ARGV[3])
+  table.insert(args, 'JUSTID')
+  redis.call(unpack(args))
+  held = held + #page
+  start = '(' .. page[#page][1]
+end
+if held == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2]) end
+return held`
+
+/* Consumers idle longer than ARGV[2] that hold nothing: writers that died and whose entries were claimed. */
+const FORGET_IDLE = `
+local removed = 0
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local fields = {}
+  for i = 1, #consumer, 2 do fields[consumer[i]] = consumer[i + 1] end
+  if fields['pending'] == 0 and fields['idle'] > tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], fields['name'])
+    removed = removed + 1
+  end
+end
+return removed`
+
 /** The consumer: one consumer of the `writers` group per process. */
 export const makeQueue = Effect.gen(function* () {
   const client = yield* Redis
@@ -589,6 +626,16 @@ export const makeQueue = Effect.gen(function* () {
         oldest === null ? 0 : Math.max(0, (Date.now() - Number(oldest.split("-")[0])) / 1000)
       )
   })
+
+  if (!("taplineRelease" in client)) {
+    client.defineCommand("taplineRelease", { numberOfKeys: 1, lua: RELEASE })
+    client.defineCommand("taplineForgetIdle", { numberOfKeys: 1, lua: FORGET_IDLE })
+  }
+  const scripts = client as unknown as {
+    taplineRelease: (key: string, group: string, consumer: string, idleMs: number) => Promise<number>
+    taplineForgetIdle: (key: string, group: string, idleMs: number) => Promise<number>
+  }
+  const claimIdleMs = Duration.toMillis(tapConfig.claimIdle)
 
   const ensureGroup = run("createGroup", () =>
     client.xgroup("CREATE", prefixedStream, GROUP, "0", "MKSTREAM").catch((error: Error) => {
@@ -689,6 +736,17 @@ export const makeQueue = Effect.gen(function* () {
       if (boundary === undefined) return 0
       return yield* run("trim", () => client.xtrim(STREAM_KEY, "MINID", boundary))
     }),
+    release: run("release", () => scripts.taplineRelease(STREAM_KEY, GROUP, consumer, claimIdleMs * 2)).pipe(
+      Effect.map((held) => ({ handedBack: held }))
+    ),
+    forgetIdle: (idleMs) =>
+      run("forgetIdle", () => scripts.taplineForgetIdle(STREAM_KEY, GROUP, idleMs)).pipe(
+        // A stream or group not created yet has no consumers to forget.
+        Effect.catchIf(
+          (error) => /NOGROUP|no such key/i.test(error.message),
+          () => Effect.succeed(0)
+        )
+      ),
     health: Effect.gen(function* () {
       const length = yield* run("xlen", () => client.xlen(STREAM_KEY))
       // A Redis restarted without its data has no stream and no group until taps and a writer come back:

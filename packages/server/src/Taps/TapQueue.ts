@@ -36,6 +36,14 @@ export interface TapQueueShape {
   /** Drops entries every writer has acknowledged. */
   readonly trim: Effect.Effect<number, TapQueueError>
   readonly health: Effect.Effect<PipelineHealth, TapQueueError>
+  /**
+   * At a graceful stop, after this writer's last batch: entries it still holds (a batch it could not store)
+   * are handed back, claimable by another writer at once rather than after TAP_CLAIM_IDLE; holding none, it
+   * leaves the group. `handedBack` is how many it held.
+   */
+  readonly release: Effect.Effect<{ readonly handedBack: number }, TapQueueError>
+  /** Removes the group's consumers idle longer than `idleMs` that hold nothing (writers gone for good). */
+  readonly forgetIdle: (idleMs: number) => Effect.Effect<number, TapQueueError>
 }
 
 export class TapQueue extends Context.Tag("@tapline/server/TapQueue")<TapQueue, TapQueueShape>() {}

@@ -1,7 +1,7 @@
 import * as Headers from "@effect/platform/Headers"
 import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Data, Duration, Effect, Layer, Option, Schedule, type Tracer } from "effect"
+import { Context, Data, Duration, Effect, Either, Fiber, Layer, Option, Schedule, type Tracer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { Metrics } from "../Telemetry/Metrics.js"
@@ -180,26 +180,76 @@ export const make = Effect.gen(function* () {
   /*
    * `TAP_WRITER_CONCURRENCY` batches in flight, each read on its own connection and stored in its own
    * transaction, so PostgreSQL works on one while the next is read and decoded. Batches never deadlock:
-   * TapStore locks band rows in id order and inserts assigned bands sorted.
+   * TapStore locks band rows in id order and inserts assigned bands sorted. A read is never cut short (what
+   * XREADGROUP delivers is this consumer's even if nobody waits for it); a stop lets each loop finish the
+   * batch it holds and read no more.
    */
-  for (let i = 0; i < taps.writerConcurrency; i++) {
-    yield* Effect.forkScoped(Effect.forever(consume(`batch ${i + 1}`, queue.take(taps.writerBatch))))
-  }
+  let stopping = false
+  const take = Effect.uninterruptible(queue.take(taps.writerBatch))
+  const batches = yield* Effect.forEach(Array.from({ length: taps.writerConcurrency }), (_, i) =>
+    Effect.forkScoped(
+      Effect.whileLoop({
+        while: () => !stopping,
+        body: () => consume(`batch ${i + 1}`, take),
+        step: () => {}
+      })
+    )
+  )
   // Entries a dead writer left: claimed back to back while there are full batches of them, else every 5 s.
+  // Writers gone for good are forgotten once their entries are claimed and they have been idle a while.
   const claimIdleMs = Duration.toMillis(taps.claimIdle)
   const claimed = consume("claim", queue.claim(claimIdleMs, taps.writerBatch))
-  yield* Effect.forkScoped(
+  const forget = supervised("forget")(queue.forgetIdle(forgetAfterMs(claimIdleMs)))
+  const claimer = yield* Effect.forkScoped(
     Effect.forever(
       Effect.flatMap(claimed, (delivery) =>
-        delivery.ids.length >= taps.writerBatch ? Effect.void : Effect.sleep("5 seconds")
+        delivery.ids.length >= taps.writerBatch
+          ? Effect.void
+          : Effect.zipRight(forget, Effect.sleep("5 seconds"))
       )
     )
   )
   const trim = supervised("trim")(queue.trim)
-  yield* Effect.forkScoped(Effect.forever(Effect.zipRight(trim, Effect.sleep("5 seconds"))))
+  const trimmer = yield* Effect.forkScoped(Effect.forever(Effect.zipRight(trim, Effect.sleep("5 seconds"))))
+
+  /*
+   * A graceful stop (added after the loops, so it runs before they are interrupted): the batches in hand are
+   * stored within a share of SHUTDOWN_TIMEOUT; whatever this writer still holds then (PostgreSQL down, a
+   * batch too slow) is handed back for another writer to claim at once, and a writer holding nothing leaves
+   * the consumer group. Before, the entries waited TAP_CLAIM_IDLE for a claimer and the group kept every
+   * consumer that ever was.
+   */
+  const { server } = yield* AppConfig
+  const finishWithin = Duration.unsafeDivide(
+    Duration.subtract(server.shutdownTimeout, taps.role === "worker" ? Duration.zero : server.drainDelay),
+    3
+  )
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function* () {
+      stopping = true
+      const finished = yield* Fiber.awaitAll(batches).pipe(Effect.timeoutOption(finishWithin))
+      yield* Fiber.interruptAll([...batches, claimer, trimmer])
+      const released = yield* Effect.either(queue.release)
+      yield* Either.match(released, {
+        onLeft: (error) =>
+          Effect.logWarning("tap writer stopped; its entries wait for another writer's claimer").pipe(
+            Effect.annotateLogs({ error: error.message })
+          ),
+        onRight: ({ handedBack }) =>
+          handedBack === 0
+            ? Effect.logInfo("tap writer stopped; every batch it read is stored")
+            : Effect.logWarning(
+                "tap writer stopped with batches unstored; handed back to the other writers"
+              ).pipe(Effect.annotateLogs({ taps: handedBack, finished: Option.isSome(finished) }))
+      })
+    })
+  )
   status.started()
   yield* Effect.logInfo("tap writer started")
 })
+
+/** A consumer idle this long and holding nothing is a writer gone for good (a live one reads every second). */
+const forgetAfterMs = (claimIdleMs: number) => Math.max(10 * claimIdleMs, 60_000)
 
 const errorText = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "message" in error) {
