@@ -214,12 +214,12 @@ layer(adminHarness({ TRASH_RETENTION: "1 hour" }), { excludeTestServices: true, 
           "purge campaign"
         )
         const live = yield* ok(yield* call("GET", `${org(tenant)}/events/${kept}`, { key: owner }), 200)
-        expect(live.body.campaignId).toBeNull()
+        expect(live.body.campaignId ?? null).toBeNull()
         const restored = yield* ok(
           yield* call("POST", `${org(tenant)}/events/${trashed}/restore`, { key: owner }),
           200
         )
-        expect(restored.body.campaignId).toBeNull()
+        expect(restored.body.campaignId ?? null).toBeNull()
       })
     )
 

@@ -5,7 +5,7 @@ import { CampaignRepository } from "../Campaigns/CampaignRepository.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { AnalyticsRepository, bucketFor, type Range } from "./AnalyticsRepository.js"
 
-/** Events an answer covers; a foreign or trashed event id finds nothing (404). */
+/** Events an answer covers: one event by id (see eventScope), or the live events of a campaign or organisation. */
 interface Scope {
   readonly ids: ReadonlyArray<string>
   readonly attendees: number | null
@@ -40,9 +40,22 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
         })
       )
 
+    /**
+     * One event's answers read its taps and rollups, which outlive it: an event in the trash or purged (from
+     * its tombstone) still answers by id. Only another organisation's id, or one never seen, is a 404.
+     */
     const eventScope = (organizationId: OrganizationId, eventId: EventId) =>
-      Effect.flatMap(scope(organizationId, { eventId }), (found) =>
-        found.ids.length === 0 ? changes.notFound("event", eventId) : Effect.succeed(found)
+      Effect.flatMap(Effect.orDie(events.analyticsSubject(organizationId, eventId)), ([row]) =>
+        row === undefined
+          ? changes.notFound("event", eventId)
+          : Effect.succeed<Scope>({
+              ids: [row.id],
+              attendees: row.estimatedAttendees,
+              timezone: row.timezone,
+              name: row.name,
+              startsAt: row.startsAt,
+              endsAt: row.endsAt
+            })
       )
 
     const summarize = (found: Scope, range: Range) =>
@@ -106,7 +119,7 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       )
     })
 
-    /** That the event is the organisation's and live, for the taps download. */
+    /** That the event is (or was) the organisation's, for the taps download. */
     const checkEvent = (organizationId: OrganizationId, eventId: EventId) =>
       Effect.asVoid(eventScope(organizationId, eventId))
 

@@ -130,7 +130,9 @@ const jobs = Config.all({
   /** Whether this process works background jobs (rollups, lifecycle, retention, partitions). */
   enabled: Config.boolean("JOBS_ENABLED").pipe(Config.withDefault(true)),
   /** Raw taps older than this many months are dropped (whole monthly partitions); rollups stay. */
-  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13)
+  tapRetentionMonths: positive("TAP_RETENTION_MONTHS", 13),
+  /** Campaigns, events and bands in the trash longer than this are purged (deleted for good) by a job. */
+  trashRetention: Config.duration("TRASH_RETENTION").pipe(Config.withDefault(Duration.days(30)))
 })
 
 export const TRACE_SAMPLERS = [

@@ -11,6 +11,7 @@ import tapDeadLetters from "./0009_tap_dead_letters.js"
 import exportObjects from "./0010_export_objects.js"
 import uploads from "./0011_uploads.js"
 import webhooks from "./0012_webhooks.js"
+import trashPurge from "./0013_trash_purge.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -25,7 +26,8 @@ export const migrations = {
   "0009_tap_dead_letters": tapDeadLetters,
   "0010_export_objects": exportObjects,
   "0011_uploads": uploads,
-  "0012_webhooks": webhooks
+  "0012_webhooks": webhooks,
+  "0013_trash_purge": trashPurge
 }
 
 export const loader = Migrator.fromRecord(migrations)
