@@ -135,6 +135,11 @@ layer(adminHarness({ TRASH_RETENTION: "1 hour" }), { excludeTestServices: true, 
         yield* Effect.orDie(sql`
           insert into tap_rollups_minute (organization_id, event_id, bucket, mode, redirect_kind, taps)
           values (${tenant.orgId}, ${eventId}, date_trunc('minute', now()), 'LIVE', 'WINDOW', 7)`)
+        // The band's own counter and its daily activity, as the writer and the rollup job keep them.
+        yield* Effect.orDie(sql`update bands set tap_count = 7 where id = ${bandId}`)
+        yield* Effect.orDie(sql`
+          insert into band_activity_daily (organization_id, event_id, band_id, day, taps)
+          values (${tenant.orgId}, ${eventId}, ${bandId}, current_date, 7)`)
         const summary = `${org(tenant)}/analytics/events/${eventId}/summary`
         const before = yield* ok(yield* call("GET", summary, { key: tenant.keys.VIEWER }), 200)
         expect(before.body.totalTaps).toBe(7)
@@ -148,6 +153,10 @@ layer(adminHarness({ TRASH_RETENTION: "1 hour" }), { excludeTestServices: true, 
         expect(Number(taps[0]!.n)).toBe(1)
         const after = yield* ok(yield* call("GET", summary, { key: tenant.keys.VIEWER }), 200, "summary")
         expect(after.body.totalTaps).toBe(7)
+        // The bands are gone with the event; who tapped is still known from the rollups.
+        expect(after.body.uniqueBands).toBe(before.body.uniqueBands)
+        expect(after.body.uniqueBands).toBe(1)
+        expect(after.body.topBands).toEqual([{ bandId, bandUid: "A-1", taps: 7 }])
         const series = yield* call("GET", `${org(tenant)}/analytics/events/${eventId}/timeseries`, {
           key: tenant.keys.VIEWER
         })
