@@ -5,7 +5,7 @@ import { CampaignRepository } from "../Campaigns/CampaignRepository.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { AnalyticsRepository, bucketFor, type Range } from "./AnalyticsRepository.js"
 
-/** Events an answer covers: one event by id (see eventScope), or the live events of a campaign or organisation. */
+/** Events an answer covers: one event by id (see eventScope), or a campaign's or organisation's live ones. */
 interface Scope {
   readonly ids: ReadonlyArray<string>
   readonly attendees: number | null
@@ -13,6 +13,8 @@ interface Scope {
   readonly name: string
   readonly startsAt: Date | null
   readonly endsAt: Date | null
+  /** A purged event's (its bands are gone; see AnalyticsRepository.summary). */
+  readonly purged: boolean
 }
 
 const DAY_MS = 24 * 3_600_000
@@ -36,7 +38,8 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
           timezone: rows[0]?.timezone ?? "UTC",
           name: rows[0]?.name ?? "",
           startsAt: rows[0]?.startsAt ?? null,
-          endsAt: rows[0]?.endsAt ?? null
+          endsAt: rows[0]?.endsAt ?? null,
+          purged: false
         })
       )
 
@@ -54,12 +57,13 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
               timezone: row.timezone,
               name: row.name,
               startsAt: row.startsAt,
-              endsAt: row.endsAt
+              endsAt: row.endsAt,
+              purged: row.purged
             })
       )
 
     const summarize = (found: Scope, range: Range) =>
-      Effect.orDie(repository.summary(found.ids, found.attendees, range))
+      Effect.orDie(repository.summary(found.ids, found.attendees, range, { purged: found.purged }))
 
     const eventSummary = Effect.fn("Analytics.eventSummary")(function* (
       organizationId: OrganizationId,

@@ -102,8 +102,8 @@ export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Camp
     })
 
     /**
-     * Deletes a campaign of the trash for good. Its events (live or in the trash) stay, unlinked: a campaign is
-     * only a grouping, and its events' taps and analytics matter more than the grouping did.
+     * Deletes a campaign of the trash for good. Its events (live or in the trash) stay, unlinked: a
+     * campaign is only a grouping, and its events' taps and analytics matter more than the grouping did.
      */
     const purge = Effect.fn("Campaigns.purge")(function* (organizationId: OrganizationId, id: CampaignId) {
       yield* changes.purgeRow({

@@ -109,11 +109,12 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
         name: string
         startsAt: Date | null
         endsAt: Date | null
+        purged: boolean
       }>`
-        select id, estimated_attendees, timezone, name, starts_at, ends_at from events
+        select id, estimated_attendees, timezone, name, starts_at, ends_at, false as purged from events
         where id = ${id} and organization_id = ${organizationId}
         union all
-        select id, estimated_attendees, timezone, name, starts_at, ends_at from purged_events
+        select id, estimated_attendees, timezone, name, starts_at, ends_at, true from purged_events
         where id = ${id} and organization_id = ${organizationId}`
 
     /**
@@ -123,7 +124,8 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
     const purge = (id: EventId) =>
       sql`
         with gone as (delete from events where id = ${id} returning *)
-        insert into purged_events (id, organization_id, name, timezone, estimated_attendees, starts_at, ends_at)
+        insert into purged_events
+          (id, organization_id, name, timezone, estimated_attendees, starts_at, ends_at)
         select id, organization_id, name, timezone, estimated_attendees, starts_at, ends_at from gone`
 
     /** Detaches a campaign's events, live or in the trash, before the campaign is purged; their ids. */
