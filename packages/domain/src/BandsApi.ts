@@ -9,7 +9,7 @@ import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Email } from "./Fields.js"
 import { BandId, EventId, TagId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
-import { bandId, Deleted, eventId, NoContent, organizationId } from "./Params.js"
+import { bandId, Deleted, eventId, NoContent, organizationId, PurgeParams } from "./Params.js"
 import { Tap } from "./Tap.js"
 import { UseUpload } from "./UploadsApi.js"
 
@@ -133,9 +133,9 @@ export class BandsApi extends HttpApiGroup.make("bands")
       .addSuccess(BandView)
   )
   .add(
-    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/bands/${bandId}`.addSuccess(
-      NoContent
-    )
+    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/bands/${bandId}`
+      .setUrlParams(PurgeParams)
+      .addSuccess(NoContent)
   )
   .add(
     HttpApiEndpoint.post(

@@ -7,7 +7,7 @@ import { Campaign, CampaignStatus } from "./Campaign.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { CalendarDate } from "./Fields.js"
 import { Page, PageParams } from "./Pagination.js"
-import { campaignId, Deleted, NoContent, organizationId } from "./Params.js"
+import { campaignId, Deleted, NoContent, organizationId, PurgeParams } from "./Params.js"
 
 const Name = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
 
@@ -57,9 +57,9 @@ export class CampaignsApi extends HttpApiGroup.make("campaigns")
       .addSuccess(Campaign.json)
   )
   .add(
-    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/campaigns/${campaignId}`.addSuccess(
-      NoContent
-    )
+    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/campaigns/${campaignId}`
+      .setUrlParams(PurgeParams)
+      .addSuccess(NoContent)
   )
   .add(
     HttpApiEndpoint.post(

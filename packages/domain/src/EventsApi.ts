@@ -8,7 +8,7 @@ import { Event, EventStatus, ScheduleMode } from "./Event.js"
 import { HttpUrl, Instant, Latitude, Longitude, TimeZone } from "./Fields.js"
 import { CampaignId, WindowId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
-import { Deleted, eventId, NoContent, organizationId } from "./Params.js"
+import { Deleted, eventId, NoContent, organizationId, PurgeParams } from "./Params.js"
 
 const Name = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
 const Text = (max: number) => Schema.String.pipe(Schema.maxLength(max))
@@ -125,9 +125,9 @@ export class EventsApi extends HttpApiGroup.make("events")
       )
   )
   .add(
-    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/events/${eventId}`.addSuccess(
-      NoContent
-    )
+    HttpApiEndpoint.del("delete")`/api/v1/organizations/${organizationId}/events/${eventId}`
+      .setUrlParams(PurgeParams)
+      .addSuccess(NoContent)
   )
   .add(
     HttpApiEndpoint.post(

@@ -15,5 +15,15 @@ export const apiKeyId = HttpApiSchema.param("apiKeyId", ApiKeyId)
 /** `?deleted=true` lists the trash instead of the live rows. */
 export const Deleted = Schema.optionalWith(Schema.BooleanFromString, { default: () => false })
 
+/**
+ * `?purge=true` on a DELETE removes an item of the trash for good (OWNER only); without it, DELETE moves the
+ * item to the trash.
+ */
+export const PurgeParams = Schema.Struct({
+  purge: Schema.optionalWith(Schema.BooleanFromString, { default: () => false }).annotations({
+    description: "true: delete for good an item already in the trash (OWNER); a live item is a 409"
+  })
+})
+
 /** 204 No Content. */
 export const NoContent = HttpApiSchema.NoContent

@@ -128,6 +128,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
           "exports.expire",
           "taps.partitions",
           "taps.retention",
+          "trash.purge",
           "uploads.expire",
           "webhooks.prune"
         ])

@@ -74,7 +74,20 @@ const malformedSegment = fc.oneof(
 )
 const malformedQuery = fc
   .dictionary(
-    fc.constantFrom("limit", "cursor", "status", "q", "deleted", "eventId", "flagged", "from", "slug", "x"),
+    fc.constantFrom(
+      "limit",
+      "cursor",
+      "status",
+      "q",
+      "deleted",
+      "eventId",
+      "flagged",
+      "from",
+      "slug",
+      "x",
+      // Trash purge (issue 28): a malformed `purge` is a 400 that purges nothing.
+      "purge"
+    ),
     fc.string({ maxLength: 40 })
   )
   .map(encodeQuery)
@@ -148,6 +161,8 @@ layer(adminHarness({ JOBS_ENABLED: "false" }), { excludeTestServices: true, time
             union all select (w.id, w.url_shown, w.description, w.event_types, w.enabled, w.secret_sealed)::text
               from webhook_endpoints w
             union all select (d.endpoint_id, d.message_id, d.created_at)::text from webhook_deliveries d
+            -- Trash purge (issue 28): a refused purge leaves no tombstone.
+            union all select p::text from purged_events p
           ) rows`.pipe(
             Effect.map((rows) => rows[0]?.digest ?? ""),
             Effect.orDie

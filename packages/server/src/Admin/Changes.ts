@@ -1,6 +1,6 @@
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import { NotFound, type OrganizationId } from "@tapline/domain"
+import { Conflict, NotFound, type OrganizationId } from "@tapline/domain"
 import { Context, Effect } from "effect"
 import { Audit, type AuditChange } from "../Audit/Audit.js"
 import { Jobs } from "../Jobs/Jobs.js"
@@ -111,6 +111,50 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         })
       )
 
+    /**
+     * Deletes a row of the trash for good, in one transaction with its audit entry (the row before; `purge`
+     * answers the entry's new values). A live row is a conflict: purging takes two deliberate steps, so one
+     * mistaken call never loses data the trash would have kept. No row at all (or one already purged) is
+     * NotFound.
+     */
+    const purgeRow = <Row, R>(options: {
+      readonly organizationId: OrganizationId
+      readonly resourceType: string
+      readonly resourceId: string
+      readonly action: string
+      /** The row in the trash, locked; undefined when it is not in the trash. */
+      readonly lock: Effect.Effect<Row | undefined, SqlError.SqlError, R>
+      /** Whether the row is there and live (not in the trash). */
+      readonly live: Effect.Effect<boolean, SqlError.SqlError, R>
+      readonly purge: (before: Row) => Effect.Effect<unknown, SqlError.SqlError, R>
+      /** What the audit keeps of the row (personal data left out); the row itself by default. */
+      readonly audited?: (before: Row) => unknown
+    }) =>
+      transact(
+        Effect.gen(function* () {
+          const before = yield* options.lock
+          if (before === undefined) {
+            if (yield* options.live) {
+              return yield* Effect.fail(
+                new Conflict({
+                  message: `the ${options.resourceType} is not in the trash: delete it first, then purge it`
+                })
+              )
+            }
+            return yield* notFound(options.resourceType, options.resourceId)
+          }
+          const after = yield* options.purge(before)
+          yield* record({
+            organizationId: options.organizationId,
+            action: options.action,
+            resourceType: options.resourceType,
+            resourceId: options.resourceId,
+            oldValues: options.audited === undefined ? before : options.audited(before),
+            newValues: after
+          })
+        })
+      )
+
     const logged = (what: string, effect: Effect.Effect<void, unknown>) =>
       effect.pipe(
         Effect.catchAllCause((cause) => Effect.logWarning(`read model projection failed: ${what}`, cause))
@@ -131,16 +175,24 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         ? Effect.void
         : logged("new bands", projector.newBands(organizationId, eventId, created))
 
+    const projectPurgedEvent = (
+      organizationId: OrganizationId,
+      eventId: string,
+      bandUids: ReadonlyArray<string>
+    ) => logged("purged event", projector.purgedEvent(organizationId, eventId, bandUids))
+
     return {
       transact,
       record,
       createRow,
       changeRow,
+      purgeRow,
       notFound,
       found,
       project,
       projectBands,
-      projectNewBands
+      projectNewBands,
+      projectPurgedEvent
     } as const
   }),
   dependencies: [Audit.Default]

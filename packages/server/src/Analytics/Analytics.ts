@@ -5,7 +5,7 @@ import { CampaignRepository } from "../Campaigns/CampaignRepository.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { AnalyticsRepository, bucketFor, type Range } from "./AnalyticsRepository.js"
 
-/** Events an answer covers; a foreign or trashed event id finds nothing (404). */
+/** Events an answer covers: one event by id (see eventScope), or a campaign's or organisation's live ones. */
 interface Scope {
   readonly ids: ReadonlyArray<string>
   readonly attendees: number | null
@@ -13,6 +13,8 @@ interface Scope {
   readonly name: string
   readonly startsAt: Date | null
   readonly endsAt: Date | null
+  /** A purged event's (its bands are gone; see AnalyticsRepository.summary). */
+  readonly purged: boolean
 }
 
 const DAY_MS = 24 * 3_600_000
@@ -36,17 +38,32 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
           timezone: rows[0]?.timezone ?? "UTC",
           name: rows[0]?.name ?? "",
           startsAt: rows[0]?.startsAt ?? null,
-          endsAt: rows[0]?.endsAt ?? null
+          endsAt: rows[0]?.endsAt ?? null,
+          purged: false
         })
       )
 
+    /**
+     * One event's answers read its taps and rollups, which outlive it: an event in the trash or purged (from
+     * its tombstone) still answers by id. Only another organisation's id, or one never seen, is a 404.
+     */
     const eventScope = (organizationId: OrganizationId, eventId: EventId) =>
-      Effect.flatMap(scope(organizationId, { eventId }), (found) =>
-        found.ids.length === 0 ? changes.notFound("event", eventId) : Effect.succeed(found)
+      Effect.flatMap(Effect.orDie(events.analyticsSubject(organizationId, eventId)), ([row]) =>
+        row === undefined
+          ? changes.notFound("event", eventId)
+          : Effect.succeed<Scope>({
+              ids: [row.id],
+              attendees: row.estimatedAttendees,
+              timezone: row.timezone,
+              name: row.name,
+              startsAt: row.startsAt,
+              endsAt: row.endsAt,
+              purged: row.purged
+            })
       )
 
     const summarize = (found: Scope, range: Range) =>
-      Effect.orDie(repository.summary(found.ids, found.attendees, range))
+      Effect.orDie(repository.summary(found.ids, found.attendees, range, { purged: found.purged }))
 
     const eventSummary = Effect.fn("Analytics.eventSummary")(function* (
       organizationId: OrganizationId,
@@ -106,7 +123,7 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       )
     })
 
-    /** That the event is the organisation's and live, for the taps download. */
+    /** That the event is (or was) the organisation's, for the taps download. */
     const checkEvent = (organizationId: OrganizationId, eventId: EventId) =>
       Effect.asVoid(eventScope(organizationId, eventId))
 

@@ -36,9 +36,19 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
       ${range.from === undefined ? sql`` : sql`and ${sql(column)} >= ${DateTime.toDate(range.from)}`}
       ${range.to === undefined ? sql`` : sql`and ${sql(column)} < ${DateTime.toDate(range.to)}`}`
 
-      const summary = (eventIds: ReadonlyArray<string>, estimatedAttendees: number | null, range: Range) =>
+      /**
+       * `purged`: the events' bands are gone with them (a purged event), so their counts come from the daily
+       * band activity, which outlives them, as they do for a date range.
+       */
+      const summary = (
+        eventIds: ReadonlyArray<string>,
+        estimatedAttendees: number | null,
+        range: Range,
+        options: { readonly purged?: boolean } = {}
+      ) =>
         Effect.gen(function* () {
           const ids = [...eventIds]
+          const purged = options.purged === true
           const [groups, peak, bands, retention, top] = yield* Effect.all(
             [
               sql<{
@@ -59,7 +69,7 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
               )
               select (select bucket from per_minute order by taps desc, bucket limit 1) as bucket,
                 (select max(taps) from per_minute) as taps, (select count(*) from per_minute) as minutes`,
-              range.from === undefined && range.to === undefined
+              range.from === undefined && range.to === undefined && !purged
                 ? sql<{ uniqueBands: string; repeatBands: string }>`
                   select count(*) filter (where tap_count > 0) as unique_bands, count(*) filter (where tap_count > 1) as repeat_bands
                   from bands where event_id = any(${ids}::uuid[]) and deleted_at is null`
@@ -81,10 +91,19 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
               select sum(cohort) as cohort, sum(day1) as day1, sum(day3) as day3, sum(day7) as day7,
                 sum(day14) as day14, sum(day30) as day30
               from event_retention where event_id = any(${ids}::uuid[])`,
-              sql<{ bandId: string; bandUid: string; taps: string }>`
-              select id as band_id, band_uid, tap_count as taps from bands
-              where event_id = any(${ids}::uuid[]) and deleted_at is null and tap_count > 0
-              order by tap_count desc, band_uid limit 10`
+              purged
+                ? // The band id a tap recorded names the band; raw taps past their retention leave it "".
+                  sql<{ bandId: string; bandUid: string; taps: string }>`
+                  select a.band_id,
+                    coalesce((select t.band_uid from taps t where t.band_id = a.band_id limit 1), '') as band_uid,
+                    a.taps
+                  from (select band_id, sum(taps) as taps from band_activity_daily
+                    where event_id = any(${ids}::uuid[]) group by band_id having sum(taps) > 0) a
+                  order by a.taps desc, a.band_id limit 10`
+                : sql<{ bandId: string; bandUid: string; taps: string }>`
+                  select id as band_id, band_uid, tap_count as taps from bands
+                  where event_id = any(${ids}::uuid[]) and deleted_at is null and tap_count > 0
+                  order by tap_count desc, band_uid limit 10`
             ],
             { concurrency: 5 }
           )

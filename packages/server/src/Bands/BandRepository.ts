@@ -116,6 +116,21 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
     const setDeleted = (id: BandId, deleted: boolean) =>
       sql`update bands set deleted_at = ${deleted ? sql`now()` : sql`null`}, updated_at = now() where id = ${id}`
 
+    /** Deletes the band for good (its tags go with it); its taps and rollups stay. */
+    const purge = (id: BandId) => sql`delete from bands where id = ${id}`
+
+    /** The band ids an event holds, trashed or not: the read model entries its purge changes. */
+    const uidsOfEvent = (eventId: EventId) =>
+      sql<{ bandUid: string }>`select distinct band_uid from bands where event_id = ${eventId}`.pipe(
+        Effect.map((rows) => rows.map((row) => row.bandUid))
+      )
+
+    /** Bands in the trash since before `before`, across organisations, oldest first (the purge job). */
+    const trashedBefore = (before: Date, limit: number) =>
+      sql<{ id: BandId; organizationId: OrganizationId }>`
+        select id, organization_id from bands where deleted_at < ${before}
+        order by deleted_at limit ${limit}`
+
     const clearFlag = (id: BandId) =>
       sql`update bands set flagged = false, flag_reason = null, updated_at = now() where id = ${id}`
 
@@ -178,6 +193,9 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
       lock,
       updateColumns,
       setDeleted,
+      purge,
+      uidsOfEvent,
+      trashedBefore,
       clearFlag,
       setTags,
       reassign,

@@ -218,6 +218,40 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       })
     })
 
+    /**
+     * Deletes a band of the trash for good; its taps and rollups stay. The audit keeps the band without its
+     * registrant (personal data never enters the audit in clear).
+     */
+    const purge = Effect.fn("Bands.purge")(function* (organizationId: OrganizationId, id: BandId) {
+      let bandUid = ""
+      yield* changes.purgeRow({
+        organizationId,
+        resourceType: "band",
+        resourceId: id,
+        action: "band.purge",
+        lock: Effect.zipRight(
+          repository.lock(organizationId, id),
+          repository.find(organizationId, id, { deleted: true })
+        ),
+        live: Effect.map(repository.find(organizationId, id), (row) => row !== undefined),
+        purge: (before) =>
+          Effect.gen(function* () {
+            bandUid = String((before as { bandUid: unknown }).bandUid)
+            yield* repository.purge(id)
+            return null
+          }),
+        audited: (before) => {
+          const { registrantEmail, registrantName, ...band } = before as Record<string, unknown>
+          return {
+            ...band,
+            registrantName: registrantName == null ? null : "removed",
+            registrantEmail: registrantEmail == null ? null : "removed"
+          }
+        }
+      })
+      yield* changes.projectBands(organizationId, [bandUid])
+    })
+
     const reassign = Effect.fn("Bands.reassign")(function* (
       organizationId: OrganizationId,
       id: BandId,
@@ -296,6 +330,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       update,
       remove,
       restore,
+      purge,
       reassign,
       bulkReassign,
       resolveFlag,

@@ -59,7 +59,16 @@ export class CampaignRepository extends Effect.Service<CampaignRepository>()(
           update campaigns set deleted_at = ${deleted ? sql`now()` : sql`null`}, updated_at = now()
           where id = ${id} returning *`
 
-      return { list, find, insert, update, setDeleted } as const
+      /** Deletes the row for good; the caller has unlinked its events. */
+      const purge = (id: CampaignId) => sql`delete from campaigns where id = ${id}`
+
+      /** Campaigns in the trash since before `before`, across organisations, oldest first (the purge job). */
+      const trashedBefore = (before: Date, limit: number) =>
+        sql<{ id: CampaignId; organizationId: OrganizationId }>`
+          select id, organization_id from campaigns where deleted_at < ${before}
+          order by deleted_at limit ${limit}`
+
+      return { list, find, insert, update, setDeleted, purge, trashedBefore } as const
     })
   }
 ) {}

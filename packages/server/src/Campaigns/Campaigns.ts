@@ -11,6 +11,7 @@ import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
+import { EventRepository } from "../Events/EventRepository.js"
 import { CampaignRepository, type CampaignRow } from "./CampaignRepository.js"
 
 const decode = (row: CampaignRow) => Effect.orDie(Schema.decodeUnknown(Campaign)(row))
@@ -19,6 +20,7 @@ const decode = (row: CampaignRow) => Effect.orDie(Schema.decodeUnknown(Campaign)
 export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Campaigns", {
   effect: Effect.gen(function* () {
     const repository = yield* CampaignRepository
+    const events = yield* EventRepository
     const changes = yield* Changes
 
     const list = Effect.fn("Campaigns.list")(function* (
@@ -99,7 +101,30 @@ export class Campaigns extends Effect.Service<Campaigns>()("@tapline/server/Camp
       })
     })
 
-    return { list, get, create, update, remove, restore } as const
+    /**
+     * Deletes a campaign of the trash for good. Its events (live or in the trash) stay, unlinked: a
+     * campaign is only a grouping, and its events' taps and analytics matter more than the grouping did.
+     */
+    const purge = Effect.fn("Campaigns.purge")(function* (organizationId: OrganizationId, id: CampaignId) {
+      yield* changes.purgeRow({
+        organizationId,
+        resourceType: "campaign",
+        resourceId: id,
+        action: "campaign.purge",
+        lock: repository.find(organizationId, id, { deleted: true, lock: true }),
+        live: Effect.map(repository.find(organizationId, id), (row) => row !== undefined),
+        purge: () =>
+          Effect.gen(function* () {
+            const unlinkedEventIds = yield* events.unlinkCampaign(organizationId, id)
+            yield* repository.purge(id)
+            return { unlinkedEventIds }
+          })
+      })
+      // Unlinking events changed them: the read model's version moved with them.
+      yield* changes.project(organizationId)
+    })
+
+    return { list, get, create, update, remove, restore, purge } as const
   }),
-  dependencies: [CampaignRepository.Default]
+  dependencies: [CampaignRepository.Default, EventRepository.Default]
 }) {}

@@ -157,7 +157,9 @@ const jobs = Config.all({
    * Jobs of one organisation running at once on a queue shared by every organisation (exports), across
    * all instances: the other slots stay free for the other organisations.
    */
-  perOrganizationConcurrency: positive("JOBS_PER_ORGANIZATION_CONCURRENCY", 1)
+  perOrganizationConcurrency: positive("JOBS_PER_ORGANIZATION_CONCURRENCY", 1),
+  /** Campaigns, events and bands in the trash longer than this are purged (deleted for good) by a job. */
+  trashRetention: Config.duration("TRASH_RETENTION").pipe(Config.withDefault(Duration.days(30)))
 })
 
 export const TRACE_SAMPLERS = [

@@ -89,11 +89,57 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
       sql`select id from events where id = ${id} and organization_id = ${organizationId} and deleted_at is null
         ${options.exclusive ? sql`for update` : sql`for share`}`.pipe(Effect.map((rows) => rows.length > 0))
 
-    /** Whether the organisation has this event, in the trash or not (its taps are still there). */
+    /** Whether the organisation has or had this event: live, in the trash or purged (its taps stay). */
     const exists = (organizationId: OrganizationId, id: EventId) =>
-      sql`select 1 from events where id = ${id} and organization_id = ${organizationId}`.pipe(
+      sql`select 1 from events where id = ${id} and organization_id = ${organizationId}
+        union all
+        select 1 from purged_events where id = ${id} and organization_id = ${organizationId}`.pipe(
         Effect.map((rows) => rows.length > 0)
       )
+
+    /**
+     * One event as its analytics need it, live, in the trash or purged (then from its tombstone): its taps
+     * and rollups outlive it.
+     */
+    const analyticsSubject = (organizationId: OrganizationId, id: EventId) =>
+      sql<{
+        id: string
+        estimatedAttendees: number | null
+        timezone: string
+        name: string
+        startsAt: Date | null
+        endsAt: Date | null
+        purged: boolean
+      }>`
+        select id, estimated_attendees, timezone, name, starts_at, ends_at, false as purged from events
+        where id = ${id} and organization_id = ${organizationId}
+        union all
+        select id, estimated_attendees, timezone, name, starts_at, ends_at, true from purged_events
+        where id = ${id} and organization_id = ${organizationId}`
+
+    /**
+     * Deletes the event for good (its windows and bands go with it, by their foreign keys) and leaves the
+     * tombstone its analytics read.
+     */
+    const purge = (id: EventId) =>
+      sql`
+        with gone as (delete from events where id = ${id} returning *)
+        insert into purged_events
+          (id, organization_id, name, timezone, estimated_attendees, starts_at, ends_at)
+        select id, organization_id, name, timezone, estimated_attendees, starts_at, ends_at from gone`
+
+    /** Detaches a campaign's events, live or in the trash, before the campaign is purged; their ids. */
+    const unlinkCampaign = (organizationId: OrganizationId, campaignId: CampaignId) =>
+      sql<{ id: EventId }>`
+        update events set campaign_id = null, updated_at = now()
+        where campaign_id = ${campaignId} and organization_id = ${organizationId}
+        returning id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+
+    /** Events in the trash since before `before`, across organisations, oldest first (the purge job). */
+    const trashedBefore = (before: Date, limit: number) =>
+      sql<{ id: EventId; organizationId: OrganizationId }>`
+        select id, organization_id from events where deleted_at < ${before}
+        order by deleted_at limit ${limit}`
 
     /**
      * The live events an analytics question covers: one event, a campaign's, or (neither given) all of the
@@ -120,6 +166,10 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
     return {
       inScope,
       exists,
+      analyticsSubject,
+      purge,
+      unlinkCampaign,
+      trashedBefore,
       hold,
       setManualWindow,
       list,

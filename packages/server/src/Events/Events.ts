@@ -13,6 +13,7 @@ import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
+import { BandRepository } from "../Bands/BandRepository.js"
 import { WindowRepository } from "../Windows/WindowRepository.js"
 import { type EventQuery, EventRepository, type EventRow } from "./EventRepository.js"
 
@@ -31,6 +32,7 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
   effect: Effect.gen(function* () {
     const repository = yield* EventRepository
     const windows = yield* WindowRepository
+    const bands = yield* BandRepository
     const changes = yield* Changes
 
     const list = Effect.fn("Events.list")(function* (
@@ -165,7 +167,31 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       })
     })
 
-    return { list, get, create, update, changeStatus, duplicate, remove, restore } as const
+    /**
+     * Deletes an event of the trash for good, with its windows and bands; its taps and rollups stay, and its
+     * analytics keep answering by id (from the tombstone the repository leaves). The read model forgets the
+     * event and the band entries it held.
+     */
+    const purge = Effect.fn("Events.purge")(function* (organizationId: OrganizationId, id: EventId) {
+      let bandUids: ReadonlyArray<string> = []
+      yield* changes.purgeRow({
+        organizationId,
+        resourceType: "event",
+        resourceId: id,
+        action: "event.purge",
+        lock: repository.find(organizationId, id, { deleted: true, lock: true }),
+        live: Effect.map(repository.find(organizationId, id), (row) => row !== undefined),
+        purge: () =>
+          Effect.gen(function* () {
+            bandUids = yield* bands.uidsOfEvent(id)
+            yield* repository.purge(id)
+            return { bandsPurged: bandUids.length }
+          })
+      })
+      yield* changes.projectPurgedEvent(organizationId, id, bandUids)
+    })
+
+    return { list, get, create, update, changeStatus, duplicate, remove, restore, purge } as const
   }),
-  dependencies: [EventRepository.Default, WindowRepository.Default]
+  dependencies: [EventRepository.Default, WindowRepository.Default, BandRepository.Default]
 }) {}

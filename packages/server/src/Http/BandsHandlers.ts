@@ -32,9 +32,15 @@ export const BandsHandlers = HttpApiBuilder.group(TaplineApi, "bands", (handlers
         "update",
         withRole("EDITOR", ({ path, payload }) => bands.update(path.organizationId, path.bandId, payload))
       )
-      .handle(
-        "delete",
-        withRole("EDITOR", ({ path }) => bands.remove(path.organizationId, path.bandId))
+      .handle("delete", (request) =>
+        // Moving to the trash is an EDITOR's; deleting for good (`?purge=true`) an OWNER's.
+        request.urlParams.purge
+          ? withRole("OWNER", ({ path }: typeof request) => bands.purge(path.organizationId, path.bandId))(
+              request
+            )
+          : withRole("EDITOR", ({ path }: typeof request) => bands.remove(path.organizationId, path.bandId))(
+              request
+            )
       )
       .handle(
         "restore",

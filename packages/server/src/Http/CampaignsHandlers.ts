@@ -28,11 +28,15 @@ export const CampaignsHandlers = HttpApiBuilder.group(TaplineApi, "campaigns", (
           campaigns.update(organizationId, campaignId, payload)
         )
       )
-      .handle(
-        "delete",
-        withRole("EDITOR", ({ path: { campaignId, organizationId } }) =>
-          campaigns.remove(organizationId, campaignId)
-        )
+      .handle("delete", (request) =>
+        // Moving to the trash is an EDITOR's; deleting for good (`?purge=true`) an OWNER's.
+        request.urlParams.purge
+          ? withRole("OWNER", ({ path }: typeof request) =>
+              campaigns.purge(path.organizationId, path.campaignId)
+            )(request)
+          : withRole("EDITOR", ({ path }: typeof request) =>
+              campaigns.remove(path.organizationId, path.campaignId)
+            )(request)
       )
       .handle(
         "restore",

@@ -38,9 +38,15 @@ export const EventsHandlers = HttpApiBuilder.group(TaplineApi, "events", (handle
           events.duplicate(organizationId, eventId, payload)
         )
       )
-      .handle(
-        "delete",
-        withRole("EDITOR", ({ path: { eventId, organizationId } }) => events.remove(organizationId, eventId))
+      .handle("delete", (request) =>
+        // Moving to the trash is an EDITOR's; deleting for good (`?purge=true`) an OWNER's.
+        request.urlParams.purge
+          ? withRole("OWNER", ({ path }: typeof request) => events.purge(path.organizationId, path.eventId))(
+              request
+            )
+          : withRole("EDITOR", ({ path }: typeof request) =>
+              events.remove(path.organizationId, path.eventId)
+            )(request)
       )
       .handle(
         "restore",

@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Layer } from "effect"
+import { TrashPurge, TrashPurgeLive } from "../Admin/TrashPurge.js"
 import { rollupDirtyHours } from "../Analytics/Rollups.js"
 import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
@@ -28,7 +29,8 @@ export const queues = {
   exportExpiry: expiryQueue,
   uploadExpiry: recurringQueue("uploads.expire"),
   email: emailQueue,
-  webhookLog: recurringQueue("webhooks.prune")
+  webhookLog: recurringQueue("webhooks.prune"),
+  trashPurge: recurringQueue("trash.purge")
 } as const
 
 /** The recurring jobs and when they run (UTC cron). */
@@ -39,7 +41,8 @@ export const schedule = {
   [queues.rollup.name]: "* * * * *",
   [queues.exportExpiry.name]: "23 * * * *",
   [queues.uploadExpiry.name]: "53 * * * *",
-  [queues.webhookLog.name]: "7 4 * * *"
+  [queues.webhookLog.name]: "7 4 * * *",
+  [queues.trashPurge.name]: "37 * * * *"
 } as const
 
 /**
@@ -61,6 +64,7 @@ export const layer = Layer.scopedDiscard(
     const email = yield* Email
     const secrets = yield* SecretBox
     const webhooks = yield* WebhookRepository
+    const trash = yield* TrashPurge
 
     yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
       advanceLifecycle.pipe(
@@ -146,6 +150,7 @@ export const layer = Layer.scopedDiscard(
           )
         )
     )
+    yield* workQueue(jobs, queues.trashPurge, maintenance, () => trash.run)
     // Rolls up until no dirty hour is left, so a backlog clears within one run.
     yield* workQueue(jobs, queues.rollup, maintenance, () =>
       rollupDirtyHours().pipe(
@@ -158,4 +163,11 @@ export const layer = Layer.scopedDiscard(
       Effect.annotateLogs({ queues: Object.keys(schedule) })
     )
   })
-).pipe(Layer.provide([ExportRepository.Default, UploadRepository.Default, WebhookRepository.Default]))
+).pipe(
+  Layer.provide([
+    ExportRepository.Default,
+    UploadRepository.Default,
+    WebhookRepository.Default,
+    TrashPurgeLive
+  ])
+)

@@ -34,6 +34,10 @@ export const make = Effect.gen(function* () {
         orgs.delete(orgId)
         bands.delete(orgId)
       }),
+    forgetEvents: (eventIds) =>
+      Effect.sync(() => {
+        for (const eventId of eventIds) events.delete(eventId)
+      }),
     writeBands: (orgId, entries) =>
       Effect.sync(() => {
         let byUid = bands.get(orgId)

@@ -136,6 +136,23 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
       ).pipe(Effect.zipRight(store.announce(orgId)), Effect.withSpan("Projector.bands"))
 
     /**
+     * A purged event leaves the read model: its id no longer names the organisation, and the entries of the
+     * band_uids it held are read again (without it).
+     */
+    const purgedEvent = (orgId: string, eventId: string, uids: ReadonlyArray<string>) =>
+      locked(
+        orgId,
+        Effect.gen(function* () {
+          yield* store.forgetEvents([eventId])
+          const row = yield* orgRow(orgId)
+          if (row === undefined || row.deleted) return
+          const found = yield* bandsNamed(orgId, uids)
+          yield* store.writeBands(orgId, new Map(uids.map((uid) => [uid, found.get(uid) ?? []])))
+          yield* writeSnapshot(row)
+        })
+      ).pipe(Effect.zipRight(store.announce(orgId)), Effect.withSpan("Projector.purgedEvent"))
+
+    /**
      * Bands just created in one event (an import): their entries are the new band plus whatever the same
      * band_uid has in the organisation's other events, which is usually nothing, so only those are read.
      */
@@ -251,7 +268,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
       Effect.forever
     )
 
-    return { organization, bands, newBands, rebuild, status, ensureFresh, watch } as const
+    return { organization, bands, newBands, purgedEvent, rebuild, status, ensureFresh, watch } as const
   })
 }) {}
 

@@ -38,6 +38,8 @@ export interface ReadModelStoreShape {
     slug: string | null,
     eventIds: ReadonlyArray<string>
   ) => Effect.Effect<void, ReadModelError>
+  /** Forgets purged events: the `eventId` URL form no longer finds their organisation. */
+  readonly forgetEvents: (eventIds: ReadonlyArray<string>) => Effect.Effect<void, ReadModelError>
   /** Entries per band_uid; an empty list removes the key. */
   readonly writeBands: (
     orgId: string,

@@ -131,6 +131,7 @@ export const make = Effect.gen(function* () {
           [Keys.org(orgId), null]
         ])
       }),
+    forgetEvents: (eventIds) => setAll(eventIds.map((eventId) => [Keys.event(eventId), null] as const)),
     // One organisation's band keys share a hash slot, so MSET and multi-key DEL are safe on a cluster too.
     writeBands: (orgId, bands) =>
       run("writeBands", async () => {

@@ -12,6 +12,7 @@ import exportObjects from "./0010_export_objects.js"
 import uploads from "./0011_uploads.js"
 import webhooks from "./0012_webhooks.js"
 import auditRedactSealed from "./0013_audit_redact_sealed.js"
+import trashPurge from "./0014_trash_purge.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -27,7 +28,8 @@ export const migrations = {
   "0010_export_objects": exportObjects,
   "0011_uploads": uploads,
   "0012_webhooks": webhooks,
-  "0013_audit_redact_sealed": auditRedactSealed
+  "0013_audit_redact_sealed": auditRedactSealed,
+  "0014_trash_purge": trashPurge
 }
 
 export const loader = Migrator.fromRecord(migrations)
