@@ -15,6 +15,7 @@ describe("configuration", () => {
       const config = Either.getOrThrow(yield* load({}))
       expect(config.server.port).toBe(3000)
       expect(config.server.tapDomain).toBe("localhost")
+      expect(config.server.maxBody).toBe(1024 * 1024)
       expect(Option.isNone(config.database.url)).toBe(true)
       expect(config.database.poolMax).toBe(10)
       expect(Duration.toMillis(config.database.statementTimeout)).toBe(30_000)
@@ -44,6 +45,7 @@ describe("configuration", () => {
         yield* load({
           PORT: "8080",
           TAP_DOMAIN: "tap.example",
+          HTTP_MAX_BODY: "512KB",
           DATABASE_STATEMENT_TIMEOUT: "5 seconds",
           REDIS_MODE: "sentinel",
           REDIS_SENTINELS: "10.0.0.1:26379,[::1]:26380"
@@ -51,6 +53,7 @@ describe("configuration", () => {
       )
       expect(config.server.port).toBe(8080)
       expect(config.server.tapDomain).toBe("tap.example")
+      expect(config.server.maxBody).toBe(512 * 1024)
       expect(Duration.toMillis(config.database.statementTimeout)).toBe(5000)
       expect(config.redis.sentinels).toEqual([
         { host: "10.0.0.1", port: 26379 },
@@ -75,7 +78,10 @@ describe("configuration", () => {
         [{ EMAIL_PROVIDERS: "resend,carrier-pigeon" }, "EMAIL_PROVIDERS"],
         [{ EMAIL_PROVIDERS: "smtp,smtp" }, "EMAIL_PROVIDERS"],
         [{ EMAIL_PROVIDERS: " , " }, "EMAIL_PROVIDERS"],
-        [{ EMAIL_PROVIDERS: "nope", EMAIL_PROVIDER: "smtp" }, "EMAIL_PROVIDERS"]
+        [{ EMAIL_PROVIDERS: "nope", EMAIL_PROVIDER: "smtp" }, "EMAIL_PROVIDERS"],
+        [{ HTTP_MAX_BODY: "lots" }, "HTTP_MAX_BODY"],
+        [{ HTTP_MAX_BODY: "0" }, "HTTP_MAX_BODY"],
+        [{ HTTP_MAX_BODY: "1GB" }, "HTTP_MAX_BODY"]
       ]
       for (const [env, variable] of cases) {
         const line = yield* errorLine(env)

@@ -24,6 +24,22 @@ const hostList = (name: string) =>
     Config.withDefault([])
   )
 
+const SIZE_UNITS: Record<string, number> = { "": 1, KB: 1024, MB: 1024 * 1024 }
+
+/** A size in bytes: `1048576`, `512KB` or `1MB` (units of 1 024). */
+const byteSize = (name: string, fallback: number) =>
+  Config.string().pipe(
+    Config.mapOrFail((text) => {
+      const match = /^(\d+)\s*(KB|MB)?$/i.exec(text.trim())
+      const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toUpperCase()]! : Number.NaN
+      return Number.isSafeInteger(bytes) && bytes > 0
+        ? Either.right(bytes)
+        : Either.left(ConfigError.InvalidData([], "expected a size in bytes, such as 1048576, 512KB or 1MB"))
+    }),
+    Config.nested(name),
+    Config.withDefault(fallback)
+  )
+
 const server = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
@@ -37,7 +53,9 @@ const server = Config.all({
     Config.nested("DEFAULT_REDIRECT_URL"),
     Config.withDefault(new URL("https://tapline.example/"))
   ),
-  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15)))
+  shutdownTimeout: Config.duration("SHUTDOWN_TIMEOUT").pipe(Config.withDefault(Duration.seconds(15))),
+  /** The largest request body a route takes, counted while it streams in (band imports take more). */
+  maxBody: byteSize("HTTP_MAX_BODY", 1024 * 1024)
 })
 
 const database = Config.all({

@@ -48,7 +48,7 @@ import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
-import { guardBodies } from "./BodyGuard.js"
+import * as BodyGuard from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import * as ConsolePages from "./ConsolePages.js"
 import { shortDecodeErrors } from "./DecodeErrors.js"
@@ -162,7 +162,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
 ).pipe(
   Layer.provide(MetricsRoute.layer),
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
-  Layer.provide(HttpApiBuilder.middleware(guardBodies)),
+  Layer.provide(BodyGuard.middleware),
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
@@ -181,22 +181,33 @@ type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => vo
 
 const nodeServer = (hotPath: HotPathHandler | undefined) =>
   Layer.unwrapEffect(
-    Effect.map(AppConfig, ({ server }) => {
+    Effect.map(AppConfig, (config) => {
+      const limits = BodyGuard.bodyLimits(config)
       const create = () => {
         const node = createServer({ keepAliveTimeout: 5_000 })
-        if (hotPath !== undefined) {
-          const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
-          node.emit = ((event: string, ...args: Array<unknown>) => {
-            if (event === "request" && isHotPath((args[0] as IncomingMessage).url)) {
-              hotPath(args[0] as IncomingMessage, args[1] as ServerResponse)
+        const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
+        node.emit = ((event: string, ...args: Array<unknown>) => {
+          if (event === "request") {
+            const [request, response] = args as [IncomingMessage, ServerResponse]
+            if (BodyGuard.screen(limits, request, response)) return true
+            if (hotPath !== undefined && isHotPath(request.url)) {
+              // The redirect never reads a body: it closes the connection rather than drain one.
+              BodyGuard.closeAfterAnswer(request, response)
+              hotPath(request, response)
               return true
             }
-            return emit(event, ...args)
-          }) as typeof node.emit
-        }
+          }
+          return emit(event, ...args)
+        }) as typeof node.emit
+        // `Expect: 100-continue`: a body declared too large is refused without a 100 inviting it.
+        node.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+          if (BodyGuard.screen(limits, request, response)) return
+          response.writeContinue()
+          node.emit("request", request, response)
+        })
         return node
       }
-      return NodeHttpServer.layer(create, { port: server.port, host: server.host })
+      return NodeHttpServer.layer(create, { port: config.server.port, host: config.server.host })
     })
   )
 
@@ -216,6 +227,7 @@ export const NodeServerWithHotPathLive = Layer.unwrapEffect(
 /** A worker's HTTP app: the health probes only. */
 export const WorkerHttpAppLive = HttpApiBuilder.serve((app) => measured(noStore(app))).pipe(
   Layer.provide(MetricsRoute.layer),
+  Layer.provide(BodyGuard.middleware),
   Layer.provide(HttpApiBuilder.api(WorkerApi).pipe(Layer.provide(WorkerHealthHandlers))),
   HttpServer.withLogAddress
 )
