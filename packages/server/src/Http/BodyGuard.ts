@@ -14,8 +14,7 @@ import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
  * Request bodies are bounded while they stream in, before anything parses them. A 256 MB JSON body was read
  * whole (the JSON depth scan below asked for the text; the platform's own MaxBodySize is not set by the Node
  * server, and when set it destroys the socket, so the caller never sees why). Past the route's limit the
- * answer is 413 at once and the connection closes after it: the rest of the body is never read, neither
- * buffered nor drained.
+ * answer is 413 at once and nothing more of the body is read (`capRest`).
  *
  * Also refused before the API decodes them, because the decoder itself answered 500 to both: a multipart
  * body without a boundary made the multipart parser throw; JSON nested a few thousand levels deep parsed,
@@ -78,15 +77,28 @@ const hasBody = (headers: IncomingMessage["headers"]) =>
 
 const tooLargeMessage = (limit: number) => `the request body is larger than this route takes (${limit} bytes)`
 
-/** The answer closes the connection, so the part of the body nobody read is not drained to keep it open. */
-export const closeAfterAnswer = (request: IncomingMessage, response: ServerResponse) => {
-  if (hasBody(request.headers)) response.setHeader("connection", "close")
+/**
+ * Once the answer is out, an unread rest of the body stays unread. Node does not resume a request nobody
+ * reads, so it stops taking from the socket and the keep-alive timeout closes the connection; if anything
+ * flows anyway it is thrown away, and past `cap` bytes the connection is cut. Not `Connection: close`: it
+ * resets a connection the client is still writing to, and the client (node:http, curl) then fails on the
+ * reset without reading the 413 (seen in bench:bodies).
+ */
+export const capRest = (request: IncomingMessage, response: ServerResponse, cap: number) => {
+  if (!hasBody(request.headers)) return
+  response.once("finish", () => {
+    if (request.complete) return
+    let discarded = 0
+    request.on("data", (chunk: Buffer) => {
+      discarded += chunk.length
+      if (discarded > cap) request.socket.destroy()
+    })
+  })
 }
 
 /**
  * Node's side, before the framework sees the request: a body declared larger than the route takes is
- * refused at once, before a byte of it is read (and before a `100 Continue` invites it). A body the route
- * reads only after authentication (a band import) closes the connection after the answer, whatever it was.
+ * refused at once, before a byte of it is read (and before a `100 Continue` invites it).
  * True when the request was answered here.
  */
 export const screen = (limits: BodyLimits, request: IncomingMessage, response: ServerResponse): boolean => {
@@ -97,13 +109,12 @@ export const screen = (limits: BodyLimits, request: IncomingMessage, response: S
     response.writeHead(413, {
       "content-type": "application/json",
       "content-length": Buffer.byteLength(body),
-      "cache-control": "no-store",
-      connection: "close"
+      "cache-control": "no-store"
     })
+    capRest(request, response, limits.standard)
     response.end(body)
     return true
   }
-  if (limit > limits.standard) closeAfterAnswer(request, response)
   return false
 }
 
@@ -114,11 +125,7 @@ class BodyRefused extends Data.TaggedError("BodyRefused")<{
 }> {}
 
 const refusal = (refused: BodyRefused) =>
-  HttpServerResponse.unsafeJson(
-    { _tag: refused.tag, message: refused.message },
-    // 413 closes the connection: the rest of that body stays unread.
-    { status: refused.status, headers: refused.status === 413 ? { connection: "close" } : {} }
-  )
+  HttpServerResponse.unsafeJson({ _tag: refused.tag, message: refused.message }, { status: refused.status })
 
 const unreadable = new BodyRefused({
   status: 400,
@@ -129,7 +136,7 @@ const unreadable = new BodyRefused({
 /**
  * At most `limit` bytes of the body. Past it the stream is paused, not destroyed: destroying the request
  * destroys the socket before the 413 is written. Paused, Node stops reading the socket once its small buffer
- * is full, and the 413 closes the connection.
+ * is full; after the 413 it is not resumed (`capRest`).
  */
 const readAtMost = (source: IncomingMessage, limit: number) =>
   Effect.async<Buffer, BodyRefused>((resume) => {
@@ -180,8 +187,8 @@ const once = <A, E>(effect: Effect.Effect<A, E>) => Effect.runSync(Effect.cached
  * The request with its body read at most once, bounded: every way the API reads a body (text, JSON, form,
  * bytes) goes through it. A refusal is a `BodyRefused`, which the endpoint's decoder turns into a defect.
  */
-const bounded = (request: HttpServerRequest.HttpServerRequest, limit: number) => {
-  const bytes = once(readAtMost(NodeHttpServerRequest.toIncomingMessage(request), limit))
+const bounded = (request: HttpServerRequest.HttpServerRequest, source: IncomingMessage, limit: number) => {
+  const bytes = once(readAtMost(source, limit))
   const text = once(Effect.map(bytes, (buffer) => buffer.toString("utf8")))
   const jsonText = once(
     Effect.filterOrFail(
@@ -219,16 +226,19 @@ const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"])
  * Bodies are read through a bounded request. Where the limit is the standard one the body is read here,
  * before authentication, so an anonymous caller is refused as one who signed in is. A larger limit (a band
  * import) is spent only once the endpoint decodes the payload, after authentication: an anonymous caller
- * cannot make the server buffer 64 MB (the answer closes the connection instead, `screen`).
+ * cannot make the server buffer 64 MB (what it sent stays unread, `capRest`).
  */
 export const guardBodies =
   (limits: BodyLimits) =>
   <E, R>(app: HttpApp.Default<E, R>) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
-      if (!WITH_BODY.has(request.method)) return yield* app
       const limit = limitFor(limits, request.url)
       if (limit === undefined) return yield* app
+      const source = NodeHttpServerRequest.toIncomingMessage(request)
+      // Whatever the answer (a refusal, a 401 before a band import is read), an unread rest is not buffered.
+      capRest(source, NodeHttpServerRequest.toServerResponse(request), limits.standard)
+      if (!WITH_BODY.has(request.method)) return yield* app
       const type = (request.headers["content-type"] ?? "").toLowerCase()
       if (type.startsWith("multipart/")) {
         return HttpServerResponse.unsafeJson(
@@ -239,7 +249,7 @@ export const guardBodies =
           { status: 415 }
         )
       }
-      const body = bounded(request, limit)
+      const body = bounded(request, source, limit)
       if (limit <= limits.standard) {
         const read = yield* Effect.either(type.includes("json") ? body.jsonText : body.text)
         if (read._tag === "Left") return refusal(read.left)

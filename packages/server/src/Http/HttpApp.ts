@@ -191,8 +191,8 @@ const nodeServer = (hotPath: HotPathHandler | undefined) =>
             const [request, response] = args as [IncomingMessage, ServerResponse]
             if (BodyGuard.screen(limits, request, response)) return true
             if (hotPath !== undefined && isHotPath(request.url)) {
-              // The redirect never reads a body: it closes the connection rather than drain one.
-              BodyGuard.closeAfterAnswer(request, response)
+              // The redirect never reads a body: one sent anyway stays unread.
+              BodyGuard.capRest(request, response, limits.standard)
               hotPath(request, response)
               return true
             }
