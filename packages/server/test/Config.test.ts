@@ -91,6 +91,22 @@ describe("configuration", () => {
     })
   )
 
+  it.effect(
+    "metrics outside the embedded mode need METRICS_TOKEN or METRICS_ENABLED=false (issue 26, 7b)",
+    () =>
+      Effect.gen(function* () {
+        const database = { DATABASE_URL: "postgres://tapline@db.internal/tapline" }
+        expect(yield* errorLine(database)).toBe(
+          "Invalid configuration: METRICS_TOKEN: required with DATABASE_URL while metrics are on; set it (scrapers " +
+            "send it as a bearer token) or set METRICS_ENABLED=false"
+        )
+        expect(yield* errorLine({ ...database, METRICS_TOKEN: "scrape-secret" })).toBe("no error")
+        expect(yield* errorLine({ ...database, METRICS_ENABLED: "false" })).toBe("no error")
+        // Embedded (a laptop, the demo): open by default, as before.
+        expect(yield* errorLine({})).toBe("no error")
+      })
+  )
+
   it.effect("secrets stay redacted when the configuration is printed", () =>
     Effect.gen(function* () {
       const config = Either.getOrThrow(
