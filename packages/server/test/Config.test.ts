@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Either, Option, Redacted } from "effect"
-import { appConfig } from "../src/Config/AppConfig.js"
+import { appConfig, requireMetricsToken } from "../src/Config/AppConfig.js"
 import { describeConfigError } from "../src/Config/describeConfigError.js"
 
 const load = (env: Record<string, string>) =>
@@ -95,15 +95,27 @@ describe("configuration", () => {
     "metrics outside the embedded mode need METRICS_TOKEN or METRICS_ENABLED=false (issue 26, 7b)",
     () =>
       Effect.gen(function* () {
+        const serving = (env: Record<string, string>) =>
+          Effect.map(
+            Effect.either(
+              Effect.flatMap(load(env), (config) => requireMetricsToken(Either.getOrThrow(config)))
+            ),
+            (result) => (Either.isLeft(result) ? describeConfigError(result.left) : "no error")
+          )
         const database = { DATABASE_URL: "postgres://tapline@db.internal/tapline" }
-        expect(yield* errorLine(database)).toBe(
+        expect(yield* serving(database)).toBe(
           "Invalid configuration: METRICS_TOKEN: required with DATABASE_URL while metrics are on; set it (scrapers " +
             "send it as a bearer token) or set METRICS_ENABLED=false"
         )
-        expect(yield* errorLine({ ...database, METRICS_TOKEN: "scrape-secret" })).toBe("no error")
-        expect(yield* errorLine({ ...database, METRICS_ENABLED: "false" })).toBe("no error")
+        // The CLI and migrations read the same variables without serving /metrics: no token asked there.
+        expect(yield* errorLine(database)).toBe("no error")
+        expect(yield* serving({ ...database, METRICS_TOKEN: "" })).toMatch(
+          /^Invalid configuration: METRICS_TOKEN/
+        )
+        expect(yield* serving({ ...database, METRICS_TOKEN: "scrape-secret" })).toBe("no error")
+        expect(yield* serving({ ...database, METRICS_ENABLED: "false" })).toBe("no error")
         // Embedded (a laptop, the demo): open by default, as before.
-        expect(yield* errorLine({})).toBe("no error")
+        expect(yield* serving({})).toBe("no error")
       })
   )
 
@@ -113,7 +125,8 @@ describe("configuration", () => {
         yield* load({
           DATABASE_URL: "postgres://app:db-secret-value@db.internal/tapline",
           REDIS_URL: "redis://:redis-secret-value@cache.internal:6379",
-          REDIS_PASSWORD: "other-secret-value"
+          REDIS_PASSWORD: "other-secret-value",
+          METRICS_TOKEN: "metrics-secret-value"
         })
       )
       const printed = `${JSON.stringify(config)} ${String(config.database.url)} ${String(config.redis.password)}`

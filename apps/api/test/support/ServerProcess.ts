@@ -14,6 +14,9 @@ const entry = (name: "main" | "migrate") => {
 
 export { freePort }
 
+/** The bearer a test server's /metrics asks for: required off the embedded database (AppConfig). */
+export const METRICS_TOKEN = "tapline-test-metrics-token"
+
 export interface RunningServer {
   readonly port: number
   readonly url: string
@@ -41,7 +44,7 @@ export const startServer = async (env: Record<string, string>): Promise<RunningS
   let stdout = ""
   let stderr = ""
   const child = spawn(process.execPath, [entry("main")], {
-    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), ...env },
+    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), METRICS_TOKEN, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => {

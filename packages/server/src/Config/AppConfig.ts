@@ -1,4 +1,15 @@
-import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option, Redacted } from "effect"
+import {
+  Config,
+  ConfigError,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  LogLevel,
+  Option,
+  Redacted
+} from "effect"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
 const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
@@ -218,8 +229,11 @@ const telemetry = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
   /** Prometheus metrics at /metrics; off, nothing is counted (the benchmark's comparison). */
   metricsEnabled: Config.boolean("METRICS_ENABLED").pipe(Config.withDefault(true)),
-  /** When set, /metrics asks for `Authorization: Bearer <token>`. */
-  metricsToken: Config.option(Config.redacted("METRICS_TOKEN"))
+  /** /metrics asks for `Authorization: Bearer <token>`; required unless embedded (see appConfig). */
+  metricsToken: Config.option(Config.redacted("METRICS_TOKEN")).pipe(
+    // An empty token would let a scraper in with `Bearer ` and nothing after it.
+    Config.map(Option.filter((token) => Redacted.value(token).length > 0))
+  )
 })
 
 const auth = Config.all({
@@ -461,3 +475,19 @@ export const publicOrigin = (config: AppConfigShape): URL =>
   Option.getOrElse(config.server.publicUrl, () => new URL(`http://localhost:${config.server.port}`))
 
 export const isEmbedded = (config: AppConfigShape): boolean => Option.isNone(config.database.url)
+
+/**
+ * A server that serves /metrics off the embedded database needs METRICS_TOKEN: the page tells anyone who asks
+ * the traffic, queue depths and failures of every organisation. A laptop or demo on the embedded database may
+ * leave it open. Checked where /metrics is served, not here: the CLI and migrations read the same variables.
+ */
+export const requireMetricsToken = (config: AppConfigShape): Effect.Effect<void, ConfigError.ConfigError> =>
+  config.telemetry.metricsEnabled && !isEmbedded(config) && Option.isNone(config.telemetry.metricsToken)
+    ? Effect.fail(
+        ConfigError.InvalidData(
+          ["METRICS_TOKEN"],
+          "required with DATABASE_URL while metrics are on; set it (scrapers send it as a bearer token) or " +
+            "set METRICS_ENABLED=false"
+        )
+      )
+    : Effect.void
