@@ -16,6 +16,8 @@ export const project = (name: string) =>
     test: {
       name,
       include: ["test/**/*.test.ts"],
+      // Fails the run when it leaves keys without a TTL in the shared Redis (issue 26, 7c).
+      globalSetup: [source("./packages/testing/src/leftoverKeys.ts")],
       testTimeout: 30_000,
       hookTimeout: 60_000
     }

@@ -87,7 +87,8 @@ export const startProcess = async (file, args, env, cpu, ready, timeoutMs = 60_0
       ...args
     ],
     {
-      env: { ...process.env, ...env },
+      // /metrics needs a token off the embedded database; benchmarks scrape nothing.
+      env: { ...process.env, METRICS_TOKEN: "tapline-bench-metrics-token", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     }
   )

@@ -13,7 +13,7 @@ import {
   startPrivateRedis,
   uniquePrefix
 } from "./support/Peers.js"
-import { runCli, runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { METRICS_TOKEN, runCli, runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /** A GET with a Host header of our choosing (fetch will not send one). */
 const rawGet = (port: number, path: string, host: string) =>
@@ -59,6 +59,19 @@ describe("start-up configuration errors", () => {
       expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable}: `))
     })
   }
+
+  it("metrics on an external database without METRICS_TOKEN stop the process with one line naming it", async () => {
+    const database = await createDatabase()
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, METRICS_TOKEN: "" })
+      expect(await server.exited).toBe(1)
+      const lines = server.stderr().trim().split("\n")
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/^Invalid configuration: METRICS_TOKEN: required with DATABASE_URL/)
+    } finally {
+      await database.drop()
+    }
+  })
 
   it("an unreachable database stops the process with one line saying where, without the password", async () => {
     const server = await startServer({
@@ -202,7 +215,9 @@ describe("external PostgreSQL and Redis", () => {
       expect((await fetch(`${server.url}/api/v1/organizations`)).status).toBe(404)
       expect((await rawGet(server.port, "/e?bandId=DEMO-0001", "demo.localhost")).status).toBe(404)
       // The writer's metrics are scraped from the worker.
-      const metrics = await fetch(`${server.url}/metrics`)
+      const metrics = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` }
+      })
       expect(metrics.status).toBe(200)
       const text = await metrics.text()
       expect(text).toContain("# TYPE tapline_writer_batch_size histogram")

@@ -139,4 +139,19 @@ layer(adminHarness({ METRICS_TOKEN: TOKEN, WEBHOOK_POLL_INTERVAL: "50 millis" },
         expect(after.text).not.toContain(hook.body.endpoint.id)
       })
   )
+
+  it.effect("a tenant's tap host has no /metrics, token or not (issue 26, item 7b)", () =>
+    Effect.gen(function* () {
+      const { port } = yield* AdminServer
+      const authorization = `Bearer ${TOKEN}`
+      for (const host of [`acme.${TAP_DOMAIN}`, `ACME.${TAP_DOMAIN.toUpperCase()}:${port}`]) {
+        const reply = yield* request(port, "/metrics", { host, headers: { authorization } })
+        expect(reply.status, host).toBe(404)
+        expect(reply.body, host).not.toContain("tapline_")
+      }
+      // The API's own host still serves it.
+      const own = yield* request(port, "/metrics", { host: `127.0.0.1:${port}`, headers: { authorization } })
+      expect(own.status).toBe(200)
+    })
+  )
 })

@@ -14,6 +14,9 @@ const entry = (name: "main" | "migrate") => {
 
 export { freePort }
 
+/** The bearer a test server's /metrics asks for: required off the embedded database (AppConfig). */
+export const METRICS_TOKEN = "tapline-test-metrics-token"
+
 export interface RunningServer {
   readonly port: number
   readonly url: string
@@ -42,7 +45,14 @@ export const startServer = async (env: Record<string, string>): Promise<RunningS
   let stderr = ""
   const child = spawn(process.execPath, [entry("main")], {
     // No drain delay unless a test asks for one: nothing balances these processes, and stops stay quick.
-    env: { ...baseEnv(), HOST: "127.0.0.1", PORT: String(port), SHUTDOWN_DRAIN_DELAY: "0 seconds", ...env },
+    env: {
+      ...baseEnv(),
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      SHUTDOWN_DRAIN_DELAY: "0 seconds",
+      METRICS_TOKEN,
+      ...env
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
   child.stdout!.on("data", (chunk) => {

@@ -1,4 +1,15 @@
-import { Config, ConfigError, Context, Duration, Either, Layer, LogLevel, Option, Redacted } from "effect"
+import {
+  Config,
+  ConfigError,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  LogLevel,
+  Option,
+  Redacted
+} from "effect"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
 const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
@@ -24,6 +35,22 @@ const hostList = (name: string) =>
     Config.withDefault([])
   )
 
+const SIZE_UNITS: Record<string, number> = { "": 1, KB: 1024, MB: 1024 * 1024 }
+
+/** A size in bytes: `1048576`, `512KB` or `1MB` (units of 1 024). */
+const byteSize = (name: string, fallback: number) =>
+  Config.string().pipe(
+    Config.mapOrFail((text) => {
+      const match = /^(\d+)\s*(KB|MB)?$/i.exec(text.trim())
+      const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toUpperCase()]! : Number.NaN
+      return Number.isSafeInteger(bytes) && bytes > 0
+        ? Either.right(bytes)
+        : Either.left(ConfigError.InvalidData([], "expected a size in bytes, such as 1048576, 512KB or 1MB"))
+    }),
+    Config.nested(name),
+    Config.withDefault(fallback)
+  )
+
 const server = Config.all({
   host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
   port: Config.port("PORT").pipe(Config.withDefault(3000)),
@@ -42,7 +69,9 @@ const server = Config.all({
    * After a stop signal, how long readiness answers 503 while requests are still served, so a balancer's
    * health checks take the process out of rotation before its listener closes. Part of SHUTDOWN_TIMEOUT.
    */
-  drainDelay: Config.duration("SHUTDOWN_DRAIN_DELAY").pipe(Config.withDefault(Duration.seconds(5)))
+  drainDelay: Config.duration("SHUTDOWN_DRAIN_DELAY").pipe(Config.withDefault(Duration.seconds(5))),
+  /** The largest request body a route takes, counted while it streams in (band imports take more). */
+  maxBody: byteSize("HTTP_MAX_BODY", 1024 * 1024)
 }).pipe(
   Config.mapOrFail((server) =>
     Duration.lessThan(server.drainDelay, server.shutdownTimeout)
@@ -229,8 +258,11 @@ const telemetry = Config.all({
   logFormat: Config.literal("json", "pretty")("LOG_FORMAT").pipe(Config.withDefault("json" as const)),
   /** Prometheus metrics at /metrics; off, nothing is counted (the benchmark's comparison). */
   metricsEnabled: Config.boolean("METRICS_ENABLED").pipe(Config.withDefault(true)),
-  /** When set, /metrics asks for `Authorization: Bearer <token>`. */
-  metricsToken: Config.option(Config.redacted("METRICS_TOKEN"))
+  /** /metrics asks for `Authorization: Bearer <token>`; required unless embedded (see appConfig). */
+  metricsToken: Config.option(Config.redacted("METRICS_TOKEN")).pipe(
+    // An empty token would let a scraper in with `Bearer ` and nothing after it.
+    Config.map(Option.filter((token) => Redacted.value(token).length > 0))
+  )
 })
 
 const auth = Config.all({
@@ -487,3 +519,19 @@ export const publicOrigin = (config: AppConfigShape): URL =>
   Option.getOrElse(config.server.publicUrl, () => new URL(`http://localhost:${config.server.port}`))
 
 export const isEmbedded = (config: AppConfigShape): boolean => Option.isNone(config.database.url)
+
+/**
+ * A server that serves /metrics off the embedded database needs METRICS_TOKEN: the page tells anyone who asks
+ * the traffic, queue depths and failures of every organisation. A laptop or demo on the embedded database may
+ * leave it open. Checked where /metrics is served, not here: the CLI and migrations read the same variables.
+ */
+export const requireMetricsToken = (config: AppConfigShape): Effect.Effect<void, ConfigError.ConfigError> =>
+  config.telemetry.metricsEnabled && !isEmbedded(config) && Option.isNone(config.telemetry.metricsToken)
+    ? Effect.fail(
+        ConfigError.InvalidData(
+          ["METRICS_TOKEN"],
+          "required with DATABASE_URL while metrics are on; set it (scrapers send it as a bearer token) or " +
+            "set METRICS_ENABLED=false"
+        )
+      )
+    : Effect.void

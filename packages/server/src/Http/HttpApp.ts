@@ -48,7 +48,7 @@ import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
 import * as ApiDocsPage from "./ApiDocsPage.js"
 import { AuditHandlers } from "./AuditHandlers.js"
 import { BandsHandlers } from "./BandsHandlers.js"
-import { guardBodies } from "./BodyGuard.js"
+import * as BodyGuard from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import * as ConsolePages from "./ConsolePages.js"
 import { shortDecodeErrors } from "./DecodeErrors.js"
@@ -163,7 +163,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
 ).pipe(
   Layer.provide(MetricsRoute.layer),
   Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
-  Layer.provide(HttpApiBuilder.middleware(guardBodies)),
+  Layer.provide(BodyGuard.middleware),
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
@@ -182,23 +182,34 @@ type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => vo
 
 const nodeServer = (hotPath: HotPathHandler | undefined) =>
   Layer.unwrapEffect(
-    Effect.map(AppConfig, ({ server }) => {
+    Effect.map(AppConfig, (config) => {
+      const limits = BodyGuard.bodyLimits(config)
       const node = createServer({ keepAliveTimeout: 5_000 })
       // Every response is tracked so a stop can end each connection once answered (see Listener.track).
       const tracked = Listener.track(node)
       const emit = node.emit.bind(node) as (event: string, ...args: Array<unknown>) => boolean
       node.emit = ((event: string, ...args: Array<unknown>) => {
         if (event === "request") {
-          tracked.onRequest(args[0] as IncomingMessage, args[1] as ServerResponse)
-          if (hotPath !== undefined && isHotPath((args[0] as IncomingMessage).url)) {
-            hotPath(args[0] as IncomingMessage, args[1] as ServerResponse)
+          const [request, response] = args as [IncomingMessage, ServerResponse]
+          tracked.onRequest(request, response)
+          if (BodyGuard.screen(limits, request, response)) return true
+          if (hotPath !== undefined && isHotPath(request.url)) {
+            // The redirect never reads a body: one sent anyway stays unread.
+            BodyGuard.capRest(request, response, limits.standard)
+            hotPath(request, response)
             return true
           }
         }
         return emit(event, ...args)
       }) as typeof node.emit
+      // `Expect: 100-continue`: a body declared too large is refused without a 100 inviting it.
+      node.on("checkContinue", (request: IncomingMessage, response: ServerResponse) => {
+        if (BodyGuard.screen(limits, request, response)) return
+        response.writeContinue()
+        node.emit("request", request, response)
+      })
       return Layer.merge(
-        NodeHttpServer.layer(() => node, { port: server.port, host: server.host }),
+        NodeHttpServer.layer(() => node, { port: config.server.port, host: config.server.host }),
         Layer.succeed(Listener.Listener, tracked.listener)
       )
     })
@@ -220,6 +231,7 @@ export const NodeServerWithHotPathLive = Layer.unwrapEffect(
 /** A worker's HTTP app: the health probes only. */
 export const WorkerHttpAppLive = HttpApiBuilder.serve((app) => measured(noStore(app))).pipe(
   Layer.provide(MetricsRoute.layer),
+  Layer.provide(BodyGuard.middleware),
   Layer.provide(HttpApiBuilder.api(WorkerApi).pipe(Layer.provide(WorkerHealthHandlers))),
   HttpServer.withLogAddress
 )

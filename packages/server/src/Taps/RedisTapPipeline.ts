@@ -27,7 +27,9 @@ export const GROUP = "writers"
  * Appends a batch in one round trip. Per tap: the duplicate check against the band's last tap time (tap
  * times, not arrival times, so a replayed spool judges the same) and XADD. The live counters arrive already
  * added up per batch (ARGV[3]): a handful of commands per batch instead of several per tap. Bots are neither
- * counted nor deduplicated.
+ * counted nor deduplicated. Every counter expires (seconds after 10 minutes, the latest taps after an hour,
+ * minutes and the unique-band count a day after the event's last tap): the live view shows recent figures,
+ * and a key without a TTL here is one left behind per event forever.
  */
 const APPEND = `
 local prefix = ARGV[1]
@@ -62,6 +64,7 @@ for _, c in ipairs(counters) do
     redis.call('EXPIRE', key, 3600)
   else
     redis.call('PFADD', key, unpack(c, 3))
+    redis.call('EXPIRE', key, 90000)
   end
 end
 return #ARGV - 3`

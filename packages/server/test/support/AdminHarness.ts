@@ -33,7 +33,6 @@ export const adminHarness = (
     Effect.gen(function* () {
       const prefix = uniquePrefix("admin")
       const port = yield* Effect.promise(() => freePort())
-      yield* cleanupPrefix(redisUrl, prefix)
       const spoolDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-spool-"))
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => Fs.rmSync(spoolDir, { recursive: true, force: true }))
@@ -57,6 +56,9 @@ export const adminHarness = (
       }
       // An empty REDIS_URL asks for the embedded mode's in-memory backends.
       if (values.REDIS_URL === "") delete values.REDIS_URL
+      // The prefix the keys really go to: a test may pass its own (two instances sharing one). A private
+      // Redis goes away with its test.
+      if (values.REDIS_URL === redisUrl) yield* cleanupPrefix(redisUrl, values.REDIS_KEY_PREFIX!)
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(values)))))
       )

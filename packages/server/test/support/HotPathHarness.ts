@@ -117,7 +117,6 @@ export const harness = (
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const prefix = uniquePrefix("hotpath")
-      yield* cleanupPrefix(redisUrl, prefix)
       const spoolDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-spool-"))
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => Fs.rmSync(spoolDir, { recursive: true, force: true }))
@@ -137,6 +136,8 @@ export const harness = (
         TAP_TRACE_RATIO: "0",
         ...options.env
       }
+      // The prefix the keys really go to, whatever the test passed. A private Redis goes away with its test.
+      if (env.REDIS_URL === redisUrl) yield* cleanupPrefix(redisUrl, env.REDIS_KEY_PREFIX!)
       const config = AppConfig.layer.pipe(
         Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
       )
@@ -149,7 +150,11 @@ export const harness = (
         Layer.provideMerge(config)
       )
       const hot = serverLayer.pipe(Layer.provideMerge(Runtime.HotPathLive), Layer.provideMerge(projector))
-      const info = Layer.succeed(HarnessInfo, { redisUrl: env.REDIS_URL ?? "", prefix, config })
+      const info = Layer.succeed(HarnessInfo, {
+        redisUrl: env.REDIS_URL ?? "",
+        prefix: env.REDIS_KEY_PREFIX!,
+        config
+      })
       const all =
         options.writer === false ? hot : Layer.merge(hot, Runtime.WriterLive.pipe(Layer.provide(projector)))
       return Layer.merge(all, info)
