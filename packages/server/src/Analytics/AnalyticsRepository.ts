@@ -164,14 +164,24 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
           } satisfies Summary
         }).pipe(Effect.withSpan("Analytics.summary"))
 
-      const timeSeries = (eventId: string, timezone: string, bucket: Bucket, range: Range) =>
-        sql<{ at: string; taps: string; bots: string }>`
-        select to_char(date_trunc(${bucket}, bucket at time zone ${timezone}), 'YYYY-MM-DD"T"HH24:MI') as at,
-          sum(taps) as taps, sum(bot_taps) as bots
-        from tap_rollups_minute where event_id = ${eventId} ${within("bucket", range)}
-        group by 1 order by 1`.pipe(
+      /**
+       * Buckets are truncated in the time zone but kept as instants (`date_trunc` with a zone), so the hour
+       * that a daylight-saving change repeats stays two buckets with the same local label.
+       */
+      const timeSeries = (eventIds: ReadonlyArray<string>, timezone: string, bucket: Bucket, range: Range) =>
+        sql<{ start: Date; at: string; taps: string; bots: string }>`
+        select start, to_char(start at time zone ${timezone}, 'YYYY-MM-DD"T"HH24:MI') as at, taps, bots from (
+          select date_trunc(${bucket}, bucket, ${timezone}) as start, sum(taps) as taps, sum(bot_taps) as bots
+          from tap_rollups_minute where event_id = any(${[...eventIds]}::uuid[]) ${within("bucket", range)}
+          group by 1
+        ) s order by start`.pipe(
           Effect.map((rows) =>
-            rows.map((row) => ({ at: row.at, taps: Number(row.taps), botTaps: Number(row.bots) }))
+            rows.map((row) => ({
+              at: row.at,
+              start: DateTime.unsafeFromDate(row.start),
+              taps: Number(row.taps),
+              botTaps: Number(row.bots)
+            }))
           ),
           Effect.withSpan("Analytics.timeSeries")
         )
