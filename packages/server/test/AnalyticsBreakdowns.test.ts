@@ -331,4 +331,30 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
       expect(foreign.status).toBe(404)
     }).pipe(Effect.provide(TapStore.Default))
   )
+
+  it.effect("a range counts the bands of the event-local days it covers, not of the UTC days", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey("range-days@example.com"))
+      const org = `/api/v1/organizations/${tenant.orgId}`
+      const { eventId, tap } = yield* eventWith(tenant, { timezone: "Europe/Berlin", bands: ["A", "B"] })
+      yield* storeAndRollUp([
+        tap("A", utc("2026-07-04T21:30")), // 23:30 CEST, 4 July
+        tap("B", utc("2026-07-04T22:30")) // 00:30 CEST, 5 July
+      ])
+      const summary = (from: string, to: string) =>
+        call("GET", `${org}/analytics/events/${eventId}/summary?from=${from}&to=${to}`, {
+          key: tenant.keys.VIEWER
+        }).pipe(Effect.map((reply) => reply.body))
+      // 5 July in Berlin: B alone.
+      expect(yield* summary("2026-07-04T22:00:00Z", "2026-07-05T22:00:00Z")).toMatchObject({
+        totalTaps: 1,
+        uniqueBands: 1
+      })
+      // 4 July in Berlin, up to its local midnight (the end is exclusive): A alone.
+      expect(yield* summary("2026-07-03T22:00:00Z", "2026-07-04T22:00:00Z")).toMatchObject({
+        totalTaps: 1,
+        uniqueBands: 1
+      })
+    }).pipe(Effect.provide(TapStore.Default))
+  )
 })
