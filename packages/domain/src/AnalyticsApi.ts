@@ -46,8 +46,19 @@ export type Summary = typeof Summary.Type
 export const TimeSeries = Schema.Struct({
   bucket: Bucket,
   timezone: Schema.String,
-  points: Schema.Array(Schema.Struct({ at: Schema.String, taps: Schema.Number, botTaps: Schema.Number }))
+  points: Schema.Array(
+    Schema.Struct({
+      /** The bucket's local start (`YYYY-MM-DDTHH:MM` in `timezone`). */
+      at: Schema.String,
+      /** The instant the bucket starts: tells apart the two local 02:00 hours of a daylight-saving change. */
+      start: Schema.DateTimeUtc,
+      taps: Schema.Number,
+      botTaps: Schema.Number
+    })
+  )
 })
+
+const TimeSeriesParams = Schema.Struct({ ...Range.fields, bucket: Schema.optional(Bucket) })
 
 export class AnalyticsApi extends HttpApiGroup.make("analytics")
   .add(
@@ -61,7 +72,7 @@ export class AnalyticsApi extends HttpApiGroup.make("analytics")
     HttpApiEndpoint.get(
       "eventTimeSeries"
     )`/api/v1/organizations/${organizationId}/analytics/events/${eventId}/timeseries`
-      .setUrlParams(Schema.Struct({ ...Range.fields, bucket: Schema.optional(Bucket) }))
+      .setUrlParams(TimeSeriesParams)
       .addSuccess(TimeSeries)
       .annotate(
         OpenApi.Description,
@@ -84,9 +95,31 @@ export class AnalyticsApi extends HttpApiGroup.make("analytics")
       .addSuccess(Summary)
   )
   .add(
+    HttpApiEndpoint.get(
+      "campaignTimeSeries"
+    )`/api/v1/organizations/${organizationId}/analytics/campaigns/${campaignId}/timeseries`
+      .setUrlParams(TimeSeriesParams)
+      .addSuccess(TimeSeries)
+      .annotate(
+        OpenApi.Description,
+        "Taps per bucket over the campaign's events, in their time zone (UTC when they have several); without `bucket`, the range (or the events' span) chooses as for an event."
+      )
+  )
+  .add(
     HttpApiEndpoint.get("organizationSummary")`/api/v1/organizations/${organizationId}/analytics/summary`
       .setUrlParams(Range)
       .addSuccess(Summary)
+  )
+  .add(
+    HttpApiEndpoint.get(
+      "organizationTimeSeries"
+    )`/api/v1/organizations/${organizationId}/analytics/timeseries`
+      .setUrlParams(TimeSeriesParams)
+      .addSuccess(TimeSeries)
+      .annotate(
+        OpenApi.Description,
+        "Taps per bucket over the organisation's events, in their time zone (UTC when they have several); without `bucket`, the range (or the events' span) chooses as for an event."
+      )
   )
   .add(
     HttpApiEndpoint.get("compare")`/api/v1/organizations/${organizationId}/analytics/compare`

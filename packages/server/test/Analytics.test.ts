@@ -123,9 +123,9 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("analytic
         })
         expect(hourly.body.timezone).toBe("Europe/Lisbon")
         expect(hourly.body.points).toEqual([
-          { at: "2026-03-01T20:00", taps: 4, botTaps: 0 },
-          { at: "2026-03-01T21:00", taps: 1, botTaps: 1 },
-          { at: "2026-03-02T20:00", taps: 1, botTaps: 0 }
+          { at: "2026-03-01T20:00", start: "2026-03-01T20:00:00.000Z", taps: 4, botTaps: 0 },
+          { at: "2026-03-01T21:00", start: "2026-03-01T21:00:00.000Z", taps: 1, botTaps: 1 },
+          { at: "2026-03-02T20:00", start: "2026-03-02T20:00:00.000Z", taps: 1, botTaps: 0 }
         ])
         const chosen = yield* call("GET", `${org}/analytics/events/${eventId}/timeseries`, { key })
         expect(chosen.body.bucket).toBe("minute")

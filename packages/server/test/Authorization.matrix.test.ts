@@ -688,6 +688,23 @@ const specs: ReadonlyArray<Spec> = [
     success: 200,
     prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/compare?eventIds=${id}` }))
   },
+  // Issue 28 (analytics): time series of campaigns and organisations, read as the event's is.
+  {
+    name: "analytics.campaignTimeSeries",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newCampaign(c), (id) => ({ path: `${org(c)}/analytics/campaigns/${id}/timeseries` }))
+  },
+  {
+    name: "analytics.organizationTimeSeries",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/analytics/timeseries?bucket=day` })
+  },
+  // End of issue 28 (analytics).
   // Exports: queued by members (the audit log's by OWNERs), read back when done.
   {
     name: "exports.create",

@@ -84,6 +84,7 @@ const malformedQuery = fc
       "flagged",
       "from",
       "slug",
+      "bucket",
       "x",
       // Trash purge (issue 28): a malformed `purge` is a 400 that purges nothing.
       "purge"

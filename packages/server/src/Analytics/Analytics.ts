@@ -9,10 +9,11 @@ import { AnalyticsRepository, bucketFor, type Range } from "./AnalyticsRepositor
 interface Scope {
   readonly ids: ReadonlyArray<string>
   readonly attendees: number | null
+  /** The events' time zone, or UTC when they have several. */
   readonly timezone: string
   readonly name: string
-  readonly startsAt: Date | null
-  readonly endsAt: Date | null
+  /** From the earliest start to the latest end, when every event has both. */
+  readonly spanMs: number | null
   /** A purged event's (its bands are gone; see AnalyticsRepository.summary). */
   readonly purged: boolean
 }
@@ -35,10 +36,13 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
           attendees: rows.some((row) => row.estimatedAttendees !== null)
             ? rows.reduce((sum, row) => sum + (row.estimatedAttendees ?? 0), 0)
             : null,
-          timezone: rows[0]?.timezone ?? "UTC",
+          timezone: new Set(rows.map((row) => row.timezone)).size === 1 ? rows[0]!.timezone : "UTC",
           name: rows[0]?.name ?? "",
-          startsAt: rows[0]?.startsAt ?? null,
-          endsAt: rows[0]?.endsAt ?? null,
+          spanMs:
+            rows.length > 0 && rows.every((row) => row.startsAt !== null && row.endsAt !== null)
+              ? Math.max(...rows.map((row) => row.endsAt!.getTime())) -
+                Math.min(...rows.map((row) => row.startsAt!.getTime()))
+              : null,
           purged: false
         })
       )
@@ -56,8 +60,10 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
               attendees: row.estimatedAttendees,
               timezone: row.timezone,
               name: row.name,
-              startsAt: row.startsAt,
-              endsAt: row.endsAt,
+              spanMs:
+                row.startsAt !== null && row.endsAt !== null
+                  ? row.endsAt.getTime() - row.startsAt.getTime()
+                  : null,
               purged: row.purged
             })
       )
@@ -73,20 +79,42 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       return yield* summarize(yield* eventScope(organizationId, eventId), range)
     })
 
-    /** Without a bucket, the range (or the event's own span, or a day) chooses one. */
+    /** Without a bucket, the range (or the events' span, or a day) chooses one. */
+    const series = (found: Scope, range: Range & { readonly bucket?: Bucket | undefined }) =>
+      Effect.gen(function* () {
+        const bucket = range.bucket ?? bucketFor(range, found.spanMs ?? DAY_MS)
+        const points = yield* Effect.orDie(repository.timeSeries(found.ids, found.timezone, bucket, range))
+        return { bucket, timezone: found.timezone, points }
+      })
+
     const eventTimeSeries = Effect.fn("Analytics.eventTimeSeries")(function* (
       organizationId: OrganizationId,
       eventId: EventId,
       range: Range & { readonly bucket?: Bucket | undefined }
     ) {
-      const event = yield* eventScope(organizationId, eventId)
-      const span =
-        event.startsAt !== null && event.endsAt !== null
-          ? event.endsAt.getTime() - event.startsAt.getTime()
-          : DAY_MS
-      const bucket = range.bucket ?? bucketFor(range, span)
-      const points = yield* Effect.orDie(repository.timeSeries(eventId, event.timezone, bucket, range))
-      return { bucket, timezone: event.timezone, points }
+      return yield* series(yield* eventScope(organizationId, eventId), range)
+    })
+
+    const campaignScope = (organizationId: OrganizationId, campaignId: CampaignId) =>
+      Effect.gen(function* () {
+        const campaign = yield* Effect.orDie(campaigns.find(organizationId, campaignId))
+        if (campaign === undefined) return yield* changes.notFound("campaign", campaignId)
+        return yield* scope(organizationId, { campaignId })
+      })
+
+    const campaignTimeSeries = Effect.fn("Analytics.campaignTimeSeries")(function* (
+      organizationId: OrganizationId,
+      campaignId: CampaignId,
+      range: Range & { readonly bucket?: Bucket | undefined }
+    ) {
+      return yield* series(yield* campaignScope(organizationId, campaignId), range)
+    })
+
+    const organizationTimeSeries = Effect.fn("Analytics.organizationTimeSeries")(function* (
+      organizationId: OrganizationId,
+      range: Range & { readonly bucket?: Bucket | undefined }
+    ) {
+      return yield* series(yield* scope(organizationId, {}), range)
     })
 
     const campaignSummary = Effect.fn("Analytics.campaignSummary")(function* (
@@ -94,9 +122,7 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       campaignId: CampaignId,
       range: Range
     ) {
-      const campaign = yield* Effect.orDie(campaigns.find(organizationId, campaignId))
-      if (campaign === undefined) return yield* changes.notFound("campaign", campaignId)
-      return yield* summarize(yield* scope(organizationId, { campaignId }), range)
+      return yield* summarize(yield* campaignScope(organizationId, campaignId), range)
     })
 
     const organizationSummary = Effect.fn("Analytics.organizationSummary")(function* (
@@ -131,7 +157,9 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       eventSummary,
       eventTimeSeries,
       campaignSummary,
+      campaignTimeSeries,
       organizationSummary,
+      organizationTimeSeries,
       compare,
       checkEvent
     } as const

@@ -69,17 +69,20 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
               )
               select (select bucket from per_minute order by taps desc, bucket limit 1) as bucket,
                 (select max(taps) from per_minute) as taps, (select count(*) from per_minute) as minutes`,
+              // Band activity is kept by event-local day: a range counts the bands of the local days it touches.
               range.from === undefined && range.to === undefined && !purged
                 ? sql<{ uniqueBands: string; repeatBands: string }>`
                   select count(*) filter (where tap_count > 0) as unique_bands, count(*) filter (where tap_count > 1) as repeat_bands
                   from bands where event_id = any(${ids}::uuid[]) and deleted_at is null`
                 : sql<{ uniqueBands: string; repeatBands: string }>`
                   select count(*) as unique_bands, count(*) filter (where taps > 1) as repeat_bands from (
-                    select band_id, sum(taps) as taps from band_activity_daily
-                    where event_id = any(${ids}::uuid[])
-                      ${range.from === undefined ? sql`` : sql`and day >= ${DateTime.formatIsoDate(range.from)}::date`}
-                      ${range.to === undefined ? sql`` : sql`and day <= ${DateTime.formatIsoDate(range.to)}::date`}
-                    group by band_id) per_band`,
+                    select a.band_id, sum(a.taps) as taps from band_activity_daily a
+                    join (select id, timezone from events union all select id, timezone from purged_events) e
+                      on e.id = a.event_id
+                    where a.event_id = any(${ids}::uuid[])
+                      ${range.from === undefined ? sql`` : sql`and a.day >= (${DateTime.toDate(range.from)}::timestamptz at time zone e.timezone)::date`}
+                      ${range.to === undefined ? sql`` : sql`and a.day <= ((${DateTime.toDate(range.to)}::timestamptz - interval '1 microsecond') at time zone e.timezone)::date`}
+                    group by a.band_id) per_band`,
               sql<{
                 cohort: string | null
                 day1: string
@@ -164,14 +167,24 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
           } satisfies Summary
         }).pipe(Effect.withSpan("Analytics.summary"))
 
-      const timeSeries = (eventId: string, timezone: string, bucket: Bucket, range: Range) =>
-        sql<{ at: string; taps: string; bots: string }>`
-        select to_char(date_trunc(${bucket}, bucket at time zone ${timezone}), 'YYYY-MM-DD"T"HH24:MI') as at,
-          sum(taps) as taps, sum(bot_taps) as bots
-        from tap_rollups_minute where event_id = ${eventId} ${within("bucket", range)}
-        group by 1 order by 1`.pipe(
+      /**
+       * Buckets are truncated in the time zone but kept as instants (`date_trunc` with a zone), so the hour
+       * that a daylight-saving change repeats stays two buckets with the same local label.
+       */
+      const timeSeries = (eventIds: ReadonlyArray<string>, timezone: string, bucket: Bucket, range: Range) =>
+        sql<{ start: Date; at: string; taps: string; bots: string }>`
+        select start, to_char(start at time zone ${timezone}, 'YYYY-MM-DD"T"HH24:MI') as at, taps, bots from (
+          select date_trunc(${bucket}, bucket, ${timezone}) as start, sum(taps) as taps, sum(bot_taps) as bots
+          from tap_rollups_minute where event_id = any(${[...eventIds]}::uuid[]) ${within("bucket", range)}
+          group by 1
+        ) s order by start`.pipe(
           Effect.map((rows) =>
-            rows.map((row) => ({ at: row.at, taps: Number(row.taps), botTaps: Number(row.bots) }))
+            rows.map((row) => ({
+              at: row.at,
+              start: DateTime.unsafeFromDate(row.start),
+              taps: Number(row.taps),
+              botTaps: Number(row.bots)
+            }))
           ),
           Effect.withSpan("Analytics.timeSeries")
         )

@@ -46,9 +46,21 @@ export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (
         )
       )
       .handle(
+        "campaignTimeSeries",
+        withRole("VIEWER", ({ path, urlParams }) =>
+          analytics.campaignTimeSeries(path.organizationId, path.campaignId, urlParams)
+        )
+      )
+      .handle(
         "organizationSummary",
         withRole("VIEWER", ({ path, urlParams }) =>
           analytics.organizationSummary(path.organizationId, urlParams)
+        )
+      )
+      .handle(
+        "organizationTimeSeries",
+        withRole("VIEWER", ({ path, urlParams }) =>
+          analytics.organizationTimeSeries(path.organizationId, urlParams)
         )
       )
       .handle(
