@@ -184,3 +184,43 @@ describe("audit entries written before the rule", () => {
     )
   })
 })
+
+describe("outbound refusals written before the rule", () => {
+  layer(EmptyDatabase, { excludeTestServices: true })((it) => {
+    it.effect(
+      "say the category only after migration 0015, in the log, the last error and the disable reason",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* migrateUpTo(14)
+          const leaked =
+            "refused by the outbound policy: hook.example resolves to 10.0.0.7, a private address"
+          const [org] = yield* sql<{ id: string }>`
+          insert into organizations (slug, name) values ('scrub', 'Scrub') returning id`
+          const [endpoint] = yield* sql<{ id: string }>`
+          insert into webhook_endpoints (organization_id, kind, url_sealed, url_shown, event_types, enabled,
+            disabled_reason)
+          values (${org!.id}, 'webhook', 'sealed', 'https://hook.example/…', '{}', false,
+            ${`failing since yesterday (${leaked})`}) returning id`
+          const [message] = yield* sql<{ id: string }>`
+          insert into webhook_messages (organization_id, event_type, payload)
+          values (${org!.id}, 'webhook.test', '{}') returning id`
+          yield* sql`insert into webhook_deliveries (endpoint_id, message_id, status, last_error)
+          values (${endpoint!.id}, ${message!.id}, 'failed', ${leaked})`
+          yield* sql`insert into webhook_attempts (endpoint_id, message_id, response_ms, error)
+          values (${endpoint!.id}, ${message!.id}, 3, ${leaked}), (${endpoint!.id}, ${message!.id}, 3, 'HTTP 500')`
+          yield* migrate
+          const texts = yield* sql<{ text: string }>`
+          select disabled_reason as text from webhook_endpoints
+          union all select last_error from webhook_deliveries
+          union all select error from webhook_attempts`
+          expect(texts.map((row) => row.text).sort()).toEqual([
+            "HTTP 500",
+            "failing since yesterday (refused by the outbound policy)",
+            "refused by the outbound policy",
+            "refused by the outbound policy"
+          ])
+        })
+    )
+  })
+})

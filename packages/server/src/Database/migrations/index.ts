@@ -13,6 +13,7 @@ import uploads from "./0011_uploads.js"
 import webhooks from "./0012_webhooks.js"
 import auditRedactSealed from "./0013_audit_redact_sealed.js"
 import trashPurge from "./0014_trash_purge.js"
+import outboundRefusalsScrubbed from "./0015_outbound_refusals_scrubbed.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -29,7 +30,8 @@ export const migrations = {
   "0011_uploads": uploads,
   "0012_webhooks": webhooks,
   "0013_audit_redact_sealed": auditRedactSealed,
-  "0014_trash_purge": trashPurge
+  "0014_trash_purge": trashPurge,
+  "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed
 }
 
 export const loader = Migrator.fromRecord(migrations)
