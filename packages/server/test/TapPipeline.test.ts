@@ -543,21 +543,25 @@ describe.skipIf("unavailable" in disk)("journal on a full disk", () => {
           const during = recorder.stats()
           expect(during.journal).toBe("failing")
           expect(during.held).toBe(100)
-          expect(during.dropped).toBe(200)
+          // A "full" tmpfs may still take the first few lines; what it took is on disk, not lost.
+          const lost = during.dropped
+          expect(lost).toBeGreaterThan(150)
+          expect(lost).toBeLessThanOrEqual(200)
           const text = yield* scrape(metrics)
-          expect(text).toContain('tapline_taps_lost_total{reason="memory_full"} 200')
+          expect(text).toContain(`tapline_taps_lost_total{reason="memory_full"} ${lost}`)
           expect(text).toContain("tapline_recorder_memory_taps 100")
 
           disk.free()
           yield* Effect.promise(() => redis.restart())
-          const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === 101, 30_000)
-          expect(stored).toEqual({ n: 101, distinct: 101 })
+          const kept = 1 + 100 + (200 - lost)
+          const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === kept, 30_000)
+          expect(stored).toEqual({ n: kept, distinct: kept })
           const after = yield* eventually(
             Effect.sync(() => recorder.stats()),
             (s) => s.journal === "ok" && s.held === 0,
             10_000
           )
-          expect([after.journal, after.held, after.dropped]).toEqual(["ok", 0, 200])
+          expect([after.journal, after.held, after.dropped]).toEqual(["ok", 0, lost])
         })
     )
   })

@@ -99,7 +99,9 @@ export const make = Effect.gen(function* () {
   const queue: TapQueueShape = {
     take: (max) =>
       Effect.zipRight(
-        waitForEntries,
+        // The writer takes uninterruptibly (a delivered batch is its own); the wait before a delivery is not
+        // one, and kept uninterruptible its timeout could never end it, so a stop waited for the next tap.
+        Effect.interruptible(waitForEntries),
         Effect.sync(() => deliver(entries.filter((e) => e.deliveredAt === null).slice(0, max)))
       ),
     claim: (idleMs, max) =>

@@ -358,7 +358,7 @@ export const makeRecorder = Effect.gen(function* () {
     reported = { at: Date.now(), lost: lostTotal(), held: Math.max(holding, 1) }
     return Effect.logError(
       newlyLost > 0
-        ? "taps lost: the tap journal cannot be written and the memory buffer is full"
+        ? "taps lost: the tap journal cannot be written and the memory buffer is full; newer taps are lost too until the disk or Redis takes the held ones"
         : "the tap journal cannot be written; taps wait in memory for Redis or the disk"
     ).pipe(
       Effect.annotateLogs({
@@ -516,7 +516,7 @@ export const makeRecorder = Effect.gen(function* () {
           lost.shutdown += left
           held.drop(left)
           return Effect.logError(
-            "taps lost at shutdown: neither the journal nor Redis took the taps held in memory"
+            "taps lost at shutdown: neither the journal nor Redis took the taps held in memory; they are gone, counted in tapline_taps_lost_total"
           ).pipe(Effect.annotateLogs({ journal: journalDir, tapsLost: left }))
         })
       )
