@@ -1,15 +1,18 @@
 // pnpm bench:bodies — what two concurrent 256 MB request bodies cost the built server: its resident memory
 // rise while they arrive, and the redirect's latency meanwhile (a constant-rate open loop on /e) against the
-// same loop when idle. Bodies go anonymous to POST /api/v1/organizations as JSON, once with Content-Length
+// same loop when idle. The issue's figure is the first two phases (two bodies at once, answered within tens of
+// milliseconds, so the window is mostly quiet); the flood phases keep two bodies arriving for the whole window
+// (each sender starts a new one as soon as the last is answered), a harsher load the issue does not set a target for. Bodies go anonymous to POST /api/v1/organizations as JSON, once with Content-Length
 // ("sized") and once chunked (the server learns the size only by counting). BENCH_SERVER runs another build
 // (e.g. a checkout of an older commit) with the same script.
 
-import { fork } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as Http from "node:http"
 import { openLoop } from "./open-loop.mjs"
 import {
   adminApi,
   cleanup,
+  cpuSeconds,
   createDatabase,
   freePort,
   httpOk,
@@ -74,17 +77,37 @@ const sendBody = ({ port, total, chunked }) =>
     pump()
   })
 
+/** One sender: a new 256 MB body as soon as the last one is answered, until `until`, so that a body is always
+ * arriving while the open loop runs (a server that refuses fast would otherwise be measured idle). */
+const keepSending = async (options, until) => {
+  const results = []
+  while (Date.now() < until) results.push(await sendBody(options))
+  return results
+}
+
 if (process.argv[2] === "--send") {
   const options = JSON.parse(process.argv[3])
-  const results = await Promise.all(Array.from({ length: BODIES }, () => sendBody(options)))
-  process.send(results)
+  const until = options.flood ? Date.now() + options.seconds * 1000 : 0
+  const results = await Promise.all(
+    Array.from({ length: BODIES }, () =>
+      options.flood ? keepSending(options, until) : sendBody(options).then((r) => [r])
+    )
+  )
+  process.send(results.flat())
   process.exit(0)
 }
 
 /** The senders in a child process, so their work does not delay the open loop's clock in this one. */
 const sendBodies = (options) =>
   new Promise((resolve, reject) => {
-    const child = fork(new URL(import.meta.url).pathname, ["--send", JSON.stringify(options)])
+    // On the CPU the server is not pinned to: what the senders burn is the attacker's machine, not ours.
+    const child = spawn(
+      "taskset",
+      ["-c", "1", process.execPath, new URL(import.meta.url).pathname, "--send", JSON.stringify(options)],
+      {
+        stdio: ["ignore", "inherit", "inherit", "ipc"]
+      }
+    )
     child.once("message", resolve)
     child.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`senders exited ${code}`))))
   })
@@ -146,34 +169,46 @@ const startTapline = async (name) => {
 const main = async () => {
   const phases = []
   // A fresh server each: memory a phase took is not returned to the system in time for the next.
-  for (const chunked of [false, true]) {
-    const name = chunked ? "chunked" : "sized"
+  for (const [chunked, flood] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true]
+  ]) {
+    const name = `${chunked ? "chunked" : "sized"}${flood ? " flood" : ""}`
     const { pid, port, loop, stop: stopServer } = await startTapline(name)
     await loop(3) // warm-up
+    const idleCpu = cpuSeconds(pid)
     const idle = await loop(SECONDS)
+    idle.cpu = (cpuSeconds(pid) - idleCpu) / SECONDS
     await sleep(1000)
     const before = memory(pid).rss
     const stop = sampleRss(pid)
+    const duringCpu = cpuSeconds(pid)
     const [during, senders] = await Promise.all([
       loop(SECONDS),
-      sendBodies({ port, total: BODY_MB * MB, chunked })
+      sendBodies({ port, total: BODY_MB * MB, chunked, flood, seconds: SECONDS })
     ])
     const peak = stop()
+    during.cpu = (cpuSeconds(pid) - duringCpu) / SECONDS
     stopServer()
     phases.push({ name, idle, during, senders, before, peak })
   }
 
   const ms = (x) => `${x.toFixed(2)} ms`
+  const pct = (x) => `${Math.round(x * 100)}%`
   console.log("")
   console.log(
-    `bench:bodies — ${BODIES} concurrent ${BODY_MB} MB anonymous JSON bodies to POST /api/v1/organizations; /e open loop at ${RATE} req/s for ${SECONDS} s; server ${SERVER}`
+    `bench:bodies — ${BODIES} concurrent ${BODY_MB} MB anonymous JSON bodies (flood: each sender starts the next as soon as one is answered) to POST /api/v1/organizations; /e open loop at ${RATE} req/s for ${SECONDS} s; server ${SERVER}`
   )
   for (const { name, idle, during, senders, before, peak } of phases) {
-    const answers = senders
-      .map((s) => `${s.status || s.error} after ${s.sentMB} MB sent, ${s.ms} ms`)
-      .join("; ")
+    const counts = new Map()
+    for (const s of senders) counts.set(s.status || s.error, (counts.get(s.status || s.error) ?? 0) + 1)
+    const statuses = [...counts].map(([status, count]) => `${count}× ${status}`).join(", ")
+    const sentMB = senders.map((s) => s.sentMB).sort((a, b) => a - b)
+    const answers = `${statuses}; sent before the answer: median ${sentMB[sentMB.length >> 1]} MB, max ${sentMB.at(-1)} MB`
     console.log(
-      `${name.padEnd(8)} RSS rise ${peak - before} MB (${before} → ${peak} MB)   /e p99 idle ${ms(idle.p99)}, during ${ms(during.p99)} (${(during.p99 / idle.p99).toFixed(2)}× idle; max ${ms(during.max)}, errors ${during.errors})   answers: ${answers}`
+      `${name.padEnd(14)} RSS rise ${peak - before} MB (${before} → ${peak} MB)   /e p99 idle ${ms(idle.p99)}, during ${ms(during.p99)} (${(during.p99 / idle.p99).toFixed(2)}× idle; max ${ms(during.max)}, errors ${during.errors})   server CPU idle ${pct(idle.cpu)}, during ${pct(during.cpu)}   answers: ${answers}`
     )
   }
   console.log("targets: RSS rise ≤ 50 MB, /e p99 ≤ 2× idle")

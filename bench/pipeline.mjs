@@ -2,12 +2,12 @@
 // (idempotent insert, band statistics, acknowledgement, trimming), beside a bare consumer doing only
 // XREADGROUP → plain multi-row INSERT → XACK on its own copy of the same entries.
 import { randomUUID } from "node:crypto"
-import * as Fs from "node:fs"
 import { Redis } from "ioredis"
 import Pg from "pg"
 import { v7 as uuidv7 } from "uuid"
 import {
   cleanup,
+  cpuSeconds,
   createDatabase,
   freePort,
   httpOk,
@@ -100,13 +100,9 @@ const main = async () => {
   const worker = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "worker" }, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/live`)
   )
-  const cpuTicks = () => {
-    const fields = Fs.readFileSync(`/proc/${worker.child.pid}/stat`, "utf8").split(") ")[1].split(" ")
-    return Number(fields[11]) + Number(fields[12])
-  }
-  const ticksBefore = cpuTicks()
+  const cpuBefore = cpuSeconds(worker.child.pid)
   const tapline = await countWhenDone(db, "taps", TAPS)
-  const writerCpu = (cpuTicks() - ticksBefore) / 100 / ((tapline.last.at - tapline.first.at) / 1000)
+  const writerCpu = (cpuSeconds(worker.child.pid) - cpuBefore) / ((tapline.last.at - tapline.first.at) / 1000)
   const taplineRate = ((tapline.last.n - tapline.first.n) / (tapline.last.at - tapline.first.at)) * 1000
   const { rows: counted } = await db.query("select sum(tap_count)::int as counted from bands")
   worker.child.kill("SIGTERM")

@@ -122,6 +122,12 @@ export const memory = (pid) => {
   return { rss: Math.round(kb("VmRSS") / 1024), peak: Math.round(kb("VmHWM") / 1024) }
 }
 
+/** CPU time a process has used so far (user + system), in seconds. */
+export const cpuSeconds = (pid) => {
+  const fields = Fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 /** A private redis-server pinned to `cpu`, without persistence, removed on exit. */

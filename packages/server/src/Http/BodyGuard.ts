@@ -78,13 +78,20 @@ const hasBody = (headers: IncomingMessage["headers"]) =>
 const tooLargeMessage = (limit: number) => `the request body is larger than this route takes (${limit} bytes)`
 
 /**
+ * What is read and thrown away of a refused body before its connection is cut: enough for the bytes already in
+ * flight when the client reads the answer. Reading a megabyte per refusal cost a whole core at ~200 refusals/s
+ * (bench:bodies, the flood phase), most of it the kernel's copy and the collector.
+ */
+export const DISCARD_CAP = 64 * 1024
+
+/**
  * Once the answer is out, an unread rest of the body stays unread. Node does not resume a request nobody
  * reads, so it stops taking from the socket and the keep-alive timeout closes the connection; if anything
  * flows anyway it is thrown away, and past `cap` bytes the connection is cut. Not `Connection: close`: it
  * resets a connection the client is still writing to, and the client (node:http, curl) then fails on the
  * reset without reading the 413 (seen in bench:bodies).
  */
-export const capRest = (request: IncomingMessage, response: ServerResponse, cap: number) => {
+export const capRest = (request: IncomingMessage, response: ServerResponse, cap = DISCARD_CAP) => {
   if (!hasBody(request.headers)) return
   response.once("finish", () => {
     if (request.complete) return
@@ -111,7 +118,7 @@ export const screen = (limits: BodyLimits, request: IncomingMessage, response: S
       "content-length": Buffer.byteLength(body),
       "cache-control": "no-store"
     })
-    capRest(request, response, limits.standard)
+    capRest(request, response)
     response.end(body)
     return true
   }
@@ -237,7 +244,7 @@ export const guardBodies =
       if (limit === undefined) return yield* app
       const source = NodeHttpServerRequest.toIncomingMessage(request)
       // Whatever the answer (a refusal, a 401 before a band import is read), an unread rest is not buffered.
-      capRest(source, NodeHttpServerRequest.toServerResponse(request), limits.standard)
+      capRest(source, NodeHttpServerRequest.toServerResponse(request))
       if (!WITH_BODY.has(request.method)) return yield* app
       const type = (request.headers["content-type"] ?? "").toLowerCase()
       if (type.startsWith("multipart/")) {

@@ -195,7 +195,7 @@ const nodeServer = (hotPath: HotPathHandler | undefined) =>
           if (BodyGuard.screen(limits, request, response)) return true
           if (hotPath !== undefined && isHotPath(request.url)) {
             // The redirect never reads a body: one sent anyway stays unread.
-            BodyGuard.capRest(request, response, limits.standard)
+            BodyGuard.capRest(request, response)
             hotPath(request, response)
             return true
           }
