@@ -9,19 +9,7 @@
 import { spawn } from "node:child_process"
 import * as Http from "node:http"
 import { openLoop } from "./open-loop.mjs"
-import {
-  adminApi,
-  cleanup,
-  cpuSeconds,
-  createDatabase,
-  freePort,
-  httpOk,
-  memory,
-  redisPrefix,
-  redisUrl,
-  sleep,
-  startProcess
-} from "./support.mjs"
+import { cpuSeconds, memory, runBench, sleep, startTapline } from "./support.mjs"
 
 const MB = 1024 * 1024
 const BODY_MB = Number(process.env.BENCH_BODY_MB ?? 256)
@@ -127,25 +115,8 @@ const sampleRss = (pid) => {
 const HOUR = 3_600_000
 
 /** A fresh server with one band on an active event; resolves with its pid and the open loop on /e. */
-const startTapline = async (name) => {
-  const databaseUrl = await createDatabase(`bodies_${name}`)
-  const port = await freePort()
-  const server = await startProcess(
-    SERVER,
-    [],
-    {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix(`bodies-${name}`),
-      LOG_LEVEL: "WARN",
-      TAPLINE_ROLE: "api"
-    },
-    0,
-    () => httpOk(`http://127.0.0.1:${port}/health/ready`)
-  )
-  const { api } = adminApi(port, databaseUrl)
+const startBench = async (name) => {
+  const { server, port, api } = await startTapline(`bodies_${name}`)
   const org = await api("POST", "/api/v1/organizations", {
     slug: "bodies",
     name: "Bodies",
@@ -176,7 +147,7 @@ const main = async () => {
     [true, true]
   ]) {
     const name = `${chunked ? "chunked" : "sized"}${flood ? " flood" : ""}`
-    const { pid, port, loop, stop: stopServer } = await startTapline(name)
+    const { pid, port, loop, stop: stopServer } = await startBench(name)
     await loop(3) // warm-up
     const idleCpu = cpuSeconds(pid)
     const idle = await loop(SECONDS)
@@ -214,9 +185,4 @@ const main = async () => {
   console.log("targets: RSS rise ≤ 50 MB, /e p99 ≤ 2× idle")
 }
 
-main()
-  .catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-  .finally(cleanup)
+runBench(main)

@@ -8,18 +8,7 @@ import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
-import {
-  adminApi,
-  cleanup,
-  createDatabase,
-  freePort,
-  httpOk,
-  onExit,
-  redisPrefix,
-  redisUrl,
-  sleep,
-  startProcess
-} from "./support.mjs"
+import { festival, onExit, runBench, sleep, startTapline } from "./support.mjs"
 
 const TAPS = Number(process.env.BENCH_TAPS ?? 1_000_000)
 const BANDS = 50_000
@@ -54,44 +43,17 @@ const main = async () => {
     Fs.rmSync(directory, { recursive: true, force: true })
   })
 
-  const databaseUrl = await createDatabase("export")
-  const port = await freePort()
-  const server = await startProcess(
-    "apps/api/dist/main.js",
-    [],
-    {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix("export"),
-      LOG_LEVEL: "WARN",
-      STORAGE_PROVIDER: "s3",
-      STORAGE_S3_BUCKET: "bench",
-      STORAGE_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
-      STORAGE_S3_FORCE_PATH_STYLE: "true",
-      STORAGE_S3_ACCESS_KEY_ID: "S3RVER",
-      STORAGE_S3_SECRET_ACCESS_KEY: "S3RVER"
-    },
-    0,
-    () => httpOk(`http://127.0.0.1:${port}/health/ready`)
-  )
-  const { key, api } = adminApi(port, databaseUrl)
+  const { server, port, databaseUrl, key, api } = await startTapline("export", {
+    TAPLINE_ROLE: "all",
+    STORAGE_PROVIDER: "s3",
+    STORAGE_S3_BUCKET: "bench",
+    STORAGE_S3_ENDPOINT: `http://127.0.0.1:${s3Port}`,
+    STORAGE_S3_FORCE_PATH_STYLE: "true",
+    STORAGE_S3_ACCESS_KEY_ID: "S3RVER",
+    STORAGE_S3_SECRET_ACCESS_KEY: "S3RVER"
+  })
   const org = await api("POST", "/api/v1/organizations", { slug: "bench", name: "Bench" })
-  const event = await api("POST", `/api/v1/organizations/${org.id}/events`, {
-    name: "Festival",
-    timezone: "Europe/Berlin"
-  })
-  const start = Date.UTC(2026, 6, 1, 16, 0)
-  const hours = 8
-  const window = await api("POST", `/api/v1/organizations/${org.id}/events/${event.id}/windows`, {
-    type: "LIVE",
-    url: "https://example.com/live",
-    startsAt: new Date(start).toISOString(),
-    endsAt: new Date(start + hours * 3_600_000).toISOString()
-  })
-  const csv = `band_uid\n${Array.from({ length: BANDS }, (_, i) => `FEST-${i}`).join("\n")}\n`
-  await api("POST", `/api/v1/organizations/${org.id}/events/${event.id}/bands/import`, csv, "text/csv")
+  const { event, window, start, hours } = await festival(api, org.id, BANDS)
 
   const db = new Pg.Client({ connectionString: databaseUrl })
   await db.connect()
@@ -192,9 +154,4 @@ const main = async () => {
   server.child.kill("SIGTERM")
 }
 
-main()
-  .catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-  .finally(cleanup)
+runBench(main)

@@ -11,17 +11,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import Pg from "pg"
-import {
-  adminApi,
-  cleanup,
-  createDatabase,
-  freePort,
-  httpOk,
-  redisPrefix,
-  redisUrl,
-  sleep,
-  startProcess
-} from "./support.mjs"
+import { festival, runBench, sleep, startTapline } from "./support.mjs"
 
 const PINGS = Number(process.env.BENCH_PINGS ?? 48)
 const EXPORTS = Number(process.env.BENCH_EXPORTS ?? 150)
@@ -74,31 +64,17 @@ const until = async (condition, what, timeoutMs = 900_000) => {
 const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`
 
 const main = async () => {
-  const databaseUrl = await createDatabase("fairness")
-  const port = await freePort()
   const storage = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-fairness-"))
-  await startProcess(
-    "apps/api/dist/main.js",
-    [],
-    {
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: redisPrefix("fairness"),
-      LOG_LEVEL: "ERROR",
-      TAPLINE_ROLE: "all",
-      STORAGE_LOCAL_DIR: storage,
-      OUTBOUND_ALLOW: "127.0.0.1",
-      WEBHOOK_POLL_INTERVAL: "100 millis",
-      // The floods are the point: quotas (where the server has them) must not stop them here.
-      QUOTA_TEST_PINGS_PER_MINUTE: "10000",
-      QUOTA_EXPORTS_PER_MINUTE: "10000"
-    },
-    0,
-    () => httpOk(`http://127.0.0.1:${port}/health/ready`)
-  )
-  const { api } = adminApi(port, databaseUrl)
+  const { port, databaseUrl, api } = await startTapline("fairness", {
+    LOG_LEVEL: "ERROR",
+    TAPLINE_ROLE: "all",
+    STORAGE_LOCAL_DIR: storage,
+    OUTBOUND_ALLOW: "127.0.0.1",
+    WEBHOOK_POLL_INTERVAL: "100 millis",
+    // The floods are the point: quotas (where the server has them) must not stop them here.
+    QUOTA_TEST_PINGS_PER_MINUTE: "10000",
+    QUOTA_EXPORTS_PER_MINUTE: "10000"
+  })
   const as = (key) => async (method, path, body) => {
     const response = await fetch(`http://127.0.0.1:${port}${path}`, {
       method,
@@ -152,20 +128,7 @@ const main = async () => {
   )
 
   // --- exports --------------------------------------------------------------------------------------------
-  const event = await flooder.owner("POST", `/api/v1/organizations/${flooder.id}/events`, {
-    name: "Festival",
-    timezone: "Europe/Berlin"
-  })
-  const start = Date.UTC(2026, 6, 1, 16, 0)
-  const hours = 8
-  const window = await api("POST", `/api/v1/organizations/${flooder.id}/events/${event.id}/windows`, {
-    type: "LIVE",
-    url: "https://example.com/live",
-    startsAt: new Date(start).toISOString(),
-    endsAt: new Date(start + hours * 3_600_000).toISOString()
-  })
-  const csv = `band_uid\n${Array.from({ length: BANDS }, (_, i) => `FEST-${i}`).join("\n")}\n`
-  await api("POST", `/api/v1/organizations/${flooder.id}/events/${event.id}/bands/import`, csv, "text/csv")
+  const { event, window, start, hours } = await festival(api, flooder.id, BANDS)
   const db = new Pg.Client({ connectionString: databaseUrl })
   db.on("error", () => {})
   await db.connect()
@@ -227,9 +190,4 @@ const main = async () => {
   )
 }
 
-main()
-  .catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-  .finally(cleanup)
+runBench(main)

@@ -2,36 +2,13 @@
 // insert, audit, read-model projection), three times into fresh events, beside the baseline: the same rows
 // inserted by one plain SQL statement (the database work alone).
 import Pg from "pg"
-import {
-  adminApi,
-  cleanup,
-  createDatabase,
-  freePort,
-  httpOk,
-  redisPrefix,
-  redisUrl,
-  startProcess
-} from "./support.mjs"
+import { runBench, startTapline } from "./support.mjs"
 
 const BANDS = Number(process.env.BENCH_BANDS ?? 100_000)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 
 const main = async () => {
-  const databaseUrl = await createDatabase("import")
-  const port = await freePort()
-  const env = {
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: redisPrefix("import"),
-    LOG_LEVEL: "WARN",
-    TAPLINE_ROLE: "api"
-  }
-  const server = await startProcess("apps/api/dist/main.js", [], env, 0, () =>
-    httpOk(`http://127.0.0.1:${port}/health/ready`)
-  )
-  const { api: call } = adminApi(port, databaseUrl)
+  const { server, databaseUrl, api: call } = await startTapline("import")
   const org = await call("POST", "/api/v1/organizations", { slug: "import", name: "Import" })
   // Each event gets wristbands of its own, as a real event does (ids shared across events cost a merge).
   const rowsOf = (run) =>
@@ -76,9 +53,4 @@ const main = async () => {
   server.child.kill("SIGTERM")
 }
 
-main()
-  .catch((error) => {
-    console.error(error)
-    process.exitCode = 1
-  })
-  .finally(cleanup)
+runBench(main)

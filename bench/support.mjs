@@ -202,3 +202,56 @@ export const adminApi = (port, databaseUrl) => {
   }
   return { key, api }
 }
+
+/**
+ * A fresh database and the built server on it, pinned to `cpu` and ready: the API role, WARN logs and a key
+ * prefix of its own unless `env` says otherwise. Resolves with the process, its port and an admin caller.
+ */
+export const startTapline = async (name, env = {}, cpu = 0) => {
+  const databaseUrl = await createDatabase(name)
+  const port = await freePort()
+  const server = await startProcess(
+    process.env.BENCH_SERVER ?? "apps/api/dist/main.js",
+    [],
+    {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: redisPrefix(name),
+      LOG_LEVEL: "WARN",
+      TAPLINE_ROLE: "api",
+      ...env
+    },
+    cpu,
+    () => httpOk(`http://127.0.0.1:${port}/health/ready`)
+  )
+  return { server, port, databaseUrl, ...adminApi(port, databaseUrl) }
+}
+
+/** The analytics benches' event: "Festival" in Berlin, an 8-hour LIVE window from 16:00 UTC on 1 July 2026,
+ * and `bands` bands FEST-0 … imported as CSV. */
+export const festival = async (api, organizationId, bands) => {
+  const events = `/api/v1/organizations/${organizationId}/events`
+  const event = await api("POST", events, { name: "Festival", timezone: "Europe/Berlin" })
+  const start = Date.UTC(2026, 6, 1, 16, 0)
+  const hours = 8
+  const window = await api("POST", `${events}/${event.id}/windows`, {
+    type: "LIVE",
+    url: "https://example.com/live",
+    startsAt: new Date(start).toISOString(),
+    endsAt: new Date(start + hours * 3_600_000).toISOString()
+  })
+  const csv = `band_uid\n${Array.from({ length: bands }, (_, i) => `FEST-${i}`).join("\n")}\n`
+  await api("POST", `${events}/${event.id}/bands/import`, csv, "text/csv")
+  return { event, window, start, hours }
+}
+
+/** Runs a bench's `main`, failing the process on an error, and always cleans up what it started. */
+export const runBench = (main) =>
+  main()
+    .catch((error) => {
+      console.error(error)
+      process.exitCode = 1
+    })
+    .finally(cleanup)
