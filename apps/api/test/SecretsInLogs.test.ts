@@ -75,7 +75,14 @@ describe("secrets never reach the logs", () => {
         (await api("POST", `${base}/webhooks/${endpointId}/rotate-secret`, {}, apiKey)).body.secret
       )
       await api("POST", `${base}/webhooks/${endpointId}/test`, undefined, apiKey)
-      await api("POST", `${base}/invitations`, { email: "invitee@example.com", role: "VIEWER" }, apiKey)
+      const invitation = (
+        await api("POST", `${base}/invitations`, { email: "invitee@example.com", role: "VIEWER" }, apiKey)
+      ).body
+      // The link is in the answer (shown once) and a new link replaces it: neither may reach the output.
+      const invitationLinks = [
+        String(invitation.link),
+        String((await api("POST", `${base}/invitations/${String(invitation.id)}/link`, {}, apiKey)).body.link)
+      ]
       // The invitation's mail goes out through the log provider, body at DEBUG: its link is the token.
       for (let i = 0; i < 300 && !server.output().includes("invitation=<redacted>"); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100))
@@ -119,7 +126,9 @@ describe("secrets never reach the logs", () => {
         smtpPassword,
         metricsToken,
         signature,
-        wrongKey: "tlk_wrongwrongwrongwrongwrong"
+        wrongKey: "tlk_wrongwrongwrongwrongwrong",
+        firstInvitationLink: invitationLinks[0]!,
+        newInvitationLink: invitationLinks[1]!
       })) {
         expect(output.includes(secret), `${name} is in the server's output`).toBe(false)
       }

@@ -32,6 +32,17 @@ export const Invitation = Schema.Struct({
   expiresAt: Schema.DateTimeUtc
 })
 
+/**
+ * A new invitation, or a new link for one. The link is in this answer only: the server keeps its hash, so the
+ * inviter can share it by hand (chat, a message) when email is not set up.
+ */
+export const InvitationWithLink = Schema.Struct({
+  ...Invitation.fields,
+  link: Schema.String,
+  /** False when nobody was emailed: this server's email goes only to its log, or this is a new link. */
+  emailed: Schema.Boolean
+})
+
 export const CreateInvitation = Schema.Struct({ email: Email, role: MemberRole }).annotations({
   examples: [{ email: "ana@acme.example", role: "EDITOR" } as never]
 })
@@ -50,11 +61,22 @@ export class InvitationsApi extends HttpApiGroup.make("invitations")
   .add(
     HttpApiEndpoint.post("create")`/api/v1/organizations/${organizationId}/invitations`
       .setPayload(CreateInvitation)
-      .addSuccess(Invitation, { status: 201 })
+      .addSuccess(InvitationWithLink, { status: 201 })
       .middleware(Authentication)
       .annotate(
         OpenApi.Description,
-        "Emails a single-use link valid for 7 days. Inviting the same email again replaces the open invitation. OWNER only."
+        "Emails a single-use link valid for 7 days, and answers with it once. Inviting the same email again " +
+          "replaces the open invitation. OWNER only."
+      )
+  )
+  .add(
+    HttpApiEndpoint.post("newLink")`/api/v1/organizations/${organizationId}/invitations/${invitationId}/link`
+      .addSuccess(InvitationWithLink)
+      .middleware(Authentication)
+      .annotate(
+        OpenApi.Description,
+        "A new link for an open invitation, valid for 7 days from now and not emailed; the previous link stops " +
+          "working. OWNER only."
       )
   )
   .add(

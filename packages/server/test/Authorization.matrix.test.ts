@@ -1028,6 +1028,17 @@ const specs: ReadonlyArray<Spec> = [
       })
   },
   {
+    name: "invitations.newLink",
+    method: "POST",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(
+        post(c, `${org(c)}/invitations`, { email: `link-${unique()}@example.com`, role: "VIEWER" }),
+        (r) => ({ path: `${org(c)}/invitations/${r.body.id}/link` })
+      )
+  },
+  {
     name: "invitations.list",
     method: "GET",
     min: "OWNER",

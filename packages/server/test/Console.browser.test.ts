@@ -617,6 +617,29 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         )
         yield* go(() => page.getByRole("button", { name: "Send invitation" }).click())
         yield* go(() => page.getByText("door@example.com as VIEWER").waitFor())
+        // No email provider here (the log one): the console says nobody was emailed and shows the link once.
+        yield* go(() => page.getByText("nobody was emailed").waitFor())
+        const firstLink = (yield* go(() => page.getByTestId("invitation-link").textContent())) ?? ""
+        expect(firstLink).toMatch(/invitation=tli_/)
+        yield* go(() => page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin }))
+        yield* go(() => page.getByRole("button", { name: "Copy the link for door@example.com" }).click())
+        yield* go(() =>
+          page
+            .getByRole("button", { name: "Copy the link for door@example.com" })
+            .getByText("Copied")
+            .waitFor()
+        )
+        expect(yield* go(() => page.evaluate(() => navigator.clipboard.readText()))).toBe(firstLink)
+        // Copy link later: a new link, on the clipboard; the old one stops working.
+        yield* go(() => page.getByRole("button", { name: "New link for door@example.com" }).click())
+        yield* go(() => page.getByText("the previous one no longer works").waitFor())
+        const secondLink = (yield* go(() => page.getByTestId("invitation-link").textContent())) ?? ""
+        expect(secondLink).toMatch(/invitation=tli_/)
+        expect(secondLink).not.toBe(firstLink)
+        expect(yield* go(() => page.evaluate(() => navigator.clipboard.readText()))).toBe(secondLink)
+        const invitationToken = (link: string) => new URL(link).searchParams.get("invitation")
+        expect((yield* call("GET", `/api/v1/invitations/${invitationToken(firstLink)}`)).status).toBe(404)
+        expect((yield* call("GET", `/api/v1/invitations/${invitationToken(secondLink)}`)).status).toBe(200)
         yield* go(() =>
           page.getByRole("form", { name: "New API key" }).getByLabel("Name").fill("door scanner")
         )

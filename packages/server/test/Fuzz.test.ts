@@ -137,6 +137,10 @@ layer(adminHarness({ JOBS_ENABLED: "false" }), { excludeTestServices: true, time
             })).body.endpoint.id
           }
           ids.messageId = (yield* post(`/webhooks/${ids.endpointId}/test`, {}, 202)).body.messageId
+          ids.invitationId = (yield* post("/invitations", {
+            email: "fuzz-invitee@example.com",
+            role: "VIEWER"
+          })).body.id
 
           const digest = sql<{ digest: string }>`
           select md5(coalesce(string_agg(x, ',' order by x), '')) as digest from (

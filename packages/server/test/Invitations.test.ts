@@ -142,6 +142,79 @@ layer(
       })
   )
 
+  it.effect("the create answer holds the emailed link once; the list never shows it", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const path = `/api/v1/organizations/${tenant.orgId}/invitations`
+      const invitee = unique("eve")
+      const created = yield* call("POST", path, {
+        key: tenant.keys.OWNER,
+        body: { email: invitee, role: "VIEWER" }
+      })
+      expect(created.status).toBe(201)
+      expect(created.body.emailed).toBe(true)
+      const mailed = /https:\/\/\S+invitation=tli_[\w-]+/.exec((yield* lastMailTo(invitee)).text ?? "")![0]
+      expect(created.body.link).toBe(mailed)
+      const listed = yield* call("GET", path, { key: tenant.keys.OWNER })
+      expect(JSON.stringify(listed.body)).not.toContain("tli_")
+    })
+  )
+
+  it.effect("Copy link: a new link works and the old one stops; not emailed; audited; OWNER only", () =>
+    Effect.gen(function* () {
+      const tenant = yield* createTenant(yield* bootstrapKey())
+      const other = yield* createTenant(yield* bootstrapKey())
+      const path = `/api/v1/organizations/${tenant.orgId}/invitations`
+      const invitee = unique("finn")
+      const created = yield* call("POST", path, {
+        key: tenant.keys.OWNER,
+        body: { email: invitee, role: "EDITOR" }
+      })
+      yield* lastMailTo(invitee)
+      const mailsBefore = smtp.received.length
+      const tokenOf = (link: string) => new URL(link).searchParams.get("invitation")!
+      const linkPath = `${path}/${created.body.id}/link`
+
+      expect((yield* call("POST", linkPath, { key: tenant.keys.EDITOR })).status).toBe(403)
+      expect((yield* call("POST", linkPath, { key: tenant.keys.VIEWER })).status).toBe(403)
+      // Another organisation's OWNER: the invitation is not theirs to see.
+      const foreign = `/api/v1/organizations/${other.orgId}/invitations/${created.body.id}/link`
+      expect((yield* call("POST", foreign, { key: other.keys.OWNER })).status).toBe(404)
+
+      const renewed = yield* call("POST", linkPath, { key: tenant.keys.OWNER })
+      expect(renewed.status).toBe(200)
+      expect(renewed.body).toMatchObject({
+        id: created.body.id,
+        email: invitee,
+        role: "EDITOR",
+        emailed: false
+      })
+      expect(renewed.body.link).not.toBe(created.body.link)
+      expect((yield* call("GET", `/api/v1/invitations/${tokenOf(created.body.link)}`)).status).toBe(404)
+      expect((yield* call("GET", `/api/v1/invitations/${tokenOf(renewed.body.link)}`)).status).toBe(200)
+      expect(smtp.received.length).toBe(mailsBefore)
+
+      const finn = yield* userWithSession(invitee)
+      const accepted = yield* call("POST", `/api/v1/invitations/${tokenOf(renewed.body.link)}/accept`, {
+        key: finn
+      })
+      expect(accepted.status).toBe(200)
+      // Accepted: no new link for it.
+      expect((yield* call("POST", linkPath, { key: tenant.keys.OWNER })).status).toBe(404)
+
+      const sql = yield* SqlClient.SqlClient
+      const entries = yield* sql<{ action: string; newValues: unknown }>`
+        select action, new_values from audit_log
+        where organization_id = ${tenant.orgId} and resource_type = 'invitation' order by occurred_at`
+      expect(entries.map((e) => e.action)).toEqual([
+        "invitation.create",
+        "invitation.link",
+        "invitation.accept"
+      ])
+      expect(JSON.stringify(entries)).not.toContain("tli_")
+    })
+  )
+
   it.effect("a link into an organisation deleted since is refused, even to the invited user", () =>
     Effect.gen(function* () {
       const admin = yield* bootstrapKey()

@@ -1,6 +1,7 @@
 import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
+import { CopyButton } from "../ui/CopyButton.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { RoleSelect } from "../ui/Selects.js"
@@ -41,7 +42,8 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
       </form>
       {secret !== null && (
         <p role="status" className="secret">
-          The new key (shown once, copy it now): <code data-testid="api-key-secret">{secret}</code>
+          The new key (shown once, copy it now): <code data-testid="api-key-secret">{secret}</code>{" "}
+          <CopyButton text={secret} label="Copy the new key" />
         </p>
       )}
       {keys.data !== null && (

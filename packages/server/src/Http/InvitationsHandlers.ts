@@ -17,6 +17,10 @@ export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations
         )
       )
       .handle(
+        "newLink",
+        withRole("OWNER", ({ path }) => invitations.newLink(path.organizationId, path.invitationId))
+      )
+      .handle(
         "list",
         withRole("OWNER", ({ path }) => invitations.listOpen(path.organizationId))
       )

@@ -72,10 +72,18 @@ export class InvitationRepository extends Effect.Service<InvitationRepository>()
           where id = ${id} and organization_id = ${organizationId} and accepted_at is null and revoked_at is null
           returning id`.pipe(Effect.map((rows) => rows.length > 0))
 
+      /** A new token for an open invitation (the old one stops matching), valid `validDays` from now. */
+      const rotate = (organizationId: OrganizationId, id: InvitationId, token: string, validDays: number) =>
+        sql<InvitationRow>`
+          update invitations as i
+          set token_hash = ${hashSecret(token)}, expires_at = now() + make_interval(days => ${validDays})
+          where i.id = ${id} and i.organization_id = ${organizationId} and ${isOpen}
+          returning ${columns}`.pipe(Effect.map((rows) => rows[0]))
+
       const markAccepted = (id: InvitationId, userId: UserId) =>
         sql`update invitations set accepted_at = now(), accepted_by = ${userId} where id = ${id}`
 
-      return { findOpen, listOpen, replace, revoke, markAccepted } as const
+      return { findOpen, listOpen, replace, revoke, rotate, markAccepted } as const
     })
   }
 ) {}

@@ -43,6 +43,13 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
     const changes = yield* Changes
     const mailer = yield* Mailer
     const config = yield* AppConfig
+    // Only the log provider: nobody gets the mail, the inviter must share the link.
+    const emails = config.email.providers.some((provider) => provider !== "log")
+    const linkFor = (token: string) => {
+      const link = new URL("/sign-in", publicOrigin(config))
+      link.searchParams.set("invitation", token)
+      return link.href
+    }
 
     /**
      * The mail is enqueued inside the transaction: it exists if and only if the invitation does, and the
@@ -54,8 +61,7 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
       input: { readonly email: string; readonly role: MemberRole }
     ) {
       const token = randomToken("tli_")
-      const link = new URL("/sign-in", publicOrigin(config))
-      link.searchParams.set("invitation", token)
+      const link = linkFor(token)
       const row = yield* changes.transact(
         Effect.gen(function* () {
           const organization = yield* organizations.find(organizationId)
@@ -81,7 +87,7 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
               input.email,
               MailTemplates.invitation(MailTemplates.brandOf(organization), {
                 role: input.role,
-                link: link.href,
+                link,
                 validDays: VALID_DAYS
               })
             )
@@ -97,7 +103,29 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
           return created
         })
       )
-      return toInvitation(row)
+      return { ...toInvitation(row), link, emailed: emails }
+    })
+
+    /** "Copy link": the link was shown once; a new one replaces it rather than the server keeping it. */
+    const newLink = Effect.fn("Invitations.newLink")(function* (
+      organizationId: OrganizationId,
+      id: InvitationId
+    ) {
+      const token = randomToken("tli_")
+      const row = yield* changes.transact(
+        Effect.gen(function* () {
+          const rotated = yield* repository.rotate(organizationId, id, token, VALID_DAYS)
+          if (rotated === undefined) return yield* changes.notFound("invitation", id)
+          yield* changes.record({
+            organizationId,
+            action: "invitation.link",
+            resourceType: "invitation",
+            resourceId: id
+          })
+          return rotated
+        })
+      )
+      return { ...toInvitation(row), link: linkFor(token), emailed: false }
     })
 
     const listOpen = Effect.fn("Invitations.listOpen")(function* (organizationId: OrganizationId) {
@@ -165,7 +193,7 @@ export class Invitations extends Effect.Service<Invitations>()("@tapline/server/
       )
     })
 
-    return { create, listOpen, revoke, preview, accept } as const
+    return { create, newLink, listOpen, revoke, preview, accept } as const
   }),
   dependencies: [
     InvitationRepository.Default,
