@@ -629,14 +629,14 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
             .getByText("Copied")
             .waitFor()
         )
-        expect(yield* go(() => page.evaluate(() => navigator.clipboard.readText()))).toBe(firstLink)
+        expect(yield* go(() => page.evaluate<string>("navigator.clipboard.readText()"))).toBe(firstLink)
         // Copy link later: a new link, on the clipboard; the old one stops working.
         yield* go(() => page.getByRole("button", { name: "New link for door@example.com" }).click())
         yield* go(() => page.getByText("the previous one no longer works").waitFor())
         const secondLink = (yield* go(() => page.getByTestId("invitation-link").textContent())) ?? ""
         expect(secondLink).toMatch(/invitation=tli_/)
         expect(secondLink).not.toBe(firstLink)
-        expect(yield* go(() => page.evaluate(() => navigator.clipboard.readText()))).toBe(secondLink)
+        expect(yield* go(() => page.evaluate<string>("navigator.clipboard.readText()"))).toBe(secondLink)
         const invitationToken = (link: string) => new URL(link).searchParams.get("invitation")
         expect((yield* call("GET", `/api/v1/invitations/${invitationToken(firstLink)}`)).status).toBe(404)
         expect((yield* call("GET", `/api/v1/invitations/${invitationToken(secondLink)}`)).status).toBe(200)
