@@ -71,7 +71,7 @@ layer(
           const location = yield* start(id)
           expect(location.pathname).toBe("/sign-in")
           expect(location.searchParams.get("error"), id).toBe(error)
-          expect(location.href).not.toMatch(/10\.255|127\.0\.0\.1/)
+          expect(location.search).not.toMatch(/10\.255|127\.0\.0\.1/)
           const warning = logs.find((l) => l.level === "WARN" && l.text.includes(`provider=${id}`))
           expect(warning?.text, `the WARN line for ${id}`).toContain(
             `url=${issuer}/.well-known/openid-configuration`
