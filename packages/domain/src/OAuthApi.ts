@@ -127,7 +127,13 @@ export const OAuthProviderConfig = Schema.Struct({
   hasClientSecret: Schema.Boolean,
   issuer: Schema.NullOr(Schema.String),
   settings: Schema.Record({ key: Schema.String, value: Schema.String }),
-  enabled: Schema.Boolean
+  enabled: Schema.Boolean,
+  /**
+   * The last time a sign-in could not use this provider, and why, as a category ("refused by the outbound
+   * policy", "unreachable", "bad discovery document"); the server's log has the URL and the details. Null
+   * once a sign-in through it succeeds.
+   */
+  lastError: Schema.NullOr(Schema.Struct({ category: Schema.String, at: Schema.DateTimeUtc }))
 })
 
 const Settings = Schema.Record({

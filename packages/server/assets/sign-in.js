@@ -11,7 +11,13 @@ const messages = {
     "The provider does not vouch for your email address. Sign in another way, then link this account.",
   no_account: "There is no Tapline account for this email. Ask an organisation owner for an invitation.",
   identity_taken: "That account is already linked to another Tapline user.",
-  unavailable: "The sign-in provider cannot be reached right now. Please try again later."
+  unavailable: "The sign-in provider cannot be reached right now. Please try again later.",
+  outbound_refused:
+    "This server is not allowed to contact the sign-in provider (its outbound policy refuses it). An administrator can allow it with OUTBOUND_ALLOW.",
+  unreachable:
+    "The sign-in provider cannot be reached right now. Please try again later, or sign in another way.",
+  discovery:
+    "The sign-in provider's configuration could not be read (a bad discovery document). An administrator must check the provider's issuer URL."
 }
 
 const $ = (id) => document.getElementById(id)

@@ -278,6 +278,8 @@ layer(harness, {
       const { hashSecret } = yield* Effect.promise(() => import("../src/Crypto/Tokens.js"))
       yield* sql`update invitations set token_hash = ${hashSecret(token)} where id = ${invitation.body.id}`
 
+      // An error from an earlier attempt: a sign-in that works clears it from the ADMIN's list.
+      yield* sql`update oauth_providers set last_error = 'unreachable', last_error_at = now() where id = 'acme-sso'`
       const jar = new CookieJarClient()
       const callback = yield* authorize(jar, "acme-sso", "ines", `?invitation=${token}`)
       expect(callback.searchParams.get("code")).toBeTruthy()
@@ -306,6 +308,8 @@ layer(harness, {
       const [session] = yield* sql<{ method: string }>`
         select s.method from sessions s join users u on u.id = s.user_id where u.email = ${emails.invited}`
       expect(session!.method).toBe("oauth:acme-sso")
+      const providers = yield* call("GET", "/api/v1/admin/oauth-providers", { key: admin })
+      expect(providers.body.find((p: { id: string }) => p.id === "acme-sso").lastError).toBeNull()
     })
   )
 

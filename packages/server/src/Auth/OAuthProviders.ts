@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { CreateOAuthProvider, OAuthProviderConfig, UpdateOAuthProvider } from "@tapline/domain"
 import { Conflict, InvalidRequest, NotFound } from "@tapline/domain"
-import { Effect, Option } from "effect"
+import { DateTime, Effect, Option } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { reencryptStale, SecretBox } from "../Crypto/SecretBox.js"
 import * as OutboundClient from "../Outbound/OutboundClient.js"
@@ -18,6 +18,8 @@ interface ProviderRow {
   readonly issuer: string | null
   readonly settings: Record<string, string>
   readonly enabled: boolean
+  readonly lastError: string | null
+  readonly lastErrorAt: Date | null
 }
 
 const associatedData = (providerId: string) => `oauth-client-secret:${providerId}`
@@ -30,11 +32,17 @@ const toConfig = (row: ProviderRow): typeof OAuthProviderConfig.Type => ({
   hasClientSecret: row.clientSecret !== null,
   issuer: row.issuer,
   settings: row.settings,
-  enabled: row.enabled
+  enabled: row.enabled,
+  lastError:
+    row.lastError === null || row.lastErrorAt === null
+      ? null
+      : { category: row.lastError, at: DateTime.unsafeFromDate(row.lastErrorAt) }
 })
 
 /** What each kind needs to work; checked on every write so a stored provider can always be built. */
-const checkComplete = (row: Omit<ProviderRow, "clientSecret"> & { readonly hasSecret: boolean }) => {
+const checkComplete = (
+  row: Omit<ProviderRow, "clientSecret" | "lastError" | "lastErrorAt"> & { readonly hasSecret: boolean }
+) => {
   const missing = (what: string) =>
     Effect.fail(new InvalidRequest({ message: `a ${row.kind} provider needs ${what}` }))
   if (row.kind === "oidc") {
@@ -65,7 +73,8 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
     const policy = OutboundPolicy.make(config.outbound.allow)
     const outbound = { policy, client: OutboundClient.make(policy) }
 
-    const columns = sql`id, kind, display_name, client_id, client_secret, issuer, settings, enabled`
+    const columns = sql`id, kind, display_name, client_id, client_secret, issuer, settings, enabled, last_error,
+      last_error_at`
 
     const find = (id: string) =>
       Effect.map(sql<ProviderRow>`select ${columns} from oauth_providers where id = ${id}`, (rows) =>
@@ -149,6 +158,15 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
         rows.length === 0 ? Effect.fail(new NotFound({ resource: "oauth-provider", id })) : Effect.void
       )
 
+    /** A sign-in could not use the provider: kept for the ADMIN's list (a category, never an address). */
+    const recordError = (id: string, category: string) =>
+      sql`update oauth_providers set last_error = ${category}, last_error_at = now() where id = ${id}`
+
+    /** A sign-in through the provider worked: what failed before is no longer the case. */
+    const clearError = (id: string) =>
+      sql`update oauth_providers set last_error = null, last_error_at = null
+          where id = ${id} and last_error is not null`
+
     /** Re-encrypts client secrets under the current key; returns how many changed. */
     const reencryptSecrets = Effect.gen(function* () {
       const rows = yield* sql<{ id: string; clientSecret: string }>`
@@ -171,6 +189,8 @@ export class OAuthProviders extends Effect.Service<OAuthProviders>()("@tapline/s
       create,
       update,
       remove,
+      recordError,
+      clearError,
       reencryptSecrets
     } as const
   })

@@ -11,6 +11,7 @@ import { hashSecret } from "../Crypto/Tokens.js"
 import { InvitationRepository } from "../Invitations/InvitationRepository.js"
 import { Users } from "../Users/Users.js"
 import { type FlowSecrets, OAuthFailure, type ProviderIdentity } from "./OAuth/OAuthProvider.js"
+import { type ProblemReason, problemOf } from "./OAuth/ProviderProblems.js"
 import { OAuthProviders } from "./OAuthProviders.js"
 import { SignIn, type SignInOutcome } from "./SignIn.js"
 
@@ -45,6 +46,7 @@ export type FailureReason =
   | "no_account"
   | "identity_taken"
   | "unavailable"
+  | ProblemReason
 
 export type CallbackOutcome =
   | { readonly kind: "signed_in"; readonly outcome: SignInOutcome; readonly invitation: string | undefined }
@@ -81,6 +83,27 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
     const signIn = yield* SignIn
     const { auth } = yield* AppConfig
 
+    /**
+     * The provider could not be used (its discovery refused, unreachable or wrong): the operator reads the URL
+     * and reason in the log, the ADMIN the category in the provider list, the person signing in the category.
+     */
+    const unusable = (providerId: string, error: unknown) =>
+      Effect.gen(function* () {
+        const problem = problemOf(error)
+        yield* Effect.logWarning(
+          `sign-in provider ${providerId} cannot be used (${problem.category}); the sign-in page says so and ` +
+            "the ADMIN's provider list shows it"
+        ).pipe(
+          Effect.annotateLogs({
+            provider: providerId,
+            url: problem.url ?? "(not a fetch)",
+            reason: problem.detail
+          })
+        )
+        yield* Effect.orDie(providers.recordError(providerId, problem.category))
+        return yield* new Refused({ reason: problem.reason })
+      })
+
     /** The provider's authorization URL and the sealed state cookie value; 404 for an unknown provider. */
     const start = (providerId: string, options: { invitation?: string; linkUserId?: UserId } = {}) =>
       Effect.gen(function* () {
@@ -93,9 +116,10 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
           codeVerifier: generateCodeVerifier(),
           nonce: randomBytes(24).toString("base64url")
         }
-        const url = yield* Effect.tryPromise(() => provider.value.authorizationUrl(secrets)).pipe(
-          Effect.mapError(() => new Refused({ reason: "unavailable" }))
-        )
+        const url = yield* Effect.tryPromise({
+          try: () => provider.value.authorizationUrl(secrets),
+          catch: (error) => error
+        }).pipe(Effect.catchAll((error) => unusable(providerId, error)))
         const sealed = box.encrypt(
           Schema.encodeSync(FlowState)({
             providerId,
@@ -216,18 +240,18 @@ export class OAuthSignIn extends Effect.Service<OAuthSignIn>()("@tapline/server/
         )
         const identity = yield* Effect.tryPromise({
           try: () => provider.identity(params.code!, flow),
-          catch: (error) =>
-            new Refused({
-              reason:
-                error instanceof OAuthFailure && error.reason !== "configuration"
-                  ? error.reason
-                  : "unavailable"
-            })
+          catch: (error) => error
         }).pipe(
-          Effect.tapError((error) =>
-            Effect.logWarning(`OAuth sign-in with ${providerId} failed`, error.reason)
+          Effect.catchAll((error) =>
+            error instanceof OAuthFailure && error.reason !== "configuration"
+              ? Effect.zipRight(
+                  Effect.logWarning(`OAuth sign-in with ${providerId} failed`, error.reason),
+                  Effect.fail(new Refused({ reason: error.reason }))
+                )
+              : unusable(providerId, error)
           )
         )
+        yield* Effect.orDie(providers.clearError(providerId))
         const { linked, userId } = yield* resolveUser(providerId, identity, flow)
         if (linked) return { kind: "linked" as const, providerId }
         const outcome = yield* signIn.complete(userId, `oauth:${providerId}`)

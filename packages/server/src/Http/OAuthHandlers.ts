@@ -94,9 +94,12 @@ export const OAuthHandlers = HttpApiBuilder.group(TaplineApi, "oauth", (handlers
                   headers: { "cache-control": "no-store" }
                 }).pipe(withStateCookie(cookie, formPost))
               ),
-              Effect.catchTag("Refused", () =>
+              Effect.catchTag("Refused", (refused) =>
                 Effect.succeed(
-                  HttpServerResponse.redirect(signInPage({ error: "unavailable" }), { status: 302 })
+                  HttpServerResponse.redirect(signInPage({ error: refused.reason }), {
+                    status: 302,
+                    headers: { "cache-control": "no-store" }
+                  })
                 )
               )
             )

@@ -22,7 +22,15 @@ export class OAuthFailure extends Data.TaggedError("OAuthFailure")<{
   readonly reason: "exchange" | "id_token" | "profile" | "configuration"
   readonly message: string
   readonly cause?: unknown
+  /** The URL the failing request went to, for the operator's log (never shown to the person signing in). */
+  readonly url?: string
 }> {}
+
+/** A discovery document that cannot be used: not found, not JSON, another issuer's, an endpoint missing. */
+export class DiscoveryInvalid extends Error {
+  readonly _tag = "DiscoveryInvalid"
+  override readonly name = "DiscoveryInvalid"
+}
 
 /**
  * One identity provider behind one interface, as arctic has one class per provider. `identity` exchanges the

@@ -1,6 +1,12 @@
 import { CodeChallengeMethod, OAuth2Client } from "arctic"
 import { identityFromClaims, verifyIdToken } from "./IdTokens.js"
-import { failure, type OAuthProvider, type ProviderSettings } from "./OAuthProvider.js"
+import {
+  DiscoveryInvalid,
+  failure,
+  OAuthFailure,
+  type OAuthProvider,
+  type ProviderSettings
+} from "./OAuthProvider.js"
 
 type Outbound = ProviderSettings["outbound"]
 
@@ -25,19 +31,25 @@ const isHttp = (value: unknown): value is string => {
   }
 }
 
+const discoveryUrl = (issuer: string) => `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`
+
 const fetchDiscovery = async (issuer: string, outbound: Outbound): Promise<Discovery> => {
-  const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`
+  const url = discoveryUrl(issuer)
   const response = await outbound.client.fetch(url, { signal: AbortSignal.timeout(5_000), redirect: "error" })
-  if (!response.ok) throw new Error(`discovery answered ${response.status}`)
-  const document = (await response.json()) as Discovery
+  if (!response.ok) throw new DiscoveryInvalid(`discovery answered ${response.status}`)
+  const document = (await response.json().catch(() => {
+    throw new DiscoveryInvalid("discovery is not JSON")
+  })) as Discovery
   // OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
-  if (document.issuer !== issuer) throw new Error(`discovery names issuer ${document.issuer}, not ${issuer}`)
+  if (document.issuer !== issuer) {
+    throw new DiscoveryInvalid(`discovery names issuer ${String(document.issuer)}, not ${issuer}`)
+  }
   // The authorization endpoint goes into a Location header: never a javascript: or data: URL from a document.
   for (const field of ["authorization_endpoint", "token_endpoint", "jwks_uri"] as const) {
-    if (!isHttp(document[field])) throw new Error(`discovery has no http(s) ${field}`)
+    if (!isHttp(document[field])) throw new DiscoveryInvalid(`discovery has no http(s) ${field}`)
   }
   if (document.userinfo_endpoint !== undefined && !isHttp(document.userinfo_endpoint)) {
-    throw new Error("discovery has a userinfo_endpoint that is not http(s)")
+    throw new DiscoveryInvalid("discovery has a userinfo_endpoint that is not http(s)")
   }
   return document
 }
@@ -49,7 +61,14 @@ const discover = (issuer: string, outbound: Outbound) => {
   const document = fetchDiscovery(issuer, outbound)
   discoveries.set(issuer, { at: Date.now(), document })
   document.catch(() => discoveries.delete(issuer))
-  return document.catch(failure("configuration", `OIDC discovery of ${issuer} failed`))
+  return document.catch((cause) => {
+    throw new OAuthFailure({
+      reason: "configuration",
+      message: `OIDC discovery of ${issuer} failed`,
+      cause,
+      url: discoveryUrl(issuer)
+    })
+  })
 }
 
 /** Any OpenID Connect provider (Keycloak, Okta, Auth0, …) configured by its issuer URL. */
