@@ -1,0 +1,366 @@
+import { execFileSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
+import { type RunningPrometheus, startPrometheus } from "./support/Prometheus.js"
+import {
+  apiCaller,
+  freePort,
+  METRICS_TOKEN,
+  type RunningServer,
+  runCli,
+  startServer,
+  waitUntilReady
+} from "./support/ServerProcess.js"
+
+/*
+ * Issue 28 item 5 (DESIGN §8): a real Prometheus (Debian's) scrapes the built server's /metrics with the
+ * bearer token, loads deploy/prometheus's rules, and one of them fires on the real condition it names.
+ */
+
+const root = fileURLToPath(new URL("../../../", import.meta.url))
+const shippedRules = Path.join(root, "deploy/prometheus/tapline-rules.yml")
+const dashboard = Path.join(root, "deploy/grafana/tapline-dashboard.json")
+const JOB = "tapline"
+
+const agent = new Http.Agent({ keepAlive: true, maxSockets: 16 })
+
+/** One tap (a demo band unless told); the status. */
+const tap = (
+  port: number,
+  band: number | string,
+  options: { host?: string; method?: string; userAgent?: string } = {}
+) =>
+  new Promise<number>((resolve, reject) => {
+    const bandId = typeof band === "string" ? band : `DEMO-${String((band % 1000) + 1).padStart(4, "0")}`
+    const request = Http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        method: options.method ?? "GET",
+        path: `/e?bandId=${encodeURIComponent(bandId)}`,
+        headers: {
+          host: options.host ?? "demo.localhost",
+          "user-agent": options.userAgent ?? "Mozilla/5.0 (iPhone) Mobile/15E148"
+        }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode ?? 0))
+      }
+    )
+    request.on("error", reject)
+    request.setTimeout(20_000, () => request.destroy(new Error("timeout")))
+    request.end()
+  })
+
+const taps = async (port: number, from: number, count: number) => {
+  const statuses = await Promise.all(Array.from({ length: count }, (_, n) => tap(port, from + n)))
+  expect(statuses.filter((status) => status !== 302)).toEqual([])
+}
+
+/**
+ * The shipped rules with every `for:` at one second and the group renamed: the same expressions, so a rule
+ * that fires here fires in production once its condition has lasted as long as the shipped file says.
+ */
+const quickCopy = (dir: string) => {
+  const text = Fs.readFileSync(shippedRules, "utf8")
+  const quick = text.replace("- name: tapline\n", "- name: tapline-quick\n").replace(/for: \S+/g, "for: 1s")
+  const file = Path.join(dir, "tapline-rules-quick.yml")
+  Fs.writeFileSync(file, quick)
+  return file
+}
+
+const firing = async (prometheus: RunningPrometheus, alertname: string, instance?: string) =>
+  (await prometheus.alerts()).some(
+    (alert) =>
+      alert.state === "firing" &&
+      alert.labels.alertname === alertname &&
+      (instance === undefined || alert.labels.instance === instance)
+  )
+
+/** A seeded generator (mulberry32): the names a failing run used can be made again from its printed seed. */
+const random = (seed: number) => {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const scalar = async (prometheus: RunningPrometheus, expr: string) => {
+  const [sample] = await prometheus.query(expr)
+  return sample === undefined ? undefined : Number(sample.value[1])
+}
+
+describe("a real Prometheus", () => {
+  it("scrapes /metrics with the token, loads the shipped rules, fires TaplineWriterNotWriting while the writer is frozen", async () => {
+    const database = await createDatabase()
+    const prefix = uniquePrefix("prometheus")
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-prom-rules-"))
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix,
+      TAP_RATE_LIMIT_PER_MINUTE: "100000000",
+      LOG_LEVEL: "WARN"
+    }
+    const processes: Array<RunningServer> = []
+    // When each step finished, printed: where the test's time goes on a loaded machine.
+    const started = Date.now()
+    const steps: Array<string> = []
+    const step = (what: string) => steps.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)}s`)
+    let prometheus: RunningPrometheus | undefined
+    // A stopped process never acts on SIGTERM: the cleanup wakes it first.
+    let frozen: RunningServer | undefined
+    try {
+      const quick = quickCopy(dir)
+      const promtool = execFileSync(Path.join(root, "scripts/promtool.sh"), { encoding: "utf8" }).trim()
+      for (const file of [shippedRules, quick]) {
+        expect(execFileSync(promtool, ["check", "rules", file], { encoding: "utf8" })).toContain("SUCCESS")
+      }
+
+      // Prometheus first (it takes a few seconds to turn its configuration into scrapes), then an API process
+      // and a worker (the tap writer), together, on the ports it scrapes.
+      const [apiPort, workerPort] = [await freePort(), await freePort()]
+      const apiTarget = `127.0.0.1:${apiPort}`
+      const workerTarget = `127.0.0.1:${workerPort}`
+      prometheus = await startPrometheus({
+        jobs: [
+          { name: JOB, targets: [apiTarget, workerTarget], token: METRICS_TOKEN },
+          // The same server with another bearer: the token is what lets the scrape in.
+          { name: "wrong-token", targets: [apiTarget], token: "not-the-metrics-token" }
+        ],
+        ruleFiles: [shippedRules, quick]
+      })
+      const [api, worker] = [
+        await startServer({ ...env, PORT: String(apiPort), TAPLINE_ROLE: "api", TAPLINE_DEMO: "1" }),
+        await startServer({ ...env, PORT: String(workerPort), TAPLINE_ROLE: "worker" })
+      ]
+      processes.push(api, worker)
+      await Promise.all([waitUntilReady(api), waitUntilReady(worker)])
+      step("servers ready")
+      const prom = prometheus
+
+      // The scrape, with the token: both targets up.
+      const up = async (target: string) =>
+        (await prom.targets()).some((t) => t.labels.instance === target && t.health === "up")
+          ? true
+          : undefined
+      await prom.waitFor("both targets up", async () => (await up(apiTarget)) && (await up(workerTarget)))
+      // The worker frozen (SIGSTOP): a writer that stores nothing and does not answer its scrape, as a wedged
+      // process or a lost host does. TaplineDown says so.
+      worker.child.kill("SIGSTOP")
+      frozen = worker
+      await prom.waitFor("TaplineDown firing for the worker", async () =>
+        (await firing(prom, "TaplineDown", workerTarget)) ? true : undefined
+      )
+      const refused = await prom.waitFor("the wrong token's scrape", async () =>
+        (await prom.targets()).find((t) => t.labels.job === "wrong-token" && t.health === "down")
+      )
+      expect(refused.lastError).toContain("401")
+      step("TaplineDown firing")
+
+      // The shipped rules loaded, healthy; the quick copy's expressions are the shipped ones.
+      const groups = await prom.ruleGroups()
+      const shipped = groups.find((group) => group.name === "tapline")
+      const copy = groups.find((group) => group.name === "tapline-quick")
+      expect(shipped?.file).toBe(shippedRules)
+      expect(shipped?.rules.length).toBe(12)
+      expect(copy?.rules.map((rule) => [rule.name, rule.query])).toEqual(
+        shipped?.rules.map((rule) => [rule.name, rule.query])
+      )
+      const broken = (shipped?.rules ?? []).filter((rule) => rule.health === "err")
+      expect(broken.map((rule) => `${rule.name}: ${rule.lastError}`)).toEqual([])
+      // Every metric a rule or a dashboard panel names is one Tapline exposes (a histogram by its _bucket,
+      // _count or _sum): a name that is not can never fire, or shows an empty panel.
+      const exposed = await prom.metricNames(JOB)
+      expect(exposed.has("tapline_redirects_total")).toBe(true)
+      const panels = [...Fs.readFileSync(dashboard, "utf8").matchAll(/"expr":\s*"((?:[^"\\]|\\.)*)"/g)]
+      expect(panels.length).toBeGreaterThan(10)
+      const queries = [
+        ...(shipped?.rules ?? []).map((rule) => [`rule ${rule.name}`, rule.query] as const),
+        ...panels.map(([, expr]) => ["dashboard", JSON.parse(`"${expr}"`) as string] as const)
+      ]
+      const unknown = queries.flatMap(([where, query]) =>
+        [...query.matchAll(/\b(?:tapline|nodejs|process)_[a-z0-9_]+/g)]
+          .map(([name]) => name)
+          .filter((name) => !exposed.has(name) && !exposed.has(name.replace(/_(bucket|count|sum)$/, "")))
+          .map((name) => `${where}: ${name}`)
+      )
+      expect(unknown).toEqual([])
+
+      // No taps yet: the rule's other leg holds (no batch stored) and it stays quiet.
+      await prom.waitFor("no writer rate", async () =>
+        (await scalar(prom, "sum(rate(tapline_writer_batch_size_count[5m]))")) === 0 ? true : undefined
+      )
+      expect(await scalar(prom, "sum(tapline_redirects_total)")).toBeUndefined()
+      const evaluatedAfter = async (since: number) =>
+        (await prom.ruleGroups()).some(
+          (group) => group.name === "tapline-quick" && Date.parse(group.lastEvaluation) > since + 2000
+        )
+      const quietSince = Date.now()
+      await prom.waitFor("two more evaluations", async () =>
+        (await evaluatedAfter(quietSince)) ? true : undefined
+      )
+      expect(await firing(prom, "TaplineWriterNotWriting")).toBe(false)
+      step("quiet before taps")
+
+      // Taps with no writer: they wait in the stream, the redirect count rises, the alert fires.
+      await taps(api.port, 0, 40)
+      expect(
+        await prom.waitFor("40 redirects scraped", async () => {
+          const value = await scalar(prom, "sum(tapline_redirects_total)")
+          return value === 40 ? value : undefined
+        })
+      ).toBe(40)
+      expect(await scalar(prom, "sum(tapline_stream_length)")).toBeGreaterThan(0)
+      step("redirects scraped")
+      await prom.waitFor("TaplineWriterNotWriting firing", async () =>
+        (await firing(prom, "TaplineWriterNotWriting")) ? true : undefined
+      )
+      step("firing")
+
+      // The writer resumes: it stores the backlog, and once it stores batches Prometheus has seen, the alert ends.
+      worker.child.kill("SIGCONT")
+      frozen = undefined
+      await prom.waitFor("the worker target up", () => up(workerTarget))
+      await taps(api.port, 40, 20)
+      await prom.waitFor("60 taps stored", async () => {
+        const [row] = await database.query<{ n: string }>("select count(*) as n from taps")
+        return Number(row?.n) === 60 ? true : undefined
+      })
+      step("stored")
+      await prom.waitFor("TaplineWriterNotWriting resolved", async () =>
+        (await firing(prom, "TaplineWriterNotWriting")) ? undefined : true
+      )
+      await prom.waitFor("TaplineDown resolved", async () =>
+        (await firing(prom, "TaplineDown", workerTarget)) ? undefined : true
+      )
+      expect(await scalar(prom, "sum(rate(tapline_writer_batch_size_count[5m]))")).toBeGreaterThan(0)
+      step("resolved")
+      // Idle and healthy, the stream empties (the writer trims it), so the rule's other leg ends too: a quiet
+      // night, when no batch is stored for five minutes, does not page.
+      await prom.waitFor("the stream trimmed empty", async () =>
+        (await scalar(prom, "sum(tapline_stream_pending + tapline_stream_length)")) === 0 ? true : undefined
+      )
+      step("stream empty")
+    } finally {
+      console.log(`prometheus test: ${steps.join(", ")}`)
+      await prometheus?.stop()
+      frozen?.child.kill("SIGCONT")
+      await Promise.all(processes.map((p) => p.stop()))
+      agent.destroy()
+      await deletePrefix(prefix)
+      await database.drop()
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
+describe("metrics carry no organisation", () => {
+  it("after taps, refusals and API calls for two organisations, /metrics names neither's id, slug or tap host", async () => {
+    const seed = Number(process.env.TAPLINE_SEED ?? Math.floor(Math.random() * 2 ** 31))
+    console.log(`metrics isolation seed ${seed} (TAPLINE_SEED=${seed} repeats it)`)
+    const next = random(seed)
+    const word = (length: number) =>
+      Array.from({ length }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(next() * 36)]).join("")
+    const database = await createDatabase()
+    const prefix = uniquePrefix("metrics-orgs")
+    let server: RunningServer | undefined
+    try {
+      server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: prefix,
+        TAP_DOMAIN: "tap.test",
+        TAP_RATE_LIMIT_PER_MINUTE: "100000000",
+        LOG_LEVEL: "WARN"
+      })
+      await waitUntilReady(server)
+      const boot = await runCli(["admin:bootstrap", "--email", "metrics@example.com"], {
+        DATABASE_URL: database.url
+      })
+      expect(boot.code, boot.output).toBe(0)
+      const api = apiCaller(server.url, /^(tlk_\S+)$/m.exec(boot.output)?.[1] ?? "")
+
+      // What must never show: each organisation's id, slug, tap host, event id and band ids.
+      const secrets: Array<string> = []
+      for (const letter of ["a", "b"]) {
+        const slug = `m${word(9)}${letter}`
+        const org = await api("POST", "/api/v1/organizations", {
+          slug,
+          name: `Metrics ${letter}`,
+          websiteUrl: `https://${slug}.example/`
+        })
+        const orgId = String(org.id)
+        const event = await api("POST", `/api/v1/organizations/${orgId}/events`, {
+          name: "Night",
+          fallbackUrl: `https://${slug}.example/night`
+        })
+        const eventId = String(event.id)
+        const bands = Array.from({ length: 5 }, () => `B${word(8).toUpperCase()}`)
+        const imported = await api("POST", `/api/v1/organizations/${orgId}/events/${eventId}/bands/import`, {
+          bands: bands.map((bandUid) => ({ bandUid }))
+        })
+        expect(imported).toMatchObject({ created: 5 })
+        const active = await api("POST", `/api/v1/organizations/${orgId}/events/${eventId}/status`, {
+          status: "ACTIVE"
+        })
+        expect(active).toMatchObject({ status: "ACTIVE" })
+        const host = `${slug}.tap.test`
+        secrets.push(orgId, slug, host, eventId, ...bands)
+
+        // Served taps (twice per band: duplicates), a bot, a HEAD, an unknown band (the event's fallback too),
+        // and a malformed band id.
+        for (const band of [...bands, ...bands]) expect(await tap(server.port, band, { host })).toBe(302)
+        expect(await tap(server.port, bands[0]!, { host, userAgent: "Googlebot/2.1" })).toBe(302)
+        expect(await tap(server.port, bands[1]!, { host, method: "HEAD" })).toBe(302)
+        expect(await tap(server.port, `U${word(8).toUpperCase()}`, { host })).toBe(302)
+        expect(await tap(server.port, "not a band!", { host })).toBe(400)
+        // API calls on the organisation's paths, one of them refused.
+        await api("GET", `/api/v1/organizations/${orgId}/bands`)
+        await api("GET", `/api/v1/organizations/${orgId}/analytics/summary`)
+        await api("GET", `/api/v1/organizations/${orgId}/events/00000000-0000-0000-0000-000000000000`)
+      }
+      // A tap host no organisation has.
+      const stranger = `m${word(9)}z`
+      secrets.push(stranger)
+      expect(await tap(server.port, "B1", { host: `${stranger}.tap.test` })).toBe(404)
+
+      // Stored, so the writer's metrics have seen them too.
+      const deadline = Date.now() + 30_000
+      for (;;) {
+        const [row] = await database.query<{ n: string }>("select count(*) as n from taps")
+        if (Number(row?.n) >= 20) break
+        if (Date.now() > deadline) throw new Error(`taps not stored: ${row?.n} of at least 20`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+
+      const response = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` }
+      })
+      expect(response.status).toBe(200)
+      const text = await response.text()
+      const lower = text.toLowerCase()
+      expect(secrets.filter((secret) => lower.includes(secret.toLowerCase()))).toEqual([])
+      // The scrape is the real one: the taps and API calls above are in it.
+      expect(text).toMatch(/^tapline_redirects_total\{kind="FALLBACK"\} 26$/m)
+      expect(text).toMatch(/^tapline_writer_batch_size_count \d+$/m)
+      expect(text).toMatch(/^tapline_http_request_duration_seconds_count\{route="api",status="4xx"\} \d+$/m)
+    } finally {
+      await server?.stop()
+      agent.destroy()
+      await deletePrefix(prefix)
+      await database.drop()
+    }
+  }, 120_000)
+})
