@@ -4,6 +4,8 @@ import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { startRedisServer } from "@tapline/testing/redisServer"
+import { mountTinyDisk } from "@tapline/testing/tinyDisk"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
 import { type RunningPrometheus, startPrometheus } from "./support/Prometheus.js"
@@ -261,6 +263,97 @@ describe("a real Prometheus", () => {
       agent.destroy()
       await deletePrefix(prefix)
       await database.drop()
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
+describe("a real Prometheus, when taps are lost", () => {
+  it("fires the shipped TaplineTapsLost and TaplineJournalFailing while the journal's disk is full and Redis is down", async (context) => {
+    // A real full disk: a tmpfs filled to the last page (root only, as in JournalFullDisk.test.ts).
+    const disk = mountTinyDisk(256 * 1024)
+    if ("unavailable" in disk) {
+      console.warn(`skipped: ${disk.unavailable}`)
+      return context.skip()
+    }
+    const database = await createDatabase()
+    const redis = await startRedisServer()
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-prom-rules-"))
+    let prometheus: RunningPrometheus | undefined
+    let server: RunningServer | undefined
+    try {
+      const port = await freePort()
+      const target = `127.0.0.1:${port}`
+      prometheus = await startPrometheus({
+        jobs: [{ name: JOB, targets: [target], token: METRICS_TOKEN }],
+        ruleFiles: [shippedRules, quickCopy(dir)]
+      })
+      const prom = prometheus
+      server = await startServer({
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        TAPLINE_DEMO: "1",
+        TAP_SPOOL_DIR: disk.dir,
+        // A small memory tier: past it, with the journal failing and Redis gone, a served tap is lost.
+        TAP_MEMORY_BUFFER_MAX: "20",
+        TAP_RATE_LIMIT_PER_MINUTE: "100000000",
+        LOG_LEVEL: "ERROR"
+      })
+      await waitUntilReady(server)
+      // Scraped while healthy: the loss counter's series exist (at 0) before the first loss, which increase()
+      // needs to count it; nothing fires.
+      await prom.waitFor("the lost-tap series at 0", async () =>
+        (await scalar(prom, "sum(tapline_taps_lost_total)")) === 0 ? true : undefined
+      )
+      const quietSince = Date.now()
+      await prom.waitFor("two more evaluations", async () =>
+        (await prom.ruleGroups()).some(
+          (group) => group.name === "tapline-quick" && Date.parse(group.lastEvaluation) > quietSince + 2000
+        )
+          ? true
+          : undefined
+      )
+      expect(await firing(prom, "TaplineTapsLost")).toBe(false)
+      expect(await firing(prom, "TaplineJournalFailing")).toBe(false)
+
+      await redis.stop()
+      disk.fill()
+      // Every tap is still served (the attendee gets the 302); 20 wait in memory, the rest are lost.
+      await taps(server.port, 0, 50)
+      // Scraped during the outage: a scrape that waits on Redis outlasts Prometheus's timeout, and the
+      // instance shows as down instead of saying what it lost.
+      const lost = await prom.waitFor("lost taps scraped", async () => {
+        const value = await scalar(prom, 'sum(tapline_taps_lost_total{reason="memory_full"})')
+        if (value !== undefined && value > 0) return value
+        const [scraped] = await prom.targets()
+        throw new Error(`${scraped?.health}: ${scraped?.lastError}`)
+      })
+      expect(await scalar(prom, "max(tapline_recorder_memory_taps)")).toBe(20)
+      // TaplineTapsLost has no `for:`: the shipped rule itself fires. TaplineJournalFailing from the quick copy.
+      await prom.waitFor("TaplineTapsLost firing", async () =>
+        (await firing(prom, "TaplineTapsLost")) ? true : undefined
+      )
+      await prom.waitFor("TaplineJournalFailing firing", async () =>
+        (await firing(prom, "TaplineJournalFailing", target)) ? true : undefined
+      )
+      const shippedGroup = (await prom.ruleGroups()).find((group) => group.name === "tapline")
+      expect(shippedGroup?.rules.find((rule) => rule.name === "TaplineTapsLost")?.state).toBe("firing")
+      console.log(`taps lost while the journal's disk was full and Redis down: ${lost} of 50`)
+
+      // Both back: the taps held in memory are appended, and the journal alert ends.
+      disk.free()
+      await redis.start()
+      await prom.waitFor("TaplineJournalFailing resolved", async () =>
+        (await firing(prom, "TaplineJournalFailing", target)) ? undefined : true
+      )
+      expect(await scalar(prom, "max(tapline_recorder_memory_taps)")).toBe(0)
+    } finally {
+      await prometheus?.stop()
+      await server?.stop()
+      await redis.dispose()
+      await database.drop()
+      disk.dispose()
       Fs.rmSync(dir, { recursive: true, force: true })
     }
   }, 120_000)

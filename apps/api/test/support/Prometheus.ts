@@ -46,6 +46,8 @@ export interface RuleGroup {
     readonly health: string
     readonly lastError?: string
     readonly type: string
+    /** An alerting rule's: inactive, pending or firing. */
+    readonly state?: string
   }>
 }
 
