@@ -13,7 +13,8 @@ export const prometheusBinary = () => {
     return execFileSync("sh", ["-c", "command -v prometheus"], { encoding: "utf8" }).trim()
   } catch {
     throw new Error(
-      "prometheus is missing: set PROMETHEUS_PATH or apt-get install -y prometheus (scripts/test-all.sh does it as root)"
+      "prometheus is missing: set PROMETHEUS_PATH or apt-get install -y prometheus " +
+        "(scripts/test-all.sh does it as root)"
     )
   }
 }
@@ -111,7 +112,15 @@ export const startPrometheus = async (options: {
   )
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  // A binary that cannot start (a wrong PROMETHEUS_PATH) says so instead of leaving the test to time out.
+  let failedToStart: Error | undefined
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve())
+    child.once("error", (error) => {
+      failedToStart = error
+      resolve()
+    })
+  })
   const url = `http://127.0.0.1:${port}`
 
   const api = async <A>(path: string): Promise<A> => {
@@ -124,6 +133,7 @@ export const startPrometheus = async (options: {
     const deadline = Date.now() + timeoutMs
     let last: unknown
     for (;;) {
+      if (failedToStart !== undefined) throw new Error(`prometheus did not start: ${failedToStart.message}`)
       if (child.exitCode !== null) throw new Error(`prometheus exited:\n${output}`)
       try {
         const found = await check()
@@ -151,7 +161,8 @@ export const startPrometheus = async (options: {
     waitFor,
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      if (failedToStart === undefined && child.exitCode === null && child.signalCode === null)
+        child.kill("SIGKILL")
       await exited
       Fs.rmSync(dir, { recursive: true, force: true })
     }
