@@ -167,6 +167,11 @@ export const startPrometheus = async (options: {
       Fs.rmSync(dir, { recursive: true, force: true })
     }
   }
-  await waitFor("prometheus ready", async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined))
+  try {
+    await waitFor("prometheus ready", async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined))
+  } catch (error) {
+    await running.stop()
+    throw error
+  }
   return running
 }
