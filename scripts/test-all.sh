@@ -4,7 +4,8 @@
 # Uses TEST_DATABASE_URL / TEST_REDIS_URL when set, else the usual local ports. When nothing answers there it
 # starts private servers of its own (own data folder and port, removed afterwards), installing Debian's
 # postgresql and redis-server packages first when it runs as root and they are missing. The tests also start
-# throwaway redis-server processes (Sentinel, Cluster, TLS) and need openssl, and haproxy for the drain test.
+# throwaway redis-server processes (Sentinel, Cluster, TLS) and need openssl, haproxy for the drain test and
+# prometheus for the scrape and alert test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -97,6 +98,12 @@ command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 command -v openssl >/dev/null 2>&1 || apt_install openssl
 # The drain test puts two API processes behind a real balancer (Debian's haproxy, in /usr/sbin).
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+# The Prometheus test runs Debian's prometheus against the built server (apps/api/test/Prometheus.test.ts).
+if [ -z "${PROMETHEUS_PATH:-}" ]; then
+  command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || apt_install prometheus
+  PROMETHEUS_PATH=$(command -v prometheus || echo /usr/bin/prometheus)
+  export PROMETHEUS_PATH
+fi
 # The passkey tests drive a real browser (playwright-core never downloads one).
 if [ -z "${CHROMIUM_PATH:-}" ]; then
   command -v chromium >/dev/null 2>&1 || apt_install chromium

@@ -3,7 +3,7 @@ import { startRedisServer } from "@tapline/testing/redisServer"
 import { mountTinyDisk } from "@tapline/testing/tinyDisk"
 import { describe, expect, it } from "vitest"
 import { createDatabase } from "./support/Peers.js"
-import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { METRICS_TOKEN, type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /*
  * DESIGN §4 (issue 27): the journal's disk fills up while Redis is down. Every tap served then used to be
@@ -53,7 +53,12 @@ const sendTaps = async (port: number, from: number, to: number, outcomes: Map<nu
 }
 
 const metric = async (server: RunningServer, name: string) => {
-  const text = await (await fetch(`${server.url}/metrics`)).text()
+  const response = await fetch(`${server.url}/metrics`, {
+    headers: { authorization: `Bearer ${METRICS_TOKEN}` }
+  })
+  // Without the bearer the answer is a 401 whose body names no metric: the sum would be 0 whatever was lost.
+  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`)
+  const text = await response.text()
   return text
     .split("\n")
     .filter((line) => line.startsWith(name))

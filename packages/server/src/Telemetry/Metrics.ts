@@ -116,6 +116,26 @@ const registered = (metrics: MetricsShape, name: string, create: () => void) =>
       )
     : Effect.void
 
+/**
+ * How long a scrape waits for one gauge's read (they run side by side). Redis's client queues a command while
+ * it reconnects (seconds) and waits for ever on a hung server: a scrape waiting with it outlasts Prometheus's
+ * timeout, and an instance in a Redis outage would show as down instead of saying what it lost.
+ */
+const READ_DEADLINE_MS = 250
+
+/** `read()`'s value, or undefined when it fails or takes longer than the deadline. */
+const readWithin = async (read: () => Promise<number>): Promise<number | undefined> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), READ_DEADLINE_MS)
+  })
+  try {
+    return await Promise.race([read().catch(() => undefined), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** A gauge read at scrape time (stream length, pending deliveries). */
 export const gauge = (
   metrics: MetricsShape,
@@ -127,11 +147,9 @@ export const gauge = (
       help: options.help,
       registers: [metrics.registry],
       async collect() {
-        // A failed read (Redis down) keeps the last value; the outage shows in the health checks.
-        await options.read().then(
-          (value) => this.set(value),
-          () => {}
-        )
+        // A failed or late read (Redis down or hung) keeps the last value; the outage shows in the health checks.
+        const value = await readWithin(options.read)
+        if (value !== undefined) this.set(value)
       }
     })
   })
