@@ -2,8 +2,10 @@ import { describe, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
 import { Effect } from "effect"
 import { Sessions } from "../src/Auth/Sessions.js"
+import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+import { tapOf } from "./support/TapFixtures.js"
 
 /*
  * A live stream outlives the request that authenticated it, so it re-checks the caller at every tick: once
@@ -16,6 +18,7 @@ import { AdminServer, adminHarness } from "./support/AdminHarness.js"
 interface SseEvent {
   readonly event: string
   readonly data: string
+  readonly id: string
 }
 
 interface OpenStream {
@@ -34,7 +37,7 @@ const parse = (block: string): SseEvent => {
       .split("\n")
       .find((line) => line.startsWith(`${name}: `))
       ?.slice(name.length + 2) ?? ""
-  return { event: field("event"), data: field("data") }
+  return { event: field("event"), data: field("data"), id: field("id") }
 }
 
 /** A stream as EventSource reads it: messages parsed as they arrive, in the background. */
@@ -179,6 +182,59 @@ describe("live streams and revocation", () => {
         ).pipe(Effect.flatMap((reply) => ok(reply, 200, "revoke")))
         expect(yield* afterRevocation(`${base}/live`, bearer(created.body.secret), revoke)).toEqual(ended)
       })
+    )
+
+    it.effect(
+      "a reconnect with Last-Event-ID resumes where it left: no tap twice, none missed, seconds unbroken",
+      () =>
+        Effect.gen(function* () {
+          const tenant = yield* createTenant(yield* bootstrapKey("live-resume@example.com"))
+          const { base, eventId } = yield* liveEvent(tenant, [])
+          const recorder = yield* TapRecorder
+          const record = (bands: ReadonlyArray<string>) =>
+            Effect.sync(() => {
+              for (const band of bands)
+                recorder.record(tapOf({ orgId: tenant.orgId, eventIds: [eventId] }, band))
+            })
+          const bandsOf = (events: ReadonlyArray<SseEvent>) =>
+            events
+              .filter((e) => e.event === "tap")
+              .map((e) => (JSON.parse(e.data) as { bandUid: string }).bandUid)
+          const secondsOf = (events: ReadonlyArray<SseEvent>) =>
+            events
+              .filter((e) => e.event === "taps")
+              .map((e) => (JSON.parse(e.data) as { second: number }).second)
+
+          const first = yield* openStream(`${base}/live`, bearer(tenant.keys.VIEWER))
+          expect(first.status).toBe(200)
+          yield* first.until(() => ticks(first.events) > 0)
+          yield* record(["A-1", "A-2", "A-3"])
+          yield* first.until(() => bandsOf(first.events).length === 3)
+          // The viewer's position is the id of the last tick it read whole (the tick after the taps).
+          const seenTaps = first.events.length
+          yield* first.until(() => ticks(first.events, seenTaps) > 0)
+          first.close()
+          const lastId = first.events.findLast((e) => e.event === "counts")!.id
+          const lastSecond = Math.max(...secondsOf(first.events))
+
+          // Away: three more taps arrive.
+          yield* record(["B-1", "B-2", "B-3"])
+          const again = yield* openStream(`${base}/live`, {
+            ...bearer(tenant.keys.VIEWER),
+            "last-event-id": lastId
+          })
+          expect(again.status).toBe(200)
+          yield* again.until(() => bandsOf(again.events).length >= 3)
+          yield* again.until(() => ticks(again.events) > 1)
+          again.close()
+          expect(bandsOf(first.events)).toEqual(["A-1", "A-2", "A-3"])
+          expect(bandsOf(again.events)).toEqual(["B-1", "B-2", "B-3"])
+          // The per-second counts pick up at most RESEND_SECONDS back from where the first stream was, unbroken.
+          const resumed = secondsOf(again.events)
+          expect(resumed[0]).toBeLessThanOrEqual(lastSecond + 1)
+          const distinct = [...new Set(resumed)].sort((a, b) => a - b)
+          expect(distinct.at(-1)! - distinct[0]! + 1).toBe(distinct.length)
+        })
     )
 
     it.effect("a stream ends at the next tick after its session signs out", () =>

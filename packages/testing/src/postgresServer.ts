@@ -31,10 +31,17 @@ const owner = (): { uid: number; gid: number } | undefined => {
   return { uid, gid }
 }
 
-const waitForPostgres = async (url: string, timeoutMs = 30_000) => {
+/** Waits over the Unix socket, which stays open (trust) whatever pg_hba.conf asks of TCP clients. */
+const waitForPostgres = async (socketDir: string, port: number, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const client = new Pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
+    const client = new Pg.Client({
+      host: socketDir,
+      port,
+      user: "postgres",
+      database: "postgres",
+      connectionTimeoutMillis: 1000
+    })
     client.on("error", () => {})
     try {
       await client.connect()
@@ -60,9 +67,20 @@ export interface PostgresServer {
   readonly stop: (mode?: "fast" | "immediate") => Promise<void>
   readonly start: () => Promise<void>
   readonly dispose: () => Promise<void>
+  /** A superuser client over the Unix socket (trust), for set-up a test's TCP rules would refuse. */
+  readonly admin: () => Promise<Pg.Client>
 }
 
-export const startPostgresServer = async (): Promise<PostgresServer> => {
+export interface PostgresServerOptions {
+  /** More `-c name=value` settings (e.g. `ssl=on`). */
+  readonly settings?: ReadonlyArray<string>
+  /** Files to write into the data directory before the first start (owned by the server, mode 0600). */
+  readonly files?: Readonly<Record<string, string | Buffer>>
+  /** More listen addresses than 127.0.0.1 (any 127.0.0.0/8 address works on Linux). */
+  readonly listenAddresses?: ReadonlyArray<string>
+}
+
+export const startPostgresServer = async (options: PostgresServerOptions = {}): Promise<PostgresServer> => {
   const bin = binDir()
   const user = owner()
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-pg-"))
@@ -76,6 +94,11 @@ export const startPostgresServer = async (): Promise<PostgresServer> => {
     stdio: "ignore",
     ...(user ?? {})
   })
+  for (const [name, content] of Object.entries(options.files ?? {})) {
+    const file = Path.join(data, name)
+    Fs.writeFileSync(file, content, { mode: 0o600 })
+    if (user !== undefined) Fs.chownSync(file, user.uid, user.gid)
+  }
   const port = await freePort()
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`
   const args = [
@@ -86,11 +109,12 @@ export const startPostgresServer = async (): Promise<PostgresServer> => {
     "-k",
     dir,
     "-c",
-    "listen_addresses=127.0.0.1",
+    `listen_addresses=${["127.0.0.1", ...(options.listenAddresses ?? [])].join(",")}`,
     "-c",
     "fsync=off",
     "-c",
-    "max_connections=100"
+    "max_connections=100",
+    ...(options.settings ?? []).flatMap((setting) => ["-c", setting])
   ]
   let child: ChildProcess | null = null
   const exited = () => child === null || child.exitCode !== null || child.signalCode !== null
@@ -99,7 +123,7 @@ export const startPostgresServer = async (): Promise<PostgresServer> => {
     const launched = spawn(Path.join(bin, "postgres"), args, { stdio: "ignore", ...(user ?? {}) })
     launched.on("error", () => {})
     child = launched
-    await waitForPostgres(url)
+    await waitForPostgres(dir, port)
   }
   const signal = (name: NodeJS.Signals) =>
     new Promise<void>((resolve) => {
@@ -113,6 +137,11 @@ export const startPostgresServer = async (): Promise<PostgresServer> => {
     port,
     stop: (mode = "fast") => signal(mode === "fast" ? "SIGINT" : "SIGQUIT"),
     start,
+    admin: async () => {
+      const client = new Pg.Client({ host: dir, port, user: "postgres", database: "postgres" })
+      await client.connect()
+      return client
+    },
     dispose: async () => {
       await signal("SIGINT")
       Fs.rmSync(dir, { recursive: true, force: true })

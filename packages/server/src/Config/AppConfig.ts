@@ -85,8 +85,34 @@ const server = Config.all({
   )
 )
 
+/*
+ * pg reads TLS parameters from the URL over the `ssl` option Tapline gives it: `?sslmode=disable` would
+ * quietly turn DATABASE_SSL=verify-full off, and its `require` means verify-full against the system CAs.
+ * One place decides TLS, and the URL pasted from a provider's console says what to change.
+ */
+const urlTlsParameters = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "uselibpqcompat"]
+
+const databaseUrl = Config.redacted().pipe(
+  Config.mapOrFail((url) => {
+    const parameters = URL.canParse(Redacted.value(url))
+      ? new URL(Redacted.value(url)).searchParams
+      : undefined
+    const found = urlTlsParameters.filter((name) => parameters?.has(name) === true)
+    return found.length === 0
+      ? Either.right(url)
+      : Either.left(
+          ConfigError.InvalidData(
+            [],
+            `TLS is set by DATABASE_SSL and DATABASE_SSL_ROOT_CERT, not in the URL; remove ${found.join(", ")} ` +
+              "from it (sslmode=verify-full becomes DATABASE_SSL=verify-full, sslrootcert DATABASE_SSL_ROOT_CERT)"
+          )
+        )
+  }),
+  Config.nested("DATABASE_URL")
+)
+
 const database = Config.all({
-  url: Config.option(Config.redacted("DATABASE_URL")),
+  url: Config.option(databaseUrl),
   poolMax: Config.integer().pipe(
     Config.validate({ message: "expected an integer from 1 to 500", validation: (n) => n >= 1 && n <= 500 }),
     Config.nested("DATABASE_POOL_MAX"),

@@ -46,6 +46,37 @@ const describeTarget = (url: string): string => {
   }
 }
 
+const untrustedCertificate = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_SIGNATURE_FAILURE"
+])
+
+/**
+ * The one line an operator reads when the pool cannot open: a refused certificate says which variable to
+ * look at, since "unable to verify the first certificate" alone reads like a network fault.
+ */
+const describeFailure = (options: PoolOptions, cause: unknown): string => {
+  const target = describeTarget(options.url)
+  const message = cause instanceof Error ? cause.message : String(cause)
+  const code = typeof cause === "object" && cause !== null && "code" in cause ? String(cause.code) : ""
+  const verifying = typeof options.ssl === "object" && options.ssl.rejectUnauthorized === true
+  const tlsCheck = `PostgreSQL at ${target} failed the TLS check (DATABASE_SSL=verify-full)`
+  if (verifying && code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const host = URL.canParse(options.url) ? new URL(options.url).hostname : "the host"
+    return `${tlsCheck}: the certificate does not name ${host} (${message}); connect by a name it lists`
+  }
+  if (verifying && untrustedCertificate.has(code)) {
+    const roots =
+      typeof options.ssl === "object" && options.ssl.ca !== undefined ? "" : " (unset: the system CAs)"
+    return `${tlsCheck}: the certificate is not signed by a CA in DATABASE_SSL_ROOT_CERT${roots} (${message})`
+  }
+  return `PostgreSQL unreachable at ${target}: ${message}`
+}
+
 export interface PoolOptions {
   readonly url: string
   readonly poolMax: number
@@ -92,7 +123,7 @@ const acquirePool = (options: PoolOptions) =>
       },
       catch: (cause) =>
         new SqlError({
-          message: `PostgreSQL unreachable at ${describeTarget(options.url)}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          message: describeFailure(options, cause),
           cause
         })
     }),
