@@ -343,7 +343,7 @@ describe("external PostgreSQL and Redis", () => {
       await database.drop()
       await deletePrefix(prefix)
     }
-  })
+  }, 120_000)
 
   it("pnpm migrate applies the migrations once and reports an up-to-date database after", async () => {
     const database = await createDatabase()
