@@ -1,0 +1,115 @@
+import { SqlClient } from "@effect/sql"
+import { afterAll, expect, layer } from "@effect/vitest"
+import { freePort } from "@tapline/testing/ports"
+import { Duration, Effect, Option } from "effect"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { seedDemo } from "../src/Demo/DemoSeed.js"
+import * as SetupTokens from "../src/Setup/SetupTokens.js"
+import { call } from "./support/AdminClient.js"
+import { adminHarness } from "./support/AdminHarness.js"
+
+/*
+ * First run in headless Chromium (issue 29): on a server nobody has signed up to, the sign-in page says to
+ * use the setup link; the link's page registers a passkey (DevTools virtual authenticator), and the person
+ * lands on the console signed in as platform ADMIN and OWNER of the demo organisation. The link then works
+ * no more, and the page answers 410.
+ */
+
+const port = await freePort()
+const origin = `http://localhost:${port}`
+
+const browser: Browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run"
+  ]
+})
+const page: Page = await browser.newPage()
+await page.route(/^https?:\/\/(?!localhost[:/]|127\.0\.0\.1[:/])/, (route) => route.abort())
+const cdp = await page.context().newCDPSession(page)
+await cdp.send("WebAuthn.enable")
+const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+  options: {
+    protocol: "ctap2",
+    transport: "internal",
+    hasResidentKey: true,
+    hasUserVerification: true,
+    isUserVerified: true,
+    automaticPresenceSimulation: true
+  }
+})
+
+afterAll(async () => {
+  await browser.close()
+})
+
+const browse = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+/** Runs in the page: a GET with the session cookie the setup left. */
+const pageGet = (path: string) =>
+  browse(() =>
+    page.evaluate(async (path) => {
+      const response = await fetch(path, { credentials: "same-origin" })
+      return { status: response.status, body: await response.text() }
+    }, path)
+  )
+
+layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin }), {
+  excludeTestServices: true,
+  timeout: 120_000
+})("first run in Chromium", (it) => {
+  it.effect("the setup link registers a passkey and opens the console as ADMIN and OWNER of the demo", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const demo = yield* seedDemo
+      // No provider and no user: the sign-in page points to the setup link.
+      yield* browse(() => page.goto(`${origin}/sign-in`))
+      yield* browse(() => page.waitForSelector("#message:has-text('Tapline is not set up yet')"))
+
+      const issued = Option.getOrThrow(yield* SetupTokens.issue(Duration.hours(1), "cli"))
+      const link = SetupTokens.setupUrl(origin, issued.token)
+      yield* browse(() => page.goto(link))
+      yield* browse(() => page.waitForSelector("body[data-ready=true]"))
+      expect(yield* browse(() => page.isChecked("#org-demo"))).toBe(true)
+      yield* browse(() => page.fill("#email", "ana@example.com"))
+      yield* browse(() => page.fill("#name", "Ana"))
+      yield* browse(() => page.click("#finish"))
+      yield* browse(() => page.waitForURL(`${origin}/console/`, { timeout: 60_000 }))
+
+      const me = yield* pageGet("/api/v1/me")
+      expect(me.status).toBe(200)
+      const body = JSON.parse(me.body)
+      expect(body).toMatchObject({
+        email: "ana@example.com",
+        name: "Ana",
+        platformAdmin: true,
+        memberships: [{ organizationId: demo.organizationId, role: "OWNER" }]
+      })
+      const credentials = yield* browse(() => cdp.send("WebAuthn.getCredentials", { authenticatorId }))
+      expect(credentials.credentials).toHaveLength(1)
+      const [passkey] = yield* sql<{ count: number }>`
+          select count(*)::int as count from passkeys where user_id = ${body.userId}`
+      expect(passkey?.count).toBe(1)
+      const [session] = yield* sql<{ method: string }>`
+          select method from sessions where user_id = ${body.userId} and revoked_at is null`
+      expect(session?.method).toBe("passkey:setup")
+
+      // The link worked once; setup is over for everyone.
+      expect((yield* call("GET", "/setup")).status).toBe(410)
+      const again = yield* call("POST", "/api/v1/setup/registration-options", {
+        body: { token: issued.token, email: "eve@example.com" }
+      })
+      expect(again.status).toBe(410)
+      const [used] = yield* sql<{
+        usedAt: Date | null
+      }>`select used_at from setup_tokens where used_at is not null`
+      expect(used?.usedAt).toBeInstanceOf(Date)
+    })
+  )
+})
