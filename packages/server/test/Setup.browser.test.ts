@@ -71,6 +71,15 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin }), {
       // No provider and no user: the sign-in page points to the setup link.
       yield* browse(() => page.goto(`${origin}/sign-in`))
       yield* browse(() => page.waitForSelector("#message:has-text('Tapline is not set up yet')"))
+      // A passkey request the browser refuses (here: the page is not on the relying party's host) is
+      // explained in words, not as the raw WebAuthn exception.
+      yield* browse(() => page.goto(`http://127.0.0.1:${port}/sign-in`))
+      yield* browse(() => page.waitForSelector("body[data-ready=true]"))
+      yield* browse(() => page.click("#passkey-sign-in"))
+      yield* browse(() => page.waitForSelector("#message:has-text('Passkey sign-in failed')"))
+      const refusal = yield* browse(() => page.locator("#message").textContent())
+      expect(refusal).toContain("public address")
+      expect(refusal).not.toMatch(/SecurityError|relying party|registrable domain/i)
 
       const issued = Option.getOrThrow(yield* SetupTokens.issue(Duration.hours(1), "cli"))
       const link = SetupTokens.setupUrl(origin, issued.token)
