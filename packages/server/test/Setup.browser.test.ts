@@ -119,6 +119,51 @@ layer(adminHarness({ PORT: String(port), PUBLIC_URL: origin }), {
         usedAt: Date | null
       }>`select used_at from setup_tokens where used_at is not null`
       expect(used?.usedAt).toBeInstanceOf(Date)
+      // The console keeps connections open; leaving it lets the server stop at once.
+      yield* browse(() => page.goto("about:blank"))
     })
+  )
+})
+
+const secondPort = await freePort()
+const secondOrigin = `http://localhost:${secondPort}`
+
+layer(adminHarness({ PORT: String(secondPort), PUBLIC_URL: secondOrigin }), {
+  excludeTestServices: true,
+  timeout: 120_000
+})("first run in Chromium, without the demo", (it) => {
+  it.effect(
+    "the first person names a new organisation; a reserved slug is refused and the link still works",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const issued = Option.getOrThrow(yield* SetupTokens.issue(Duration.hours(1), "cli"))
+        yield* browse(() => page.goto(SetupTokens.setupUrl(secondOrigin, issued.token)))
+        yield* browse(() => page.waitForSelector("body[data-ready=true]"))
+        // No demo here: only "create a new one" is offered.
+        expect(yield* browse(() => page.isVisible("#demo-choice"))).toBe(false)
+        yield* browse(() => page.fill("#email", "bo@example.com"))
+        yield* browse(() => page.fill("#org-name", "Acme Festivals"))
+        yield* browse(() => page.fill("#org-slug", "api"))
+        yield* browse(() => page.click("#finish"))
+        yield* browse(() => page.waitForSelector("#message:has-text('reserved')"))
+        expect((yield* sql<{ count: number }>`select count(*)::int as count from users`)[0]?.count).toBe(0)
+        yield* SetupTokens.check(issued.token)
+
+        const slug = `acme-${Date.now().toString(36)}`
+        yield* browse(() => page.fill("#org-slug", slug))
+        yield* browse(() => page.click("#finish"))
+        yield* browse(() => page.waitForURL(`${secondOrigin}/console/`, { timeout: 60_000 }))
+        const me = JSON.parse((yield* pageGet("/api/v1/me")).body)
+        const [organization] = yield* sql<{ id: string; name: string }>`
+        select id, name from organizations where slug = ${slug}`
+        expect(organization?.name).toBe("Acme Festivals")
+        expect(me).toMatchObject({
+          email: "bo@example.com",
+          platformAdmin: true,
+          memberships: [{ organizationId: organization!.id, role: "OWNER" }]
+        })
+        yield* browse(() => page.goto("about:blank"))
+      })
   )
 })
