@@ -106,6 +106,22 @@ layer(MigratedDatabase, { excludeTestServices: true, timeout: 60_000 })("setup l
       }).pipe(Effect.provide(capture))
   )
 
+  it.effect("a data folder the link cannot be written to does not stop the start: the banner says so", () =>
+    Effect.gen(function* () {
+      const blocker = Path.join(tempDir(), "not-a-folder")
+      Fs.writeFileSync(blocker, "")
+      const notice = yield* FirstRun.prepare(origin).pipe(
+        Effect.provide(
+          configWith({ DATABASE_URL: "postgres://unused@127.0.0.1:1/x", TAPLINE_DATA_DIR: blocker })
+        )
+      )
+      expect(Option.getOrThrow(notice)).toMatchObject({
+        kind: "unwritable",
+        file: Path.join(blocker, "setup-link")
+      })
+    })
+  )
+
   it.effect("the embedded server gets the link itself and writes no file", () =>
     Effect.gen(function* () {
       const dataDir = tempDir()
