@@ -29,7 +29,9 @@ export const render = (input: BannerInput): string => {
     lines.push(
       notice.kind === "link"
         ? line("setup link", notice.link)
-        : line("setup link", `in ${notice.file} (owner-only; open it in a browser)`)
+        : notice.kind === "file"
+          ? line("setup link", `in ${notice.file} (owner-only; open it in a browser)`)
+          : line("setup link", `cannot write ${notice.file} (${notice.reason}): run pnpm tapline setup:link`)
     )
   }
   if (Option.isSome(input.demoEventId)) {

@@ -12,6 +12,7 @@ export const SETUP_LINK_FILE = "setup-link"
 export type SetupNotice =
   | { readonly kind: "link"; readonly link: string }
   | { readonly kind: "file"; readonly file: string }
+  | { readonly kind: "unwritable"; readonly file: string; readonly reason: string }
 
 /**
  * At start, while no user exists: a fresh setup link. The embedded server shows it in its banner (one person
@@ -30,10 +31,13 @@ export const prepare = (origin: URL) =>
     }
     const link = SetupTokens.setupUrl(origin, issued.value.token)
     if (isEmbedded(config)) return Option.some<SetupNotice>({ kind: "link", link })
-    yield* Effect.try({
-      try: () =>
-        writeOwnerOnly(file, `${link}\n# works once, until ${issued.value.expiresAt.toISOString()}\n`),
-      catch: (cause) => new Error(`cannot write the setup link to ${file}: ${String(cause)}`)
-    })
+    // A folder it cannot write to does not stop the server: the banner says so, and setup:link still works.
+    const written = yield* Effect.try(() =>
+      writeOwnerOnly(file, `${link}\n# works once, until ${issued.value.expiresAt.toISOString()}\n`)
+    ).pipe(Effect.either)
+    if (written._tag === "Left") {
+      const cause = written.left.error as NodeJS.ErrnoException
+      return Option.some<SetupNotice>({ kind: "unwritable", file, reason: cause.code ?? "error" })
+    }
     return Option.some<SetupNotice>({ kind: "file", file })
   })
