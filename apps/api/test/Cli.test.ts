@@ -425,3 +425,66 @@ describe("the runbook's redrives, through pnpm tapline", () => {
     }
   }, 180_000)
 })
+
+describe("tapline setup:link", () => {
+  const linkIn = (output: string) => /(http:\/\/\S+\/setup#token=(tsu_[A-Za-z0-9_-]{43}))/.exec(output)
+  const optionsStatus = async (url: string, token: string) =>
+    (
+      await fetch(`${url}/api/v1/setup/registration-options`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token, email: "first@example.com" })
+      })
+    ).status
+
+  it("beside the embedded server: a fresh link through the data folder; refused once the server stops", async () => {
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-setuplink-"))
+    try {
+      const server = await startServer({ TAPLINE_DATA_DIR: dataDir })
+      await waitUntilReady(server, 120_000)
+      const recorded = Path.join(dataDir, "postgres.json")
+      expect(Fs.statSync(recorded).mode & 0o777).toBe(0o600)
+      const made = await runCli(["setup:link"], { TAPLINE_DATA_DIR: dataDir, PORT: String(server.port) })
+      expect(made.code, made.output).toBe(0)
+      const link = linkIn(made.output)!
+      expect(link[1]).toContain(`http://localhost:${server.port}/setup#token=`)
+      expect(server.output()).not.toContain(link[2])
+      expect(await optionsStatus(server.url, link[2]!)).toBe(200)
+      expect(await server.stop()).toBe(0)
+      expect(Fs.existsSync(recorded)).toBe(false)
+
+      const stopped = await runCli(["setup:link"], { TAPLINE_DATA_DIR: dataDir })
+      expect(stopped.code).toBe(1)
+      expect(stopped.output).toMatch(/no Tapline server is running/)
+    } finally {
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }, 240_000)
+
+  it("on DATABASE_URL: a fresh link while no user exists, then a clear refusal", async () => {
+    const database = await createDatabase()
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-setuplink-"))
+    try {
+      const server = await startServer({ DATABASE_URL: database.url, TAPLINE_DATA_DIR: dataDir })
+      await waitUntilReady(server)
+      const env = { DATABASE_URL: database.url, PUBLIC_URL: `http://localhost:${server.port}` }
+      const made = await runCli(["setup:link"], env)
+      expect(made.code, made.output).toBe(0)
+      const link = linkIn(made.output)!
+      expect(await optionsStatus(server.url, link[2]!)).toBe(200)
+      // The server's own link (in the file) still works too: each is its own.
+      const own = /tsu_[A-Za-z0-9_-]{43}/.exec(Fs.readFileSync(Path.join(dataDir, "setup-link"), "utf8"))![0]
+      expect(own).not.toBe(link[2])
+      expect(await optionsStatus(server.url, own)).toBe(200)
+
+      expect((await runCli(["admin:bootstrap", "--email", "a@example.com"], env)).code).toBe(0)
+      const refused = await runCli(["setup:link"], env)
+      expect(refused.code).toBe(1)
+      expect(refused.output).toMatch(/already set up/)
+      expect(linkIn(refused.output)).toBeNull()
+    } finally {
+      Fs.rmSync(dataDir, { recursive: true, force: true })
+      await database.drop()
+    }
+  }, 240_000)
+})

@@ -135,6 +135,8 @@ describe("secrets never reach the logs", () => {
       expect(output).toContain("invitation=<redacted>")
       expect(output, "an invitation token in the output").not.toMatch(/tli_[A-Za-z0-9_-]{20,}/)
       expect(output, "a session or API token in the output").not.toMatch(/tl[ksrt]_[A-Za-z0-9_-]{20,}/)
+      // No user at start: this server made a setup link, into the data folder's owner-only file only.
+      expect(output, "a setup link's token in the output").not.toMatch(/tsu_[A-Za-z0-9_-]{20,}/)
     } finally {
       receiver.close()
       await database.drop()

@@ -238,7 +238,7 @@ describe("external PostgreSQL and Redis", () => {
       expect(server.stderr()).toContain("Tapline failed to start")
       expect(server.stderr()).toMatch(/EADDRINUSE|in use/)
       // The demo was seeded, but nothing said it was ready to tap.
-      expect(server.output()).not.toContain("demo is ready")
+      expect(server.output()).not.toContain("is ready")
     } finally {
       await new Promise((resolve) => blocker.close(resolve))
       await database.drop()
@@ -351,7 +351,7 @@ describe("external PostgreSQL and Redis", () => {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
       expect(first.output).toContain(
-        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed"]'
+        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed","setup_tokens"]'
       )
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)

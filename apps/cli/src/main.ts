@@ -13,6 +13,7 @@ import {
   Runtime,
   reencryptWebhookSecrets,
   SecretBox,
+  SetupLinkCommand,
   Storage,
   Totp,
   Users,
@@ -158,8 +159,30 @@ const storageCheck = Command.make("storage:check", {}, () =>
   )
 )
 
+const setupLink = Command.make("setup:link", {}, () =>
+  Effect.gen(function* () {
+    const { link, expiresAt } = yield* SetupLinkCommand.issueLink
+    yield* Console.log(
+      `Open this link in a browser to create the first admin (works once, until ${expiresAt.toISOString()}):`
+    )
+    yield* Console.log(link)
+  })
+).pipe(
+  Command.withDescription(
+    "While no user exists, print a fresh one-time setup link (DATABASE_URL, or the running embedded server)."
+  )
+)
+
 const tapline = Command.make("tapline").pipe(
-  Command.withSubcommands([rebuild, status, bootstrap, rotateSecrets, storageCheck, ...adminCommands])
+  Command.withSubcommands([
+    rebuild,
+    status,
+    bootstrap,
+    rotateSecrets,
+    storageCheck,
+    setupLink,
+    ...adminCommands
+  ])
 )
 
 /** A tagged error from the API names its kind and says what it carries; anything else its message. */

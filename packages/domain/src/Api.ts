@@ -15,6 +15,7 @@ import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
 import { SessionsApi } from "./SessionsApi.js"
+import { SetupApi } from "./SetupApi.js"
 import { TagsApi } from "./TagsApi.js"
 import { TotpApi } from "./TotpApi.js"
 import { UploadsApi } from "./UploadsApi.js"
@@ -45,6 +46,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(OAuthApi)
   .add(OAuthProvidersApi)
   .add(PasskeysApi)
+  .add(SetupApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

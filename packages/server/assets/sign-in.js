@@ -50,6 +50,34 @@ const api = async (method, path, body) => {
   return data
 }
 
+/** Words for a failed passkey request, never a raw WebAuthn exception. */
+const passkeyMessage = (error) => {
+  if (error?.name === "NotAllowedError")
+    return "No passkey was used: the request was cancelled or timed out, or this device has no passkey for Tapline."
+  if (error?.name === "SecurityError")
+    return "Passkeys only work at this server's public address (PUBLIC_URL): open the sign-in page there."
+  if (error?.name === "NotSupportedError") return "This browser or device cannot use passkeys."
+  if (error?.name === "InvalidStateError") return "This device already has a passkey for your account."
+  if (/^[45]\d\d$/.test(error?.message ?? ""))
+    return "The server could not check the passkey. Please try again."
+  return error?.message ?? "The passkey could not be used. Please try again."
+}
+
+/** With no provider and nobody signed up yet, say how the first person gets in. */
+const firstRunHint = async (providers) => {
+  if (providers.length > 0 || invitation !== null) return
+  const setup = await api("GET", "/api/v1/setup").catch(() => ({ open: false }))
+  if (setup.open) {
+    show(
+      "Tapline is not set up yet. Open the setup link the server printed when it started (or wrote to " +
+        "<data folder>/setup-link), or run `pnpm tapline setup:link` for a new one.",
+      "info"
+    )
+  } else if ($("message").textContent === "") {
+    show("No sign-in provider is configured: sign in with your passkey, or ask a platform admin.", "info")
+  }
+}
+
 const askSecondFactor = (ticket) => {
   $("signed-out").hidden = true
   $("second-factor").hidden = false
@@ -78,7 +106,7 @@ const signInWithPasskey = async () => {
     if (result.secondFactorTicket !== undefined) return askSecondFactor(result.secondFactorTicket)
     await render()
   } catch (error) {
-    show(`Passkey sign-in failed: ${error.message}`)
+    show(`Passkey sign-in failed. ${passkeyMessage(error)}`)
   }
 }
 
@@ -92,7 +120,7 @@ const addPasskey = async () => {
     show("Passkey added.", "info")
     await render()
   } catch (error) {
-    show(`Adding the passkey failed: ${error.message}`)
+    show(`Adding the passkey failed. ${passkeyMessage(error)}`)
   }
 }
 
@@ -146,6 +174,7 @@ const render = async () => {
       return link
     })
   )
+  await firstRunHint(providers)
 }
 
 const start = async () => {

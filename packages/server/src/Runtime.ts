@@ -38,6 +38,7 @@ import * as RateLimits from "./Redirect/RateLimits.js"
 import * as RedirectStore from "./Redirect/RedirectStore.js"
 import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
+import * as Banner from "./Setup/Banner.js"
 import * as LocalStorage from "./Storage/LocalStorage.js"
 import * as S3Storage from "./Storage/S3Storage.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
@@ -279,7 +280,7 @@ export const forRole = (role: Role, overrides: Overrides = {}) => {
   const serving =
     role === "worker"
       ? Layer.merge(WorkerServerLive, WriterLive)
-      : DemoSeed.banner.pipe(Layer.provideMerge(ApiServerLive))
+      : Banner.layer.pipe(Layer.provideMerge(ApiServerLive))
   const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
   // The rules about what this role runs: the writer's where it writes, the spool's where it records taps.
   const alerts = Alerts.layer({ writer: role !== "api", recorder: role !== "worker" })

@@ -88,6 +88,7 @@ const everyone = (status: number): Partial<Record<Caller, number>> => ({
   EDITOR: status,
   OWNER: status
 })
+const setupToken = `tsu_${"S".repeat(43)}`
 const bogusCredential = { id: "AAAA", rawId: "AAAA", type: "public-key", response: { clientDataJSON: "e30" } }
 const newProviderBody = () => ({
   id: `gh-${unique()}`,
@@ -1237,6 +1238,45 @@ const specs: ReadonlyArray<Spec> = [
     success: 401,
     expected: everyone(401),
     prepare: () => Effect.succeed({ path: "/api/v1/auth/passkey", body: { credential: bogusCredential } })
+  },
+  // First run (issue 29): public, the setup link's token is the credential. Users exist here, so setup is
+  // over for everyone alike: the status says so, and both steps answer 410 whoever asks.
+  {
+    name: "setup.status",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () => Effect.succeed({ path: "/api/v1/setup" })
+  },
+  {
+    name: "setup.registrationOptions",
+    method: "POST",
+    min: "ADMIN",
+    success: 410,
+    expected: everyone(410),
+    prepare: () =>
+      Effect.succeed({
+        path: "/api/v1/setup/registration-options",
+        body: { token: setupToken, email: "first@example.com" }
+      })
+  },
+  {
+    name: "setup.complete",
+    method: "POST",
+    min: "ADMIN",
+    success: 410,
+    expected: everyone(410),
+    prepare: () =>
+      Effect.succeed({
+        path: "/api/v1/setup",
+        body: {
+          token: setupToken,
+          email: "first@example.com",
+          organization: { kind: "demo" },
+          credential: bogusCredential
+        }
+      })
   }
 ]
 

@@ -28,7 +28,10 @@ export interface PasskeyRow {
 }
 
 const Challenge = Schema.parseJson(
-  Schema.Struct({ purpose: Schema.Literal("register", "authenticate"), userId: Schema.NullOr(Schema.String) })
+  Schema.Struct({
+    purpose: Schema.Literal("register", "authenticate", "setup"),
+    userId: Schema.NullOr(Schema.String)
+  })
 )
 
 /** The challenge the browser signed, read from its clientDataJSON (checked again by the verification). */
@@ -43,6 +46,18 @@ const challengeOf = (credential: { readonly response: Record<string, unknown> })
   } catch {
     return null
   }
+}
+
+/** What a verified registration proves, as stored. */
+export interface VerifiedPasskey {
+  readonly credential: {
+    readonly id: string
+    readonly publicKey: Uint8Array
+    readonly counter: number
+    readonly transports: Array<string>
+  }
+  readonly credentialDeviceType: string
+  readonly credentialBackedUp: boolean
 }
 
 const refused = new Unauthorized({ message: "the passkey was not accepted, or the sign-in expired" })
@@ -65,13 +80,15 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
 
     const challengeKey = (challenge: string) => `auth:webauthn:${challenge}`
 
-    const remember = (challenge: string, purpose: "register" | "authenticate", userId: UserId | null) =>
+    type Purpose = "register" | "authenticate" | "setup"
+
+    const remember = (challenge: string, purpose: Purpose, userId: UserId | null) =>
       cache.set(challengeKey(challenge), Schema.encodeSync(Challenge)({ purpose, userId }), {
         ttl: config.auth.challengeTtl
       })
 
     /** The challenge's record, removed so that nobody can use it again; none when expired or used. */
-    const takeChallenge = (challenge: string | null, purpose: "register" | "authenticate") =>
+    const takeChallenge = (challenge: string | null, purpose: Purpose) =>
       Effect.gen(function* () {
         if (challenge === null) return Option.none()
         const taken = yield* cache.take(challengeKey(challenge))
@@ -95,12 +112,22 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
         if (existing.length >= MAX_PASSKEYS) {
           return yield* Effect.fail(new Conflict({ message: `at most ${MAX_PASSKEYS} passkeys per user` }))
         }
+        return yield* creationOptions(userId, user!, existing, "register")
+      })
+
+    const creationOptions = (
+      userId: UserId,
+      user: { readonly email: string; readonly name: string },
+      existing: ReadonlyArray<{ readonly credentialId: string; readonly transports: Array<string> }>,
+      purpose: "register" | "setup"
+    ) =>
+      Effect.gen(function* () {
         const options = yield* Effect.promise(async () =>
           (await webauthn()).generateRegistrationOptions({
             rpName: config.auth.relyingPartyName,
             rpID,
-            userName: user!.email,
-            userDisplayName: user!.name || user!.email,
+            userName: user.email,
+            userDisplayName: user.name || user.email,
             userID: Buffer.from(userId.replace(/-/g, ""), "hex"),
             attestationType: "none",
             excludeCredentials: existing.map((row) => ({
@@ -111,18 +138,18 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
             authenticatorSelection: { residentKey: "required", userVerification: "preferred" }
           })
         )
-        yield* remember(options.challenge, "register", userId)
+        yield* remember(options.challenge, purpose, userId)
         return options
       })
 
-    const register = (
-      userId: UserId,
+    /** What the browser's attestation proves, for the challenge of `purpose`; the caller stores it. */
+    const verifyRegistration = (
       credential: { readonly response: Record<string, unknown> },
-      name: string | undefined
+      purpose: "register" | "setup"
     ) =>
       Effect.gen(function* () {
-        const challenge = yield* takeChallenge(challengeOf(credential), "register")
-        if (Option.isNone(challenge) || challenge.value.userId !== userId) {
+        const challenge = yield* takeChallenge(challengeOf(credential), purpose)
+        if (Option.isNone(challenge)) {
           return yield* Effect.fail(new InvalidRequest({ message: "the registration expired; start again" }))
         }
         const verification = yield* Effect.tryPromise(async () =>
@@ -140,6 +167,54 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
         if (!verification.verified || info === undefined) {
           return yield* Effect.fail(new InvalidRequest({ message: "the passkey could not be verified" }))
         }
+        const verified: VerifiedPasskey = {
+          credential: {
+            id: info.credential.id,
+            publicKey: info.credential.publicKey,
+            counter: info.credential.counter,
+            transports: [...(info.credential.transports ?? [])]
+          },
+          credentialDeviceType: info.credentialDeviceType,
+          credentialBackedUp: info.credentialBackedUp
+        }
+        return { userId: challenge.value.userId as UserId | null, info: verified }
+      })
+
+    /** Stores a verified passkey, in the caller's transaction. */
+    const insertVerified = (userId: UserId, info: VerifiedPasskey, name: string) =>
+      Effect.gen(function* () {
+        const inserted = yield* sql<PasskeyRow>`
+          insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type,
+            backed_up, name)
+          values (${userId}, ${info.credential.id}, ${Buffer.from(info.credential.publicKey)},
+            ${info.credential.counter}, ${info.credential.transports}::text[],
+            ${info.credentialDeviceType}, ${info.credentialBackedUp}, ${name})
+          on conflict (credential_id) do nothing
+          returning ${columns}`
+        if (inserted[0] === undefined) {
+          return yield* Effect.fail(new Conflict({ message: "this passkey is already registered" }))
+        }
+        yield* audit.record({
+          organizationId: null,
+          actor: { type: "user", id: userId },
+          action: "passkey.register",
+          resourceType: "passkey",
+          resourceId: inserted[0].id,
+          newValues: { name: inserted[0].name, deviceType: info.credentialDeviceType }
+        })
+        return inserted[0]
+      })
+
+    const register = (
+      userId: UserId,
+      credential: { readonly response: Record<string, unknown> },
+      name: string | undefined
+    ) =>
+      Effect.gen(function* () {
+        const verified = yield* verifyRegistration(credential, "register")
+        if (verified.userId !== userId) {
+          return yield* Effect.fail(new InvalidRequest({ message: "the registration expired; start again" }))
+        }
         return yield* sql.withTransaction(
           Effect.gen(function* () {
             // Locks the user row, so that two registrations at once cannot pass the limit together.
@@ -151,25 +226,7 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
                 new Conflict({ message: `at most ${MAX_PASSKEYS} passkeys per user` })
               )
             }
-            const inserted = yield* sql<PasskeyRow>`
-              insert into passkeys (user_id, credential_id, public_key, counter, transports, device_type,
-                backed_up, name)
-              values (${userId}, ${info.credential.id}, ${Buffer.from(info.credential.publicKey)},
-                ${info.credential.counter}, ${[...(info.credential.transports ?? [])]}::text[],
-                ${info.credentialDeviceType}, ${info.credentialBackedUp}, ${name ?? `Passkey ${count + 1}`})
-              on conflict (credential_id) do nothing
-              returning ${columns}`
-            if (inserted[0] === undefined) {
-              return yield* Effect.fail(new Conflict({ message: "this passkey is already registered" }))
-            }
-            yield* audit.record({
-              organizationId: null,
-              action: "passkey.register",
-              resourceType: "passkey",
-              resourceId: inserted[0].id,
-              newValues: { name: inserted[0].name, deviceType: info.credentialDeviceType }
-            })
-            return inserted[0]
+            return yield* insertVerified(userId, verified.info, name ?? `Passkey ${count + 1}`)
           })
         )
       })
@@ -289,6 +346,16 @@ export class Passkeys extends Effect.Service<Passkeys>()("@tapline/server/Passke
       authenticationOptions: Effect.map(Effect.orDie(authenticationOptions), asJsonObject),
       authenticate: (...input: Parameters<typeof authenticate>) =>
         authenticate(...input).pipe(Effect.catchTags(outage)),
+      /** First run: options for a user who does not exist yet (`userId` is the one they will get). */
+      setupOptions: (userId: UserId, person: { readonly email: string; readonly name: string }) =>
+        creationOptions(userId, person, [], "setup").pipe(
+          Effect.map(asJsonObject),
+          Effect.catchTag("CacheError", Effect.die)
+        ),
+      /** First run: the attestation checked against a setup challenge, and the user id it was made for. */
+      verifySetup: (credential: { readonly response: Record<string, unknown> }) =>
+        verifyRegistration(credential, "setup").pipe(Effect.catchTag("CacheError", Effect.die)),
+      insertVerified,
       rename: (...input: Parameters<typeof rename>) =>
         rename(...input).pipe(Effect.map(toPasskey), Effect.catchTag("SqlError", Effect.die)),
       remove: (...input: Parameters<typeof remove>) =>

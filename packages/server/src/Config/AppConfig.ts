@@ -307,6 +307,8 @@ const auth = Config.all({
   cookieSecure: Config.boolean("SESSION_COOKIE_SECURE").pipe(Config.withDefault(true)),
   /** Lifetime of passkey challenges, OAuth state and second-factor tickets. */
   challengeTtl: Config.duration("AUTH_CHALLENGE_TTL").pipe(Config.withDefault(Duration.minutes(5))),
+  /** How long a first-run setup link works (it also works only once, and only while no user exists). */
+  setupLinkTtl: Config.duration("SETUP_LINK_TTL").pipe(Config.withDefault(Duration.hours(24))),
   /** Sign-in and second-factor attempts per client IP per minute, per endpoint. */
   rateLimitPerMinute: positive("AUTH_RATE_LIMIT_PER_MINUTE", 20),
   /** Failed second-factor attempts before the account's second factor is locked. */

@@ -1,7 +1,5 @@
-import * as Path from "node:path"
-import * as HttpServer from "@effect/platform/HttpServer"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Console, Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import { AppConfig, isEmbedded } from "../Config/AppConfig.js"
 
 export const DEMO_SLUG = "demo"
@@ -96,32 +94,3 @@ export const layer = Layer.effect(
 
 /** For tests and tools that never want demo data, whatever the configuration. */
 export const none = Layer.succeed(DemoSeeded, Option.none())
-
-/**
- * Where to look, printed only once the HTTP server is bound: a start that fails (the port is taken) must
- * not have said "ready" first.
- */
-export const banner = Layer.effectDiscard(
-  Effect.gen(function* () {
-    const seeded = yield* DemoSeeded
-    if (Option.isNone(seeded)) return
-    yield* HttpServer.HttpServer
-    const config = yield* AppConfig
-    const result = seeded.value
-    const port = config.server.port
-    const base = `http://localhost:${port}`
-    const tap = `http://${DEMO_SLUG}.${config.server.tapDomain}:${port}/e?bandId=${demoBandUid(1)}`
-    yield* Console.log(
-      [
-        "",
-        "  Tapline demo is ready:",
-        `    tap a band   ${tap}`,
-        `                 ${base}/e?bandId=${demoBandUid(1)}&eventId=${result.eventId}`,
-        `    readiness    ${base}/health/ready`,
-        `    API docs     ${base}/api/v1/docs`,
-        ...(isEmbedded(config) ? [`    data folder  ${Path.resolve(config.embedded.dataDir)}`] : []),
-        ""
-      ].join("\n")
-    )
-  })
-)

@@ -4,6 +4,24 @@ import { PGlite } from "@electric-sql/pglite"
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Data, Effect } from "effect"
+import { writeOwnerOnly } from "../Setup/OwnerOnlyFile.js"
+
+/** In the data folder while the embedded server runs: its pid and the loopback URL of its database. */
+export const EMBEDDED_ADDRESS_FILE = "postgres.json"
+
+/** The running embedded server's database URL, if one runs on this data folder. */
+export const runningServerUrl = (dataDir: string): string | undefined => {
+  try {
+    const recorded = JSON.parse(
+      Fs.readFileSync(Path.join(Path.resolve(dataDir), EMBEDDED_ADDRESS_FILE), "utf8")
+    )
+    return typeof recorded.url === "string" && Number.isInteger(recorded.pid) && isAlive(recorded.pid)
+      ? recorded.url
+      : undefined
+  } catch {
+    return undefined
+  }
+}
 
 export class EmbeddedPostgresError extends Data.TaggedError("EmbeddedPostgresError")<{
   readonly message: string
@@ -74,5 +92,16 @@ export const startEmbeddedPostgres = (dataDir: string, maxConnections: number) =
     )
     const address = (server as unknown as { server: import("node:net").Server }).server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
-    return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, dataDir: root } satisfies EmbeddedPostgres
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+    // For operator commands run beside the server (`tapline setup:link`): the data folder is locked, the
+    // socket is how they reach the same database. Owner-only, and gone when the server stops.
+    const addressFile = Path.join(root, EMBEDDED_ADDRESS_FILE)
+    yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => writeOwnerOnly(addressFile, `${JSON.stringify({ pid: process.pid, url })}\n`),
+        catch: (cause) => new EmbeddedPostgresError({ message: `cannot write ${addressFile}`, cause })
+      }),
+      () => Effect.sync(() => Fs.rmSync(addressFile, { force: true }))
+    )
+    return { url, dataDir: root } satisfies EmbeddedPostgres
   })

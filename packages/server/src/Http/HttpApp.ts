@@ -36,6 +36,7 @@ import { Members } from "../Members/Members.js"
 import { Organizations } from "../Organizations/Organizations.js"
 import { Quotas } from "../Quotas/Quotas.js"
 import { HotPath } from "../Redirect/HotPath.js"
+import { Setup } from "../Setup/Setup.js"
 import { Tags } from "../Tags/Tags.js"
 import { TapStore } from "../Taps/TapStore.js"
 import { Uploads } from "../Uploads/Uploads.js"
@@ -70,6 +71,8 @@ import { PasskeysHandlers } from "./PasskeysHandlers.js"
 import { measured } from "./RequestMetrics.js"
 import { retryAfter } from "./RetryAfter.js"
 import { SessionsHandlers } from "./SessionsHandlers.js"
+import { SetupHandlers } from "./SetupHandlers.js"
+import * as SetupPage from "./SetupPage.js"
 import * as SignInPage from "./SignInPage.js"
 import * as StorageLinks from "./StorageLinks.js"
 import { TagsHandlers } from "./TagsHandlers.js"
@@ -101,9 +104,11 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     InvitationsHandlers,
     OAuthHandlers,
     OAuthProvidersHandlers,
-    PasskeysHandlers
+    PasskeysHandlers,
+    SetupHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
+  Layer.provide(Setup.Default),
   Layer.provide([
     OAuthSignIn.Default,
     OAuthProviders.Default,
@@ -167,6 +172,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
   Layer.provide(SignInPage.layer),
+  Layer.provide(SetupPage.layer),
   Layer.provide(ConsolePages.layer),
   Layer.provide(StorageLinks.layer),
   Layer.provide(Logos.layer),

@@ -14,6 +14,7 @@ import webhooks from "./0012_webhooks.js"
 import auditRedactSealed from "./0013_audit_redact_sealed.js"
 import trashPurge from "./0014_trash_purge.js"
 import outboundRefusalsScrubbed from "./0015_outbound_refusals_scrubbed.js"
+import setupTokens from "./0017_setup_tokens.js"
 import oauthProviderErrors from "./0020_oauth_provider_errors.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
@@ -33,6 +34,7 @@ export const migrations = {
   "0013_audit_redact_sealed": auditRedactSealed,
   "0014_trash_purge": trashPurge,
   "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed,
+  "0017_setup_tokens": setupTokens,
   "0020_oauth_provider_errors": oauthProviderErrors
 }
 
