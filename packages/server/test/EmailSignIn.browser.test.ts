@@ -124,6 +124,7 @@ layer(
         yield* browse(() => page.goto(link))
         yield* browse(() => page.waitForSelector("#message:has-text('did not work')"))
         yield* visible("#signed-out")
-      })
+      }),
+    90_000
   )
 })
