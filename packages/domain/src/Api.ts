@@ -4,6 +4,7 @@ import { AnalyticsApi } from "./AnalyticsApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { BandsApi } from "./BandsApi.js"
 import { CampaignsApi } from "./CampaignsApi.js"
+import { EmailSignInApi } from "./EmailSignInApi.js"
 import { EventsApi } from "./EventsApi.js"
 import { ExportsApi } from "./ExportsApi.js"
 import { HealthApi } from "./HealthApi.js"
@@ -47,6 +48,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(OAuthProvidersApi)
   .add(PasskeysApi)
   .add(SetupApi)
+  .add(EmailSignInApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -124,6 +124,47 @@ const addPasskey = async () => {
   }
 }
 
+/** The end of an email sign-in (link or code): the second factor if TOTP is on, else the signed-in view. */
+const finishEmailSignIn = async (result) => {
+  if (result.secondFactorTicket !== undefined) return askSecondFactor(result.secondFactorTicket)
+  $("email-code-form").hidden = true
+  await render()
+}
+
+const requestEmailSignIn = async (event) => {
+  event.preventDefault()
+  try {
+    const result = await api("POST", "/api/v1/auth/email", { email: $("email-address").value.trim() })
+    show(result.message, "info")
+    $("email-code-form").hidden = false
+    $("email-code").focus()
+  } catch (error) {
+    show(error.message)
+  }
+}
+
+const signInWithEmailCode = async (event) => {
+  event.preventDefault()
+  try {
+    const email = $("email-address").value.trim()
+    await finishEmailSignIn(
+      await api("POST", "/api/v1/auth/email/code", { email, code: $("email-code").value.trim() })
+    )
+  } catch (error) {
+    show(error.message)
+  }
+}
+
+/** The mailed link carries its token in the fragment, which no server or Referer ever sees; it works once. */
+const signInWithEmailLink = async (token) => {
+  history.replaceState(null, "", location.pathname + location.search)
+  try {
+    await finishEmailSignIn(await api("POST", "/api/v1/auth/email/link", { token }))
+  } catch (error) {
+    show(`The sign-in link did not work: ${error.message}. Ask for a new one below.`)
+  }
+}
+
 const renderInvitation = async (signedIn) => {
   if (invitation === null) return
   try {
@@ -196,8 +237,12 @@ const start = async () => {
   const error = query.get("error")
   if (error !== null) show(messages[error] ?? "The sign-in failed.")
   if (query.get("linked") !== null) show("The account is linked.", "info")
+  $("email-sign-in").onsubmit = requestEmailSignIn
+  $("email-code-form").onsubmit = signInWithEmailCode
   const ticket = /^#ticket=(tlt_[\w-]+)$/.exec(location.hash)?.[1]
   if (ticket !== undefined) askSecondFactor(ticket)
+  const emailToken = /^#email_token=(tle_[\w-]+)$/.exec(location.hash)?.[1]
+  if (emailToken !== undefined) await signInWithEmailLink(emailToken)
   await render()
   document.body.dataset.ready = "true"
 }

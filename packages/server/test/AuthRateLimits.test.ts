@@ -18,6 +18,8 @@ import { cleanupPrefix, redisConfig, redisUrl, uniquePrefix } from "./support/Te
  */
 
 const LIMIT = 7
+/** The email sign-in request is also limited per address (5 an hour); here only the per-IP limit is counted. */
+const perIpOnly = { AUTH_EMAIL_SIGN_INS_PER_HOUR: "1000" }
 
 interface Endpoint {
   readonly method: "GET" | "POST"
@@ -41,7 +43,14 @@ const ENDPOINTS: ReadonlyArray<Endpoint> = [
   { method: "POST", path: "/api/v1/invitations/tli_guess/accept", body: {}, signedIn: true },
   { method: "POST", path: "/api/v1/me/passkeys/registration-options", body: {}, signedIn: true },
   { method: "POST", path: "/api/v1/me/totp", body: {}, signedIn: true },
-  { method: "POST", path: "/api/v1/me/identities/nobody", body: {}, signedIn: true }
+  { method: "POST", path: "/api/v1/me/identities/nobody", body: {}, signedIn: true },
+  { method: "POST", path: "/api/v1/auth/email", body: { email: "limits-nobody@example.com" } },
+  { method: "POST", path: "/api/v1/auth/email/link", body: { token: "tle_guess" } },
+  {
+    method: "POST",
+    path: "/api/v1/auth/email/code",
+    body: { email: "limits-nobody@example.com", code: "123456" }
+  }
 ]
 
 /** Endpoints that share a counter (passkey options and sign-in) are tried from addresses of their own. */
@@ -101,7 +110,7 @@ describe("authentication rate limits", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const prefix = uniquePrefix("auth-limits")
-          const env = { REDIS_KEY_PREFIX: prefix, AUTH_RATE_LIMIT_PER_MINUTE: String(LIMIT) }
+          const env = { REDIS_KEY_PREFIX: prefix, AUTH_RATE_LIMIT_PER_MINUTE: String(LIMIT), ...perIpOnly }
           const instances: Array<Instance> = []
           for (const name of ["one", "two"]) {
             const context = yield* Layer.build(adminHarness(env))
@@ -119,7 +128,7 @@ describe("authentication rate limits", () => {
     () =>
       Effect.scoped(
         Effect.gen(function* () {
-          const env = { REDIS_URL: "", AUTH_RATE_LIMIT_PER_MINUTE: String(LIMIT) }
+          const env = { REDIS_URL: "", AUTH_RATE_LIMIT_PER_MINUTE: String(LIMIT), ...perIpOnly }
           const context = yield* Layer.build(adminHarness(env))
           const key = yield* bootstrapKey("limits-memory@example.com").pipe(Effect.provide(context))
           const instance = { url: Context.get(context, AdminServer).url, key }

@@ -1277,6 +1277,38 @@ const specs: ReadonlyArray<Spec> = [
           credential: bogusCredential
         }
       })
+  },
+  {
+    // Public: the same answer for every caller and every address (enumeration), a fresh address each call.
+    name: "emailSignIn.request",
+    method: "POST",
+    min: "ADMIN",
+    success: 202,
+    expected: everyone(202),
+    prepare: () =>
+      Effect.succeed({ path: "/api/v1/auth/email", body: { email: `matrix-${unique()}@example.com` } })
+  },
+  {
+    // Public: the mailed token is the credential; an API key is none.
+    name: "emailSignIn.link",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: everyone(401),
+    prepare: () => Effect.succeed({ path: "/api/v1/auth/email/link", body: { token: "tle_unknown" } })
+  },
+  {
+    // Public: the mailed code is the credential.
+    name: "emailSignIn.code",
+    method: "POST",
+    min: "ADMIN",
+    success: 401,
+    expected: everyone(401),
+    prepare: () =>
+      Effect.succeed({
+        path: "/api/v1/auth/email/code",
+        body: { email: `matrix-${unique()}@example.com`, code: "123456" }
+      })
   }
 ]
 

@@ -4,6 +4,7 @@ import { Duration, Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { hashSecret } from "../Crypto/Tokens.js"
 import { exceededAsTooManyRequests } from "../Quotas/Quotas.js"
 
 /**
@@ -31,6 +32,21 @@ export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/ser
           onExceeded: "fail"
         })
       }).pipe(exceededAsTooManyRequests("too many attempts from this address; wait a minute"))
+
+    /**
+     * Counts one attempt on `subject` (an email address, say) whatever address it comes from: the per-IP
+     * limit cannot stop a request spread over many addresses. The subject is hashed into the key.
+     */
+    const attemptOn = (endpoint: string, subject: string, limit: number, window: Duration.DurationInput) =>
+      limiter
+        .consume({
+          key: `auth:${endpoint}:${hashSecret(subject).toString("base64url")}`,
+          limit,
+          window,
+          algorithm: "fixed-window",
+          onExceeded: "fail"
+        })
+        .pipe(exceededAsTooManyRequests("too many attempts for this address; wait a while"))
 
     const lockKey = (userId: string) => `auth:2fa-failures:${userId}`
 
@@ -61,7 +77,7 @@ export class AuthRateLimit extends Effect.Service<AuthRateLimit>()("@tapline/ser
     const clearFailures = (userId: string) =>
       cache.delete(lockKey(userId)).pipe(Effect.asVoid, Effect.catchTag("CacheError", Effect.die))
 
-    return { attempt, ensureNotLocked, recordFailure, clearFailures } as const
+    return { attempt, attemptOn, ensureNotLocked, recordFailure, clearFailures } as const
   }),
   dependencies: [RateLimiter.layer]
 }) {}

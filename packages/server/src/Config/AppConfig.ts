@@ -314,8 +314,13 @@ const auth = Config.all({
   /** Failed second-factor attempts before the account's second factor is locked. */
   lockoutThreshold: positive("AUTH_LOCKOUT_THRESHOLD", 5),
   lockoutDuration: Config.duration("AUTH_LOCKOUT_DURATION").pipe(Config.withDefault(Duration.minutes(15))),
-  /** Whether a verified email from a sign-in provider may create a user nobody invited. */
+  /** Whether a verified email (a provider's, or a mailed link or code) may create a user nobody invited. */
   openSignup: Config.boolean("AUTH_OPEN_SIGNUP").pipe(Config.withDefault(false)),
+  /** How long a mailed sign-in link works, and its one-time code (DESIGN.md §6). */
+  emailLinkTtl: Config.duration("AUTH_EMAIL_LINK_TTL").pipe(Config.withDefault(Duration.minutes(15))),
+  emailCodeTtl: Config.duration("AUTH_EMAIL_CODE_TTL").pipe(Config.withDefault(Duration.minutes(10))),
+  /** Sign-in mails one address can be sent per hour, whoever asks (the per-IP limit applies as well). */
+  emailSignInsPerHour: positive("AUTH_EMAIL_SIGN_INS_PER_HOUR", 5),
   relyingPartyName: Config.string("WEBAUTHN_RP_NAME").pipe(Config.withDefault("Tapline"))
 })
 

@@ -16,6 +16,7 @@ import { ApiKeyRepository, ApiKeys } from "../Auth/ApiKeys.js"
 import { Auth } from "../Auth/Auth.js"
 import * as AuthenticationLive from "../Auth/AuthenticationLive.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
+import { EmailSignIn } from "../Auth/EmailSignIn.js"
 import { OAuthProviders } from "../Auth/OAuthProviders.js"
 import { OAuthSignIn } from "../Auth/OAuthSignIn.js"
 import { Passkeys } from "../Auth/Passkeys.js"
@@ -53,6 +54,7 @@ import * as BodyGuard from "./BodyGuard.js"
 import { CampaignsHandlers } from "./CampaignsHandlers.js"
 import * as ConsolePages from "./ConsolePages.js"
 import { shortDecodeErrors } from "./DecodeErrors.js"
+import { EmailSignInHandlers } from "./EmailSignInHandlers.js"
 import { EventsHandlers } from "./EventsHandlers.js"
 import { ExportsHandlers } from "./ExportsHandlers.js"
 import { HealthHandlers, WorkerHealthHandlers } from "./HealthHandlers.js"
@@ -105,12 +107,14 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     OAuthHandlers,
     OAuthProvidersHandlers,
     PasskeysHandlers,
-    SetupHandlers
+    SetupHandlers,
+    EmailSignInHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
   Layer.provide([
     OAuthSignIn.Default,
+    EmailSignIn.Default,
     OAuthProviders.Default,
     Passkeys.Default,
     SecondFactor.Default,

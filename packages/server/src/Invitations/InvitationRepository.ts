@@ -38,6 +38,12 @@ export class InvitationRepository extends Effect.Service<InvitationRepository>()
           where i.token_hash = ${hashSecret(token)} and ${isOpen}
           ${options.lock ? sql`for update of i` : sql``}`.pipe(Effect.map((rows) => rows[0]))
 
+      /** Whether some organisation has an open invitation for this email (it may then sign up by email). */
+      const isInvited = (email: string) =>
+        sql<{ invited: boolean }>`
+          select exists (select 1 from invitations i where lower(i.email) = lower(${email}) and ${isOpen})
+            as invited`.pipe(Effect.map((rows) => rows[0]?.invited === true))
+
       const listOpen = (organizationId: OrganizationId) =>
         sql<InvitationRow>`
           select ${columns} from invitations i where i.organization_id = ${organizationId} and ${isOpen}
@@ -83,7 +89,7 @@ export class InvitationRepository extends Effect.Service<InvitationRepository>()
       const markAccepted = (id: InvitationId, userId: UserId) =>
         sql`update invitations set accepted_at = now(), accepted_by = ${userId} where id = ${id}`
 
-      return { findOpen, listOpen, replace, revoke, rotate, markAccepted } as const
+      return { findOpen, isInvited, listOpen, replace, revoke, rotate, markAccepted } as const
     })
   }
 ) {}

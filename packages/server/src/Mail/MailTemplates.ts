@@ -88,6 +88,36 @@ export const invitation = (
   }
 }
 
+/**
+ * A sign-in link and code (DESIGN.md §6). Every address that asks gets this same mail, account or not, so
+ * the answer to the request cannot differ; whether the address may sign in is said when the link is used.
+ */
+export const emailSignIn = (input: {
+  readonly link: string
+  readonly code: string
+  readonly linkMinutes: number
+  readonly codeMinutes: number
+}): Rendered => {
+  const brand: Brand = { organizationName: "Tapline", branding: {} }
+  return {
+    subject: "Your Tapline sign-in link",
+    text:
+      `Sign in to Tapline with this link (it works once, for ${input.linkMinutes} minutes):\n${input.link}\n\n` +
+      `Or enter this code on the sign-in page (${input.codeMinutes} minutes): ${input.code}\n\n` +
+      "If you did not ask to sign in, ignore this email; nothing happens without the link or the code.",
+    html: layout(brand, {
+      heading: "Sign in to Tapline",
+      paragraphs: [
+        `The button works once, for ${input.linkMinutes} minutes.`,
+        `Or enter this code on the sign-in page within ${input.codeMinutes} minutes: ${input.code}`
+      ],
+      button: { label: "Sign in", href: input.link },
+      footer:
+        "If you did not ask to sign in, ignore this email; nothing happens without the link or the code."
+    })
+  }
+}
+
 export const exportReady = (
   brand: Brand,
   input: { readonly kind: string; readonly rows: number; readonly link: string; readonly expiresAt: Date }

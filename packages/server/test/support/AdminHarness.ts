@@ -27,7 +27,7 @@ export class AdminServer extends Context.Tag("test/AdminServer")<
  */
 export const adminHarness = (
   env: Record<string, string> = {},
-  options: { readonly role?: Runtime.Role } = {}
+  options: { readonly role?: Runtime.Role; readonly logLevel?: LogLevel.LogLevel } = {}
 ) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
@@ -78,7 +78,7 @@ export const adminHarness = (
       return server.pipe(
         Layer.provideMerge(runtime),
         Layer.provideMerge(config),
-        Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+        Layer.provide(Logger.minimumLogLevel(options.logLevel ?? LogLevel.Warning))
       )
     })
   )

@@ -15,6 +15,7 @@ import auditRedactSealed from "./0013_audit_redact_sealed.js"
 import trashPurge from "./0014_trash_purge.js"
 import outboundRefusalsScrubbed from "./0015_outbound_refusals_scrubbed.js"
 import setupTokens from "./0017_setup_tokens.js"
+import emailSignIns from "./0018_email_sign_ins.js"
 import oauthProviderErrors from "./0020_oauth_provider_errors.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
@@ -35,6 +36,7 @@ export const migrations = {
   "0014_trash_purge": trashPurge,
   "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed,
   "0017_setup_tokens": setupTokens,
+  "0018_email_sign_ins": emailSignIns,
   "0020_oauth_provider_errors": oauthProviderErrors
 }
 
