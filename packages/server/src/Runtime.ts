@@ -33,6 +33,7 @@ import * as OutboundFetch from "./Outbound/OutboundFetch.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
 import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
 import * as RedisReadModelStore from "./ReadModel/RedisReadModelStore.js"
+import { Warming } from "./ReadModel/Warming.js"
 import * as HotPath from "./Redirect/HotPath.js"
 import * as RateLimits from "./Redirect/RateLimits.js"
 import * as RedirectStore from "./Redirect/RedirectStore.js"
@@ -243,7 +244,8 @@ export const platform = (overrides: Overrides = {}) => {
     StorageLive,
     EmailLive,
     SecretBox.layer,
-    Draining.Default
+    Draining.Default,
+    Warming.Default
   ).pipe(Layer.provideMerge(Metrics.layer))
 }
 

@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { Cache } from "../Cache/Cache.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { checkReady } from "../Database/Database.js"
+import { Warming } from "../ReadModel/Warming.js"
 import * as Redis from "../Redis/Redis.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
@@ -26,7 +27,7 @@ const probe = <E, R>(name: string, check: Effect.Effect<boolean, E, R>) =>
 
 /**
  * Ready when PostgreSQL, Redis (when configured), this process's tap writer (when it runs one) and its tap
- * journal (when it has one) work, and the process is not stopping.
+ * journal (when it has one) work, what the redirect reads is loaded (Warming), and the process is not stopping.
  */
 export const readiness = Effect.gen(function* () {
   // Stopping: out of rotation at once, without waiting on probes (requests are still served meanwhile).
@@ -48,7 +49,10 @@ export const readiness = Effect.gen(function* () {
   // A journal that cannot write (a full disk) keeps taps in memory only: traffic should go elsewhere.
   const journalState = (yield* TapRecorder).stats().journal
   const journal: CheckStatus = journalState === "none" ? "not_configured" : journalState
-  const checks = { database, redis, writer, journal }
+  // Listed only while loading: a ready process's checks stay the four above.
+  const warming = Object.fromEntries((yield* Warming).pending().map((what) => [what, "warming" as const]))
+  const checks = { database, redis, writer, journal, ...warming }
+  if (Object.keys(warming).length > 0) return yield* new ServiceUnavailable({ checks })
   if (database === "failing" || redis === "failing" || writer === "failing" || journal === "failing") {
     return yield* new ServiceUnavailable({ checks })
   }

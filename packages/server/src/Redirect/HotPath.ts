@@ -27,6 +27,10 @@ import { MAX_USER_AGENT, type ParsedTap, parse } from "./TapQuery.js"
 const HIT = { result: "hit" } as const
 const MISS = { result: "miss" } as const
 const UNREACHABLE = { unreachable: true } as const
+/** How many TAP_LOOKUP_TIMEOUTs a lookup may wait while Redis is visibly answering others. */
+const LOOKUP_PATIENCE = 4
+/** Above this share of busy time since a lookup was asked, the process, not Redis, is what is slow. */
+const BUSY_LOOP = 0.5
 
 export type HotPathHandler = (request: IncomingMessage, response: ServerResponse) => void
 
@@ -105,19 +109,21 @@ export const make = Effect.gen(function* () {
     tap: ParsedTap,
     ip: string,
     org: OrgSnapshot,
-    bands: ReadonlyArray<BandEntry>,
+    /** null: this process could not learn the band's entries (not the same as a band without any). */
+    bands: ReadonlyArray<BandEntry> | null,
     allowAssignment: boolean
   ): Decision | null => {
     const decision = resolve({
       org,
-      bands,
+      bands: bands ?? [],
       eventId: tap.eventId,
       now: Date.now(),
       tapper: coordinates(request),
       defaultUrl,
       allowAssignment
     })
-    if (decision.bandId === null && !limits.unknownBand(ip)) {
+    // A band that could not be looked up is not an unknown one: it does not count against the prober's limit.
+    if (decision.bandId === null && bands !== null && !limits.unknownBand(ip)) {
       refuse(response, 429, "too many unknown bands", ["retry-after", "60"])
       return null
     }
@@ -198,7 +204,7 @@ export const make = Effect.gen(function* () {
     // The store cannot be read: what this process knew answers, even where a change has superseded it.
     const known = store.stale(tap.ref, tap.bandUid, UNREACHABLE)
     if (known.org === null) return unattributed(request, response, tap, ip)
-    respond(request, response, tap, ip, known.org, known.bands ?? [], false)
+    respond(request, response, tap, ip, known.org, known.bands, false)
   }
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
@@ -240,7 +246,7 @@ export const make = Effect.gen(function* () {
         // rebuilt) rather than the organisation gone: answer from what this process knew.
         const known = store.stale(tap.ref, tap.bandUid)
         if (known.org !== null) {
-          respond(request, response, tap, ip, known.org, known.bands ?? [], false)
+          respond(request, response, tap, ip, known.org, known.bands, false)
           return finish(known.org, null)
         }
       }
@@ -268,7 +274,28 @@ export const make = Effect.gen(function* () {
         finish(null, null)
       })
     }
-    const deadline = setTimeout(fallBack, lookupTimeoutMs)
+    /*
+     * The deadline measures Redis, not this process's own backlog (issue 27: a fresh process handed hundreds
+     * of taps at once stalled its loop past the deadline, and taps whose replies had come went to the
+     * website). When it expires, the fallback waits a step (setImmediate runs after the poll phase, where a
+     * reply already received is read). And while the wait is visibly this process's own (its loop was busy
+     * most of the time since the lookup was asked, or Redis has answered a lookup asked after this one), it
+     * goes on, up to LOOKUP_PATIENCE deadlines; a Redis that is slow or gone leaves the loop idle.
+     */
+    const asked = performance.now()
+    const loopAtAsk = performance.eventLoopUtilization()
+    const ownWait = () =>
+      store.answeredSince(asked) || performance.eventLoopUtilization(loopAtAsk).utilization > BUSY_LOOP
+    const expire = () =>
+      setImmediate(() => {
+        if (answered) return
+        if (performance.now() - asked < lookupTimeoutMs * LOOKUP_PATIENCE && ownWait()) {
+          deadline = setTimeout(expire, lookupTimeoutMs / 4)
+          return
+        }
+        fallBack()
+      })
+    let deadline = setTimeout(expire, lookupTimeoutMs)
     found.then((result) => {
       if (answered) return
       answered = true

@@ -1,6 +1,8 @@
-import { Context, Effect, Layer, Stream } from "effect"
+import { SqlClient } from "@effect/sql"
+import { Context, Effect, Layer, Schedule, Stream } from "effect"
 import { ReadModelStore } from "../ReadModel/ReadModelStore.js"
 import type { BandEntry, OrgSnapshot } from "../ReadModel/Snapshot.js"
+import { Warming } from "../ReadModel/Warming.js"
 
 /** How the request names its organisation. */
 export type OrgRef =
@@ -30,6 +32,11 @@ export interface RedirectStoreShape {
     bandUid: string,
     options?: { readonly unreachable?: boolean }
   ) => { readonly org: OrgSnapshot | null; readonly bands: ReadonlyArray<BandEntry> | null }
+  /**
+   * Whether a lookup asked at or after `since` (performance.now()) has been answered: then Redis is
+   * answering, and a lookup still waiting is held up by this process, not by the store.
+   */
+  readonly answeredSince: (since: number) => boolean
 }
 
 export class RedirectStore extends Context.Tag("@tapline/server/RedirectStore")<
@@ -45,6 +52,8 @@ const NEGATIVE_MS = 5_000
 const STALE_MAX_MS = 15 * 60_000
 /** Past this many cached band entries the band cache starts over (a bound against enumeration). */
 const MAX_BAND_ENTRIES = 500_000
+/** Snapshots read at once while loading every organisation at start. */
+const PRELOAD_CONCURRENCY = 32
 
 interface Cached<A> {
   readonly value: A
@@ -67,9 +76,12 @@ export const make = Effect.gen(function* () {
   const orgs = new Map<string, Cached<OrgSnapshot | null>>()
   const bands = new Map<string, Map<string, Cached<ReadonlyArray<BandEntry>>>>()
   const inflight = new Map<string, Promise<Lookup>>()
+  const refreshing = new Set<string>()
   let bandCount = 0
   // Whether the last read of the store failed: superseded entries then answer at once, without a wait.
   let unreachable = false
+  // When the most recent lookup that got an answer was asked (performance.now()).
+  let lastAnsweredAsk = Number.NEGATIVE_INFINITY
   // Bumped by every invalidation; a fetch that started before one does not store its (maybe stale) answer.
   let generation = 0
 
@@ -147,7 +159,50 @@ export const make = Effect.gen(function* () {
     }
   }
 
+  /**
+   * The organisation a name points to, as far as this process knows it without asking: a rename or deletion
+   * reaches it as a change (which supersedes the names), so an aged name is still used, and refreshed behind.
+   */
+  const knownOrgId = (ref: OrgRef): string | undefined => {
+    if (ref._tag === "org") return ref.orgId
+    const entry = orgIds.get(refKey(ref))
+    if (entry === undefined || entry.superseded || entry.value === null) return undefined
+    if (!fresh(entry, Date.now())) refreshName(ref)
+    return entry.value
+  }
+
+  const refreshName = (ref: OrgRef) => {
+    const key = refKey(ref)
+    if (refreshing.has(key)) return
+    refreshing.add(key)
+    const started = generation
+    organizationOf(ref)
+      .then((orgId) => {
+        const now = Date.now()
+        if (orgId !== null && started === generation)
+          orgIds.set(key, { value: orgId, until: expiry(now), at: now })
+      })
+      .catch(() => {})
+      .finally(() => refreshing.delete(key))
+  }
+
+  /*
+   * One round trip when the organisation is known (the org snapshot and the band share a hash slot, so one
+   * MGET reads both on a Cluster too); two only for a name this process has not seen. Two in a row were what
+   * ran past TAP_LOOKUP_TIMEOUT on a fresh, loaded process (issue 27).
+   */
   const fetch = async (ref: OrgRef, uid: string): Promise<Lookup> => {
+    const known = knownOrgId(ref)
+    if (known !== undefined) {
+      const started = generation
+      const result = await store.orgAndBand(known, uid)
+      if (started === generation && result.org !== null) remember(known, uid, result.org, result.bands)
+      return result
+    }
+    return fetchByName(ref, uid)
+  }
+
+  const fetchByName = async (ref: OrgRef, uid: string): Promise<Lookup> => {
     const started = generation
     const orgId = await organizationOf(ref)
     const now = Date.now()
@@ -177,9 +232,11 @@ export const make = Effect.gen(function* () {
     const key = `${refKey(ref)}\u0000${uid}`
     let pending = inflight.get(key)
     if (pending === undefined) {
+      const asked = performance.now()
       pending = fetch(ref, uid).then(
         (result) => {
           unreachable = false
+          if (asked > lastAnsweredAsk) lastAnsweredAsk = asked
           return result
         },
         (error) => {
@@ -250,7 +307,52 @@ export const make = Effect.gen(function* () {
   )
   yield* store.listen(onChange)
 
-  return { lookup, stale } satisfies RedirectStoreShape
+  /*
+   * Every organisation's snapshot and names, read before readiness says 200: a fresh process's first taps
+   * then cost one round trip each (the band), not two in a row. Read again until it succeeds; readiness
+   * answers "warming" meanwhile.
+   */
+  const sql = yield* SqlClient.SqlClient
+  const preload = Effect.gen(function* () {
+    const ids = yield* sql<{ id: string }>`select id from organizations where deleted_at is null`
+    yield* Effect.forEach(
+      ids,
+      ({ id }) =>
+        Effect.gen(function* () {
+          const started = generation
+          const snapshot = yield* store.org(id)
+          if (snapshot === null || started !== generation) return
+          const now = Date.now()
+          const entry = () => ({ value: snapshot.id, until: expiry(now), at: now })
+          if (!orgs.has(snapshot.id)) orgs.set(snapshot.id, { value: snapshot, until: expiry(now), at: now })
+          const slug = refKey({ _tag: "slug", slug: snapshot.slug })
+          if (!orgIds.has(slug)) orgIds.set(slug, entry())
+          for (const event of snapshot.events) {
+            const key = refKey({ _tag: "event", eventId: event.id })
+            if (!orgIds.has(key)) orgIds.set(key, entry())
+          }
+        }),
+      { concurrency: PRELOAD_CONCURRENCY, discard: true }
+    )
+    return ids.length
+  })
+  const warmed = (yield* Warming).begin("redirects")
+  yield* preload.pipe(
+    Effect.tap((count) =>
+      Effect.logDebug("organisations loaded for the redirect").pipe(Effect.annotateLogs({ count }))
+    ),
+    Effect.tapError((error) =>
+      Effect.logWarning("loading organisations for the redirect failed; retrying").pipe(
+        Effect.annotateLogs({ error: String(error) })
+      )
+    ),
+    Effect.retry(Schedule.spaced("1 second")),
+    Effect.ensuring(warmed),
+    Effect.forkScoped
+  )
+
+  const answeredSince = (since: number) => lastAnsweredAsk >= since
+  return { lookup, stale, answeredSince } satisfies RedirectStoreShape
 })
 
 export const layer = Layer.scoped(RedirectStore, make)
