@@ -1,13 +1,13 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { startPostgresServer } from "@tapline/testing/postgresServer"
 import { startRedisServer } from "@tapline/testing/redisServer"
+import { type SmtpPeer, startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Context, Effect, Layer } from "effect"
 import { Webhook } from "standardwebhooks"
 import * as Alerts from "../src/Alerts/Alerts.js"
 import { step } from "../src/Alerts/Alerts.js"
 import { type CaptureServer, startCaptureServer } from "./support/CaptureServer.js"
 import { harness, request, TAP_DOMAIN, TapServer } from "./support/HotPathHarness.js"
-import { type SmtpPeer, startSmtpPeer } from "./support/SmtpPeer.js"
 import { show, tenant } from "./support/TapFixtures.js"
 
 /*

@@ -1,6 +1,7 @@
 import * as V8 from "node:v8"
 import * as Vm from "node:vm"
 import { freePort } from "@tapline/testing/ports"
+import { type SmtpPeer, startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect, Either, Option, Redacted, type Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { EmailError, EmailMessage, EmailShape } from "../src/Email/Email.js"
@@ -18,7 +19,6 @@ import {
   type Reply,
   startCaptureServer
 } from "./support/CaptureServer.js"
-import { type SmtpPeer, startSmtpPeer } from "./support/SmtpPeer.js"
 
 // For the test that runs the garbage collector while a send waits on its deadline.
 V8.setFlagsFromString("--expose-gc")

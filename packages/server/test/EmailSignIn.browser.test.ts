@@ -1,10 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { freePort } from "@tapline/testing/ports"
+import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect } from "effect"
 import { type Browser, type CDPSession, chromium, type Page } from "playwright-core"
 import { adminHarness } from "./support/AdminHarness.js"
-import { startSmtpPeer } from "./support/SmtpPeer.js"
 
 /*
  * Email sign-in on the sign-in page in headless Chromium: the form is found by its labels (as a screen reader

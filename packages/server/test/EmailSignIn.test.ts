@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
+import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Cause, Effect, HashMap, Layer, Logger, LogLevel } from "effect"
 import type { ParsedMail } from "mailparser"
 import { Sessions } from "../src/Auth/Sessions.js"
 import { bootstrapKey, call, createTenant, type Reply } from "./support/AdminClient.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
-import { startSmtpPeer } from "./support/SmtpPeer.js"
 
 /*
  * Email sign-in end to end (DESIGN.md §6): the request enqueues a mail that the SMTP provider delivers to a

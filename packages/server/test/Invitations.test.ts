@@ -2,11 +2,11 @@ import * as Net from "node:net"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
+import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect } from "effect"
 import { Sessions } from "../src/Auth/Sessions.js"
 import { bootstrapKey, call, createTenant } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
-import { startSmtpPeer } from "./support/SmtpPeer.js"
 
 /*
  * Invitations end to end: the OWNER invites, a real SMTP server (smtp-server, in this process) receives the

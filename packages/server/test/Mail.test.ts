@@ -1,12 +1,12 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
+import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect, Schedule } from "effect"
 import { Sessions } from "../src/Auth/Sessions.js"
 import { bootstrapKey, call, createTenant } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
-import { startSmtpPeer } from "./support/SmtpPeer.js"
 
 /*
  * Mail through the job queue, end to end: EMAIL_PROVIDERS=resend,smtp with Resend a loopback peer and SMTP a

@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
+import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect, Schedule } from "effect"
 import { Webhook } from "standardwebhooks"
 import { Jobs } from "../src/Jobs/Jobs.js"
@@ -7,7 +8,6 @@ import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./
 import { AdminServer, adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { type CapturedRequest, startCaptureServer } from "./support/CaptureServer.js"
 import { request } from "./support/HotPathHarness.js"
-import { startSmtpPeer } from "./support/SmtpPeer.js"
 
 /*
  * Outgoing webhooks end to end, on the `all` role (the writer stores taps): endpoints managed by OWNERs, the

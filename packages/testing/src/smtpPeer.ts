@@ -1,6 +1,6 @@
-import { freePort } from "@tapline/testing/ports"
 import { type ParsedMail, simpleParser } from "mailparser"
 import { SMTPServer, type SMTPServerOptions } from "smtp-server"
+import { freePort } from "./ports.js"
 
 export interface SmtpPeer {
   readonly port: number
