@@ -65,6 +65,35 @@ const metric = async (server: RunningServer, name: string) => {
     .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0)
 }
 
+/** The in-app alerts' webhook channel: every (rule, type) it was told, in order. */
+const startAlertReceiver = async () => {
+  const said: Array<{ rule: string; type: string }> = []
+  const server = Http.createServer((request, response) => {
+    let body = ""
+    request.on("data", (chunk) => (body += chunk))
+    request.on("end", () => {
+      try {
+        const message = JSON.parse(body) as { type: string; data: { rule: string } }
+        said.push({ rule: message.data.rule, type: message.type })
+      } catch {
+        said.push({ rule: "(unreadable)", type: body.slice(0, 80) })
+      }
+      response.writeHead(204).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`
+  return { url, said, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+const until = async (what: string, condition: () => boolean, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 describe("tap journal on a full disk during a Redis outage", () => {
   it("every tap served while the journal cannot write is stored once both come back; readiness names the journal", async (context) => {
     const disk = mountTinyDisk(256 * 1024)
@@ -74,6 +103,7 @@ describe("tap journal on a full disk during a Redis outage", () => {
     }
     const database = await createDatabase()
     const redis = await startRedisServer({ persistent: true })
+    const alerts = await startAlertReceiver()
     let api: RunningServer | undefined
     try {
       api = await startServer({
@@ -82,7 +112,13 @@ describe("tap journal on a full disk during a Redis outage", () => {
         TAPLINE_DEMO: "1",
         TAP_SPOOL_DIR: disk.dir,
         TAP_RATE_LIMIT_PER_MINUTE: "100000000",
-        LOG_LEVEL: "WARN"
+        LOG_LEVEL: "WARN",
+        // The in-app rule `journal_failing` says so on a channel while it holds, and when it ends.
+        ALERT_CHANNELS: `webhook:${alerts.url}`,
+        ALERT_WEBHOOK_SECRET: `whsec_${Buffer.from("journal-alert-secret").toString("base64")}`,
+        ALERT_INTERVAL: "200 millis",
+        ALERT_FOR: "0 seconds",
+        OUTBOUND_ALLOW: "127.0.0.1"
       })
       await waitUntilReady(api)
       const outcomes = new Map<number, Outcome>()
@@ -96,6 +132,9 @@ describe("tap journal on a full disk during a Redis outage", () => {
       const ready = await fetch(`${api.url}/health/ready`)
       const body = (await ready.json()) as { checks?: Record<string, string> }
       const lostDuring = await metric(api, "tapline_taps_lost_total")
+      const journalAlert = (type: string) => () =>
+        alerts.said.some((s) => s.rule === "journal_failing" && s.type === type)
+      await until("journal_failing fires", journalAlert("alert.firing"))
 
       disk.free()
       await redis.start()
@@ -128,12 +167,14 @@ describe("tap journal on a full disk during a Redis outage", () => {
       expect(ready.status).toBe(503)
       expect(body.checks?.journal).toBe("failing")
       expect(lostDuring).toBe(0)
-      // Both back: ready again.
+      // Both back: ready again, and the alert says it is over.
       await waitUntilReady(api, 30_000)
+      await until("journal_failing resolves", journalAlert("alert.resolved"))
     } finally {
       await api?.stop()
       agent.destroy()
       await redis.dispose()
+      await alerts.close()
       await database.drop()
       disk.dispose()
     }
