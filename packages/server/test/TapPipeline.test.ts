@@ -177,12 +177,32 @@ describe("tap pipeline", () => {
         )) as Array<[string, Array<unknown>]>
         expect(taken[0]?.[1].length).toBeGreaterThanOrEqual(20)
         expect((yield* countTaps(t.orgId)).n).toBe(0)
+        // XINFO takes the key as its second argument, where ioredis adds no prefix.
+        const consumers = Effect.map(
+          Effect.promise(
+            () =>
+              client.xinfo("CONSUMERS", `${client.options.keyPrefix ?? ""}${STREAM_KEY}`, GROUP) as Promise<
+                Array<Array<string | number>>
+              >
+          ),
+          (rows) => rows.map((row) => String(row[1]))
+        )
+        // A dead consumer that still holds entries is never forgotten: DELCONSUMER would drop them for good.
+        yield* eventually(consumers, (names) => names.includes("dead-writer"))
+        expect(yield* queue.forgetIdle(0)).toBe(0)
+        expect(yield* consumers).toContain("dead-writer")
 
         yield* Effect.forkScoped(Layer.launch(TapWriter.layer.pipe(Layer.provide(TapStore.Default))))
         const stored = yield* eventually(countTaps(t.orgId), (c) => c.n === 20, 15_000)
         expect(stored).toEqual({ n: 20, distinct: 20 })
         const health = yield* eventually(queue.health, (h) => h.pending === 0)
         expect(health.pending).toBe(0)
+        // Its entries claimed, the dead writer holds nothing: the forget pass removes it from the group.
+        const left = yield* eventually(
+          Effect.zipRight(queue.forgetIdle(200), consumers),
+          (names) => !names.includes("dead-writer")
+        )
+        expect(left).not.toContain("dead-writer")
         yield* queue.trim
         expect((yield* queue.health).streamLength).toBe(0)
       }).pipe(Effect.provide(pipelineRedis))
