@@ -6,7 +6,8 @@ import { startPostgresServer } from "@tapline/testing/postgresServer"
 import { startRedisServer } from "@tapline/testing/redisServer"
 import Pg from "pg"
 import { describe, expect, it } from "vitest"
-import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { numberedTap, type Outcome, processGroup } from "./support/Durability.js"
+import type { RunningServer } from "./support/ServerProcess.js"
 
 /*
  * pnpm test:durability, the faults DESIGN §4 and §9 name that the first durability test does not: an API
@@ -17,29 +18,7 @@ import { type RunningServer, startServer, waitUntilReady } from "./support/Serve
 
 const agent = new Http.Agent({ keepAlive: true, maxSockets: 32 })
 
-type Outcome = "served" | "refused" | "lost"
-
-/** One tap; "served" when the client received the 302, "lost" when the connection failed without an answer. */
-const tap = (port: number, n: number) =>
-  new Promise<Outcome>((resolve) => {
-    const req = Http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        agent,
-        path: `/e?bandId=DEMO-${String((n % 1000) + 1).padStart(4, "0")}&utm_content=${n}`,
-        headers: { host: "demo.localhost", "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
-      },
-      (res) => {
-        res.resume()
-        res.on("end", () => resolve(res.statusCode === 302 ? "served" : "refused"))
-        res.on("error", () => resolve("lost"))
-      }
-    )
-    req.on("error", () => resolve("lost"))
-    req.setTimeout(5000, () => req.destroy())
-    req.end()
-  })
+const tap = (port: number, n: number) => numberedTap(agent, port, n)
 
 /** True once `check` holds; false when it still does not after `timeoutMs` (the assertions then say what is off). */
 const waitFor = async (check: () => Promise<boolean>, timeoutMs = 150_000) => {
@@ -64,13 +43,7 @@ describe("durability under faults", () => {
       TAP_RATE_LIMIT_PER_MINUTE: "100000000",
       LOG_LEVEL: "WARN"
     }
-    const processes: Array<RunningServer> = []
-    const launch = async (extra: Record<string, string>) => {
-      const server = await startServer({ ...env, ...extra })
-      processes.push(server)
-      await waitUntilReady(server)
-      return server
-    }
+    const { processes, launch, stopAll } = processGroup(env)
     const query = async <R>(text: string): Promise<Array<R>> => {
       const client = new Pg.Client({ connectionString: pg.url })
       await client.connect()
@@ -208,7 +181,7 @@ describe("durability under faults", () => {
       expect(Number(counts?.banded)).toBe(Number(counts?.taps))
       expect(Number(counts?.counted)).toBe(Number(counts?.taps))
     } finally {
-      await Promise.all(processes.map((p) => p.stop()))
+      await stopAll()
       agent.destroy()
       await redis.dispose()
       await pg.dispose()

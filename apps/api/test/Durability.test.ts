@@ -4,8 +4,8 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { startRedisServer } from "@tapline/testing/redisServer"
 import { describe, expect, it } from "vitest"
+import { processGroup } from "./support/Durability.js"
 import { createDatabase } from "./support/Peers.js"
-import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /*
  * pnpm test:durability — DESIGN.md §4: no served tap is lost and none is stored twice, while a writer is
@@ -67,13 +67,7 @@ describe("durability", () => {
       TAP_RATE_LIMIT_PER_MINUTE: "100000000",
       LOG_LEVEL: "WARN"
     }
-    const processes: Array<RunningServer> = []
-    const launch = async (extra: Record<string, string>) => {
-      const server = await startServer({ ...env, ...extra })
-      processes.push(server)
-      await waitUntilReady(server)
-      return server
-    }
+    const { launch, stopAll } = processGroup(env)
     try {
       const apiA = await launch({ TAPLINE_ROLE: "api", TAPLINE_DEMO: "1" })
       const apiB = await launch({ TAPLINE_ROLE: "api" })
@@ -145,7 +139,7 @@ describe("durability", () => {
       expect(Number(final?.distinct)).toBe(Number(final?.n))
       expect(Number(final?.counted)).toBe(Number(final?.n))
     } finally {
-      await Promise.all(processes.map((p) => p.stop()))
+      await stopAll()
       agent.destroy()
       await redis.dispose()
       await database.drop()

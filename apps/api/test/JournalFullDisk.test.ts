@@ -2,6 +2,7 @@ import * as Http from "node:http"
 import { startRedisServer } from "@tapline/testing/redisServer"
 import { mountTinyDisk } from "@tapline/testing/tinyDisk"
 import { describe, expect, it } from "vitest"
+import { numberedTap, type Outcome } from "./support/Durability.js"
 import { createDatabase } from "./support/Peers.js"
 import { METRICS_TOKEN, type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
@@ -14,28 +15,7 @@ import { METRICS_TOKEN, type RunningServer, startServer, waitUntilReady } from "
 
 const agent = new Http.Agent({ keepAlive: true, maxSockets: 16 })
 
-type Outcome = "served" | "refused" | "lost"
-
-const tap = (port: number, n: number) =>
-  new Promise<Outcome>((resolve) => {
-    const req = Http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        agent,
-        path: `/e?bandId=DEMO-${String((n % 200) + 1).padStart(4, "0")}&utm_content=${n}`,
-        headers: { host: "demo.localhost", "user-agent": "Mozilla/5.0 (iPhone) Mobile/15E148" }
-      },
-      (res) => {
-        res.resume()
-        res.on("end", () => resolve(res.statusCode === 302 ? "served" : "refused"))
-        res.on("error", () => resolve("lost"))
-      }
-    )
-    req.on("error", () => resolve("lost"))
-    req.setTimeout(5000, () => req.destroy())
-    req.end()
-  })
+const tap = (port: number, n: number) => numberedTap(agent, port, n, 200)
 
 /** Sends taps numbered [from, to), 16 at a time; the outcome of each. */
 const sendTaps = async (port: number, from: number, to: number, outcomes: Map<number, Outcome>) => {

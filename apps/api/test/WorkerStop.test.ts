@@ -4,8 +4,8 @@ import * as Path from "node:path"
 import { startRedisServer } from "@tapline/testing/redisServer"
 import { Redis as RedisClient } from "ioredis"
 import { describe, expect, it } from "vitest"
+import { processGroup } from "./support/Durability.js"
 import { createDatabase } from "./support/Peers.js"
-import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 import { tapLoad } from "./support/TapLoad.js"
 
 const STREAM = "tapline:{taps}:stream"
@@ -35,13 +35,7 @@ describe("graceful worker stop", () => {
       TAP_RATE_LIMIT_PER_MINUTE: "100000000",
       LOG_LEVEL: "WARN"
     }
-    const processes: Array<RunningServer> = []
-    const launch = async (extra: Record<string, string>) => {
-      const server = await startServer({ ...env, ...extra })
-      processes.push(server)
-      await waitUntilReady(server)
-      return server
-    }
+    const { launch, stopAll } = processGroup(env)
     const consumers = async () =>
       ((await client.xinfo("CONSUMERS", STREAM, GROUP)) as Array<Array<unknown>>).map(fields)
     const group = async () =>
@@ -87,7 +81,7 @@ describe("graceful worker stop", () => {
       expect(await stored()).toBe(load.served)
       expect(await consumers()).toEqual([])
     } finally {
-      await Promise.all(processes.map((p) => p.stop()))
+      await stopAll()
       client.disconnect()
       await redis.dispose()
       await database.drop()
