@@ -43,8 +43,8 @@ layer(EmptyDatabase, { excludeTestServices: true, timeout: 120_000 })("device ba
       const tap = (eventId: string, at: string, ua: string | null, bot = false) => sql`
         insert into taps (id, organization_id, event_id, band_uid, mode, redirect_kind, destination_url, tapped_at,
           user_agent, is_bot)
-        values (gen_random_uuid(), ${org!.id}, ${eventId}, 'A', 'LIVE', 'FALLBACK', 'https://example.com/', ${at},
-          ${ua}, ${bot})`
+        values (gen_random_uuid(), ${org!.id}, ${eventId}, 'A', 'LIVE', 'FALLBACK', 'https://example.com/', ${at}::timestamptz,
+          ${ua}::text, ${bot}::boolean)`
       const uas = [IPHONE, IPHONE, ANDROID, MAC, null, "x".repeat(1024 * 1024)]
       for (const [i, ua] of uas.entries()) yield* tap(kept, `2026-05-01T18:0${i}:00Z`, ua)
       yield* tap(kept, "2026-05-01T19:30:00Z", IPHONE, true)
@@ -53,7 +53,7 @@ layer(EmptyDatabase, { excludeTestServices: true, timeout: 120_000 })("device ba
       yield* sql`
         insert into tap_rollups_minute (organization_id, event_id, bucket, window_key, mode, redirect_kind, taps,
           bot_taps, duplicate_taps)
-        select organization_id, event_id, date_trunc('minute', tapped_at), '00000000-0000-0000-0000-000000000000',
+        select organization_id, event_id, date_trunc('minute', tapped_at), '00000000-0000-0000-0000-000000000000'::uuid,
           coalesce(mode, ''), redirect_kind, count(*) filter (where not is_bot), count(*) filter (where is_bot),
           count(*) filter (where is_duplicate and not is_bot)
         from taps group by 1, 2, 3, 4, 5, 6`
