@@ -14,6 +14,7 @@ import webhooks from "./0012_webhooks.js"
 import auditRedactSealed from "./0013_audit_redact_sealed.js"
 import trashPurge from "./0014_trash_purge.js"
 import outboundRefusalsScrubbed from "./0015_outbound_refusals_scrubbed.js"
+import device from "./0016_device.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -31,7 +32,8 @@ export const migrations = {
   "0012_webhooks": webhooks,
   "0013_audit_redact_sealed": auditRedactSealed,
   "0014_trash_purge": trashPurge,
-  "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed
+  "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed,
+  "0016_device": device
 }
 
 export const loader = Migrator.fromRecord(migrations)
