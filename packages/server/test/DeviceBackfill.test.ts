@@ -72,9 +72,7 @@ layer(EmptyDatabase, { excludeTestServices: true, timeout: 120_000 })("device ba
       expect(yield* breakdown(gone)).toEqual({ ios: 0, android: 0, other: 0, unknown: 3 })
 
       // Small batches, so that it takes several.
-      let batches = 0
-      while ((yield* backfillDevices(2)) > 0) batches++
-      expect(batches).toBe(4)
+      expect(yield* backfillDevices(2)).toEqual({ classified: 7, batches: 4 })
       expect(yield* unclassified).toBe(0)
       while ((yield* rollupDirtyHours()) > 0) {}
       expect(yield* breakdown(kept)).toEqual({ ios: 2, android: 1, other: 3, unknown: 0 })
@@ -83,7 +81,7 @@ layer(EmptyDatabase, { excludeTestServices: true, timeout: 120_000 })("device ba
         select sum(bot_taps) as n from tap_rollups_device_minute where event_id = ${kept} and device = 1`
       expect(Number(bots!.n)).toBe(1)
       // Nothing left: a further run classifies nothing and marks nothing.
-      expect(yield* backfillDevices(2)).toBe(0)
+      expect(yield* backfillDevices(2)).toEqual({ classified: 0, batches: 0 })
       expect(yield* rollupDirtyHours()).toBe(0)
     }).pipe(Effect.provide(AnalyticsRepository.Default))
   )

@@ -165,7 +165,13 @@ export const layer = Layer.scopedDiscard(
     // Batch after batch until no tap is left without a device: a backlog of 10 M clears within one run.
     yield* workQueue(jobs, queues.devices, maintenance, () =>
       backfillDevices().pipe(
-        Effect.repeat({ until: (classified) => classified === 0 }),
+        Effect.tap(({ batches, classified }) =>
+          classified > 0
+            ? Effect.logInfo("devices of earlier taps classified").pipe(
+                Effect.annotateLogs({ classified, batches })
+              )
+            : Effect.void
+        ),
         Effect.provideService(SqlClient.SqlClient, sql)
       )
     )
