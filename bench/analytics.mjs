@@ -130,7 +130,8 @@ const main = async () => {
       [event.id]
     )
     await db.query(
-      `insert into rollup_dirty (event_id, hour) select $1, h from generate_series($2::timestamptz, $3::timestamptz, interval '1 hour') h`,
+      `insert into rollup_dirty (event_id, hour) select $1, h from generate_series($2::timestamptz, $3::timestamptz, interval '1 hour') h
+       on conflict do nothing`,
       [event.id, new Date(start).toISOString(), new Date(start + (hours - 1) * 3_600_000).toISOString()]
     )
     await db.query("analyze")
