@@ -351,7 +351,7 @@ describe("external PostgreSQL and Redis", () => {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
       expect(first.output).toContain(
-        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed","setup_tokens"]'
+        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed","device","setup_tokens","email_sign_ins","oauth_provider_errors"]'
       )
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)

@@ -58,6 +58,20 @@ export const TimeSeries = Schema.Struct({
   )
 })
 
+/**
+ * Taps by people (bots apart) per device, told from the user agent when the tap was stored: iOS (iPhone, iPad
+ * in mobile mode, iPod, iOS in-app browsers), Android, and other (desktop browsers, iPadOS Safari in its
+ * default desktop mode, which sends a Mac's user agent, no user agent). `unknown`: taps rolled up before
+ * devices were recorded whose raw rows had already been removed by retention.
+ */
+export const DeviceBreakdown = Schema.Struct({
+  ios: Schema.Number,
+  android: Schema.Number,
+  other: Schema.Number,
+  unknown: Schema.Number
+})
+export type DeviceBreakdown = typeof DeviceBreakdown.Type
+
 const TimeSeriesParams = Schema.Struct({ ...Range.fields, bucket: Schema.optional(Bucket) })
 
 export class AnalyticsApi extends HttpApiGroup.make("analytics")
@@ -78,6 +92,14 @@ export class AnalyticsApi extends HttpApiGroup.make("analytics")
         OpenApi.Description,
         "Taps per bucket in the event's time zone; without `bucket`, the range chooses (up to 6 h: minute; 3 days: hour; 90 days: day; else month)."
       )
+  )
+  .add(
+    HttpApiEndpoint.get(
+      "eventDevices"
+    )`/api/v1/organizations/${organizationId}/analytics/events/${eventId}/devices`
+      .setUrlParams(Range)
+      .addSuccess(DeviceBreakdown)
+      .annotate(OpenApi.Description, "Taps by device (iOS, Android, other), from the rollups.")
   )
   .add(
     HttpApiEndpoint.get(

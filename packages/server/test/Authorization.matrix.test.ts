@@ -705,6 +705,14 @@ const specs: ReadonlyArray<Spec> = [
     success: 200,
     prepare: (c) => Effect.succeed({ path: `${org(c)}/analytics/timeseries?bucket=day` })
   },
+  // Issue 28 item 3: the device breakdown, read as the event's summary is.
+  {
+    name: "analytics.eventDevices",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newEvent(c), (id) => ({ path: `${org(c)}/analytics/events/${id}/devices` }))
+  },
   // End of issue 28 (analytics).
   // Exports: queued by members (the audit log's by OWNERs), read back when done.
   {

@@ -126,6 +126,7 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
           "analytics.rollup",
           "events.lifecycle",
           "exports.expire",
+          "taps.devices",
           "taps.partitions",
           "taps.retention",
           "trash.purge",

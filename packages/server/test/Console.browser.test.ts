@@ -520,6 +520,13 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
             page.getByRole("table", { name: "Top bands" }).locator("tbody tr").first().textContent()
           )
         ).toBe("A3")
+        // The fixtures' taps come from an Android phone.
+        yield* go(() => page.getByRole("table", { name: "By device" }).waitFor())
+        expect(
+          yield* go(() =>
+            page.getByRole("table", { name: "By device" }).getByRole("row").first().textContent()
+          )
+        ).toContain("Android4")
         yield* go(() => page.locator("figure.chart canvas").first().waitFor())
         // The chart spans the range asked for (7 days), not what its few points would suggest.
         const span = yield* go(() => page.locator("figure.chart [data-x-span]").getAttribute("data-x-span"))

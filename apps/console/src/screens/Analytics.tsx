@@ -65,6 +65,15 @@ export const Analytics = () => {
         : Promise.resolve(null),
     [organizationId, scope, fromMs]
   )
+  const devices = useLoad(
+    () =>
+      scope.kind === "event"
+        ? call((c) =>
+            c.analytics.eventDevices({ path: { organizationId, eventId: EventId.make(scope.id) }, urlParams })
+          )
+        : Promise.resolve(null),
+    [organizationId, scope, fromMs]
+  )
   const windows = useLoad(
     () =>
       scope.kind === "event"
@@ -155,6 +164,7 @@ export const Analytics = () => {
         <SummaryView
           summary={s}
           series={series.data ?? null}
+          devices={devices.data ?? null}
           range={fromMs === undefined ? undefined : [fromMs / 1000, fromMs / 1000 + (span ?? 0) / 1000]}
           windowName={windowName}
         />

@@ -1,4 +1,4 @@
-import { csvText, type Summary, type TimeSeries } from "@tapline/domain"
+import { csvText, type DeviceBreakdown, type Summary, type TimeSeries } from "@tapline/domain"
 import { Chart } from "../ui/Chart.js"
 
 export const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
@@ -60,14 +60,26 @@ const Breakdown = ({
 }
 
 /** One scope's totals, time series (events), breakdowns, retention and top bands. */
+const DEVICE_LABEL = { ios: "iOS", android: "Android", other: "Other", unknown: "Unknown" } as const
+
+/** The device rows to show: `unknown` only when some taps are (rolled up before devices were recorded). */
+const deviceRows = (devices: DeviceBreakdown) =>
+  (Object.keys(DEVICE_LABEL) as Array<keyof typeof DEVICE_LABEL>)
+    .filter((key) => key !== "unknown" || devices.unknown > 0)
+    .map((key) => [DEVICE_LABEL[key], devices[key]] as const)
+    .sort((a, b) => b[1] - a[1])
+
 export const SummaryView = ({
   summary: s,
   series,
+  devices = null,
   range,
   windowName
 }: {
   readonly summary: Summary
   readonly series: typeof TimeSeries.Type | null
+  /** An event's taps by device; null for campaigns and the organisation. */
+  readonly devices?: DeviceBreakdown | null
   /** The range asked for, in seconds: the chart spans it even where it has no points. */
   readonly range?: readonly [number, number] | undefined
   readonly windowName: (id: string | null) => string
@@ -113,6 +125,7 @@ export const SummaryView = ({
       <Breakdown title="By mode" rows={rowsOf(s.byMode)} />
       <Breakdown title="By redirect kind" rows={rowsOf(s.byKind)} />
       <Breakdown title="By window" rows={s.byWindow.map((w) => [windowName(w.windowId), w.taps] as const)} />
+      {devices !== null && <Breakdown title="By device" rows={deviceRows(devices)} />}
     </div>
     <table aria-label="Retention">
       <caption>Retention: bands seen again after their first day</caption>

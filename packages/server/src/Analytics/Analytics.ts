@@ -132,6 +132,15 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
       return yield* summarize(yield* scope(organizationId, {}), range)
     })
 
+    const eventDevices = Effect.fn("Analytics.eventDevices")(function* (
+      organizationId: OrganizationId,
+      eventId: EventId,
+      range: Range
+    ) {
+      const found = yield* eventScope(organizationId, eventId)
+      return yield* Effect.orDie(repository.devices(found.ids, range))
+    })
+
     /** Every id is checked first, one after the other: a 404 must not interrupt summaries in flight. */
     const compare = Effect.fn("Analytics.compare")(function* (
       organizationId: OrganizationId,
@@ -156,6 +165,7 @@ export class Analytics extends Effect.Service<Analytics>()("@tapline/server/Anal
     return {
       eventSummary,
       eventTimeSeries,
+      eventDevices,
       campaignSummary,
       campaignTimeSeries,
       organizationSummary,

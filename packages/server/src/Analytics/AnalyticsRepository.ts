@@ -1,7 +1,8 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as Statement from "@effect/sql/Statement"
-import type { Bucket, Summary } from "@tapline/domain"
+import type { Bucket, DeviceBreakdown, Summary } from "@tapline/domain"
 import { DateTime, Effect } from "effect"
+import { type Device, type DeviceName, deviceName } from "../Taps/Device.js"
 import { NO_WINDOW } from "./Rollups.js"
 
 export interface Range {
@@ -189,7 +190,21 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
           Effect.withSpan("Analytics.timeSeries")
         )
 
-      return { summary, timeSeries } as const
+      /** Taps by people (bots apart) per device; `unknown` is explained in Taps/Device.ts. */
+      const devices = (eventIds: ReadonlyArray<string>, range: Range) =>
+        sql<{ device: number; taps: string }>`
+        select device, sum(taps) as taps from tap_rollups_device_minute
+        where event_id = any(${[...eventIds]}::uuid[]) ${within("bucket", range)}
+        group by device`.pipe(
+          Effect.map((rows) => {
+            const breakdown: Record<DeviceName, number> = { ios: 0, android: 0, other: 0, unknown: 0 }
+            for (const row of rows) breakdown[deviceName(row.device as Device)] += Number(row.taps)
+            return breakdown satisfies DeviceBreakdown
+          }),
+          Effect.withSpan("Analytics.devices")
+        )
+
+      return { summary, timeSeries, devices } as const
     })
   }
 ) {}

@@ -1,13 +1,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
+import { Device } from "../Taps/Device.js"
 
 /** The window key of taps served outside any window (a primary-key column cannot be null). */
 export const NO_WINDOW = "00000000-0000-0000-0000-000000000000"
 
 /**
  * Recomputes the rollups of up to `limit` dirty (event, hour) pairs from the raw taps: their minute rollups
- * and the band activity of the event-local days they touch. Workers on several instances take disjoint
- * hours (SKIP LOCKED). Returns how many hours were rolled up.
+ * (by window, mode and kind; by device) and the band activity of the event-local days they touch. Workers on
+ * several instances take disjoint hours (SKIP LOCKED). Returns how many hours were rolled up.
  */
 export const rollupDirtyHours = (limit = 500) =>
   Effect.gen(function* () {
@@ -26,15 +27,30 @@ export const rollupDirtyHours = (limit = 500) =>
           delete from tap_rollups_minute r using ${input}
           where r.event_id = c.event_id and r.bucket >= c.hour and r.bucket < c.hour + interval '1 hour'`
         yield* sql`
-          insert into tap_rollups_minute (organization_id, event_id, bucket, window_key, mode, redirect_kind, taps,
-            bot_taps, duplicate_taps)
-          select t.organization_id, t.event_id, date_trunc('minute', t.tapped_at),
-            coalesce(t.window_id, ${NO_WINDOW}::uuid), coalesce(t.mode, ''), t.redirect_kind,
-            count(*) filter (where not t.is_bot), count(*) filter (where t.is_bot),
-            count(*) filter (where t.is_duplicate and not t.is_bot)
-          from ${input} join taps t on t.event_id = c.event_id
-            and t.tapped_at >= c.hour and t.tapped_at < c.hour + interval '1 hour'
-          group by 1, 2, 3, 4, 5, 6`
+          delete from tap_rollups_device_minute r using ${input}
+          where r.event_id = c.event_id and r.bucket >= c.hour and r.bucket < c.hour + interval '1 hour'`
+        // One read of the hour's taps feeds both rollups; a tap with no device yet (stored before 0016 and not
+        // reached by the backfill, which rolls its hour up again) counts as unknown.
+        yield* sql`
+          with grouped as (
+            select t.organization_id, t.event_id, date_trunc('minute', t.tapped_at) as bucket,
+              coalesce(t.window_id, ${NO_WINDOW}::uuid) as window_key, coalesce(t.mode, '') as mode, t.redirect_kind,
+              coalesce(t.device, ${Device.Unknown}) as device, count(*) filter (where not t.is_bot) as taps,
+              count(*) filter (where t.is_bot) as bot_taps,
+              count(*) filter (where t.is_duplicate and not t.is_bot) as duplicate_taps
+            from ${input} join taps t on t.event_id = c.event_id
+              and t.tapped_at >= c.hour and t.tapped_at < c.hour + interval '1 hour'
+            group by 1, 2, 3, 4, 5, 6, 7
+          ),
+          minutes as (
+            insert into tap_rollups_minute (organization_id, event_id, bucket, window_key, mode, redirect_kind, taps,
+              bot_taps, duplicate_taps)
+            select organization_id, event_id, bucket, window_key, mode, redirect_kind, sum(taps), sum(bot_taps),
+              sum(duplicate_taps)
+            from grouped group by 1, 2, 3, 4, 5, 6
+          )
+          insert into tap_rollups_device_minute (organization_id, event_id, bucket, device, taps, bot_taps)
+          select organization_id, event_id, bucket, device, sum(taps), sum(bot_taps) from grouped group by 1, 2, 3, 4`
         // The event-local days those hours touch (an hour can straddle two with a half-hour offset).
         const days = sql`(
           select distinct c.event_id, e.timezone, d.day

@@ -25,6 +25,12 @@ export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (
         )
       )
       .handle(
+        "eventDevices",
+        withRole("VIEWER", ({ path, urlParams }) =>
+          analytics.eventDevices(path.organizationId, path.eventId, urlParams)
+        )
+      )
+      .handle(
         "eventTaps",
         withRole("VIEWER", ({ path: { eventId, organizationId }, urlParams: { from, to } }) =>
           Effect.as(

@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
 import * as Outbox from "../Database/Outbox.js"
+import { classifyDevice } from "./Device.js"
 import type { TapRecord } from "./TapRecord.js"
 
 export interface StoreResult {
@@ -94,19 +95,19 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
             ${column(taps, (t) => t.utm?.source ?? null)}::text[], ${column(taps, (t) => t.utm?.medium ?? null)}::text[],
             ${column(taps, (t) => t.utm?.campaign ?? null)}::text[], ${column(taps, (t) => t.utm?.term ?? null)}::text[],
             ${column(taps, (t) => t.utm?.content ?? null)}::text[], ${column(taps, (t) => t.bot)}::boolean[],
-            ${column(taps, (t) => t.dup)}::boolean[]
+            ${column(taps, (t) => t.dup)}::boolean[], ${column(taps, (t) => classifyDevice(t.ua))}::smallint[]
           ) as i(id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind, destination_url,
             tapped_at, user_agent, client_ip, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
-            is_bot, is_duplicate)
+            is_bot, is_duplicate, device)
         ),
         inserted as (
           insert into taps (id, organization_id, event_id, band_id, band_uid, window_id, mode, redirect_kind,
             destination_url, tapped_at, user_agent, client_ip, utm_source, utm_medium, utm_campaign, utm_term,
-            utm_content, is_bot, is_duplicate)
+            utm_content, is_bot, is_duplicate, device)
           select i.id, i.organization_id, coalesce(i.event_id, b.event_id), coalesce(i.band_id, b.id), i.band_uid,
             i.window_id, i.mode,
             i.redirect_kind, i.destination_url, i.tapped_at, i.user_agent, i.client_ip, i.utm_source, i.utm_medium,
-            i.utm_campaign, i.utm_term, i.utm_content, i.is_bot, i.is_duplicate
+            i.utm_campaign, i.utm_term, i.utm_content, i.is_bot, i.is_duplicate, i.device
           from input i
           /*
            * A tap served without its band (Redis was down and this process had not seen the band) gets it

@@ -14,9 +14,10 @@ import webhooks from "./0012_webhooks.js"
 import auditRedactSealed from "./0013_audit_redact_sealed.js"
 import trashPurge from "./0014_trash_purge.js"
 import outboundRefusalsScrubbed from "./0015_outbound_refusals_scrubbed.js"
+import device from "./0016_device.js"
 import setupTokens from "./0017_setup_tokens.js"
 import emailSignIns from "./0018_email_sign_ins.js"
-import oauthProviderErrors from "./0020_oauth_provider_errors.js"
+import oauthProviderErrors from "./0019_oauth_provider_errors.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -35,9 +36,10 @@ export const migrations = {
   "0013_audit_redact_sealed": auditRedactSealed,
   "0014_trash_purge": trashPurge,
   "0015_outbound_refusals_scrubbed": outboundRefusalsScrubbed,
+  "0016_device": device,
   "0017_setup_tokens": setupTokens,
   "0018_email_sign_ins": emailSignIns,
-  "0020_oauth_provider_errors": oauthProviderErrors
+  "0019_oauth_provider_errors": oauthProviderErrors
 }
 
 export const loader = Migrator.fromRecord(migrations)
