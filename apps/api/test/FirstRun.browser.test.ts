@@ -1,8 +1,9 @@
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { addVirtualAuthenticator, keepOnLoopback, launchChromium } from "@tapline/testing/browser"
 import { startSmtpPeer } from "@tapline/testing/smtpPeer"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 import { type RunningServer, startServer } from "./support/ServerProcess.js"
 
@@ -15,18 +16,7 @@ import { type RunningServer, startServer } from "./support/ServerProcess.js"
  */
 
 const smtp = await startSmtpPeer()
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run"
-  ]
-})
+const browser: Browser = await launchChromium()
 afterAll(async () => {
   await browser.close()
   await smtp.stop()
@@ -37,19 +27,8 @@ const newPage = async (): Promise<Page> => {
   const context = await browser.newContext()
   context.setDefaultTimeout(30_000)
   const page = await context.newPage()
-  await page.route(/^https?:\/\/(?!localhost[:/]|127\.0\.0\.1[:/])/, (route) => route.abort())
-  const cdp = await context.newCDPSession(page)
-  await cdp.send("WebAuthn.enable")
-  await cdp.send("WebAuthn.addVirtualAuthenticator", {
-    options: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true
-    }
-  })
+  await keepOnLoopback(page)
+  await addVirtualAuthenticator(page)
   return page
 }
 

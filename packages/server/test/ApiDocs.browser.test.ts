@@ -1,7 +1,8 @@
 import { afterAll, expect, layer } from "@effect/vitest"
+import { launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
 import { Effect } from "effect"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { adminHarness } from "./support/AdminHarness.js"
 
 /*
@@ -13,18 +14,7 @@ import { adminHarness } from "./support/AdminHarness.js"
 const port = await freePort()
 const origin = `http://127.0.0.1:${port}`
 
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run"
-  ]
-})
+const browser: Browser = await launchChromium()
 
 afterAll(async () => {
   await browser.close()

@@ -2,9 +2,10 @@ import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { afterAll, afterEach, expect, layer } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
+import { launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
 import { Effect } from "effect"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { Sessions } from "../src/Auth/Sessions.js"
 import { Jobs } from "../src/Jobs/Jobs.js"
 import type { TapRecord } from "../src/Taps/TapRecord.js"
@@ -32,11 +33,7 @@ const origin = `http://localhost:${port}`
 const SHOTS = new URL("../../../.tapline-test/screenshots/", import.meta.url)
 Fs.mkdirSync(SHOTS, { recursive: true })
 
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-})
+const browser: Browser = await launchChromium()
 afterAll(() => browser.close())
 /** Uncaught errors in the console's pages: a screen that throws fails its test even if it looked right. */
 const pageErrors: Array<string> = []

@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
+import { addVirtualAuthenticator, keepOnLoopback, launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
 import { startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { Effect } from "effect"
-import { type Browser, type CDPSession, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { adminHarness } from "./support/AdminHarness.js"
 
 /*
@@ -17,32 +18,10 @@ const origin = `http://localhost:${port}`
 const email = `mia-${process.pid}${Date.now().toString(36)}@example.com`
 const smtp = await startSmtpPeer()
 
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run"
-  ]
-})
+const browser: Browser = await launchChromium()
 const page: Page = await browser.newPage()
-await page.route(/^https?:\/\/(?!localhost[:/]|127\.0\.0\.1[:/])/, (route) => route.abort())
-const cdp: CDPSession = await page.context().newCDPSession(page)
-await cdp.send("WebAuthn.enable")
-const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-  options: {
-    protocol: "ctap2",
-    transport: "internal",
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true
-  }
-})
+await keepOnLoopback(page)
+const { cdp, authenticatorId } = await addVirtualAuthenticator(page)
 
 afterAll(async () => {
   await browser.close()

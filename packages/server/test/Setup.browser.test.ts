@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
+import { addVirtualAuthenticator, keepOnLoopback, launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
 import { Duration, Effect, Option } from "effect"
-import { type Browser, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { seedDemo } from "../src/Demo/DemoSeed.js"
 import * as SetupTokens from "../src/Setup/SetupTokens.js"
 import { call } from "./support/AdminClient.js"
@@ -18,32 +19,10 @@ import { adminHarness } from "./support/AdminHarness.js"
 const port = await freePort()
 const origin = `http://localhost:${port}`
 
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run"
-  ]
-})
+const browser: Browser = await launchChromium()
 const page: Page = await browser.newPage()
-await page.route(/^https?:\/\/(?!localhost[:/]|127\.0\.0\.1[:/])/, (route) => route.abort())
-const cdp = await page.context().newCDPSession(page)
-await cdp.send("WebAuthn.enable")
-const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-  options: {
-    protocol: "ctap2",
-    transport: "internal",
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true
-  }
-})
+await keepOnLoopback(page)
+const { cdp, authenticatorId } = await addVirtualAuthenticator(page)
 
 afterAll(async () => {
   await browser.close()

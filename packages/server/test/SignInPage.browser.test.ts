@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
+import { addVirtualAuthenticator, keepOnLoopback, launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
 import { Effect } from "effect"
 import { generate } from "otplib"
-import { type Browser, type CDPSession, chromium, type Page } from "playwright-core"
+import type { Browser, Page } from "playwright-core"
 import { hashSecret } from "../src/Crypto/Tokens.js"
 import { bootstrapKey, call, createTenant, ok } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
@@ -30,38 +31,15 @@ const oidc = await startOidcProvider({
   accounts: { bea: { email, email_verified: true, name: "Bea" } }
 })
 
-const browser: Browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run"
-  ]
-})
+const browser: Browser = await launchChromium()
 const page: Page = await browser.newPage()
 /*
  * Nothing leaves the machine: the OIDC provider's dev login page asks Google Fonts for a style sheet, and on
  * this closed network that request sometimes hangs, holding the page's load event (and Playwright's click)
  * for five seconds, longer than the 4 s state cookie lives. Refused at once, it costs nothing.
  */
-await page.route(/^https?:\/\/(?!localhost[:/]|127\.0\.0\.1[:/])/, (route) => route.abort())
-let authenticatorId = ""
-const cdp: CDPSession = await page.context().newCDPSession(page)
-await cdp.send("WebAuthn.enable")
-;({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
-  options: {
-    protocol: "ctap2",
-    transport: "internal",
-    hasResidentKey: true,
-    hasUserVerification: true,
-    isUserVerified: true,
-    automaticPresenceSimulation: true
-  }
-}))
+await keepOnLoopback(page)
+const { cdp, authenticatorId } = await addVirtualAuthenticator(page)
 
 afterAll(async () => {
   await browser.close()
