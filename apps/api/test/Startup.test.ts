@@ -13,7 +13,14 @@ import {
   startPrivateRedis,
   uniquePrefix
 } from "./support/Peers.js"
-import { METRICS_TOKEN, runCli, runMigrate, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import {
+  METRICS_TOKEN,
+  outputContaining,
+  runCli,
+  runMigrate,
+  startServer,
+  waitUntilReady
+} from "./support/ServerProcess.js"
 
 /** A GET with a Host header of our choosing (fetch will not send one). */
 const rawGet = (port: number, path: string, host: string) =>
@@ -187,7 +194,7 @@ describe("external PostgreSQL and Redis", () => {
     try {
       const server = await startServer({ DATABASE_URL: database.url, TAPLINE_DEMO: "1" })
       await waitUntilReady(server)
-      expect(server.output()).toContain("http://demo.localhost:")
+      expect(await outputContaining(server, "http://demo.localhost:")).toContain("/e?bandId=DEMO-0001")
       const bands = await database.query<{ count: string }>(
         "select count(*) as count from bands b join organizations o on o.id = b.organization_id where o.slug = 'demo'"
       )
@@ -292,7 +299,7 @@ describe("external PostgreSQL and Redis", () => {
         TAPLINE_DEMO: "1"
       })
       await waitUntilReady(server)
-      const eventId = /eventId=([0-9a-f-]{36})/.exec(server.output())?.[1]
+      const eventId = /eventId=([0-9a-f-]{36})/.exec(await outputContaining(server, "eventId="))?.[1]
       expect(eventId).toBeDefined()
       // The live endpoints sit behind the admin API's authentication: a bootstrap key from the CLI.
       const boot = await runCli(["admin:bootstrap", "--email", "ops@example.com"], {
@@ -373,7 +380,7 @@ describe("embedded default", () => {
         status: "ready",
         checks: { database: "ok", redis: "not_configured", writer: "ok", journal: "not_configured" }
       })
-      expect(first.output()).toContain(`http://demo.localhost:${first.port}/e?bandId=DEMO-0001`)
+      await outputContaining(first, `http://demo.localhost:${first.port}/e?bandId=DEMO-0001`)
       expect(await first.stop()).toBe(0)
 
       const second = await startServer({ TAPLINE_DATA_DIR: dataDir })

@@ -98,6 +98,20 @@ export const waitUntilReady = async (server: RunningServer, timeoutMs = 60_000):
 }
 
 /** Runs `node dist/migrate.js` to completion. */
+/**
+ * The server's output once it contains `text`. The ready banner is printed once the port is bound, which may
+ * be just after readiness first answers 200: a test that reads it waits for it.
+ */
+export const outputContaining = async (server: RunningServer, text: string, timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!server.output().includes(text)) {
+    if (Date.now() > deadline)
+      throw new Error(`no "${text}" in the output after ${timeoutMs} ms:\n${server.output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return server.output()
+}
+
 export const runMigrate = (env: Record<string, string>) => runNode(entry("migrate"), [], env)
 
 /** Runs `pnpm tapline …` (the built CLI) to completion. */
