@@ -1,21 +1,9 @@
-import * as Fs from "node:fs"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import * as SetupTokens from "../Setup/SetupTokens.js"
-
-const asset = (name: string) => Fs.readFileSync(new URL(`../../assets/${name}`, import.meta.url), "utf8")
-
-/** As the sign-in page's: our script only, no framing, nothing cached, no referrer (the token is in the URL). */
-const headers = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; " +
-    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-store"
-}
+import { asset, pageHeaders } from "./SignInPage.js"
 
 const closedPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8" /><title>Tapline is set up</title></head>
@@ -38,7 +26,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
       Effect.map(Effect.orDie(Effect.provideService(SetupTokens.isOpen, SqlClient.SqlClient, sql)), (open) =>
         HttpServerResponse.html(open ? html : closedPage).pipe(
           HttpServerResponse.setStatus(open ? 200 : 410),
-          HttpServerResponse.setHeaders(headers)
+          HttpServerResponse.setHeaders(pageHeaders)
         )
       )
     )
@@ -46,7 +34,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
       "/setup.js",
       Effect.succeed(
         HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }).pipe(
-          HttpServerResponse.setHeaders(headers)
+          HttpServerResponse.setHeaders(pageHeaders)
         )
       )
     )

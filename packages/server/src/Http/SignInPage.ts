@@ -4,10 +4,14 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 
 /** The page and its script sit in `assets/`, two levels above both `src/Http` and `dist/Http`. */
-const asset = (name: string) => Fs.readFileSync(new URL(`../../assets/${name}`, import.meta.url), "utf8")
+export const asset = (name: string) =>
+  Fs.readFileSync(new URL(`../../assets/${name}`, import.meta.url), "utf8")
 
-/** Only our own script runs; no framing (clickjacking of the sign-in buttons); nothing cached. */
-const headers = {
+/**
+ * Only our own script runs; no framing (clickjacking of the sign-in buttons); nothing cached; no referrer
+ * (the setup page's token and an email sign-in's are in the URL fragment). The setup page is served the same way.
+ */
+export const pageHeaders = {
   "content-security-policy":
     "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; " +
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -26,13 +30,13 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     const script = asset("sign-in.js")
     yield* router.get(
       "/sign-in",
-      Effect.succeed(HttpServerResponse.html(html).pipe(HttpServerResponse.setHeaders(headers)))
+      Effect.succeed(HttpServerResponse.html(html).pipe(HttpServerResponse.setHeaders(pageHeaders)))
     )
     yield* router.get(
       "/sign-in.js",
       Effect.succeed(
         HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }).pipe(
-          HttpServerResponse.setHeaders(headers)
+          HttpServerResponse.setHeaders(pageHeaders)
         )
       )
     )
