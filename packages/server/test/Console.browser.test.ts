@@ -1,12 +1,7 @@
 import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
-import { afterAll, afterEach, expect, layer } from "@effect/vitest"
-import type { UserId } from "@tapline/domain"
-import { launchChromium } from "@tapline/testing/browser"
-import { freePort } from "@tapline/testing/ports"
+import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Browser, Page } from "playwright-core"
-import { Sessions } from "../src/Auth/Sessions.js"
 import { Jobs } from "../src/Jobs/Jobs.js"
 import type { TapRecord } from "../src/Taps/TapRecord.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
@@ -14,6 +9,7 @@ import { TapStore } from "../src/Taps/TapStore.js"
 import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
+import { api, consoleBrowser, go, SHOTS, shot, unlabelled } from "./support/ConsoleBrowser.js"
 import { request } from "./support/HotPathHarness.js"
 import { tapOf } from "./support/TapFixtures.js"
 
@@ -28,84 +24,11 @@ import { tapOf } from "./support/TapFixtures.js"
  * passkeys, TOTP) are driven in SignInPage.browser.test.ts, which ends in the console.
  */
 
-const port = await freePort()
-const origin = `http://localhost:${port}`
-const SHOTS = new URL("../../../.tapline-test/screenshots/", import.meta.url)
-Fs.mkdirSync(SHOTS, { recursive: true })
-
-const browser: Browser = await launchChromium()
-afterAll(() => browser.close())
-/** Uncaught errors in the console's pages: a screen that throws fails its test even if it looked right. */
-const pageErrors: Array<string> = []
-// A failed test leaves its pages open; their live streams would hold the server's shutdown.
-afterEach(async () => {
-  await Promise.all(browser.contexts().map((context) => context.close()))
-  const errors = pageErrors.splice(0)
-  if (errors.length > 0) throw new Error(`the console threw in the browser: ${errors.join("; ")}`)
-})
-
-/** A user with `role` in the organisation, and a browser page signed in as them. */
-const signedIn = (
-  orgId: string,
-  role: "OWNER" | "EDITOR" | "VIEWER",
-  viewport = { width: 1100, height: 760 }
-) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const email = `${role.toLowerCase()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}@example.com`
-    const [user] = yield* sql<{
-      id: UserId
-    }>`insert into users (email, name) values (${email}, ${role}) returning id`
-    yield* sql`insert into memberships (user_id, organization_id, role) values (${user!.id}, ${orgId}, ${role})`
-    const tokens = yield* (yield* Sessions).create({
-      userId: user!.id,
-      method: "test",
-      ip: null,
-      userAgent: "console-test"
-    })
-    const context = yield* Effect.promise(() => browser.newContext({ viewport, acceptDownloads: true }))
-    yield* Effect.promise(() =>
-      context.addCookies([
-        { name: "tapline_session", value: tokens.accessToken, url: origin, httpOnly: true },
-        { name: "tapline_csrf", value: tokens.csrfToken, url: origin }
-      ])
-    )
-    // A missing element fails the step with its selector, well before the test's own timeout.
-    context.setDefaultTimeout(20_000)
-    const page: Page = yield* Effect.promise(() => context.newPage())
-    page.on("pageerror", (error) => pageErrors.push(error.message))
-    return { page, email }
-  }).pipe(Effect.provide(Sessions.Default))
-
-const go = <A>(f: () => Promise<A>) => Effect.promise(f)
-
-/** The tenant's API path, for the checks made behind the page's back. */
-const api = (tenant: Tenant, path = "") => `/api/v1/organizations/${tenant.orgId}${path}`
+const { port, origin, browser, signedIn } = await consoleBrowser()
 
 /** A tap of `eventId` as the hot path hands it to the recorder, at `at`. */
 const tapAt = (tenant: Tenant, eventId: string, bandUid: string, at = Date.now()): TapRecord =>
   tapOf({ orgId: tenant.orgId, eventIds: [eventId] }, bandUid, { at, kind: "WINDOW" })
-
-/** Every form control of the page has a name a screen reader says (a label or aria-label). */
-const unlabelled = (page: Page) =>
-  go(() =>
-    page.evaluate(() => {
-      const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } })
-        .document
-      return Array.from(
-        doc.querySelectorAll("input, select, textarea") as ArrayLike<{
-          labels: ArrayLike<unknown> | null
-          getAttribute(name: string): string | null
-          outerHTML: string
-        }>
-      )
-        .filter((el) => (el.labels?.length ?? 0) === 0 && el.getAttribute("aria-label") === null)
-        .map((el) => el.outerHTML)
-    })
-  )
-
-const shot = (page: Page, name: string) =>
-  Effect.promise(() => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true }))
 
 layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
   excludeTestServices: true,
