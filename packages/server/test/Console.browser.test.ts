@@ -284,12 +284,15 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.goto(`${origin}/console/events/${eventId}/live`))
         yield* go(() => page.getByText("Connected: updates every second.").waitFor())
 
-        // A real tap through the redirect: it shows in the latest taps and the counters.
+        // A real tap through the redirect: it shows in the latest taps and the counters. The mode counters are
+        // this minute's: a tap in a minute's last seconds would be read back as the next minute's zero.
+        while (new Date().getSeconds() >= 52) yield* Effect.sleep("250 millis")
         const tap = yield* request(port, "/e?bandId=GATE-1", { host: `${tenant.slug}.${TAP_DOMAIN}` })
         expect(tap.status).toBe(302)
         yield* go(() => page.getByRole("table", { name: "Latest taps" }).getByText("GATE-1").waitFor())
         yield* go(() => page.getByTestId("live-total").filter({ hasText: /^1$/ }).waitFor())
-        expect(yield* go(() => page.getByTestId("live-mode-LIVE").textContent())).toBe("1")
+        // The counters come in their own message, which may follow the seconds' by a tick.
+        yield* go(() => page.getByTestId("live-mode-LIVE").filter({ hasText: /^1$/ }).waitFor())
         yield* shot(page, "console-live")
 
         // The page's own clock: the longest gap between animation frames, and long tasks, during the burst.
