@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process"
 import * as Net from "node:net"
 import * as Os from "node:os"
+import { startRedisCluster } from "@tapline/testing/redisCluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { createDatabase } from "./support/Peers.js"
-import { startRedisCluster } from "./support/RedisCluster.js"
 import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /*

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
-import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { freePort } from "@tapline/testing/ports"
+import { startRedisCluster } from "@tapline/testing/redisCluster"
 import { waitForRedis } from "@tapline/testing/redisServer"
 import { Effect, Option } from "effect"
 import { Redis as RedisClient } from "ioredis"
@@ -14,22 +14,6 @@ import { redisConfig } from "./TestRedis.js"
  * master, a three-node Cluster, and a TLS server with an ACL user. Each lives in its own temp folder and is
  * shut down with the test scope.
  */
-
-/** Cluster nodes also need port + 10000 free for their bus. */
-const freeClusterPort = async (): Promise<number> => {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 20000)
-    const ok = await Promise.all([port, port + 10000].map((p) => canListen(p)))
-    if (ok.every(Boolean)) return port
-  }
-}
-
-const canListen = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = Net.createServer()
-    server.once("error", () => resolve(false))
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
-  })
 
 const waitFor = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs
@@ -156,46 +140,8 @@ export const sentinel = startSentinel({ replica: false })
 /** Master, replica and Sentinel: `SENTINEL FAILOVER mymaster` swaps the first two. */
 export const sentinelWithReplica = startSentinel({ replica: true })
 
-export const cluster = Effect.acquireRelease(
-  Effect.promise(async () => {
-    const dir = tempDir("cluster")
-    const ports = [await freeClusterPort(), await freeClusterPort(), await freeClusterPort()]
-    const children = ports.map((port) =>
-      startServer(dir, [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        `nodes-${port}.conf`
-      ])
-    )
-    for (const port of ports) await waitForRedis(port)
-    execFileSync(
-      "redis-cli",
-      [
-        "--cluster",
-        "create",
-        ...ports.map((p) => `127.0.0.1:${p}`),
-        "--cluster-replicas",
-        "0",
-        "--cluster-yes"
-      ],
-      { stdio: "ignore" }
-    )
-    await waitFor("cluster state ok", async () => {
-      const client = new RedisClient({ port: ports[0]!, host: "127.0.0.1" })
-      try {
-        return String(await client.cluster("INFO")).includes("cluster_state:ok")
-      } finally {
-        client.disconnect()
-      }
-    })
-    return { dir, children, ports }
-  }),
-  ({ children, dir }) => stopAll(children, dir)
+export const cluster = Effect.acquireRelease(Effect.promise(startRedisCluster), (running) =>
+  Effect.promise(running.stop)
 )
 
 /** A TLS-only server that admits user `tapline` with a password and refuses the default user. */

@@ -3,12 +3,13 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { waitForRedis } from "@tapline/testing/redisServer"
 import { Redis as RedisClient } from "ioredis"
+import { waitForRedis } from "./redisServer.js"
 
 /*
- * A three-node Redis Cluster (no replicas) from the machine's redis-server, for process tests: the topology
- * where a fresh API's first taps were answered wrongly (issue 27). The server tests have their own (Effect) one.
+ * A three-node Redis Cluster (no replicas) from the machine's redis-server, in a temp folder of its own: for
+ * the server tests (through RedisTopology's scoped `cluster`) and the process tests (a fresh API's first taps,
+ * issue 27).
  */
 
 export interface RunningCluster {
@@ -36,7 +37,7 @@ const freeClusterPort = async (taken: ReadonlyArray<number>): Promise<number> =>
 }
 
 export const startRedisCluster = async (): Promise<RunningCluster> => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-api-cluster-"))
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-cluster-"))
   const ports: Array<number> = []
   for (let i = 0; i < 3; i++) ports.push(await freeClusterPort(ports))
   const children: Array<ChildProcess> = ports.map((port) => {
