@@ -1,31 +1,7 @@
-// The first-run page: the setup link's token is in the fragment (never sent to the server in the URL).
+// The first-run page (after page.js): the setup link's token is in the fragment (never sent to the server in
+// the URL).
 
-const $ = (id) => document.getElementById(id)
 const token = /^#token=(tsu_[\w-]+)$/.exec(location.hash)?.[1]
-
-const show = (text, kind = "error") => {
-  $("message").textContent = text
-  $("message").className = kind
-}
-
-const api = async (method, path, body) => {
-  const headers = {}
-  if (body !== undefined) headers["content-type"] = "application/json"
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const text = await response.text()
-  const data = text === "" ? null : JSON.parse(text)
-  if (!response.ok) {
-    const error = new Error(data?.message ?? `${response.status}`)
-    error.status = response.status
-    throw error
-  }
-  return data
-}
 
 /** Words for what went wrong, never a raw WebAuthn exception. */
 const explain = (error) => {

@@ -1,4 +1,4 @@
-// The sign-in page's script: plain browser APIs, no build step. Every call goes to Tapline's own API.
+// The sign-in page's script (after page.js): plain browser APIs, no build step.
 
 const messages = {
   state: "The sign-in took too long or was already used. Please start again.",
@@ -20,35 +20,8 @@ const messages = {
     "The sign-in provider's configuration could not be read (a bad discovery document). An administrator must check the provider's issuer URL."
 }
 
-const $ = (id) => document.getElementById(id)
 const query = new URLSearchParams(location.search)
 const invitation = query.get("invitation")
-
-const show = (text, kind = "error") => {
-  $("message").textContent = text
-  $("message").className = kind
-}
-
-const csrf = () =>
-  document.cookie
-    .split("; ")
-    .find((c) => c.startsWith("tapline_csrf="))
-    ?.slice(13) ?? ""
-
-const api = async (method, path, body) => {
-  const headers = { "x-csrf-token": csrf() }
-  if (body !== undefined) headers["content-type"] = "application/json"
-  const response = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const text = await response.text()
-  const data = text === "" ? null : JSON.parse(text)
-  if (!response.ok) throw new Error(data?.message ?? `${response.status}`)
-  return data
-}
 
 /** Words for a failed passkey request, never a raw WebAuthn exception. */
 const passkeyMessage = (error) => {

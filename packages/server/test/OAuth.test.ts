@@ -260,6 +260,13 @@ layer(harness, {
       expect(page.headers.get("content-security-policy")).toContain("frame-ancestors 'none'")
       expect(page.text).toContain('<script src="/sign-in.js"')
       expect((yield* call("GET", "/sign-in.js")).headers.get("content-type")).toContain("text/javascript")
+      // The script both pages share comes first; the page's own script relies on its names.
+      expect(page.text.indexOf('<script src="/page.js"')).toBeLessThan(
+        page.text.indexOf('<script src="/sign-in.js"')
+      )
+      const shared = yield* call("GET", "/page.js")
+      expect(shared.headers.get("content-type")).toContain("text/javascript")
+      expect(shared.text).toContain("const api = ")
     })
   )
 

@@ -3,7 +3,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
 import * as SetupTokens from "../Setup/SetupTokens.js"
-import { asset, pageHeaders } from "./SignInPage.js"
+import { asset, pageHeaders, script } from "./SignInPage.js"
 
 const closedPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8" /><title>Tapline is set up</title></head>
@@ -20,7 +20,6 @@ export const layer = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const html = asset("setup.html")
-    const script = asset("setup.js")
     yield* router.get(
       "/setup",
       Effect.map(Effect.orDie(Effect.provideService(SetupTokens.isOpen, SqlClient.SqlClient, sql)), (open) =>
@@ -30,13 +29,6 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         )
       )
     )
-    yield* router.get(
-      "/setup.js",
-      Effect.succeed(
-        HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }).pipe(
-          HttpServerResponse.setHeaders(pageHeaders)
-        )
-      )
-    )
+    yield* router.get("/setup.js", script("setup.js"))
   })
 )

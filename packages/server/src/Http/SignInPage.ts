@@ -20,6 +20,16 @@ export const pageHeaders = {
   "cache-control": "no-store"
 }
 
+/** One of the pages' scripts, read once, served with the pages' headers. */
+export const script = (name: string) => {
+  const body = asset(name)
+  return Effect.sync(() =>
+    HttpServerResponse.text(body, { contentType: "text/javascript; charset=utf-8" }).pipe(
+      HttpServerResponse.setHeaders(pageHeaders)
+    )
+  )
+}
+
 /**
  * The sign-in page, served by the API on its own origin: provider buttons, passkey sign-in and registration,
  * the TOTP prompt and invitation acceptance. Plain HTML and one small script; the web console grows from it.
@@ -27,18 +37,12 @@ export const pageHeaders = {
 export const layer = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
     const html = asset("sign-in.html")
-    const script = asset("sign-in.js")
     yield* router.get(
       "/sign-in",
       Effect.succeed(HttpServerResponse.html(html).pipe(HttpServerResponse.setHeaders(pageHeaders)))
     )
-    yield* router.get(
-      "/sign-in.js",
-      Effect.succeed(
-        HttpServerResponse.text(script, { contentType: "text/javascript; charset=utf-8" }).pipe(
-          HttpServerResponse.setHeaders(pageHeaders)
-        )
-      )
-    )
+    yield* router.get("/sign-in.js", script("sign-in.js"))
+    // What the sign-in and setup pages' scripts share.
+    yield* router.get("/page.js", script("page.js"))
   })
 )
