@@ -9,6 +9,7 @@ import {
   startServer,
   waitUntilReady
 } from "./support/ServerProcess.js"
+import { tapOnce } from "./support/TapLoad.js"
 
 /*
  * Issue 28 item 5: no metric label carries an organisation (DESIGN §8). Per-organisation figures belong in the
@@ -19,28 +20,7 @@ const agent = new Http.Agent({ keepAlive: true, maxSockets: 16 })
 
 /** One tap on `host`; the status. */
 const tap = (port: number, bandId: string, options: { host: string; method?: string; userAgent?: string }) =>
-  new Promise<number>((resolve, reject) => {
-    const request = Http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        agent,
-        method: options.method ?? "GET",
-        path: `/e?bandId=${encodeURIComponent(bandId)}`,
-        headers: {
-          host: options.host,
-          "user-agent": options.userAgent ?? "Mozilla/5.0 (iPhone) Mobile/15E148"
-        }
-      },
-      (res) => {
-        res.resume()
-        res.on("end", () => resolve(res.statusCode ?? 0))
-      }
-    )
-    request.on("error", reject)
-    request.setTimeout(20_000, () => request.destroy(new Error("timeout")))
-    request.end()
-  })
+  tapOnce(agent, port, bandId, options)
 
 /** A seeded generator (mulberry32): the names a failing run used can be made again from its printed seed. */
 const random = (seed: number) => {

@@ -16,6 +16,7 @@ import {
   startServer,
   waitUntilReady
 } from "./support/ServerProcess.js"
+import { tapOnce } from "./support/TapLoad.js"
 
 /*
  * Issue 28 item 5 (DESIGN §8): a real Prometheus (Debian's) scrapes the built server's /metrics with the
@@ -35,29 +36,12 @@ const tap = (
   band: number | string,
   options: { host?: string; method?: string; userAgent?: string } = {}
 ) =>
-  new Promise<number>((resolve, reject) => {
-    const bandId = typeof band === "string" ? band : `DEMO-${String((band % 1000) + 1).padStart(4, "0")}`
-    const request = Http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        agent,
-        method: options.method ?? "GET",
-        path: `/e?bandId=${encodeURIComponent(bandId)}`,
-        headers: {
-          host: options.host ?? "demo.localhost",
-          "user-agent": options.userAgent ?? "Mozilla/5.0 (iPhone) Mobile/15E148"
-        }
-      },
-      (res) => {
-        res.resume()
-        res.on("end", () => resolve(res.statusCode ?? 0))
-      }
-    )
-    request.on("error", reject)
-    request.setTimeout(20_000, () => request.destroy(new Error("timeout")))
-    request.end()
-  })
+  tapOnce(
+    agent,
+    port,
+    typeof band === "string" ? band : `DEMO-${String((band % 1000) + 1).padStart(4, "0")}`,
+    options
+  )
 
 const taps = async (port: number, from: number, count: number) => {
   const statuses = await Promise.all(Array.from({ length: count }, (_, n) => tap(port, from + n)))

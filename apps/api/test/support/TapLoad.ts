@@ -84,3 +84,33 @@ export const tapLoad = (options: {
     return { sent: options.total, served, refused, errors, failedAt }
   })()
 }
+
+/** One tap of `bandId` on `host` (default the demo tenant's); resolves with the status. */
+export const tapOnce = (
+  agent: Http.Agent,
+  port: number,
+  bandId: string,
+  options: { readonly host?: string; readonly method?: string; readonly userAgent?: string } = {}
+) =>
+  new Promise<number>((resolve, reject) => {
+    const request = Http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        method: options.method ?? "GET",
+        path: `/e?bandId=${encodeURIComponent(bandId)}`,
+        headers: {
+          host: options.host ?? "demo.localhost",
+          "user-agent": options.userAgent ?? "Mozilla/5.0 (iPhone) Mobile/15E148"
+        }
+      },
+      (res) => {
+        res.resume()
+        res.on("end", () => resolve(res.statusCode ?? 0))
+      }
+    )
+    request.on("error", reject)
+    request.setTimeout(20_000, () => request.destroy(new Error("timeout")))
+    request.end()
+  })
