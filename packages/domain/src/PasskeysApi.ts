@@ -28,7 +28,7 @@ export const Passkey = Schema.Struct({
  * A WebAuthn credential as the browser serialises it (`PublicKeyCredential.toJSON()`); @simplewebauthn/server
  * checks its content. Bounded here so a huge body is refused before any parsing.
  */
-const CredentialJson = Schema.Struct({
+export const CredentialJson = Schema.Struct({
   id: Schema.String.pipe(Schema.maxLength(1400)),
   rawId: Schema.String.pipe(Schema.maxLength(1400)),
   type: Schema.Literal("public-key"),

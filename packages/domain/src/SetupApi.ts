@@ -5,6 +5,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Conflict, InvalidRequest, TooManyRequests } from "./Errors.js"
 import { Email, Slug } from "./Fields.js"
+import { CredentialJson } from "./PasskeysApi.js"
 import { SessionTokens } from "./SessionsApi.js"
 
 /**
@@ -41,18 +42,6 @@ export const SetupStatus = Schema.Struct({
   open: Schema.Boolean,
   /** The demo organisation's name when it exists (offered as the one to own). */
   demoOrganization: Schema.NullOr(Schema.String)
-})
-
-/** A WebAuthn credential as the browser serialises it; @simplewebauthn/server checks its content. */
-const CredentialJson = Schema.Struct({
-  id: Schema.String.pipe(Schema.maxLength(1400)),
-  rawId: Schema.String.pipe(Schema.maxLength(1400)),
-  type: Schema.Literal("public-key"),
-  response: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  clientExtensionResults: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
-    default: () => ({})
-  }),
-  authenticatorAttachment: Schema.optional(Schema.NullOr(Schema.String))
 })
 
 export class SetupApi extends HttpApiGroup.make("setup")
