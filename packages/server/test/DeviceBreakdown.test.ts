@@ -4,52 +4,24 @@ import { Effect } from "effect"
 import { rollupDirtyHours } from "../src/Analytics/Rollups.js"
 import type { TapRecord } from "../src/Taps/TapRecord.js"
 import { TapStore } from "../src/Taps/TapStore.js"
-import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
+import { bootstrapKey, call, createTenant, type Tenant } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
-import { tapOf } from "./support/TapFixtures.js"
+import { eventWith as fixtureEvent, storeAndRollUp } from "./support/AnalyticsFixtures.js"
 import { ANDROID, IPHONE, MAC } from "./support/UserAgents.js"
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const utc = (iso: string) => Date.parse(`${iso}Z`)
 
-const storeAndRollUp = (taps: ReadonlyArray<TapRecord>) =>
-  Effect.gen(function* () {
-    yield* (yield* TapStore).store(taps)
-    while ((yield* rollupDirtyHours()) > 0) {}
-  })
-
+/** The event's fixtures and its devices endpoint. */
 const eventWith = (tenant: Tenant, bands: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const org = `/api/v1/organizations/${tenant.orgId}`
-    const event = yield* ok(
-      yield* call("POST", `${org}/events`, {
-        key: tenant.keys.EDITOR,
-        body: { name: "Show", timezone: "UTC" }
-      }),
-      201,
-      "create event"
-    )
-    const eventId = event.body.id as string
-    const imported = yield* call("POST", `${org}/events/${eventId}/bands/import`, {
-      key: tenant.keys.EDITOR,
-      body: { bands: bands.map((bandUid) => ({ bandUid })) }
-    })
-    if (imported.status >= 300) return yield* Effect.dieMessage(`import bands: ${imported.text}`)
-    const rows = yield* sql<{
-      id: string
-      bandUid: string
-    }>`select id, band_uid from bands where event_id = ${eventId}`
-    const tap = (uid: string, at: number, ua: string | null, extra: Partial<TapRecord> = {}) =>
-      tapOf({ orgId: tenant.orgId, eventIds: [eventId] }, uid, {
-        bandId: rows.find((row) => row.bandUid === uid)!.id,
-        at,
-        ua,
-        ...extra
-      })
-    return { eventId, tap, devices: (query = "") => `${org}/analytics/events/${eventId}/devices${query}` }
-  })
+  Effect.map(fixtureEvent(tenant, { timezone: "UTC", bands }), ({ eventId, tap }) => ({
+    eventId,
+    tap: (uid: string, at: number, ua: string | null, extra: Partial<TapRecord> = {}) =>
+      tap(uid, at, { ua, ...extra }),
+    devices: (query = "") =>
+      `/api/v1/organizations/${tenant.orgId}/analytics/events/${eventId}/devices${query}`
+  }))
 
 layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("device breakdown", (it) => {
   it.effect("counts the writer's taps by device from the rollups, bots apart, within a range", () =>
