@@ -25,6 +25,9 @@ import {
 
 const { port, origin, signedIn } = await consoleBrowser()
 
+/** Each test walks a whole screen with several roles: on a busy 2-core machine that is more than 30 s. */
+const SLOW = 90_000
+
 /** A real 1×1 PNG. */
 const PNG = Buffer.from(
   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
@@ -56,6 +59,19 @@ const eachInvalid = (page: Page, submit: string, cases: ReadonlyArray<Invalid>) 
 
 const count = (page: Page, role: "button" | "link" | "form", name: string | RegExp) =>
   go(() => page.getByRole(role, { name }).count())
+
+/** Waits until the header's organisation list shows `name` as the one chosen. */
+const chosenOrganisation = (page: Page, name: string) =>
+  go(() =>
+    page.waitForFunction((wanted) => {
+      const select = (
+        globalThis as unknown as {
+          document: { querySelector(s: string): { selectedOptions: ArrayLike<{ text: string }> } | null }
+        }
+      ).document.querySelector("header select")
+      return select?.selectedOptions[0]?.text === wanted
+    }, name)
+  )
 
 const event = (tenant: Tenant, name: string) =>
   Effect.flatMap(call("POST", api(tenant, "/events"), { key: tenant.keys.EDITOR, body: { name } }), (r) =>
@@ -90,6 +106,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.locator("#new-org-slug").fill(slug))
         yield* go(() => availability.filter({ hasText: "available" }).waitFor())
         expect(yield* unlabelled(page)).toEqual([])
+        yield* shot(page, "console-new-organisation")
 
         yield* eachInvalid(page, "Create organisation", [
           { id: "new-org-name", bad: "", good: "Fresh Festivals" },
@@ -97,21 +114,19 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           { id: "new-org-website", bad: "not a web address", good: "fresh.example" },
           { id: "new-org-email", bad: "nobody-at-all", good: "hello@fresh.example" }
         ])
-        yield* shot(page, "console-new-organisation")
         yield* go(() => page.getByRole("button", { name: "Create organisation", exact: true }).click())
 
         // The console switches to it, with the founder as its OWNER.
         yield* go(() => page.getByRole("heading", { name: "Events" }).waitFor())
-        yield* go(() =>
-          page.getByLabel("Organisation").locator("option:checked", { hasText: "Fresh Festivals" }).waitFor()
-        )
+        yield* chosenOrganisation(page, "Fresh Festivals")
         yield* go(() => page.getByText("(OWNER)").waitFor())
         const [created] = yield* sql<{ websiteUrl: string; contactEmail: string }>`
         select website_url, contact_email from organizations where slug = ${slug}`
         expect(created).toEqual({ websiteUrl: "https://fresh.example/", contactEmail: "hello@fresh.example" })
         // Any signed-in user may found one: the header offers it too.
         expect(yield* count(page, "link", "New organisation")).toBe(1)
-      })
+      }),
+    SLOW
   )
 
   it.effect(
@@ -199,119 +214,132 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
             body: { name: "Mine" }
           })).status
         ).toBe(403)
-      })
+      }),
+    SLOW
   )
 
-  it.effect("tags: created and renamed, invalid values by their fields; a VIEWER reads only", () =>
-    Effect.gen(function* () {
-      const tenant = yield* createTenant(yield* bootstrapKey())
-      const page = (yield* signedIn(tenant.orgId, "EDITOR")).page
-      yield* go(() => page.goto(`${origin}/console/tags`))
-      yield* go(() => page.getByRole("heading", { name: "Tags" }).waitFor())
-      yield* go(() => page.locator("#tag-name").fill("VIP"))
-      yield* eachInvalid(page, "Create tag", [
-        { id: "tag-name", bad: "", good: "VIP" },
-        { id: "tag-color", bad: "gold", good: "#d4af37" }
-      ])
-      yield* go(() => page.getByRole("button", { name: "Create tag", exact: true }).click())
-      yield* go(() => page.getByRole("cell", { name: "VIP", exact: true }).waitFor())
+  it.effect(
+    "tags: created and renamed, invalid values by their fields; a VIEWER reads only",
+    () =>
+      Effect.gen(function* () {
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const page = (yield* signedIn(tenant.orgId, "EDITOR")).page
+        yield* go(() => page.goto(`${origin}/console/tags`))
+        yield* go(() => page.getByRole("heading", { name: "Tags" }).waitFor())
+        yield* go(() => page.locator("#tag-name").fill("VIP"))
+        yield* eachInvalid(page, "Create tag", [
+          { id: "tag-name", bad: "", good: "VIP" },
+          { id: "tag-color", bad: "gold", good: "#d4af37" }
+        ])
+        yield* go(() => page.getByRole("button", { name: "Create tag", exact: true }).click())
+        yield* go(() => page.getByRole("cell", { name: "VIP", exact: true }).waitFor())
 
-      yield* go(() => page.getByRole("button", { name: "Rename VIP" }).click())
-      yield* eachInvalid(page, "Save tag", [{ id: "tag-rename-name", bad: "", good: "Guests" }])
-      yield* go(() => page.getByRole("button", { name: "Save tag", exact: true }).click())
-      yield* go(() => page.getByRole("cell", { name: "Guests", exact: true }).waitFor())
-      const tags = yield* ok(yield* call("GET", api(tenant, "/tags"), { key: tenant.keys.VIEWER }), 200)
-      expect(tags.body.items.map((t: { name: string; color: string }) => [t.name, t.color])).toEqual([
-        ["Guests", "#d4af37"]
-      ])
-      expect(yield* unlabelled(page)).toEqual([])
-      yield* shot(page, "console-tags")
+        yield* go(() => page.getByRole("button", { name: "Rename VIP" }).click())
+        yield* eachInvalid(page, "Save tag", [{ id: "tag-rename-name", bad: "", good: "Guests" }])
+        yield* go(() => page.getByRole("button", { name: "Save tag", exact: true }).click())
+        yield* go(() => page.getByRole("cell", { name: "Guests", exact: true }).waitFor())
+        const tags = yield* ok(yield* call("GET", api(tenant, "/tags"), { key: tenant.keys.VIEWER }), 200)
+        expect(tags.body.items.map((t: { name: string; color: string }) => [t.name, t.color])).toEqual([
+          ["Guests", "#d4af37"]
+        ])
+        expect(yield* unlabelled(page)).toEqual([])
+        yield* shot(page, "console-tags")
 
-      const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
-      yield* go(() => viewer.goto(`${origin}/console/tags`))
-      yield* go(() => viewer.getByRole("cell", { name: "Guests", exact: true }).waitFor())
-      expect(yield* count(viewer, "button", /Rename|Create tag/)).toBe(0)
-      expect(
-        (yield* call("PATCH", api(tenant, `/tags/${tags.body.items[0].id}`), {
-          key: tenant.keys.VIEWER,
-          body: { name: "Mine" }
-        })).status
-      ).toBe(403)
-    })
+        const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
+        yield* go(() => viewer.goto(`${origin}/console/tags`))
+        yield* go(() => viewer.getByRole("cell", { name: "Guests", exact: true }).waitFor())
+        expect(yield* count(viewer, "button", /Rename|Create tag/)).toBe(0)
+        expect(
+          (yield* call("PATCH", api(tenant, `/tags/${tags.body.items[0].id}`), {
+            key: tenant.keys.VIEWER,
+            body: { name: "Mine" }
+          })).status
+        ).toBe(403)
+      }),
+    SLOW
   )
 
-  it.effect("trash: an EDITOR restores, an OWNER purges after confirming; a VIEWER sees no controls", () =>
-    Effect.gen(function* () {
-      const tenant = yield* createTenant(yield* bootstrapKey())
-      const key = tenant.keys.EDITOR
-      const gone = yield* event(tenant, "Gone Night")
-      const back = yield* event(tenant, "Back Night")
-      const campaign = yield* ok(
-        yield* call("POST", api(tenant, "/campaigns"), { key, body: { name: "Old tour" } }),
-        201
-      )
-      yield* ok(
-        yield* call("POST", api(tenant, `/events/${back.body.id}/bands/import`), {
-          key,
-          body: { bands: [{ bandUid: "TR-0001" }] }
-        }),
-        200
-      )
-      const bands = yield* ok(yield* call("GET", api(tenant, "/bands"), { key }), 200)
-      const band = bands.body.items[0]
-      for (const path of [
-        `/events/${gone.body.id}`,
-        `/events/${back.body.id}`,
-        `/campaigns/${campaign.body.id}`
-      ]) {
-        yield* ok(yield* call("DELETE", api(tenant, path), { key }), 204)
-      }
-      yield* ok(yield* call("DELETE", api(tenant, `/bands/${band.id}`), { key }), 204)
+  it.effect(
+    "trash: an EDITOR restores, an OWNER purges after confirming; a VIEWER sees no controls",
+    () =>
+      Effect.gen(function* () {
+        const tenant = yield* createTenant(yield* bootstrapKey())
+        const key = tenant.keys.EDITOR
+        const gone = yield* event(tenant, "Gone Night")
+        const back = yield* event(tenant, "Back Night")
+        const campaign = yield* ok(
+          yield* call("POST", api(tenant, "/campaigns"), { key, body: { name: "Old tour" } }),
+          201
+        )
+        yield* ok(
+          yield* call("POST", api(tenant, `/events/${back.body.id}/bands/import`), {
+            key,
+            body: { bands: [{ bandUid: "TR-0001" }] }
+          }),
+          200
+        )
+        const bands = yield* ok(yield* call("GET", api(tenant, "/bands"), { key }), 200)
+        const band = bands.body.items[0]
+        for (const path of [
+          `/events/${gone.body.id}`,
+          `/events/${back.body.id}`,
+          `/campaigns/${campaign.body.id}`
+        ]) {
+          yield* ok(yield* call("DELETE", api(tenant, path), { key }), 204)
+        }
+        yield* ok(yield* call("DELETE", api(tenant, `/bands/${band.id}`), { key }), 204)
 
-      // A VIEWER sees the trash and no control; the API refuses a restore and a purge.
-      const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
-      yield* go(() => viewer.goto(`${origin}/console/trash`))
-      yield* go(() => viewer.getByRole("cell", { name: "Gone Night" }).waitFor())
-      yield* go(() => viewer.getByRole("cell", { name: "TR-0001" }).waitFor())
-      expect(yield* count(viewer, "button", /Restore|Delete for good/)).toBe(0)
-      expect(
-        (yield* call("POST", api(tenant, `/events/${gone.body.id}/restore`), { key: tenant.keys.VIEWER }))
-          .status
-      ).toBe(403)
+        // A VIEWER sees the trash and no control; the API refuses a restore and a purge.
+        const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
+        yield* go(() => viewer.goto(`${origin}/console/trash`))
+        yield* go(() => viewer.getByRole("cell", { name: "Gone Night", exact: true }).waitFor())
+        yield* go(() => viewer.getByRole("cell", { name: "TR-0001", exact: true }).waitFor())
+        expect(yield* count(viewer, "button", /Restore|Delete for good/)).toBe(0)
+        expect(
+          (yield* call("POST", api(tenant, `/events/${gone.body.id}/restore`), { key: tenant.keys.VIEWER }))
+            .status
+        ).toBe(403)
 
-      // An EDITOR restores; purging is an OWNER's, so no purge control, and the API refuses it.
-      const editor = (yield* signedIn(tenant.orgId, "EDITOR")).page
-      yield* go(() => editor.goto(`${origin}/console/trash`))
-      yield* go(() => editor.getByRole("button", { name: "Restore Back Night" }).click())
-      yield* go(() => editor.getByRole("cell", { name: "Back Night" }).waitFor({ state: "detached" }))
-      yield* go(() => editor.getByRole("button", { name: "Restore TR-0001" }).click())
-      yield* go(() => editor.getByRole("cell", { name: "TR-0001" }).waitFor({ state: "detached" }))
-      expect((yield* call("GET", api(tenant, `/events/${back.body.id}`), { key })).status).toBe(200)
-      expect((yield* call("GET", api(tenant, `/bands/${band.id}`), { key })).status).toBe(200)
-      expect(yield* count(editor, "button", /Delete for good/)).toBe(0)
-      expect((yield* call("DELETE", api(tenant, `/events/${gone.body.id}?purge=true`), { key })).status).toBe(
-        403
-      )
+        // An EDITOR restores; purging is an OWNER's, so no purge control, and the API refuses it.
+        const editor = (yield* signedIn(tenant.orgId, "EDITOR")).page
+        yield* go(() => editor.goto(`${origin}/console/trash`))
+        yield* go(() => editor.getByRole("button", { name: "Restore Back Night" }).click())
+        yield* go(() =>
+          editor.getByRole("cell", { name: "Back Night", exact: true }).waitFor({ state: "detached" })
+        )
+        yield* go(() => editor.getByRole("button", { name: "Restore TR-0001" }).click())
+        yield* go(() =>
+          editor.getByRole("cell", { name: "TR-0001", exact: true }).waitFor({ state: "detached" })
+        )
+        expect((yield* call("GET", api(tenant, `/events/${back.body.id}`), { key })).status).toBe(200)
+        expect((yield* call("GET", api(tenant, `/bands/${band.id}`), { key })).status).toBe(200)
+        expect(yield* count(editor, "button", /Delete for good/)).toBe(0)
+        expect(
+          (yield* call("DELETE", api(tenant, `/events/${gone.body.id}?purge=true`), { key })).status
+        ).toBe(403)
 
-      // An OWNER purges: "Keep it" leaves it in the trash, confirming deletes it for good.
-      const owner = (yield* signedIn(tenant.orgId, "OWNER")).page
-      yield* go(() => owner.goto(`${origin}/console/trash`))
-      yield* go(() => owner.getByRole("cell", { name: "Old tour" }).waitFor())
-      yield* shot(owner, "console-trash")
-      yield* go(() => owner.getByRole("button", { name: "Delete Gone Night for good" }).click())
-      yield* answerConfirm(owner, /^Delete the event "Gone Night" for good/, "keep")
-      const stillThere = yield* ok(yield* call("GET", api(tenant, "/events?deleted=true"), { key }), 200)
-      expect(stillThere.body.items.map((e: { id: string }) => e.id)).toEqual([gone.body.id])
-      yield* go(() => owner.getByRole("button", { name: "Delete Gone Night for good" }).click())
-      yield* answerConfirm(owner, /^Delete the event "Gone Night" for good/, "confirm")
-      yield* go(() => owner.getByRole("cell", { name: "Gone Night" }).waitFor({ state: "detached" }))
-      const purged = yield* ok(yield* call("GET", api(tenant, "/events?deleted=true"), { key }), 200)
-      expect(purged.body.items).toEqual([])
-      yield* go(() => owner.getByRole("button", { name: "Delete Old tour for good" }).click())
-      yield* answerConfirm(owner, /^Delete the campaign "Old tour" for good/, "confirm")
-      yield* go(() => owner.getByText("No campaigns in the trash.").waitFor())
-      expect((yield* call("GET", api(tenant, "/campaigns?deleted=true"), { key })).body.items).toEqual([])
-    })
+        // An OWNER purges: "Keep it" leaves it in the trash, confirming deletes it for good.
+        const owner = (yield* signedIn(tenant.orgId, "OWNER")).page
+        yield* go(() => owner.goto(`${origin}/console/trash`))
+        yield* go(() => owner.getByRole("cell", { name: "Old tour", exact: true }).waitFor())
+        yield* shot(owner, "console-trash")
+        yield* go(() => owner.getByRole("button", { name: "Delete Gone Night for good" }).click())
+        yield* answerConfirm(owner, /^Delete the event "Gone Night" for good/, "keep")
+        const stillThere = yield* ok(yield* call("GET", api(tenant, "/events?deleted=true"), { key }), 200)
+        expect(stillThere.body.items.map((e: { id: string }) => e.id)).toEqual([gone.body.id])
+        yield* go(() => owner.getByRole("button", { name: "Delete Gone Night for good" }).click())
+        yield* answerConfirm(owner, /^Delete the event "Gone Night" for good/, "confirm")
+        yield* go(() =>
+          owner.getByRole("cell", { name: "Gone Night", exact: true }).waitFor({ state: "detached" })
+        )
+        const purged = yield* ok(yield* call("GET", api(tenant, "/events?deleted=true"), { key }), 200)
+        expect(purged.body.items).toEqual([])
+        yield* go(() => owner.getByRole("button", { name: "Delete Old tour for good" }).click())
+        yield* answerConfirm(owner, /^Delete the campaign "Old tour" for good/, "confirm")
+        yield* go(() => owner.getByText("No campaigns in the trash.").waitFor())
+        expect((yield* call("GET", api(tenant, "/campaigns?deleted=true"), { key })).body.items).toEqual([])
+      }),
+    SLOW
   )
 
   it.effect(
@@ -333,9 +361,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         ])
         yield* go(() => page.getByRole("button", { name: "Save settings", exact: true }).click())
         // The header's organisation list follows the new name.
-        yield* go(() =>
-          page.getByLabel("Organisation").locator("option:checked", { hasText: "Harbour Live" }).waitFor()
-        )
+        yield* chosenOrganisation(page, "Harbour Live")
 
         // A file of another type, or too large, is named next to the field, and nothing is sent.
         const logo = page.locator("#org-logo")
@@ -398,11 +424,12 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         // A VIEWER reads the settings and has no control; the API refuses the change.
         const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
         yield* go(() => viewer.goto(`${origin}/console/settings`))
-        yield* go(() => viewer.getByText("Harbour Live", { exact: true }).first().waitFor())
+        yield* go(() => viewer.locator("main").getByText("Harbour Live", { exact: true }).waitFor())
         expect(yield* count(viewer, "button", /Save settings|Upload logo|Remove logo/)).toBe(0)
         expect(
           (yield* call("PATCH", api(tenant), { key: tenant.keys.VIEWER, body: { name: "Mine" } })).status
         ).toBe(403)
-      })
+      }),
+    SLOW
   )
 })
