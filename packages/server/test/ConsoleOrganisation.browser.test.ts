@@ -10,8 +10,10 @@ import {
   consoleBrowser,
   fieldError,
   go,
+  PHONE,
   rawSchemaErrors,
   shot,
+  sidewaysOverflow,
   unlabelled
 } from "./support/ConsoleBrowser.js"
 
@@ -429,6 +431,20 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(
           (yield* call("PATCH", api(tenant), { key: tenant.keys.VIEWER, body: { name: "Mine" } })).status
         ).toBe(403)
+
+        // On a phone, an OWNER's view of each of these screens fits without scrolling sideways.
+        const phone = (yield* signedIn(tenant.orgId, "OWNER", PHONE)).page
+        for (const path of ["campaigns", "tags", "trash", "settings", "organisations/new"]) {
+          yield* go(() => phone.goto(`${origin}/console/${path}`))
+          yield* go(() => phone.getByRole("heading", { level: 1 }).waitFor())
+          yield* go(() =>
+            phone
+              .getByRole("status")
+              .filter({ hasText: /^Loading/ })
+              .waitFor({ state: "detached" })
+          )
+          expect([path, yield* sidewaysOverflow(phone)]).toEqual([path, 0])
+        }
       }),
     SLOW
   )
