@@ -1,7 +1,7 @@
 import { OrganizationId } from "@tapline/domain"
-import { lazy, Suspense, useEffect, useState } from "react"
+import { lazy, Suspense, useCallback, useEffect, useState } from "react"
 import { call, describe, tagOf } from "./api.js"
-import { BASE, Link, useRoute } from "./router.js"
+import { BASE, Link, navigate, useRoute } from "./router.js"
 import { Audit } from "./screens/Audit.js"
 import { Bands } from "./screens/Bands.js"
 import { EventDetail } from "./screens/EventDetail.js"
@@ -15,6 +15,16 @@ import { ErrorNotice, Loading } from "./ui/Notice.js"
 // The charting screens load their code (and uPlot) when first opened: the first load stays small for phones.
 const Analytics = lazy(() => import("./screens/Analytics.js").then((m) => ({ default: m.Analytics })))
 const Live = lazy(() => import("./screens/Live.js").then((m) => ({ default: m.Live })))
+// The organisation's housekeeping screens are opened now and then: they load when first opened too.
+const Campaigns = lazy(() => import("./screens/Campaigns.js").then((m) => ({ default: m.Campaigns })))
+const Tags = lazy(() => import("./screens/Tags.js").then((m) => ({ default: m.Tags })))
+const Trash = lazy(() => import("./screens/Trash.js").then((m) => ({ default: m.Trash })))
+const Settings = lazy(() =>
+  import("./screens/OrganisationSettings.js").then((m) => ({ default: m.OrganisationSettings }))
+)
+const NewOrganisation = lazy(() =>
+  import("./screens/NewOrganisation.js").then((m) => ({ default: m.NewOrganisation }))
+)
 
 const ORG_KEY = "tapline.console.organization"
 
@@ -23,12 +33,22 @@ const SCREENS = [
   { path: "bands", label: "Bands", role: "VIEWER" },
   { path: "analytics", label: "Analytics", role: "VIEWER" },
   { path: "exports", label: "Exports", role: "VIEWER" },
+  { path: "campaigns", label: "Campaigns", role: "VIEWER" },
+  { path: "tags", label: "Tags", role: "VIEWER" },
   { path: "team", label: "Team", role: "VIEWER" },
   { path: "webhooks", label: "Webhooks", role: "OWNER" },
-  { path: "audit", label: "Audit log", role: "OWNER" }
+  { path: "audit", label: "Audit log", role: "OWNER" },
+  { path: "trash", label: "Trash", role: "VIEWER" },
+  { path: "settings", label: "Settings", role: "VIEWER" }
 ] as const
 
-const Screen = ({ route }: { readonly route: ReadonlyArray<string> }) => {
+const Screen = ({
+  route,
+  onOrganisationChanged
+}: {
+  readonly route: ReadonlyArray<string>
+  readonly onOrganisationChanged: () => void
+}) => {
   const [first = "events", id, sub] = route
   if (first === "events" && id !== undefined && sub === "live") return <Live eventId={id} />
   if (first === "events" && id !== undefined) return <EventDetail eventId={id} />
@@ -38,6 +58,10 @@ const Screen = ({ route }: { readonly route: ReadonlyArray<string> }) => {
   if (first === "team") return <Team />
   if (first === "webhooks") return <Webhooks />
   if (first === "audit") return <Audit />
+  if (first === "campaigns") return <Campaigns />
+  if (first === "tags") return <Tags />
+  if (first === "trash") return <Trash />
+  if (first === "settings") return <Settings onChanged={onOrganisationChanged} />
   return <Events />
 }
 
@@ -60,20 +84,26 @@ export const App = () => {
   const [orgId, setOrgId] = useState<string | null>(() => window.localStorage.getItem(ORG_KEY))
   const route = useRoute()
 
-  useEffect(() => {
+  /** The user and their organisations, again after a change to either; `switchTo` selects one of them. */
+  const load = useCallback((switchTo?: string) => {
     call((client) => client.sessions.me())
       .then(async (found) => {
         setMe(found)
         const page = await call((client) => client.organizations.list({ urlParams: { limit: 500 } }))
         setOrgs(page.items)
-        setOrgId((current) =>
-          current !== null && page.items.some((o) => o.id === current) ? current : (page.items[0]?.id ?? null)
-        )
+        setOrgId((current) => {
+          const wanted = switchTo ?? current
+          return wanted !== null && page.items.some((o) => o.id === wanted)
+            ? wanted
+            : (page.items[0]?.id ?? null)
+        })
       })
       .catch((failure: unknown) =>
         tagOf(failure) === "Unauthorized" ? setMe("signed-out") : setError(describe(failure))
       )
   }, [])
+
+  useEffect(() => load(), [load])
 
   useEffect(() => {
     if (orgId !== null) window.localStorage.setItem(ORG_KEY, orgId)
@@ -92,16 +122,21 @@ export const App = () => {
     <>
       <header>
         <strong>Tapline</strong>
-        <label>
-          Organisation{" "}
-          <select value={orgId ?? ""} onChange={(e) => setOrgId(OrganizationId.make(e.target.value))}>
-            {orgs.map((o) => (
-              <option key={o.id} value={o.id}>
-                {o.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        {orgs.length > 0 && (
+          <label>
+            Organisation{" "}
+            <select value={orgId ?? ""} onChange={(e) => setOrgId(OrganizationId.make(e.target.value))}>
+              {orgs.map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <Link className="new-organisation" to={`${BASE}/organisations/new`}>
+          New organisation
+        </Link>
         <span className="who">
           {me.email} {session !== null && <span className="role">({session.role})</span>}
         </span>
@@ -109,9 +144,25 @@ export const App = () => {
           Sign out
         </button>
       </header>
-      {session === null ? (
+      {route[0] === "organisations" && route[1] === "new" ? (
         <main>
-          <p>You are not a member of any organisation yet. Ask an owner for an invitation.</p>
+          <Suspense fallback={<Loading what="the screen" />}>
+            <NewOrganisation
+              onCreated={(id) => {
+                load(id)
+                navigate(`${BASE}/events`)
+              }}
+            />
+          </Suspense>
+        </main>
+      ) : session === null ? (
+        <main>
+          <p>You are not a member of any organisation yet. Ask an owner for an invitation, or</p>
+          <p>
+            <Link className="button" to={`${BASE}/organisations/new`}>
+              Create an organisation
+            </Link>
+          </p>
         </main>
       ) : (
         <SessionProvider value={session}>
@@ -131,7 +182,7 @@ export const App = () => {
           </nav>
           <main key={session.org.id}>
             <Suspense fallback={<Loading what="the screen" />}>
-              <Screen route={route} />
+              <Screen route={route} onOrganisationChanged={() => load()} />
             </Suspense>
           </main>
         </SessionProvider>

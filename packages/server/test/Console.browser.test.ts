@@ -652,7 +652,11 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         "Bands",
         "Analytics",
         "Exports",
-        "Team"
+        "Campaigns",
+        "Tags",
+        "Team",
+        "Trash",
+        "Settings"
       ])
       yield* go(() => page.getByRole("link", { name: "Viewer Night", exact: true }).click())
       yield* go(() => page.getByText("Your role in this organisation reads only.").waitFor())
