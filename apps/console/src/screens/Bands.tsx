@@ -1,5 +1,5 @@
 import { type BandId, type BandSort, EventId, OrganizationId, type SortOrder, TagId } from "@tapline/domain"
-import { type ReactNode, useState } from "react"
+import { useState } from "react"
 import { call } from "../api.js"
 import { can, useSession } from "../session.js"
 import { when } from "../ui/format.js"
@@ -37,7 +37,7 @@ const SortHeader = ({
   sorting,
   onSort
 }: {
-  readonly label: ReactNode
+  readonly label: string
   readonly sort: BandSort
   readonly sorting: Sorting
   readonly onSort: (sorting: Sorting) => void
