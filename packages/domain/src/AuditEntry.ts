@@ -10,6 +10,11 @@ export class AuditEntry extends Schema.Class<AuditEntry>("AuditEntry")({
   occurredAt: Schema.DateTimeUtc,
   actorType: ActorType,
   actorId: Schema.NullOr(Schema.String),
+  /**
+   * Who that is, as the log shows it: the user's name (their email if they gave none), the API key's name,
+   * "Tapline" for the system; null when the user or key no longer exists.
+   */
+  actorName: Schema.NullOr(Schema.String),
   organizationId: Schema.NullOr(OrganizationId),
   action: Schema.String,
   resourceType: Schema.String,

@@ -5,6 +5,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Band } from "./Band.js"
+import { hasControlCharacters } from "./ControlCharacters.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Email } from "./Fields.js"
 import { BandId, EventId, TagId } from "./Ids.js"
@@ -62,8 +63,19 @@ export const ImportResult = Schema.Struct({
 })
 export type ImportResult = typeof ImportResult.Type
 
+/** The keys the bands list sorts by (a whitelist: each is one SQL expression on the server). */
+export const BandSort = Schema.Literal("created", "bandUid", "registrantName", "lastTapAt")
+export type BandSort = typeof BandSort.Type
+export const SortOrder = Schema.Literal("asc", "desc")
+export type SortOrder = typeof SortOrder.Type
+
 export const BandFilters = Schema.Struct({
   ...PageParams.fields,
+  /** A sorted list's cursor holds the last band's sort value (a registrant name of up to 200 characters). */
+  cursor: Schema.optional(Schema.String.pipe(Schema.maxLength(1_000))),
+  /** `created` (the default) is the bands' id order. Bands without the value come last in either order. */
+  sort: Schema.optionalWith(BandSort, { default: () => "created" as const }),
+  order: Schema.optionalWith(SortOrder, { default: () => "asc" as const }),
   eventId: Schema.optional(EventId),
   flagged: Schema.optional(Schema.BooleanFromString),
   autoAssigned: Schema.optional(Schema.BooleanFromString),
@@ -75,10 +87,27 @@ export const BandFilters = Schema.Struct({
   deleted: Deleted
 })
 
+/** Why a band is flagged, as an organiser writes it: one line, no control characters. */
+export const FlagReason = Schema.String.pipe(
+  Schema.maxLength(500),
+  Schema.filter((value) => !hasControlCharacters(value), {
+    message: () => "a flag reason without control characters (line breaks, tabs, NUL, …)"
+  })
+)
+
 export const UpdateBand = Schema.Struct({
   registrantName: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(200)))),
-  registrantEmail: Schema.optional(Schema.NullOr(Email))
-}).annotations({ examples: [{ registrantName: "Ana Silva", registrantEmail: "ana@example.com" } as never] })
+  registrantEmail: Schema.optional(Schema.NullOr(Email)),
+  /** `true` flags the band (with `flagReason`, if given); `false` clears the flag and its reason. */
+  flagged: Schema.optional(Schema.Boolean),
+  /** Only with `flagged: true`. */
+  flagReason: Schema.optional(FlagReason)
+}).annotations({
+  examples: [
+    { registrantName: "Ana Silva", registrantEmail: "ana@example.com" } as never,
+    { flagged: true, flagReason: "reported lost at the gate" } as never
+  ]
+})
 
 export const BulkReassign = Schema.Struct({
   bandIds: Schema.Array(BandId).pipe(Schema.minItems(1), Schema.maxItems(10_000)),

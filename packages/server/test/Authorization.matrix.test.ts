@@ -1351,6 +1351,35 @@ const purgeSpecs: ReadonlyArray<Spec> = [
 ]
 // ---- end of trash purge --------------------------------------------------------------------------------------
 
+// ---- Band flags (issue 30): `PATCH …/bands/:id` with `flagged`, EDITOR and up. Variants of `bands.update`. ----
+const flagSpecs: ReadonlyArray<Spec> = [
+  {
+    name: "bands.update (flag)",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newBand(c), ({ bandId }) => ({
+        path: `${org(c)}/bands/${bandId}`,
+        body: { flagged: true, flagReason: "lost at the gate" }
+      }))
+  },
+  {
+    name: "bands.update (unflag)",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.gen(function* () {
+        const { bandId } = yield* newBand(c)
+        const path = `${org(c)}/bands/${bandId}`
+        yield* call("PATCH", path, { key: c.admin, body: { flagged: true } })
+        return { path, body: { flagged: false } }
+      })
+  }
+]
+// ---- end of band flags ---------------------------------------------------------------------------------------
+
 const expectedStatus = (spec: Spec, caller: Caller) => {
   const override = spec.expected?.[caller]
   if (override !== undefined) return override
@@ -1386,7 +1415,7 @@ layer(
         const outsider = yield* createTenant(admin)
         const mismatches: Array<string> = []
         let cells = 0
-        for (const spec of [...specs, ...purgeSpecs]) {
+        for (const spec of [...specs, ...purgeSpecs, ...flagSpecs]) {
           for (const caller of callers) {
             const prepared = yield* spec.prepare({ admin, tenant })
             const keys = (prepared.tenant ?? tenant).keys
@@ -1412,10 +1441,10 @@ layer(
           }
         }
         console.log(
-          `authorization matrix: ${specs.length + purgeSpecs.length} endpoints × ${callers.length} callers = ${cells} cells`
+          `authorization matrix: ${specs.length + purgeSpecs.length + flagSpecs.length} endpoints × ${callers.length} callers = ${cells} cells`
         )
         expect(mismatches).toEqual([])
-        expect(cells).toBe((specs.length + purgeSpecs.length) * callers.length)
+        expect(cells).toBe((specs.length + purgeSpecs.length + flagSpecs.length) * callers.length)
       }),
     300_000
   )

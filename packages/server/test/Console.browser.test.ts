@@ -246,7 +246,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       yield* go(() => page.getByLabel("Flagged only").check())
       yield* go(() => page.getByText("tapped far from the venue").waitFor())
       yield* shot(page, "console-bands")
-      yield* go(() => page.getByRole("button", { name: "Resolve" }).click())
+      yield* go(() => page.getByRole("button", { name: "Unflag" }).click())
       yield* go(() => page.getByText("No bands match.").waitFor())
       yield* go(() => page.getByLabel("Flagged only").uncheck())
       yield* go(() => page.getByRole("cell", { name: "WB-0001" }).waitFor())

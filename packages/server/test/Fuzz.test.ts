@@ -62,6 +62,9 @@ const malformedBody = fc.oneof(
   fc.string({ maxLength: 200 }).map((text) => ({ text, contentType: "application/json" })),
   fc.string({ maxLength: 200 }).map((text) => ({ text, contentType: "text/csv" })),
   fc.constant({ text: '{"name": "a\\u0000b", "slug": "x"}', contentType: "application/json" }),
+  // Band flags (issue 30): a reason with control characters, or without a flag, is a 400.
+  fc.constant({ text: '{"flagged": true, "flagReason": "a\\u0000b"}', contentType: "application/json" }),
+  fc.constant({ text: '{"flagged": false, "flagReason": "why"}', contentType: "application/json" }),
   fc.constant({ text: `${"[".repeat(3000)}${"]".repeat(3000)}`, contentType: "application/json" }),
   fc.constant({ text: `${'{"a":'.repeat(3000)}1${"}".repeat(3000)}`, contentType: "application/json" }),
   fc.constant({ text: "--x\r\n\r\n--x--", contentType: "multipart/form-data" })
@@ -87,7 +90,10 @@ const malformedQuery = fc
       "bucket",
       "x",
       // Trash purge (issue 28): a malformed `purge` is a 400 that purges nothing.
-      "purge"
+      "purge",
+      // The bands list's sort (issue 30): only its whitelist.
+      "sort",
+      "order"
     ),
     fc.string({ maxLength: 40 })
   )

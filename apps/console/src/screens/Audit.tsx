@@ -24,14 +24,41 @@ const loadPage = (
     })
   )
 
-const changes = (entry: Entry) => {
-  const before = (entry.oldValues ?? {}) as Record<string, unknown>
-  const after = (entry.newValues ?? {}) as Record<string, unknown>
+/** A value as the log shows it: text as written, nothing as a dash, anything else as JSON. */
+const shown = (value: unknown) =>
+  value === null || value === undefined ? "—" : typeof value === "string" ? value : JSON.stringify(value)
+
+/**
+ * The time of the change itself is the entry's own time: a row's `updatedAt` moving with every change is
+ * not shown as one of its changes.
+ */
+const UNSHOWN = new Set(["updatedAt"])
+
+/**
+ * What an entry changed, one line per field: `old → new` for the fields whose values differ (an absent field
+ * and null are the same: the API leaves empty options out); a creation shows the values it set, a deletion
+ * the ones it had. Secrets arrive already redacted by the API.
+ */
+const changedFields = (entry: Entry): ReadonlyArray<string> => {
+  const before = entry.oldValues as Record<string, unknown> | null
+  const after = entry.newValues as Record<string, unknown> | null
+  if (before === null || typeof before !== "object") return setValues(after)
+  if (after === null || typeof after !== "object") return setValues(before)
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
   return keys
-    .map((k) => `${k}: ${JSON.stringify(before[k] ?? null)} → ${JSON.stringify(after[k] ?? null)}`)
-    .join("; ")
+    .filter(
+      (key) => !UNSHOWN.has(key) && JSON.stringify(before[key] ?? null) !== JSON.stringify(after[key] ?? null)
+    )
+    .map((key) => `${key}: ${shown(before[key])} → ${shown(after[key])}`)
 }
+
+/** The fields a created (or deleted) row had set: its empty ones say nothing. */
+const setValues = (values: Record<string, unknown> | null) =>
+  Object.entries(values ?? {})
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([key, value]) => `${key}: ${shown(value)}`)
+
+const ACTOR_KINDS = { user: "user", api_key: "API key", system: "Tapline" } as const
 
 /** The organisation's audit log (OWNER): who changed what, newest first, filtered, exported as CSV. */
 export const Audit = () => {
@@ -97,8 +124,11 @@ export const Audit = () => {
                 <tr key={entry.id}>
                   <td>{when(entry.occurredAt)}</td>
                   <td>
-                    {entry.actorType}
-                    {entry.actorId === null ? "" : ` ${entry.actorId.slice(0, 8)}`}
+                    {/* A deleted user or key has no name left: its kind and the start of its id. */}
+                    <span>{entry.actorName ?? entry.actorId?.slice(0, 8) ?? "—"}</span>{" "}
+                    {entry.actorType !== "system" && (
+                      <small className="muted">{ACTOR_KINDS[entry.actorType]}</small>
+                    )}
                   </td>
                   <td>
                     <code>{entry.action}</code>
@@ -107,7 +137,13 @@ export const Audit = () => {
                     {entry.resourceType}
                     {entry.resourceId === null ? "" : ` ${entry.resourceId.slice(0, 8)}`}
                   </td>
-                  <td className="wrap">{changes(entry)}</td>
+                  <td className="wrap">
+                    <ul className="changes" data-testid="audit-changes">
+                      {changedFields(entry).map((line) => (
+                        <li key={line}>{line}</li>
+                      ))}
+                    </ul>
+                  </td>
                 </tr>
               ))}
             </tbody>

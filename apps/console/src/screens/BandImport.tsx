@@ -1,7 +1,8 @@
 import { EventId, type ImportResult, type OrganizationId, uploadRules } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
-import { call, describe } from "../api.js"
-import { EventSelect } from "../ui/Selects.js"
+import { call } from "../api.js"
+import { Field } from "../ui/Field.js"
+import { useForm } from "../ui/useForm.js"
 
 type Stage =
   | { readonly step: "idle" }
@@ -27,6 +28,14 @@ const put = (url: string, file: File, contentType: string, progress: (percent: n
     request.send(file)
   })
 
+const { maxBytes } = uploadRules["band-import"]
+
+/** What the form says for a refused value, next to its field. */
+const messages = {
+  eventId: "Choose the event the bands go into (create one first).",
+  file: `Choose a CSV or JSON file that is not empty, of at most ${maxBytes / 1048576} MB.`
+}
+
 export const BandImport = ({
   organizationId,
   events,
@@ -39,17 +48,11 @@ export const BandImport = ({
   const [eventId, setEventId] = useState(events[0]?.id ?? "")
   const [file, setFile] = useState<File | null>(null)
   const [stage, setStage] = useState<Stage>({ step: "idle" })
-  const [error, setError] = useState<string | null>(null)
+  const { error, fields, refuse, submit } = useForm(messages)
 
-  const start = async (e: FormEvent) => {
-    e.preventDefault()
-    if (file === null || eventId === "") return
-    setError(null)
+  const upload = async (file: File, eventId: string) => {
     const contentType = file.name.toLowerCase().endsWith(".json") ? "application/json" : "text/csv"
-    const { maxBytes } = uploadRules["band-import"]
     try {
-      if (file.size === 0) throw new Error("The file is empty.")
-      if (file.size > maxBytes) throw new Error(`The file is larger than ${maxBytes / 1048576} MB.`)
       setStage({ step: "uploading", percent: 0 })
       const ticket = await call((c) =>
         c.uploads.create({
@@ -66,11 +69,25 @@ export const BandImport = ({
         })
       )
       setStage({ step: "done", result })
-      onImported()
+      return result
     } catch (failure) {
       setStage({ step: "idle" })
-      setError(describe(failure))
+      throw failure
     }
+  }
+
+  const start = (e: FormEvent) => {
+    e.preventDefault()
+    // Checked before anything is sent: storage would refuse either file, with no field to name.
+    const fileFits = file !== null && file.size > 0 && file.size <= maxBytes
+    if (eventId === "" || !fileFits) {
+      // An empty submission clears the last attempt's messages before the new ones are set.
+      submit(async () => {})
+      if (eventId === "") refuse("eventId")
+      if (!fileFits) refuse("file")
+      return
+    }
+    submit(() => upload(file, eventId), onImported)
   }
 
   const busy = stage.step === "uploading" || stage.step === "importing"
@@ -82,17 +99,30 @@ export const BandImport = ({
         <code>registrant_email</code>, <code>tags</code> (separated by <code>;</code>). Importing the same
         file again changes nothing.
       </p>
-      <form onSubmit={start} className="inline">
-        <EventSelect label="Into event" events={events} value={eventId} onChange={setEventId} />
-        <label>
-          File{" "}
-          <input
-            type="file"
-            accept=".csv,.json,text/csv,application/json"
-            onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-          />
-        </label>
-        <button type="submit" disabled={busy || file === null}>
+      <form onSubmit={start} className="inline" aria-label="Import bands">
+        <Field id="band-import-event" label="Into event" error={fields.eventId}>
+          {(control) => (
+            <select {...control} value={eventId} onChange={(e) => setEventId(e.target.value)}>
+              {events.length === 0 && <option value="">No events yet</option>}
+              {events.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field id="band-import-file" label="File" error={fields.file}>
+          {(control) => (
+            <input
+              {...control}
+              type="file"
+              accept=".csv,.json,text/csv,application/json"
+              onChange={(e) => setFile(e.target.files?.[0] ?? null)}
+            />
+          )}
+        </Field>
+        <button type="submit" disabled={busy}>
           Import
         </button>
       </form>

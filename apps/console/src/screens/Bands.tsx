@@ -1,12 +1,14 @@
-import { EventId, OrganizationId, TagId } from "@tapline/domain"
+import { type BandId, type BandSort, EventId, OrganizationId, type SortOrder, TagId } from "@tapline/domain"
 import { useState } from "react"
 import { call } from "../api.js"
 import { can, useSession } from "../session.js"
+import { when } from "../ui/format.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { EventSelect } from "../ui/Selects.js"
 import { useAction } from "../ui/useAction.js"
 import { useEvents, useLoad } from "../ui/useLoad.js"
 import { usePaged } from "../ui/usePaged.js"
+import { BandFlag } from "./BandFlag.js"
 import { BandImport } from "./BandImport.js"
 import { TagPicker } from "./TagPicker.js"
 
@@ -20,7 +22,46 @@ interface Filters {
 
 const PAGE = 100
 
-/** The organisation's bands: filters, flags to resolve, tags, reassignment, and (EDITOR) an import. */
+interface Sorting {
+  readonly sort: BandSort
+  readonly order: SortOrder
+}
+
+/**
+ * A column header that sorts the list. The API sorts (the list is paged: sorting one page in the browser would
+ * show a wrong order); a second click on the same column reverses it.
+ */
+const SortHeader = ({
+  label,
+  sort,
+  sorting,
+  onSort
+}: {
+  readonly label: string
+  readonly sort: BandSort
+  readonly sorting: Sorting
+  readonly onSort: (sorting: Sorting) => void
+}) => {
+  const current = sorting.sort === sort
+  return (
+    <th scope="col" aria-sort={current ? (sorting.order === "asc" ? "ascending" : "descending") : "none"}>
+      <button
+        type="button"
+        className="link"
+        aria-label={`Sort by ${label}`}
+        onClick={() => onSort({ sort, order: current && sorting.order === "asc" ? "desc" : "asc" })}
+      >
+        {label}
+        {current && <span aria-hidden="true">{sorting.order === "asc" ? " ▲" : " ▼"}</span>}
+      </button>
+    </th>
+  )
+}
+
+/**
+ * The organisation's bands: (EDITOR) an import above the list, filters, a list sorted by the API from its
+ * headers, flags set and cleared, tags, reassignment.
+ */
 export const Bands = () => {
   const session = useSession()
   const editable = can(session, "EDITOR")
@@ -32,6 +73,8 @@ export const Bands = () => {
     activity: "",
     tagId: ""
   }))
+  const [sorting, setSorting] = useState<Sorting>({ sort: "created", order: "asc" })
+  const [flagging, setFlagging] = useState<BandId | null>(null)
   const events = useEvents(organizationId)
   const tags = useLoad(
     () =>
@@ -51,11 +94,13 @@ export const Bands = () => {
             q: filters.q === "" ? undefined : filters.q,
             flagged: filters.flagged === "" ? undefined : true,
             activity: filters.activity === "" ? undefined : filters.activity,
-            tagId: filters.tagId === "" ? undefined : TagId.make(filters.tagId)
+            tagId: filters.tagId === "" ? undefined : TagId.make(filters.tagId),
+            sort: sorting.sort,
+            order: sorting.order
           }
         })
       ),
-    [organizationId, filters]
+    [organizationId, filters, sorting]
   )
 
   const { error, run } = useAction()
@@ -67,6 +112,18 @@ export const Bands = () => {
   return (
     <section aria-labelledby="bands-heading">
       <h1 id="bands-heading">Bands</h1>
+      {/* The import comes first: a new event's list is empty until its bands are imported. */}
+      {editable && events.data !== null && (
+        <BandImport
+          organizationId={organizationId}
+          events={events.data.items}
+          onImported={() => {
+            // An import creates the tags it names.
+            tags.reload()
+            bands.reload()
+          }}
+        />
+      )}
       <ErrorNotice error={error ?? bands.error} />
       <form className="filters" aria-label="Filter bands" onSubmit={(e) => e.preventDefault()}>
         <EventSelect
@@ -116,13 +173,14 @@ export const Bands = () => {
         <p>No bands match.</p>
       ) : (
         <div className="scroll">
-          <table>
+          <table className="bands">
             <thead>
               <tr>
-                <th scope="col">Band</th>
-                <th scope="col">Registrant</th>
+                <SortHeader label="Band" sort="bandUid" sorting={sorting} onSort={setSorting} />
+                <SortHeader label="Registrant" sort="registrantName" sorting={sorting} onSort={setSorting} />
                 <th scope="col">Event</th>
                 <th scope="col">Tags</th>
+                <SortHeader label="Last tap" sort="lastTapAt" sorting={sorting} onSort={setSorting} />
                 <th scope="col">Flag</th>
                 {editable && <th scope="col">Move to</th>}
               </tr>
@@ -156,30 +214,54 @@ export const Bands = () => {
                       band.tagIds.map(tagName).join(", ")
                     )}
                   </td>
+                  <td>{band.lastTapAt._tag === "Some" ? when(band.lastTapAt.value) : "—"}</td>
                   <td>
                     {band.flagged ? (
-                      <>
-                        <span className="flag">
-                          {band.flagReason._tag === "Some" ? band.flagReason.value : "flagged"}
-                        </span>
-                        {editable && (
-                          <button
-                            type="button"
-                            className="quiet"
-                            onClick={() =>
-                              act(() =>
-                                call((c) =>
-                                  c.bands.resolveFlag({ path: { organizationId, bandId: band.id } })
-                                )
-                              )
-                            }
-                          >
-                            Resolve
-                          </button>
-                        )}
-                      </>
+                      <span className="flag">
+                        {band.flagReason._tag === "Some" ? band.flagReason.value : "flagged"}
+                      </span>
                     ) : (
                       "—"
+                    )}
+                    {editable &&
+                      (band.flagged ? (
+                        <button
+                          type="button"
+                          className="quiet"
+                          onClick={() =>
+                            act(() =>
+                              call((c) =>
+                                c.bands.update({
+                                  path: { organizationId, bandId: band.id },
+                                  payload: { flagged: false }
+                                })
+                              )
+                            )
+                          }
+                        >
+                          Unflag
+                        </button>
+                      ) : (
+                        <button
+                          type="button"
+                          className="quiet"
+                          aria-expanded={flagging === band.id}
+                          onClick={() => setFlagging(flagging === band.id ? null : band.id)}
+                        >
+                          Flag
+                        </button>
+                      ))}
+                    {flagging === band.id && (
+                      <BandFlag
+                        organizationId={organizationId}
+                        bandId={band.id}
+                        bandUid={band.bandUid}
+                        onCancel={() => setFlagging(null)}
+                        onDone={() => {
+                          setFlagging(null)
+                          bands.reload()
+                        }}
+                      />
                     )}
                   </td>
                   {editable && (
@@ -222,17 +304,6 @@ export const Bands = () => {
         <button type="button" className="quiet" onClick={bands.more}>
           Show more
         </button>
-      )}
-      {editable && events.data !== null && (
-        <BandImport
-          organizationId={organizationId}
-          events={events.data.items}
-          onImported={() => {
-            // An import creates the tags it names.
-            tags.reload()
-            bands.reload()
-          }}
-        />
       )}
     </section>
   )

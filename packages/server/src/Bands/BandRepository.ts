@@ -1,7 +1,17 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { Band, type BandId, BandUid, EventId, OrganizationId, type TagId } from "@tapline/domain"
+import {
+  Band,
+  type BandId,
+  type BandSort,
+  BandUid,
+  EventId,
+  OrganizationId,
+  type SortOrder,
+  type TagId
+} from "@tapline/domain"
 import { Effect, Schema } from "effect"
+import type { BandPosition } from "./BandOrder.js"
 
 export interface BandQuery {
   readonly deleted: boolean
@@ -12,7 +22,9 @@ export interface BandQuery {
   readonly activity?: "tapped" | "never" | undefined
   /** Band id prefix, or part of the registrant's name or email. */
   readonly q?: string | undefined
-  readonly after: string | null
+  readonly sort: BandSort
+  readonly order: SortOrder
+  readonly after: BandPosition | null
   readonly limit: number
 }
 
@@ -65,9 +77,56 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
       )
 
     /** A band as the API shows it: the row with its tag ids. */
-    const view = sql`
-      select b.*, array(select tag_id from band_tags t where t.band_id = b.id order by tag_id) as tag_ids
-      from bands b`
+    const viewColumns = sql`
+      b.*, array(select tag_id from band_tags t where t.band_id = b.id order by tag_id) as tag_ids`
+    const view = sql`select ${viewColumns} from bands b`
+
+    /**
+     * What each sort key of the list orders by: the column, its value as the text a cursor keeps (a time at
+     * full precision, in ISO form), and that text back as the column's type.
+     */
+    const sorts = {
+      created: { column: sql`b.id`, text: sql`b.id::text`, typed: (v: string) => sql`${v}::uuid` },
+      bandUid: { column: sql`b.band_uid`, text: sql`b.band_uid`, typed: (v: string) => sql`${v}::text` },
+      registrantName: {
+        column: sql`b.registrant_name`,
+        text: sql`b.registrant_name`,
+        typed: (v: string) => sql`${v}::text`
+      },
+      lastTapAt: {
+        column: sql`b.last_tap_at`,
+        text: sql`to_char(b.last_tap_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+        typed: (v: string) => sql`${v}::timestamptz`
+      }
+    } as const
+
+    /**
+     * The order of a sorted list, and the rows after a page's last one. Bands without the value come last in
+     * either direction; ties are broken by id in the same direction. `created` is the id order alone (the
+     * primary key's index, as the list always had).
+     */
+    const ordering = (query: BandQuery) => {
+      const { column, typed } = sorts[query.sort]
+      const direction = query.order === "asc" ? sql`asc` : sql`desc`
+      const beyond = query.order === "asc" ? sql`>` : sql`<`
+      const at = query.after
+      if (query.sort === "created") {
+        return {
+          after: at === null ? sql`` : sql`and b.id ${beyond} ${at.id}`,
+          orderBy: sql`b.id ${direction}`
+        }
+      }
+      return {
+        after:
+          at === null
+            ? sql``
+            : at.value === null
+              ? sql`and ${column} is null and b.id ${beyond} ${at.id}`
+              : sql`and (${column} is null or ${column} ${beyond} ${typed(at.value)}
+                  or (${column} = ${typed(at.value)} and b.id ${beyond} ${at.id}))`,
+        orderBy: sql`(${column} is null), ${column} ${direction}, b.id ${direction}`
+      }
+    }
 
     const list = (organizationId: OrganizationId, query: BandQuery) => {
       const like = query.q === undefined ? null : query.q.replace(/[\\%_]/g, "\\$&")
@@ -77,7 +136,9 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
           : query.activity === "tapped"
             ? sql`and b.tap_count > 0`
             : sql`and b.tap_count = 0`
-      return sql`${view}
+      const { after, orderBy } = ordering(query)
+      return sql<{ sortKey: string | null }>`
+        select ${viewColumns}, ${sorts[query.sort].text} as sort_key from bands b
         where b.organization_id = ${organizationId}
           and b.deleted_at is ${query.deleted ? sql`not null` : sql`null`}
           ${query.eventId === undefined ? sql`` : sql`and b.event_id = ${query.eventId}`}
@@ -95,8 +156,8 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
               : sql`and (b.band_uid like ${`${like}%`} or b.registrant_name ilike ${`%${like}%`}
                   or b.registrant_email ilike ${`%${like}%`})`
           }
-          ${query.after === null ? sql`` : sql`and b.id > ${query.after}`}
-        order by b.id limit ${query.limit + 1}`
+          ${after}
+        order by ${orderBy} limit ${query.limit + 1}`
     }
 
     /** `deleted` looks in the trash. */

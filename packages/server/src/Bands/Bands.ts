@@ -14,11 +14,12 @@ import {
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
-import { listPage, type PageRequest } from "../Admin/Pagination.js"
+import { listPage, type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { Uploads } from "../Uploads/Uploads.js"
 import { storeRows } from "./BandImport.js"
+import { bandCursorKey, bandPosition, isBandCursorKey } from "./BandOrder.js"
 import { type BandQuery, BandRepository } from "./BandRepository.js"
 import { type CheckedRows, fromCsv, fromJson } from "./ImportRows.js"
 
@@ -178,32 +179,52 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       return result
     })
 
+    /** One page in the order asked for; the cursor holds the last band's sort value and id. */
     const list = Effect.fn("Bands.list")(function* (
       organizationId: OrganizationId,
       request: PageRequest<Omit<BandQuery, "after" | "limit">>
     ) {
-      return yield* listPage(
-        request,
-        (query) => repository.list(organizationId, query),
-        decode,
-        (band) => band.id
+      const query = yield* pageQuery(request, isBandCursorKey(request.sort, request.order))
+      const rows = yield* Effect.orDie(
+        repository.list(organizationId, { ...query, after: bandPosition(query.after) })
       )
+      const bands = yield* Effect.forEach(rows, (row) =>
+        Effect.map(decode(row), (band) => ({
+          band,
+          key: bandCursorKey(request.sort, request.order, row.sortKey, band.id)
+        }))
+      )
+      const page = toPage(bands, query.limit, (entry) => entry.key)
+      return { items: page.items.map((entry) => entry.band), nextCursor: page.nextCursor }
     })
 
     const get = Effect.fn("Bands.get")(function* (organizationId: OrganizationId, id: BandId) {
       return yield* find(organizationId, id)
     })
 
+    /**
+     * Registrant fields, and the flag: `flagged: true` sets it with its reason (none if not given), `false`
+     * clears both, as resolving a flag does. A change of the flag is audited as `band.flag` / `band.unflag`.
+     */
     const update = Effect.fn("Bands.update")(function* (
       organizationId: OrganizationId,
       id: BandId,
       input: typeof UpdateBand.Type
     ) {
-      const columns = patchColumns(input)
+      const { flagReason, flagged, ...registrant } = input
+      if (flagReason !== undefined && flagged !== true) {
+        return yield* new InvalidRequest({ message: "flagReason: only with flagged: true" })
+      }
+      const columns = patchColumns(registrant)
+      if (flagged !== undefined) {
+        columns.flagged = flagged
+        columns.flagReason = flagged ? (flagReason ?? null) : null
+      }
+      const action = flagged === undefined ? "band.update" : flagged ? "band.flag" : "band.unflag"
       return yield* change(
         organizationId,
         id,
-        "band.update",
+        action,
         Object.keys(columns).length === 0 ? Effect.void : repository.updateColumns(id, columns)
       )
     })

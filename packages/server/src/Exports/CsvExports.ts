@@ -4,6 +4,7 @@ import type * as Statement from "@effect/sql/Statement"
 import { neutralizeFormula } from "@tapline/domain"
 import { stringify } from "csv-stringify/sync"
 import { Chunk, DateTime, Effect, Option, Stream } from "effect"
+import { actorNameColumn, actorNameJoin } from "../Audit/AuditRepository.js"
 
 /** What the taps and audit exports read; the same filters as their endpoints. */
 export interface TapsExport {
@@ -50,6 +51,7 @@ const AUDIT_COLUMNS = [
   "occurred_at",
   "actor_type",
   "actor_id",
+  "actor_name",
   "action",
   "resource_type",
   "resource_id",
@@ -141,17 +143,21 @@ export const exportCsv = (organizationId: string, request: ExportRequest) =>
       return csv(
         AUDIT_COLUMNS,
         keysetPages<{ id: string }>(
+          // The page is cut first, then its actors are named (the audit API's join).
           (after) => sql`
-            select id, occurred_at, actor_type, actor_id, action, resource_type, resource_id, old_values,
-              new_values, host(ip) as ip, user_agent, request_id, trace_id
-            from audit_log where organization_id = ${organizationId}
+            select a.id, a.occurred_at, a.actor_type, a.actor_id, ${actorNameColumn(sql)}, a.action,
+              a.resource_type, a.resource_id, a.old_values, a.new_values, host(a.ip) as ip, a.user_agent,
+              a.request_id, a.trace_id
+            from (select * from audit_log where organization_id = ${organizationId}
               ${request.action === undefined ? sql`` : sql`and action = ${request.action}`}
               ${request.resourceType === undefined ? sql`` : sql`and resource_type = ${request.resourceType}`}
               ${request.resourceId === undefined ? sql`` : sql`and resource_id = ${request.resourceId}`}
               ${request.actorId === undefined ? sql`` : sql`and actor_id = ${request.actorId}`}
               ${range(sql, "occurred_at", request.from, request.to)}
               ${after === undefined ? sql`` : sql`and id > ${after.id}`}
-            order by id limit ${PAGE_ROWS}`
+              order by id limit ${PAGE_ROWS}) a
+            ${actorNameJoin(sql)}
+            order by a.id`
         )
       )
     })
