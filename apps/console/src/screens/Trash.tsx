@@ -65,7 +65,10 @@ export const Trash = () => {
     [organizationId]
   )
   const bands = useLoad(
-    () => call((c) => c.bands.list({ path: { organizationId }, urlParams: deleted })),
+    () =>
+      call((c) =>
+        c.bands.list({ path: { organizationId }, urlParams: { ...deleted, sort: "created", order: "asc" } })
+      ),
     [organizationId]
   )
   const campaigns = useLoad(
