@@ -57,7 +57,13 @@ const onlyRefused = (page: Page, prefix: string, field: string) =>
 const endpoints = (tenant: Tenant) =>
   Effect.map(
     call("GET", api(tenant, "/webhooks"), { key: tenant.keys.OWNER }),
-    (r) => r.body as ReadonlyArray<{ url: string; enabled: boolean; eventTypes: Array<string> }>
+    (r) =>
+      r.body as ReadonlyArray<{
+        url: string
+        description: string
+        enabled: boolean
+        eventTypes: Array<string>
+      }>
   )
 
 /** The first cell's button of a stacked row reaches the right edge of the phone's screen at most. */
@@ -170,6 +176,33 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* answerConfirm(page, /Delete the endpoint/, "confirm")
         yield* go(() => page.getByText("No endpoints yet.").waitFor())
         expect(yield* endpoints(tenant)).toHaveLength(0)
+
+        // A chat channel's URL is its secret: its edit form starts the URL empty, and leaving it so keeps it.
+        yield* ok(
+          yield* call("POST", api(tenant, "/webhooks"), {
+            key: tenant.keys.OWNER,
+            body: {
+              kind: "slack",
+              url: "https://localhost/services/T0/B0/secret",
+              eventTypes: ["band.flagged"]
+            }
+          }),
+          201
+        )
+        yield* go(() => page.reload())
+        yield* go(() =>
+          page
+            .getByRole("row", { name: /localhost\/…/ })
+            .getByRole("button", { name: "Edit" })
+            .click()
+        )
+        expect(yield* go(() => page.locator("#webhook-edit-url").inputValue())).toBe("")
+        yield* go(() => page.locator("#webhook-edit-description").fill("Door team channel"))
+        yield* save()
+        yield* go(() => edit.waitFor({ state: "detached" }))
+        const [chat] = yield* endpoints(tenant)
+        expect(chat?.url).toBe("https://localhost/…")
+        expect(chat?.description).toBe("Door team channel")
       })
   )
 
