@@ -37,6 +37,8 @@ export class Export extends Schema.Class<Export>("Export")({
   id: ExportId,
   kind: Schema.Literal("taps", "audit"),
   params: Schema.Unknown,
+  /** The name of the event whose taps these are; null for the audit log (or an event since purged). */
+  eventName: Schema.NullOr(Schema.String),
   status: Schema.Literal("queued", "running", "done", "failed", "expired"),
   rows: Schema.NullOr(Schema.Number),
   bytes: Schema.NullOr(Schema.Number),

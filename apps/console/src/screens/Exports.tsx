@@ -8,7 +8,10 @@ import { EventSelect } from "../ui/Selects.js"
 import { useAction } from "../ui/useAction.js"
 import { useEvents, useLoad, useReloadWhile } from "../ui/useLoad.js"
 
-/** Background CSV exports (taps of an event; the audit log for an OWNER) and their download links. */
+/**
+ * Background CSV exports (taps of an event; the audit log for an OWNER) and their download links. Each names
+ * its event; the file it downloads is named after the event and its day.
+ */
 export const Exports = () => {
   const session = useSession()
   const organizationId = OrganizationId.make(session.org.id)
@@ -54,11 +57,11 @@ export const Exports = () => {
       ) : exports.data.items.length === 0 ? (
         <p>No exports yet.</p>
       ) : (
-        <table>
+        <table className="stack">
           <thead>
             <tr>
               <th scope="col">Requested</th>
-              <th scope="col">Kind</th>
+              <th scope="col">Of</th>
               <th scope="col">Status</th>
               <th scope="col">Rows</th>
               <th scope="col">File</th>
@@ -68,9 +71,13 @@ export const Exports = () => {
             {exports.data.items.map((x) => (
               <tr key={x.id}>
                 <td>{when(x.createdAt)}</td>
-                <td>{x.kind}</td>
-                <td data-testid="export-status">{x.status}</td>
-                <td>{x.rows ?? "—"}</td>
+                <td data-label="Of">
+                  {x.kind === "audit" ? "The audit log" : `Taps of ${x.eventName ?? "an event"}`}
+                </td>
+                <td data-label="Status" data-testid="export-status">
+                  {x.status}
+                </td>
+                <td data-label="Rows">{x.rows ?? "—"}</td>
                 <td>
                   {x.downloadUrl !== null ? (
                     <a href={x.downloadUrl} download>

@@ -1,13 +1,21 @@
-import { type MemberRole, OrganizationId } from "@tapline/domain"
+import { type MemberRole, OrganizationId, type UserId } from "@tapline/domain"
+import { useState } from "react"
 import { call } from "../api.js"
 import { can, ROLES, useSession } from "../session.js"
+import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useAction } from "../ui/useAction.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
 import { TeamApiKeys } from "./TeamApiKeys.js"
 import { TeamInvitations } from "./TeamInvitations.js"
 
-/** Members (everyone reads), and for an OWNER: roles, invitations and API keys. */
+const ROLE_MESSAGES = { role: "Choose one of the roles." } as const
+
+/**
+ * Members (everyone reads), and for an OWNER: roles, invitations and API keys. A refused role change (the last
+ * OWNER stepping down) is said next to that member's role; removing a member asks first.
+ */
 export const Team = () => {
   const session = useSession()
   const owner = can(session, "OWNER")
@@ -17,6 +25,8 @@ export const Team = () => {
     [organizationId]
   )
   const { error, run: act } = useAction()
+  const roleForm = useForm(ROLE_MESSAGES)
+  const [changing, setChanging] = useState<UserId | null>(null)
 
   return (
     <>
@@ -26,7 +36,7 @@ export const Team = () => {
         {members.data === null ? (
           <Loading what="members" />
         ) : (
-          <table>
+          <table className="stack">
             <thead>
               <tr>
                 <th scope="col">Name</th>
@@ -39,16 +49,18 @@ export const Team = () => {
               {members.data.items.map((m) => (
                 <tr key={m.userId}>
                   <td>{m.name}</td>
-                  <td>{m.email}</td>
-                  <td>
+                  <td data-label="Email" className="long">
+                    {m.email}
+                  </td>
+                  <td data-label="Role">
                     {owner ? (
-                      <select
-                        aria-label={`Role of ${m.email}`}
-                        value={m.role}
-                        onChange={(e) => {
-                          // Read now: the select is controlled and shows the old role until the reload.
-                          const role = e.target.value as MemberRole
-                          act(
+                      <RoleChange
+                        email={m.email}
+                        role={m.role}
+                        refused={changing === m.userId ? (roleForm.fields.role ?? roleForm.error) : null}
+                        onChange={(role) => {
+                          setChanging(m.userId)
+                          roleForm.submit(
                             () =>
                               call((c) =>
                                 c.members.update({
@@ -59,31 +71,27 @@ export const Team = () => {
                             members.reload
                           )
                         }}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r}>{r}</option>
-                        ))}
-                      </select>
+                      />
                     ) : (
                       m.role
                     )}
                   </td>
                   {owner && (
                     <td>
-                      <button
-                        type="button"
+                      <ConfirmButton
+                        label="Remove"
                         className="quiet"
-                        aria-label={`Remove ${m.email}`}
-                        onClick={() =>
+                        ariaLabel={`Remove ${m.email}`}
+                        question={`Remove ${m.email} from the organisation?`}
+                        consequence="They lose access at once; to come back they need a new invitation."
+                        onConfirm={() =>
                           act(
                             () =>
                               call((c) => c.members.remove({ path: { organizationId, userId: m.userId } })),
                             members.reload
                           )
                         }
-                      >
-                        Remove
-                      </button>
+                      />
                     </td>
                   )}
                 </tr>
@@ -94,6 +102,43 @@ export const Team = () => {
       </section>
       {owner && <TeamInvitations organizationId={organizationId} onMembers={members.reload} />}
       {owner && <TeamApiKeys organizationId={organizationId} />}
+    </>
+  )
+}
+
+/** A member's role; a refusal is said under it, tied to it for a screen reader. */
+const RoleChange = ({
+  email,
+  role,
+  refused,
+  onChange
+}: {
+  readonly email: string
+  readonly role: MemberRole
+  readonly refused: string | null | undefined
+  readonly onChange: (role: MemberRole) => void
+}) => {
+  const errorId = `role-error-${email}`
+  const shown = refused !== null && refused !== undefined
+  return (
+    <>
+      <select
+        aria-label={`Role of ${email}`}
+        aria-invalid={shown}
+        aria-describedby={shown ? errorId : undefined}
+        value={role}
+        // Read now: the select is controlled and shows the old role until the reload.
+        onChange={(e) => onChange(e.target.value as MemberRole)}
+      >
+        {ROLES.map((r) => (
+          <option key={r}>{r}</option>
+        ))}
+      </select>
+      {shown && (
+        <small id={errorId} data-testid={errorId} className="field-error block">
+          {refused}
+        </small>
+      )}
     </>
   )
 }

@@ -1,14 +1,22 @@
 import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
+import { ROLES } from "../session.js"
+import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { CopyButton } from "../ui/CopyButton.js"
+import { Field } from "../ui/Field.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
-import { RoleSelect } from "../ui/Selects.js"
 import { useAction } from "../ui/useAction.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
 
-/** The organisation's API keys (OWNER): the secret of a new one is shown once. */
+const MESSAGES = {
+  name: "A name of 1 to 100 characters, to know the key by later (e.g. ticketing sync).",
+  role: "Choose one of the roles."
+} as const
+
+/** The organisation's API keys (OWNER): the secret of a new one is shown once; revoking one asks first. */
 export const TeamApiKeys = ({ organizationId }: { readonly organizationId: OrganizationId }) => {
   const keys = useLoad(
     () => call((c) => c.apiKeys.list({ path: { organizationId }, urlParams: { limit: 500 } })),
@@ -18,9 +26,10 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
   const [role, setRole] = useState<MemberRole>("EDITOR")
   const [secret, setSecret] = useState<string | null>(null)
   const { error, run } = useAction()
+  const form = useForm(MESSAGES)
   const create = (e: FormEvent) => {
     e.preventDefault()
-    run(
+    form.submit(
       () => call((c) => c.apiKeys.create({ path: { organizationId }, payload: { name, role } })),
       (created) => {
         setSecret(created.secret)
@@ -33,11 +42,20 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
     <section aria-labelledby="keys-heading">
       <h2 id="keys-heading">API keys</h2>
       <ErrorNotice error={error ?? keys.error} />
-      <form className="inline" onSubmit={create} aria-label="New API key">
-        <label>
-          Name <input required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <RoleSelect value={role} onChange={setRole} />
+      <form className="inline" onSubmit={create} noValidate aria-label="New API key">
+        <ErrorNotice error={form.error} />
+        <Field id="api-key-name" label="Name" error={form.fields.name}>
+          {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <Field id="api-key-role" label="Role" error={form.fields.role}>
+          {(control) => (
+            <select {...control} value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
+              {ROLES.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          )}
+        </Field>
         <button type="submit">Create key</button>
       </form>
       {secret !== null && (
@@ -47,7 +65,7 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
         </p>
       )}
       {keys.data !== null && (
-        <table>
+        <table className="stack">
           <thead>
             <tr>
               <th scope="col">Name</th>
@@ -60,19 +78,22 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
           <tbody>
             {keys.data.items.map((k) => (
               <tr key={k.id}>
-                <td>{k.name}</td>
-                <td>{k.role ?? "—"}</td>
-                <td>
+                <td className="long">{k.name}</td>
+                <td data-label="Role">{k.role ?? "—"}</td>
+                <td data-label="Key">
                   <code>{k.hint}…</code>
                 </td>
-                <td>{k.lastUsedAt === null ? "never" : day(k.lastUsedAt)}</td>
+                <td data-label="Last used">{k.lastUsedAt === null ? "never" : day(k.lastUsedAt)}</td>
                 <td>
                   {k.revokedAt === null ? (
-                    <button
-                      type="button"
+                    <ConfirmButton
+                      label="Revoke"
                       className="quiet"
-                      aria-label={`Revoke ${k.name}`}
-                      onClick={() =>
+                      ariaLabel={`Revoke ${k.name}`}
+                      question={`Revoke the key ${k.name}?`}
+                      consequence="Anything using this key is refused from now on. This cannot be undone."
+                      confirm="Revoke the key"
+                      onConfirm={() =>
                         run(
                           () =>
                             call((c) =>
@@ -81,9 +102,7 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
                           keys.reload
                         )
                       }
-                    >
-                      Revoke
-                    </button>
+                    />
                   ) : (
                     `revoked ${day(k.revokedAt)}`
                   )}

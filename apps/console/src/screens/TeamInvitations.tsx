@@ -1,12 +1,20 @@
 import type { InvitationWithLink, MemberRole, OrganizationId } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
+import { ROLES } from "../session.js"
+import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { CopyButton } from "../ui/CopyButton.js"
+import { Field } from "../ui/Field.js"
 import { day } from "../ui/format.js"
 import { ErrorNotice } from "../ui/Notice.js"
-import { RoleSelect } from "../ui/Selects.js"
 import { useAction } from "../ui/useAction.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
+
+const MESSAGES = {
+  email: "The email address of the person to invite, e.g. ana@example.com.",
+  role: "Choose one of the roles."
+} as const
 
 type Shown = { readonly invitation: typeof InvitationWithLink.Type; readonly renewed: boolean }
 
@@ -27,7 +35,10 @@ const InvitationLink = ({ shown }: { readonly shown: Shown }) => (
   </div>
 )
 
-/** Open invitations (OWNER): send one by email (its link shown once), a new link for one, revoke one. */
+/**
+ * Open invitations (OWNER): send one by email (its link shown once), a new link for one, revoke one (after
+ * asking: its link stops working).
+ */
 export const TeamInvitations = ({
   organizationId
 }: {
@@ -39,9 +50,10 @@ export const TeamInvitations = ({
   const [role, setRole] = useState<MemberRole>("EDITOR")
   const [shown, setShown] = useState<Shown | null>(null)
   const { error, run } = useAction()
+  const form = useForm(MESSAGES)
   const invite = (e: FormEvent) => {
     e.preventDefault()
-    run(
+    form.submit(
       () =>
         call((c) =>
           c.invitations.create({ path: { organizationId }, payload: { email: email as never, role } })
@@ -57,16 +69,27 @@ export const TeamInvitations = ({
     <section aria-labelledby="invitations-heading">
       <h2 id="invitations-heading">Invitations</h2>
       <ErrorNotice error={error ?? open.error} />
-      <form className="inline" onSubmit={invite} aria-label="Invite someone">
-        <label>
-          Email <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} />
-        </label>
-        <RoleSelect value={role} onChange={setRole} />
+      <form className="inline" onSubmit={invite} noValidate aria-label="Invite someone">
+        <ErrorNotice error={form.error} />
+        <Field id="invite-email" label="Email" error={form.fields.email}>
+          {(control) => (
+            <input {...control} type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+          )}
+        </Field>
+        <Field id="invite-role" label="Role" error={form.fields.role}>
+          {(control) => (
+            <select {...control} value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
+              {ROLES.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          )}
+        </Field>
         <button type="submit">Send invitation</button>
       </form>
       {shown !== null && <InvitationLink shown={shown} />}
       {open.data !== null && open.data.length > 0 && (
-        <ul>
+        <ul className="stack">
           {open.data.map((invitation) => (
             <li key={invitation.id}>
               {invitation.email} as {invitation.role}, until {day(invitation.expiresAt)}{" "}
@@ -91,21 +114,27 @@ export const TeamInvitations = ({
               >
                 Copy link
               </button>{" "}
-              <button
-                type="button"
+              <ConfirmButton
+                label="Revoke"
                 className="quiet"
-                onClick={() =>
+                ariaLabel={`Revoke the invitation of ${invitation.email}`}
+                question={`Revoke the invitation of ${invitation.email}?`}
+                consequence="Its link stops working; to invite them again, send a new invitation."
+                confirm="Revoke the invitation"
+                onConfirm={() =>
                   run(
                     () =>
                       call((c) =>
                         c.invitations.revoke({ path: { organizationId, invitationId: invitation.id } })
                       ),
-                    open.reload
+                    () => {
+                      // A link shown for it no longer works: it leaves the screen too.
+                      if (shown?.invitation.id === invitation.id) setShown(null)
+                      open.reload()
+                    }
                   )
                 }
-              >
-                Revoke
-              </button>
+              />
             </li>
           ))}
         </ul>

@@ -44,7 +44,7 @@ export const WebhookDeliveries = ({
         <p>Nothing sent yet.</p>
       ) : (
         <div className="scroll">
-          <table aria-label="Deliveries">
+          <table aria-label="Deliveries" className="stack">
             <thead>
               <tr>
                 <th scope="col">Created</th>
@@ -58,11 +58,13 @@ export const WebhookDeliveries = ({
             <tbody>
               {deliveries.data.items.map((d) => (
                 <tr key={d.messageId}>
-                  <td>{when(d.createdAt)}</td>
-                  <td>{d.eventType}</td>
-                  <td data-testid="delivery-status">{d.status}</td>
-                  <td>{d.attempts}</td>
-                  <td>{d.lastResponseStatus ?? d.lastError ?? "—"}</td>
+                  <td data-label="Created">{when(d.createdAt)}</td>
+                  <td data-label="Event">{d.eventType}</td>
+                  <td data-label="Status" data-testid="delivery-status">
+                    {d.status}
+                  </td>
+                  <td data-label="Attempts">{d.attempts}</td>
+                  <td data-label="Last answer">{d.lastResponseStatus ?? d.lastError ?? "—"}</td>
                   <td>
                     <button
                       type="button"

@@ -1,19 +1,23 @@
 import {
   type HttpUrl,
   OrganizationId,
+  type WebhookEndpoint,
   type WebhookEndpointId,
-  WebhookEventType,
   type WebhookKind
 } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
 import { useSession } from "../session.js"
+import { ConfirmButton } from "../ui/ConfirmButton.js"
+import { CopyButton } from "../ui/CopyButton.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useAction } from "../ui/useAction.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
 import { WebhookDeliveries } from "./WebhookDeliveries.js"
+import { WebhookEdit } from "./WebhookEdit.js"
+import { asFieldRefusal, WEBHOOK_MESSAGES, WebhookFields, type WebhookValues } from "./WebhookForm.js"
 
-const EVENT_TYPES = WebhookEventType.literals
 const KINDS: Record<WebhookKind, string> = {
   webhook: "Webhook (signed JSON)",
   slack: "Slack channel",
@@ -21,7 +25,22 @@ const KINDS: Record<WebhookKind, string> = {
   teams: "Microsoft Teams channel"
 }
 
-/** Webhooks and chat alerts (OWNER): endpoints, their delivery log, a test ping and redelivery. */
+/** How long the previous secret keeps signing after a rotation (the API's default, said in the dialog). */
+const OVERLAP_MINUTES = 24 * 60
+
+const EMPTY: WebhookValues = { url: "", description: "", eventTypes: ["band.flagged"] }
+
+const stateOf = (endpoint: WebhookEndpoint) =>
+  endpoint.enabled
+    ? endpoint.failingSince === null
+      ? "enabled"
+      : "failing"
+    : `disabled: ${endpoint.disabledReason ?? ""}`
+
+/**
+ * Webhooks and chat alerts (OWNER): endpoints added, edited, disabled and enabled, deleted; a receiver's
+ * signing secret shown once (on creation and on rotation) with a Copy button; the delivery log of one.
+ */
 export const Webhooks = () => {
   const session = useSession()
   const organizationId = OrganizationId.make(session.org.id)
@@ -30,36 +49,40 @@ export const Webhooks = () => {
     [organizationId]
   )
   const [kind, setKind] = useState<WebhookKind>("webhook")
-  const [url, setUrl] = useState("")
-  const [types, setTypes] = useState<ReadonlyArray<WebhookEventType>>(["band.flagged"])
+  const [values, setValues] = useState<WebhookValues>(EMPTY)
   const [secret, setSecret] = useState<string | null>(null)
   const [selected, setSelected] = useState<WebhookEndpointId | null>(null)
+  const [editing, setEditing] = useState<WebhookEndpointId | null>(null)
+  const form = useForm(WEBHOOK_MESSAGES)
   const { error, run } = useAction()
 
   const create = (e: FormEvent) => {
     e.preventDefault()
-    run(
+    form.submit(
       () =>
         call((c) =>
           c.webhooks.create({
             path: { organizationId },
-            payload: { kind, url: url as HttpUrl, eventTypes: types, description: "" }
+            payload: { kind, ...values, url: values.url.trim() as HttpUrl }
           })
-        ),
+        ).catch((failure: unknown) => Promise.reject(asFieldRefusal(failure))),
       (created) => {
         setSecret(created.secret)
-        setUrl("")
+        setValues(EMPTY)
         setSelected(created.endpoint.id)
         endpoints.reload()
       }
     )
   }
+  const act = (change: () => Promise<unknown>) => run(change, endpoints.reload)
+  const editedEndpoint = endpoints.data?.find((endpoint) => endpoint.id === editing)
 
   return (
     <section aria-labelledby="webhooks-heading">
       <h1 id="webhooks-heading">Webhooks and chat alerts</h1>
       <ErrorNotice error={error ?? endpoints.error} />
-      <form onSubmit={create} className="panel" aria-label="New endpoint">
+      <form onSubmit={create} noValidate className="panel" aria-label="New endpoint">
+        <ErrorNotice error={form.error} />
         <label className="block">
           Kind{" "}
           <select value={kind} onChange={(e) => setKind(e.target.value as WebhookKind)}>
@@ -70,29 +93,13 @@ export const Webhooks = () => {
             ))}
           </select>
         </label>
-        <label className="block">
-          URL <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} />
-        </label>
-        <fieldset className="checks">
-          <legend>Send</legend>
-          {EVENT_TYPES.map((t) => (
-            <label key={t}>
-              <input
-                type="checkbox"
-                checked={types.includes(t)}
-                onChange={(e) => setTypes(e.target.checked ? [...types, t] : types.filter((x) => x !== t))}
-              />{" "}
-              {t}
-            </label>
-          ))}
-        </fieldset>
-        <button type="submit" disabled={types.length === 0}>
-          Add endpoint
-        </button>
+        <WebhookFields prefix="webhook" values={values} onChange={setValues} fields={form.fields} />
+        <button type="submit">Add endpoint</button>
       </form>
       {secret !== null && (
         <p role="status" className="secret">
-          Signing secret (shown once): <code>{secret}</code>
+          Signing secret (shown once): <code data-testid="webhook-secret">{secret}</code>{" "}
+          <CopyButton text={secret} label="Copy the signing secret" />
         </p>
       )}
       {endpoints.data === null ? (
@@ -100,13 +107,14 @@ export const Webhooks = () => {
       ) : endpoints.data.length === 0 ? (
         <p>No endpoints yet.</p>
       ) : (
-        <table>
+        <table className="stack">
           <thead>
             <tr>
               <th scope="col">Endpoint</th>
               <th scope="col">Kind</th>
               <th scope="col">Events</th>
               <th scope="col">State</th>
+              <th scope="col">Change</th>
             </tr>
           </thead>
           <tbody>
@@ -116,22 +124,103 @@ export const Webhooks = () => {
                   <button type="button" className="link" onClick={() => setSelected(endpoint.id)}>
                     {endpoint.url}
                   </button>
+                  {endpoint.description !== "" && <div className="muted">{endpoint.description}</div>}
                 </td>
-                <td>{endpoint.kind}</td>
-                <td>{endpoint.eventTypes.join(", ")}</td>
+                <td data-label="Kind">{endpoint.kind}</td>
+                <td data-label="Events">{endpoint.eventTypes.join(", ")}</td>
+                <td data-label="State">{stateOf(endpoint)}</td>
                 <td>
-                  {endpoint.enabled
-                    ? endpoint.failingSince === null
-                      ? "enabled"
-                      : "failing"
-                    : `disabled: ${endpoint.disabledReason ?? ""}`}
+                  <EndpointActions
+                    organizationId={organizationId}
+                    endpoint={endpoint}
+                    act={act}
+                    onEdit={() => setEditing(endpoint.id)}
+                    onSecret={setSecret}
+                    onGone={() => {
+                      if (selected === endpoint.id) setSelected(null)
+                      if (editing === endpoint.id) setEditing(null)
+                    }}
+                  />
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
+      {editedEndpoint !== undefined && (
+        <WebhookEdit
+          key={editedEndpoint.id}
+          organizationId={organizationId}
+          endpoint={editedEndpoint}
+          onDone={(saved) => {
+            setEditing(null)
+            if (saved) endpoints.reload()
+          }}
+        />
+      )}
       {selected !== null && <WebhookDeliveries organizationId={organizationId} endpointId={selected} />}
     </section>
+  )
+}
+
+/** Edit, disable or enable, rotate the secret (a receiver's), delete: the last two ask first. */
+const EndpointActions = ({
+  organizationId,
+  endpoint,
+  act,
+  onEdit,
+  onSecret,
+  onGone
+}: {
+  readonly organizationId: OrganizationId
+  readonly endpoint: WebhookEndpoint
+  readonly act: (change: () => Promise<unknown>) => void
+  readonly onEdit: () => void
+  readonly onSecret: (secret: string | null) => void
+  readonly onGone: () => void
+}) => {
+  const path = { organizationId, endpointId: endpoint.id }
+  return (
+    <span className="actions">
+      <button type="button" className="quiet" onClick={onEdit}>
+        Edit
+      </button>
+      <button
+        type="button"
+        className="quiet"
+        onClick={() =>
+          act(() => call((c) => c.webhooks.update({ path, payload: { enabled: !endpoint.enabled } })))
+        }
+      >
+        {endpoint.enabled ? "Disable" : "Enable"}
+      </button>
+      {endpoint.kind === "webhook" && (
+        <ConfirmButton
+          label="Rotate secret"
+          className="quiet"
+          question={`Rotate the signing secret of ${endpoint.url}?`}
+          consequence={
+            "A new secret is shown once. The current one keeps signing alongside it for 24 hours, then stops " +
+            "working: give the receiver the new one before then."
+          }
+          confirm="Rotate the secret"
+          onConfirm={() =>
+            act(() =>
+              call((c) =>
+                c.webhooks.rotateSecret({ path, payload: { overlapMinutes: OVERLAP_MINUTES } })
+              ).then((rotated) => onSecret(rotated.secret))
+            )
+          }
+        />
+      )}
+      <ConfirmButton
+        label="Delete"
+        className="quiet"
+        question={`Delete the endpoint ${endpoint.url}?`}
+        consequence="Nothing more is sent to it, and its delivery log goes with it. This cannot be undone."
+        confirm="Delete the endpoint"
+        onConfirm={() => act(() => call((c) => c.webhooks.remove({ path })).then(onGone))}
+      />
+    </span>
   )
 }

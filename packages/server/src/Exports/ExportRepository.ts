@@ -8,7 +8,16 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
-    const columns = sql`id, kind, params, status, rows, bytes, error, object_key, created_at, finished_at, expires_at`
+    /**
+     * The event's name and day (its start in its own time zone, else the export's day) name the file: scalar
+     * subqueries, so `insert … returning` answers them too.
+     */
+    const event = sql`from events ev where ev.id = (exports.params ->> 'eventId')::uuid
+      and ev.organization_id = exports.organization_id`
+    const columns = sql`id, kind, params, status, rows, bytes, error, object_key, created_at, finished_at, expires_at,
+      (select ev.name ${event}) as event_name,
+      to_char(coalesce((select ev.starts_at at time zone ev.timezone ${event}), created_at at time zone 'UTC'),
+        'YYYY-MM-DD') as day`
 
     const insert = (row: {
       readonly organizationId: OrganizationId

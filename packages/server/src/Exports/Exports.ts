@@ -14,6 +14,7 @@ import { requireRole } from "../Auth/Authorization.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { enqueueJob, Jobs } from "../Jobs/Jobs.js"
 import { Quotas } from "../Quotas/Quotas.js"
+import { slug } from "../Storage/ContentDisposition.js"
 import { ObjectKey, Storage } from "../Storage/Storage.js"
 import { type ExportRequest, exportCsv } from "./CsvExports.js"
 import { exportQueue } from "./ExportJob.js"
@@ -27,8 +28,16 @@ const ExportRow = Schema.Struct({
   objectKey: Schema.NullOr(ObjectKey),
   createdAt: Schema.DateTimeUtcFromDate,
   finishedAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
-  expiresAt: Schema.NullOr(Schema.DateTimeUtcFromDate)
+  expiresAt: Schema.NullOr(Schema.DateTimeUtcFromDate),
+  day: Schema.String
 })
+
+/**
+ * What a download is saved as: the event's name in its own letters and its day, e.g.
+ * `taps-fête-東京-2026-12-06.csv` (the header adds an ASCII fallback), or `audit-log-2026-12-06.csv`.
+ */
+export const exportFilename = (kind: string, eventName: string | null, day: string) =>
+  kind === "taps" ? `taps-${slug(eventName ?? "", "event")}-${day}.csv` : `${kind}-log-${day}.csv`
 
 /** How long a download link works: long enough to start the download, short enough not to be passed around. */
 const LINK_SECONDS = 300
@@ -59,13 +68,13 @@ export class Exports extends Effect.Service<Exports>()("@tapline/server/Exports"
     /** The API's view of a row: a fresh download link while the file exists. */
     const decode = (row: unknown) =>
       Effect.gen(function* () {
-        const { objectKey, ...fields } = yield* Effect.orDie(Schema.decodeUnknown(ExportRow)(row))
+        const { objectKey, day, ...fields } = yield* Effect.orDie(Schema.decodeUnknown(ExportRow)(row))
         const downloadUrl =
           fields.status === "done" && objectKey !== null
             ? yield* Effect.orDie(
                 storage.presignGet(objectKey, {
                   expiresInSeconds: LINK_SECONDS,
-                  filename: `${fields.kind}-${fields.id}.csv`
+                  filename: exportFilename(fields.kind, fields.eventName, day)
                 })
               )
             : null

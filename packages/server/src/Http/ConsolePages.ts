@@ -39,6 +39,23 @@ export const pageHeaders = (storage: Pick<AppConfigShape["storage"], "provider" 
   }
 }
 
+/** The icon's own name (not hashed): revalidated daily, so a new icon reaches browsers within a day. */
+const FAVICON = Path.join(ROOT, "favicon.svg")
+
+/**
+ * The brand's icon, at /console/favicon.svg (the page links it) and at /favicon.ico, which browsers ask for on
+ * their own: an SVG there rather than a 404 in every log.
+ */
+const favicon = () => {
+  const stat = Fs.statSync(FAVICON, { throwIfNoEntry: false })
+  if (stat === undefined) return HttpServerResponse.empty({ status: 204 })
+  return HttpServerResponse.raw(Fs.createReadStream(FAVICON), {
+    contentType: "image/svg+xml",
+    contentLength: stat.size,
+    headers: { "cache-control": "public, max-age=86400", "x-content-type-options": "nosniff" }
+  })
+}
+
 /**
  * The organisers' console at /console/: hashed assets cached for a year (a new build has new names), the
  * page itself revalidated every time so a deploy is seen at once; any other path under /console/ is the page
@@ -58,6 +75,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
       })
     }
     yield* router.get("/", Effect.succeed(HttpServerResponse.redirect("/console/", { status: 302 })))
+    yield* router.get("/favicon.ico", Effect.sync(favicon))
     // The router matches "/console" for "/console/" too: only the bare name is sent on to the slash.
     yield* router.get(
       "/console",
@@ -71,6 +89,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
       "/console/*",
       Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
         const pathname = decodeURIComponent(new URL(request.url, "http://console").pathname)
+        if (pathname === "/console/favicon.svg") return favicon()
         if (!pathname.startsWith("/console/assets/")) return page()
         // Only names the build wrote: no `..`, nothing outside assets/.
         const name = pathname.slice("/console/assets/".length)

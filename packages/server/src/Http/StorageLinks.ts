@@ -4,6 +4,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Data, Effect, Layer, Option } from "effect"
+import { contentDisposition } from "../Storage/ContentDisposition.js"
 import { type LinkRefused, limitBytes, type SignedLinks, Storage } from "../Storage/Storage.js"
 import { UploadRepository } from "../Uploads/UploadRepository.js"
 import { uploadLinkAdmits } from "../Uploads/Uploads.js"
@@ -97,7 +98,7 @@ const routes = HttpApiBuilder.Router.use((router) =>
                 "x-content-type-options": "nosniff",
                 ...(object.filename === ""
                   ? {}
-                  : { "content-disposition": `attachment; filename="${object.filename}"` })
+                  : { "content-disposition": contentDisposition(object.filename) })
               }
             })
           ),

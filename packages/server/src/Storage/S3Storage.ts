@@ -12,6 +12,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage"
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
 import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { contentDisposition } from "./ContentDisposition.js"
 import {
   type ObjectKey,
   ObjectNotFound,
@@ -211,7 +212,7 @@ export const make = (options: S3StorageOptions) =>
                 Key: key,
                 ...(presign.filename === undefined
                   ? {}
-                  : { ResponseContentDisposition: `attachment; filename="${presign.filename}"` })
+                  : { ResponseContentDisposition: contentDisposition(presign.filename) })
               }),
               { expiresIn: presign.expiresInSeconds }
             ),
