@@ -104,7 +104,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         // The time zone, searched: typed letters filter the list, arrows move, Enter picks.
         const zone = page.locator("#event-timezone")
         yield* go(() => zone.fill("toky"))
-        const list = page.getByRole("listbox", { name: "Time zones" })
+        const list = page.getByRole("listbox", { name: "Zones matching what you typed" })
         yield* go(() => list.getByRole("option", { name: "Asia/Tokyo" }).waitFor())
         expect(yield* go(() => zone.getAttribute("aria-expanded"))).toBe("true")
         yield* go(() => zone.press("ArrowDown"))
@@ -119,8 +119,8 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(yield* go(() => page.locator("#event-manual-window").count())).toBe(0)
         yield* go(() => page.locator("#event-schedule-mode").selectOption("manual"))
         yield* go(() => page.locator("#event-manual-window").selectOption({ label: "Encore" }))
-        yield* go(() => page.getByLabel("Complete and close it by itself").check())
-        yield* go(() => page.getByLabel("Flagged bands get assigned").check())
+        yield* go(() => page.getByLabel("Go live at the start and complete at the end by itself").check())
+        yield* go(() => page.getByLabel("Flagged bands (far from the venue) still go to this event").check())
         expect(yield* unlabelled(page)).toEqual([])
         yield* go(() => page.getByRole("button", { name: save }).click())
         yield* go(() => page.getByText("Settings saved.").waitFor())
@@ -273,16 +273,23 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const labels = yield* go(() =>
           page.locator(".timeline .slot-label").evaluateAll((elements) =>
             elements.map((el) => {
-              const e = el as unknown as { textContent: string; scrollWidth: number; clientWidth: number }
+              type Box = { left: number; right: number }
+              const e = el as unknown as {
+                textContent: string
+                parentElement: { getBoundingClientRect(): Box }
+                getBoundingClientRect(): Box
+              }
               const style = (
                 globalThis as unknown as {
                   getComputedStyle(x: unknown): { visibility: string; display: string }
                 }
               ).getComputedStyle(el)
+              const label = e.getBoundingClientRect()
+              const bar = e.parentElement.getBoundingClientRect()
               return {
                 text: e.textContent,
                 shown: style.visibility !== "hidden" && style.display !== "none",
-                fits: e.scrollWidth <= e.clientWidth + 1
+                fits: label.left >= bar.left - 1 && label.right <= bar.right + 1
               }
             })
           )
@@ -297,13 +304,13 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(yield* sidewaysOverflow(page)).toBeLessThanOrEqual(0)
         yield* shot(page, "console-phone-timeline")
 
-        // A refused value per field of a window, shown next to it.
+        // A refused value per field of a window, shown next to it (Lisbon is UTC+1 in July: Speech is 20:30-20:40).
         expect(yield* refused(page, "window-1-url", "not a url", "Save windows")).toMatch(/https?:\/\//)
         yield* go(() => page.locator("#window-1-url").fill("https://night.example/doors"))
-        yield* go(() => page.locator("#window-2-end").fill("2026-07-04T18:00"))
+        yield* go(() => page.locator("#window-2-end").fill("2026-07-04T20:00"))
         expect(yield* fieldError(page, "window-2-end")).toMatch(/before it starts/)
         expect(yield* rawSchemaErrors(page)).toBeNull()
-        yield* go(() => page.locator("#window-2-end").fill("2026-07-04T18:40"))
+        yield* go(() => page.locator("#window-2-end").fill("2026-07-04T20:40"))
         yield* go(() => page.getByRole("button", { name: "Save windows" }).click())
         yield* go(() => page.getByText("Windows saved.").waitFor())
         expect(yield* unlabelled(page)).toEqual([])

@@ -119,6 +119,7 @@ export const SummaryView = ({
         ys={[series.points.map((p) => p.taps)]}
         series={[{ label: "Taps", color: "#0f7b6c" }]}
         xRange={range}
+        timezone={series.timezone}
       />
     )}
     <div className="grid">
