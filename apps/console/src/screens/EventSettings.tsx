@@ -255,7 +255,7 @@ export const EventSettings = ({
             checked={draft.assignOnFlag}
             onChange={(e) => set("assignOnFlag", e.target.checked)}
           />{" "}
-          Flagged bands (far from the venue) still go to this event, not the organisation's website
+          Flagged bands (far from the venue) still go to this event, not to your website
         </label>
         <div className="actions">
           <button type="submit">Save settings</button>
