@@ -114,7 +114,13 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(yield* go(() => zone.inputValue())).toBe("Asia/Tokyo")
         expect(yield* go(() => zone.getAttribute("aria-expanded"))).toBe("false")
 
+        expect(yield* refused(page, "event-venue", "v".repeat(201), save)).toMatch(/200 characters/)
         yield* go(() => page.locator("#event-venue").fill("Pier 4"))
+        expect(yield* refused(page, "event-address", "a".repeat(501), save)).toMatch(/500 characters/)
+        yield* go(() => page.locator("#event-address").fill(""))
+        yield* go(() => page.locator("#event-starts-at").fill("2026-07-04T18:00"))
+        expect(yield* refused(page, "event-ends-at", "2026-07-04T17:00", save)).toMatch(/end after it starts/)
+        yield* go(() => page.locator("#event-ends-at").fill("2026-07-04T23:30"))
         // Manual mode offers the event's windows to choose the live one from.
         expect(yield* go(() => page.locator("#event-manual-window").count())).toBe(0)
         yield* go(() => page.locator("#event-schedule-mode").selectOption("manual"))
@@ -142,7 +148,10 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           scheduleMode: "manual",
           manualWindowId: encore,
           autoLifecycle: true,
-          assignOnFlag: true
+          assignOnFlag: true,
+          // Tokyo's 18:00 and 23:30: the dates are read in the zone chosen in the same form.
+          startsAt: "2026-07-04T09:00:00.000Z",
+          endsAt: "2026-07-04T14:30:00.000Z"
         })
 
         // A VIEWER reads the event; no settings form.
