@@ -400,6 +400,21 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
           expect(label).toMatch(/^\d\d:\d\d$/)
           expect(label).toBe(tokyo.format(seconds * 1000))
         }
+        // The points are drawn at their buckets' instants, inside the span shown (not shifted by the browser's zone).
+        const from = new Date(Date.now() - 24 * HOUR).toISOString()
+        const series = yield* ok(
+          yield* call("GET", api(tenant, `/analytics/events/${eventId}/timeseries?from=${from}`), {
+            key: tenant.keys.VIEWER
+          }),
+          200
+        )
+        const chart = page.locator("figure.chart [data-x-span]").first()
+        const starts = series.body.points.map((p: { start: string }) => Date.parse(p.start) / 1000).join(",")
+        yield* go(() => page.locator(`figure.chart [data-x="${starts}"]`).waitFor())
+        const [left, right] = ((yield* go(() => chart.getAttribute("data-x-span"))) ?? "")
+          .split(",")
+          .map(Number)
+        for (const x of starts.split(",").map(Number)) expect(x >= left! && x <= right!).toBe(true)
         yield* shot(page, "console-chart-axes")
         yield* go(() => context.close())
       }).pipe(Effect.provide(TapStore.Default)),

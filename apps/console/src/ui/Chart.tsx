@@ -125,6 +125,8 @@ export const Chart = ({
 
   useEffect(() => {
     plot.current?.setData([x as Array<number>, ...(ys as Array<Array<number>>)])
+    // The x values drawn, on the element, as the span is: for tests and tools that cannot read a canvas.
+    if (box.current !== null) box.current.dataset.x = x.join(",")
   }, [x, ys])
 
   return (
