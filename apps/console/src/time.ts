@@ -56,7 +56,10 @@ export const utcToZoned = (utcMs: number, timeZone: string): string =>
 
 const readable = new Map<string, Intl.DateTimeFormat>()
 
-/** A short, readable time in `timeZone`, for tables and axes (the live list formats 50 per frame). */
+/**
+ * A short, readable time in `timeZone` on a 24-hour clock ("Jul 4, 20:15"), for tables, timelines and axes (the
+ * live list formats 50 per frame).
+ */
 export const formatIn = (utcMs: number, timeZone: string, withDate = true): string => {
   const key = `${timeZone} ${withDate}`
   let found = readable.get(key)
@@ -65,9 +68,29 @@ export const formatIn = (utcMs: number, timeZone: string, withDate = true): stri
       timeZone,
       ...(withDate ? { month: "short", day: "numeric" } : {}),
       hour: "2-digit",
-      minute: "2-digit"
+      minute: "2-digit",
+      hourCycle: "h23"
     })
     readable.set(key, found)
   }
   return found.format(new Date(utcMs))
 }
+
+const DAY = 86_400
+
+/**
+ * The x axis's tick labels, in `timeZone` whatever the browser's: hours and minutes ("20:15"), or the day
+ * ("Jul 4") when ticks are a day or more apart, or at midnight on a chart of several days.
+ */
+export const axisLabels = (
+  seconds: ReadonlyArray<number>,
+  step: number,
+  span: number,
+  timeZone: string
+): Array<string> =>
+  seconds.map((s) => {
+    const time = formatIn(s * 1000, timeZone, false)
+    if (step >= DAY || (span > 1.5 * DAY && time === "00:00"))
+      return formatIn(s * 1000, timeZone).split(",")[0]!
+    return time
+  })

@@ -9,7 +9,7 @@ import { TapStore } from "../src/Taps/TapStore.js"
 import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
-import { api, consoleBrowser, go, SHOTS, shot, unlabelled } from "./support/ConsoleBrowser.js"
+import { answerConfirm, api, consoleBrowser, go, SHOTS, shot, unlabelled } from "./support/ConsoleBrowser.js"
 import { request } from "./support/HotPathHarness.js"
 import { tapOf } from "./support/TapFixtures.js"
 
@@ -74,6 +74,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       expect(yield* Effect.promise(() => select.inputValue())).toBe(tenant.orgId)
       yield* shot(editor.page, "console-events")
       yield* Effect.promise(() => editor.page.getByRole("button", { name: "Go live" }).click())
+      yield* answerConfirm(editor.page, "Make Harbour Night live?", "confirm")
       yield* Effect.promise(() =>
         editor.page.getByTestId("event-status").filter({ hasText: "ACTIVE" }).waitFor()
       )

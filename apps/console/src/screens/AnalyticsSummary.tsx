@@ -115,10 +115,13 @@ export const SummaryView = ({
       <Chart
         title={`Taps per ${series.bucket} (${series.timezone})`}
         summary={`${series.points.length} ${series.bucket}s, ${s.totalTaps} taps in all`}
-        x={series.points.map((p) => Date.parse(p.at) / 1000)}
+        // `start`, the bucket's instant: `at` is a wall-clock time in the event's zone, which the browser's
+        // Date.parse would read in its own.
+        x={series.points.map((p) => p.start.epochMillis / 1000)}
         ys={[series.points.map((p) => p.taps)]}
         series={[{ label: "Taps", color: "#0f7b6c" }]}
         xRange={range}
+        timezone={series.timezone}
       />
     )}
     <div className="grid">

@@ -2,9 +2,14 @@ import { EventId, type OrganizationId } from "@tapline/domain"
 import type { DateTime } from "effect"
 import { useState } from "react"
 import { call } from "../api.js"
+import { formatIn } from "../time.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { useLoad } from "../ui/useLoad.js"
 import { percent } from "./AnalyticsSummary.js"
+
+/** The busiest minute, at its time in the event's own zone ("42 at Jul 4, 20:15"). */
+const peak = (minute: { readonly at: DateTime.Utc; readonly taps: number } | null, timezone = "UTC") =>
+  minute === null ? "—" : `${minute.taps} at ${formatIn(minute.at.epochMillis, timezone)}`
 
 /** Up to 20 events side by side over the chosen range. */
 export const CompareEvents = ({
@@ -13,7 +18,7 @@ export const CompareEvents = ({
   from
 }: {
   readonly organizationId: OrganizationId
-  readonly events: ReadonlyArray<{ readonly id: string; readonly name: string }>
+  readonly events: ReadonlyArray<{ readonly id: string; readonly name: string; readonly timezone: string }>
   readonly from: DateTime.Utc | undefined
 }) => {
   const [compared, setCompared] = useState<ReadonlyArray<string>>([])
@@ -69,7 +74,7 @@ export const CompareEvents = ({
                 <td>{row.summary.totalTaps}</td>
                 <td>{row.summary.uniqueBands}</td>
                 <td>{row.summary.engagement === null ? "—" : percent(row.summary.engagement)}</td>
-                <td>{row.summary.peakMinute?.taps ?? 0}</td>
+                <td>{peak(row.summary.peakMinute, events.find((e) => e.id === row.eventId)?.timezone)}</td>
               </tr>
             ))}
           </tbody>

@@ -3,9 +3,17 @@ import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
 import { BASE, Link, navigate } from "../router.js"
 import { can, useSession } from "../session.js"
+import { Field } from "../ui/Field.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
-import { useAction } from "../ui/useAction.js"
+import { TimeZonePicker } from "../ui/TimeZonePicker.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
+
+/** What the new-event form says of a refused value (the settings form says the same). */
+export const NEW_EVENT_MESSAGES = {
+  name: "Give the event a name of 1 to 200 characters.",
+  timezone: "Choose a time zone from the list, such as Europe/Lisbon."
+}
 
 export const StatusBadge = ({ status }: { readonly status: EventStatus }) => (
   <span className={`status status-${status.toLowerCase()}`}>{status}</span>
@@ -24,11 +32,11 @@ export const Events = () => {
   )
   const [name, setName] = useState("")
   const [timezone, setTimezone] = useState(() => Intl.DateTimeFormat().resolvedOptions().timeZone)
-  const { error, run } = useAction()
+  const form = useForm(NEW_EVENT_MESSAGES)
 
   const create = (event: FormEvent) => {
     event.preventDefault()
-    run(
+    form.submit(
       () =>
         call((client) =>
           client.events.create({
@@ -43,26 +51,15 @@ export const Events = () => {
   return (
     <section aria-labelledby="events-heading">
       <h1 id="events-heading">Events</h1>
-      <ErrorNotice error={events.error ?? error} />
+      <ErrorNotice error={events.error ?? form.error} />
       {can(session, "EDITOR") && (
-        <form className="inline" onSubmit={create} aria-label="New event">
-          <label>
-            Name <input required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} />
-          </label>
-          <label>
-            Time zone{" "}
-            <input
-              required
-              value={timezone}
-              onChange={(e) => setTimezone(e.target.value)}
-              list="time-zones"
-            />
-          </label>
-          <datalist id="time-zones">
-            {Intl.supportedValuesOf("timeZone").map((zone) => (
-              <option key={zone} value={zone} />
-            ))}
-          </datalist>
+        <form className="inline" onSubmit={create} aria-label="New event" noValidate>
+          <Field id="new-event-name" label="Name" error={form.fields.name}>
+            {(control) => <input {...control} value={name} onChange={(e) => setName(e.target.value)} />}
+          </Field>
+          <Field id="new-event-timezone" label="Time zone" error={form.fields.timezone}>
+            {(control) => <TimeZonePicker {...control} value={timezone} onChange={setTimezone} />}
+          </Field>
           <button type="submit">Create event</button>
         </form>
       )}

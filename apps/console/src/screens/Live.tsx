@@ -144,6 +144,7 @@ export const Live = ({ eventId }: { readonly eventId: string }) => {
         x={live.x}
         ys={[live.y]}
         series={[{ label: "Taps", color: "#0f7b6c" }]}
+        timezone={timezone}
         bars
       />
       <h2>Latest taps</h2>

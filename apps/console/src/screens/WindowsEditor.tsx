@@ -1,14 +1,22 @@
-import type { EventId, HttpUrl, OrganizationId, WindowType } from "@tapline/domain"
+import {
+  type EventId,
+  type HttpUrl,
+  normalizeHttpUrl,
+  type OrganizationId,
+  type WindowType
+} from "@tapline/domain"
 import { DateTime } from "effect"
-import { useEffect, useState } from "react"
+import { useEffect, useMemo, useState } from "react"
 import { call } from "../api.js"
 import { can, useSession } from "../session.js"
-import { formatIn, utcToZoned, zonedToUtc } from "../time.js"
+import { utcToZoned, zonedToUtc } from "../time.js"
+import { Field } from "../ui/Field.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
-import { useAction } from "../ui/useAction.js"
+import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
+import { Timeline } from "./WindowsTimeline.js"
 
-interface Draft {
+export interface Draft {
   readonly key: number
   readonly type: WindowType
   readonly title: string
@@ -42,6 +50,17 @@ export const problemsOf = (drafts: ReadonlyArray<Draft>, timezone: string) => {
 }
 
 /**
+ * The message under a window's start or end: a missing time under the field that lacks it, a wrong order under
+ * the end. Overlaps concern the whole window and are said under it.
+ */
+const timeProblem = (draft: Draft, problem: string | null, edge: "start" | "end") => {
+  if (problem === "ends before it starts")
+    return edge === "end" ? "This window ends before it starts." : undefined
+  if (problem !== "needs a start and an end") return undefined
+  return /^\d{4}-/.test(draft[edge]) ? undefined : `Enter when the window ${edge}s.`
+}
+
+/**
  * The event's windows on a timeline, edited in the event's time zone. Overlaps and bad times are shown as
  * they are typed; Save replaces the whole set in one transaction (the API refuses overlaps too).
  */
@@ -62,7 +81,19 @@ export const WindowsEditor = ({
     [organizationId, eventId]
   )
   const [drafts, setDrafts] = useState<ReadonlyArray<Draft> | null>(null)
-  const { error, run } = useAction()
+  const count = drafts?.length ?? 0
+  // One message per window's destination, by the field's id: the editor checks them before sending.
+  const messages = useMemo(
+    () =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [
+          `window-${i + 1}-url`,
+          "Enter an address starting with https:// or http://."
+        ])
+      ),
+    [count]
+  )
+  const form = useForm(messages)
   const [notice, setNotice] = useState<string | null>(null)
 
   useEffect(() => {
@@ -93,6 +124,13 @@ export const WindowsEditor = ({
     setDrafts([...drafts, { key: nextKey++, type: "LIVE", title: "", url: "https://", start, end }])
   }
   const save = () => {
+    const refused = drafts.flatMap((d, i) =>
+      normalizeHttpUrl(d.url) === null ? [`window-${i + 1}-url`] : []
+    )
+    if (refused.length > 0) {
+      for (const field of refused) form.refuse(field)
+      return
+    }
     const windows = drafts.map((d) => ({
       type: d.type,
       title: d.title,
@@ -100,7 +138,7 @@ export const WindowsEditor = ({
       startsAt: DateTime.unsafeMake(zonedToUtc(d.start, timezone)),
       endsAt: DateTime.unsafeMake(zonedToUtc(d.end, timezone))
     }))
-    run(
+    form.submit(
       () =>
         call((client) => client.windows.replace({ path: { organizationId, eventId }, payload: { windows } })),
       () => {
@@ -110,75 +148,67 @@ export const WindowsEditor = ({
     )
   }
 
-  const spans = drafts
-    .map((d) => ({ draft: d, start: zonedToUtc(d.start, timezone), end: zonedToUtc(d.end, timezone) }))
-    .filter((s) => !Number.isNaN(s.start) && !Number.isNaN(s.end) && s.start < s.end)
-  const from = Math.min(...spans.map((s) => s.start))
-  const to = Math.max(...spans.map((s) => s.end))
-  const at = (ms: number) => `${((ms - from) / (to - from)) * 100}%`
-
   return (
     <section aria-labelledby="windows-heading">
       <h2 id="windows-heading">Windows</h2>
       <p className="muted">Times in {timezone}.</p>
-      <ErrorNotice error={error} />
+      <ErrorNotice error={form.error} />
       {notice !== null && <p role="status">{notice}</p>}
-      {spans.length > 0 && (
-        <div className="timeline" role="img" aria-label={`Timeline of ${spans.length} windows`}>
-          {spans.map(({ draft, start, end }) => (
-            <div
-              key={draft.key}
-              className={`slot slot-${draft.type.toLowerCase()}${problems[drafts.indexOf(draft)] === null ? "" : " slot-bad"}`}
-              style={{ left: at(start), width: `calc(${at(end)} - ${at(start)})` }}
-              title={`${draft.title || draft.type}: ${formatIn(start, timezone)} – ${formatIn(end, timezone)}`}
-            >
-              {draft.title || draft.type}
-            </div>
-          ))}
-          <span className="edge edge-from">{formatIn(from, timezone)}</span>
-          <span className="edge edge-to">{formatIn(to, timezone)}</span>
-        </div>
-      )}
+      <Timeline drafts={drafts} problems={problems} timezone={timezone} />
       {drafts.length === 0 && <p>No windows: taps go to the event's fallback, then the organisation's.</p>}
       {drafts.map((d, i) => (
         <fieldset key={d.key} className="window" disabled={!editable} aria-invalid={problems[i] !== null}>
           <legend>{d.title || `Window ${i + 1}`}</legend>
-          <label>
-            Type{" "}
-            <select value={d.type} onChange={(e) => change(d.key, { type: e.target.value as WindowType })}>
-              {TYPES.map((t) => (
-                <option key={t}>{t}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Title{" "}
-            <input
-              value={d.title}
-              maxLength={200}
-              onChange={(e) => change(d.key, { title: e.target.value })}
-            />
-          </label>
-          <label>
-            Destination{" "}
-            <input type="url" value={d.url} onChange={(e) => change(d.key, { url: e.target.value })} />
-          </label>
-          <label>
-            Starts{" "}
-            <input
-              type="datetime-local"
-              value={d.start}
-              onChange={(e) => change(d.key, { start: e.target.value })}
-            />
-          </label>
-          <label>
-            Ends{" "}
-            <input
-              type="datetime-local"
-              value={d.end}
-              onChange={(e) => change(d.key, { end: e.target.value })}
-            />
-          </label>
+          <Field id={`window-${i + 1}-type`} label="Type" error={undefined}>
+            {(control) => (
+              <select
+                {...control}
+                value={d.type}
+                onChange={(e) => change(d.key, { type: e.target.value as WindowType })}
+              >
+                {TYPES.map((t) => (
+                  <option key={t}>{t}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field id={`window-${i + 1}-title`} label="Title" error={undefined}>
+            {(control) => (
+              <input
+                {...control}
+                value={d.title}
+                maxLength={200}
+                onChange={(e) => change(d.key, { title: e.target.value })}
+              />
+            )}
+          </Field>
+          <Field id={`window-${i + 1}-url`} label="Destination" error={form.fields[`window-${i + 1}-url`]}>
+            {(control) => (
+              <input
+                {...control}
+                type="url"
+                value={d.url}
+                onChange={(e) => change(d.key, { url: e.target.value })}
+              />
+            )}
+          </Field>
+          {(["start", "end"] as const).map((edge) => (
+            <Field
+              key={edge}
+              id={`window-${i + 1}-${edge}`}
+              label={edge === "start" ? "Starts" : "Ends"}
+              error={timeProblem(d, problems[i] ?? null, edge)}
+            >
+              {(control) => (
+                <input
+                  {...control}
+                  type="datetime-local"
+                  value={d[edge]}
+                  onChange={(e) => change(d.key, { [edge]: e.target.value })}
+                />
+              )}
+            </Field>
+          ))}
           {editable && (
             <button
               type="button"
@@ -188,7 +218,9 @@ export const WindowsEditor = ({
               Remove
             </button>
           )}
-          {problems[i] !== null && <p className="problem">This window {problems[i]}.</p>}
+          {problems[i]?.startsWith("overlaps") === true && (
+            <p className="problem">This window {problems[i]}.</p>
+          )}
         </fieldset>
       ))}
       {editable && (
