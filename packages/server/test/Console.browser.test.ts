@@ -280,6 +280,14 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
       Effect.gen(function* () {
         const tenant = yield* createTenant(yield* bootstrapKey())
         const { eventId } = yield* liveEvent(tenant, ["GATE-1"], "Main Stage")
+        // A show in Tokyo, watched from a browser on UTC: the chart's axis reads Tokyo's clock.
+        yield* ok(
+          yield* call("PATCH", api(tenant, `/events/${eventId}`), {
+            key: tenant.keys.EDITOR,
+            body: { timezone: "Asia/Tokyo" }
+          }),
+          200
+        )
         const viewer = yield* signedIn(tenant.orgId, "VIEWER")
         const page = viewer.page
         yield* go(() => page.goto(`${origin}/console/events/${eventId}/live`))
@@ -294,6 +302,19 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.getByTestId("live-total").filter({ hasText: /^1$/ }).waitFor())
         // The counters come in their own message, which may follow the seconds' by a tick.
         yield* go(() => page.getByTestId("live-mode-LIVE").filter({ hasText: /^1$/ }).waitFor())
+        const ticks = JSON.parse(
+          (yield* go(() =>
+            page.locator("figure.chart [data-x-ticks]").first().getAttribute("data-x-ticks")
+          )) ?? "[]"
+        ) as Array<[number, string]>
+        expect(ticks.length).toBeGreaterThan(0)
+        const tokyo = new Intl.DateTimeFormat("en-GB", {
+          timeZone: "Asia/Tokyo",
+          hour: "2-digit",
+          minute: "2-digit",
+          hourCycle: "h23"
+        })
+        for (const [seconds, label] of ticks) expect(label).toBe(tokyo.format(seconds * 1000))
         yield* shot(page, "console-live")
 
         // The page's own clock: the longest gap between animation frames, and long tasks, during the burst.
