@@ -100,6 +100,11 @@ describe("a newcomer's way in", () => {
       await form.getByLabel("Email").fill(teammate)
       await form.getByLabel("Role").selectOption("EDITOR")
       await owner.getByRole("button", { name: "Send invitation" }).click()
+      // The link, or what the page said instead (a refusal fails the test with its words, not a timeout).
+      const answer = owner.getByTestId("invitation-link").or(owner.locator("[role=alert], .field-error"))
+      await answer.first().waitFor()
+      const refused = await owner.locator("[role=alert], .field-error").allTextContents()
+      expect(refused).toEqual([])
       const invitationLink = (await owner.getByTestId("invitation-link").textContent()) ?? ""
       expect(invitationLink).toMatch(/\/sign-in\?invitation=tli_/)
 
