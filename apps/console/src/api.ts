@@ -3,7 +3,7 @@ import * as HttpApiClient from "@effect/platform/HttpApiClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { TaplineApi } from "@tapline/domain"
-import { Effect } from "effect"
+import { Effect, ParseResult } from "effect"
 
 /** The session's CSRF token: a cookie the page may read, echoed on every change (the API checks it). */
 const csrfToken = () => {
@@ -36,8 +36,12 @@ export const tagOf = (error: unknown): string | null =>
     ? (error as { _tag: string })._tag
     : null
 
+/** Said for a refused value where no form names the field: the schema's own text never reaches the page. */
+export const REFUSED_VALUE = "A value was refused: check what you typed and try again."
+
 /** What the API said, in words: a tagged error's message, or its kind. */
 export const describe = (error: unknown): string => {
+  if (ParseResult.isParseError(error) || tagOf(error) === "HttpApiDecodeError") return REFUSED_VALUE
   const message = (error as { message?: unknown })?.message
   if (typeof message === "string" && message.length > 0) return message
   return tagOf(error) ?? String(error)

@@ -181,6 +181,16 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         const changes = yield* go(() => row.locator("[data-testid=audit-changes] li").allTextContents())
         expect(changes).toEqual(["flagged: false → true", "flagReason: — → lost at the gate"])
         yield* go(() => owner.page.getByLabel("Action").fill(""))
+        // A filter is bounded as the API is (100 characters); one that slipped past its bound is refused in
+        // words, never with the schema's text.
+        const action = owner.page.getByLabel("Action")
+        yield* go(() => action.fill("a".repeat(150)))
+        expect((yield* go(() => action.inputValue())).length).toBe(100)
+        yield* go(() => action.evaluate((el) => el.removeAttribute("maxlength")))
+        yield* go(() => action.fill("a".repeat(150)))
+        yield* go(() => owner.page.getByRole("alert").filter({ hasText: "A value was refused" }).waitFor())
+        expect(yield* rawSchemaErrors(owner.page)).toBeNull()
+        yield* go(() => action.fill(""))
         // The import, made by the EDITOR's API key: its name, and the new values only.
         const imported = owner.page.locator("tbody tr", { hasText: "band.import" })
         yield* go(() => imported.getByText("editor", { exact: true }).waitFor())

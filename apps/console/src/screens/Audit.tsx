@@ -74,6 +74,7 @@ export const Audit = () => {
         <label>
           Action{" "}
           <input
+            maxLength={100}
             value={filters.action}
             placeholder="event.update"
             onChange={(e) => setFilters({ ...filters, action: e.target.value })}
@@ -82,6 +83,7 @@ export const Audit = () => {
         <label>
           Resource{" "}
           <input
+            maxLength={100}
             value={filters.resourceType}
             placeholder="event"
             onChange={(e) => setFilters({ ...filters, resourceType: e.target.value })}

@@ -134,7 +134,13 @@ export const Bands = () => {
           any="All events"
         />
         <label>
-          Search <input type="search" value={filters.q} onChange={(e) => set({ q: e.target.value })} />
+          Search{" "}
+          <input
+            type="search"
+            maxLength={200}
+            value={filters.q}
+            onChange={(e) => set({ q: e.target.value })}
+          />
         </label>
         <label>
           <input
