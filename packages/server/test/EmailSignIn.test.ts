@@ -433,10 +433,9 @@ layer(harness(), { excludeTestServices: true, timeout: 120_000 })("email sign-in
         // Typed: the body names the error.
         expect(r.body?._tag, what).toEqual(expect.any(String))
       }
-      // Broken JSON is refused before any handler, for every endpoint alike, with an empty 400 (see notes).
-      expect(
-        (yield* call("POST", "/api/v1/auth/email", { text: "{", contentType: "application/json" })).status
-      ).toBe(400)
+      // Broken JSON is refused before any handler, for every endpoint alike, saying so (MalformedBodies.test).
+      const broken = yield* call("POST", "/api/v1/auth/email", { text: "{", contentType: "application/json" })
+      expect([broken.status, broken.body?._tag]).toEqual([400, "InvalidRequest"])
       expect(yield* count).toBe(before)
     })
   )

@@ -52,6 +52,29 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("malforme
     })
   )
 
+  it.effect("broken JSON is a 400 that says so, with and without credentials", () =>
+    Effect.gen(function* () {
+      const admin = yield* bootstrapKey("broken-json@example.com")
+      // (passkey/options takes no body: it ignores one.)
+      const targets = [
+        ...PUBLIC_ENDPOINTS.filter((path) => !path.endsWith("/options")).map((path) => ({
+          path,
+          key: undefined
+        })),
+        { path: "/api/v1/organizations", key: admin }
+      ]
+      for (const { path, key } of targets) {
+        for (const text of ["{", '{"name": ', "nul", "\u0000", '{"a": 1}}', "\uFEFF{"]) {
+          const reply = yield* call("POST", path, { key, text, contentType: "application/json" })
+          expect([reply.status, reply.body], `${path} ${JSON.stringify(text)}`).toEqual([
+            400,
+            { _tag: "InvalidRequest", message: "the request body is not valid JSON" }
+          ])
+        }
+      }
+    })
+  )
+
   it.effect(
     "a refused value is not echoed whole in the 400 (a 900 kB name, a secret in the wrong field)",
     () =>

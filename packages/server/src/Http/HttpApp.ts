@@ -3,6 +3,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { TaplineApi, WorkerApi } from "@tapline/domain"
@@ -152,26 +153,34 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
 )
 
 /**
- * Input PostgreSQL refuses as data (SQLSTATE class 22) on a read path is still the caller's mistake: 400,
- * not the 500 a defect would become. Every other defect stays a 500. It is an API-level middleware because
- * only there does it run before errors become responses (a middleware given to `serve` sees them after).
+ * A body that does not parse as the JSON its content type claims: the platform reads it as a defect (an
+ * empty 400); the caller gets the contract's InvalidRequest, which says what was wrong.
  */
-const dataExceptionsAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
-  Effect.catchAllDefect(app, (defect) =>
-    isDataException(defect)
-      ? HttpServerResponse.json(
-          { _tag: dataExceptionError._tag, message: dataExceptionError.message },
-          { status: 400 }
-        ).pipe(Effect.orDie)
-      : Effect.die(defect)
-  )
+const isUnparsableBody = (defect: unknown) =>
+  defect instanceof HttpServerError.RequestError && defect.reason === "Decode"
+
+const badRequest = (message: string) =>
+  HttpServerResponse.json({ _tag: "InvalidRequest", message }, { status: 400 }).pipe(Effect.orDie)
+
+/**
+ * Input PostgreSQL refuses as data (SQLSTATE class 22) on a read path is still the caller's mistake: 400,
+ * not the 500 a defect would become; so is a body that is not JSON. Every other defect stays a 500. It is an
+ * API-level middleware because only there does it run before errors become responses (a middleware given to
+ * `serve` sees them after).
+ */
+const callerMistakesAsBadRequest = <E, R>(app: HttpApp.Default<E, R>) =>
+  Effect.catchAllDefect(app, (defect) => {
+    if (isDataException(defect)) return badRequest(dataExceptionError.message)
+    if (isUnparsableBody(defect)) return badRequest("the request body is not valid JSON")
+    return Effect.die(defect)
+  })
 
 /** The admin API with its OpenAPI document and docs page, as an HttpServer app. */
 export const HttpAppLive = HttpApiBuilder.serve((app) =>
   measured(retryAfter(noStore(HttpMiddleware.logger(app))))
 ).pipe(
   Layer.provide(MetricsRoute.layer),
-  Layer.provide(HttpApiBuilder.middleware(dataExceptionsAsBadRequest)),
+  Layer.provide(HttpApiBuilder.middleware(callerMistakesAsBadRequest)),
   Layer.provide(BodyGuard.middleware),
   Layer.provide(HttpApiBuilder.middleware(shortDecodeErrors)),
   Layer.provide(ApiDocsPage.layer),
