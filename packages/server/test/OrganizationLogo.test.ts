@@ -88,16 +88,42 @@ const suite = (provider: string, env: Record<string, string>) =>
             const firstKey = Schema.decodeSync(ObjectKey)(`org/${tenant.orgId}/logo/${first}.png`)
             expect(yield* storage.head(firstKey)).toEqual(Option.none())
 
-            // Removing it clears the branding's URL and the object; other branding stays.
-            yield* call("PATCH", org, {
+            // Branding saved without a logo URL keeps the logo (it is set and removed through …/logo).
+            const kept = yield* call("PATCH", org, {
               key: tenant.keys.OWNER,
-              body: { branding: { primaryColor: "#112233", logoUrl: replaced.body.branding.logoUrl } }
+              body: { branding: { primaryColor: "#112233" } }
             })
+            expect(kept.body.branding).toEqual({
+              primaryColor: "#112233",
+              logoUrl: replaced.body.branding.logoUrl
+            })
+            const secondKey = Schema.decodeSync(ObjectKey)(`org/${tenant.orgId}/logo/${second}.png`)
+            expect(Option.isSome(yield* storage.head(secondKey))).toBe(true)
+
+            // Removing it clears the branding's URL and the object; other branding stays.
             const removed = yield* call("DELETE", `${org}/logo`, { key: tenant.keys.OWNER })
             expect(removed.status).toBe(200)
             expect(removed.body.branding).toEqual({ primaryColor: "#112233" })
             expect((yield* call("GET", `/api/v1/invitations/${token}`)).body.organizationLogoUrl).toBeNull()
           })
+      )
+
+      it.effect("branding that replaces the hosted logo with another URL leaves no object behind", () =>
+        Effect.gen(function* () {
+          const tenant = yield* createTenant(yield* bootstrapKey(`logo-swap-${provider}@example.com`))
+          const org = `/api/v1/organizations/${tenant.orgId}`
+          const upload = yield* uploaded(tenant, PNG)
+          yield* call("PUT", `${org}/logo`, { key: tenant.keys.OWNER, body: { uploadId: upload } })
+          const storage = yield* Storage
+          const key = Schema.decodeSync(ObjectKey)(`org/${tenant.orgId}/logo/${upload}.png`)
+          expect(Option.isSome(yield* storage.head(key))).toBe(true)
+          const swapped = yield* call("PATCH", org, {
+            key: tenant.keys.OWNER,
+            body: { branding: { logoUrl: "https://cdn.example/logo.png" } }
+          })
+          expect(swapped.body.branding).toEqual({ logoUrl: "https://cdn.example/logo.png" })
+          expect(yield* storage.head(key)).toEqual(Option.none())
+        })
       )
 
       it.effect("refuses what is not the declared image, too large, SVG, or another organisation's", () =>

@@ -146,9 +146,22 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
       input: typeof UpdateOrganization.Type
     ) {
       const columns = patchColumns(input)
-      const row = yield* change(id, "organization.update", () =>
-        Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.updateColumns(id, columns)
-      )
+      let replaced: ObjectKey | null = null
+      const row = yield* change(id, "organization.update", (before) => {
+        if (Object.keys(columns).length === 0) return Effect.succeed([])
+        if (input.branding === undefined) return repository.updateColumns(id, columns)
+        // The logo is set and removed through …/logo: branding without a logoUrl keeps the current one, and
+        // one that replaces the hosted logo removes its object (nothing is left behind in storage).
+        const logoUrl = input.branding.logoUrl ?? (before.branding as { logoUrl?: string } | null)?.logoUrl
+        const hosted = logoKeyOf(id, before.branding)
+        if (hosted !== null && logoUrl !== (before.branding as { logoUrl?: string }).logoUrl)
+          replaced = hosted
+        return repository.updateColumns(id, {
+          ...columns,
+          branding: withLogo(input.branding, logoUrl ?? null)
+        })
+      })
+      if (replaced !== null) yield* Effect.orDie(storage.remove(replaced))
       return yield* decode(row)
     })
 
