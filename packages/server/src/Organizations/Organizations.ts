@@ -152,10 +152,10 @@ export class Organizations extends Effect.Service<Organizations>()("@tapline/ser
         if (input.branding === undefined) return repository.updateColumns(id, columns)
         // The logo is set and removed through …/logo: branding without a logoUrl keeps the current one, and
         // one that replaces the hosted logo removes its object (nothing is left behind in storage).
-        const logoUrl = input.branding.logoUrl ?? (before.branding as { logoUrl?: string } | null)?.logoUrl
+        const current = (before.branding as { logoUrl?: string } | null)?.logoUrl
+        const logoUrl = input.branding.logoUrl ?? current
         const hosted = logoKeyOf(id, before.branding)
-        if (hosted !== null && logoUrl !== (before.branding as { logoUrl?: string }).logoUrl)
-          replaced = hosted
+        if (hosted !== null && logoUrl !== current) replaced = hosted
         return repository.updateColumns(id, {
           ...columns,
           branding: withLogo(input.branding, logoUrl ?? null)
