@@ -4,7 +4,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
-import { apiCaller, runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { apiCaller, runCli, startServer, stopCleanly, waitUntilReady } from "./support/ServerProcess.js"
 
 const rawGet = (port: number, path: string, host: string) =>
   new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
@@ -174,7 +174,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         currentKey: 2,
         reencrypted: { totpSeeds: 0, oauthClientSecrets: 0, webhookSecrets: 0 }
       })
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
       await database.drop()
@@ -214,7 +214,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(unreachable.code).toBe(1)
       expect(json(unreachable.output)).toMatchObject({ ok: false, get: "ok, same bytes" })
       expect(String(json(unreachable.output).link)).toContain("unreachable")
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
     } finally {
       Fs.rmSync(dir, { recursive: true, force: true })
       await database.drop()
@@ -287,7 +287,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       for (let i = 0; i < 300 && received.length < 3; i++)
         await new Promise((resolve) => setTimeout(resolve, 100))
       expect(received).toEqual([messageId, messageId, messageId])
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
 
       // Key rotation (docs/runbook.md): re-seal under a new first key, then start with the new key alone.
       const rotated = await runCli(["secrets:rotate"], {
@@ -309,7 +309,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       for (let i = 0; i < 300 && !received.includes(afterId); i++)
         await new Promise((resolve) => setTimeout(resolve, 100))
       expect(received).toContain(afterId)
-      expect(await restarted.stop()).toBe(0)
+      await stopCleanly(restarted)
     } finally {
       receiver.close()
       await database.drop()
@@ -450,7 +450,7 @@ describe("tapline setup:link", () => {
       expect(link[1]).toContain(`http://localhost:${server.port}/setup#token=`)
       expect(server.output()).not.toContain(link[2])
       expect(await optionsStatus(server.url, link[2]!)).toBe(200)
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
       expect(Fs.existsSync(recorded)).toBe(false)
 
       const stopped = await runCli(["setup:link"], { TAPLINE_DATA_DIR: dataDir })

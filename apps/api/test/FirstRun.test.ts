@@ -3,7 +3,13 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { createDatabase } from "./support/Peers.js"
-import { type RunningServer, runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import {
+  type RunningServer,
+  runCli,
+  startServer,
+  stopCleanly,
+  waitUntilReady
+} from "./support/ServerProcess.js"
 
 /*
  * First run on the built server (issue 29): the ready banner names the console and the setup link, as
@@ -70,7 +76,7 @@ describe("first run", () => {
 
       expect((await fetch(`${server.url}/setup`)).status).toBe(200)
       expect(await optionsStatus(server, token)).toBe(200)
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
     } finally {
       Fs.rmSync(dataDir, { recursive: true, force: true })
     }
@@ -97,14 +103,14 @@ describe("first run", () => {
       })
       expect(boot.code).toBe(0)
       expect(await optionsStatus(server, token)).toBe(410)
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
       const again = await startServer({ DATABASE_URL: database.url, TAPLINE_DATA_DIR: dataDir })
       await waitUntilReady(again)
       const after = await bannerOf(again)
       expect(after.some((line) => line.includes("setup link"))).toBe(false)
       expect(Fs.existsSync(file)).toBe(false)
       expect((await fetch(`${again.url}/setup`)).status).toBe(410)
-      expect(await again.stop()).toBe(0)
+      await stopCleanly(again)
     } finally {
       Fs.rmSync(dataDir, { recursive: true, force: true })
       await database.drop()

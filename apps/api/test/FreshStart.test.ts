@@ -4,7 +4,7 @@ import * as Os from "node:os"
 import { startRedisCluster } from "@tapline/testing/redisCluster"
 import { afterAll, describe, expect, it } from "vitest"
 import { createDatabase } from "./support/Peers.js"
-import { type RunningServer, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { type RunningServer, startServer, stopCleanly, waitUntilReady } from "./support/ServerProcess.js"
 
 /*
  * Issue 27: a freshly started API on Redis Cluster answered some of its first taps with the organisation's
@@ -120,7 +120,7 @@ describe("a fresh API's first taps", () => {
       const seeder = await startServer({ ...env, TAPLINE_DEMO: "1" })
       servers.push(seeder)
       await waitUntilReady(seeder, 90_000)
-      expect(await seeder.stop()).toBe(0)
+      await stopCleanly(seeder)
 
       const wrong: Record<string, number> = {}
       for (let round = 0; round < ROUNDS; round++) {
@@ -138,7 +138,7 @@ describe("a fresh API's first taps", () => {
         figures.push(
           `round ${round + 1}: ${misses.length} of ${TAPS} not live, all answered in ${lastAnswerMs} ms`
         )
-        expect(await server.stop()).toBe(0)
+        await stopCleanly(server)
       }
       figures.push(`wrong answers: ${JSON.stringify(wrong)}`)
       expect(wrong).toEqual({})

@@ -19,6 +19,7 @@ import {
   runCli,
   runMigrate,
   startServer,
+  stopCleanly,
   waitUntilReady
 } from "./support/ServerProcess.js"
 
@@ -147,7 +148,7 @@ describe("external PostgreSQL and Redis", () => {
       // Unknown routes are a typed 404, not a crash.
       expect((await fetch(`${server.url}/api/v1/nothing-here`)).status).toBe(404)
 
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
       const tables = await database.query<{ count: string }>(
         "select count(*) as count from information_schema.tables where table_name = 'audit_log'"
       )
@@ -182,7 +183,7 @@ describe("external PostgreSQL and Redis", () => {
         if (status !== 200) await new Promise((r) => setTimeout(r, 200))
       }
       expect(status).toBe(200)
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
     } finally {
       await redis.dispose()
       await database.drop()
@@ -345,7 +346,7 @@ describe("external PostgreSQL and Redis", () => {
         uniqueBands: number
       }
       expect(summary.uniqueBands).toBe(3)
-      expect(await server.stop()).toBe(0)
+      await stopCleanly(server)
     } finally {
       await database.drop()
       await deletePrefix(prefix)
@@ -381,11 +382,11 @@ describe("embedded default", () => {
         checks: { database: "ok", redis: "not_configured", writer: "ok", journal: "not_configured" }
       })
       await outputContaining(first, `http://demo.localhost:${first.port}/e?bandId=DEMO-0001`)
-      expect(await first.stop()).toBe(0)
+      await stopCleanly(first)
 
       const second = await startServer({ TAPLINE_DATA_DIR: dataDir })
       timings.embeddedRestart = await waitUntilReady(second, 90_000)
-      expect(await second.stop()).toBe(0)
+      await stopCleanly(second)
       expect(Fs.existsSync(Path.join(dataDir, "tapline.lock"))).toBe(false)
 
       // The data folder is a real PostgreSQL data directory: open it directly and query the demo.

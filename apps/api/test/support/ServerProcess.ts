@@ -76,6 +76,12 @@ export const startServer = async (env: Record<string, string>): Promise<RunningS
   }
 }
 
+/** SIGTERM and expect exit code 0; otherwise fail with what the server printed, which says why. */
+export const stopCleanly = async (server: RunningServer): Promise<void> => {
+  const code = await server.stop()
+  if (code !== 0) throw new Error(`server exited with ${code} on SIGTERM:\n${server.output().slice(-8_000)}`)
+}
+
 /** Resolves with the milliseconds it took for /health/ready to answer 200; rejects if the process exits. */
 export const waitUntilReady = async (server: RunningServer, timeoutMs = 60_000): Promise<number> => {
   const started = Date.now()
