@@ -1,7 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import type { Page } from "playwright-core"
 import { Jobs } from "../src/Jobs/Jobs.js"
 import type { TapRecord } from "../src/Taps/TapRecord.js"
 import { TapStore } from "../src/Taps/TapStore.js"
@@ -15,6 +14,7 @@ import {
   go,
   PHONE,
   rawSchemaErrors,
+  refusedField,
   shot,
   sidewaysOverflow,
   unlabelled
@@ -31,16 +31,6 @@ import { ANDROID, IPHONE } from "./support/UserAgents.js"
 const { port, origin, browser, signedIn } = await consoleBrowser()
 
 const HOUR = 3_600_000
-
-/** Fills `id` with a refused value, submits with `button`, and returns the message shown next to it. */
-const refused = (page: Page, id: string, value: string, button: string) =>
-  Effect.gen(function* () {
-    yield* go(() => page.locator(`#${id}`).fill(value))
-    yield* go(() => page.getByRole("button", { name: button }).click())
-    const message = yield* fieldError(page, id)
-    expect(yield* rawSchemaErrors(page)).toBeNull()
-    return message
-  })
 
 /** The event as the API has it. */
 const eventOf = (tenant: Tenant, eventId: string) =>
@@ -88,18 +78,30 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
 
         // One refused value per field, each shown next to its field in words, never the schema's text.
         const save = "Save settings"
-        expect(yield* refused(page, "event-name", "", save)).toMatch(/name/i)
+        expect(yield* refusedField(page, "event-name", { value: "", submit: save })).toMatch(/name/i)
         yield* go(() => page.locator("#event-name").fill("Harbour Lights II"))
-        expect(yield* refused(page, "event-fallback-url", "javascript:alert(1)", save)).toMatch(/https?:\/\//)
-        expect(yield* refused(page, "event-fallback-url", "not a url", save)).toMatch(/https?:\/\//)
+        expect(
+          yield* refusedField(page, "event-fallback-url", { value: "javascript:alert(1)", submit: save })
+        ).toMatch(/https?:\/\//)
+        expect(yield* refusedField(page, "event-fallback-url", { value: "not a url", submit: save })).toMatch(
+          /https?:\/\//
+        )
         yield* go(() => page.locator("#event-fallback-url").fill("https://harbour.example/home"))
-        expect(yield* refused(page, "event-latitude", "200", save)).toMatch(/-90 and 90/)
+        expect(yield* refusedField(page, "event-latitude", { value: "200", submit: save })).toMatch(
+          /-90 and 90/
+        )
         yield* go(() => page.locator("#event-latitude").fill("38.7071"))
-        expect(yield* refused(page, "event-longitude", "-181", save)).toMatch(/-180 and 180/)
+        expect(yield* refusedField(page, "event-longitude", { value: "-181", submit: save })).toMatch(
+          /-180 and 180/
+        )
         yield* go(() => page.locator("#event-longitude").fill("-9.1355"))
-        expect(yield* refused(page, "event-attendees", "-3", save)).toMatch(/whole number/)
+        expect(yield* refusedField(page, "event-attendees", { value: "-3", submit: save })).toMatch(
+          /whole number/
+        )
         yield* go(() => page.locator("#event-attendees").fill("4000"))
-        expect(yield* refused(page, "event-timezone", "Mars/Olympus_Mons", save)).toMatch(/time zone/i)
+        expect(
+          yield* refusedField(page, "event-timezone", { value: "Mars/Olympus_Mons", submit: save })
+        ).toMatch(/time zone/i)
 
         // The time zone, searched: typed letters filter the list, arrows move, Enter picks.
         const zone = page.locator("#event-timezone")
@@ -114,12 +116,18 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(yield* go(() => zone.inputValue())).toBe("Asia/Tokyo")
         expect(yield* go(() => zone.getAttribute("aria-expanded"))).toBe("false")
 
-        expect(yield* refused(page, "event-venue", "v".repeat(201), save)).toMatch(/200 characters/)
+        expect(yield* refusedField(page, "event-venue", { value: "v".repeat(201), submit: save })).toMatch(
+          /200 characters/
+        )
         yield* go(() => page.locator("#event-venue").fill("Pier 4"))
-        expect(yield* refused(page, "event-address", "a".repeat(501), save)).toMatch(/500 characters/)
+        expect(yield* refusedField(page, "event-address", { value: "a".repeat(501), submit: save })).toMatch(
+          /500 characters/
+        )
         yield* go(() => page.locator("#event-address").fill(""))
         yield* go(() => page.locator("#event-starts-at").fill("2026-07-04T18:00"))
-        expect(yield* refused(page, "event-ends-at", "2026-07-04T17:00", save)).toMatch(/end after it starts/)
+        expect(
+          yield* refusedField(page, "event-ends-at", { value: "2026-07-04T17:00", submit: save })
+        ).toMatch(/end after it starts/)
         yield* go(() => page.locator("#event-ends-at").fill("2026-07-04T23:30"))
         // Manual mode offers the event's windows to choose the live one from.
         expect(yield* go(() => page.locator("#event-manual-window").count())).toBe(0)
@@ -172,9 +180,11 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.goto(`${origin}/console/events`))
         yield* go(() => page.getByRole("form", { name: "New event" }).waitFor())
         const create = "Create event"
-        expect(yield* refused(page, "new-event-name", "", create)).toMatch(/name/i)
+        expect(yield* refusedField(page, "new-event-name", { value: "", submit: create })).toMatch(/name/i)
         yield* go(() => page.locator("#new-event-name").fill("Night Market"))
-        expect(yield* refused(page, "new-event-timezone", "Nowhere/Else", create)).toMatch(/time zone/i)
+        expect(
+          yield* refusedField(page, "new-event-timezone", { value: "Nowhere/Else", submit: create })
+        ).toMatch(/time zone/i)
         yield* go(() => page.locator("#new-event-timezone").fill("new_y"))
         yield* go(() => page.getByRole("option", { name: "America/New_York" }).waitFor())
         yield* go(() => page.locator("#new-event-timezone").press("ArrowDown"))
@@ -314,7 +324,9 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* shot(page, "console-phone-timeline")
 
         // A refused value per field of a window, shown next to it (Lisbon is UTC+1 in July: Speech is 20:30-20:40).
-        expect(yield* refused(page, "window-1-url", "not a url", "Save windows")).toMatch(/https?:\/\//)
+        expect(
+          yield* refusedField(page, "window-1-url", { value: "not a url", submit: "Save windows" })
+        ).toMatch(/https?:\/\//)
         yield* go(() => page.locator("#window-1-url").fill("https://night.example/doors"))
         yield* go(() => page.locator("#window-2-end").fill("2026-07-04T20:00"))
         expect(yield* fieldError(page, "window-2-end")).toMatch(/before it starts/)

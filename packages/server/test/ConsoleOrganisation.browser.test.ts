@@ -12,6 +12,7 @@ import {
   go,
   PHONE,
   rawSchemaErrors,
+  refusedField,
   shot,
   sidewaysOverflow,
   unlabelled
@@ -42,19 +43,20 @@ interface Invalid {
   readonly bad: string
   /** What the field holds again once its message has been seen. */
   readonly good: string
+  /** Fields the same rule refuses with it (a last day before the first: both days). */
+  readonly also?: ReadonlyArray<string>
 }
 
 /**
- * Submits the form once per field with only that field invalid, and checks the message next to it and that no
- * raw schema error reached the page.
+ * Submits the form once per field with only that field invalid, and checks the message next to it, that it is
+ * the only one (the previous field's went when its value was made good) and that no raw schema error reached
+ * the page.
  */
 const eachInvalid = (page: Page, submit: string, cases: ReadonlyArray<Invalid>) =>
   Effect.gen(function* () {
     for (const field of cases) {
-      yield* go(() => page.locator(`#${field.id}`).fill(field.bad))
-      yield* go(() => page.getByRole("button", { name: submit, exact: true }).click())
-      expect(yield* fieldError(page, field.id)).not.toBe("")
-      expect(yield* rawSchemaErrors(page)).toBeNull()
+      const refusal = { value: field.bad, submit, alone: true, also: field.also ?? [] }
+      expect(yield* refusedField(page, field.id, refusal)).not.toBe("")
       yield* go(() => page.locator(`#${field.id}`).fill(field.good))
     }
   })
@@ -146,7 +148,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.locator("#campaign-ends").fill("2026-08-31"))
         yield* eachInvalid(page, "Create campaign", [
           { id: "campaign-name", bad: "", good: "Summer tour" },
-          { id: "campaign-ends", bad: "2026-05-01", good: "2026-08-31" }
+          { id: "campaign-ends", bad: "2026-05-01", good: "2026-08-31", also: ["campaign-starts"] }
         ])
         yield* go(() => page.getByRole("button", { name: "Create campaign", exact: true }).click())
         yield* go(() => page.getByRole("button", { name: "Summer tour", exact: true }).click())
@@ -156,7 +158,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => panel.waitFor())
         yield* eachInvalid(page, "Save campaign", [
           { id: "campaign-edit-name", bad: "", good: "Summer tour 2026" },
-          { id: "campaign-edit-starts", bad: "2026-09-30", good: "2026-06-01" }
+          { id: "campaign-edit-starts", bad: "2026-09-30", good: "2026-06-01", also: ["campaign-edit-ends"] }
         ])
         yield* go(() => page.locator("#campaign-edit-status").selectOption("ACTIVE"))
         yield* go(() => page.getByRole("button", { name: "Save campaign", exact: true }).click())

@@ -45,6 +45,7 @@ export const CampaignForm = ({
 
   const save = (e: FormEvent) => {
     e.preventDefault()
+    form.check()
     // ISO days compare as text.
     if (startsOn !== "" && endsOn !== "" && endsOn < startsOn) {
       form.refuse("startsOn")

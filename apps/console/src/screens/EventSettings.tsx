@@ -88,6 +88,7 @@ export const EventSettings = ({
 
   const save = (submitted: FormEvent) => {
     submitted.preventDefault()
+    form.check()
     const number = (field: keyof typeof MESSAGES, typed: string) => {
       if (typed.trim() === "") return null
       const value = Number(typed)

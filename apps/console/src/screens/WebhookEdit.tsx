@@ -3,7 +3,7 @@ import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
 import { ErrorNotice } from "../ui/Notice.js"
 import { useForm } from "../ui/useForm.js"
-import { asFieldRefusal, WEBHOOK_MESSAGES, WebhookFields, type WebhookValues } from "./WebhookForm.js"
+import { WEBHOOK_MESSAGES, WebhookFields, type WebhookValues } from "./WebhookForm.js"
 
 /**
  * An endpoint's URL, description and events. A chat channel's URL is its secret and never shown: its field
@@ -40,7 +40,7 @@ export const WebhookEdit = ({
               eventTypes: values.eventTypes
             }
           })
-        ).catch((failure: unknown) => Promise.reject(asFieldRefusal(failure))),
+        ),
       () => onDone(true)
     )
   }

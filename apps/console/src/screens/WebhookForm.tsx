@@ -1,5 +1,4 @@
 import { WebhookEventType } from "@tapline/domain"
-import { describe, tagOf } from "../api.js"
 import { Field } from "../ui/Field.js"
 import type { FieldErrors } from "../ui/useForm.js"
 
@@ -13,18 +12,6 @@ export const WEBHOOK_MESSAGES = {
   description: "A description of at most 500 characters.",
   eventTypes: "Choose at least one event to send (a chat channel cannot receive tap.created)."
 } as const
-
-/**
- * The API refuses what only it can check (a URL that resolves to a private address, an event a chat channel
- * cannot take) as an `InvalidRequest` whose message starts with the field's name ("url: …"). Given to the form
- * as a refusal of that field, so it is shown next to it like the schema's own refusals.
- */
-export const asFieldRefusal = (failure: unknown): unknown => {
-  const field = tagOf(failure) === "InvalidRequest" ? /^(\w+): /.exec(describe(failure))?.[1] : undefined
-  return field !== undefined && Object.hasOwn(WEBHOOK_MESSAGES, field)
-    ? { _tag: "HttpApiDecodeError", issues: [{ path: [field] }] }
-    : failure
-}
 
 export interface WebhookValues {
   readonly url: string

@@ -16,7 +16,7 @@ import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
 import { WebhookDeliveries } from "./WebhookDeliveries.js"
 import { WebhookEdit } from "./WebhookEdit.js"
-import { asFieldRefusal, WEBHOOK_MESSAGES, WebhookFields, type WebhookValues } from "./WebhookForm.js"
+import { WEBHOOK_MESSAGES, WebhookFields, type WebhookValues } from "./WebhookForm.js"
 
 const KINDS: Record<WebhookKind, string> = {
   webhook: "Webhook (signed JSON)",
@@ -65,7 +65,7 @@ export const Webhooks = () => {
             path: { organizationId },
             payload: { kind, ...values, url: values.url.trim() as HttpUrl }
           })
-        ).catch((failure: unknown) => Promise.reject(asFieldRefusal(failure))),
+        ),
       (created) => {
         setSecret(created.secret)
         setValues(EMPTY)

@@ -124,6 +124,7 @@ export const WindowsEditor = ({
     setDrafts([...drafts, { key: nextKey++, type: "LIVE", title: "", url: "https://", start, end }])
   }
   const save = () => {
+    form.check()
     const refused = drafts.flatMap((d, i) =>
       normalizeHttpUrl(d.url) === null ? [`window-${i + 1}-url`] : []
     )

@@ -16,15 +16,20 @@ interface Issue {
 }
 
 /**
- * The issues of a refused payload: the typed client's own encoding (a `ParseError`, before anything is sent) or
- * the API's `HttpApiDecodeError` (its `issues`). Null for every other failure.
+ * The issues of a refused payload: the typed client's own encoding (a `ParseError`, before anything is sent),
+ * the API's `HttpApiDecodeError` (its `issues`), or an `InvalidRequest` about one field the form knows. The API
+ * refuses what only it can check (a webhook URL that resolves to a private address, a flag reason without the
+ * flag) with a message that starts with the field's name ("url: …"). Null for every other failure.
  */
-const issuesOf = (failure: unknown): ReadonlyArray<Issue> | null => {
+const issuesOf = (failure: unknown, messages: FieldMessages): ReadonlyArray<Issue> | null => {
   if (ParseResult.isParseError(failure)) return ParseResult.ArrayFormatter.formatErrorSync(failure)
-  if (tagOf(failure) === "HttpApiDecodeError") {
+  const tag = tagOf(failure)
+  if (tag === "HttpApiDecodeError") {
     const issues = (failure as { issues?: unknown }).issues
     return Array.isArray(issues) ? (issues as ReadonlyArray<Issue>) : []
   }
+  const field = tag === "InvalidRequest" ? /^(\w+): /.exec(describe(failure))?.[1] : undefined
+  if (field !== undefined && Object.hasOwn(messages, field)) return [{ path: [field] }]
   return null
 }
 
@@ -39,7 +44,7 @@ export const fieldErrorsOf = (
   failure: unknown,
   messages: FieldMessages
 ): { readonly fields: FieldErrors; readonly form: string | null } => {
-  const issues = issuesOf(failure)
+  const issues = issuesOf(failure, messages)
   if (issues === null) return { fields: {}, form: describe(failure) }
   const fields: Record<string, string> = {}
   for (const issue of issues) {
@@ -75,6 +80,14 @@ export const useForm = (messages: FieldMessages) => {
     },
     [messages]
   )
+  /**
+   * Starts an attempt that checks values before anything is sent (a number, a day after another): the last
+   * attempt's messages go, so a field the organiser has since corrected no longer shows one.
+   */
+  const check = useCallback(() => {
+    setFields({})
+    setError(null)
+  }, [])
   /** Marks a field as refused before anything is sent (a check the schema cannot make, e.g. a number). */
   const refuse = useCallback(
     (field: string) => {
@@ -83,5 +96,5 @@ export const useForm = (messages: FieldMessages) => {
     },
     [messages]
   )
-  return { fields, error, submit, refuse }
+  return { fields, error, submit, check, refuse }
 }

@@ -139,6 +139,46 @@ export const rawSchemaErrors = (page: Page) =>
   })
 
 /**
+ * The message a submission put next to `#fieldId`, with the field marked invalid and no raw schema error
+ * anywhere on the page. With `value` and `submit`, first types `value` into the field and presses the button
+ * named `submit`. With `alone`, waits until it is the page's only field message (but for the fields in `also`,
+ * which the same rule refuses with it), so that a message left over from an earlier submission cannot pass
+ * for this one.
+ */
+export const refusedField = (
+  page: Page,
+  fieldId: string,
+  options: {
+    readonly value?: string
+    readonly submit?: string
+    readonly alone?: boolean
+    readonly also?: ReadonlyArray<string>
+  } = {}
+) =>
+  Effect.gen(function* () {
+    const { value, submit, alone = false, also = [] } = options
+    if (value !== undefined) yield* go(() => page.locator(`#${fieldId}`).fill(value))
+    if (submit !== undefined) yield* go(() => page.getByRole("button", { name: submit, exact: true }).click())
+    const message = yield* fieldError(page, fieldId)
+    if (alone)
+      yield* go(async () => {
+        const expected = [fieldId, ...also].map((id) => `:not([data-field-error="${id}"])`).join("")
+        const others = page.locator(`[data-field-error]${expected}`)
+        try {
+          await others.first().waitFor({ state: "detached" })
+        } catch (error) {
+          const ids = await others.evaluateAll((shown) =>
+            shown.map((e) => e.getAttribute("data-field-error"))
+          )
+          throw new Error(`#${fieldId} is refused, but so are ${ids.join(", ")}: ${String(error)}`)
+        }
+      })
+    const raw = yield* rawSchemaErrors(page)
+    if (raw !== null) return yield* Effect.dieMessage(`the page shows a raw schema error: ${raw}`)
+    return message
+  })
+
+/**
  * Answers a `ConfirmButton`'s dialog: checks it asks (a modal dialog named `question`), then confirms with its
  * action button, or keeps everything with "Keep it".
  */
