@@ -127,7 +127,16 @@ const acquirePool = (options: PoolOptions) =>
           cause
         })
     }),
-    (pool) => Effect.promise(() => pool.end()).pipe(Effect.interruptible, Effect.timeoutOption("2 seconds"))
+    (pool) =>
+      Effect.promise(() => pool.end()).pipe(
+        Effect.interruptible,
+        Effect.timeoutOption("2 seconds"),
+        Effect.tap((ended) =>
+          Option.isNone(ended)
+            ? Effect.logWarning("PostgreSQL pool: queries still running after 2 s; leaving them")
+            : Effect.void
+        )
+      )
   ).pipe(Effect.tap(poolGauges))
 
 /** The pool's use, read at scrape time, where the runtime has metrics. */

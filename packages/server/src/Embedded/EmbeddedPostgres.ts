@@ -3,7 +3,7 @@ import * as Path from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
-import { Data, Effect } from "effect"
+import { Data, Duration, Effect } from "effect"
 import { writeOwnerOnly } from "../Setup/OwnerOnlyFile.js"
 
 /** In the data folder while the embedded server runs: its pid and the loopback URL of its database. */
@@ -79,7 +79,16 @@ export const startEmbeddedPostgres = (dataDir: string, maxConnections: number) =
         try: () => PGlite.create({ dataDir: Path.join(root, "pg"), extensions: { btree_gist } }),
         catch: (cause) => new EmbeddedPostgresError({ message: "embedded PostgreSQL failed to start", cause })
       }),
-      (db) => Effect.promise(() => db.close()).pipe(Effect.ignore)
+      (db) =>
+        Effect.promise(() => db.close()).pipe(
+          Effect.timed,
+          Effect.flatMap(([took]) =>
+            Effect.logInfo("embedded PostgreSQL closed").pipe(
+              Effect.annotateLogs({ ms: Math.round(Duration.toMillis(took)) })
+            )
+          ),
+          Effect.ignore
+        )
     )
     const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections })
     yield* Effect.acquireRelease(
@@ -88,7 +97,15 @@ export const startEmbeddedPostgres = (dataDir: string, maxConnections: number) =
         catch: (cause) =>
           new EmbeddedPostgresError({ message: "embedded PostgreSQL could not listen", cause })
       }),
-      () => Effect.promise(() => server.stop()).pipe(Effect.ignore)
+      // Its close waits for every client to hang up; one the pool could not end in time would hold the stop
+      // until SHUTDOWN_TIMEOUT kills the process with the database still open.
+      () =>
+        Effect.promise(() => server.stop()).pipe(
+          Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => "timed out" as const }),
+          Effect.catchAll(() =>
+            Effect.logWarning("embedded PostgreSQL: clients still connected after 3 s; closing the database")
+          )
+        )
     )
     const address = (server as unknown as { server: import("node:net").Server }).server.address()
     const port = typeof address === "object" && address !== null ? address.port : 0
