@@ -1,4 +1,4 @@
-import type { MemberRole, Me as MeSchema } from "@tapline/domain"
+import { type MemberRole, type Me as MeSchema, Roles } from "@tapline/domain"
 import { createContext, useContext } from "react"
 
 /** The signed-in user, as `GET /api/v1/me` answers. */
@@ -17,14 +17,11 @@ export interface Session {
   readonly role: MemberRole
 }
 
-/** The roles, least first. */
-export const ROLES: ReadonlyArray<MemberRole> = ["VIEWER", "EDITOR", "OWNER"]
-
 export const roleIn = (me: Me, orgId: string): MemberRole =>
   me.platformAdmin ? "OWNER" : (me.memberships.find((m) => m.organizationId === orgId)?.role ?? "VIEWER")
 
 /** Whether the caller may use controls that need `role`. Only hides controls: the API still decides. */
-export const can = (session: Session, role: MemberRole) => ROLES.indexOf(session.role) >= ROLES.indexOf(role)
+export const can = (session: Session, role: MemberRole) => Roles.atLeast(session.role, role)
 
 const SessionContext = createContext<Session | null>(null)
 export const SessionProvider = SessionContext.Provider

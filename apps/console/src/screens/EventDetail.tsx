@@ -1,4 +1,4 @@
-import { EventId, type EventStatus, OrganizationId } from "@tapline/domain"
+import { EventId, EventLifecycle, type EventStatus, OrganizationId } from "@tapline/domain"
 import { call } from "../api.js"
 import { BASE, Link, navigate } from "../router.js"
 import { can, useSession } from "../session.js"
@@ -10,13 +10,6 @@ import { EventSettings } from "./EventSettings.js"
 import { StatusBadge } from "./Events.js"
 import { WindowsEditor } from "./WindowsEditor.js"
 
-/** The moves the API allows from each status (DESIGN.md §5); anything else answers 409. */
-const NEXT: Record<EventStatus, ReadonlyArray<EventStatus>> = {
-  DRAFT: ["ACTIVE", "CANCELLED"],
-  ACTIVE: ["COMPLETED", "CANCELLED"],
-  COMPLETED: [],
-  CANCELLED: []
-}
 const VERB: Record<EventStatus, string> = {
   DRAFT: "Back to draft",
   ACTIVE: "Go live",
@@ -101,7 +94,7 @@ export const EventDetail = ({ eventId: id }: { readonly eventId: string }) => {
         </p>
         {can(session, "EDITOR") ? (
           <div className="actions">
-            {NEXT[e.status].map((status) => (
+            {EventLifecycle.nextStates(e.status).map((status) => (
               <ConfirmButton
                 key={status}
                 label={VERB[status]}

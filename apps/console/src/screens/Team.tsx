@@ -1,7 +1,7 @@
-import { type MemberRole, OrganizationId, type UserId } from "@tapline/domain"
+import { type MemberRole, OrganizationId, Roles, type UserId } from "@tapline/domain"
 import { useState } from "react"
 import { call } from "../api.js"
-import { can, ROLES, useSession } from "../session.js"
+import { can, useSession } from "../session.js"
 import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { useAction } from "../ui/useAction.js"
@@ -130,7 +130,7 @@ const RoleChange = ({
         // Read now: the select is controlled and shows the old role until the reload.
         onChange={(e) => onChange(e.target.value as MemberRole)}
       >
-        {ROLES.map((r) => (
+        {Roles.ordered.map((r) => (
           <option key={r}>{r}</option>
         ))}
       </select>

@@ -1,7 +1,6 @@
-import { ApiKeyId, type MemberRole, type OrganizationId } from "@tapline/domain"
+import { ApiKeyId, type MemberRole, type OrganizationId, Roles } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
-import { ROLES } from "../session.js"
 import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { CopyButton } from "../ui/CopyButton.js"
 import { Field } from "../ui/Field.js"
@@ -50,7 +49,7 @@ export const TeamApiKeys = ({ organizationId }: { readonly organizationId: Organ
         <Field id="api-key-role" label="Role" error={form.fields.role}>
           {(control) => (
             <select {...control} value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
-              {ROLES.map((r) => (
+              {Roles.ordered.map((r) => (
                 <option key={r}>{r}</option>
               ))}
             </select>

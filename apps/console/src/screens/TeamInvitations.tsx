@@ -1,7 +1,6 @@
-import type { InvitationWithLink, MemberRole, OrganizationId } from "@tapline/domain"
+import { type InvitationWithLink, type MemberRole, type OrganizationId, Roles } from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
-import { ROLES } from "../session.js"
 import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { CopyButton } from "../ui/CopyButton.js"
 import { Field } from "../ui/Field.js"
@@ -79,7 +78,7 @@ export const TeamInvitations = ({
         <Field id="invite-role" label="Role" error={form.fields.role}>
           {(control) => (
             <select {...control} value={role} onChange={(e) => setRole(e.target.value as MemberRole)}>
-              {ROLES.map((r) => (
+              {Roles.ordered.map((r) => (
                 <option key={r}>{r}</option>
               ))}
             </select>

@@ -1,5 +1,4 @@
-import type { MemberRole } from "@tapline/domain"
-import { ROLES } from "../session.js"
+import { type MemberRole, Roles } from "@tapline/domain"
 
 /** A role picker, least role first. */
 export const RoleSelect = ({
@@ -14,7 +13,7 @@ export const RoleSelect = ({
   <label>
     {label}{" "}
     <select value={value} onChange={(e) => onChange(e.target.value as MemberRole)}>
-      {ROLES.map((r) => (
+      {Roles.ordered.map((r) => (
         <option key={r}>{r}</option>
       ))}
     </select>

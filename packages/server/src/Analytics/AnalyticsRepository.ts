@@ -1,7 +1,9 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlSchema from "@effect/sql/SqlSchema"
 import type * as Statement from "@effect/sql/Statement"
 import type { Bucket, DeviceBreakdown, Summary } from "@tapline/domain"
-import { DateTime, Effect } from "effect"
+import { DateTime, Effect, Schema } from "effect"
+import { rowsOrDie } from "../Database/Rows.js"
 import { type Device, type DeviceName, deviceName } from "../Taps/Device.js"
 import { NO_WINDOW } from "./Rollups.js"
 
@@ -23,6 +25,36 @@ export const bucketFor = (range: Range, fallbackSpanMs: number): Bucket => {
   return "month"
 }
 
+/** Sums and counts of bigint columns, as PostgreSQL returns them: text (a `sum` over no rows is null). */
+const Count = Schema.String
+
+const Group = Schema.Struct({
+  mode: Schema.String,
+  redirectKind: Schema.String,
+  windowKey: Schema.String,
+  taps: Count,
+  bots: Count,
+  dups: Count
+})
+const Peak = Schema.Struct({
+  bucket: Schema.NullOr(Schema.DateFromSelf),
+  taps: Schema.NullOr(Count),
+  minutes: Count
+})
+const BandCounts = Schema.Struct({ uniqueBands: Count, repeatBands: Count })
+const Retention = Schema.Struct({
+  cohort: Schema.NullOr(Count),
+  day1: Schema.NullOr(Count),
+  day3: Schema.NullOr(Count),
+  day7: Schema.NullOr(Count),
+  day14: Schema.NullOr(Count),
+  day30: Schema.NullOr(Count)
+})
+const TopBand = Schema.Struct({ bandId: Schema.String, bandUid: Schema.String, taps: Count })
+const SeriesPoint = Schema.Struct({ start: Schema.DateFromSelf, at: Schema.String, taps: Count, bots: Count })
+/** `device` is a smallint: a number. */
+const DeviceTaps = Schema.Struct({ device: Schema.Number, taps: Count })
+
 /**
  * Analytics read from the rollups (minute rollups, daily band activity) and the bands' own counters, never
  * from the raw taps, so they stay fast on events with tens of millions of taps.
@@ -32,6 +64,20 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
   {
     effect: Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
+
+      /** The rows of one rollup query, decoded (the event ids are its parameter). */
+      const rowsOf = <A, I>(
+        Result: Schema.Schema<A, I>,
+        ids: ReadonlyArray<string>,
+        statement: (ids: Array<string>) => Statement.Statement<object>
+      ) =>
+        rowsOrDie(
+          SqlSchema.findAll({
+            Request: Schema.mutable(Schema.Array(Schema.String)),
+            Result,
+            execute: statement
+          })([...ids])
+        )
 
       const within = (column: string, range: Range): Statement.Fragment => sql`
       ${range.from === undefined ? sql`` : sql`and ${sql(column)} >= ${DateTime.toDate(range.from)}`}
@@ -52,30 +98,38 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
           const purged = options.purged === true
           const [groups, peak, bands, retention, top] = yield* Effect.all(
             [
-              sql<{
-                mode: string
-                redirectKind: string
-                windowKey: string
-                taps: string
-                bots: string
-                dups: string
-              }>`
+              rowsOf(
+                Group,
+                ids,
+                (ids) => sql`
               select mode, redirect_kind, window_key, sum(taps) as taps, sum(bot_taps) as bots, sum(duplicate_taps) as dups
               from tap_rollups_minute where event_id = any(${ids}::uuid[]) ${within("bucket", range)}
-              group by 1, 2, 3`,
-              sql<{ bucket: Date | null; taps: string | null; minutes: string }>`
+              group by 1, 2, 3`
+              ),
+              rowsOf(
+                Peak,
+                ids,
+                (ids) => sql`
               with per_minute as (
                 select bucket, sum(taps) as taps from tap_rollups_minute
                 where event_id = any(${ids}::uuid[]) ${within("bucket", range)} group by bucket having sum(taps) > 0
               )
               select (select bucket from per_minute order by taps desc, bucket limit 1) as bucket,
-                (select max(taps) from per_minute) as taps, (select count(*) from per_minute) as minutes`,
+                (select max(taps) from per_minute) as taps, (select count(*) from per_minute) as minutes`
+              ),
               // Band activity is kept by event-local day: a range counts the bands of the local days it touches.
               range.from === undefined && range.to === undefined && !purged
-                ? sql<{ uniqueBands: string; repeatBands: string }>`
+                ? rowsOf(
+                    BandCounts,
+                    ids,
+                    (ids) => sql`
                   select count(*) filter (where tap_count > 0) as unique_bands, count(*) filter (where tap_count > 1) as repeat_bands
                   from bands where event_id = any(${ids}::uuid[]) and deleted_at is null`
-                : sql<{ uniqueBands: string; repeatBands: string }>`
+                  )
+                : rowsOf(
+                    BandCounts,
+                    ids,
+                    (ids) => sql`
                   select count(*) as unique_bands, count(*) filter (where taps > 1) as repeat_bands from (
                     select a.band_id, sum(a.taps) as taps from band_activity_daily a
                     join (select id, timezone from events union all select id, timezone from purged_events) e
@@ -83,31 +137,37 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
                     where a.event_id = any(${ids}::uuid[])
                       ${range.from === undefined ? sql`` : sql`and a.day >= (${DateTime.toDate(range.from)}::timestamptz at time zone e.timezone)::date`}
                       ${range.to === undefined ? sql`` : sql`and a.day <= ((${DateTime.toDate(range.to)}::timestamptz - interval '1 microsecond') at time zone e.timezone)::date`}
-                    group by a.band_id) per_band`,
-              sql<{
-                cohort: string | null
-                day1: string
-                day3: string
-                day7: string
-                day14: string
-                day30: string
-              }>`
+                    group by a.band_id) per_band`
+                  ),
+              rowsOf(
+                Retention,
+                ids,
+                (ids) => sql`
               select sum(cohort) as cohort, sum(day1) as day1, sum(day3) as day3, sum(day7) as day7,
                 sum(day14) as day14, sum(day30) as day30
-              from event_retention where event_id = any(${ids}::uuid[])`,
+              from event_retention where event_id = any(${ids}::uuid[])`
+              ),
               purged
                 ? // The band id a tap recorded names the band; raw taps past their retention leave it "".
-                  sql<{ bandId: string; bandUid: string; taps: string }>`
+                  rowsOf(
+                    TopBand,
+                    ids,
+                    (ids) => sql`
                   select a.band_id,
                     coalesce((select t.band_uid from taps t where t.band_id = a.band_id limit 1), '') as band_uid,
                     a.taps
                   from (select band_id, sum(taps) as taps from band_activity_daily
                     where event_id = any(${ids}::uuid[]) group by band_id having sum(taps) > 0) a
                   order by a.taps desc, a.band_id limit 10`
-                : sql<{ bandId: string; bandUid: string; taps: string }>`
+                  )
+                : rowsOf(
+                    TopBand,
+                    ids,
+                    (ids) => sql`
                   select id as band_id, band_uid, tap_count as taps from bands
                   where event_id = any(${ids}::uuid[]) and deleted_at is null and tap_count > 0
                   order by tap_count desc, band_uid limit 10`
+                  )
             ],
             { concurrency: 5 }
           )
@@ -133,7 +193,7 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
           const minutes = Number(peak[0]?.minutes ?? 0)
           const kept = retention[0]
           const cohort = Number(kept?.cohort ?? 0)
-          const rate = (count: string | undefined) => (cohort === 0 ? 0 : Number(count ?? 0) / cohort)
+          const rate = (count: string | null | undefined) => (cohort === 0 ? 0 : Number(count ?? 0) / cohort)
           return {
             totalTaps,
             botTaps,
@@ -173,12 +233,16 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
        * that a daylight-saving change repeats stays two buckets with the same local label.
        */
       const timeSeries = (eventIds: ReadonlyArray<string>, timezone: string, bucket: Bucket, range: Range) =>
-        sql<{ start: Date; at: string; taps: string; bots: string }>`
+        rowsOf(
+          SeriesPoint,
+          eventIds,
+          (ids) => sql`
         select start, to_char(start at time zone ${timezone}, 'YYYY-MM-DD"T"HH24:MI') as at, taps, bots from (
           select date_trunc(${bucket}, bucket, ${timezone}) as start, sum(taps) as taps, sum(bot_taps) as bots
-          from tap_rollups_minute where event_id = any(${[...eventIds]}::uuid[]) ${within("bucket", range)}
+          from tap_rollups_minute where event_id = any(${ids}::uuid[]) ${within("bucket", range)}
           group by 1
-        ) s order by start`.pipe(
+        ) s order by start`
+        ).pipe(
           Effect.map((rows) =>
             rows.map((row) => ({
               at: row.at,
@@ -192,10 +256,14 @@ export class AnalyticsRepository extends Effect.Service<AnalyticsRepository>()(
 
       /** Taps by people (bots apart) per device; `unknown` is explained in Taps/Device.ts. */
       const devices = (eventIds: ReadonlyArray<string>, range: Range) =>
-        sql<{ device: number; taps: string }>`
+        rowsOf(
+          DeviceTaps,
+          eventIds,
+          (ids) => sql`
         select device, sum(taps) as taps from tap_rollups_device_minute
-        where event_id = any(${[...eventIds]}::uuid[]) ${within("bucket", range)}
-        group by device`.pipe(
+        where event_id = any(${ids}::uuid[]) ${within("bucket", range)}
+        group by device`
+        ).pipe(
           Effect.map((rows) => {
             const breakdown: Record<DeviceName, number> = { ios: 0, android: 0, other: 0, unknown: 0 }
             for (const row of rows) breakdown[deviceName(row.device as Device)] += Number(row.taps)

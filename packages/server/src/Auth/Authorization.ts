@@ -5,11 +5,10 @@ import {
   NotFound,
   type OrganizationId,
   type Principal,
+  Roles,
   type UserId
 } from "@tapline/domain"
 import { Effect } from "effect"
-
-const rank: Record<MemberRole, number> = { VIEWER: 1, EDITOR: 2, OWNER: 3 }
 
 /** The caller's role in an organisation: `ADMIN` for platform admins, null when it is not a member. */
 export const roleIn = (principal: Principal, organizationId: OrganizationId): MemberRole | "ADMIN" | null =>
@@ -23,7 +22,7 @@ export const requireRole = (organizationId: OrganizationId, minimum: MemberRole)
   Effect.flatMap(CurrentPrincipal, (principal): Effect.Effect<Principal, NotFound | Forbidden> => {
     const role = roleIn(principal, organizationId)
     if (role === null) return Effect.fail(new NotFound({ resource: "organization", id: organizationId }))
-    if (role !== "ADMIN" && rank[role] < rank[minimum]) {
+    if (role !== "ADMIN" && !Roles.atLeast(role, minimum)) {
       return Effect.fail(
         new Forbidden({ message: `this needs the ${minimum} role in the organisation; you have ${role}` })
       )

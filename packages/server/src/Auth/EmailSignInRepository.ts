@@ -1,7 +1,11 @@
 import { timingSafeEqual } from "node:crypto"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Duration, Effect } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { Duration, Effect, Option, Schema } from "effect"
 import { hashSecret } from "../Crypto/Tokens.js"
+import { rowsOrDie } from "../Database/Rows.js"
+
+const Taken = Schema.Struct({ email: Schema.String })
 
 /** Wrong codes a mailed code survives; the next attempt, right or wrong, is refused. */
 export const CODE_ATTEMPTS = 5
@@ -45,10 +49,16 @@ export class EmailSignInRepository extends Effect.Service<EmailSignInRepository>
 
       /** The address a live link was sent to, taking the link (and its code) for good. */
       const takeLink = (token: string) =>
-        sql<{ email: string }>`
+        rowsOrDie(
+          SqlSchema.findOne({
+            Request: Schema.String,
+            Result: Taken,
+            execute: (token) => sql`
           update email_sign_ins set used_at = now()
           where token_hash = ${hashSecret(token)} and used_at is null and link_expires_at > now()
-          returning email`.pipe(Effect.map((rows) => rows[0]?.email))
+          returning email`
+          })(token)
+        ).pipe(Effect.map((row) => Option.getOrUndefined(row)?.email))
 
       /**
        * Spends one attempt of the address's live code, then takes it if the code is right. The attempt is
@@ -56,20 +66,33 @@ export class EmailSignInRepository extends Effect.Service<EmailSignInRepository>
        */
       const takeCode = (email: string, code: string) =>
         Effect.gen(function* () {
-          const [open] = yield* sql<{ codeHash: Uint8Array }>`
+          const open = yield* rowsOrDie(
+            SqlSchema.findOne({
+              Request: Schema.String,
+              // bytea: the driver gives a Buffer.
+              Result: Schema.Struct({ codeHash: Schema.Uint8ArrayFromSelf }),
+              execute: (email) => sql`
             update email_sign_ins set attempts = attempts + 1
             where email_key = ${emailKey(email)} and used_at is null and code_expires_at > now()
               and attempts < ${CODE_ATTEMPTS}
             returning code_hash`
+            })(email)
+          ).pipe(Effect.map(Option.getOrUndefined))
           if (open === undefined) return { kind: "none" as const }
           const given = codeHash(email, code)
           const stored = Buffer.from(open.codeHash)
           if (stored.length !== given.length || !timingSafeEqual(stored, given))
             return { kind: "wrong" as const }
-          const [taken] = yield* sql<{ email: string }>`
+          const taken = yield* rowsOrDie(
+            SqlSchema.findOne({
+              Request: Schema.String,
+              Result: Taken,
+              execute: (email) => sql`
             update email_sign_ins set used_at = now()
             where email_key = ${emailKey(email)} and code_hash = ${given} and used_at is null
             returning email`
+            })(email)
+          ).pipe(Effect.map(Option.getOrUndefined))
           return taken === undefined
             ? { kind: "none" as const }
             : { kind: "taken" as const, email: taken.email }

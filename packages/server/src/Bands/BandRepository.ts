@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import {
   Band,
-  type BandId,
+  BandId,
   type BandSort,
   BandUid,
   EventId,
@@ -11,7 +11,19 @@ import {
   type TagId
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
+import { rowsOrDie } from "../Database/Rows.js"
 import type { BandPosition } from "./BandOrder.js"
+
+/** `count(*)` as PostgreSQL returns it: a bigint, as text. */
+const CountRow = Schema.Struct({ count: Schema.String })
+
+/** A band as the list reads it (the service decodes it), with the text its cursor keeps. */
+const ListedBand = Schema.Struct(
+  { id: BandId, sortKey: Schema.NullOr(Schema.String) },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+
+const BandKey = Schema.Struct({ id: BandId, bandUid: Schema.String })
 
 export interface BandQuery {
   readonly deleted: boolean
@@ -60,21 +72,31 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
       readonly eventId: EventId
       readonly bandUids: ReadonlyArray<BandUid>
     }) =>
-      sql<{ inserted: string }>`
+      rowsOrDie(
+        SqlSchema.single({
+          Request: EventId,
+          Result: Schema.Struct({ inserted: Schema.String }),
+          execute: (eventId) => sql`
         with added as (
           insert into bands (organization_id, event_id, band_uid)
-          select ${input.organizationId}, ${input.eventId}, uid from unnest(${input.bandUids}::text[]) as uid
+          select ${input.organizationId}, ${eventId}, uid from unnest(${input.bandUids}::text[]) as uid
           on conflict (event_id, band_uid) do nothing
           returning 1
         )
-        select count(*) as inserted from added`.pipe(Effect.map((rows) => Number(rows[0]?.inserted ?? 0)))
+        select count(*) as inserted from added`
+        })(input.eventId)
+      ).pipe(Effect.map((row) => Number(row.inserted)))
 
     const countByEvent = (input: { readonly organizationId: OrganizationId; readonly eventId: EventId }) =>
-      sql<{ count: string }>`
+      rowsOrDie(
+        SqlSchema.single({
+          Request: EventId,
+          Result: CountRow,
+          execute: (eventId) => sql`
         select count(*) as count from bands
-        where organization_id = ${input.organizationId} and event_id = ${input.eventId} and deleted_at is null`.pipe(
-        Effect.map((rows) => Number(rows[0]?.count ?? 0))
-      )
+        where organization_id = ${input.organizationId} and event_id = ${eventId} and deleted_at is null`
+        })(input.eventId)
+      ).pipe(Effect.map((row) => Number(row.count)))
 
     /** A band as the API shows it: the row with its tag ids. */
     const viewColumns = sql`
@@ -137,7 +159,11 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
             ? sql`and b.tap_count > 0`
             : sql`and b.tap_count = 0`
       const { after, orderBy } = ordering(query)
-      return sql<{ sortKey: string | null }>`
+      return rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: ListedBand,
+          execute: (organizationId) => sql`
         select ${viewColumns}, ${sorts[query.sort].text} as sort_key from bands b
         where b.organization_id = ${organizationId}
           and b.deleted_at is ${query.deleted ? sql`not null` : sql`null`}
@@ -158,6 +184,8 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
           }
           ${after}
         order by ${orderBy} limit ${query.limit + 1}`
+        })(organizationId)
+      )
     }
 
     /** `deleted` looks in the trash. */
@@ -182,15 +210,25 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
 
     /** The band ids an event holds, trashed or not: the read model entries its purge changes. */
     const uidsOfEvent = (eventId: EventId) =>
-      sql<{ bandUid: string }>`select distinct band_uid from bands where event_id = ${eventId}`.pipe(
-        Effect.map((rows) => rows.map((row) => row.bandUid))
-      )
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventId,
+          Result: Schema.Struct({ bandUid: Schema.String }),
+          execute: (eventId) => sql`select distinct band_uid from bands where event_id = ${eventId}`
+        })(eventId)
+      ).pipe(Effect.map((rows) => rows.map((row) => row.bandUid)))
 
     /** Bands in the trash since before `before`, across organisations, oldest first (the purge job). */
     const trashedBefore = (before: Date, limit: number) =>
-      sql<{ id: BandId; organizationId: OrganizationId }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: Schema.DateFromSelf,
+          Result: Schema.Struct({ id: BandId, organizationId: OrganizationId }),
+          execute: (before) => sql`
         select id, organization_id from bands where deleted_at < ${before}
         order by deleted_at limit ${limit}`
+        })(before)
+      )
 
     const clearFlag = (id: BandId) =>
       sql`update bands set flagged = false, flag_reason = null, updated_at = now() where id = ${id}`
@@ -209,18 +247,36 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
      */
     const reassign = (organizationId: OrganizationId, ids: ReadonlyArray<string>, eventId: EventId) =>
       Effect.gen(function* () {
-        const found = yield* sql<{ id: BandId; bandUid: string }>`
+        const found = yield* rowsOrDie(
+          SqlSchema.findAll({
+            Request: OrganizationId,
+            Result: BandKey,
+            execute: (organizationId) => sql`
           select id, band_uid from bands where id = any(${ids}::uuid[])
             and organization_id = ${organizationId} and deleted_at is null
           order by id for update`
+          })(organizationId)
+        )
         const foundIds = found.map((band) => band.id)
-        const moved = yield* sql<{ id: BandId; bandUid: string }>`
+        const moved = yield* rowsOrDie(
+          SqlSchema.findAll({
+            Request: EventId,
+            Result: BandKey,
+            execute: (eventId) => sql`
           update bands b set event_id = ${eventId}, updated_at = now()
           where b.id = any(${foundIds}::uuid[]) and b.event_id <> ${eventId}
             and not exists (select 1 from bands o where o.event_id = ${eventId} and o.band_uid = b.band_uid)
           returning b.id, b.band_uid`
-        const inTarget = yield* sql<{ id: BandId }>`
+          })(eventId)
+        )
+        const inTarget = yield* rowsOrDie(
+          SqlSchema.findAll({
+            Request: EventId,
+            Result: Schema.Struct({ id: BandId }),
+            execute: (eventId) => sql`
           select id from bands where id = any(${foundIds}::uuid[]) and event_id = ${eventId}`
+          })(eventId)
+        )
         const settled = new Set([...moved, ...inTarget].map((band) => band.id))
         return {
           moved: moved.map((band) => band.id),

@@ -1,9 +1,24 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { CampaignId, EventId, EventStatus, OrganizationId, WindowId } from "@tapline/domain"
-import { Effect } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { type CampaignId, EventId, type EventStatus, OrganizationId, type WindowId } from "@tapline/domain"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie, WholeRow } from "../Database/Rows.js"
 
 /** An events row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
-export type EventRow = { readonly id: EventId } & Readonly<Record<string, unknown>>
+export const EventRow = WholeRow(EventId)
+export type EventRow = typeof EventRow.Type
+
+/** What the analytics need of an event: `estimated_attendees` is an integer, the times timestamptz. */
+const AnalyticsEvent = Schema.Struct({
+  id: Schema.String,
+  estimatedAttendees: Schema.NullOr(Schema.Number),
+  timezone: Schema.String,
+  name: Schema.String,
+  startsAt: Schema.NullOr(Schema.DateFromSelf),
+  endsAt: Schema.NullOr(Schema.DateFromSelf)
+})
+
+const EventKey = Schema.Struct({ id: EventId, organizationId: OrganizationId })
 
 export interface EventQuery {
   readonly deleted: boolean
@@ -22,7 +37,11 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
 
     const list = (organizationId: OrganizationId, query: EventQuery) => {
       const search = query.q === undefined ? null : `%${query.q.replace(/[\\%_]/g, "\\$&")}%`
-      return sql<EventRow>`
+      return rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: EventRow,
+          execute: (organizationId) => sql`
         select * from events where organization_id = ${organizationId}
           and deleted_at is ${query.deleted ? sql`not null` : sql`null`}
           ${query.status === undefined ? sql`` : sql`and status = ${query.status}`}
@@ -30,6 +49,8 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
           ${search === null ? sql`` : sql`and (name ilike ${search} or venue ilike ${search})`}
           ${query.after === null ? sql`` : sql`and id < ${query.after}`}
         order by id desc limit ${query.limit + 1}`
+        })(organizationId)
+      )
     }
 
     /** `lock` takes the row for the rest of the transaction; `deleted` looks in the trash. */
@@ -38,29 +59,56 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
       id: EventId,
       options: { readonly deleted?: boolean; readonly lock?: boolean } = {}
     ) =>
-      sql<EventRow>`
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: EventKey,
+          Result: EventRow,
+          execute: ({ id, organizationId }) => sql`
         select * from events where id = ${id} and organization_id = ${organizationId}
           and deleted_at is ${options.deleted ? sql`not null` : sql`null`}
-          ${options.lock ? sql`for update` : sql``}`.pipe(Effect.map((rows) => rows[0]))
+          ${options.lock ? sql`for update` : sql``}`
+        })({ id, organizationId })
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     const insertRow = (columns: Readonly<Record<string, unknown>>) =>
-      sql<EventRow>`insert into events ${sql.insert(columns)} returning *`.pipe(
-        Effect.map((rows) => rows[0]!)
+      rowsOrDie(
+        SqlSchema.single({
+          Request: Schema.Void,
+          Result: EventRow,
+          execute: () => sql`insert into events ${sql.insert(columns)} returning *`
+        })(undefined)
       )
 
     /** Columns as `patchColumns` gives them; the caller has checked the row belongs to the organisation. */
     const updateColumns = (id: EventId, columns: Readonly<Record<string, unknown>>) =>
-      sql<EventRow>`update events set ${sql.update(columns)}, updated_at = now() where id = ${id} returning *`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventId,
+          Result: EventRow,
+          execute: (id) =>
+            sql`update events set ${sql.update(columns)}, updated_at = now() where id = ${id} returning *`
+        })(id)
+      )
 
     const setDeleted = (id: EventId, deleted: boolean) =>
-      sql<EventRow>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventId,
+          Result: EventRow,
+          execute: (id) => sql`
         update events set deleted_at = ${deleted ? sql`now()` : sql`null`}, updated_at = now()
         where id = ${id} returning *`
+        })(id)
+      )
 
     /** A DRAFT copy of an event, its times moved by `shiftSeconds`. */
     const copy = (id: EventId, input: { readonly name: string; readonly shiftSeconds: number }) => {
       const shift = `${input.shiftSeconds} seconds`
-      return sql<EventRow>`
+      return rowsOrDie(
+        SqlSchema.single({
+          Request: EventId,
+          Result: EventRow,
+          execute: (id) => sql`
         insert into events (organization_id, campaign_id, name, venue, address, latitude, longitude, timezone,
           status, schedule_mode, fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
           starts_at, ends_at)
@@ -68,14 +116,22 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
           'DRAFT', 'scheduled', fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
           starts_at + ${shift}::interval, ends_at + ${shift}::interval
         from events where id = ${id}
-        returning *`.pipe(Effect.map((rows) => rows[0]!))
+        returning *`
+        })(id)
+      )
     }
 
     /** Manual mode on this window (the hot path serves it until the mode changes). */
     const setManualWindow = (id: EventId, windowId: WindowId) =>
-      sql<EventRow>`
+      rowsOrDie(
+        SqlSchema.single({
+          Request: EventId,
+          Result: EventRow,
+          execute: (id) => sql`
         update events set schedule_mode = 'manual', manual_window_id = ${windowId}, updated_at = now()
-        where id = ${id} returning *`.pipe(Effect.map((rows) => rows[0]!))
+        where id = ${id} returning *`
+        })(id)
+      )
 
     /**
      * Whether the event is there (not in the trash), holding it against deletion until the transaction ends
@@ -102,20 +158,18 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
      * and rollups outlive it.
      */
     const analyticsSubject = (organizationId: OrganizationId, id: EventId) =>
-      sql<{
-        id: string
-        estimatedAttendees: number | null
-        timezone: string
-        name: string
-        startsAt: Date | null
-        endsAt: Date | null
-        purged: boolean
-      }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventKey,
+          Result: Schema.Struct({ ...AnalyticsEvent.fields, purged: Schema.Boolean }),
+          execute: ({ id, organizationId }) => sql`
         select id, estimated_attendees, timezone, name, starts_at, ends_at, false as purged from events
         where id = ${id} and organization_id = ${organizationId}
         union all
         select id, estimated_attendees, timezone, name, starts_at, ends_at, true from purged_events
         where id = ${id} and organization_id = ${organizationId}`
+        })({ id, organizationId })
+      )
 
     /**
      * Deletes the event for good (its windows and bands go with it, by their foreign keys) and leaves the
@@ -130,16 +184,28 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
 
     /** Detaches a campaign's events, live or in the trash, before the campaign is purged; their ids. */
     const unlinkCampaign = (organizationId: OrganizationId, campaignId: CampaignId) =>
-      sql<{ id: EventId }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: Schema.Struct({ id: EventId }),
+          execute: (organizationId) => sql`
         update events set campaign_id = null, updated_at = now()
         where campaign_id = ${campaignId} and organization_id = ${organizationId}
-        returning id`.pipe(Effect.map((rows) => rows.map((row) => row.id)))
+        returning id`
+        })(organizationId)
+      ).pipe(Effect.map((rows) => rows.map((row) => row.id)))
 
     /** Events in the trash since before `before`, across organisations, oldest first (the purge job). */
     const trashedBefore = (before: Date, limit: number) =>
-      sql<{ id: EventId; organizationId: OrganizationId }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: Schema.DateFromSelf,
+          Result: EventKey,
+          execute: (before) => sql`
         select id, organization_id from events where deleted_at < ${before}
         order by deleted_at limit ${limit}`
+        })(before)
+      )
 
     /**
      * The live events an analytics question covers: one event, a campaign's, or (neither given) all of the
@@ -149,19 +215,18 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
       organizationId: OrganizationId,
       scope: { readonly eventId?: EventId; readonly campaignId?: CampaignId }
     ) =>
-      sql<{
-        id: string
-        estimatedAttendees: number | null
-        timezone: string
-        name: string
-        startsAt: Date | null
-        endsAt: Date | null
-      }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: AnalyticsEvent,
+          execute: (organizationId) => sql`
         select id, estimated_attendees, timezone, name, starts_at, ends_at from events
         where organization_id = ${organizationId} and deleted_at is null
           ${scope.eventId === undefined ? sql`` : sql`and id = ${scope.eventId}`}
           ${scope.campaignId === undefined ? sql`` : sql`and campaign_id = ${scope.campaignId}`}
         order by id`
+        })(organizationId)
+      )
 
     return {
       inScope,

@@ -5,6 +5,7 @@ import {
   type DuplicateEvent,
   Event,
   type EventId,
+  EventLifecycle,
   type EventStatus,
   type OrganizationId,
   type UpdateEvent
@@ -18,14 +19,6 @@ import { WindowRepository } from "../Windows/WindowRepository.js"
 import { type EventQuery, EventRepository, type EventRow } from "./EventRepository.js"
 
 const decode = (row: EventRow) => Effect.orDie(Schema.decodeUnknown(Event)(row))
-
-/** The lifecycle of DESIGN.md §2; COMPLETED and CANCELLED are final. */
-export const transitions: Record<EventStatus, ReadonlyArray<EventStatus>> = {
-  DRAFT: ["ACTIVE", "CANCELLED"],
-  ACTIVE: ["COMPLETED", "CANCELLED"],
-  COMPLETED: [],
-  CANCELLED: []
-}
 
 /** Events of an organisation. Every change is projected into the hot path's read model after it commits. */
 export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
@@ -115,7 +108,7 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       )
     })
 
-    /** Only the moves of `transitions`; asking for the status the event has changes nothing. */
+    /** Only the moves of `EventLifecycle` (the console offers the same); the status it has changes nothing. */
     const changeStatus = Effect.fn("Events.changeStatus")(function* (
       organizationId: OrganizationId,
       id: EventId,
@@ -124,7 +117,7 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       return yield* change(organizationId, id, "event.status", (before) => {
         const from = before.status as EventStatus
         if (from === status) return Effect.succeed([])
-        if (!transitions[from].includes(status)) {
+        if (!EventLifecycle.canTransition(from, status)) {
           return Effect.fail(new Conflict({ message: `an event cannot go from ${from} to ${status}` }))
         }
         return repository.updateColumns(id, { status })

@@ -1,7 +1,20 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { ExportId, OrganizationId } from "@tapline/domain"
-import { Effect } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { ExportId, OrganizationId } from "@tapline/domain"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie } from "../Database/Rows.js"
 import type { ExportRequest } from "./CsvExports.js"
+
+/** What the "export ready" mail needs; `rows` is a bigint, which PostgreSQL returns as text. */
+const ReadyNotice = Schema.Struct({
+  email: Schema.String,
+  organizationId: OrganizationId,
+  organizationName: Schema.String,
+  branding: Schema.Unknown,
+  kind: Schema.String,
+  rows: Schema.NumberFromString,
+  expiresAt: Schema.DateFromSelf
+})
 
 /** The only SQL on `exports` (the CSV queries themselves are in CsvExports.ts; the files are in Storage). */
 export class ExportRepository extends Effect.Service<ExportRepository>()("@tapline/server/ExportRepository", {
@@ -60,37 +73,47 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
         readonly keepDays: number
       }
     ) =>
-      sql<{
-        expiresAt: Date
-      }>`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: Schema.String,
+          Result: Schema.Struct({ expiresAt: Schema.DateFromSelf }),
+          execute: (
+            id
+          ) => sql`update exports set status = 'done', rows = ${done.rows}, bytes = ${done.bytes}, object_key = ${done.objectKey},
         finished_at = now(), expires_at = now() + make_interval(days => ${done.keepDays}) where id = ${id}
-        returning expires_at`.pipe(Effect.map((rows) => rows[0]))
+        returning expires_at`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     /** Who asked for a finished export, when a signed-in user did (an organisation key has no mailbox). */
     const readyNotice = (id: string) =>
-      sql<{
-        email: string
-        organizationId: OrganizationId
-        organizationName: string
-        branding: unknown
-        kind: string
-        rows: number
-        expiresAt: Date
-      }>`
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: Schema.String,
+          Result: ReadyNotice,
+          execute: (id) => sql`
         select u.email, e.organization_id, o.name as organization_name, o.branding, e.kind, e.rows, e.expires_at
         from exports e
         join organizations o on o.id = e.organization_id
         join users u on e.created_by = 'user:' || u.id::text
-        where e.id = ${id} and e.status = 'done'`.pipe(Effect.map((rows) => rows[0]))
+        where e.id = ${id} and e.status = 'done'`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     const fail = (id: string, message: string) =>
       sql`update exports set status = 'failed', error = ${message}, finished_at = now() where id = ${id}`
 
     /** Finished exports past their expiry, oldest first. */
     const expired = (limit: number) =>
-      sql<{ id: ExportId; objectKey: string | null }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: Schema.Number,
+          Result: Schema.Struct({ id: ExportId, objectKey: Schema.NullOr(Schema.String) }),
+          execute: (limit) => sql`
         select id, object_key from exports where status = 'done' and expires_at <= now()
         order by expires_at limit ${limit}`
+        })(limit)
+      )
 
     /** After its object is removed: the row stays, as the record that the export existed. */
     const markExpired = (id: ExportId) =>

@@ -1,10 +1,18 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { type MemberRole, Membership, OrganizationId, UserId } from "@tapline/domain"
-import { Effect } from "effect"
+import { MemberRole, Membership, OrganizationId, UserId } from "@tapline/domain"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie } from "../Database/Rows.js"
 
-/** A member as the API shows it: the membership joined with its user. */
-export type MemberRow = Readonly<Record<string, unknown>>
+/** A member as the API shows it: the membership joined with its user (timestamptz as `Date`). */
+export const MemberRow = Schema.Struct({
+  userId: UserId,
+  email: Schema.String,
+  name: Schema.String,
+  role: MemberRole,
+  createdAt: Schema.DateFromSelf
+})
+export type MemberRow = typeof MemberRow.Type
 
 /** The only SQL on `memberships`. */
 export class MemberRepository extends Effect.Service<MemberRepository>()("@tapline/server/MemberRepository", {
@@ -41,11 +49,17 @@ export class MemberRepository extends Effect.Service<MemberRepository>()("@tapli
       organizationId: OrganizationId,
       query: { readonly after: string | null; readonly limit: number }
     ) =>
-      sql<MemberRow>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: MemberRow,
+          execute: (organizationId) => sql`
         select m.user_id, u.email, u.name, m.role, m.created_at from memberships m join users u on u.id = m.user_id
         where m.organization_id = ${organizationId}
           ${query.after === null ? sql`` : sql`and m.user_id > ${query.after}`}
         order by m.user_id limit ${query.limit + 1}`
+        })(organizationId)
+      )
 
     /** `lock` takes the membership for the rest of the transaction. */
     const find = (
@@ -53,16 +67,28 @@ export class MemberRepository extends Effect.Service<MemberRepository>()("@tapli
       userId: UserId,
       options: { readonly lock?: boolean } = {}
     ) =>
-      sql<MemberRow>`
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: UserId,
+          Result: MemberRow,
+          execute: (userId) => sql`
         select m.user_id, u.email, u.name, m.role, m.created_at from memberships m join users u on u.id = m.user_id
         where m.organization_id = ${organizationId} and m.user_id = ${userId}
-          ${options.lock ? sql`for update of m` : sql``}`.pipe(Effect.map((rows) => rows[0]))
+          ${options.lock ? sql`for update of m` : sql``}`
+        })(userId)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     /** The OWNERs' user ids, locked: two concurrent demotions cannot both see another owner left. */
     const lockOwners = (organizationId: OrganizationId) =>
-      sql<{ userId: string }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: Schema.Struct({ userId: Schema.String }),
+          execute: (organizationId) => sql`
         select user_id from memberships where organization_id = ${organizationId} and role = 'OWNER'
-        for update`.pipe(Effect.map((rows) => rows.map((row) => row.userId)))
+        for update`
+        })(organizationId)
+      ).pipe(Effect.map((rows) => rows.map((row) => row.userId)))
 
     const setRole = (organizationId: OrganizationId, userId: UserId, role: MemberRole) =>
       sql`update memberships set role = ${role} where user_id = ${userId} and organization_id = ${organizationId}`

@@ -1,10 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import { BandId, OrganizationId, Tag, TagId } from "@tapline/domain"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie, WholeRow } from "../Database/Rows.js"
 
 /** A tags row as PostgreSQL returns it (camelCase); the service decodes it for the API. */
-export type TagRow = { readonly id: TagId } & Readonly<Record<string, unknown>>
+export const TagRow = WholeRow(TagId)
+export type TagRow = typeof TagRow.Type
 
 /** The only SQL on `tags` and `band_tags`. Every statement names the organisation. */
 export class TagRepository extends Effect.Service<TagRepository>()("@tapline/server/TagRepository", {
@@ -36,26 +38,54 @@ export class TagRepository extends Effect.Service<TagRepository>()("@tapline/ser
 
     /** A page in id order after the cursor's id. */
     const page = (organizationId: OrganizationId, after: string | null, limit: number) =>
-      sql<TagRow>`select * from tags where organization_id = ${organizationId}
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: OrganizationId,
+          Result: TagRow,
+          execute: (organizationId) => sql`select * from tags where organization_id = ${organizationId}
         ${after === null ? sql`` : sql`and id > ${after}`} order by id limit ${limit + 1}`
+        })(organizationId)
+      )
 
     const create = (row: { organizationId: OrganizationId; name: string; color: string | null }) =>
-      sql<TagRow>`insert into tags ${sql.insert(row)} returning *`.pipe(Effect.map((rows) => rows[0]!))
+      rowsOrDie(
+        SqlSchema.single({
+          Request: Schema.Void,
+          Result: TagRow,
+          execute: () => sql`insert into tags ${sql.insert(row)} returning *`
+        })(undefined)
+      )
 
     /** Locked for the rest of the transaction. */
     const lock = (organizationId: OrganizationId, id: TagId) =>
-      sql<TagRow>`select * from tags where id = ${id} and organization_id = ${organizationId} for update`.pipe(
-        Effect.map((rows) => rows[0])
-      )
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: TagId,
+          Result: TagRow,
+          execute: (id) =>
+            sql`select * from tags where id = ${id} and organization_id = ${organizationId} for update`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     const update = (id: TagId, columns: Readonly<Record<string, unknown>>) =>
-      sql<TagRow>`update tags set ${sql.update(columns)} where id = ${id} returning *`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: TagId,
+          Result: TagRow,
+          execute: (id) => sql`update tags set ${sql.update(columns)} where id = ${id} returning *`
+        })(id)
+      )
 
     /** The removed row, or undefined when the organisation has no such tag. */
     const remove = (organizationId: OrganizationId, id: TagId) =>
-      sql<TagRow>`delete from tags where id = ${id} and organization_id = ${organizationId} returning *`.pipe(
-        Effect.map((rows) => rows[0])
-      )
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: TagId,
+          Result: TagRow,
+          execute: (id) =>
+            sql`delete from tags where id = ${id} and organization_id = ${organizationId} returning *`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     return { listByOrganization, attach, tagsOfBand, page, create, lock, update, remove } as const
   })

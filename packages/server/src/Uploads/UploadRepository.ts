@@ -1,14 +1,18 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { OrganizationId, UploadId, UploadPurpose } from "@tapline/domain"
-import { Effect } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { type OrganizationId, UploadId, UploadPurpose } from "@tapline/domain"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie } from "../Database/Rows.js"
 
-export interface UploadRow {
-  readonly id: UploadId
-  readonly purpose: UploadPurpose
-  readonly contentType: string
-  readonly objectKey: string
-  readonly expiresAt: Date
-}
+/** An upload ticket as PostgreSQL returns it (timestamptz as `Date`). */
+export const UploadRow = Schema.Struct({
+  id: UploadId,
+  purpose: UploadPurpose,
+  contentType: Schema.String,
+  objectKey: Schema.String,
+  expiresAt: Schema.DateFromSelf
+})
+export type UploadRow = typeof UploadRow.Type
 
 /** The only SQL on `uploads`. Reads name the organisation: another organisation's upload is not found. */
 export class UploadRepository extends Effect.Service<UploadRepository>()("@tapline/server/UploadRepository", {
@@ -24,24 +28,40 @@ export class UploadRepository extends Effect.Service<UploadRepository>()("@tapli
       readonly createdBy: string
       readonly validSeconds: number
     }) =>
-      sql<UploadRow>`
+      rowsOrDie(
+        SqlSchema.single({
+          Request: UploadId,
+          Result: UploadRow,
+          execute: (id) => sql`
         insert into uploads (id, organization_id, purpose, content_type, object_key, created_by, expires_at)
-        values (${row.id}, ${row.organizationId}, ${row.purpose}, ${row.contentType}, ${row.objectKey},
+        values (${id}, ${row.organizationId}, ${row.purpose}, ${row.contentType}, ${row.objectKey},
           ${row.createdBy}, now() + make_interval(secs => ${row.validSeconds}))
-        returning id, purpose, content_type, object_key, expires_at`.pipe(Effect.map((rows) => rows[0]!))
+        returning id, purpose, content_type, object_key, expires_at`
+        })(row.id)
+      )
 
     /** An upload of the organisation that has not expired. */
     const find = (organizationId: OrganizationId, id: UploadId) =>
-      sql<UploadRow>`
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: UploadId,
+          Result: UploadRow,
+          execute: (id) => sql`
         select id, purpose, content_type, object_key, expires_at from uploads
-        where id = ${id} and organization_id = ${organizationId} and expires_at > now()`.pipe(
-        Effect.map((rows) => rows[0])
-      )
+        where id = ${id} and organization_id = ${organizationId} and expires_at > now()`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     /** Uploads past their day, oldest first: their objects go, then the rows. */
     const expired = (limit: number) =>
-      sql<{ id: UploadId; objectKey: string }>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: Schema.Number,
+          Result: Schema.Struct({ id: UploadId, objectKey: Schema.String }),
+          execute: (limit) => sql`
         select id, object_key from uploads where expires_at <= now() order by expires_at limit ${limit}`
+        })(limit)
+      )
 
     const remove = (id: UploadId) => sql`delete from uploads where id = ${id}`
 
@@ -49,11 +69,15 @@ export class UploadRepository extends Effect.Service<UploadRepository>()("@tapli
     const liveKeys = (keys: ReadonlyArray<string>) =>
       keys.length === 0
         ? Effect.succeed(new Set<string>())
-        : sql<{ objectKey: string }>`
+        : rowsOrDie(
+            SqlSchema.findAll({
+              Request: Schema.Array(Schema.String),
+              Result: Schema.Struct({ objectKey: Schema.String }),
+              execute: (keys) => sql`
             select object_key from uploads
-            where object_key = any(${keys}::text[]) and expires_at > now()`.pipe(
-            Effect.map((rows) => new Set(rows.map((row) => row.objectKey)))
-          )
+            where object_key = any(${keys}::text[]) and expires_at > now()`
+            })(keys)
+          ).pipe(Effect.map((rows) => new Set(rows.map((row) => row.objectKey))))
 
     return { insert, find, expired, remove, liveKeys } as const
   })

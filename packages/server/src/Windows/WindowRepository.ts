@@ -1,9 +1,12 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { EventId, OrganizationId, WindowId } from "@tapline/domain"
-import { Effect } from "effect"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import { EventId, type OrganizationId, WindowId } from "@tapline/domain"
+import { Effect, Option, Schema } from "effect"
+import { rowsOrDie, WholeRow } from "../Database/Rows.js"
 
 /** A windows row as PostgreSQL returns it (camelCase); the service decodes it and audits it as is. */
-export type WindowRow = { readonly id: WindowId } & Readonly<Record<string, unknown>>
+export const WindowRow = WholeRow(WindowId)
+export type WindowRow = typeof WindowRow.Type
 
 /** The only SQL on `windows`. */
 export class WindowRepository extends Effect.Service<WindowRepository>()("@tapline/server/WindowRepository", {
@@ -17,28 +20,57 @@ export class WindowRepository extends Effect.Service<WindowRepository>()("@tapli
       eventId: EventId,
       query: { readonly after: string | null; readonly limit: number }
     ) =>
-      sql<WindowRow>`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventId,
+          Result: WindowRow,
+          execute: (eventId) => sql`
         select * from windows where event_id = ${eventId} and organization_id = ${organizationId}
           ${query.after === null ? sql`` : sql`and starts_at > ${query.after}::timestamptz`}
         order by starts_at limit ${query.limit + 1}`
+        })(eventId)
+      )
 
     /** A window of the event, locked for the rest of the transaction. */
     const lock = (eventId: EventId, id: WindowId) =>
-      sql<WindowRow>`select * from windows where id = ${id} and event_id = ${eventId} for update`.pipe(
-        Effect.map((rows) => rows[0])
-      )
+      rowsOrDie(
+        SqlSchema.findOne({
+          Request: WindowId,
+          Result: WindowRow,
+          execute: (id) => sql`select * from windows where id = ${id} and event_id = ${eventId} for update`
+        })(id)
+      ).pipe(Effect.map(Option.getOrUndefined))
 
     const rowsOfEvent = (eventId: EventId) =>
-      sql<WindowRow>`select * from windows where event_id = ${eventId} order by starts_at`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: EventId,
+          Result: WindowRow,
+          execute: (eventId) => sql`select * from windows where event_id = ${eventId} order by starts_at`
+        })(eventId)
+      )
 
     /** Columns as `patchColumns` gives them, with the organisation and event of each. */
     const insertRows = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>) =>
       rows.length === 0
         ? Effect.succeed([])
-        : sql<WindowRow>`insert into windows ${sql.insert(rows)} returning *`
+        : rowsOrDie(
+            SqlSchema.findAll({
+              Request: Schema.Void,
+              Result: WindowRow,
+              execute: () => sql`insert into windows ${sql.insert(rows)} returning *`
+            })(undefined)
+          )
 
     const updateColumns = (id: WindowId, columns: Readonly<Record<string, unknown>>) =>
-      sql<WindowRow>`update windows set ${sql.update(columns)}, updated_at = now() where id = ${id} returning *`
+      rowsOrDie(
+        SqlSchema.findAll({
+          Request: WindowId,
+          Result: WindowRow,
+          execute: (id) =>
+            sql`update windows set ${sql.update(columns)}, updated_at = now() where id = ${id} returning *`
+        })(id)
+      )
 
     const removeRow = (id: WindowId) => sql`delete from windows where id = ${id}`
 
