@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect, Schema, Stream } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
-import * as Outbox from "../Database/Outbox.js"
+import * as Outbox from "../Outbox/Outbox.js"
 import { Jobs, jobQueue, recurringQueue } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
