@@ -88,6 +88,4 @@ export class TrashPurge extends Effect.Service<TrashPurge>()("@tapline/server/Tr
 }) {}
 
 /** The purge with the unit of work the API uses (webhook outbox included), for the job workers. */
-export const TrashPurgeLive = TrashPurge.Default.pipe(
-  Layer.provide(Changes.Default)
-)
+export const TrashPurgeLive = TrashPurge.Default.pipe(Layer.provide(Changes.Default))

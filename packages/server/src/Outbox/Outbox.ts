@@ -40,11 +40,9 @@ export const publish = (organizationId: string, eventType: string, data: unknown
 export const publishChange = (change: AuditChange) => {
   const organizationId = change.organizationId
   if (organizationId === null) return Effect.void
-  return Effect.forEach(
-    eventsOfChange(change),
-    (event) => publish(organizationId, event.type, event.data),
-    { discard: true }
-  )
+  return Effect.forEach(eventsOfChange(change), (event) => publish(organizationId, event.type, event.data), {
+    discard: true
+  })
 }
 
 /**

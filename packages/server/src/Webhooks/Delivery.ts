@@ -1,8 +1,8 @@
 import type { WebhookKind } from "@tapline/domain"
 import { Effect } from "effect"
-import type { Outcome } from "../Outbox/Destination.js"
 import type { OutboundClient } from "../Outbound/OutboundClient.js"
 import { categoryOf } from "../Outbound/OutboundErrors.js"
+import type { Outcome } from "../Outbox/Destination.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import * as ChatDestination from "./ChatDestination.js"
 import * as WebhookDestination from "./WebhookDestination.js"
@@ -87,5 +87,7 @@ export const httpSend =
   (client: OutboundClient, timeoutMs: number): HttpSend =>
   (url, request) =>
     Effect.flatMap(outgoingTraceHeaders, (trace) =>
-      Effect.promise(() => post(client, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs))
+      Effect.promise(() =>
+        post(client, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
+      )
     )
