@@ -18,6 +18,9 @@ export interface OutboxMessage {
   readonly createdAt: Date
 }
 
+/** What a message's rendering for a receiver reads of it. */
+export type MessageContent = Pick<OutboxMessage, "id" | "eventType" | "data" | "createdAt">
+
 /** Where one delivery goes: an endpoint of the organisation, with its address and secrets opened. */
 export interface Receiver {
   readonly endpointId: string

@@ -1,5 +1,5 @@
 import type { WebhookKind } from "@tapline/domain"
-import type { Destination, OutboxMessage } from "../Outbox/Destination.js"
+import type { Destination, MessageContent } from "../Outbox/Destination.js"
 import { chatTextOf } from "./chat/ChatText.js"
 import * as Discord from "./chat/Discord.js"
 import * as Slack from "./chat/Slack.js"
@@ -12,7 +12,7 @@ type ChatKind = Exclude<WebhookKind, "webhook">
 const payloads = { slack: Slack.payload, discord: Discord.payload, teams: Teams.payload } as const
 
 /** A message as a chat channel's incoming webhook receives it: the event in words, unsigned. */
-export const request = (kind: ChatKind, message: OutboxMessage) => ({
+export const request = (kind: ChatKind, message: MessageContent) => ({
   headers: jsonHeaders,
   body: JSON.stringify(payloads[kind](chatTextOf(message.eventType, message.data)))
 })
@@ -20,5 +20,6 @@ export const request = (kind: ChatKind, message: OutboxMessage) => ({
 /** Chat: the message in the provider's format POSTed to the channel's webhook URL (which is its secret). */
 export const make = (send: HttpSend): Destination => ({
   kinds: ["slack", "discord", "teams"],
+  // The dispatcher hands a destination only receivers of its kinds.
   send: (message, receiver) => send(receiver.url, request(receiver.kind as ChatKind, message))
 })

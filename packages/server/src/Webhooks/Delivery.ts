@@ -20,10 +20,9 @@ export const requestOf = (message: {
   readonly secrets: ReadonlyArray<string>
   readonly now: Date
 }): { readonly headers: Record<string, string>; readonly body: string } => {
-  const outboxMessage = { ...message, organizationId: "" }
   return message.kind === "webhook"
-    ? WebhookDestination.request(outboxMessage, message.secrets, message.now)
-    : ChatDestination.request(message.kind, outboxMessage)
+    ? WebhookDestination.request(message, message.secrets, message.now)
+    : ChatDestination.request(message.kind, message)
 }
 
 /** The start of an answer's body, for the delivery log; the rest is not read. */

@@ -1,9 +1,9 @@
-import type { Destination, OutboxMessage } from "../Outbox/Destination.js"
+import type { Destination, MessageContent } from "../Outbox/Destination.js"
 import type { HttpSend } from "./Delivery.js"
 import { signedHeaders } from "./Signature.js"
 
 /** A message as a webhook endpoint receives it: a Standard Webhooks body, signed with every secret given. */
-export const request = (message: OutboxMessage, secrets: ReadonlyArray<string>, now: Date) => {
+export const request = (message: MessageContent, secrets: ReadonlyArray<string>, now: Date) => {
   const body = JSON.stringify({
     type: message.eventType,
     timestamp: message.createdAt.toISOString(),
