@@ -20,8 +20,8 @@ export class ChangeHooks extends Context.Reference<ChangeHooks>()("@tapline/serv
 
 /**
  * How every change runs (an admin's, a job's): the change, its audit entries and the events it announces
- * (the outbox) in one transaction (constraint violations answered as 409/400), then, after the commit, the organisation projected into the hot path's read model
- * within the same request. A projection that fails (Redis down) does not undo the committed change: the
+ * (the outbox) in one transaction (constraint violations answered as 409/400), then, after the commit, the
+ * organisation projected into the hot path's read model within the same request. A projection that fails (Redis down) does not undo the committed change: the
  * read model's version check reports the organisation stale and the watcher rebuilds it.
  */
 export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes", {

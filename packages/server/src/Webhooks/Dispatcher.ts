@@ -15,10 +15,11 @@ import { secretData, urlData } from "./Webhooks.js"
 /**
  * Sends due deliveries: claims them as slots free up (other instances skip them), organisations in turn and
  * each endpoint and organisation within its cap, hands each to the destination of its endpoint's kind
- * (Outbox/Destination.ts: a signed webhook, a chat message), logs the attempt and reschedules a failure by WEBHOOK_RETRY_DELAYS. When a delivery has used up its
- * retries and its endpoint has delivered nothing since that delivery's first attempt, the endpoint is
- * disabled, audited, announced to the organisation's other endpoints (`webhook.disabled`) and mailed to
- * its owners. Runs where the jobs run (JOBS_ENABLED).
+ * (Outbox/Destination.ts: a signed webhook, a chat message), logs the attempt and reschedules a failure by
+ * WEBHOOK_RETRY_DELAYS. When a delivery has used up its retries and its endpoint has delivered nothing since
+ * that delivery's first attempt, the endpoint is disabled, audited, announced to the organisation's other
+ * endpoints (`webhook.disabled`) and mailed to its owners, whatever its destination. Runs where the jobs run
+ * (JOBS_ENABLED).
  */
 export const deliver = Layer.scopedDiscard(
   Effect.gen(function* () {
