@@ -6,6 +6,7 @@ import { Effect, Exit, Layer, Schedule } from "effect"
 import { Changes } from "../src/Admin/Changes.js"
 import { Audit } from "../src/Audit/Audit.js"
 import { SecretBox } from "../src/Crypto/SecretBox.js"
+import { EventLifecycle } from "../src/Events/EventLifecycle.js"
 import { Mailer } from "../src/Mail/Mailer.js"
 import { type Destination, Destinations } from "../src/Outbox/Destination.js"
 import type { TapRecord } from "../src/Taps/TapRecord.js"
@@ -48,7 +49,7 @@ const destinations = Layer.effect(
 
 const harness = WebhookDispatcher.deliver.pipe(
   Layer.provide(destinations),
-  Layer.provideMerge(Layer.mergeAll(TapStore.Default, Audit.Default, Mailer.Default)),
+  Layer.provideMerge(Layer.mergeAll(TapStore.Default, EventLifecycle.Default, Audit.Default, Mailer.Default)),
   Layer.provideMerge(
     serviceHarnessWith({
       OUTBOUND_ALLOW: "127.0.0.1",
@@ -80,29 +81,49 @@ const tap = (orgId: string, bandUid: string): TapRecord => ({
 
 const rolledBack = new Error("rolled back on purpose")
 
+/** An organisation with a webhook endpoint (the capture server at `path`) and one for the in-test destination. */
+const organizationListening = (types: ReadonlyArray<string>, path: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const secrets = yield* SecretBox
+    const [org] = yield* sql<{ id: OrganizationId }>`
+      insert into organizations (slug, name) values (${`route-${randomUUID().slice(0, 8)}`}, 'Route')
+      returning id`
+    const orgId = org!.id
+    for (const [kind, url] of [
+      ["webhook", `${receiver.url}${path}`],
+      ["slack", `https://hooks.slack.com/services/T0/B0${path}`]
+    ] as const) {
+      yield* sql`
+        insert into webhook_endpoints (organization_id, kind, url_sealed, url_shown, event_types, secret_sealed)
+        values (${orgId}, ${kind}, ${secrets.encrypt(url, urlData(orgId))}, ${url}, ${types}::text[],
+          ${kind === "webhook" ? secrets.encrypt(newSecret(), secretData(orgId)) : null})`
+    }
+    return orgId
+  })
+
+/** Once no delivery of the organisation is pending, every destination has had all it will get. */
+const settled = (orgId: OrganizationId) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ pending: string }>`
+      select count(*) as pending from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
+      where e.organization_id = ${orgId} and d.status = 'pending'`
+  ).pipe(
+    Effect.filterOrFail((rows) => Number(rows[0]!.pending) === 0),
+    Effect.retry(Schedule.spaced("50 millis")),
+    Effect.timeout("30 seconds")
+  )
+
 layer(harness, { excludeTestServices: true, timeout: 120_000 })("one route for domain events", (it) => {
   it.effect(
     "a second destination receives the band change and tap.created once each, nothing rolled back",
     () =>
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        const secrets = yield* SecretBox
         const changes = yield* Changes
         const store = yield* TapStore
-        const [org] = yield* sql<{ id: OrganizationId }>`
-          insert into organizations (slug, name) values (${`route-${randomUUID().slice(0, 8)}`}, 'Route')
-          returning id`
-        const orgId = org!.id
-        const types = ["band.assigned", "tap.created"]
-        for (const [kind, url] of [
-          ["webhook", `${receiver.url}/route`],
-          ["slack", "https://hooks.slack.com/services/T0/B0/route"]
-        ] as const) {
-          yield* sql`
-            insert into webhook_endpoints (organization_id, kind, url_sealed, url_shown, event_types, secret_sealed)
-            values (${orgId}, ${kind}, ${secrets.encrypt(url, urlData(orgId))}, ${url}, ${types}::text[],
-              ${kind === "webhook" ? secrets.encrypt(newSecret(), secretData(orgId)) : null})`
-        }
+        const orgId = yield* organizationListening(["band.assigned", "tap.created"], "/route")
         const reassign = (bandUid: string) =>
           changes.record({
             organizationId: orgId,
@@ -125,14 +146,7 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("one route for d
         const stored = yield* store.store([tap(orgId, "KEPT-1"), tap(orgId, "KEPT-2")])
         expect(stored.inserted).toBe(2)
 
-        // Once every delivery of the organisation is settled, both destinations have had all they will get.
-        yield* sql<{ pending: string }>`
-          select count(*) as pending from webhook_deliveries d join webhook_endpoints e on e.id = d.endpoint_id
-          where e.organization_id = ${orgId} and d.status = 'pending'`.pipe(
-          Effect.filterOrFail((rows) => Number(rows[0]!.pending) === 0),
-          Effect.retry(Schedule.spaced("50 millis")),
-          Effect.timeout("30 seconds")
-        )
+        yield* settled(orgId)
         const messages = yield* sql<{ id: string; eventType: string }>`
           select id, event_type from webhook_messages where organization_id = ${orgId} order by id`
         expect(messages.map((m) => m.eventType)).toEqual(["band.assigned", "tap.created"])
@@ -155,5 +169,35 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("one route for d
         expect(webhooks.map((body) => body.data)).toEqual(mine.map((r) => r.data))
         expect(JSON.stringify(received)).not.toContain("UNDONE")
       })
+  )
+
+  it.effect("the lifecycle job's move goes through the unit of work: audited as before, announced once", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const lifecycle = yield* EventLifecycle
+      const orgId = yield* organizationListening(["event.status_changed"], "/lifecycle")
+      const [event] = yield* sql<{ id: string }>`
+        insert into events (organization_id, name, auto_lifecycle, starts_at)
+        values (${orgId}, 'Auto', true, now() - interval '1 hour') returning id`
+      yield* lifecycle.advance
+      yield* settled(orgId)
+
+      const [message] = yield* sql<{ id: string }>`
+        select id from webhook_messages where organization_id = ${orgId} and event_type = 'event.status_changed'`
+      const announced = { eventId: event!.id, name: "Auto", from: "DRAFT", to: "ACTIVE", automatic: true }
+      expect(received.filter((r) => r.messageId === message!.id).map((r) => r.data)).toEqual([announced])
+      const webhook = receiver.requests.filter((r) => r.url === "/lifecycle").map((r) => JSON.parse(r.body))
+      expect(webhook.map((body) => body.data)).toEqual([announced])
+      const audit = yield* sql<{ action: string; actorType: string; oldValues: unknown; newValues: unknown }>`
+        select action, actor_type, old_values, new_values from audit_log where resource_id = ${event!.id}`
+      expect(audit).toEqual([
+        {
+          action: "event.auto_lifecycle",
+          actorType: "system",
+          oldValues: { status: "DRAFT" },
+          newValues: { status: "ACTIVE" }
+        }
+      ])
+    })
   )
 })
