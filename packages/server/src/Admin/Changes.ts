@@ -4,13 +4,13 @@ import { Conflict, NotFound, type OrganizationId } from "@tapline/domain"
 import { Context, Effect } from "effect"
 import { Audit, type AuditChange } from "../Audit/Audit.js"
 import { Jobs } from "../Jobs/Jobs.js"
+import * as Outbox from "../Outbox/Outbox.js"
 import { Projector } from "../ReadModel/Projector.js"
 import { mapConstraintErrors } from "./Constraints.js"
 
 /**
- * Subscribers to every recorded change, called inside its transaction: what they write (an outbox row for
- * webhooks) commits or rolls back with the change. None by default; Changes takes the ones its layer is
- * given (the runtime gives it the webhook outbox).
+ * Subscribers to every recorded change beside the outbox, called inside its transaction: what they write
+ * commits or rolls back with the change. None by default; Changes takes the ones its layer is given.
  */
 export class ChangeHooks extends Context.Reference<ChangeHooks>()("@tapline/server/ChangeHooks", {
   defaultValue: (): ReadonlyArray<
@@ -19,9 +19,9 @@ export class ChangeHooks extends Context.Reference<ChangeHooks>()("@tapline/serv
 }) {}
 
 /**
- * How every admin write runs: the change and its audit entries in one transaction (constraint violations
- * answered as 409/400), then, after the commit, the organisation projected into the hot path's read model
- * within the same request. A projection that fails (Redis down) does not undo the committed change: the
+ * How every change runs (an admin's, a job's): the change, its audit entries and the events it announces
+ * (the outbox) in one transaction (constraint violations answered as 409/400), then, after the commit, the
+ * organisation projected into the hot path's read model within the same request. A projection that fails (Redis down) does not undo the committed change: the
  * read model's version check reports the organisation stale and the watcher rebuilds it.
  */
 export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes", {
@@ -46,10 +46,18 @@ export class Changes extends Effect.Service<Changes>()("@tapline/server/Changes"
         row === undefined ? notFound(resource, id) : Effect.succeed(row)
       )
 
-    /** The audit entry of a change, and its hooks; call it inside `transact`. */
-    const record = (change: AuditChange & { readonly organizationId: OrganizationId | null }) =>
+    /**
+     * The audit entry of a change, the events it announces into the outbox and its hooks; call it inside
+     * `transact`. `announced` is the change as its events tell it, when they name more than the audit keeps
+     * (the lifecycle job audits a status; its event names the event too).
+     */
+    const record = (
+      change: AuditChange & { readonly organizationId: OrganizationId | null },
+      options: { readonly announced?: AuditChange } = {}
+    ) =>
       Effect.gen(function* () {
         yield* audit.record(change)
+        yield* Outbox.publishChange(options.announced ?? change)
         for (const hook of hooks) yield* hook(change)
       })
 

@@ -9,7 +9,6 @@ import { Campaigns } from "../Campaigns/Campaigns.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { Events } from "../Events/Events.js"
-import { ChangeHooksLive } from "../Webhooks/Outbox.js"
 import { Changes } from "./Changes.js"
 
 /** Items purged per look at the trash; the job looks again until a look finds fewer. */
@@ -89,6 +88,4 @@ export class TrashPurge extends Effect.Service<TrashPurge>()("@tapline/server/Tr
 }) {}
 
 /** The purge with the unit of work the API uses (webhook outbox included), for the job workers. */
-export const TrashPurgeLive = TrashPurge.Default.pipe(
-  Layer.provide(Changes.Default.pipe(Layer.provide(ChangeHooksLive)))
-)
+export const TrashPurgeLive = TrashPurge.Default.pipe(Layer.provide(Changes.Default))

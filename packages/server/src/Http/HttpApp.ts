@@ -44,7 +44,6 @@ import { TapStore } from "../Taps/TapStore.js"
 import { Uploads } from "../Uploads/Uploads.js"
 import { UserRepository } from "../Users/UserRepository.js"
 import { Users } from "../Users/Users.js"
-import * as WebhookOutbox from "../Webhooks/Outbox.js"
 import { Webhooks } from "../Webhooks/Webhooks.js"
 import { Windows } from "../Windows/Windows.js"
 import { AnalyticsHandlers } from "./AnalyticsHandlers.js"
@@ -146,7 +145,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Auth.Default,
     Sessions.Default,
     Audit.Default,
-    Changes.Default.pipe(Layer.provide(WebhookOutbox.ChangeHooksLive)),
+    Changes.Default,
     ApiKeyRepository.Default,
     TapStore.Default
   ])

@@ -3,21 +3,19 @@ import { Effect, Layer } from "effect"
 import { TrashPurge, TrashPurgeLive } from "../Admin/TrashPurge.js"
 import { backfillDevices } from "../Analytics/DeviceBackfill.js"
 import { rollupDirtyHours } from "../Analytics/Rollups.js"
-import { Audit } from "../Audit/Audit.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
 import { ensureTapPartitions } from "../Database/Database.js"
 import { Email } from "../Email/Email.js"
+import { EventLifecycle } from "../Events/EventLifecycle.js"
 import { expireExports, expiryQueue, exportQueue, runExport } from "../Exports/ExportJob.js"
 import { ExportRepository } from "../Exports/ExportRepository.js"
 import { deliver, emailQueue, Mailer } from "../Mail/Mailer.js"
-import { Projector } from "../ReadModel/Projector.js"
 import { Storage } from "../Storage/Storage.js"
 import { UploadRepository } from "../Uploads/UploadRepository.js"
 import { expireUploads } from "../Uploads/Uploads.js"
 import { WebhookRepository } from "../Webhooks/WebhookRepository.js"
 import { Jobs, type QueueOptions, recurringQueue, workQueue } from "./Jobs.js"
-import { advanceLifecycle } from "./Lifecycle.js"
 
 const maintenance: QueueOptions = { retryLimit: 3, retryDelaySeconds: 30, backoff: true, concurrency: 1 }
 
@@ -58,10 +56,8 @@ export const layer = Layer.scopedDiscard(
     const config = yield* AppConfig
     if (!config.jobs.enabled) return
     const jobs = yield* Jobs
-    const projector = yield* Projector
     const sql = yield* SqlClient.SqlClient
     const exports = yield* ExportRepository
-    const audit = yield* Audit
     const storage = yield* Storage
     const uploads = yield* UploadRepository
     const mailer = yield* Mailer
@@ -70,15 +66,8 @@ export const layer = Layer.scopedDiscard(
     const webhooks = yield* WebhookRepository
     const trash = yield* TrashPurge
 
-    yield* workQueue(jobs, queues.lifecycle, maintenance, () =>
-      advanceLifecycle.pipe(
-        Effect.flatMap((organizations) =>
-          Effect.forEach(organizations, projector.organization, { discard: true })
-        ),
-        Effect.provideService(Audit, audit),
-        Effect.provideService(SqlClient.SqlClient, sql)
-      )
-    )
+    const lifecycle = yield* EventLifecycle
+    yield* workQueue(jobs, queues.lifecycle, maintenance, () => lifecycle.advance)
     yield* workQueue(jobs, queues.partitions, maintenance, () =>
       ensureTapPartitions.pipe(Effect.provideService(SqlClient.SqlClient, sql))
     )
@@ -185,6 +174,7 @@ export const layer = Layer.scopedDiscard(
     ExportRepository.Default,
     UploadRepository.Default,
     WebhookRepository.Default,
-    TrashPurgeLive
+    TrashPurgeLive,
+    EventLifecycle.Default
   ])
 )

@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
-import * as Outbox from "../Database/Outbox.js"
+import * as Outbox from "../Outbox/Outbox.js"
 import { classifyDevice } from "./Device.js"
 import type { TapRecord } from "./TapRecord.js"
 
@@ -148,34 +148,8 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
           from counted c where b.id = c.band_id and b.id in (select id from locked)
           returning 1
         ),
-        /*
-         * tap.created, batched: one outbox message per organisation and 1 000 taps of this batch, for the
-         * organisations with an endpoint that subscribed, in this transaction (a redelivered batch inserts no
-         * tap, so it publishes none). Written here, in the writer's one statement, rather than through the
-         * Webhooks feature: the writer must not pay a round trip per batch for organisations without webhooks.
-         */
-        subscribed as (
-          select distinct organization_id from webhook_endpoints where enabled and 'tap.created' = any(event_types)
-        ),
-        numbered as (
-          select i.*, (row_number() over (partition by i.organization_id order by i.tapped_at, i.id) - 1) / 1000 as chunk
-          from inserted i join subscribed s on s.organization_id = i.organization_id
-        ),
-        tap_messages as (
-          insert into webhook_messages (organization_id, event_type, payload)
-          select organization_id, 'tap.created', jsonb_build_object('taps', jsonb_agg(jsonb_build_object(
-            'id', id, 'eventId', event_id, 'bandId', band_id, 'bandUid', band_uid, 'windowId', window_id,
-            'mode', mode, 'redirectKind', redirect_kind, 'tappedAt', tapped_at, 'isBot', is_bot,
-            'isDuplicate', is_duplicate) order by tapped_at, id))
-          from numbered group by organization_id, chunk
-          returning id, organization_id
-        ),
-        tap_deliveries as (
-          insert into webhook_deliveries (endpoint_id, message_id)
-          select e.id, m.id from tap_messages m
-          join webhook_endpoints e on e.organization_id = m.organization_id and e.enabled
-            and 'tap.created' = any(e.event_types)
-        )
+        -- tap.created for the taps inserted, in this statement and transaction (see Outbox.tapsCreated).
+        ${Outbox.tapsCreated(sql, "inserted")}
         select (select count(*) from inserted) as inserted`
 
     /*

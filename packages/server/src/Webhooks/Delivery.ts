@@ -1,11 +1,13 @@
 import type { WebhookKind } from "@tapline/domain"
+import { Effect } from "effect"
 import type { OutboundClient } from "../Outbound/OutboundClient.js"
 import { categoryOf } from "../Outbound/OutboundErrors.js"
-import { chatTextOf } from "./chat/ChatText.js"
-import * as Discord from "./chat/Discord.js"
-import * as Slack from "./chat/Slack.js"
-import * as Teams from "./chat/Teams.js"
-import { signedHeaders } from "./Signature.js"
+import type { Outcome } from "../Outbox/Destination.js"
+import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
+import * as ChatDestination from "./ChatDestination.js"
+import * as WebhookDestination from "./WebhookDestination.js"
+
+export type { Outcome } from "../Outbox/Destination.js"
 
 /** One message as an endpoint of `kind` receives it: a signed Standard Webhooks body, or a chat message. */
 export const requestOf = (message: {
@@ -18,32 +20,9 @@ export const requestOf = (message: {
   readonly secrets: ReadonlyArray<string>
   readonly now: Date
 }): { readonly headers: Record<string, string>; readonly body: string } => {
-  const json = { "content-type": "application/json", "user-agent": "Tapline-Webhooks/1" }
-  if (message.kind === "webhook") {
-    const body = JSON.stringify({
-      type: message.eventType,
-      timestamp: message.createdAt.toISOString(),
-      data: message.data
-    })
-    const timestamp = Math.floor(message.now.getTime() / 1000)
-    return { headers: { ...json, ...signedHeaders(message.secrets, message.id, timestamp, body) }, body }
-  }
-  const text = chatTextOf(message.eventType, message.data)
-  const payload =
-    message.kind === "slack"
-      ? Slack.payload(text)
-      : message.kind === "discord"
-        ? Discord.payload(text)
-        : Teams.payload(text)
-  return { headers: json, body: JSON.stringify(payload) }
-}
-
-export interface Outcome {
-  /** The receiver's status; null when there was no answer (timeout, refused, policy). */
-  readonly status: number | null
-  readonly error: string | null
-  /** Why there was no answer, for the operator's log only (it may name addresses). */
-  readonly cause?: unknown
+  return message.kind === "webhook"
+    ? WebhookDestination.request(message, message.secrets, message.now)
+    : ChatDestination.request(message.kind, message)
 }
 
 /** The start of an answer's body, for the delivery log; the rest is not read. */
@@ -95,3 +74,19 @@ export const post = async (
     return { status: null, error: categoryOf(cause), cause }
   }
 }
+
+/** How the HTTP destinations send: one POST to `url`, with the current trace's headers. */
+export type HttpSend = (
+  url: string,
+  request: { readonly headers: Record<string, string>; readonly body: string }
+) => Effect.Effect<Outcome>
+
+/** POSTs through `client` within `timeoutMs` (see `post`), the trace continuing at the receiver. */
+export const httpSend =
+  (client: OutboundClient, timeoutMs: number): HttpSend =>
+  (url, request) =>
+    Effect.flatMap(outgoingTraceHeaders, (trace) =>
+      Effect.promise(() =>
+        post(client, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
+      )
+    )

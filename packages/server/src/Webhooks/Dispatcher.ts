@@ -5,23 +5,23 @@ import { SecretBox } from "../Crypto/SecretBox.js"
 import { Jobs } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
-import * as OutboundClient from "../Outbound/OutboundClient.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import { byKind, Destinations } from "../Outbox/Destination.js"
 import { gauge, Metrics } from "../Telemetry/Metrics.js"
-import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
-import { post, requestOf } from "./Delivery.js"
+import * as WebhookDestinations from "./Destinations.js"
 import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
 import { secretData, urlData } from "./Webhooks.js"
 
 /**
  * Sends due deliveries: claims them as slots free up (other instances skip them), organisations in turn and
- * each endpoint and organisation within its cap, posts each (signed, or as a chat message),
- * logs the attempt and reschedules a failure by WEBHOOK_RETRY_DELAYS. When a delivery has used up its
- * retries and its endpoint has delivered nothing since that delivery's first attempt, the endpoint is
- * disabled, audited, announced to the organisation's other endpoints (`webhook.disabled`) and mailed to
- * its owners. Runs where the jobs run (JOBS_ENABLED).
+ * each endpoint and organisation within its cap, hands each to the destination of its endpoint's kind
+ * (Outbox/Destination.ts: a signed webhook, a chat message), logs the attempt and reschedules a failure by
+ * WEBHOOK_RETRY_DELAYS. When a delivery has used up its retries and its endpoint has delivered nothing since
+ * that delivery's first attempt, the endpoint is disabled, audited, announced to the organisation's other
+ * endpoints (`webhook.disabled`) and mailed to its owners, whatever its destination. Runs where the jobs run
+ * (JOBS_ENABLED).
  */
-export const layer = Layer.scopedDiscard(
+export const deliver = Layer.scopedDiscard(
   Effect.gen(function* () {
     const config = yield* AppConfig
     if (!config.jobs.enabled) return
@@ -30,7 +30,7 @@ export const layer = Layer.scopedDiscard(
     const audit = yield* Audit
     const mailer = yield* Mailer
     const jobs = yield* Jobs
-    const client = OutboundClient.make(OutboundPolicy.make(config.outbound.allow))
+    const destinations = byKind(yield* Destinations)
     const metrics = yield* Metrics
     yield* gauge(metrics, {
       name: "tapline_webhook_deliveries_pending",
@@ -89,19 +89,18 @@ export const layer = Layer.scopedDiscard(
         for (const sealed of [due.secretSealed, due.previousSecretSealed]) {
           if (sealed !== null) signing.push(yield* secrets.decrypt(sealed, secretData(due.organizationId)))
         }
-        const request = requestOf({
-          kind: due.kind,
-          id: due.messageId,
-          eventType: due.eventType,
-          data: due.payload,
-          createdAt: due.messageCreatedAt,
-          secrets: signing,
-          now: new Date()
-        })
-        const trace = yield* outgoingTraceHeaders
+        const destination = destinations.get(due.kind)
+        if (destination === undefined) return yield* Effect.dieMessage(`no destination sends to ${due.kind}`)
         const started = performance.now()
-        const outcome = yield* Effect.promise(() =>
-          post(client, url, { ...request, headers: { ...request.headers, ...trace } }, timeoutMs)
+        const outcome = yield* destination.send(
+          {
+            id: due.messageId,
+            organizationId: due.organizationId,
+            eventType: due.eventType,
+            data: due.payload,
+            createdAt: due.messageCreatedAt
+          },
+          { endpointId: due.endpointId, kind: due.kind, url, secrets: signing }
         )
         if (outcome.error === "refused by the outbound policy") {
           // For the operator: which endpoint and why; the tenant's log says the category only.
@@ -205,3 +204,6 @@ export const layer = Layer.scopedDiscard(
     yield* Effect.forkScoped(Effect.forever(claimMore))
   })
 ).pipe(Layer.provide(WebhookRepository.Default))
+
+/** The dispatcher with today's destinations, webhooks and chat. */
+export const layer = deliver.pipe(Layer.provide(WebhookDestinations.layer))

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { OrganizationId, WebhookEndpointId, WebhookEventType, WebhookKind } from "@tapline/domain"
 import { Effect } from "effect"
-import * as Outbox from "../Database/Outbox.js"
+import * as Outbox from "../Outbox/Outbox.js"
 
 export interface EndpointRow {
   readonly id: WebhookEndpointId
@@ -51,7 +51,7 @@ export interface AttemptResult {
   readonly error: string | null
 }
 
-/** The only SQL on the webhook tables (the tap writer's batched `tap.created` aside: see TapStore). */
+/** The only SQL on the webhook tables (the outbox's writes aside: see Outbox/Outbox.ts). */
 export class WebhookRepository extends Effect.Service<WebhookRepository>()(
   "@tapline/server/WebhookRepository",
   {
@@ -113,7 +113,7 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
           Effect.map((rows) => rows[0])
         )
 
-      /** See Database/Outbox.ts: in the caller's transaction, nothing when nobody listens. */
+      /** See Outbox/Outbox.ts: in the caller's transaction, nothing when nobody listens. */
       const publish = (
         organizationId: OrganizationId,
         eventType: string,

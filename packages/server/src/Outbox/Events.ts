@@ -1,8 +1,8 @@
 import type { WebhookEventType } from "@tapline/domain"
 import type { AuditChange } from "../Audit/Audit.js"
 
-/** A message to publish: what happened in an organisation, as the receivers get it in `data`. */
-export interface WebhookEvent {
+/** A domain event to publish: what happened in an organisation, as the receivers get it in `data`. */
+export interface OutboxEvent {
   readonly type: WebhookEventType | "webhook.test"
   readonly data: Record<string, unknown>
 }
@@ -11,11 +11,11 @@ const record = (value: unknown): Record<string, unknown> =>
   typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {}
 
 /**
- * The webhook events an admin change announces (the change hook calls this for every recorded change). The
- * writer's own events (taps, bands assigned or flagged by a tap) and export.ready are published where they
- * happen, in their own transactions.
+ * The events a recorded change announces (the unit of work publishes them for every change it records, the
+ * lifecycle job's included). The writer's own events (taps, bands assigned or flagged by a tap) and
+ * export.ready are published where they happen, in their own transactions, through the same outbox.
  */
-export const eventsOfChange = (change: AuditChange): ReadonlyArray<WebhookEvent> => {
+export const eventsOfChange = (change: AuditChange): ReadonlyArray<OutboxEvent> => {
   const before = record(change.oldValues)
   const after = record(change.newValues)
   switch (change.action) {
