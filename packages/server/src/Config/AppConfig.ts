@@ -386,49 +386,10 @@ const webhooks = Config.all({
   keepDays: positive("WEBHOOK_LOG_KEEP_DAYS", 30)
 })
 
-const ALERT_CHANNEL_KINDS = ["email", "slack", "discord", "teams", "webhook"] as const
-export type AlertChannelKind = (typeof ALERT_CHANNEL_KINDS)[number]
-export interface AlertChannel {
-  readonly kind: AlertChannelKind
-  /** An address for email, a URL otherwise (a chat webhook's URL is its secret). */
-  readonly target: Redacted.Redacted<string>
-}
-
-/** `kind:target` entries separated by whitespace or commas: `email:ops@x.example slack:https://hooks…`. */
-export const parseAlertChannels = (text: string): Either.Either<Array<AlertChannel>, string> => {
-  const channels: Array<AlertChannel> = []
-  for (const entry of text.split(/[\s,]+/).filter((part) => part.length > 0)) {
-    const at = entry.indexOf(":")
-    const kind = entry.slice(0, at) as AlertChannelKind
-    const target = entry.slice(at + 1)
-    if (at <= 0 || !ALERT_CHANNEL_KINDS.includes(kind)) {
-      return Either.left(`expected kind:target entries, kind one of ${ALERT_CHANNEL_KINDS.join(", ")}`)
-    }
-    if (kind === "email" ? !target.includes("@") : !URL.canParse(target) || !/^https?:/.test(target)) {
-      return Either.left(
-        `the ${kind} channel needs ${kind === "email" ? "an email address" : "an http(s) URL"}`
-      )
-    }
-    channels.push({ kind, target: Redacted.make(target) })
-  }
-  return Either.right(channels)
-}
-
 const alerts = Config.all({
   /** Whether this process evaluates the alert rules (those about what it runs: the writer, the spool). */
   enabled: Config.boolean("ALERTS_ENABLED").pipe(Config.withDefault(true)),
-  /** Where alerts go; none: alerts are logged only (and Prometheus's rules in deploy/ may page instead). */
-  channels: Config.redacted().pipe(
-    Config.mapOrFail((text) =>
-      parseAlertChannels(Redacted.value(text)).pipe(
-        Either.mapLeft((message) => ConfigError.InvalidData([], message))
-      )
-    ),
-    Config.nested("ALERT_CHANNELS"),
-    Config.withDefault([] as Array<AlertChannel>)
-  ),
-  /** Signs `webhook:` alert channels (Standard Webhooks, `whsec_…`); without it webhook alerts go unsigned. */
-  webhookSecret: Config.option(Config.redacted("ALERT_WEBHOOK_SECRET")),
+  // The channels (ALERT_CHANNELS, ALERT_WEBHOOK_SECRET) are read by Alerts/AlertChannels.ts, beside them.
   /** How often the rules are evaluated. */
   interval: Config.duration("ALERT_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
   /** How long a condition must hold before it fires (a blip does not page anyone). */

@@ -2,9 +2,7 @@ import type { WebhookKind } from "@tapline/domain"
 import type { OutboundClient } from "../Outbound/OutboundClient.js"
 import { categoryOf } from "../Outbound/OutboundErrors.js"
 import { chatTextOf } from "./chat/ChatText.js"
-import * as Discord from "./chat/Discord.js"
-import * as Slack from "./chat/Slack.js"
-import * as Teams from "./chat/Teams.js"
+import * as Chat from "./chat/providers.js"
 import { signedHeaders } from "./Signature.js"
 
 /** One message as an endpoint of `kind` receives it: a signed Standard Webhooks body, or a chat message. */
@@ -29,13 +27,7 @@ export const requestOf = (message: {
     return { headers: { ...json, ...signedHeaders(message.secrets, message.id, timestamp, body) }, body }
   }
   const text = chatTextOf(message.eventType, message.data)
-  const payload =
-    message.kind === "slack"
-      ? Slack.payload(text)
-      : message.kind === "discord"
-        ? Discord.payload(text)
-        : Teams.payload(text)
-  return { headers: json, body: JSON.stringify(payload) }
+  return { headers: json, body: JSON.stringify(Chat.providers[message.kind].payload(text)) }
 }
 
 export interface Outcome {
