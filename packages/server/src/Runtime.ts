@@ -1,4 +1,3 @@
-import * as Path from "node:path"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, Option, Redacted } from "effect"
@@ -6,19 +5,11 @@ import * as Alerts from "./Alerts/Alerts.js"
 import { Audit } from "./Audit/Audit.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
-import { AppConfig, type EmailProviderName, publicOrigin } from "./Config/AppConfig.js"
+import { AppConfig } from "./Config/AppConfig.js"
 import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
-import { Email } from "./Email/Email.js"
-import * as EmailFailover from "./Email/Failover.js"
-import * as LogEmail from "./Email/LogEmail.js"
-import * as MailgunEmail from "./Email/MailgunEmail.js"
-import * as PostmarkEmail from "./Email/PostmarkEmail.js"
-import * as ResendEmail from "./Email/ResendEmail.js"
-import * as SendGridEmail from "./Email/SendGridEmail.js"
-import * as SesEmail from "./Email/SesEmail.js"
-import * as SmtpEmail from "./Email/SmtpEmail.js"
+import * as EmailProviders from "./Email/providers.js"
 import { Draining } from "./Health/Draining.js"
 import * as HttpApp from "./Http/HttpApp.js"
 import * as Listener from "./Http/Listener.js"
@@ -40,8 +31,7 @@ import * as RedirectStore from "./Redirect/RedirectStore.js"
 import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
 import * as Banner from "./Setup/Banner.js"
-import * as LocalStorage from "./Storage/LocalStorage.js"
-import * as S3Storage from "./Storage/S3Storage.js"
+import * as StorageProviders from "./Storage/providers.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
@@ -111,115 +101,11 @@ export const JobsLive = Layer.unwrapEffect(
   )
 )
 
-/** A provider EMAIL_PROVIDERS names, built from its settings; a missing setting stops the start, naming it. */
-const emailProvider = (name: EmailProviderName) =>
-  Effect.gen(function* () {
-    const { email } = yield* AppConfig
-    const { from, timeout } = email
-    const required = <A>(setting: Option.Option<A>, variable: string) =>
-      Option.match(setting, {
-        onNone: () => Effect.dieMessage(`the ${name} email provider needs ${variable}`),
-        onSome: Effect.succeed
-      })
-    switch (name) {
-      case "log":
-        return LogEmail.make
-      case "smtp":
-        return yield* SmtpEmail.make({ url: yield* required(email.smtpUrl, "SMTP_URL"), from, timeout })
-      case "resend":
-        return ResendEmail.make({
-          apiKey: yield* required(email.resendApiKey, "RESEND_API_KEY"),
-          baseUrl: email.resendBaseUrl,
-          from,
-          timeout
-        })
-      case "postmark":
-        return PostmarkEmail.make({
-          serverToken: yield* required(email.postmarkServerToken, "POSTMARK_SERVER_TOKEN"),
-          baseUrl: email.postmarkBaseUrl,
-          messageStream: email.postmarkMessageStream,
-          from,
-          timeout
-        })
-      case "sendgrid":
-        return SendGridEmail.make({
-          apiKey: yield* required(email.sendgridApiKey, "SENDGRID_API_KEY"),
-          baseUrl: email.sendgridBaseUrl,
-          from,
-          timeout
-        })
-      case "mailgun":
-        return MailgunEmail.make({
-          apiKey: yield* required(email.mailgunApiKey, "MAILGUN_API_KEY"),
-          domain: yield* required(email.mailgunDomain, "MAILGUN_DOMAIN"),
-          baseUrl: email.mailgunBaseUrl,
-          from,
-          timeout
-        })
-      case "ses": {
-        const { sesAccessKeyId, sesSecretAccessKey } = email
-        if (Option.isSome(sesAccessKeyId) !== Option.isSome(sesSecretAccessKey)) {
-          return yield* Effect.dieMessage(
-            "SES_ACCESS_KEY_ID and SES_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
-          )
-        }
-        return yield* SesEmail.make({
-          region: email.sesRegion,
-          endpoint: email.sesEndpoint,
-          credentials: Option.zipWith(sesAccessKeyId, sesSecretAccessKey, (accessKeyId, secretAccessKey) => ({
-            accessKeyId,
-            secretAccessKey
-          })),
-          from,
-          timeout
-        })
-      }
-    }
-  })
+/** The providers EMAIL_PROVIDERS names, in failover order, as one Email (the registry: Email/providers.ts). */
+export const EmailLive = EmailProviders.layerConfig
 
-/** The providers EMAIL_PROVIDERS names, in failover order, as one Email. */
-export const EmailLive = Layer.scoped(
-  Email,
-  Effect.gen(function* () {
-    const { email } = yield* AppConfig
-    const metrics = yield* Metrics.Metrics
-    return EmailFailover.make(yield* Effect.forEach(email.providers, emailProvider), (provider, outcome) =>
-      metrics.emails.inc({ provider, outcome })
-    )
-  })
-)
-
-/** The provider STORAGE_PROVIDER names: a folder under the data folder by default, or S3. */
-export const StorageLive = Layer.unwrapEffect(
-  Effect.gen(function* () {
-    const config = yield* AppConfig
-    const { storage } = config
-    if (storage.provider === "local") {
-      const root = Option.getOrElse(storage.localDir, () => Path.join(config.embedded.dataDir, "storage"))
-      return Layer.unwrapEffect(
-        Effect.map(SecretBox.SecretBox, (secrets) =>
-          LocalStorage.layer({ root, publicUrl: publicOrigin(config), secrets })
-        )
-      ).pipe(Layer.provide(SecretBox.layer))
-    }
-    if (Option.isNone(storage.bucket))
-      return yield* Effect.dieMessage("STORAGE_PROVIDER=s3 needs STORAGE_S3_BUCKET")
-    const { accessKeyId, secretAccessKey } = storage
-    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
-      return yield* Effect.dieMessage(
-        "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
-      )
-    }
-    return S3Storage.layer({
-      ...storage,
-      bucket: storage.bucket.value,
-      credentials: Option.zipWith(accessKeyId, secretAccessKey, (id, secret) => ({
-        accessKeyId: id,
-        secretAccessKey: secret
-      }))
-    })
-  })
-)
+/** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
+export const StorageLive = StorageProviders.layerConfig
 
 // ---------------------------------------------------------------------------------------------------------
 // Parts

@@ -5,7 +5,7 @@ import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option, Schema, Stream } from "effect"
-import { AppConfig } from "../src/Config/AppConfig.js"
+import * as LocalStorage from "../src/Storage/LocalStorage.js"
 import { ObjectKey, organizationKey, Storage } from "../src/Storage/Storage.js"
 import { UploadRepository } from "../src/Uploads/UploadRepository.js"
 import { expireUploads, sweepUploads } from "../src/Uploads/Uploads.js"
@@ -23,8 +23,8 @@ const TICKETS_PER_MINUTE = 12
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 
 /** What is left in the local folder's drafts (half-written uploads). */
-const drafts = Effect.map(AppConfig, (config) =>
-  Fs.readdirSync(Path.join(Option.getOrThrow(config.storage.localDir), "drafts"))
+const drafts = Effect.map(LocalStorage.config, (config) =>
+  Fs.readdirSync(Path.join(Option.getOrThrow(config.localDir), "drafts"))
 )
 
 const put = (url: string, body: string | Uint8Array, contentType: string) =>

@@ -1,13 +1,11 @@
-import { Data, Duration, Effect, Option, Redacted } from "effect"
+import { Config, ConfigError, Data, Duration, Effect, Either, Option, Redacted } from "effect"
 import { v7 as uuidv7 } from "uuid"
-import { type AlertChannel, AppConfig } from "../Config/AppConfig.js"
+import { AppConfig } from "../Config/AppConfig.js"
 import { Email } from "../Email/Email.js"
 import * as OutboundClient from "../Outbound/OutboundClient.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import type { ChatText } from "../Webhooks/chat/ChatText.js"
-import * as Discord from "../Webhooks/chat/Discord.js"
-import * as Slack from "../Webhooks/chat/Slack.js"
-import * as Teams from "../Webhooks/chat/Teams.js"
+import * as Chat from "../Webhooks/chat/providers.js"
 import { post } from "../Webhooks/Delivery.js"
 import { signedHeaders } from "../Webhooks/Signature.js"
 
@@ -47,17 +45,110 @@ export const textOf = (n: Notification): ChatText => ({
 export const channelName = (channel: AlertChannel) =>
   channel.kind === "email" ? `email:${Redacted.value(channel.target)}` : channel.kind
 
+/** What a channel kind is given to say one notification: the services its row in `kinds` uses. */
+interface Senders {
+  readonly email: (channel: AlertChannel, n: Notification) => Effect.Effect<void, AlertDeliveryError>
+  readonly post: (
+    channel: AlertChannel,
+    request: { headers: Record<string, string>; body: string }
+  ) => Effect.Effect<void, AlertDeliveryError>
+  readonly webhookSecret: Option.Option<Redacted.Redacted>
+}
+
+type Send = (
+  senders: Senders,
+  channel: AlertChannel,
+  n: Notification
+) => Effect.Effect<void, AlertDeliveryError>
+
+const json = { "content-type": "application/json", "user-agent": "Tapline-Alerts/1" }
+
+/** A chat service's incoming webhook, with the message its file writes. */
+const chat =
+  (provider: Chat.ChatProvider): Send =>
+  (senders, channel, n) =>
+    senders.post(channel, { headers: json, body: JSON.stringify(provider.payload(textOf(n))) })
+
+/** A Standard Webhooks POST, signed with ALERT_WEBHOOK_SECRET when it is set. */
+const webhook: Send = (senders, channel, n) => {
+  const body = JSON.stringify({
+    type: n.status === "firing" ? "alert.firing" : "alert.resolved",
+    timestamp: n.at.toISOString(),
+    data: { rule: n.rule, summary: n.summary, detail: n.detail, instance: n.instance, reminder: n.reminder }
+  })
+  const signature = Option.match(senders.webhookSecret, {
+    onNone: () => ({}),
+    onSome: (secret) => signedHeaders([Redacted.value(secret)], uuidv7(), Math.floor(Date.now() / 1000), body)
+  })
+  return senders.post(channel, { headers: { ...json, ...signature }, body })
+}
+
+/** The registry: each kind ALERT_CHANNELS takes and how it says a notification. A new kind is one row. */
+const kinds = {
+  email: (senders, channel, n) => senders.email(channel, n),
+  slack: chat(Chat.providers.slack),
+  discord: chat(Chat.providers.discord),
+  teams: chat(Chat.providers.teams),
+  webhook
+} satisfies Record<string, Send>
+
+export type AlertChannelKind = keyof typeof kinds
+const ALERT_CHANNEL_KINDS = Object.keys(kinds) as ReadonlyArray<AlertChannelKind>
+
+export interface AlertChannel {
+  readonly kind: AlertChannelKind
+  /** An address for email, a URL otherwise (a chat webhook's URL is its secret). */
+  readonly target: Redacted.Redacted<string>
+}
+
+/** `kind:target` entries separated by whitespace or commas: `email:ops@x.example slack:https://hooks…`. */
+export const parseAlertChannels = (text: string): Either.Either<Array<AlertChannel>, string> => {
+  const channels: Array<AlertChannel> = []
+  for (const entry of text.split(/[\s,]+/).filter((part) => part.length > 0)) {
+    const at = entry.indexOf(":")
+    const kind = entry.slice(0, at) as AlertChannelKind
+    const target = entry.slice(at + 1)
+    if (at <= 0 || !ALERT_CHANNEL_KINDS.includes(kind)) {
+      return Either.left(`expected kind:target entries, kind one of ${ALERT_CHANNEL_KINDS.join(", ")}`)
+    }
+    if (kind === "email" ? !target.includes("@") : !URL.canParse(target) || !/^https?:/.test(target)) {
+      return Either.left(
+        `the ${kind} channel needs ${kind === "email" ? "an email address" : "an http(s) URL"}`
+      )
+    }
+    channels.push({ kind, target: Redacted.make(target) })
+  }
+  return Either.right(channels)
+}
+
+/** The channels' own settings, read where the alert rules run (ALERTS_ENABLED). */
+export const config = Config.all({
+  /** Where alerts go; none: alerts are logged only (and Prometheus's rules in deploy/ may page instead). */
+  channels: Config.redacted().pipe(
+    Config.mapOrFail((text) =>
+      parseAlertChannels(Redacted.value(text)).pipe(
+        Either.mapLeft((message) => ConfigError.InvalidData([], message))
+      )
+    ),
+    Config.nested("ALERT_CHANNELS"),
+    Config.withDefault([] as Array<AlertChannel>)
+  ),
+  /** Signs `webhook:` alert channels (Standard Webhooks, `whsec_…`); without it webhook alerts go unsigned. */
+  webhookSecret: Config.option(Config.redacted("ALERT_WEBHOOK_SECRET"))
+})
+
 /**
  * Alerts are not a tenant's messages: they go straight to the operator's channels (ALERT_CHANNELS), not
  * through the outbox or the job queue, which live in the PostgreSQL an alert may be about. The URLs are the
  * operator's own, so the outbound policy that guards tenants' URLs does not apply.
  */
 export const make = Effect.gen(function* () {
-  const { alerts, webhooks } = yield* AppConfig
+  const { webhooks } = yield* AppConfig
+  const { channels, webhookSecret } = yield* config
   const email = yield* Email
   const timeoutMs = Duration.toMillis(webhooks.timeout)
 
-  const postTo = (channel: AlertChannel, request: { headers: Record<string, string>; body: string }) =>
+  const postTo: Senders["post"] = (channel, request) =>
     Effect.flatMap(outgoingTraceHeaders, (trace) =>
       Effect.promise(() =>
         post(
@@ -75,51 +166,25 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const json = { "content-type": "application/json", "user-agent": "Tapline-Alerts/1" }
-
-  const send = (channel: AlertChannel, n: Notification): Effect.Effect<void, AlertDeliveryError> => {
+  const sendEmail: Senders["email"] = (channel, n) => {
     const text = textOf(n)
-    switch (channel.kind) {
-      case "email":
-        return email
-          .send({
-            id: `${n.rule}-${n.status}-${n.at.getTime()}`,
-            to: Redacted.value(channel.target),
-            subject: `[Tapline] ${text.title}`,
-            text: text.lines.join("\n")
-          })
-          .pipe(
-            Effect.mapError(
-              (error) => new AlertDeliveryError({ channel: channelName(channel), message: error.message })
-            )
-          )
-      case "slack":
-        return postTo(channel, { headers: json, body: JSON.stringify(Slack.payload(text)) })
-      case "discord":
-        return postTo(channel, { headers: json, body: JSON.stringify(Discord.payload(text)) })
-      case "teams":
-        return postTo(channel, { headers: json, body: JSON.stringify(Teams.payload(text)) })
-      case "webhook": {
-        const body = JSON.stringify({
-          type: n.status === "firing" ? "alert.firing" : "alert.resolved",
-          timestamp: n.at.toISOString(),
-          data: {
-            rule: n.rule,
-            summary: n.summary,
-            detail: n.detail,
-            instance: n.instance,
-            reminder: n.reminder
-          }
-        })
-        const signature = Option.match(alerts.webhookSecret, {
-          onNone: () => ({}),
-          onSome: (secret) =>
-            signedHeaders([Redacted.value(secret)], uuidv7(), Math.floor(Date.now() / 1000), body)
-        })
-        return postTo(channel, { headers: { ...json, ...signature }, body })
-      }
-    }
+    return email
+      .send({
+        id: `${n.rule}-${n.status}-${n.at.getTime()}`,
+        to: Redacted.value(channel.target),
+        subject: `[Tapline] ${text.title}`,
+        text: text.lines.join("\n")
+      })
+      .pipe(
+        Effect.mapError(
+          (error) => new AlertDeliveryError({ channel: channelName(channel), message: error.message })
+        )
+      )
   }
 
-  return { channels: alerts.channels, send }
+  const senders: Senders = { email: sendEmail, post: postTo, webhookSecret }
+  const send = (channel: AlertChannel, n: Notification): Effect.Effect<void, AlertDeliveryError> =>
+    kinds[channel.kind](senders, channel, n)
+
+  return { channels, send }
 })

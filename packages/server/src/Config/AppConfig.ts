@@ -10,6 +10,8 @@ import {
   Option,
   Redacted
 } from "effect"
+import * as EmailConfig from "../Email/EmailConfig.js"
+import * as StorageConfig from "../Storage/StorageConfig.js"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
 const RedisMode = Config.literal("standalone", "sentinel", "cluster")("REDIS_MODE")
@@ -338,84 +340,6 @@ const live = Config.all({
   streamsPerPrincipal: positive("LIVE_STREAMS_PER_PRINCIPAL", 5)
 })
 
-export const EMAIL_PROVIDERS = ["log", "smtp", "resend", "postmark", "ses", "sendgrid", "mailgun"] as const
-export type EmailProviderName = (typeof EMAIL_PROVIDERS)[number]
-
-/** An ordered, comma-separated list of provider names, each known and named once. */
-const providerList = Config.string().pipe(
-  Config.mapOrFail((text) => {
-    const names = text
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter((name) => name.length > 0)
-    const unknown = names.filter((name) => !(EMAIL_PROVIDERS as ReadonlyArray<string>).includes(name))
-    if (names.length === 0 || unknown.length > 0 || new Set(names).size !== names.length) {
-      return Either.left(
-        ConfigError.InvalidData(
-          [],
-          `expected distinct names among ${EMAIL_PROVIDERS.join(", ")} separated by commas`
-        )
-      )
-    }
-    return Either.right(names as ReadonlyArray<EmailProviderName>)
-  })
-)
-
-const email = Config.all({
-  /** The providers in failover order; EMAIL_PROVIDER (one name) is read when EMAIL_PROVIDERS is not set. */
-  providers: Config.all([
-    Config.option(providerList.pipe(Config.nested("EMAIL_PROVIDERS"))),
-    Config.option(providerList.pipe(Config.nested("EMAIL_PROVIDER")))
-  ]).pipe(
-    Config.map(([list, single]) =>
-      Option.getOrElse(
-        Option.orElse(list, () => single),
-        (): ReadonlyArray<EmailProviderName> => ["log"]
-      )
-    )
-  ),
-  from: Config.string("EMAIL_FROM").pipe(Config.withDefault("Tapline <no-reply@tapline.example>")),
-  /** One provider's deadline for one message, before the next provider is tried. */
-  timeout: Config.duration("EMAIL_TIMEOUT").pipe(Config.withDefault(Duration.seconds(10))),
-  /** Attempts of the whole provider list after the first, with a doubling delay from EMAIL_RETRY_DELAY_SECONDS. */
-  retryLimit: Config.integer("EMAIL_RETRY_LIMIT").pipe(Config.withDefault(8)),
-  retryDelaySeconds: positive("EMAIL_RETRY_DELAY_SECONDS", 30),
-  /** smtp://user:pass@host:port or smtps://…; required with the smtp provider. */
-  smtpUrl: Config.option(Config.redacted("SMTP_URL")),
-  resendApiKey: Config.option(Config.redacted("RESEND_API_KEY")),
-  resendBaseUrl: Config.string("RESEND_BASE_URL").pipe(Config.withDefault("https://api.resend.com")),
-  postmarkServerToken: Config.option(Config.redacted("POSTMARK_SERVER_TOKEN")),
-  postmarkBaseUrl: Config.string("POSTMARK_BASE_URL").pipe(Config.withDefault("https://api.postmarkapp.com")),
-  postmarkMessageStream: Config.string("POSTMARK_MESSAGE_STREAM").pipe(Config.withDefault("outbound")),
-  sendgridApiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
-  sendgridBaseUrl: Config.string("SENDGRID_BASE_URL").pipe(Config.withDefault("https://api.sendgrid.com")),
-  mailgunApiKey: Config.option(Config.redacted("MAILGUN_API_KEY")),
-  mailgunDomain: Config.option(Config.string("MAILGUN_DOMAIN")),
-  /** https://api.eu.mailgun.net for an account in Mailgun's EU region. */
-  mailgunBaseUrl: Config.string("MAILGUN_BASE_URL").pipe(Config.withDefault("https://api.mailgun.net")),
-  sesRegion: Config.string("SES_REGION").pipe(Config.withDefault("us-east-1")),
-  sesEndpoint: Config.option(Config.url("SES_ENDPOINT").pipe(Config.map((url) => url.href))),
-  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
-  sesAccessKeyId: Config.option(Config.string("SES_ACCESS_KEY_ID")),
-  sesSecretAccessKey: Config.option(Config.redacted("SES_SECRET_ACCESS_KEY"))
-})
-
-const storage = Config.all({
-  /** local: a folder on this machine (one instance); s3: S3 or an S3-compatible service. */
-  provider: Config.literal("local", "s3")("STORAGE_PROVIDER").pipe(Config.withDefault("local" as const)),
-  /** The local provider's folder; unset: `storage` in TAPLINE_DATA_DIR. */
-  localDir: Config.option(Config.string("STORAGE_LOCAL_DIR")),
-  bucket: Config.option(Config.string("STORAGE_S3_BUCKET")),
-  region: Config.string("STORAGE_S3_REGION").pipe(Config.withDefault("us-east-1")),
-  endpoint: Config.option(Config.url("STORAGE_S3_ENDPOINT").pipe(Config.map((url) => url.href))),
-  forcePathStyle: Config.boolean("STORAGE_S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
-  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
-  accessKeyId: Config.option(Config.string("STORAGE_S3_ACCESS_KEY_ID")),
-  secretAccessKey: Config.option(Config.redacted("STORAGE_S3_SECRET_ACCESS_KEY")),
-  maxAttempts: positive("STORAGE_S3_MAX_ATTEMPTS", 3),
-  multipartThresholdBytes: positive("STORAGE_MULTIPART_THRESHOLD_BYTES", 8 * 1024 * 1024)
-})
-
 const outbound = Config.all({
   /**
    * Server-side requests to URLs tenants and admins give (webhook and chat endpoints, OIDC discovery and its
@@ -462,49 +386,10 @@ const webhooks = Config.all({
   keepDays: positive("WEBHOOK_LOG_KEEP_DAYS", 30)
 })
 
-const ALERT_CHANNEL_KINDS = ["email", "slack", "discord", "teams", "webhook"] as const
-export type AlertChannelKind = (typeof ALERT_CHANNEL_KINDS)[number]
-export interface AlertChannel {
-  readonly kind: AlertChannelKind
-  /** An address for email, a URL otherwise (a chat webhook's URL is its secret). */
-  readonly target: Redacted.Redacted<string>
-}
-
-/** `kind:target` entries separated by whitespace or commas: `email:ops@x.example slack:https://hooks…`. */
-export const parseAlertChannels = (text: string): Either.Either<Array<AlertChannel>, string> => {
-  const channels: Array<AlertChannel> = []
-  for (const entry of text.split(/[\s,]+/).filter((part) => part.length > 0)) {
-    const at = entry.indexOf(":")
-    const kind = entry.slice(0, at) as AlertChannelKind
-    const target = entry.slice(at + 1)
-    if (at <= 0 || !ALERT_CHANNEL_KINDS.includes(kind)) {
-      return Either.left(`expected kind:target entries, kind one of ${ALERT_CHANNEL_KINDS.join(", ")}`)
-    }
-    if (kind === "email" ? !target.includes("@") : !URL.canParse(target) || !/^https?:/.test(target)) {
-      return Either.left(
-        `the ${kind} channel needs ${kind === "email" ? "an email address" : "an http(s) URL"}`
-      )
-    }
-    channels.push({ kind, target: Redacted.make(target) })
-  }
-  return Either.right(channels)
-}
-
 const alerts = Config.all({
   /** Whether this process evaluates the alert rules (those about what it runs: the writer, the spool). */
   enabled: Config.boolean("ALERTS_ENABLED").pipe(Config.withDefault(true)),
-  /** Where alerts go; none: alerts are logged only (and Prometheus's rules in deploy/ may page instead). */
-  channels: Config.redacted().pipe(
-    Config.mapOrFail((text) =>
-      parseAlertChannels(Redacted.value(text)).pipe(
-        Either.mapLeft((message) => ConfigError.InvalidData([], message))
-      )
-    ),
-    Config.nested("ALERT_CHANNELS"),
-    Config.withDefault([] as Array<AlertChannel>)
-  ),
-  /** Signs `webhook:` alert channels (Standard Webhooks, `whsec_…`); without it webhook alerts go unsigned. */
-  webhookSecret: Config.option(Config.redacted("ALERT_WEBHOOK_SECRET")),
+  // The channels (ALERT_CHANNELS, ALERT_WEBHOOK_SECRET) are read by Alerts/AlertChannels.ts, beside them.
   /** How often the rules are evaluated. */
   interval: Config.duration("ALERT_INTERVAL").pipe(Config.withDefault(Duration.seconds(15))),
   /** How long a condition must hold before it fires (a blip does not page anyone). */
@@ -531,8 +416,10 @@ export const appConfig = Config.all({
   auth,
   quotas,
   live,
-  email,
-  storage,
+  /** The email port's own settings; each provider reads its own variables (Email/providers.ts). */
+  email: EmailConfig.config,
+  /** The storage port's own setting; each provider reads its own variables (Storage/providers.ts). */
+  storage: StorageConfig.config,
   webhooks,
   telemetry,
   outbound,

@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import { Email } from "./Email.js"
+import type { SharedSettings } from "./EmailConfig.js"
 
 /**
  * Development provider: writes who and what to the log instead of sending. The body (which holds links
@@ -15,3 +16,8 @@ export const make = Email.of({
 })
 
 export const layer = Layer.succeed(Email, make)
+
+/** The log provider has no settings of its own, and uses none of the shared ones. */
+export const fromConfig = (_shared: SharedSettings) => Effect.succeed(make)
+
+export const layerConfig = (_shared: SharedSettings) => layer

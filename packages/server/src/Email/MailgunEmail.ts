@@ -1,5 +1,6 @@
-import { type Duration, Layer, Redacted } from "effect"
+import { Config, type Duration, Effect, Layer, Redacted } from "effect"
 import { Email } from "./Email.js"
+import { required, type SharedSettings } from "./EmailConfig.js"
 import { post } from "./HttpEmail.js"
 
 export interface MailgunOptions {
@@ -41,3 +42,23 @@ export const make = (options: MailgunOptions) =>
   })
 
 export const layer = (options: MailgunOptions) => Layer.succeed(Email, make(options))
+
+export const config = Config.all({
+  apiKey: Config.option(Config.redacted("MAILGUN_API_KEY")),
+  domain: Config.option(Config.string("MAILGUN_DOMAIN")),
+  /** https://api.eu.mailgun.net for an account in Mailgun's EU region. */
+  baseUrl: Config.string("MAILGUN_BASE_URL").pipe(Config.withDefault("https://api.mailgun.net"))
+})
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.gen(function* () {
+    const own = yield* config
+    return make({
+      apiKey: yield* required("mailgun", own.apiKey, "MAILGUN_API_KEY"),
+      domain: yield* required("mailgun", own.domain, "MAILGUN_DOMAIN"),
+      baseUrl: own.baseUrl,
+      ...shared
+    })
+  })
+
+export const layerConfig = (shared: SharedSettings) => Layer.effect(Email, fromConfig(shared))

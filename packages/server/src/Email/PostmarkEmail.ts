@@ -1,5 +1,6 @@
-import { type Duration, Layer, Redacted } from "effect"
+import { Config, type Duration, Effect, Layer, Redacted } from "effect"
 import { Email } from "./Email.js"
+import { required, type SharedSettings } from "./EmailConfig.js"
 import { post } from "./HttpEmail.js"
 
 export interface PostmarkOptions {
@@ -40,3 +41,18 @@ export const make = (options: PostmarkOptions) =>
   })
 
 export const layer = (options: PostmarkOptions) => Layer.succeed(Email, make(options))
+
+export const config = Config.all({
+  serverToken: Config.option(Config.redacted("POSTMARK_SERVER_TOKEN")),
+  baseUrl: Config.string("POSTMARK_BASE_URL").pipe(Config.withDefault("https://api.postmarkapp.com")),
+  messageStream: Config.string("POSTMARK_MESSAGE_STREAM").pipe(Config.withDefault("outbound"))
+})
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.flatMap(config, (own) =>
+    Effect.map(required("postmark", own.serverToken, "POSTMARK_SERVER_TOKEN"), (serverToken) =>
+      make({ serverToken, baseUrl: own.baseUrl, messageStream: own.messageStream, ...shared })
+    )
+  )
+
+export const layerConfig = (shared: SharedSettings) => Layer.effect(Email, fromConfig(shared))

@@ -1,5 +1,6 @@
-import { type Duration, Layer, Redacted } from "effect"
+import { Config, type Duration, Effect, Layer, Redacted } from "effect"
 import { Email } from "./Email.js"
+import { required, type SharedSettings } from "./EmailConfig.js"
 import { post } from "./HttpEmail.js"
 
 export interface ResendOptions {
@@ -37,3 +38,17 @@ export const make = (options: ResendOptions) =>
   })
 
 export const layer = (options: ResendOptions) => Layer.succeed(Email, make(options))
+
+export const config = Config.all({
+  apiKey: Config.option(Config.redacted("RESEND_API_KEY")),
+  baseUrl: Config.string("RESEND_BASE_URL").pipe(Config.withDefault("https://api.resend.com"))
+})
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.flatMap(config, (own) =>
+    Effect.map(required("resend", own.apiKey, "RESEND_API_KEY"), (apiKey) =>
+      make({ apiKey, baseUrl: own.baseUrl, ...shared })
+    )
+  )
+
+export const layerConfig = (shared: SharedSettings) => Layer.effect(Email, fromConfig(shared))

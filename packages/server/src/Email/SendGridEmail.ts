@@ -1,5 +1,6 @@
-import { type Duration, Layer, Redacted } from "effect"
+import { Config, type Duration, Effect, Layer, Redacted } from "effect"
 import { Email, parseAddress } from "./Email.js"
+import { required, type SharedSettings } from "./EmailConfig.js"
 import { post } from "./HttpEmail.js"
 
 export interface SendGridOptions {
@@ -39,3 +40,17 @@ export const make = (options: SendGridOptions) =>
   })
 
 export const layer = (options: SendGridOptions) => Layer.succeed(Email, make(options))
+
+export const config = Config.all({
+  apiKey: Config.option(Config.redacted("SENDGRID_API_KEY")),
+  baseUrl: Config.string("SENDGRID_BASE_URL").pipe(Config.withDefault("https://api.sendgrid.com"))
+})
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.flatMap(config, (own) =>
+    Effect.map(required("sendgrid", own.apiKey, "SENDGRID_API_KEY"), (apiKey) =>
+      make({ apiKey, baseUrl: own.baseUrl, ...shared })
+    )
+  )
+
+export const layerConfig = (shared: SharedSettings) => Layer.effect(Email, fromConfig(shared))

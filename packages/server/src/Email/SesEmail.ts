@@ -1,7 +1,8 @@
-import { SESv2Client, SendEmailCommand } from "@aws-sdk/client-sesv2"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import type { SendEmailCommand } from "@aws-sdk/client-sesv2"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Email, EmailError } from "./Email.js"
+import type { SharedSettings } from "./EmailConfig.js"
 import { failureOf, retryAfterSeconds, withDeadline } from "./HttpEmail.js"
 
 export interface SesOptions {
@@ -51,6 +52,8 @@ const toEmailError = (cause: unknown) => {
 /** AWS SES v2 `SendEmail` (POST /v2/email/outbound-emails) through the official SDK, SigV4-signed. */
 export const make = (options: SesOptions) =>
   Effect.gen(function* () {
+    // Loaded here, not at start: a server that sends no mail through SES never loads the AWS SDK.
+    const { SESv2Client, SendEmailCommand } = yield* Effect.promise(() => import("@aws-sdk/client-sesv2"))
     const client = new SESv2Client({
       region: options.region,
       // Failover and the job queue retry; one attempt here keeps a slow provider from holding the message.
@@ -116,3 +119,32 @@ const withHeaders = <C extends SendEmailCommand>(headers: Record<string, string>
 }
 
 export const layer = (options: SesOptions) => Layer.scoped(Email, make(options))
+
+export const config = Config.all({
+  region: Config.string("SES_REGION").pipe(Config.withDefault("us-east-1")),
+  endpoint: Config.option(Config.url("SES_ENDPOINT").pipe(Config.map((url) => url.href))),
+  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
+  accessKeyId: Config.option(Config.string("SES_ACCESS_KEY_ID")),
+  secretAccessKey: Config.option(Config.redacted("SES_SECRET_ACCESS_KEY"))
+})
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.gen(function* () {
+    const { region, endpoint, accessKeyId, secretAccessKey } = yield* config
+    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
+      return yield* Effect.dieMessage(
+        "SES_ACCESS_KEY_ID and SES_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
+      )
+    }
+    return yield* make({
+      region,
+      endpoint,
+      credentials: Option.zipWith(accessKeyId, secretAccessKey, (accessKeyId, secretAccessKey) => ({
+        accessKeyId,
+        secretAccessKey
+      })),
+      ...shared
+    })
+  })
+
+export const layerConfig = (shared: SharedSettings) => Layer.scoped(Email, fromConfig(shared))

@@ -1,6 +1,6 @@
-import { Duration, Effect, Layer, Redacted } from "effect"
-import { createTransport } from "nodemailer"
+import { Config, Duration, Effect, Layer, Redacted } from "effect"
 import { Email, EmailError } from "./Email.js"
+import { required, type SharedSettings } from "./EmailConfig.js"
 
 export interface SmtpOptions {
   readonly url: Redacted.Redacted
@@ -28,6 +28,8 @@ const toEmailError = (cause: unknown) => {
 /** SMTP through nodemailer: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
 export const make = (options: SmtpOptions) =>
   Effect.gen(function* () {
+    // Loaded here, not at start: a server that sends no SMTP never loads nodemailer.
+    const { createTransport } = yield* Effect.promise(() => import("nodemailer"))
     const millis = Duration.toMillis(options.timeout)
     const transport = createTransport({
       url: Redacted.value(options.url),
@@ -55,3 +57,13 @@ export const make = (options: SmtpOptions) =>
   })
 
 export const layer = (options: SmtpOptions) => Layer.scoped(Email, make(options))
+
+/** smtp://user:pass@host:port or smtps://…; required with the smtp provider. */
+export const config = Config.all({ url: Config.option(Config.redacted("SMTP_URL")) })
+
+export const fromConfig = (shared: SharedSettings) =>
+  Effect.flatMap(config, (own) =>
+    Effect.flatMap(required("smtp", own.url, "SMTP_URL"), (url) => make({ url, ...shared }))
+  )
+
+export const layerConfig = (shared: SharedSettings) => Layer.scoped(Email, fromConfig(shared))

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Effect, Option } from "effect"
-import { AppConfig, type AppConfigShape } from "../Config/AppConfig.js"
+import { type Config, Effect, Option } from "effect"
+import * as StorageConfig from "../Storage/StorageConfig.js"
 
 /** The console's build (`apps/console/dist`), four levels above both `src/Http` and `dist/Http`. */
 const ROOT = fileURLToPath(new URL("../../../../apps/console/dist/", import.meta.url))
@@ -22,7 +22,7 @@ const TYPES: Record<string, string> = {
  * Our own scripts and styles only; no framing. The page talks to this origin, and uploads band files
  * straight to object storage: with S3 that is another origin, named here.
  */
-export const pageHeaders = (storage: Pick<AppConfigShape["storage"], "provider" | "endpoint">) => {
+export const pageHeaders = (storage: Config.Config.Success<typeof StorageConfig.uploadTarget>) => {
   const uploads =
     storage.provider === "local"
       ? ""
@@ -63,7 +63,7 @@ const favicon = () => {
  */
 export const layer = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function* () {
-    const headers = pageHeaders((yield* AppConfig).storage)
+    const headers = pageHeaders(yield* StorageConfig.uploadTarget)
     const page = () => {
       const file = Path.join(ROOT, "index.html")
       if (!Fs.existsSync(file)) {

@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto"
 import * as Fs from "node:fs"
 import * as FsPromises from "node:fs/promises"
 import * as Path from "node:path"
-import { Effect, Layer, Option, Schema, Stream } from "effect"
-import type { SecretBoxShape } from "../Crypto/SecretBox.js"
+import { Config, Effect, Layer, Option, Schema, Stream } from "effect"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import * as SecretBox from "../Crypto/SecretBox.js"
 import {
   BodySizeRefused,
   LinkRefused,
@@ -25,7 +26,7 @@ export interface LocalStorageOptions {
   readonly root: string
   /** Where browsers reach Tapline: links point at `<publicUrl>/storage/<key>`. */
   readonly publicUrl: URL
-  readonly secrets: Pick<SecretBoxShape, "sign" | "verify">
+  readonly secrets: Pick<SecretBox.SecretBoxShape, "sign" | "verify">
 }
 
 const Meta = Schema.parseJson(Schema.Struct({ contentType: Schema.String, size: Schema.Number }))
@@ -288,3 +289,19 @@ export const make = (options: LocalStorageOptions) =>
   })
 
 export const layer = (options: LocalStorageOptions) => Layer.effect(Storage, make(options))
+
+export const config = Config.all({
+  /** Unset: `storage` in TAPLINE_DATA_DIR. */
+  localDir: Config.option(Config.string("STORAGE_LOCAL_DIR"))
+})
+
+/** A folder on this machine (one instance), its links signed with the encryption keys. */
+export const layerConfig = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const app = yield* AppConfig
+    const { localDir } = yield* config
+    const root = Option.getOrElse(localDir, () => Path.join(app.embedded.dataDir, "storage"))
+    const secrets = yield* SecretBox.SecretBox
+    return layer({ root, publicUrl: publicOrigin(app), secrets })
+  })
+).pipe(Layer.provide(SecretBox.layer))

@@ -1,17 +1,6 @@
 import { Readable } from "node:stream"
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException
-} from "@aws-sdk/client-s3"
-import { Upload } from "@aws-sdk/lib-storage"
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner"
-import { Chunk, Effect, Layer, Option, Redacted, Stream } from "effect"
+import type { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3"
+import { Chunk, Config, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { contentDisposition } from "./ContentDisposition.js"
 import {
   type ObjectKey,
@@ -73,12 +62,31 @@ const bucketPathWithoutSlash = (command: ListObjectsV2Command) =>
     { step: "build" }
   )
 
-const isNotFound = (cause: unknown) =>
-  cause instanceof S3ServiceException &&
-  (cause.name === "NotFound" || cause.name === "NoSuchKey" || cause.$metadata.httpStatusCode === 404)
+/** The AWS SDK's three packages, loaded when S3 is built, not at start: local storage never loads them. */
+const loadSdk = Effect.promise(() =>
+  Promise.all([
+    import("@aws-sdk/client-s3"),
+    import("@aws-sdk/lib-storage"),
+    import("@aws-sdk/s3-request-presigner")
+  ])
+)
 
 export const make = (options: S3StorageOptions) =>
   Effect.gen(function* () {
+    const [sdk, { Upload }, { getSignedUrl }] = yield* loadSdk
+    const {
+      AbortMultipartUploadCommand,
+      DeleteObjectCommand,
+      GetObjectCommand,
+      HeadObjectCommand,
+      ListObjectsV2Command,
+      PutObjectCommand,
+      S3Client,
+      S3ServiceException
+    } = sdk
+    const isNotFound = (cause: unknown) =>
+      cause instanceof S3ServiceException &&
+      (cause.name === "NotFound" || cause.name === "NoSuchKey" || cause.$metadata.httpStatusCode === 404)
     const client = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
@@ -268,3 +276,49 @@ export const make = (options: S3StorageOptions) =>
   })
 
 export const layer = (options: S3StorageOptions) => Layer.scoped(Storage, make(options))
+
+/** An S3-compatible service's endpoint (MinIO, R2, Ceph…); AWS when unset. The console's CSP names it too. */
+export const endpointConfig = Config.option(
+  Config.url("STORAGE_S3_ENDPOINT").pipe(Config.map((url) => url.href))
+)
+
+export const config = Config.all({
+  bucket: Config.option(Config.string("STORAGE_S3_BUCKET")),
+  region: Config.string("STORAGE_S3_REGION").pipe(Config.withDefault("us-east-1")),
+  endpoint: endpointConfig,
+  forcePathStyle: Config.boolean("STORAGE_S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
+  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
+  accessKeyId: Config.option(Config.string("STORAGE_S3_ACCESS_KEY_ID")),
+  secretAccessKey: Config.option(Config.redacted("STORAGE_S3_SECRET_ACCESS_KEY")),
+  maxAttempts: Config.integer().pipe(
+    Config.validate({ message: "expected a positive integer", validation: (n) => n > 0 }),
+    Config.nested("STORAGE_S3_MAX_ATTEMPTS"),
+    Config.withDefault(3)
+  ),
+  multipartThresholdBytes: Config.integer().pipe(
+    Config.validate({ message: "expected a positive integer", validation: (n) => n > 0 }),
+    Config.nested("STORAGE_MULTIPART_THRESHOLD_BYTES"),
+    Config.withDefault(8 * 1024 * 1024)
+  )
+})
+
+/** S3 from STORAGE_S3_*: a missing bucket, or half a key pair, stops the start naming the variables. */
+export const layerConfig = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const { bucket, accessKeyId, secretAccessKey, ...settings } = yield* config
+    if (Option.isNone(bucket)) return yield* Effect.dieMessage("STORAGE_PROVIDER=s3 needs STORAGE_S3_BUCKET")
+    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
+      return yield* Effect.dieMessage(
+        "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
+      )
+    }
+    return layer({
+      ...settings,
+      bucket: bucket.value,
+      credentials: Option.zipWith(accessKeyId, secretAccessKey, (id, secret) => ({
+        accessKeyId: id,
+        secretAccessKey: secret
+      }))
+    })
+  })
+)
