@@ -1,0 +1,50 @@
+import { Effect } from "effect"
+import { labelledCounterFrom, Metrics } from "../Telemetry/Metrics.js"
+
+/**
+ * Sinks the stream cap (TAP_STREAM_MAX_ENTRIES) trimmed past: taps they had not acknowledged are gone for
+ * them. Each pass that does so is counted per group (tapline_tap_sink_behind_total, which Prometheus alerts
+ * on); the first of a streak is said at ERROR, and the end of it at INFO. The writer is never among them.
+ */
+export const make = Effect.gen(function* () {
+  const metrics = yield* Metrics
+  const passes: Record<string, number> = {}
+  const behind = new Set<string>()
+  yield* labelledCounterFrom(metrics, {
+    name: "tapline_tap_sink_behind_total",
+    help: "Trims that removed taps a sink's consumer group had not acknowledged (the stream reached TAP_STREAM_MAX_ENTRIES), by group",
+    label: "group",
+    read: () => passes
+  })
+
+  /**
+   * After a trim: the groups it cut into, what it removed, and whether the stream was past the cap. A sink is
+   * behind from the first cut until a trim finds the stream within the cap again (not merely a pass where
+   * the writers' own backlog stopped the cut), so a streak is one ERROR, not one per pass.
+   */
+  const trimmed = (
+    groups: ReadonlyArray<string>,
+    detail: { readonly cap: number; readonly removed: number; readonly pastCap: boolean }
+  ) =>
+    Effect.gen(function* () {
+      for (const group of groups) {
+        passes[group] = (passes[group] ?? 0) + 1
+        if (behind.has(group)) continue
+        behind.add(group)
+        yield* Effect.logError(
+          "tap sink behind: the stream reached TAP_STREAM_MAX_ENTRIES and taps it had not acknowledged were trimmed; it will not get them"
+        ).pipe(Effect.annotateLogs({ group, cap: detail.cap, trimmed: detail.removed }))
+      }
+      if (detail.pastCap) return
+      for (const group of [...behind]) {
+        behind.delete(group)
+        yield* Effect.logInfo("tap sink back within TAP_STREAM_MAX_ENTRIES").pipe(
+          Effect.annotateLogs({ group })
+        )
+      }
+    })
+
+  return { trimmed }
+})
+
+export type SinkBehind = Effect.Effect.Success<typeof make>
