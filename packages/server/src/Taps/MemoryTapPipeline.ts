@@ -32,7 +32,8 @@ export const make = Effect.gen(function* () {
   const uniques = new Map<string, Set<string>>()
   const latest = new Map<string, Array<LatestTap>>()
 
-  const stream = MemoryTapStream.make({ cap: taps.streamMaxEntries, behind: yield* SinkBehind.make })
+  const behind = yield* SinkBehind.make
+  const stream = MemoryTapStream.make({ cap: taps.streamMaxEntries, behind })
   let overflowed = 0
   let appended = 0
 
@@ -131,7 +132,8 @@ export const make = Effect.gen(function* () {
           return stream.queue(group)
         })
     }),
-    Context.add(LiveCounters, live)
+    Context.add(LiveCounters, live),
+    Context.add(SinkBehind.SinksBehind, behind)
   )
 })
 

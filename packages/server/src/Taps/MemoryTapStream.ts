@@ -6,15 +6,15 @@ import type { TapRecord } from "./TapRecord.js"
 interface Entry {
   readonly id: string
   readonly tap: TapRecord
-  /** Each group that has not acknowledged it yet: when it was delivered to that group, or null while unread. */
+  /** Each group that has not acknowledged it yet: when it was delivered to it, or null while unread. */
   readonly groups: Map<string, number | null>
 }
 
 /**
  * The embedded mode's stream: the Redis Stream's consumer groups in this process. An entry stays until every
  * registered group has acknowledged it; past `cap` entries, a sink lagging behind the writers loses its
- * oldest ones (as `trim` does in Redis) and is marked behind. The writers' group is registered from the start,
- * so no tap recorded before the writer starts is dropped.
+ * oldest ones (as `trim` does in Redis) and is marked behind. The writers' group is registered from the
+ * start, so no tap recorded before the writer starts is dropped.
  */
 export const make = (options: { readonly cap: number; readonly behind: SinkBehind }) => {
   const entries: Array<Entry> = []
@@ -68,8 +68,9 @@ export const make = (options: { readonly cap: number; readonly behind: SinkBehin
     return {
       take: (max) =>
         Effect.zipRight(
-          // The writer takes uninterruptibly (a delivered batch is its own); the wait before a delivery is not
-          // one, and kept uninterruptible its timeout could never end it, so a stop waited for the next tap.
+          // The writer takes uninterruptibly (a delivered batch is its own); the wait before a delivery
+          // is not one, and kept uninterruptible its timeout could never end it, so a stop waited for the
+          // next tap.
           Effect.interruptible(waitForEntries),
           Effect.sync(() => deliver(entries.filter(unread).slice(0, max)))
         ),

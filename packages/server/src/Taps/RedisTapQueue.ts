@@ -61,7 +61,8 @@ return removed`
 
 /*
  * Where the cap cuts: the last of the oldest ARGV[1] entries (those past TAP_STREAM_MAX_ENTRIES) that lie
- * below ARGV[2], the writers' oldest unacknowledged or unread entry. Only that id comes back, not the entries.
+ * below ARGV[2], the writers' oldest unacknowledged or unread entry. Only that id comes back, not the
+ * entries.
  */
 const CAP_BOUNDARY = `
 local entries = redis.call('XRANGE', KEYS[1], '-', '(' .. ARGV[2], 'COUNT', ARGV[1])
@@ -202,14 +203,15 @@ export const make = (group: string, behind: SinkBehind.SinkBehind) =>
           : run("ack", () => client.xack(STREAM_KEY, group, ...ids)).pipe(Effect.asVoid),
       /*
        * Never MAXLEN: it ignores the groups and would drop unread entries. Each group's floor is its oldest
-       * unacknowledged entry, or just past its last delivered one when nothing is pending; the stream is trimmed
-       * below the lowest floor. The groups' last delivered ids are read first: entries a consumer takes after
-       * that read are above them, and entries taken before it still show as pending when XPENDING runs, so
-       * nothing delivered but unacknowledged is ever trimmed. A group that has read nothing keeps everything.
+       * unacknowledged entry, or just past its last delivered one when nothing is pending; the stream is
+       * trimmed below the lowest floor. The groups' last delivered ids are read first: entries a consumer
+       * takes after that read are above them, and entries taken before it still show as pending when XPENDING
+       * runs, so nothing delivered but unacknowledged is ever trimmed. A group that has read nothing keeps
+       * everything.
        *
        * Past TAP_STREAM_MAX_ENTRIES, a sink lagging behind the writers no longer holds the stream: the oldest
-       * entries beyond the cap go, and the sinks whose floor was below the cut are marked behind. The cut never
-       * passes the writers' floor, so the writers lose nothing they have not stored.
+       * entries beyond the cap go, and the sinks whose floor was below the cut are marked behind. The cut
+       * never passes the writers' floor, so the writers lose nothing they have not stored.
        */
       trim: Effect.gen(function* () {
         const groups = (yield* run("groups", () => client.xinfo("GROUPS", prefixedStream))) as Array<
@@ -367,7 +369,8 @@ export const layer = Layer.scopedContext(
     const writers = yield* make(WRITER_GROUP, behind)
     const context = yield* Effect.context<Redis | AppConfig | Metrics>()
     return Context.make(TapQueue, writers).pipe(
-      Context.add(TapQueues, { forGroup: (group) => Effect.provide(make(group, behind), context) })
+      Context.add(TapQueues, { forGroup: (group) => Effect.provide(make(group, behind), context) }),
+      Context.add(SinkBehind.SinksBehind, behind)
     )
   })
 )

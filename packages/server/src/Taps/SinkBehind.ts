@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Context, Effect } from "effect"
 import { labelledCounterFrom, Metrics } from "../Telemetry/Metrics.js"
 
 /**
@@ -44,7 +44,14 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  return { trimmed }
+  return {
+    trimmed,
+    /** The sinks behind now, for the in-process alert. */
+    behind: (): ReadonlyArray<string> => [...behind]
+  }
 })
 
 export type SinkBehind = Effect.Effect.Success<typeof make>
+
+/** This process's record of sinks behind: the trims of its writer move it (both pipelines provide it). */
+export class SinksBehind extends Context.Tag("@tapline/server/SinksBehind")<SinksBehind, SinkBehind>() {}

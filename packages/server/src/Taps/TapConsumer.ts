@@ -78,9 +78,9 @@ export const run = (options: ConsumerOptions) =>
 
     /*
      * `TAP_WRITER_CONCURRENCY` batches in flight, each read on its own connection and handled on its own, so
-     * PostgreSQL (or a broker) works on one while the next is read and decoded. A read is never cut short (what
-     * XREADGROUP delivers is this consumer's even if nobody waits for it); a stop lets each loop finish the
-     * batch it holds and read no more.
+     * PostgreSQL (or a broker) works on one while the next is read and decoded. A read is never cut short
+     * (what XREADGROUP delivers is this consumer's even if nobody waits for it); a stop lets each loop finish
+     * the batch it holds and read no more.
      */
     let stopping = false
     const take = Effect.uninterruptible(queue.take(taps.writerBatch))
@@ -93,7 +93,8 @@ export const run = (options: ConsumerOptions) =>
         })
       )
     )
-    // Entries a dead consumer left: claimed back to back while there are full batches of them, else every 5 s.
+    // Entries a dead consumer left: claimed back to back while there are full batches of them, else every
+    // 5 s.
     // Consumers gone for good are forgotten once their entries are claimed and they have been idle a while.
     const claimIdleMs = Duration.toMillis(taps.claimIdle)
     const claimed = consume("claim", queue.claim(claimIdleMs, taps.writerBatch))
@@ -113,11 +114,11 @@ export const run = (options: ConsumerOptions) =>
       : []
 
     /*
-     * A graceful stop (added after the loops, so it runs before they are interrupted): the batches in hand are
-     * handled within a share of SHUTDOWN_TIMEOUT; whatever this consumer still holds then (PostgreSQL down, a
-     * batch too slow) is handed back for another consumer of the group to claim at once, and a consumer
-     * holding nothing leaves the group. Before, the entries waited TAP_CLAIM_IDLE for a claimer and the group
-     * kept every consumer that ever was.
+     * A graceful stop (added after the loops, so it runs before they are interrupted): the batches in hand
+     * are handled within a share of SHUTDOWN_TIMEOUT; whatever this consumer still holds then (PostgreSQL
+     * down, a batch too slow) is handed back for another consumer of the group to claim at once, and a
+     * consumer holding nothing leaves the group. Before, the entries waited TAP_CLAIM_IDLE for a claimer and
+     * the group kept every consumer that ever was.
      */
     const finishWithin = Duration.unsafeDivide(
       Duration.subtract(server.shutdownTimeout, taps.role === "worker" ? Duration.zero : server.drainDelay),
