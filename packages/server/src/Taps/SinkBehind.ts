@@ -1,10 +1,11 @@
 import { Context, Effect } from "effect"
-import { labelledCounterFrom, Metrics } from "../Telemetry/Metrics.js"
+import { gauge, labelledCounterFrom, Metrics } from "../Telemetry/Metrics.js"
 
 /**
  * Sinks the stream cap (TAP_STREAM_MAX_ENTRIES) trimmed past: taps they had not acknowledged are gone for
- * them. Each pass that does so is counted per group (tapline_tap_sink_behind_total, which Prometheus alerts
- * on); the first of a streak is said at ERROR, and the end of it at INFO. The writer is never among them.
+ * them. How many are behind now is a gauge (tapline_tap_sinks_behind, always exposed, which Prometheus alerts
+ * on); each trim that cut into a group is counted by group (tapline_tap_sink_behind_total); the first cut of
+ * a streak is said at ERROR, and its end at INFO. The writer is never among them.
  */
 export const make = Effect.gen(function* () {
   const metrics = yield* Metrics
@@ -15,6 +16,11 @@ export const make = Effect.gen(function* () {
     help: "Trims that removed taps a sink's consumer group had not acknowledged (the stream reached TAP_STREAM_MAX_ENTRIES), by group",
     label: "group",
     read: () => passes
+  })
+  yield* gauge(metrics, {
+    name: "tapline_tap_sinks_behind",
+    help: "Sinks (consumer groups other than the writers) the stream cap TAP_STREAM_MAX_ENTRIES trimmed past, until the stream is within the cap again",
+    read: () => Promise.resolve(behind.size)
   })
 
   /**
