@@ -34,7 +34,8 @@ import * as Banner from "./Setup/Banner.js"
 import * as StorageProviders from "./Storage/providers.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
-import * as RedisTapPipeline from "./Taps/RedisTapPipeline.js"
+import * as RedisTapQueue from "./Taps/RedisTapQueue.js"
+import * as RedisTapRecorder from "./Taps/RedisTapRecorder.js"
 import { TapStore } from "./Taps/TapStore.js"
 import * as TapWriter from "./Taps/TapWriter.js"
 import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
@@ -60,7 +61,7 @@ export const DatabaseLive = Database.layerMigrated.pipe(Layer.provideMerge(Datab
 
 /**
  * Everything that lives in Redis when Redis is configured (one shared connection), or in this process's
- * memory when it is not (embedded mode, a single instance): Cache, ReadModelStore, TapRecorder, TapQueue,
+ * memory when it is not (embedded mode, a single instance): Cache, ReadModelStore, TapRecorder, TapQueue(s),
  * LiveCounters, the RateLimiter's store, the live streams' leases; and the status of this process's tap writer,
  * which readiness reports.
  */
@@ -70,8 +71,8 @@ export const BackendsLive = Layer.unwrapEffect(
       ? Layer.mergeAll(
           RedisCache.layer,
           RedisReadModelStore.layer,
-          RedisTapPipeline.recorderLayer,
-          RedisTapPipeline.queueLayer,
+          RedisTapRecorder.layer,
+          RedisTapQueue.layer,
           LiveCounters.redisLayer,
           RedisRateLimiterStore.layer,
           RedisStreamLeases.layer

@@ -6,6 +6,7 @@ import { AppConfig } from "../Config/AppConfig.js"
 import { checkReady } from "../Database/Database.js"
 import { Jobs } from "../Jobs/Jobs.js"
 import * as Redis from "../Redis/Redis.js"
+import { SinksBehind } from "../Taps/SinkBehind.js"
 import { TapQueue } from "../Taps/TapQueue.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
@@ -102,6 +103,7 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
     // The lag and backlog rules read the same health in one round: one set of Redis round trips for both.
     const health = yield* Effect.cachedWithTTL((yield* TapQueue).health, "1 second")
     const jobs = yield* Jobs
+    const sinks = yield* SinksBehind
     const lagMs = Duration.toMillis(alerts.lagThreshold)
     const window = recent(alerts.window)
     rules.push(
@@ -133,6 +135,16 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
           firing: lag > alerts.backlogThreshold,
           detail: `${lag} taps not yet read by a writer (threshold ${alerts.backlogThreshold})`
         }))
+      },
+      {
+        name: "sink_behind",
+        summary: "A tap sink fell TAP_STREAM_MAX_ENTRIES behind: taps it had not read were trimmed for it",
+        observe: Effect.sync(() => {
+          const behind = sinks.behind()
+          return behind.length > 0
+            ? { firing: true, detail: `behind: ${behind.join(", ")} (cap ${config.taps.streamMaxEntries})` }
+            : { firing: false, detail: "every sink is within TAP_STREAM_MAX_ENTRIES" }
+        })
       },
       {
         name: "dead_letters",

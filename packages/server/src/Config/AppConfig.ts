@@ -179,6 +179,13 @@ const taps = Config.all({
   /** Batches one writer process has in flight at once. */
   writerConcurrency: positive("TAP_WRITER_CONCURRENCY", 2),
   duplicateInterval: Config.duration("TAP_DUPLICATE_INTERVAL").pipe(Config.withDefault(Duration.seconds(10))),
+  /**
+   * Entries the tap stream keeps for a sink (a consumer group other than the writers) that has not
+   * acknowledged them: about 500 bytes each in Redis, so the default holds ~250 MB, four minutes at the
+   * design's 2 000 taps/s. Past it the sink's oldest entries are trimmed and it is marked behind; the writers'
+   * unstored entries are never trimmed, whatever the cap.
+   */
+  streamMaxEntries: positive("TAP_STREAM_MAX_ENTRIES", 500_000),
   /** A writer that died leaves its entries pending; after this long another writer takes them over. */
   claimIdle: Config.duration("TAP_CLAIM_IDLE").pipe(Config.withDefault(Duration.seconds(30))),
   /**

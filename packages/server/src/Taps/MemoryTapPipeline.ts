@@ -10,14 +10,16 @@ import {
   minuteCounts,
   parseLatest
 } from "./LiveCounters.js"
-import type { Delivery, TapQueueShape } from "./TapQueue.js"
-import { TapQueue } from "./TapQueue.js"
+import * as MemoryTapStream from "./MemoryTapStream.js"
+import * as SinkBehind from "./SinkBehind.js"
+import { TapQueue, TapQueues, WRITER_GROUP } from "./TapQueue.js"
 import type { RecorderStats, TapRecord } from "./TapRecord.js"
 import { TapRecorder, type TapRecorderShape } from "./TapRecorder.js"
 
 /**
  * The pipeline of a single embedded instance, without Redis: the same duplicate rule and live counters as
- * the Redis append script, and an in-process queue the tap writer consumes with the same acknowledgements.
+ * the Redis append script, and an in-process stream (MemoryTapStream) whose groups, the tap writer's and any
+ * sink's, consume it with the same acknowledgements.
  * Nothing survives a crash of the process; that is what Redis is for in production.
  */
 export const make = Effect.gen(function* () {
@@ -30,11 +32,10 @@ export const make = Effect.gen(function* () {
   const uniques = new Map<string, Set<string>>()
   const latest = new Map<string, Array<LatestTap>>()
 
-  const entries: Array<{ id: string; tap: TapRecord; deliveredAt: number | null }> = []
-  let sequence = 0
+  const behind = yield* SinkBehind.make
+  const stream = MemoryTapStream.make({ cap: taps.streamMaxEntries, behind })
   let overflowed = 0
   let appended = 0
-  let wake: (() => void) | null = null
 
   const count = (tap: TapRecord) => {
     for (const op of liveCounterOps([tap])) {
@@ -61,7 +62,7 @@ export const make = Effect.gen(function* () {
   // Embedded mode keeps taps in this process only: there is no journal to wait for.
   const record = (tap: TapRecord, onDurable?: () => void) => {
     onDurable?.()
-    if (entries.length >= taps.bufferMax) {
+    if (stream.writersHold() >= taps.bufferMax) {
       overflowed++
       return
     }
@@ -73,71 +74,8 @@ export const make = Effect.gen(function* () {
       if (last === undefined || tap.at > last) lastTap.set(key, tap.at)
       count(tap)
     }
-    entries.push({ id: String(++sequence), tap: dup ? { ...tap, dup } : tap, deliveredAt: null })
+    stream.append(dup ? { ...tap, dup } : tap)
     appended++
-    if (wake !== null) {
-      const resume = wake
-      wake = null
-      resume()
-    }
-  }
-
-  const deliver = (selected: ReadonlyArray<(typeof entries)[number]>): Delivery => {
-    const now = Date.now()
-    for (const entry of selected) entry.deliveredAt = now
-    return { ids: selected.map((e) => e.id), taps: selected.map((e) => e.tap), malformed: 0 }
-  }
-
-  const waitForEntries = Effect.async<void>((resume) => {
-    if (entries.some((entry) => entry.deliveredAt === null)) return resume(Effect.void)
-    wake = () => resume(Effect.void)
-    return Effect.sync(() => {
-      wake = null
-    })
-  }).pipe(Effect.timeoutOption("1 second"))
-
-  const queue: TapQueueShape = {
-    take: (max) =>
-      Effect.zipRight(
-        // The writer takes uninterruptibly (a delivered batch is its own); the wait before a delivery is not
-        // one, and kept uninterruptible its timeout could never end it, so a stop waited for the next tap.
-        Effect.interruptible(waitForEntries),
-        Effect.sync(() => deliver(entries.filter((e) => e.deliveredAt === null).slice(0, max)))
-      ),
-    claim: (idleMs, max) =>
-      Effect.sync(() =>
-        deliver(
-          entries.filter((e) => e.deliveredAt !== null && Date.now() - e.deliveredAt > idleMs).slice(0, max)
-        )
-      ),
-    ack: (ids) =>
-      Effect.sync(() => {
-        const done = new Set(ids)
-        for (let i = entries.length - 1; i >= 0; i--) if (done.has(entries[i]!.id)) entries.splice(i, 1)
-      }),
-    trim: Effect.succeed(0),
-    // One writer in one process: what it held is delivered again if the process goes on.
-    release: Effect.sync(() => {
-      const held = entries.filter((e) => e.deliveredAt !== null)
-      for (const entry of held) entry.deliveredAt = null
-      return { handedBack: held.length }
-    }),
-    forgetIdle: () => Effect.succeed(0),
-    health: Effect.sync(() => {
-      const pending = entries.filter((e) => e.deliveredAt !== null)
-      return {
-        streamLength: entries.length,
-        lag: entries.length - pending.length,
-        pending: pending.length,
-        oldestPendingMs:
-          pending.length === 0
-            ? null
-            : Date.now() - Math.min(...pending.map((e) => e.deliveredAt ?? Date.now())),
-        // Entries leave the queue when acknowledged: the first one left is the oldest unstored.
-        oldestUnstoredMs: entries.length === 0 ? null : Math.max(0, Date.now() - entries[0]!.tap.at),
-        consumers: 1
-      }
-    })
   }
 
   // The same lifetimes as the Redis keys: seconds for 10 minutes, minutes and uniques and duplicate markers for a day.
@@ -160,7 +98,7 @@ export const make = Effect.gen(function* () {
   const recorder: TapRecorderShape = {
     record,
     stats: (): RecorderStats => ({
-      buffered: entries.length,
+      buffered: stream.writersHold(),
       overflowed,
       appended,
       spooled: 0,
@@ -186,8 +124,16 @@ export const make = Effect.gen(function* () {
   }
 
   return Context.make(TapRecorder, recorder).pipe(
-    Context.add(TapQueue, queue),
-    Context.add(LiveCounters, live)
+    Context.add(TapQueue, stream.queue(WRITER_GROUP)),
+    Context.add(TapQueues, {
+      forGroup: (group) =>
+        Effect.sync(() => {
+          stream.register(group)
+          return stream.queue(group)
+        })
+    }),
+    Context.add(LiveCounters, live),
+    Context.add(SinkBehind.SinksBehind, behind)
   )
 })
 

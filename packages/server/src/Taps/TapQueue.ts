@@ -1,4 +1,4 @@
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Scope } from "effect"
 import type { TapRecord } from "./TapRecord.js"
 
 export class TapQueueError extends Data.TaggedError("TapQueueError")<{
@@ -26,14 +26,23 @@ export interface PipelineHealth {
   readonly consumers: number
 }
 
-/** The writer's side of the pipeline: a Redis Stream consumer group, or an in-process queue when embedded. */
+/** The PostgreSQL writer's consumer group; every other group is a sink's (`TapSink`). */
+export const WRITER_GROUP = "writers"
+
+/**
+ * One consumer group's side of the pipeline: a Redis Stream consumer group, or an in-process queue when
+ * embedded. Every group gets every tap; each takes, claims and acknowledges its own.
+ */
 export interface TapQueueShape {
   /** Waits up to about a second for new entries; an empty delivery when there are none. */
   readonly take: (max: number) => Effect.Effect<Delivery, TapQueueError>
   /** Entries another writer took and left unacknowledged for longer than `idleMs`. */
   readonly claim: (idleMs: number, max: number) => Effect.Effect<Delivery, TapQueueError>
   readonly ack: (ids: ReadonlyArray<string>) => Effect.Effect<void, TapQueueError>
-  /** Drops entries every writer has acknowledged. */
+  /**
+   * Drops entries every registered group has acknowledged, keeping at most TAP_STREAM_MAX_ENTRIES for a slow
+   * sink: past that the sink's oldest entries go and it is marked behind. Never one the writers have not.
+   */
   readonly trim: Effect.Effect<number, TapQueueError>
   readonly health: Effect.Effect<PipelineHealth, TapQueueError>
   /**
@@ -46,4 +55,15 @@ export interface TapQueueShape {
   readonly forgetIdle: (idleMs: number) => Effect.Effect<number, TapQueueError>
 }
 
+/** The PostgreSQL writer's queue: the `writers` group. */
 export class TapQueue extends Context.Tag("@tapline/server/TapQueue")<TapQueue, TapQueueShape>() {}
+
+/**
+ * The queue of any group, for a sink. Making it registers the group (a consumer group on the stream, or one
+ * in memory): from then on trimming keeps what the group has not acknowledged, within the cap.
+ */
+export interface TapQueuesShape {
+  readonly forGroup: (group: string) => Effect.Effect<TapQueueShape, TapQueueError, Scope.Scope>
+}
+
+export class TapQueues extends Context.Tag("@tapline/server/TapQueues")<TapQueues, TapQueuesShape>() {}
