@@ -5,18 +5,10 @@ import { Effect, Option } from "effect"
 import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { clientAddress } from "../Net/ClientAddress.js"
+import type { RecordedChange } from "../Outbox/RecordedChange.js"
 import { type AuditQuery, AuditRepository } from "./AuditRepository.js"
 
-export interface AuditChange {
-  readonly organizationId: OrganizationId | null
-  readonly action: string
-  readonly resourceType: string
-  readonly resourceId: string | null
-  readonly oldValues?: unknown
-  readonly newValues?: unknown
-  /** Who acted, when no principal is signed in yet (a sign-in, a refresh). */
-  readonly actor?: { readonly type: "user" | "system"; readonly id: string | null }
-}
+export type AuditChange = RecordedChange
 
 const header = (request: HttpServerRequest.HttpServerRequest, name: string, max: number) => {
   const value = request.headers[name]

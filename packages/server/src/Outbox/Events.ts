@@ -1,5 +1,5 @@
 import type { WebhookEventType } from "@tapline/domain"
-import type { AuditChange } from "../Audit/Audit.js"
+import type { RecordedChange } from "./RecordedChange.js"
 
 /** A domain event to publish: what happened in an organisation, as the receivers get it in `data`. */
 export interface OutboxEvent {
@@ -15,7 +15,7 @@ const record = (value: unknown): Record<string, unknown> =>
  * lifecycle job's included). The writer's own events (taps, bands assigned or flagged by a tap) and
  * export.ready are published where they happen, in their own transactions, through the same outbox.
  */
-export const eventsOfChange = (change: AuditChange): ReadonlyArray<OutboxEvent> => {
+export const eventsOfChange = (change: RecordedChange): ReadonlyArray<OutboxEvent> => {
   const before = record(change.oldValues)
   const after = record(change.newValues)
   switch (change.action) {

@@ -1,7 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Effect } from "effect"
-import type { AuditChange } from "../Audit/Audit.js"
 import { eventsOfChange } from "./Events.js"
+import type { RecordedChange } from "./RecordedChange.js"
 
 /*
  * The outbox: the one place that writes domain events for delivery, always in the transaction of what they
@@ -37,7 +37,7 @@ export const publish = (organizationId: string, eventType: string, data: unknown
   })
 
 /** The events a recorded change announces (Events.ts), published in its transaction; the unit of work calls it. */
-export const publishChange = (change: AuditChange) => {
+export const publishChange = (change: RecordedChange) => {
   const organizationId = change.organizationId
   if (organizationId === null) return Effect.void
   return Effect.forEach(eventsOfChange(change), (event) => publish(organizationId, event.type, event.data), {
