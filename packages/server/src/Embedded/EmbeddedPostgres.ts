@@ -4,7 +4,7 @@ import { PGlite } from "@electric-sql/pglite"
 import { btree_gist } from "@electric-sql/pglite/contrib/btree_gist"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
 import { Data, Duration, Effect } from "effect"
-import { writeOwnerOnly } from "../Setup/OwnerOnlyFile.js"
+import { writeOwnerOnly } from "./OwnerOnlyFile.js"
 
 /** In the data folder while the embedded server runs: its pid and the loopback URL of its database. */
 export const EMBEDDED_ADDRESS_FILE = "postgres.json"

@@ -2,7 +2,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { Effect, Option } from "effect"
 import { AppConfig, isEmbedded } from "../Config/AppConfig.js"
-import { writeOwnerOnly } from "./OwnerOnlyFile.js"
+import { writeOwnerOnly } from "../Embedded/OwnerOnlyFile.js"
 import * as SetupTokens from "./SetupTokens.js"
 
 /** Where the server leaves the setup link when it has a database of its own (not embedded). */
