@@ -26,6 +26,7 @@ import * as ExportWorkers from "./Exports/ExportWorkers.js"
 import { Draining } from "./Health/Draining.js"
 import * as HttpApp from "./Http/HttpApp.js"
 import * as Listener from "./Http/Listener.js"
+import * as NodeServer from "./Http/NodeServer.js"
 import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
@@ -287,12 +288,12 @@ export const JobWorkersLive = Layer.merge(
 export const ApiServerLive = HttpApp.HttpAppLive.pipe(
   // OAuth sign-in (arctic) uses Node's own fetch: see OutboundFetch.
   Layer.provide(OutboundFetch.layer),
-  Layer.provideMerge(HttpApp.NodeServerWithHotPathLive),
+  Layer.provideMerge(NodeServer.NodeServerWithHotPathLive),
   Layer.provide(HotPathLive)
 )
 
 /** A worker's server: health probes only. */
-export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerge(HttpApp.NodeServerLive))
+export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerge(NodeServer.NodeServerLive))
 
 // ---------------------------------------------------------------------------------------------------------
 // Roles
