@@ -61,8 +61,8 @@ const allowed = (layer) => [...new Set(MAY_IMPORT[layer].flatMap(foldersOf))].so
 
 const message = (layer) => {
   const others = MAY_IMPORT[layer].filter((l) => l !== layer)
-  const who = layer === "http" ? "HTTP (Http/ and each *Handlers.ts)" : `the ${layer}`
-  const may = [...others, layer === "features" ? "features" : "itself"].join(", ")
+  const who = { http: "HTTP (Http/ and each *Handlers.ts)", features: "a feature" }[layer] ?? `the ${layer}`
+  const may = [...others, layer === "features" ? "other features" : "itself"].join(", ")
   return `${who} imports only ${may}; never Runtime.ts or index.ts: docs/architecture.md`
 }
 
@@ -96,7 +96,13 @@ const at = (folder, depth) => (depth === 1 ? `${SRC}/${folder}/*.ts` : `${SRC}/$
 // Later overrides win: the features default first, then the named layers, then every feature's HTTP group.
 const overrides = [1, 2].flatMap((depth) => [
   rule([at("*", depth)], "features", depth),
-  ...Object.entries(LAYERS).map(([layer, names]) => rule(names.map((f) => at(f, depth)), layer, depth)),
+  ...Object.entries(LAYERS).map(([layer, names]) =>
+    rule(
+      names.map((f) => at(f, depth)),
+      layer,
+      depth
+    )
+  ),
   rule([depth === 1 ? `${SRC}/*/*Handlers.ts` : `${SRC}/*/*/*Handlers.ts`], "http", depth)
 ])
 
@@ -118,6 +124,8 @@ if (process.argv.includes("--check")) {
   }
 } else {
   Fs.writeFileSync(biomeFile, `${JSON.stringify(wanted, null, 2)}\n`)
-  execFileSync(Path.join(root, "node_modules/.bin/biome"), ["format", "--write", biomeFile], { stdio: "ignore" })
+  execFileSync(Path.join(root, "node_modules/.bin/biome"), ["format", "--write", biomeFile], {
+    stdio: "ignore"
+  })
   console.log(`biome.json: ${overrides.length} import rules; features: ${features.join(", ")}`)
 }

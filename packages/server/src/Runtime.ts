@@ -1,7 +1,9 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, Option, Redacted } from "effect"
+import * as TrashPurgeWorkers from "./Admin/TrashPurgeWorkers.js"
 import * as Alerts from "./Alerts/Alerts.js"
+import * as AnalyticsWorkers from "./Analytics/AnalyticsWorkers.js"
 import { Audit } from "./Audit/Audit.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
@@ -10,16 +12,21 @@ import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
 import * as EmailProviders from "./Email/providers.js"
+import * as LifecycleWorkers from "./Events/LifecycleWorkers.js"
+import * as ExportWorkers from "./Exports/ExportWorkers.js"
 import { Draining } from "./Health/Draining.js"
 import * as HttpApp from "./Http/HttpApp.js"
 import * as Listener from "./Http/Listener.js"
+import * as NodeServer from "./Http/NodeServer.js"
 import type { Jobs } from "./Jobs/Jobs.js"
 import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
-import * as JobWorkers from "./Jobs/Workers.js"
+import * as TapPartitions from "./Jobs/TapPartitions.js"
+import * as Workers from "./Jobs/Workers.js"
 import * as MemoryStreamLeases from "./Live/MemoryStreamLeases.js"
 import * as RedisStreamLeases from "./Live/RedisStreamLeases.js"
 import { Mailer } from "./Mail/Mailer.js"
+import * as MailWorkers from "./Mail/MailWorkers.js"
 import * as OutboundFetch from "./Outbound/OutboundFetch.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
 import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
@@ -42,7 +49,9 @@ import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
 import * as Logging from "./Telemetry/Logging.js"
 import * as Metrics from "./Telemetry/Metrics.js"
 import * as Tracing from "./Telemetry/Tracing.js"
+import * as UploadWorkers from "./Uploads/UploadWorkers.js"
 import * as WebhookDispatcher from "./Webhooks/Dispatcher.js"
+import * as WebhookWorkers from "./Webhooks/WebhookWorkers.js"
 
 /*
  * The whole layer graph of a Tapline process, in one place: apps/api, the CLI and the test harnesses build
@@ -144,21 +153,34 @@ export const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer
 
 export const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
 
-/** The job queue's workers and the webhook dispatcher: background work, wherever JOBS_ENABLED is true. */
-export const JobWorkersLive = Layer.merge(JobWorkers.layer, WebhookDispatcher.layer).pipe(
-  Layer.provide([Audit.Default, Mailer.Default])
+/** Each feature's job workers and schedules (its `*Workers.ts`), and the platform's own partition upkeep. */
+const FeatureWorkersLive = Layer.mergeAll(
+  TapPartitions.layer,
+  LifecycleWorkers.layer,
+  AnalyticsWorkers.layer,
+  ExportWorkers.layer,
+  UploadWorkers.layer,
+  MailWorkers.layer,
+  WebhookWorkers.layer,
+  TrashPurgeWorkers.layer
 )
+
+/** The job queue's workers and the webhook dispatcher: background work, wherever JOBS_ENABLED is true. */
+export const JobWorkersLive = Layer.merge(
+  Workers.started.pipe(Layer.provide(FeatureWorkersLive)),
+  WebhookDispatcher.layer
+).pipe(Layer.provide([Audit.Default, Mailer.Default]))
 
 /** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
 export const ApiServerLive = HttpApp.HttpAppLive.pipe(
   // OAuth sign-in (arctic) uses Node's own fetch: see OutboundFetch.
   Layer.provide(OutboundFetch.layer),
-  Layer.provideMerge(HttpApp.NodeServerWithHotPathLive),
+  Layer.provideMerge(NodeServer.NodeServerWithHotPathLive),
   Layer.provide(HotPathLive)
 )
 
 /** A worker's server: health probes only. */
-export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerge(HttpApp.NodeServerLive))
+export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerge(NodeServer.NodeServerLive))
 
 // ---------------------------------------------------------------------------------------------------------
 // Roles

@@ -67,18 +67,23 @@ export const make = (options: {
       return signal === undefined ? Effect.void : Queue.offer(signal, undefined)
     }
     const scheduled = new Map<string, string>()
+    // One queue created at a time: each is a partition of pg-boss's job table, and PostgreSQL answers two
+    // creations at once with "deadlock detected" (the features register their workers concurrently).
+    const creating = yield* Effect.makeSemaphore(1)
     const ensureQueue = (
       queue: string,
       retry?: { retryLimit: number; retryDelay: number; retryBackoff: boolean }
     ) =>
       created.has(queue)
         ? Effect.void
-        : run("createQueue", async () => {
-            if ((await boss.getQueue(queue)) === null)
-              await boss.createQueue(queue, { name: queue, ...retry })
-            else if (retry !== undefined) await boss.updateQueue(queue, { name: queue, ...retry })
-            created.add(queue)
-          })
+        : creating.withPermits(1)(
+            run("createQueue", async () => {
+              if ((await boss.getQueue(queue)) === null)
+                await boss.createQueue(queue, { name: queue, ...retry })
+              else if (retry !== undefined) await boss.updateQueue(queue, { name: queue, ...retry })
+              created.add(queue)
+            })
+          )
 
     /**
      * One statement for every queue this process works: which have a job due. Their idle pollers wait for it

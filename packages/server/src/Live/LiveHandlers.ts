@@ -3,7 +3,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { TaplineApi } from "@tapline/domain"
 import { Effect, Stream } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Live, type LiveMessage, resumeFrom } from "../Live/Live.js"
+import { Live, type LiveMessage, resumeFrom } from "./Live.js"
 
 const encoder = new TextEncoder()
 

@@ -2,10 +2,10 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { Audit } from "../Audit/Audit.js"
 import { withRole } from "../Auth/Authorization.js"
 import { iso } from "../Exports/CsvExports.js"
 import { Exports } from "../Exports/Exports.js"
+import { Audit } from "./Audit.js"
 
 export const AuditHandlers = HttpApiBuilder.group(TaplineApi, "audit", (handlers) =>
   Effect.gen(function* () {

@@ -2,10 +2,10 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { Analytics } from "../Analytics/Analytics.js"
 import { withRole } from "../Auth/Authorization.js"
 import { iso } from "../Exports/CsvExports.js"
 import { Exports } from "../Exports/Exports.js"
+import { Analytics } from "./Analytics.js"
 
 export const AnalyticsHandlers = HttpApiBuilder.group(TaplineApi, "analytics", (handlers) =>
   Effect.gen(function* () {

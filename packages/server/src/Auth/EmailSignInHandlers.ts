@@ -3,10 +3,10 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { EmailSignIn } from "../Auth/EmailSignIn.js"
-import { sessionResponse } from "../Auth/SessionCookies.js"
-import type { SignInOutcome } from "../Auth/SignIn.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { EmailSignIn } from "./EmailSignIn.js"
+import { sessionResponse } from "./SessionCookies.js"
+import type { SignInOutcome } from "./SignIn.js"
 
 /**
  * JSON only. HttpApi would also decode a urlencoded form, which another site can post from a plain HTML

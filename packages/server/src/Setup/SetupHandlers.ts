@@ -5,7 +5,7 @@ import { Effect } from "effect"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
 import { sessionResponse } from "../Auth/SessionCookies.js"
 import { AppConfig } from "../Config/AppConfig.js"
-import { Setup } from "../Setup/Setup.js"
+import { Setup } from "./Setup.js"
 
 /** Public routes: the setup link's token is the credential, and rate limits apply as on every sign-in. */
 export const SetupHandlers = HttpApiBuilder.group(TaplineApi, "setup", (handlers) =>

@@ -3,7 +3,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { CreateExport, TaplineApi } from "@tapline/domain"
 import { Effect, Schema } from "effect"
 import { requireRole, withRole } from "../Auth/Authorization.js"
-import { Exports, roleFor } from "../Exports/Exports.js"
+import { Exports, roleFor } from "./Exports.js"
 
 export const ExportsHandlers = HttpApiBuilder.group(TaplineApi, "exports", (handlers) =>
   Effect.gen(function* () {

@@ -3,7 +3,7 @@ import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { ApiKeys } from "../Auth/ApiKeys.js"
 import { withRole } from "../Auth/Authorization.js"
-import { Members } from "../Members/Members.js"
+import { Members } from "./Members.js"
 
 export const MembersHandlers = HttpApiBuilder.group(TaplineApi, "members", (handlers) =>
   Effect.gen(function* () {

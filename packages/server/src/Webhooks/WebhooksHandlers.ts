@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Webhooks } from "../Webhooks/Webhooks.js"
+import { Webhooks } from "./Webhooks.js"
 
 /** Webhooks and chat alerts are the organisation's OWNERs' to see and manage: URLs and secrets lead outside. */
 export const WebhooksHandlers = HttpApiBuilder.group(TaplineApi, "webhooks", (handlers) =>

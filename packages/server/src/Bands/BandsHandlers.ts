@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Bands } from "../Bands/Bands.js"
+import { Bands } from "./Bands.js"
 
 export const BandsHandlers = HttpApiBuilder.group(TaplineApi, "bands", (handlers) =>
   Effect.gen(function* () {

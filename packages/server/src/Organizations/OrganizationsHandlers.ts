@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { CurrentPrincipal, TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Organizations } from "../Organizations/Organizations.js"
+import { Organizations } from "./Organizations.js"
 
 export const OrganizationsHandlers = HttpApiBuilder.group(TaplineApi, "organizations", (handlers) =>
   Effect.gen(function* () {

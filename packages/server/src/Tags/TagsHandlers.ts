@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Tags } from "../Tags/Tags.js"
+import { Tags } from "./Tags.js"
 
 export const TagsHandlers = HttpApiBuilder.group(TaplineApi, "tags", (handlers) =>
   Effect.gen(function* () {

@@ -3,7 +3,7 @@ import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { requireUser, withRole } from "../Auth/Authorization.js"
 import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
-import { Invitations } from "../Invitations/Invitations.js"
+import { Invitations } from "./Invitations.js"
 
 export const InvitationsHandlers = HttpApiBuilder.group(TaplineApi, "invitations", (handlers) =>
   Effect.gen(function* () {

@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Campaigns } from "../Campaigns/Campaigns.js"
+import { Campaigns } from "./Campaigns.js"
 
 export const CampaignsHandlers = HttpApiBuilder.group(TaplineApi, "campaigns", (handlers) =>
   Effect.gen(function* () {

@@ -2,8 +2,8 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { Audit } from "../Audit/Audit.js"
-import { requirePlatformAdmin } from "../Auth/Authorization.js"
-import { OAuthProviders } from "../Auth/OAuthProviders.js"
+import { requirePlatformAdmin } from "./Authorization.js"
+import { OAuthProviders } from "./OAuthProviders.js"
 
 /** Sign-in providers are the platform's: only a platform ADMIN manages them, and every change is audited. */
 export const OAuthProvidersHandlers = HttpApiBuilder.group(TaplineApi, "oauthProviders", (handlers) =>

@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Events } from "../Events/Events.js"
+import { Events } from "./Events.js"
 
 export const EventsHandlers = HttpApiBuilder.group(TaplineApi, "events", (handlers) =>
   Effect.gen(function* () {

@@ -3,10 +3,10 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { CurrentPrincipal, TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { Account } from "../Auth/Account.js"
-import { requireUser } from "../Auth/Authorization.js"
-import { clearedCookies, REFRESH_COOKIE, sessionResponse } from "../Auth/SessionCookies.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { Account } from "./Account.js"
+import { requireUser } from "./Authorization.js"
+import { clearedCookies, REFRESH_COOKIE, sessionResponse } from "./SessionCookies.js"
 
 export const SessionsHandlers = HttpApiBuilder.group(TaplineApi, "sessions", (handlers) =>
   Effect.gen(function* () {

@@ -1,6 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi, WorkerApi } from "@tapline/domain"
-import { liveness, readiness } from "../Health/Readiness.js"
+import { liveness, readiness } from "./Readiness.js"
 
 export const HealthHandlers = HttpApiBuilder.group(TaplineApi, "health", (handlers) =>
   handlers.handle("live", () => liveness).handle("ready", () => readiness)

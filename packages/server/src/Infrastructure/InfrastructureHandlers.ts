@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { requirePlatformAdmin } from "../Auth/Authorization.js"
-import { Infrastructure } from "../Infrastructure/Infrastructure.js"
+import { Infrastructure } from "./Infrastructure.js"
 
 /** Platform operators only: every endpoint asks for a platform ADMIN before the service runs. */
 export const InfrastructureHandlers = HttpApiBuilder.group(TaplineApi, "infrastructure", (handlers) =>

@@ -1,10 +1,10 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { requireUser } from "../Auth/Authorization.js"
-import { SecondFactor } from "../Auth/SecondFactor.js"
-import { sessionResponse } from "../Auth/SessionCookies.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { requireUser } from "./Authorization.js"
+import { SecondFactor } from "./SecondFactor.js"
+import { sessionResponse } from "./SessionCookies.js"
 
 export const TotpHandlers = HttpApiBuilder.group(TaplineApi, "totp", (handlers) =>
   Effect.gen(function* () {

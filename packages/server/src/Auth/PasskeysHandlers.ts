@@ -1,12 +1,12 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
-import { requireUser } from "../Auth/Authorization.js"
-import { AuthRateLimit } from "../Auth/AuthRateLimit.js"
-import { Passkeys } from "../Auth/Passkeys.js"
-import { sessionResponse } from "../Auth/SessionCookies.js"
-import { SignIn } from "../Auth/SignIn.js"
 import { AppConfig } from "../Config/AppConfig.js"
+import { requireUser } from "./Authorization.js"
+import { AuthRateLimit } from "./AuthRateLimit.js"
+import { Passkeys } from "./Passkeys.js"
+import { sessionResponse } from "./SessionCookies.js"
+import { SignIn } from "./SignIn.js"
 
 export const PasskeysHandlers = HttpApiBuilder.group(TaplineApi, "passkeys", (handlers) =>
   Effect.gen(function* () {

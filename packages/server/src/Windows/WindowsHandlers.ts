@@ -2,7 +2,7 @@ import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { withRole } from "../Auth/Authorization.js"
-import { Windows } from "../Windows/Windows.js"
+import { Windows } from "./Windows.js"
 
 export const WindowsHandlers = HttpApiBuilder.group(TaplineApi, "windows", (handlers) =>
   Effect.gen(function* () {

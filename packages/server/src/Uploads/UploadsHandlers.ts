@@ -3,7 +3,7 @@ import { TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { requireRole } from "../Auth/Authorization.js"
 import { Quotas } from "../Quotas/Quotas.js"
-import { Uploads } from "../Uploads/Uploads.js"
+import { Uploads } from "./Uploads.js"
 
 export const UploadsHandlers = HttpApiBuilder.group(TaplineApi, "uploads", (handlers) =>
   Effect.gen(function* () {
