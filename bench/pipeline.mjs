@@ -1,7 +1,10 @@
 // pnpm bench:pipeline — how fast one Tapline tap writer moves taps from the Redis Stream into PostgreSQL
 // (idempotent insert, band statistics, acknowledgement, trimming), beside a bare consumer doing only
 // XREADGROUP → plain multi-row INSERT → XACK on its own copy of the same entries.
+// BENCH_BUILDS="now=.,old=/path/to/checkout" (each built) runs every build's writer on the same taps in one run,
+// BENCH_ROUNDS times, the order rotated each round, and prints each build's median and its ratio to the first.
 import { randomUUID } from "node:crypto"
+import * as Path from "node:path"
 import { Redis } from "ioredis"
 import Pg from "pg"
 import { v7 as uuidv7 } from "uuid"
@@ -18,6 +21,12 @@ import {
 } from "./support.mjs"
 
 const TAPS = Number(process.env.BENCH_TAPS ?? 200_000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
+const BUILDS = (process.env.BENCH_BUILDS ?? "now=.").split(",").map((spec) => ({
+  name: spec.slice(0, spec.indexOf("=")),
+  dir: Path.resolve(spec.slice(spec.indexOf("=") + 1))
+}))
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const STREAM = "{taps}:stream"
 
 const fill = async (client, taps) => {
@@ -39,9 +48,10 @@ const countWhenDone = async (db, table, target) => {
   }
 }
 
-const main = async () => {
-  const databaseUrl = await createDatabase("pipeline")
-  const prefix = redisPrefix("pipeline")
+/** One build's writer draining TAPS taps from a fresh database and stream: taps/s, CPU share, band counts. */
+const writerRun = async (build, label) => {
+  const databaseUrl = await createDatabase(label)
+  const prefix = redisPrefix(label)
   const port = await freePort()
   const env = {
     PORT: String(port),
@@ -57,8 +67,9 @@ const main = async () => {
       ? { TAP_WRITER_CONCURRENCY: process.env.TAP_WRITER_CONCURRENCY }
       : {})
   }
+  const main = Path.join(build.dir, "apps/api/dist/main.js")
   // Seed the demo tenant and create the consumer group without writing anything, then stop.
-  const seeding = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "api" }, 0, () =>
+  const seeding = await startProcess(main, [], { ...env, TAPLINE_ROLE: "api" }, 0, () =>
     httpOk(`http://127.0.0.1:${port}/health/ready`)
   )
   seeding.child.kill("SIGTERM")
@@ -69,8 +80,29 @@ const main = async () => {
   const { rows: bands } = await db.query(
     "select b.id, b.band_uid, b.event_id, b.organization_id from bands b order by b.band_uid"
   )
+  const taps = tapsFor(bands)
+  const redis = new Redis(redisUrl, { keyPrefix: prefix })
+  console.log(`${build.name}: filling the stream with ${TAPS} taps …`)
+  await fill(redis, taps)
+
+  console.log(`${build.name}: one Tapline tap writer (worker role, CPU 0) …`)
+  const worker = await startProcess(main, [], { ...env, TAPLINE_ROLE: "worker" }, 0, () =>
+    httpOk(`http://127.0.0.1:${port}/health/live`)
+  )
+  const cpuBefore = cpuSeconds(worker.child.pid)
+  const tapline = await countWhenDone(db, "taps", TAPS)
+  const cpu = (cpuSeconds(worker.child.pid) - cpuBefore) / ((tapline.last.at - tapline.first.at) / 1000)
+  const rate = ((tapline.last.n - tapline.first.n) / (tapline.last.at - tapline.first.at)) * 1000
+  const { rows: counted } = await db.query("select sum(tap_count)::int as counted from bands")
+  worker.child.kill("SIGTERM")
+  await new Promise((r) => worker.child.once("exit", r))
+  await redis.quit()
+  return { rate, cpu, counted: counted[0].counted, prefix, taps, db }
+}
+
+const tapsFor = (bands) => {
   const now = Date.now()
-  const taps = Array.from({ length: TAPS }, (_, i) => {
+  return Array.from({ length: TAPS }, (_, i) => {
     const band = bands[i % bands.length]
     return {
       id: uuidv7(),
@@ -91,23 +123,11 @@ const main = async () => {
       assign: null
     }
   })
+}
 
+/** The bare consumer on its own group of a fresh stream holding the same entries, into a plain table. */
+const bareRun = async ({ prefix, taps, db }) => {
   const redis = new Redis(redisUrl, { keyPrefix: prefix })
-  console.log(`filling the stream with ${TAPS} taps …`)
-  await fill(redis, taps)
-
-  console.log("starting one Tapline tap writer (worker role, CPU 0) …")
-  const worker = await startProcess("apps/api/dist/main.js", [], { ...env, TAPLINE_ROLE: "worker" }, 0, () =>
-    httpOk(`http://127.0.0.1:${port}/health/live`)
-  )
-  const cpuBefore = cpuSeconds(worker.child.pid)
-  const tapline = await countWhenDone(db, "taps", TAPS)
-  const writerCpu = (cpuSeconds(worker.child.pid) - cpuBefore) / ((tapline.last.at - tapline.first.at) / 1000)
-  const taplineRate = ((tapline.last.n - tapline.first.n) / (tapline.last.at - tapline.first.at)) * 1000
-  const { rows: counted } = await db.query("select sum(tap_count)::int as counted from bands")
-  worker.child.kill("SIGTERM")
-
-  // Baseline: a bare consumer on its own group of a fresh stream holding the same entries.
   await redis.del(STREAM)
   await redis.xgroup("CREATE", `${prefix}${STREAM}`, "bare", "0", "MKSTREAM")
   await fill(redis, taps)
@@ -154,21 +174,45 @@ const main = async () => {
   const bareRate = (TAPS / (Date.now() - started)) * 1000
   await consumer.quit()
   await redis.quit()
-  await db.end()
+  return bareRate
+}
 
+const main = async () => {
+  const runs = Object.fromEntries(BUILDS.map((b) => [b.name, []]))
+  const bares = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = BUILDS.map((_, i) => BUILDS[(i + round) % BUILDS.length])
+    for (const [i, build] of order.entries()) {
+      const run = await writerRun(build, `r${round}${build.name}`)
+      // The bare consumer once a round, on the first build's database (same schema, same taps).
+      if (i === 0) bares.push(await bareRun(run))
+      await run.db.end()
+      runs[build.name].push(run)
+      console.log(
+        `round ${round + 1} ${build.name}: ${run.rate.toFixed(0)} taps/s, CPU ${(run.cpu * 100).toFixed(0)}%`
+      )
+    }
+  }
+  const bareRate = median(bares)
+  const first = median(runs[BUILDS[0].name].map((r) => r.rate))
   console.log("")
-  console.log(`bench:pipeline — ${TAPS} taps (5% bots, 1 000 bands) from a pre-filled stream`)
   console.log(
-    `tapline writer  ${taplineRate.toFixed(0).padStart(7)} taps/s   (idempotent insert + band first/last/count + ack + trim; target ≥ 40 000)`
+    `bench:pipeline — ${TAPS} taps (5% bots, 1 000 bands) from a pre-filled stream, ${ROUNDS} round(s)`
   )
+  for (const build of BUILDS) {
+    const rate = median(runs[build.name].map((r) => r.rate))
+    const cpu = median(runs[build.name].map((r) => r.cpu))
+    const counted = runs[build.name].at(-1).counted
+    console.log(
+      `${build.name.padEnd(8)} writer ${rate.toFixed(0).padStart(7)} taps/s median (${runs[build.name]
+        .map((r) => r.rate.toFixed(0))
+        .join(", ")}); CPU ${(cpu * 100).toFixed(0)}% of one core; ` +
+        `÷ ${BUILDS[0].name} ${(rate / first).toFixed(3)}; ÷ bare ${(rate / bareRate).toFixed(2)}; ` +
+        `band counts ${counted} (non-bot taps ${TAPS - Math.ceil(TAPS / 20)})`
+    )
+  }
   console.log(
-    `bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s   (plain insert into a table with the same indexes + ack)`
-  )
-  console.log(
-    `writer process CPU while draining: ${(writerCpu * 100).toFixed(0)}% of one core (the rest of the time it waits on PostgreSQL)`
-  )
-  console.log(
-    `ratio tapline/bare: ${(taplineRate / bareRate).toFixed(2)}; band tap counts sum to ${counted[0].counted} (non-bot taps: ${TAPS - Math.ceil(TAPS / 20)})`
+    `bare consumer   ${bareRate.toFixed(0).padStart(7)} taps/s median (plain insert into a table with the same indexes + ack)`
   )
 }
 
