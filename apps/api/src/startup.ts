@@ -1,14 +1,18 @@
 import { AppConfig, describeConfigError } from "@tapline/server"
 import { Cause, ConfigError, Duration, Effect, Option } from "effect"
 
-/** The error's message, or its cause's when it has none (the server's ServeError wraps the listen error). */
+/**
+ * The error's message, followed by its cause's when that says more: the server's ServeError wraps the listen
+ * error, and a failed statement ("Failed to execute statement") says what PostgreSQL answered only in its cause.
+ */
 const messageOf = (error: unknown, depth = 0): string => {
   if (typeof error !== "object" || error === null) return String(error)
   const message = "message" in error && typeof error.message === "string" ? error.message : ""
   const cause = "cause" in error ? error.cause : undefined
-  if (message.length > 0 || cause === undefined || depth > 3)
-    return message.length > 0 ? message : String(error)
-  return messageOf(cause, depth + 1)
+  if (cause === undefined || depth > 3) return message.length > 0 ? message : String(error)
+  const because = messageOf(cause, depth + 1)
+  if (message.length === 0) return because
+  return because.length === 0 || message.includes(because) ? message : `${message}: ${because}`
 }
 
 /**

@@ -133,7 +133,9 @@ const contract = (provider: string, storage: Layer.Layer<Storage, unknown>) =>
           const storage = yield* Storage
           const key = organizationKey(randomUUID(), "exports", "short.csv")
           yield* storage.put(key, Stream.make(bytes("x\n")), { contentType: "text/csv" })
-          const url = yield* storage.presignGet(key, { expiresInSeconds: 1 })
+          // Three seconds: the signature's time is in whole seconds, so a one-second link signed late in a
+          // second can be expired by the first fetch on a busy machine (seen in CI).
+          const url = yield* storage.presignGet(key, { expiresInSeconds: 3 })
           expect((yield* Effect.promise(() => fetch(url))).status).toBe(200)
           // Awaited, not slept: the link is refused once the clock passes its expiry (S3 counts whole seconds).
           const deadline = Date.now() + 20_000

@@ -215,7 +215,27 @@ export const layer: Layer.Layer<
 )
 
 /** Applies pending migrations (under the migrator's table lock, so concurrent starts are safe). */
-export const migrate = PgMigrator.run({ loader }).pipe(
+/** Tapline's advisory lock key for migrations (any fixed number no other code uses). */
+const MIGRATION_LOCK = 7_318_420_115
+
+/**
+ * Holds the migration lock for the scope, on a connection of its own. PgMigrator is not safe for two processes
+ * on a fresh database: both find no migrations table and both create it (one fails), and a process that finds
+ * the table locked skips its migrations and starts on a half-built schema. Two instances deployed at once
+ * (an API and a worker) hit it; the lock makes the second wait and then find everything applied. A session
+ * lock, not a transaction's: the migrator's first statement is expected to fail, which would abort one.
+ */
+const migrationLock = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const connection = yield* sql.reserve
+  yield* connection.execute("select pg_advisory_lock($1)", [MIGRATION_LOCK], undefined)
+  yield* Effect.addFinalizer(() =>
+    connection.execute("select pg_advisory_unlock($1)", [MIGRATION_LOCK], undefined).pipe(Effect.ignore)
+  )
+})
+
+export const migrate = Effect.zipRight(migrationLock, PgMigrator.run({ loader })).pipe(
+  Effect.scoped,
   Effect.tap((applied) =>
     applied.length > 0
       ? Effect.logInfo("migrations applied").pipe(
