@@ -135,8 +135,12 @@ describe("a real Prometheus", () => {
       await prom.waitFor("TaplineDown firing for the worker", async () =>
         (await firing(prom, "TaplineDown", workerTarget)) ? true : undefined
       )
-      const refused = await prom.waitFor("the wrong token's scrape", async () =>
-        (await prom.targets()).find((t) => t.labels.job === "wrong-token" && t.health === "down")
+      // Awaited until a scrape was refused for its token: on a busy machine one may have failed on its
+      // timeout first, which says nothing about the token.
+      const refused = await prom.waitFor("the wrong token's scrape refused with 401", async () =>
+        (await prom.targets()).find(
+          (t) => t.labels.job === "wrong-token" && t.health === "down" && t.lastError.includes("401")
+        )
       )
       expect(refused.lastError).toContain("401")
       step("TaplineDown firing")
