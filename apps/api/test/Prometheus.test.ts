@@ -122,12 +122,21 @@ describe("a real Prometheus", () => {
       step("servers ready")
       const prom = prometheus
 
-      // The scrape, with the token: both targets up.
-      const up = async (target: string) =>
-        (await prom.targets()).some((t) => t.labels.instance === target && t.health === "up")
-          ? true
-          : undefined
-      await prom.waitFor("both targets up", async () => (await up(apiTarget)) && (await up(workerTarget)))
+      // The scrape, with the token: both targets up. A target not up says why (the deadline's message).
+      const up = async (target: string) => {
+        const found = (await prom.targets()).find((t) => t.labels.job === JOB && t.labels.instance === target)
+        if (found?.health === "up") return true
+        throw new Error(
+          found === undefined
+            ? `${target} not a target yet`
+            : `${target} ${found.health}: ${found.lastError} (last scrape took ${found.lastScrapeDuration} s)`
+        )
+      }
+      await prom.waitFor(
+        "both targets up",
+        async () => (await up(apiTarget)) && (await up(workerTarget)),
+        60_000
+      )
       // The worker frozen (SIGSTOP): a writer that stores nothing and does not answer its scrape, as a wedged
       // process or a lost host does. TaplineDown says so.
       worker.child.kill("SIGSTOP")
