@@ -1,5 +1,6 @@
 import type { SendEmailCommand } from "@aws-sdk/client-sesv2"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { awsKeyPair } from "../Config/AwsKeyPair.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Email, EmailError } from "./Email.js"
 import type { SharedSettings } from "./EmailConfig.js"
@@ -122,29 +123,13 @@ export const layer = (options: SesOptions) => Layer.scoped(Email, make(options))
 
 export const config = Config.all({
   region: Config.string("SES_REGION").pipe(Config.withDefault("us-east-1")),
-  endpoint: Config.option(Config.url("SES_ENDPOINT").pipe(Config.map((url) => url.href))),
-  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
-  accessKeyId: Config.option(Config.string("SES_ACCESS_KEY_ID")),
-  secretAccessKey: Config.option(Config.redacted("SES_SECRET_ACCESS_KEY"))
+  endpoint: Config.option(Config.url("SES_ENDPOINT").pipe(Config.map((url) => url.href)))
 })
 
 export const fromConfig = (shared: SharedSettings) =>
   Effect.gen(function* () {
-    const { region, endpoint, accessKeyId, secretAccessKey } = yield* config
-    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
-      return yield* Effect.dieMessage(
-        "SES_ACCESS_KEY_ID and SES_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
-      )
-    }
-    return yield* make({
-      region,
-      endpoint,
-      credentials: Option.zipWith(accessKeyId, secretAccessKey, (accessKeyId, secretAccessKey) => ({
-        accessKeyId,
-        secretAccessKey
-      })),
-      ...shared
-    })
+    const { region, endpoint } = yield* config
+    return yield* make({ region, endpoint, credentials: yield* awsKeyPair("SES"), ...shared })
   })
 
 export const layerConfig = (shared: SharedSettings) => Layer.scoped(Email, fromConfig(shared))

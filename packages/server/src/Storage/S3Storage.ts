@@ -1,6 +1,7 @@
 import { Readable } from "node:stream"
 import type { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3"
 import { Chunk, Config, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { awsKeyPair } from "../Config/AwsKeyPair.js"
 import { contentDisposition } from "./ContentDisposition.js"
 import {
   type ObjectKey,
@@ -287,9 +288,6 @@ export const config = Config.all({
   region: Config.string("STORAGE_S3_REGION").pipe(Config.withDefault("us-east-1")),
   endpoint: endpointConfig,
   forcePathStyle: Config.boolean("STORAGE_S3_FORCE_PATH_STYLE").pipe(Config.withDefault(false)),
-  /** Both or neither; neither: the AWS SDK's default chain (environment, profile, instance role). */
-  accessKeyId: Config.option(Config.string("STORAGE_S3_ACCESS_KEY_ID")),
-  secretAccessKey: Config.option(Config.redacted("STORAGE_S3_SECRET_ACCESS_KEY")),
   maxAttempts: Config.integer().pipe(
     Config.validate({ message: "expected a positive integer", validation: (n) => n > 0 }),
     Config.nested("STORAGE_S3_MAX_ATTEMPTS"),
@@ -305,20 +303,8 @@ export const config = Config.all({
 /** S3 from STORAGE_S3_*: a missing bucket, or half a key pair, stops the start naming the variables. */
 export const layerConfig = Layer.unwrapEffect(
   Effect.gen(function* () {
-    const { bucket, accessKeyId, secretAccessKey, ...settings } = yield* config
+    const { bucket, ...settings } = yield* config
     if (Option.isNone(bucket)) return yield* Effect.dieMessage("STORAGE_PROVIDER=s3 needs STORAGE_S3_BUCKET")
-    if (Option.isSome(accessKeyId) !== Option.isSome(secretAccessKey)) {
-      return yield* Effect.dieMessage(
-        "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY go together (or neither, for the AWS default chain)"
-      )
-    }
-    return layer({
-      ...settings,
-      bucket: bucket.value,
-      credentials: Option.zipWith(accessKeyId, secretAccessKey, (id, secret) => ({
-        accessKeyId: id,
-        secretAccessKey: secret
-      }))
-    })
+    return layer({ ...settings, bucket: bucket.value, credentials: yield* awsKeyPair("STORAGE_S3") })
   })
 )
