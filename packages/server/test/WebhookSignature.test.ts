@@ -1,8 +1,8 @@
 import { FastCheck as fc } from "effect"
 import { Webhook } from "standardwebhooks"
 import { describe, expect, it } from "vitest"
-import { requestOf } from "../src/Webhooks/Delivery.js"
 import { newSecret, sign, signedHeaders } from "../src/Webhooks/Signature.js"
+import * as WebhookDestination from "../src/Webhooks/WebhookDestination.js"
 
 /*
  * Our Standard Webhooks signatures against the reference implementation (`standardwebhooks`): the same
@@ -26,15 +26,11 @@ describe("Standard Webhooks signatures", () => {
         const current = newSecret()
         const previous = newSecret()
         const now = new Date()
-        const request = requestOf({
-          kind: "webhook",
-          id,
-          eventType: type,
-          data: { value },
-          createdAt: now,
-          secrets: [current, previous],
+        const request = WebhookDestination.request(
+          { id, eventType: type, data: { value }, createdAt: now },
+          [current, previous],
           now
-        })
+        )
         for (const secret of [current, previous]) {
           const verified = new Webhook(secret).verify(request.body, request.headers) as { data: unknown }
           expect(verified.data).toEqual(JSON.parse(JSON.stringify({ value })))

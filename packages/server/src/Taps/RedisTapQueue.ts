@@ -16,10 +16,6 @@ import {
 } from "./TapQueue.js"
 import type { TapRecord } from "./TapRecord.js"
 
-export { STREAM_KEY } from "./RedisTapKeys.js"
-/** The PostgreSQL writer's group, under the name the tests and tools know it by. */
-export const GROUP = WRITER_GROUP
-
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
 
 /*

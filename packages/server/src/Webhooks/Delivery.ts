@@ -1,29 +1,10 @@
-import type { WebhookKind } from "@tapline/domain"
 import { Effect } from "effect"
 import type { OutboundClient } from "../Outbound/OutboundClient.js"
 import { categoryOf } from "../Outbound/OutboundErrors.js"
 import type { Outcome } from "../Outbox/Destination.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
-import * as ChatDestination from "./ChatDestination.js"
-import * as WebhookDestination from "./WebhookDestination.js"
 
 export type { Outcome } from "../Outbox/Destination.js"
-
-/** One message as an endpoint of `kind` receives it: a signed Standard Webhooks body, or a chat message. */
-export const requestOf = (message: {
-  readonly kind: WebhookKind
-  readonly id: string
-  readonly eventType: string
-  readonly data: Record<string, unknown>
-  readonly createdAt: Date
-  /** The current secret first, then the previous one during a rotation's overlap. */
-  readonly secrets: ReadonlyArray<string>
-  readonly now: Date
-}): { readonly headers: Record<string, string>; readonly body: string } => {
-  return message.kind === "webhook"
-    ? WebhookDestination.request(message, message.secrets, message.now)
-    : ChatDestination.request(message.kind, message)
-}
 
 /** The start of an answer's body, for the delivery log; the rest is not read. */
 const readSome = async (response: Response, limit: number) => {
