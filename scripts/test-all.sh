@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite against real PostgreSQL and Redis, from a fresh clone.
+# The whole test suite against real PostgreSQL, Redis and brokers (RabbitMQ, NATS, Kafka), from a fresh clone.
 #
 # Uses TEST_DATABASE_URL / TEST_REDIS_URL when set, else the usual local ports. When nothing answers there it
 # starts private servers of its own (own data folder and port, removed afterwards), installing Debian's
 # postgresql and redis-server packages first when it runs as root and they are missing. The tests also start
-# throwaway redis-server processes (Sentinel, Cluster, TLS) and need openssl, haproxy for the drain test and
-# prometheus for the scrape and alert test.
+# throwaway redis-server processes (Sentinel, Cluster, TLS) and private brokers, and need openssl, haproxy for
+# the drain test and prometheus for the scrape and alert test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -104,6 +104,13 @@ if [ -z "${PROMETHEUS_PATH:-}" ]; then
   PROMETHEUS_PATH=$(command -v prometheus || echo /usr/bin/prometheus)
   export PROMETHEUS_PATH
 fi
+# The stream tests start private brokers of their own: Debian's rabbitmq-server and nats-server, and an Apache
+# Kafka broker whose jars Maven fetches from Maven Central into a cache folder, run with Java 17
+# (packages/testing/src/{rabbitServer,natsServer,kafkaBroker}.ts).
+command -v rabbitmq-server >/dev/null 2>&1 || [ -x /usr/sbin/rabbitmq-server ] || apt_install rabbitmq-server
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+command -v mvn >/dev/null 2>&1 || apt_install maven
 # The passkey tests drive a real browser (playwright-core never downloads one).
 if [ -z "${CHROMIUM_PATH:-}" ]; then
   command -v chromium >/dev/null 2>&1 || apt_install chromium
