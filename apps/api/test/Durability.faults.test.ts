@@ -165,6 +165,15 @@ describe("durability under faults", () => {
           `stored ${[...stored.values()].reduce((a, b) => a + b, 0)}, missing ${missing.length}, duplicated ${duplicated.length}, ` +
           `stored but not served ${storedUnserved.length}, band counts ${counts?.counted} for ${counts?.taps} countable taps`
       )
+      // Lost (no answer within the client's 5 s, or a connection cut) by fault: on an overloaded machine the
+      // share of unanswered requests says which fault the redirect did not ride out.
+      const lostByPhase = new Map<string, number>()
+      for (const n of lost) lostByPhase.set(phaseOf.get(n)!, (lostByPhase.get(phaseOf.get(n)!) ?? 0) + 1)
+      const sentByPhase = new Map<string, number>()
+      for (const [, when] of phaseOf) sentByPhase.set(when, (sentByPhase.get(when) ?? 0) + 1)
+      console.log(
+        `lost by fault: ${[...sentByPhase].map(([when, n]) => `${when} ${lostByPhase.get(when) ?? 0}/${n}`).join(", ")}`
+      )
       if (missing.length > 0) {
         const byPhase = new Map<string, Array<number>>()
         for (const n of missing) byPhase.set(phaseOf.get(n)!, [...(byPhase.get(phaseOf.get(n)!) ?? []), n])

@@ -159,7 +159,7 @@ describe("a real Prometheus", () => {
       const shipped = groups.find((group) => group.name === "tapline")
       const copy = groups.find((group) => group.name === "tapline-quick")
       expect(shipped?.file).toBe(shippedRules)
-      expect(shipped?.rules.length).toBe(13)
+      expect(shipped?.rules.length).toBe(14)
       expect(copy?.rules.map((rule) => [rule.name, rule.query])).toEqual(
         shipped?.rules.map((rule) => [rule.name, rule.query])
       )

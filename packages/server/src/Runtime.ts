@@ -43,6 +43,7 @@ import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapQueue from "./Taps/RedisTapQueue.js"
 import * as RedisTapRecorder from "./Taps/RedisTapRecorder.js"
+import { TapSinkStatuses } from "./Taps/TapSinkStatus.js"
 import { TapStore } from "./Taps/TapStore.js"
 import * as TapWriter from "./Taps/TapWriter.js"
 import { TapWriterStatus } from "./Taps/TapWriterStatus.js"
@@ -94,7 +95,7 @@ export const BackendsLive = Layer.unwrapEffect(
           MemoryStreamLeases.layer
         )
   )
-).pipe(Layer.merge(TapWriterStatus.Default))
+).pipe(Layer.merge(TapWriterStatus.Default), Layer.merge(TapSinkStatuses.Default))
 
 /** pg-boss on the configured PostgreSQL; the memory queue when the database is the embedded one. */
 export const JobsLive = Layer.unwrapEffect(

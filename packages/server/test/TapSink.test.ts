@@ -1,9 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, type Scope } from "effect"
+import { readiness } from "../src/Health/Readiness.js"
 import { TapQueue, TapQueues } from "../src/Taps/TapQueue.js"
 import { TapRecorder } from "../src/Taps/TapRecorder.js"
 import * as TapSink from "../src/Taps/TapSink.js"
+import { TapSinkStatuses } from "../src/Taps/TapSinkStatus.js"
 import { TapStore } from "../src/Taps/TapStore.js"
 import * as TapWriter from "../src/Taps/TapWriter.js"
 import { Metrics, scrape } from "../src/Telemetry/Metrics.js"
@@ -136,6 +138,82 @@ const contract = (name: string, env: Effect.Effect<Record<string, string>, never
       )
     })
   })
+
+/** tapline_tap_sinks_failing, as the metrics endpoint says. */
+const failingGauge = Effect.gen(function* () {
+  const text = yield* scrape(yield* Metrics)
+  const line = text.split("\n").find((l) => l.startsWith("tapline_tap_sinks_failing "))
+  return line === undefined ? undefined : Number(line.split(" ").at(-1))
+})
+
+describe("a failing tap sink", () => {
+  layer(harness({ writer: false, env: { REDIS_URL: redisUrl } }), {
+    excludeTestServices: true,
+    timeout: 120_000
+  })((it) => {
+    it.scoped(
+      "is listed by readiness and counted while the process stays ready and the writer stores every tap; it recovers by itself",
+      () =>
+        Effect.gen(function* () {
+          const recorder = yield* TapRecorder
+          const statuses = yield* TapSinkStatuses
+          const t = yield* tenant({ events: [{ windows: show("failing-sink") }] })
+          let brokerDown = true
+          const seen = new Set<string>()
+          yield* Effect.forkScoped(
+            Layer.launch(
+              TapSink.layer({
+                name: "test-sink-failing",
+                // Suspended: a failed batch's effect is retried as it is, so the state is read per attempt.
+                handle: (delivery) =>
+                  Effect.suspend(() =>
+                    brokerDown
+                      ? Effect.fail(new Error("the broker does not answer"))
+                      : Effect.sync(() => {
+                          for (const tap of delivery.taps) if (tap.orgId === t.orgId) seen.add(tap.id)
+                        })
+                  )
+              })
+            )
+          )
+          yield* startWriter
+          expect(yield* failingGauge).toBe(0)
+          for (let i = 0; i < 10; i++) recorder.record(tapOf(t, `FAIL-${i % 5}`))
+          // The writer, in its own group, does not notice.
+          expect(yield* eventually(stored(t.orgId), (n) => n === 10, 30_000)).toBe(10)
+          const failing = yield* eventually(
+            Effect.sync(() => statuses.failing()),
+            (sinks) => sinks.some((sink) => sink.name === "test-sink-failing"),
+            30_000
+          )
+          expect(failing.find((sink) => sink.name === "test-sink-failing")?.lastError).toContain(
+            "the broker does not answer"
+          )
+          const ready = yield* readiness
+          expect(ready.status).toBe("ready")
+          expect(ready.checks).toMatchObject({ writer: "ok", "sink:test-sink-failing": "failing" })
+          expect(yield* failingGauge).toBe(1)
+
+          brokerDown = false
+          expect(
+            yield* eventually(
+              Effect.sync(() => seen.size),
+              (n) => n === 10,
+              30_000
+            )
+          ).toBe(10)
+          yield* eventually(
+            Effect.sync(() => statuses.failing()),
+            (sinks) => sinks.length === 0,
+            30_000
+          )
+          expect((yield* readiness).checks).toMatchObject({ "sink:test-sink-failing": "ok" })
+          expect(yield* failingGauge).toBe(0)
+        }),
+      120_000
+    )
+  })
+})
 
 contract("standalone Redis", Effect.succeed({ REDIS_URL: redisUrl }))
 contract(

@@ -9,6 +9,7 @@ import * as Redis from "../Redis/Redis.js"
 import { SinksBehind } from "../Taps/SinkBehind.js"
 import { TapQueue } from "../Taps/TapQueue.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
+import { TapSinkStatuses } from "../Taps/TapSinkStatus.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
 
 /** What a rule saw: whether its condition holds, and in words what the on-call engineer needs to know. */
@@ -104,6 +105,7 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
     const health = yield* Effect.cachedWithTTL((yield* TapQueue).health, "1 second")
     const jobs = yield* Jobs
     const sinks = yield* SinksBehind
+    const sinkStatuses = yield* TapSinkStatuses
     const lagMs = Duration.toMillis(alerts.lagThreshold)
     const window = recent(alerts.window)
     rules.push(
@@ -144,6 +146,21 @@ export const rulesOf = (options: { readonly writer: boolean; readonly recorder: 
           return behind.length > 0
             ? { firing: true, detail: `behind: ${behind.join(", ")} (cap ${config.taps.streamMaxEntries})` }
             : { firing: false, detail: "every sink is within TAP_STREAM_MAX_ENTRIES" }
+        })
+      },
+      {
+        name: "sink_failing",
+        summary: "A tap sink cannot deliver: its taps wait in the stream (a broker down?)",
+        observe: Effect.sync(() => {
+          const failing = sinkStatuses.failing()
+          return failing.length > 0
+            ? {
+                firing: true,
+                detail: failing
+                  .map((sink) => `${sink.name} for ${seconds(sink.failingSinceMs ?? 0)}: ${sink.lastError}`)
+                  .join("; ")
+              }
+            : { firing: false, detail: "every sink delivers" }
         })
       },
       {

@@ -6,6 +6,7 @@ import { checkReady } from "../Database/Database.js"
 import { Warming } from "../ReadModel/Warming.js"
 import * as Redis from "../Redis/Redis.js"
 import { TapRecorder } from "../Taps/TapRecorder.js"
+import { TapSinkStatuses } from "../Taps/TapSinkStatus.js"
 import { TapWriterStatus } from "../Taps/TapWriterStatus.js"
 import { Draining } from "./Draining.js"
 
@@ -51,7 +52,10 @@ export const readiness = Effect.gen(function* () {
   const journal: CheckStatus = journalState === "none" ? "not_configured" : journalState
   // Listed only while loading: a ready process's checks stay the four above.
   const warming = Object.fromEntries((yield* Warming).pending().map((what) => [what, "warming" as const]))
-  const checks = { database, redis, writer, journal, ...warming }
+  // Listed while sinks run here, and never what makes the process unready (TapSinkStatus.ts).
+  const sinks = (yield* TapSinkStatuses).all()
+  const sinkChecks = Object.fromEntries(sinks.map((sink) => [`sink:${sink.name}`, sink.state]))
+  const checks = { database, redis, writer, journal, ...sinkChecks, ...warming }
   if (Object.keys(warming).length > 0) return yield* new ServiceUnavailable({ checks })
   if (database === "failing" || redis === "failing" || writer === "failing" || journal === "failing") {
     return yield* new ServiceUnavailable({ checks })

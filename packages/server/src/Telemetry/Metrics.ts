@@ -93,6 +93,11 @@ const make = (enabled: boolean) => {
       "Email send attempts by provider and outcome (sent, transient, permanent)",
       ["provider", "outcome"]
     ),
+    brokerMessages: counter(
+      "tapline_broker_messages_total",
+      "Messages to brokers by broker kind and outcome (published, duplicate: dropped by the broker, failed)",
+      ["kind", "outcome"]
+    ),
     webhookDeliveries: counter(
       "tapline_webhook_deliveries_total",
       "Webhook and chat deliveries by endpoint kind and outcome (delivered, failed, gave_up)",
