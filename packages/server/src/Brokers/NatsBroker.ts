@@ -74,8 +74,20 @@ const chain = (error: unknown) => {
 /** A JetStream API error code (10059 stream not found…) that only a configuration change cures. */
 const PERMANENT_API_CODES = new Set([10054, 10059, 10039, 10060])
 
+/** Node's verdicts on a server certificate: wrong until someone changes the certificate or the trust. */
+const CERTIFICATE_CODES = new Set([
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID"
+])
+
 /**
- * Permanent: refused credentials or permissions, a message over the server's max_payload or the stream's
+ * Permanent: refused credentials or permissions, a certificate that does not verify, a server without TLS
+ * for a `tls://` URL, a message over the server's max_payload or the stream's
  * max_msg_size, a stream that does not exist, a subject the server calls invalid, any JetStream 4xx answer.
  * Everything else (refused or lost connections, timeouts, JetStream's 503s while it recovers) is transient.
  */
@@ -85,6 +97,8 @@ export const toBrokerError = (what: string, error: unknown): BrokerError => {
     const permanent =
       ["AuthorizationError", "UserAuthenticationExpiredError", "PermissionViolationError"].includes(e.name) ||
       e.name === "InvalidSubjectError" ||
+      CERTIFICATE_CODES.has(e.code as string) ||
+      /server does not support 'tls'/.test(e.message) ||
       (e.name === "InvalidArgumentError" && /max_payload/.test(e.message)) ||
       (e.name.endsWith("ApiError") || e.name.endsWith("NotFoundError")
         ? PERMANENT_API_CODES.has(e.code as number) || (typeof e.status === "number" && e.status < 500)
@@ -211,10 +225,10 @@ export const make = (options: NatsBrokerOptions) =>
     )
 
     const request = <A>(what: string, run: (nc: NatsConnection) => Promise<A>) =>
-      Effect.tryPromise({
-        try: () => connection().then(run),
-        catch: (error) => toBrokerError(what, error)
-      }).pipe(
+      Effect.tryPromise({ try: connection, catch: (error) => toBrokerError("connection", error) }).pipe(
+        Effect.flatMap((nc) =>
+          Effect.tryPromise({ try: () => run(nc), catch: (error) => toBrokerError(what, error) })
+        ),
         Effect.timeoutFail({
           duration: deadline,
           onTimeout: () => fail("transient", `NATS ${what} got no answer within ${deadline} ms`)
