@@ -176,8 +176,10 @@ export const make = (options: NatsBrokerOptions) =>
     let dialled: Dialled | undefined
     const open = async () => {
       dialled ??= await dial(host, port).catch((error) => {
-        const refused = categoryOf(error) === "refused by the outbound policy"
-        throw fail(refused ? "permanent" : "transient", `NATS ${host}:${port}: ${String(error)}`, error)
+        // The category only: what the name resolved to stays out of a message a tenant may read.
+        const category = categoryOf(error)
+        const failure = category === "refused by the outbound policy" ? "permanent" : "transient"
+        throw fail(failure, `NATS ${host}:${port}: ${category}`, error)
       })
       const address = dialled.address.includes(":") ? `[${dialled.address}]` : dialled.address
       const connection: ConnectionOptions = {
@@ -204,9 +206,11 @@ export const make = (options: NatsBrokerOptions) =>
     // One connection, opened on first use: a broker down at start is a transient error of that call, and once
     // open nats.js reconnects by itself. A connection nats.js closed is replaced by the next call.
     let current: Promise<Link> | undefined
+    let closed = false
     const connection = async () => {
       let link = await current
       if (link === undefined || link.nc.isClosed()) {
+        if (closed) throw fail("transient", "NATS module closed")
         const attempt = open().then(linkOf)
         current = attempt
         attempt.catch(() => {
@@ -219,9 +223,10 @@ export const make = (options: NatsBrokerOptions) =>
     }
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
+        closed = true
         const link = await current?.catch(() => undefined)
         await link?.nc.close().catch(() => {})
-      })
+      }).pipe(Effect.timeout(deadline), Effect.ignore)
     )
 
     const request = <A>(what: string, run: (nc: NatsConnection) => Promise<A>) =>
@@ -333,8 +338,8 @@ export const make = (options: NatsBrokerOptions) =>
             Duration.toMillis(backoff.max),
             Duration.toMillis(backoff.initial) * 2 ** Math.min(20, Math.max(0, deliveries - 1))
           )
-        yield* client
-        yield* request("consumer setup", async (nc) => {
+        // Also at every restart of the session below: a durable deleted by an operator comes back.
+        const ensureConsumer = request("consumer setup", async (nc) => {
           const config = {
             ack_policy: js.AckPolicy.Explicit,
             max_ack_pending: maxInFlight,
@@ -356,6 +361,9 @@ export const make = (options: NatsBrokerOptions) =>
             }
           )
         })
+        // A misconfiguration or a broker down at the start is the caller's to hear of.
+        yield* client
+        yield* ensureConsumer
 
         const one = (msg: JsMsg) =>
           Effect.gen(function* () {
@@ -372,6 +380,7 @@ export const make = (options: NatsBrokerOptions) =>
 
         // nats.js re-issues its pulls after a reconnection; a consume that ends or fails anyway starts over.
         const session = Effect.gen(function* () {
+          yield* ensureConsumer
           const source = yield* request("consume", (nc) =>
             js.jetstream(nc).consumers.get(options.stream.name, consumer.name)
           )
