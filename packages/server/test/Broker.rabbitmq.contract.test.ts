@@ -5,7 +5,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { freePort } from "@tapline/testing/ports"
 import { type RabbitServer, startRabbitServer } from "@tapline/testing/rabbitServer"
-import { Effect, Either, Redacted, type Scope } from "effect"
+import { Deferred, Effect, Either, Redacted, type Scope } from "effect"
 import { Connection, type SyncMessage } from "rabbitmq-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { BrokerError, BrokerShape, Dial } from "../src/Brokers/Broker.js"
@@ -96,14 +96,21 @@ const bodyText = (got: SyncMessage) =>
  * Every message in `queue` once at least `count` are there, left in it: read without acknowledging on a
  * channel of its own, then handed back to the queue (in order) when the channel closes.
  */
-const drain = async (queue: string, count: number): Promise<ReadonlyArray<SyncMessage>> => {
+const drain = async (
+  queue: string,
+  count: number,
+  timeoutMs = 60_000
+): Promise<ReadonlyArray<SyncMessage>> => {
   const channel = await admin.acquire()
+  const deadline = Date.now() + timeoutMs
   try {
     const read: SyncMessage[] = []
     for (;;) {
       const got = await channel.basicGet({ queue })
       if (got !== undefined) read.push(got)
       else if (read.length >= count) return read
+      else if (Date.now() > deadline)
+        throw new Error(`${queue}: ${read.length} of ${count} in ${timeoutMs} ms`)
       else await new Promise((r) => setTimeout(r, 50))
     }
   } finally {
@@ -202,6 +209,9 @@ describe("the RabbitMQ broker module", () => {
     await server.start()
     // Declared again as durable and topic: the broker refuses that for an exchange declared otherwise.
     await admin.exchangeDeclare({ exchange: channel, type: "topic", durable: true, passive: false })
+    // Recovered before the node takes connections: the count is final, transient messages are gone.
+    const { messageCount } = await admin.queueDeclare({ queue: `${channel}.capture`, passive: true })
+    expect(messageCount).toBe(messages.length)
     const kept = await drain(`${channel}.capture`, messages.length)
     expect(kept.map((got) => got.messageId)).toEqual(messages.map((m) => m.id))
   }, 120_000)
@@ -228,6 +238,43 @@ describe("the RabbitMQ broker module", () => {
     expect(Either.isLeft(tooLarge) && tooLarge.left).toMatchObject({ failure: "permanent" })
     expect(Either.isLeft(tooLarge) && tooLarge.left.message).toContain("PRECONDITION_FAILED")
   }, 90_000)
+
+  it("holds a failing message back before its redelivery, counts it, and goes on with the others", async () => {
+    const channel = `rabbit-backoff-${randomUUID().slice(0, 8)}`
+    const poison = message("band-p", 0)
+    const others = Array.from({ length: 5 }, (_, n) => message("band-q", n + 1))
+    const deliveries: Array<{ at: number; redeliveries: number; id: string | undefined }> = []
+    const handled = new Set<string>()
+    await run(
+      Effect.gen(function* () {
+        const broker = yield* make(options(channel, { retryDelay: "1 second" }))
+        const done = yield* Deferred.make<void>()
+        yield* broker.consume((received) =>
+          Effect.suspend(() => {
+            const id = JSON.parse(received.body).id as string
+            if (id === poison.id) {
+              deliveries.push({ at: Date.now(), redeliveries: received.redeliveries, id: received.id })
+              // Fails until every other message went through: they cannot be waiting behind it.
+              if (handled.size < others.length) return Effect.fail("not yet")
+              return Deferred.succeed(done, undefined)
+            }
+            handled.add(id)
+            return Effect.void
+          })
+        )
+        yield* broker.publish([poison, ...others])
+        yield* Deferred.await(done)
+      })
+    )
+    expect(deliveries.length).toBeGreaterThanOrEqual(2)
+    expect(deliveries[0]!.redeliveries).toBe(0)
+    expect(deliveries.slice(1).every((d) => d.redeliveries >= 1)).toBe(true)
+    // The module's own id for it, from the AMQP message id.
+    expect(deliveries.every((d) => d.id === poison.id)).toBe(true)
+    // Held back at least the retry delay each time (a lower bound: a slow machine only adds to it).
+    for (let n = 1; n < deliveries.length; n++)
+      expect(deliveries[n]!.at - deliveries[n - 1]!.at).toBeGreaterThanOrEqual(950)
+  }, 60_000)
 
   it("connects where the dial says, once per attempt, verifying TLS against the host; a refusal is permanent", async () => {
     const channel = `rabbit-dial-${randomUUID().slice(0, 8)}`

@@ -128,6 +128,7 @@ const DIAL_PLACEHOLDER = "broker.dial.invalid"
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve()
     const timer = setTimeout(resolve, ms)
     signal.addEventListener("abort", () => {
       clearTimeout(timer)
@@ -164,6 +165,21 @@ export const make = (options: RabbitBrokerOptions) =>
 
     // Why the connection is down, since it went down: a publish that times out reports it.
     let connectionFailure: unknown
+    // Waiting publishes and consumers, told at once when the connection fails for good.
+    const refusedWatchers = new Set<(error: unknown) => void>()
+    const connectionFailed = (error: unknown) => {
+      connectionFailure = error
+      if (isPermanent(error)) for (const watcher of refusedWatchers) watcher(error)
+    }
+    /** `run`, unless the connection is refused for good (credentials, the dial, a certificate): then at once. */
+    const unlessRefused = <A>(run: () => Promise<A>) =>
+      new Promise<A>((resolve, reject) => {
+        if (!connection.ready && isPermanent(connectionFailure)) return reject(connectionFailure)
+        refusedWatchers.add(reject)
+        run()
+          .then(resolve, reject)
+          .finally(() => refusedWatchers.delete(reject))
+      })
     let dialled: Dialled | undefined
     /*
      * rabbitmq-client opens its sockets itself, synchronously, with no factory to hand it ours. A `lookup`
@@ -183,10 +199,9 @@ export const make = (options: RabbitBrokerOptions) =>
       dial(host, port).then(
         (vetted) => {
           if (vetted.port !== port) {
-            connectionFailure = new OutboundRefused(
-              "the dial changed the broker's port, which AMQP cannot follow"
-            )
-            return callback(connectionFailure as Error, [])
+            const error = new OutboundRefused("the dial changed the broker's port, which AMQP cannot follow")
+            connectionFailed(error)
+            return callback(error, [])
           }
           dialled = vetted
           const family = Net.isIP(vetted.address) === 6 ? 6 : 4
@@ -194,7 +209,7 @@ export const make = (options: RabbitBrokerOptions) =>
           else callback(null, vetted.address, family)
         },
         (error: Error) => {
-          connectionFailure = error
+          connectionFailed(error)
           callback(error, [])
         }
       )
@@ -226,19 +241,13 @@ export const make = (options: RabbitBrokerOptions) =>
       heartbeat: 30
     })
     connection.on("error", (error) => {
-      connectionFailure = error
+      connectionFailed(error)
       log(`RabbitMQ connection: ${describe(error)}`)
     })
     connection.on("connection", () => {
       connectionFailure = undefined
     })
     connection.on("connection.blocked", (reason) => log(`RabbitMQ blocks publishing: ${reason}`))
-    yield* Effect.addFinalizer(() =>
-      Effect.tryPromise(() => connection.close()).pipe(
-        Effect.timeout(timeoutMs),
-        Effect.catchAll(() => Effect.sync(() => connection.unsafeDestroy()))
-      )
-    )
 
     const failure = (cause: unknown): BrokerError => {
       // A timeout or a closed channel says nothing; the connection's own failure says why.
@@ -258,7 +267,17 @@ export const make = (options: RabbitBrokerOptions) =>
       maxAttempts: 1,
       exchanges: [{ exchange, type: "topic", durable: true, passive: !declare }]
     })
-    yield* Effect.addFinalizer(() => Effect.promise(() => publisher.close().catch(() => {})))
+    yield* Effect.addFinalizer(() =>
+      Effect.tryPromise(async () => {
+        // Not connected: the publisher's channel is waiting for a connection; ending it ends that wait.
+        if (!connection.ready) return connection.unsafeDestroy()
+        await publisher.close().catch(() => {})
+        await connection.close()
+      }).pipe(
+        Effect.timeout(timeoutMs),
+        Effect.catchAll(() => Effect.sync(() => connection.unsafeDestroy()))
+      )
+    )
 
     const envelopeOf = (message: BrokerMessage): Envelope => ({
       exchange,
@@ -274,7 +293,9 @@ export const make = (options: RabbitBrokerOptions) =>
       Effect.tryPromise({
         // One channel, written in the order given: the broker keeps that order into each queue.
         try: () =>
-          Promise.all(messages.map((m) => publisher.send(envelopeOf(m), Buffer.from(m.body, "utf8")))),
+          unlessRefused(() =>
+            Promise.all(messages.map((m) => publisher.send(envelopeOf(m), Buffer.from(m.body, "utf8"))))
+          ),
         catch: failure
       }).pipe(
         Effect.timeoutFail({
@@ -335,18 +356,27 @@ export const make = (options: RabbitBrokerOptions) =>
         // Returns once the queue is declared and bound (a publish after it reaches it), fails when that is
         // refused for good, and otherwise leaves the consumer retrying on its own.
         const ready = yield* Effect.async<boolean, BrokerError>((resume) => {
-          const onReady = () => resume(Effect.succeed(true))
+          const settle = (outcome: Effect.Effect<boolean, BrokerError>) => {
+            stopWatching()
+            resume(outcome)
+          }
+          const onReady = () => settle(Effect.succeed(true))
+          const onRefused = (error: unknown) => settle(Effect.fail(failure(error)))
           const onError = (error: unknown) => {
             const failed = failure(error)
-            if (failed.failure === "permanent") resume(Effect.fail(failed))
+            if (failed.failure === "permanent") settle(Effect.fail(failed))
             else log(`RabbitMQ consumer of ${queue}: ${failed.message}`)
+          }
+          const stopWatching = () => {
+            consumer.off("ready", onReady)
+            consumer.off("error", onError)
+            refusedWatchers.delete(onRefused)
           }
           consumer.once("ready", onReady)
           consumer.on("error", onError)
-          return Effect.sync(() => {
-            consumer.off("ready", onReady)
-            consumer.off("error", onError)
-          })
+          refusedWatchers.add(onRefused)
+          if (!connection.ready && isPermanent(connectionFailure)) onRefused(connectionFailure)
+          return Effect.sync(stopWatching)
         }).pipe(Effect.timeoutTo({ duration: timeoutMs, onSuccess: () => true, onTimeout: () => false }))
         if (!ready) log(`RabbitMQ consumer of ${queue} is not ready yet; it keeps trying`)
         consumer.on("error", (error) => log(`RabbitMQ consumer of ${queue}: ${describe(error)}`))
