@@ -65,7 +65,8 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
-  await admin?.close()
+  // A test that timed out may still hold a channel: the node goes whatever the client does.
+  admin?.unsafeDestroy()
   await server?.dispose()
   if (certDir !== undefined) Fs.rmSync(certDir, { recursive: true, force: true })
 }, 120_000)

@@ -129,11 +129,11 @@ export interface RabbitServer {
   readonly nodename: string
   /** How long the last start took until AMQP answered, for the notes and a slow machine's log. */
   readonly lastStartMs: () => number
-  /** A planned stop (SIGTERM: the node closes connections and syncs its queues); connections are refused after. */
+  /** A planned stop (SIGTERM: the node closes connections, syncs its queues); connections refused after. */
   readonly stop: () => Promise<void>
   /** SIGKILL to the node and its script: a crash. */
   readonly kill: () => Promise<void>
-  /** Starts it again after `stop` or `kill`: same name, port and data, so durable queues and messages survive. */
+  /** Starts again after `stop` or `kill`: same name, port and data (durable queues and messages survive). */
   readonly start: () => Promise<void>
   readonly dispose: () => Promise<void>
 }
@@ -190,18 +190,18 @@ export const startRabbitServer = async (options: RabbitServerOptions = {}): Prom
   }
   let startedMs = 0
   let child: ChildProcess | undefined
-  const exited = (process: ChildProcess) => process.exitCode !== null || process.signalCode !== null
+  const exited = (node: ChildProcess) => node.exitCode !== null || node.signalCode !== null
   const launch = async () => {
     const began = Date.now()
     // Its own process group, so `kill` reaches the Erlang VM the script started, not the script alone.
-    const process = spawn(SERVER_SCRIPT, [], { env, cwd: dir, detached: true, stdio: "ignore" })
-    process.on("error", () => {})
-    child = process
+    const node = spawn(SERVER_SCRIPT, [], { env, cwd: dir, detached: true, stdio: "ignore" })
+    node.on("error", () => {})
+    child = node
     const deadline = began + READY_TIMEOUT_MS
     let last: unknown
     for (;;) {
-      if (exited(process)) {
-        throw new Error(`private rabbitmq-server exited during start (${process.exitCode}): ${logTail(dir)}`)
+      if (exited(node)) {
+        throw new Error(`private rabbitmq-server exited during start (${node.exitCode}): ${logTail(dir)}`)
       }
       try {
         await probeAmqp(port)
@@ -217,18 +217,18 @@ export const startRabbitServer = async (options: RabbitServerOptions = {}): Prom
       await new Promise((r) => setTimeout(r, 250))
     }
   }
-  const signalGroup = (process: ChildProcess, signal: NodeJS.Signals) => {
+  const signalGroup = (node: ChildProcess, signal: NodeJS.Signals) => {
     try {
-      if (process.pid !== undefined) globalThis.process.kill(-process.pid, signal)
+      if (node.pid !== undefined) process.kill(-node.pid, signal)
     } catch {
       // already gone
     }
   }
-  const waitExit = (process: ChildProcess, timeoutMs: number) =>
+  const waitExit = (node: ChildProcess, timeoutMs: number) =>
     new Promise<boolean>((resolve) => {
-      if (exited(process)) return resolve(true)
+      if (exited(node)) return resolve(true)
       const timer = setTimeout(() => resolve(false), timeoutMs)
-      process.once("exit", () => {
+      node.once("exit", () => {
         clearTimeout(timer)
         resolve(true)
       })
@@ -248,25 +248,31 @@ export const startRabbitServer = async (options: RabbitServerOptions = {}): Prom
       await new Promise((r) => setTimeout(r, 100))
     }
   }
+  // A test process that dies (a timeout, a killed worker) must not leave an Erlang VM running.
+  const killOnExit = () => {
+    if (child !== undefined && !exited(child)) signalGroup(child, "SIGKILL")
+  }
+  process.on("exit", killOnExit)
   const kill = async () => {
-    const process = child
-    if (process === undefined || exited(process)) return
-    signalGroup(process, "SIGKILL")
-    await waitExit(process, STOP_TIMEOUT_MS)
+    const node = child
+    if (node === undefined || exited(node)) return
+    signalGroup(node, "SIGKILL")
+    await waitExit(node, STOP_TIMEOUT_MS)
     await refused()
   }
   const stop = async () => {
-    const process = child
-    if (process === undefined || exited(process)) return
+    const node = child
+    if (node === undefined || exited(node)) return
     // The script traps SIGTERM and passes it to the VM, which stops RabbitMQ in order.
-    process.kill("SIGTERM")
-    if (!(await waitExit(process, STOP_TIMEOUT_MS))) signalGroup(process, "SIGKILL")
-    await waitExit(process, STOP_TIMEOUT_MS)
+    node.kill("SIGTERM")
+    if (!(await waitExit(node, STOP_TIMEOUT_MS))) signalGroup(node, "SIGKILL")
+    await waitExit(node, STOP_TIMEOUT_MS)
     await refused()
   }
   try {
     await launch()
   } catch (error) {
+    process.off("exit", killOnExit)
     Fs.rmSync(dir, { recursive: true, force: true })
     throw error
   }
@@ -282,6 +288,7 @@ export const startRabbitServer = async (options: RabbitServerOptions = {}): Prom
     },
     dispose: async () => {
       await stop()
+      process.off("exit", killOnExit)
       Fs.rmSync(dir, { recursive: true, force: true })
     }
   }

@@ -151,7 +151,16 @@ export const make = (options: RabbitBrokerOptions) =>
     const declare = options.declare ?? true
     const dial = options.dial ?? dialAsNamed
     const exchange = options.exchange
-    const url = new URL(Redacted.value(options.url))
+    // The URL carries the password: neither error repeats it.
+    const url = yield* Effect.try({
+      try: () => new URL(Redacted.value(options.url)),
+      catch: () =>
+        new BrokerError({
+          broker: "rabbitmq",
+          failure: "permanent",
+          message: "the broker URL does not parse"
+        })
+    })
     const secure = url.protocol === "amqps:"
     if (!secure && url.protocol !== "amqp:") {
       return yield* new BrokerError({
@@ -171,7 +180,7 @@ export const make = (options: RabbitBrokerOptions) =>
       connectionFailure = error
       if (isPermanent(error)) for (const watcher of refusedWatchers) watcher(error)
     }
-    /** `run`, unless the connection is refused for good (credentials, the dial, a certificate): then at once. */
+    /** `run`, unless the connection is refused for good (credentials, dial, certificate): fails at once. */
     const unlessRefused = <A>(run: () => Promise<A>) =>
       new Promise<A>((resolve, reject) => {
         if (!connection.ready && isPermanent(connectionFailure)) return reject(connectionFailure)
