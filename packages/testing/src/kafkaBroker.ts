@@ -115,7 +115,8 @@ const waitForBroker = async (port: number, child: ChildProcess, log: string, dea
     } catch {
       // Not listening or not ready yet.
     }
-    if (Date.now() > deadline) throw new Error(`the Kafka broker on port ${port} did not start:\n${tail(log)}`)
+    if (Date.now() > deadline)
+      throw new Error(`the Kafka broker on port ${port} did not start:\n${tail(log)}`)
     await new Promise((r) => setTimeout(r, 250))
   }
 }
@@ -132,6 +133,14 @@ export interface KafkaBroker {
   /** `127.0.0.1:port`, for a client's bootstrap brokers. */
   readonly bootstrap: string
   readonly port: number
+  /**
+   * A second listener, advertised at `advertisedPort`, where nothing listens until a test puts a relay
+   * there forwarding to `port`: clients that bootstrap through the relay then reach the broker only
+   * through it, so the relay sees every request they send.
+   */
+  readonly relay: { readonly port: number; readonly advertisedPort: number }
+  /** The broker's log dir: `<topic>-<partition>/*.log` hold the record batches as stored. */
+  readonly dataDir: string
   /** SIGTERM: a controlled shutdown; resolves once the process exited. */
   readonly stop: () => Promise<void>
   /** SIGKILL: a crash. */
@@ -152,19 +161,25 @@ export const startKafkaBroker = async (
   const libs = await kafkaLibs()
   const classpath = Path.join(libs, "*")
   const [port, controllerPort] = [await freePort(), await freePort()]
+  const relay = { port: await freePort(), advertisedPort: await freePort() }
   const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-kafka-"))
   const config = Path.join(dir, "server.properties")
   const log = Path.join(dir, "broker.log")
+  const dataDir = Path.join(dir, "data")
   const properties: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": "1",
     "controller.quorum.bootstrap.servers": `127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: [
+      `PLAINTEXT://127.0.0.1:${port}`,
+      `CONTROLLER://127.0.0.1:${controllerPort}`,
+      `RELAY://127.0.0.1:${relay.port}`
+    ].join(","),
+    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port},RELAY://127.0.0.1:${relay.advertisedPort}`,
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-    "log.dirs": Path.join(dir, "data"),
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,RELAY:PLAINTEXT",
+    "log.dirs": dataDir,
     "num.partitions": "3",
     // Topics exist only when someone creates them, so a module's "create it" option is what is tested.
     "auto.create.topics.enable": "false",
@@ -178,7 +193,12 @@ export const startKafkaBroker = async (
     "group.initial.rebalance.delay.ms": "0",
     ...options.properties
   }
-  Fs.writeFileSync(config, Object.entries(properties).map(([k, v]) => `${k}=${v}\n`).join(""))
+  Fs.writeFileSync(
+    config,
+    Object.entries(properties)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join("")
+  )
   const clusterId = randomBytes(16).toString("base64url")
   const tool = ["-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId]
   await run("java", [...jvm, ...tool, "-c", config])
@@ -216,6 +236,8 @@ export const startKafkaBroker = async (
   return {
     bootstrap: `127.0.0.1:${port}`,
     port,
+    relay,
+    dataDir,
     stop,
     kill,
     start: async () => {
