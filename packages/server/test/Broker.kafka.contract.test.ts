@@ -94,12 +94,27 @@ const readAll = async (topic: string, count: number): Promise<ReadonlyArray<Read
   }
 }
 
+/** Publishes with a bare producer; right after a broker restart a send can hang, so each try is bounded. */
 const publishRaw = async (topic: string, bodies: ReadonlyArray<string>) => {
-  const producer = new Producer({ ...client(), serializers: stringSerializers })
-  try {
-    await producer.send({ messages: bodies.map((value) => ({ topic, value })), acks: ProduceAcks.ALL })
-  } finally {
-    await producer.close()
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    const producer = new Producer({ ...client(), serializers: stringSerializers })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([
+        producer.send({ messages: bodies.map((value) => ({ topic, value })), acks: ProduceAcks.ALL }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("publishRaw: no acknowledgement in 10 s")), 10_000)
+        })
+      ])
+      return
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      console.log(`publishRaw tries again: ${error}`)
+    } finally {
+      clearTimeout(timer)
+      producer.close(true, () => {})
+    }
   }
 }
 

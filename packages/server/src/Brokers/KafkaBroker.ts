@@ -93,7 +93,9 @@ const kafkaError = (what: string, topicIsCreated: boolean) => (cause: unknown) =
 
 /** Closes a client of the library, ignoring its errors, and waits no longer than a broker that is away allows. */
 const closeQuietly = (close: (done: () => void) => void) =>
+  // Interruptible, or the timeout could not end it inside a release (which runs uninterruptibly).
   Effect.async<void>((resume) => close(() => resume(Effect.void))).pipe(
+    Effect.interruptible,
     Effect.timeout("5 seconds"),
     Effect.ignore
   )
@@ -308,6 +310,9 @@ export const make = (options: KafkaOptions) =>
                 }),
               catch: kafkaError("subscribing", createTopic)
             }).pipe(
+              // An acquisition runs uninterruptibly: without this the timeout below would wait for a join
+              // that never settles (seen when the broker came back in the middle of one).
+              Effect.interruptible,
               // Joining may wait out a rebalance (a member gone with the broker times out after the session
               // timeout), never longer: a join that never answers is tried again from the start.
               Effect.timeoutFail({
@@ -322,11 +327,53 @@ export const make = (options: KafkaOptions) =>
             ),
             (stream) => closeQuietly((done) => stream.close(done))
           )
-          yield* Stream.fromAsyncIterable(stream, kafkaError("consuming", createTopic)).pipe(
-            Stream.runForEach((message) => handleOne(handle, message))
+          const progress = { at: Date.now(), busy: false }
+          const reading = Stream.fromAsyncIterable(stream, kafkaError("consuming", createTopic)).pipe(
+            Stream.runForEach((message) =>
+              Effect.acquireUseRelease(
+                Effect.sync(() => {
+                  progress.busy = true
+                }),
+                () => handleOne(handle, message),
+                () =>
+                  Effect.sync(() => {
+                    progress.at = Date.now()
+                    progress.busy = false
+                  })
+              )
+            )
           )
+          yield* Effect.raceFirst(reading, watchdog(consumer, progress))
         })
       )
+
+    // The library's stream has been seen to go quiet after a broker restart, joined but fetching nothing:
+    // when nothing came for a while though the group has messages waiting, the session starts again.
+    const watchdog = (
+      consumer: Consumer<string, string, string, string>,
+      progress: { readonly at: number; readonly busy: boolean }
+    ) =>
+      Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep("5 seconds")
+          if (progress.busy || Date.now() - progress.at < 20_000) continue
+          const waiting = yield* Effect.tryPromise(async () => {
+            const ends = (await consumer.listOffsets({ topics: [options.topic] })).get(options.topic) ?? []
+            const partitions = ends.map((_, partition) => partition)
+            const committed =
+              (await consumer.listCommittedOffsets({ topics: [{ topic: options.topic, partitions }] })).get(
+                options.topic
+              ) ?? []
+            return ends.some((end, partition) => end > (committed[partition] ?? -1n) && end > 0n)
+          }).pipe(Effect.orElseSucceed(() => false))
+          if (waiting)
+            return yield* new BrokerError({
+              broker: "kafka",
+              failure: "transient",
+              message: "Kafka consuming stalled: no message for 20 s though the group has messages waiting"
+            })
+        }
+      })
 
     const consume: BrokerShape["consume"] = (handle) =>
       session(handle).pipe(
