@@ -1,5 +1,5 @@
 import { Ajv } from "ajv"
-import { CloudEvent, HTTP, Kafka } from "cloudevents"
+import { CloudEvent, HTTP, Kafka, type KafkaMessage } from "cloudevents"
 import { FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import type { BrokerMessage } from "../src/Brokers/Broker.js"
@@ -53,7 +53,13 @@ const checked = (message: BrokerMessage) => {
   const overHttp = HTTP.toEvent({ headers, body: message.body }) as CloudEvent<unknown>
   expect(overHttp.id).toBe(message.id)
   expect(overHttp.data).toEqual(parsed.data)
-  const overKafka = Kafka.toEvent({ headers, key: message.key, value: message.body, body: message.body })
+  const kafkaMessage: KafkaMessage<string> = {
+    headers,
+    key: message.key,
+    value: message.body,
+    body: message.body
+  }
+  const overKafka = Kafka.toEvent(kafkaMessage)
   expect((overKafka as CloudEvent<unknown>).type).toBe(message.type)
   const validate = validators.get(type)
   expect(validate, `a schema for ${type}`).toBeDefined()

@@ -133,7 +133,9 @@ const reasonOf = (error: ParseResult.ParseError): string => {
   return oneLine(parts.join("; "), MAX_REASON)
 }
 
-const decodeEvent = Schema.decodeUnknownEither(Registration, { errors: "all", onExcessProperty: "ignore" })
+const options = { errors: "all", onExcessProperty: "ignore" } as const
+const decodeRegistered = Schema.decodeUnknownEither(Registered, options)
+const decodeUnregistered = Schema.decodeUnknownEither(Unregistered, options)
 
 const invalid = (reason: string) => Either.left(new InvalidRegistration({ reason }))
 
@@ -150,5 +152,19 @@ export const decode = (body: string | Uint8Array): Either.Either<Registration, I
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
     return invalid("the message is not a JSON object (a structured CloudEvent is one)")
   if (depthOver(parsed, MAX_DEPTH)) return invalid(`the message nests deeper than ${MAX_DEPTH} levels`)
-  return Either.mapLeft(decodeEvent(parsed), (error) => new InvalidRegistration({ reason: reasonOf(error) }))
+  // By type first: a union would report each member's mismatch, and the reason must name the real one.
+  const type = (parsed as { type?: unknown }).type
+  const decoded: Either.Either<Registration, ParseResult.ParseError> | undefined =
+    type === REGISTERED
+      ? decodeRegistered(parsed)
+      : type === UNREGISTERED
+        ? decodeUnregistered(parsed)
+        : undefined
+  if (decoded === undefined)
+    return invalid(
+      type === undefined
+        ? "type: is missing"
+        : `type: must be ${REGISTERED} or ${UNREGISTERED}, not ${oneLine(JSON.stringify(type), 80)}`
+    )
+  return Either.mapLeft(decoded, (error) => new InvalidRegistration({ reason: reasonOf(error) }))
 }
