@@ -1,4 +1,4 @@
-import { BandUid, Email, hasControlCharacters } from "@tapline/domain"
+import { BandUid, Email, hasControlCharacters, stripControlCharacters } from "@tapline/domain"
 import { Data, Either, ParseResult, Schema } from "effect"
 import { RFC3339 } from "./Payloads.js"
 
@@ -119,7 +119,7 @@ const depthOver = (value: unknown, limit: number): boolean => {
 
 const oneLine = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, " ")
-  const clean = hasControlCharacters(flat) ? flat.replace(/[\p{Cc}]/gu, "") : flat
+  const clean = stripControlCharacters(flat)
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean
 }
 

@@ -1,6 +1,6 @@
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { NotFound, TaplineApi } from "@tapline/domain"
+import { NotFound, stripControlCharacters, TaplineApi } from "@tapline/domain"
 import { Effect } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { jsonSchema } from "./Schemas.js"
@@ -10,8 +10,7 @@ const CACHE_CONTROL = "public, max-age=3600"
 
 /** A type as the 404 names it: the file asked for, bounded and printable, never a megabyte echoed back. */
 const shown = (file: string) => {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: replacing them is the point
-  const printable = file.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")
+  const printable = stripControlCharacters(file)
   return printable.length > 100 ? `${printable.slice(0, 99)}…` : printable
 }
 
