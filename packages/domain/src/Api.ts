@@ -15,6 +15,7 @@ import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
+import { SchemasApi } from "./SchemasApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { SetupApi } from "./SetupApi.js"
 import { TagsApi } from "./TagsApi.js"
@@ -49,6 +50,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(PasskeysApi)
   .add(SetupApi)
   .add(EmailSignInApi)
+  .add(SchemasApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -50,6 +50,7 @@ import { OrganizationsHandlers } from "../Organizations/OrganizationsHandlers.js
 import { Quotas } from "../Quotas/Quotas.js"
 import { Setup } from "../Setup/Setup.js"
 import { SetupHandlers } from "../Setup/SetupHandlers.js"
+import { SchemasHandlers } from "../Streams/SchemasHandlers.js"
 import { Tags } from "../Tags/Tags.js"
 import { TagsHandlers } from "../Tags/TagsHandlers.js"
 import { TapStore } from "../Taps/TapStore.js"
@@ -103,7 +104,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     OAuthProvidersHandlers,
     PasskeysHandlers,
     SetupHandlers,
-    EmailSignInHandlers
+    EmailSignInHandlers,
+    SchemasHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
