@@ -39,6 +39,7 @@ import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
 import * as Banner from "./Setup/Banner.js"
 import * as StorageProviders from "./Storage/providers.js"
+import * as PlatformSinks from "./Streams/PlatformSinks.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
 import * as MemoryTapPipeline from "./Taps/MemoryTapPipeline.js"
 import * as RedisTapQueue from "./Taps/RedisTapQueue.js"
@@ -152,7 +153,10 @@ export const ReadModelLive = ReadModelFresh.pipe(Layer.provideMerge(Projector.De
 /** The redirect's handler: Redis (or memory) only, no admin middleware. */
 export const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
 
-export const WriterLive = TapWriter.layer.pipe(Layer.provide(TapStore.Default))
+/** The tap writer, and the platform's broker destinations beside it (each a sink of the same stream). */
+export const WriterLive = Layer.merge(TapWriter.layer, PlatformSinks.layer).pipe(
+  Layer.provide(TapStore.Default)
+)
 
 /** Each feature's job workers and schedules (its `*Workers.ts`), and the platform's own partition upkeep. */
 const FeatureWorkersLive = Layer.mergeAll(

@@ -1084,6 +1084,15 @@ const specs: ReadonlyArray<Spec> = [
     prepare: () => Effect.succeed({ path: "/api/v1/invitations/tli_unknown/accept" })
   },
   {
+    // Public: a stream consumer validates what it receives against these.
+    name: "schemas.get",
+    method: "GET",
+    min: "ADMIN",
+    success: 200,
+    expected: everyone(200),
+    prepare: () => Effect.succeed({ path: "/api/v1/schemas/tap.created.json" })
+  },
+  {
     // Public: the sign-in page's buttons.
     name: "oauth.providers",
     method: "GET",

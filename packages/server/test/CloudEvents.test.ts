@@ -142,9 +142,9 @@ describe("CloudEvents rendering", () => {
     )
   })
 
-  it("a tap is a tapline.tap.created event keyed by its band, carrying the webhook fields only", () => {
+  it("a tap is a tapline.tap.created event keyed by its band's uid, carrying the webhook fields only", () => {
     const message = CloudEvents.tap(ORIGIN, ORG, tapRecord())
-    expect(message).toMatchObject({ id: tapRecord().id, type: "tapline.tap.created", key: BAND })
+    expect(message).toMatchObject({ id: tapRecord().id, type: "tapline.tap.created", key: "BAND-0001" })
     const event = checked(message)
     expect(event.time).toBe("2026-07-01T19:30:00.123Z")
     expect(event.data).toEqual({
@@ -163,7 +163,7 @@ describe("CloudEvents rendering", () => {
       expect(message.body).not.toContain(secret)
   })
 
-  it("a tap whose band has no row yet is keyed by its uid, in the event it is being assigned to", () => {
+  it("a tap whose band has no row yet has the same key, in the event it is being assigned to", () => {
     const message = CloudEvents.tap(
       ORIGIN,
       ORG,
@@ -319,7 +319,7 @@ describe("CloudEvents rendering, any input", () => {
             "data"
           ].sort()
         )
-        expect(message.key).toBe(record.bandId ?? record.bandUid)
+        expect(message.key).toBe(record.bandUid)
         // The body is what a broker stores: no byte of the address or user agent is in it when they are
         // long enough not to occur by chance.
         for (const secret of [record.ua, record.ip, record.url])

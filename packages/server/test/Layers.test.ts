@@ -61,9 +61,9 @@ describe("layer rules", () => {
   })
 
   it("govern a new folder from its first file: a feature, which the layers below may not import", () => {
-    expect(refusal("Brokers/Probe.ts", "../Http/HttpApp.js")).toMatch(/^a feature imports only/)
-    expect(refusal("Config/Probe.ts", "../Brokers/Kafka.js")).toMatch(/^the platform imports only/)
-    expect(refusal("Brokers/Probe.ts", "../Taps/TapSink.js")).toBeNull()
+    expect(refusal("Newfeature/Probe.ts", "../Http/HttpApp.js")).toMatch(/^a feature imports only/)
+    expect(refusal("Config/Probe.ts", "../Newfeature/Thing.js")).toMatch(/^the platform imports only/)
+    expect(refusal("Newfeature/Probe.ts", "../Taps/TapSink.js")).toBeNull()
   })
 
   it("let the allowed imports through", () => {

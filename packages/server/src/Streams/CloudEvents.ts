@@ -11,8 +11,9 @@ import type { TapRecord } from "../Taps/TapRecord.js"
  * - `source` is `/organizations/<organization id>`, a URI-reference: which tenant the event belongs to,
  *   stable across renames (the slug, which an owner may change, only routes: BrokerMessage.organizationSlug).
  * - `type` is `tapline.<event type>`, e.g. `tapline.tap.created`.
- * - `subject` and the message key are the resource the event is about: a tap's band (its id, or its uid
- *   while the band has no row yet), else the event, export or endpoint the data names.
+ * - `subject` and the message key are the resource the event is about: a tap's band by its uid (the `bandId`
+ *   the wristband's URL carries, which it has from its first tap, before a band row exists: one key for all
+ *   of a band's taps keeps them in one partition, in order), else the event, export or endpoint the data names.
  * - `dataschema` is the absolute URL of the type's JSON Schema on the public origin (Schemas.ts serves it).
  */
 
@@ -77,7 +78,7 @@ export const tap = (origin: URL, organization: Organization, record: TapRecord):
   render(origin, organization, {
     type: "tap.created",
     id: record.id,
-    key: record.bandId ?? record.bandUid,
+    key: record.bandUid,
     time: new Date(record.at),
     data: tapData(record)
   })
@@ -143,7 +144,7 @@ export const outbox = (
       return render(origin, organization, {
         type: "tap.created",
         id: data.id,
-        key: text(data.bandId) ?? data.bandUid,
+        key: data.bandUid,
         time: at,
         data
       })
