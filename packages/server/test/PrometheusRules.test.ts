@@ -18,7 +18,7 @@ describe("Prometheus alerting rules", () => {
       cwd: rules,
       encoding: "utf8"
     })
-    expect(check).toContain("SUCCESS: 13 rules found")
+    expect(check).toContain("SUCCESS: 14 rules found")
     const tested = execFileSync(promtool, ["test", "rules", "tapline-rules.test.yml"], {
       cwd: rules,
       encoding: "utf8"
