@@ -54,7 +54,12 @@ export const readiness = Effect.gen(function* () {
   const warming = Object.fromEntries((yield* Warming).pending().map((what) => [what, "warming" as const]))
   // Listed while sinks run here, and never what makes the process unready (TapSinkStatus.ts).
   const sinks = (yield* TapSinkStatuses).all()
-  const sinkChecks = Object.fromEntries(sinks.map((sink) => [`sink:${sink.name}`, sink.state]))
+  const sinkChecks = Object.fromEntries(
+    sinks.map((sink): [string, CheckStatus] => [
+      `sink:${sink.name}`,
+      sink.state === "not_running" ? "not_configured" : sink.state
+    ])
+  )
   const checks = { database, redis, writer, journal, ...sinkChecks, ...warming }
   if (Object.keys(warming).length > 0) return yield* new ServiceUnavailable({ checks })
   if (database === "failing" || redis === "failing" || writer === "failing" || journal === "failing") {
