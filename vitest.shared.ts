@@ -16,8 +16,12 @@ export const project = (name: string) =>
     test: {
       name,
       include: ["test/**/*.test.ts"],
-      // Fails the run when it leaves keys without a TTL in the shared Redis (issue 26, 7c).
-      globalSetup: [source("./packages/testing/src/leftoverKeys.ts")],
+      // Fails the run when it leaves keys without a TTL in the shared Redis (issue 26, 7c); then the run's
+      // shared brokers (issue 32), after the run id is set.
+      globalSetup: [
+        source("./packages/testing/src/leftoverKeys.ts"),
+        source("./packages/testing/src/sharedBrokers.ts")
+      ],
       testTimeout: 30_000,
       hookTimeout: 60_000
     }

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto"
 import * as Path from "node:path"
 import { Redis } from "ioredis"
 import Pg from "pg"
-import { v7 as uuidv7 } from "uuid"
 import {
+  benchTaps,
   cleanup,
   cpuSeconds,
   createDatabase,
@@ -80,7 +80,7 @@ const writerRun = async (build, label) => {
   const { rows: bands } = await db.query(
     "select b.id, b.band_uid, b.event_id, b.organization_id from bands b order by b.band_uid"
   )
-  const taps = tapsFor(bands)
+  const taps = benchTaps(bands, TAPS, { varied: true })
   const redis = new Redis(redisUrl, { keyPrefix: prefix })
   console.log(`${build.name}: filling the stream with ${TAPS} taps …`)
   await fill(redis, taps)
@@ -98,31 +98,6 @@ const writerRun = async (build, label) => {
   await new Promise((r) => worker.child.once("exit", r))
   await redis.quit()
   return { rate, cpu, counted: counted[0].counted, prefix, taps, db }
-}
-
-const tapsFor = (bands) => {
-  const now = Date.now()
-  return Array.from({ length: TAPS }, (_, i) => {
-    const band = bands[i % bands.length]
-    return {
-      id: uuidv7(),
-      orgId: band.organization_id,
-      eventId: band.event_id,
-      bandId: band.id,
-      bandUid: band.band_uid,
-      windowId: null,
-      mode: "LIVE",
-      kind: "FALLBACK",
-      url: "https://example.com/demo/live",
-      at: now - (TAPS - i),
-      ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
-      ip: "203.0.113.0",
-      utm: i % 10 === 0 ? { source: "nfc" } : null,
-      bot: i % 20 === 0,
-      dup: false,
-      assign: null
-    }
-  })
 }
 
 /** The bare consumer on its own group of a fresh stream holding the same entries, into a plain table. */

@@ -1,9 +1,14 @@
 // pnpm bench:redirect — Tapline's hot path against a bare node:http + ioredis server doing the same lookup and
 // stream append, on the same pinned core, loaded alternately with identical settings:
 //   wrk (closed loop, maximum throughput) and a constant 2 000 req/s open-loop generator (latency percentiles).
+// A fourth server ("page") serves the same demo bands from a REGISTRATION_PAGE window: each 302 carries a page
+// token minted for the band (HMAC-SHA256), so page/tapline is the token's cost on the hot path.
+import * as Http from "node:http"
 import * as Os from "node:os"
+import Pg from "pg"
 import { openLoop } from "./open-loop.mjs"
 import {
+  apiServerEnv,
   BANDS,
   bandPath,
   LOAD_CPU,
@@ -13,7 +18,17 @@ import {
   startServers,
   wrk
 } from "./redirect-servers.mjs"
-import { cleanup, memory, requireCommand, sleep } from "./support.mjs"
+import {
+  cleanup,
+  createDatabase,
+  freePort,
+  httpOk,
+  memory,
+  requireCommand,
+  sleep,
+  startProcess,
+  startRedis
+} from "./support.mjs"
 
 const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 10)
 const RATE = Number(process.env.BENCH_RATE ?? 2000)
@@ -21,12 +36,60 @@ const RATE_SECONDS = Number(process.env.BENCH_RATE_SECONDS ?? 15)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
 const CONNECTIONS = 50
 
+/**
+ * Tapline as the "tapline" server runs it (own database and Redis), with the demo event's windows sending taps
+ * to the registration page: the demo seed rewrites the windows at every start, so the column's default is
+ * switched after the first start and the server started again (the second start seeds page windows).
+ */
+const startPageServer = async () => {
+  const databaseUrl = await createDatabase("redirect_page")
+  const redisUrl = await startRedis(LOAD_CPU)
+  const port = await freePort()
+  const start = () =>
+    startProcess(
+      "apps/api/dist/main.js",
+      [],
+      apiServerEnv(
+        { port, databaseUrl, redisUrl, prefix: "tapline-page:" },
+        { TAP_TRACE_RATIO: "0", REGISTRATION_TOKEN_KEY: "bench-registration-token-key-0123456789" }
+      ),
+      SERVER_CPU,
+      () => httpOk(`http://127.0.0.1:${port}/health/ready`)
+    )
+  const first = await start()
+  const pg = new Pg.Client({ connectionString: databaseUrl })
+  await pg.connect()
+  await pg.query("alter table windows alter column destination set default 'REGISTRATION_PAGE'")
+  await pg.end()
+  await new Promise((resolve) => {
+    first.child.once("exit", resolve)
+    first.child.kill("SIGTERM")
+  })
+  console.log(
+    "starting Tapline with the demo windows sending taps to the registration page (pinned to CPU 0) …"
+  )
+  const server = await start()
+  // fetch drops a Host header: node:http sends it as given.
+  const probe = await new Promise((resolve, reject) =>
+    Http.get({ port, path: bandPath(0), headers: { host: "demo.localhost" } }, (response) => {
+      response.resume()
+      resolve({ status: response.statusCode, location: response.headers.location ?? "" })
+    }).on("error", reject)
+  )
+  const location = probe.location
+  if (probe.status !== 302 || !location.includes("/r/"))
+    throw new Error(`page server answered ${probe.status} ${location}`)
+  console.log(`  page server redirects to ${location}`)
+  return { name: "page", port, pid: server.child.pid }
+}
+
 const main = async () => {
   requireCommand("wrk", "wrk")
   requireCommand("taskset", "util-linux")
   pinToLoadCore()
 
   const targets = await startServers("redirect", { withoutMetrics: true, withTracing: true })
+  targets.push(await startPageServer())
   const results = Object.fromEntries(targets.map((t) => [t.name, { rps: [], latency: [], non2xx: 0 }]))
 
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
@@ -93,6 +156,10 @@ const main = async () => {
       `tracing cost (1 % of redirects traced, exported over OTLP: ${sink.requests} exports, ${(sink.bytes / 1024).toFixed(0)} KiB): throughput traced/untraced ${(mean(results.traced.rps) / mean(results.tapline.rps)).toFixed(3)} (medians ${(median(results.traced.rps) / median(results.tapline.rps)).toFixed(3)}; target ≥ 0.99)`
     )
   }
+  console.log(line("page"))
+  console.log(
+    `page token cost (REGISTRATION_PAGE window: HMAC token minted per tap): throughput page/tapline ${(mean(results.page.rps) / mean(results.tapline.rps)).toFixed(3)} (medians ${(median(results.page.rps) / median(results.tapline.rps)).toFixed(3)}); p99 at ${RATE} req/s page/tapline ${(worst(results.page.latency, "p99") / worst(results.tapline.latency, "p99")).toFixed(2)}`
+  )
   console.log(`throughput ratio tapline/baseline: ${ratio.toFixed(2)} (target ≥ 0.85)`)
   const worstTapline = results.tapline.latency
   console.log(

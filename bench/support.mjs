@@ -5,6 +5,7 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { Redis } from "ioredis"
 import Pg from "pg"
+import { v7 as uuidv7 } from "uuid"
 
 export const adminUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
 export const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
@@ -16,6 +17,7 @@ export const cleanup = async () => {
   for (const f of cleanups.reverse()) await f().catch(() => {})
 }
 process.on("SIGINT", () => cleanup().then(() => process.exit(130)))
+process.on("SIGTERM", () => cleanup().then(() => process.exit(143)))
 
 export const requireCommand = (name, debianPackage) => {
   try {
@@ -255,3 +257,33 @@ export const runBench = (main) =>
       process.exitCode = 1
     })
     .finally(cleanup)
+
+/**
+ * `count` taps of the given bands (rows of `bands`: id, band_uid, event_id, organization_id) as the redirect
+ * puts them on the stream, one millisecond apart and ending now. `varied`: every tenth with a UTM source and
+ * every twentieth a bot, so the writer's branches for them run too.
+ */
+export const benchTaps = (bands, count, { varied = false } = {}) => {
+  const now = Date.now()
+  return Array.from({ length: count }, (_, i) => {
+    const band = bands[i % bands.length]
+    return {
+      id: uuidv7(),
+      orgId: band.organization_id,
+      eventId: band.event_id,
+      bandId: band.id,
+      bandUid: band.band_uid,
+      windowId: null,
+      mode: "LIVE",
+      kind: "FALLBACK",
+      url: "https://example.com/demo/live",
+      at: now - (count - i),
+      ua: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+      ip: "203.0.113.0",
+      utm: varied && i % 10 === 0 ? { source: "nfc" } : null,
+      bot: varied && i % 20 === 0,
+      dup: false,
+      assign: null
+    }
+  })
+}

@@ -3,6 +3,7 @@ import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
+import { runCliInProcess } from "./support/CliInProcess.js"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
 import { apiCaller, runCli, startServer, stopCleanly, waitUntilReady } from "./support/ServerProcess.js"
 
@@ -22,8 +23,9 @@ const rawGet = (port: number, path: string, host: string) =>
 const OLD_KEY = Buffer.alloc(32, 7).toString("base64")
 const NEW_KEY = Buffer.alloc(32, 9).toString("base64")
 
-// Each test runs a server and a dozen or more CLI processes, each a Node start of its own: on a busy 2-core
-// machine with a hog per core that took over 90 s (CI, session 18), hence caps of 240 s, not a measure.
+// Commands run in-process (support/CliInProcess.ts: the CLI's own program, parser and configuration) but for
+// the binary's smoke runs in the first test: a Node start per command took 2-8 s on a busy 2-core machine.
+// Each test still starts a server process or two: caps of 240 s for a machine with a hog per core.
 describe("pnpm tapline, through the admin API's typed client", () => {
   it("bootstraps an admin, creates an organisation and an event, sets windows, imports bands, exports the audit log", async () => {
     const database = await createDatabase()
@@ -37,7 +39,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         TAP_DOMAIN: "tap.test"
       })
       await waitUntilReady(server)
-      const boot = await runCli(["admin:bootstrap", "--email", "root@example.com"], {
+      const boot = await runCliInProcess(["admin:bootstrap", "--email", "root@example.com"], {
         DATABASE_URL: database.url
       })
       expect(boot.code).toBe(0)
@@ -46,6 +48,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       const json = (output: string) =>
         JSON.parse(output.slice(output.indexOf("{"))) as Record<string, unknown>
 
+      // The built binary, once: it starts, talks to the server with the key, prints the API's JSON.
       const org = await runCli(
         ["org:create", "--slug", "clitest", "--name", "CLI Test", "--website", "https://cli.example/"],
         env
@@ -57,12 +60,15 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(json(org.output)).toMatchObject({ slug: "clitest", websiteUrl: "https://cli.example/" })
 
       // Usage errors: one readable line, no dump, no colour codes when piped; a missing key said in words.
+      // (The binary, as colour codes are stripped by the process's piped output.)
       const usage = await runCli(["org:create", "--slug", "x"], env)
       expect(usage.code).toBe(1)
       expect(usage.output).toContain("Expected to find option: '--name'")
       expect(usage.output).not.toContain("Paragraph")
       expect(usage.output).not.toContain("\u001b[")
-      const keyless = await runCli(["webhooks:list", "--org", "clitest"], { TAPLINE_URL: server.url })
+      const keyless = await runCliInProcess(["webhooks:list", "--org", "clitest"], {
+        TAPLINE_URL: server.url
+      })
       expect(keyless.code).toBe(1)
       expect(keyless.output).toContain("TAPLINE_API_KEY is not set")
       expect(keyless.output).not.toContain("<redacted>")
@@ -70,7 +76,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect(help.output).toContain("USAGE")
       expect(help.output).not.toContain("\u001b[")
 
-      const event = await runCli(
+      const event = await runCliInProcess(
         ["event:create", "--org", orgId, "--name", "Night", "--timezone", "Europe/Berlin"],
         env
       )
@@ -96,9 +102,13 @@ describe("pnpm tapline, through the admin API's typed client", () => {
           }
         ])
       )
-      expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
+      expect(
+        (await runCliInProcess(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code
+      ).toBe(0)
       // Setting again replaces rather than overlapping.
-      expect((await runCli(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code).toBe(0)
+      expect(
+        (await runCliInProcess(["windows:set", "--org", orgId, "--event", eventId, windows], env)).code
+      ).toBe(0)
       // A set that overlaps itself is refused whole: the event keeps its windows (it lost them all before).
       const overlapping = Path.join(dir, "overlapping.json")
       Fs.writeFileSync(
@@ -118,7 +128,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
           }
         ])
       )
-      const overlapRefused = await runCli(
+      const overlapRefused = await runCliInProcess(
         ["windows:set", "--org", orgId, "--event", eventId, overlapping],
         env
       )
@@ -127,27 +137,33 @@ describe("pnpm tapline, through the admin API's typed client", () => {
 
       const csv = Path.join(dir, "bands.csv")
       Fs.writeFileSync(csv, "band_uid,registrant_name\nCLI-1,Ann\nnot valid!,Bob\nCLI-2,Cy\n")
-      const imported = await runCli(["bands:import", "--org", orgId, "--event", eventId, csv], env)
+      const imported = await runCliInProcess(["bands:import", "--org", orgId, "--event", eventId, csv], env)
       expect(imported.code).toBe(2)
       expect(json(imported.output)).toMatchObject({ created: 2, invalidCount: 1 })
 
       // The organisation by its slug; the step that makes taps redirect by the windows.
-      const activate = await runCli(["event:status", "--org", "clitest", "--event", eventId, "ACTIVE"], env)
+      const activate = await runCliInProcess(
+        ["event:status", "--org", "clitest", "--event", eventId, "ACTIVE"],
+        env
+      )
       expect(activate.code, activate.output).toBe(0)
       expect(json(activate.output)).toMatchObject({ id: eventId, status: "ACTIVE" })
-      const unknownSlug = await runCli(["event:status", "--org", "nosuch", "--event", eventId, "ACTIVE"], env)
+      const unknownSlug = await runCliInProcess(
+        ["event:status", "--org", "nosuch", "--event", eventId, "ACTIVE"],
+        env
+      )
       expect(unknownSlug.code).toBe(1)
       expect(unknownSlug.output).toContain('no organisation with the slug "nosuch"')
       const tap = await rawGet(server.port, "/e?bandId=CLI-2", `clitest.tap.test:${server.port}`)
       expect(tap).toEqual({ status: 302, location: "https://cli.example/live" })
 
       const out = Path.join(dir, "audit.csv")
-      expect((await runCli(["audit:export", "--org", orgId, "--out", out], env)).code).toBe(0)
+      expect((await runCliInProcess(["audit:export", "--org", orgId, "--out", out], env)).code).toBe(0)
       const audit = Fs.readFileSync(out, "utf8")
       expect(audit).toContain("window.replace")
       expect(audit).toContain("band.import")
 
-      const summary = await runCli(["analytics:summary", "--org", orgId, "--event", eventId], env)
+      const summary = await runCliInProcess(["analytics:summary", "--org", orgId, "--event", eventId], env)
       expect(summary.code).toBe(0)
       expect(json(summary.output)).toMatchObject({
         totalTaps: expect.any(Number),
@@ -155,19 +171,33 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       })
       const tapsCsv = Path.join(dir, "taps.csv")
       expect(
-        (await runCli(["taps:export", "--org", orgId, "--event", eventId, "--out", tapsCsv], env)).code
+        (await runCliInProcess(["taps:export", "--org", orgId, "--event", eventId, "--out", tapsCsv], env))
+          .code
       ).toBe(0)
       expect(Fs.readFileSync(tapsCsv, "utf8").split("\n")[0]).toContain("tapped_at")
 
-      const refused = await runCli(["event:create", "--org", orgId, "--name", "X"], {
+      const refused = await runCliInProcess(["event:create", "--org", orgId, "--name", "X"], {
         ...env,
         TAPLINE_API_KEY: "tlk_wrong"
       })
       expect(refused.code).toBe(1)
       expect(refused.output).toContain("Unauthorized")
 
+      // Registrants (issue 33): listed (every page, filtered), exported, erased; the band stays.
+      const list = async (args: ReadonlyArray<string>) => {
+        const run = await runCliInProcess(["registrants:list", "--org", orgId, ...args], env)
+        expect(run.code, run.output).toBe(0)
+        return JSON.parse(run.output.slice(run.output.indexOf("["))) as Array<{ id: string; name: string }>
+      }
+      const [ann] = await list(["--search", "ann"])
+      expect(ann?.name).toBe("Ann")
+      const exported = await runCliInProcess(["registrants:export", "--org", orgId, ann!.id], env)
+      expect(json(exported.output)).toMatchObject({ registrant: { name: "Ann" }, band: { bandUid: "CLI-1" } })
+      expect((await runCliInProcess(["registrants:erase", "--org", orgId, ann!.id], env)).code).toBe(0)
+      expect((await list([])).map((registrant) => registrant.name)).toEqual(["Cy"])
+
       const keys = `2:${Buffer.alloc(32, 2).toString("base64")},1:${Buffer.alloc(32, 1).toString("base64")}`
-      const rotate = await runCli(["secrets:rotate"], {
+      const rotate = await runCliInProcess(["secrets:rotate"], {
         DATABASE_URL: database.url,
         TAPLINE_ENCRYPTION_KEYS: keys
       })
@@ -198,7 +228,10 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       await waitUntilReady(server)
       const json = (output: string) =>
         JSON.parse(output.slice(output.indexOf('{"provider'))) as Record<string, unknown>
-      const check = await runCli(["storage:check"], { TAPLINE_DATA_DIR: dir, PUBLIC_URL: server.url })
+      const check = await runCliInProcess(["storage:check"], {
+        TAPLINE_DATA_DIR: dir,
+        PUBLIC_URL: server.url
+      })
       expect(check.code).toBe(0)
       // `list` is what the uploads job's sweep needs (on S3, the s3:ListBucket permission).
       expect(json(check.output)).toMatchObject({
@@ -209,7 +242,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
         remove: "ok"
       })
       // A link this machine cannot follow is a failure, said in words.
-      const unreachable = await runCli(["storage:check"], {
+      const unreachable = await runCliInProcess(["storage:check"], {
         TAPLINE_DATA_DIR: dir,
         PUBLIC_URL: "http://127.0.0.1:9"
       })
@@ -250,7 +283,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       }
       const server = await startServer(serverEnv)
       await waitUntilReady(server)
-      const boot = await runCli(["admin:bootstrap", "--email", "hooks@example.com"], {
+      const boot = await runCliInProcess(["admin:bootstrap", "--email", "hooks@example.com"], {
         DATABASE_URL: database.url
       })
       expect(boot.code, boot.output).toBe(0)
@@ -269,7 +302,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       for (let i = 0; i < 300 && (await api("GET", `${base}/${endpointId}`)).enabled !== false; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
-      const listed = await runCli(["webhooks:list", "--org", orgId], env)
+      const listed = await runCliInProcess(["webhooks:list", "--org", orgId], env)
       expect(listed.code).toBe(0)
       const endpoints = JSON.parse(listed.output.slice(listed.output.indexOf("["))) as Array<
         Record<string, unknown>
@@ -281,7 +314,10 @@ describe("pnpm tapline, through the admin API's typed client", () => {
 
       healthy = true
       await api("PATCH", `${base}/${endpointId}`, { enabled: true })
-      const redelivered = await runCli(["webhooks:redeliver", "--org", orgId, "--endpoint", endpointId], env)
+      const redelivered = await runCliInProcess(
+        ["webhooks:redeliver", "--org", orgId, "--endpoint", endpointId],
+        env
+      )
       expect(redelivered.code).toBe(0)
       expect(JSON.parse(redelivered.output.slice(redelivered.output.indexOf("{")))).toEqual({
         redelivered: [messageId]
@@ -292,7 +328,7 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       await stopCleanly(server)
 
       // Key rotation (docs/runbook.md): re-seal under a new first key, then start with the new key alone.
-      const rotated = await runCli(["secrets:rotate"], {
+      const rotated = await runCliInProcess(["secrets:rotate"], {
         DATABASE_URL: database.url,
         TAPLINE_ENCRYPTION_KEYS: `2:${NEW_KEY},1:${OLD_KEY}`
       })
@@ -350,7 +386,7 @@ describe("the runbook's redrives, through pnpm tapline", () => {
         RESEND_BASE_URL: providerUrl
       })
       await waitUntilReady(server)
-      const boot = await runCli(["admin:bootstrap", "--email", "ops@example.com"], {
+      const boot = await runCliInProcess(["admin:bootstrap", "--email", "ops@example.com"], {
         DATABASE_URL: database.url
       })
       expect(boot.code, boot.output).toBe(0)
@@ -366,7 +402,7 @@ describe("the runbook's redrives, through pnpm tapline", () => {
       })
       let failed: Array<{ id: string; queue: string; error: string }> = []
       for (let i = 0; i < 300 && failed.length === 0; i++) {
-        const listed = await runCli(["jobs:failed"], env)
+        const listed = await runCliInProcess(["jobs:failed"], env)
         expect(listed.code, listed.output).toBe(0)
         failed = output(listed.output)
         if (failed.length === 0) await new Promise((resolve) => setTimeout(resolve, 200))
@@ -376,13 +412,13 @@ describe("the runbook's redrives, through pnpm tapline", () => {
       expect(failed[0]!.error).toContain("422")
 
       providerFixed = true
-      const retried = await runCli(["jobs:retry"], env)
+      const retried = await runCliInProcess(["jobs:retry"], env)
       expect(retried.code, retried.output).toBe(0)
       expect(output<{ retried: Array<string> }>(retried.output).retried).toEqual([failed[0]!.id])
       for (let i = 0; i < 300 && mails.length < 2; i++)
         await new Promise((resolve) => setTimeout(resolve, 100))
       expect(mails).toHaveLength(2)
-      expect(output<Array<unknown>>((await runCli(["jobs:failed"], env)).output)).toEqual([])
+      expect(output<Array<unknown>>((await runCliInProcess(["jobs:failed"], env)).output)).toEqual([])
 
       // A tap the writer kept aside for an organisation that did not exist then (as it writes them).
       const tap = {
@@ -407,12 +443,12 @@ describe("the runbook's redrives, through pnpm tapline", () => {
       await database.query(
         `insert into tap_dead_letters (tap_id, payload, error) values ('${tap.id}', '${JSON.stringify(tap)}', 'unknown organisation (slug:redrive)')`
       )
-      const kept = await runCli(["taps:dead-letters"], env)
+      const kept = await runCliInProcess(["taps:dead-letters"], env)
       expect(kept.code, kept.output).toBe(0)
       expect(output<Array<{ tapId: string; error: string }>>(kept.output)).toMatchObject([
         { tapId: tap.id, error: "unknown organisation (slug:redrive)" }
       ])
-      const redriven = await runCli(["taps:redrive"], env)
+      const redriven = await runCliInProcess(["taps:redrive"], env)
       expect(redriven.code, redriven.output).toBe(0)
       expect(output(redriven.output)).toEqual({ tried: 1, stored: 1, stillRefused: 0, remaining: 0 })
       const stored = await database.query<{ organization_id: string }>(
@@ -446,7 +482,10 @@ describe("tapline setup:link", () => {
       await waitUntilReady(server, 120_000)
       const recorded = Path.join(dataDir, "postgres.json")
       expect(Fs.statSync(recorded).mode & 0o777).toBe(0o600)
-      const made = await runCli(["setup:link"], { TAPLINE_DATA_DIR: dataDir, PORT: String(server.port) })
+      const made = await runCliInProcess(["setup:link"], {
+        TAPLINE_DATA_DIR: dataDir,
+        PORT: String(server.port)
+      })
       expect(made.code, made.output).toBe(0)
       const link = linkIn(made.output)!
       expect(link[1]).toContain(`http://localhost:${server.port}/setup#token=`)
@@ -455,7 +494,7 @@ describe("tapline setup:link", () => {
       await stopCleanly(server)
       expect(Fs.existsSync(recorded)).toBe(false)
 
-      const stopped = await runCli(["setup:link"], { TAPLINE_DATA_DIR: dataDir })
+      const stopped = await runCliInProcess(["setup:link"], { TAPLINE_DATA_DIR: dataDir })
       expect(stopped.code).toBe(1)
       expect(stopped.output).toMatch(/no Tapline server is running/)
     } finally {
@@ -470,7 +509,7 @@ describe("tapline setup:link", () => {
       const server = await startServer({ DATABASE_URL: database.url, TAPLINE_DATA_DIR: dataDir })
       await waitUntilReady(server)
       const env = { DATABASE_URL: database.url, PUBLIC_URL: `http://localhost:${server.port}` }
-      const made = await runCli(["setup:link"], env)
+      const made = await runCliInProcess(["setup:link"], env)
       expect(made.code, made.output).toBe(0)
       const link = linkIn(made.output)!
       expect(await optionsStatus(server.url, link[2]!)).toBe(200)
@@ -479,8 +518,8 @@ describe("tapline setup:link", () => {
       expect(own).not.toBe(link[2])
       expect(await optionsStatus(server.url, own)).toBe(200)
 
-      expect((await runCli(["admin:bootstrap", "--email", "a@example.com"], env)).code).toBe(0)
-      const refused = await runCli(["setup:link"], env)
+      expect((await runCliInProcess(["admin:bootstrap", "--email", "a@example.com"], env)).code).toBe(0)
+      const refused = await runCliInProcess(["setup:link"], env)
       expect(refused.code).toBe(1)
       expect(refused.output).toMatch(/already set up/)
       expect(linkIn(refused.output)).toBeNull()

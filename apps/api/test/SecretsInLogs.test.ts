@@ -18,6 +18,7 @@ describe("secrets never reach the logs", () => {
     const encryptionKey = randomBytes(32).toString("base64")
     const smtpPassword = `smtp-pass-${randomBytes(6).toString("hex")}`
     const metricsToken = `metrics-${randomBytes(8).toString("hex")}`
+    const registrationKey = randomBytes(32).toString("base64url")
     const received: Array<string> = []
     const receiver = Http.createServer((request, response) => {
       request.resume()
@@ -39,6 +40,7 @@ describe("secrets never reach the logs", () => {
         EMAIL_PROVIDERS: "smtp,log",
         SMTP_URL: `smtp://tapline:${smtpPassword}@127.0.0.1:9`,
         METRICS_TOKEN: metricsToken,
+        REGISTRATION_TOKEN_KEY: registrationKey,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_POLL_INTERVAL: "100 millis",
         EMAIL_RETRY_DELAY_SECONDS: "1"
@@ -125,6 +127,7 @@ describe("secrets never reach the logs", () => {
         encryptionKey,
         smtpPassword,
         metricsToken,
+        registrationKey,
         signature,
         wrongKey: "tlk_wrongwrongwrongwrongwrong",
         firstInvitationLink: invitationLinks[0]!,

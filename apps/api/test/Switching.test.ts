@@ -1,7 +1,8 @@
 import * as Http from "node:http"
 import { describe, expect, it } from "vitest"
+import { runCliInProcess } from "./support/CliInProcess.js"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
-import { runCli, startServer, waitUntilReady } from "./support/ServerProcess.js"
+import { startServer, waitUntilReady } from "./support/ServerProcess.js"
 
 /** One tap through the raw hot path (fetch will not send our Host header). */
 const tap = (port: number, slug: string, bandId: string) =>
@@ -89,7 +90,7 @@ describe("switching without cron, across instances", () => {
         )
         insert into bands (organization_id, event_id, band_uid) select organization_id, id, 'SWITCH-1' from ev`)
       const rebuildStarted = Date.now()
-      const rebuilt = await runCli(["readmodel:rebuild"], env)
+      const rebuilt = await runCliInProcess(["readmodel:rebuild"], env)
       expect(rebuilt.code, rebuilt.output).toBe(0)
       const rebuildMs = Date.now() - rebuildStarted
       const second = await startServer({ ...env, TAPLINE_ROLE: "api" })
@@ -103,7 +104,7 @@ describe("switching without cron, across instances", () => {
       await database.query(`
         update windows set ends_at = to_timestamp(${boundary / 1000}) where type = 'PRE';
         update windows set starts_at = to_timestamp(${boundary / 1000}) where type = 'LIVE'`)
-      const moved = await runCli(["readmodel:rebuild"], env)
+      const moved = await runCliInProcess(["readmodel:rebuild"], env)
       expect(moved.code, moved.output).toBe(0)
       const [atFirst, atSecond] = await Promise.all(
         [first, second].map((server) => tapsUntil(server.port, "switch", () => boundary, 120_000))
@@ -118,7 +119,7 @@ describe("switching without cron, across instances", () => {
 
       // An admin change: the LIVE window moves elsewhere; once its projection is written, both follow.
       await database.query("update windows set url = 'https://example.com/moved' where type = 'LIVE'")
-      const changed = await runCli(["readmodel:rebuild"], env)
+      const changed = await runCliInProcess(["readmodel:rebuild"], env)
       expect(changed.code, changed.output).toBe(0)
       const projected = Date.now()
       const [movedFirst, movedSecond] = await Promise.all(
@@ -151,15 +152,15 @@ describe("pnpm tapline readmodel:*", () => {
       await waitUntilReady(server)
       await server.stop()
       await database.query("insert into organizations (slug, name) values ('cli-org', 'CLI')")
-      const stale = await runCli(["readmodel:status"], env)
+      const stale = await runCliInProcess(["readmodel:status"], env)
       expect(stale.code).toBe(2)
       expect(JSON.parse(stale.output.trim().split("\n").pop()!)).toMatchObject({
         organizations: 1,
         upToDate: 0
       })
-      const rebuild = await runCli(["readmodel:rebuild"], env)
+      const rebuild = await runCliInProcess(["readmodel:rebuild"], env)
       expect(rebuild.code).toBe(0)
-      const fresh = await runCli(["readmodel:status"], env)
+      const fresh = await runCliInProcess(["readmodel:status"], env)
       expect(fresh.code).toBe(0)
       expect(JSON.parse(fresh.output.trim().split("\n").pop()!)).toEqual({
         organizations: 1,
@@ -170,7 +171,7 @@ describe("pnpm tapline readmodel:*", () => {
       await database.drop()
       await deletePrefix(prefix)
     }
-    // A server's start and three CLI runs, each a process of its own: minutes on an overloaded machine.
+    // A server's start (its own process) and three CLI runs (in-process): minutes on an overloaded machine.
   }, 180_000)
 
   it("Redis flushed under a running server (docs/runbook.md): it rebuilds, readmodel:status confirms, no tap is lost", async () => {
@@ -188,10 +189,10 @@ describe("pnpm tapline readmodel:*", () => {
       // stored once the stream is back. Before the fix, both were 404 "unknown organisation" for 2 s.
       expect(await tap(server.port, "demo", "DEMO-0001")).toBe(before)
       expect(await tap(server.port, "demo", "DEMO-0002")).toMatch(/^https:\/\/example\.com\/demo/)
-      let status = await runCli(["readmodel:status"], env)
+      let status = await runCliInProcess(["readmodel:status"], env)
       for (let i = 0; i < 100 && status.code !== 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200))
-        status = await runCli(["readmodel:status"], env)
+        status = await runCliInProcess(["readmodel:status"], env)
       }
       expect(status.code, status.output).toBe(0)
       expect(JSON.parse(status.output.trim().split("\n").pop()!)).toMatchObject({
@@ -209,7 +210,7 @@ describe("pnpm tapline readmodel:*", () => {
         await new Promise((r) => setTimeout(r, 200))
       expect((await stored()).sort()).toEqual(["DEMO-0001", "DEMO-0001", "DEMO-0002", "DEMO-0003"])
       // The operator's command is there when the automatic rebuild is not enough (a partial loss).
-      expect((await runCli(["readmodel:rebuild"], env)).code).toBe(0)
+      expect((await runCliInProcess(["readmodel:rebuild"], env)).code).toBe(0)
       await server.stop()
     } finally {
       await database.drop()
@@ -218,7 +219,7 @@ describe("pnpm tapline readmodel:*", () => {
   }, 120_000)
 
   it("without Redis it explains that embedded mode rebuilds at start", async () => {
-    const result = await runCli(["readmodel:rebuild"], {})
+    const result = await runCliInProcess(["readmodel:rebuild"], {})
     expect(result.code).toBe(1)
     expect(result.output).toContain("no Redis configured")
   })

@@ -24,7 +24,7 @@ import { AdminClient, layer as AdminClientLive } from "./AdminClient.js"
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** An organisation's id, or its slug looked up among the organisations the key can see. */
-const organizationId = (idOrSlug: string) =>
+export const organizationId = (idOrSlug: string) =>
   Effect.gen(function* () {
     if (UUID.test(idOrSlug)) return yield* Schema.decodeUnknown(OrganizationId)(idOrSlug.toLowerCase())
     const client = yield* AdminClient
@@ -40,7 +40,7 @@ const organizationId = (idOrSlug: string) =>
     return yield* Effect.fail(new Error(`no organisation with the slug "${idOrSlug}" for this API key`))
   })
 
-const orgOption = Options.text("org").pipe(Options.withDescription("organisation id or slug"))
+export const orgOption = Options.text("org").pipe(Options.withDescription("organisation id or slug"))
 const eventOption = Options.text("event").pipe(
   Options.withSchema(EventId),
   Options.withDescription("event id")
@@ -53,7 +53,7 @@ const apiJson = (_key: string, value: unknown) => {
   }
   return value
 }
-const print = (value: unknown) => Console.log(JSON.stringify(value, apiJson, 2))
+export const print = (value: unknown) => Console.log(JSON.stringify(value, apiJson, 2))
 const readFile = (file: string) => Effect.try(() => Fs.readFileSync(file, "utf8"))
 
 const organizationCreate = Command.make(

@@ -1,3 +1,5 @@
+import * as Fs from "node:fs"
+import { fileURLToPath } from "node:url"
 import { Command, Options, ValidationError } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -21,6 +23,8 @@ import {
 } from "@tapline/server"
 import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
+import { destinationCommands } from "./DestinationCommands.js"
+import { registrantCommands } from "./RegistrantCommands.js"
 
 /*
  * `pnpm tapline <command>`: operator commands that run beside the servers, against the same configuration
@@ -173,7 +177,7 @@ const setupLink = Command.make("setup:link", {}, () =>
   )
 )
 
-const tapline = Command.make("tapline").pipe(
+export const tapline = Command.make("tapline").pipe(
   Command.withSubcommands([
     rebuild,
     status,
@@ -181,7 +185,9 @@ const tapline = Command.make("tapline").pipe(
     rotateSecrets,
     storageCheck,
     setupLink,
-    ...adminCommands
+    ...adminCommands,
+    ...destinationCommands,
+    ...registrantCommands
   ])
 )
 
@@ -201,28 +207,46 @@ const describe = (error: unknown): string | null => {
 
 const cli = Command.run(tapline, { name: "tapline", version: "0.0.0" })
 
+/**
+ * One run of the CLI on `argv` (node, script, arguments): a failure is said in one line on stderr and sets exit
+ * code 1. Exported so tests can run commands in-process, without a Node start per command.
+ */
+export const program = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.provide(Logging.layer),
+    Effect.provide(AppConfig.layer),
+    Effect.catchAll((error) =>
+      Effect.gen(function* () {
+        const said = describe(error)
+        if (said !== null) yield* Console.error(said)
+        yield* Effect.sync(() => {
+          process.exitCode = 1
+        })
+      })
+    )
+  )
+
+/** Run as a program (`node dist/main.js`), not imported. */
+const isEntry =
+  process.argv[1] !== undefined &&
+  Fs.existsSync(process.argv[1]) &&
+  Fs.realpathSync(process.argv[1]) === Fs.realpathSync(fileURLToPath(import.meta.url))
+
 /*
  * @effect/cli colours its help and errors with ANSI codes whatever the output is. Piped into a file or
  * another program (or with NO_COLOR set), they are noise: stripped here.
  */
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g")
-for (const stream of [process.stdout, process.stderr]) {
-  if (stream.isTTY && process.env.NO_COLOR === undefined) continue
-  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
-  stream.write = ((chunk: unknown, ...rest: Array<unknown>) =>
-    write(typeof chunk === "string" ? chunk.replace(ANSI, "") : chunk, ...rest)) as typeof stream.write
-}
+if (isEntry) {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.isTTY && process.env.NO_COLOR === undefined) continue
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: Array<unknown>) => boolean
+    stream.write = ((chunk: unknown, ...rest: Array<unknown>) =>
+      write(typeof chunk === "string" ? chunk.replace(ANSI, "") : chunk, ...rest)) as typeof stream.write
+  }
 
-cli(process.argv).pipe(
-  Effect.provide(Logging.layer),
-  Effect.provide(AppConfig.layer),
-  Effect.provide(NodeContext.layer),
-  Effect.catchAll((error) =>
-    Effect.sync(() => {
-      const said = describe(error)
-      if (said !== null) process.stderr.write(`${said}\n`)
-      process.exitCode = 1
-    })
-  ),
-  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
-)
+  program(process.argv).pipe(
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true })
+  )
+}

@@ -22,6 +22,17 @@ const Trash = lazy(() => import("./screens/Trash.js").then((m) => ({ default: m.
 const Settings = lazy(() =>
   import("./screens/OrganisationSettings.js").then((m) => ({ default: m.OrganisationSettings }))
 )
+const Destinations = lazy(() =>
+  import("./screens/Destinations.js").then((m) => ({ default: m.Destinations }))
+)
+// Attendees and journeys (issue 33): opened now and then, loaded when first opened.
+const Attendees = lazy(() => import("./screens/Attendees.js").then((m) => ({ default: m.Attendees })))
+const AttendeeDetail = lazy(() =>
+  import("./screens/AttendeeDetail.js").then((m) => ({ default: m.AttendeeDetail }))
+)
+const Journeys = lazy(() => import("./screens/Journeys.js").then((m) => ({ default: m.Journeys })))
+const JourneyEdit = lazy(() => import("./screens/JourneyEdit.js").then((m) => ({ default: m.JourneyEdit })))
+const Deliveries = lazy(() => import("./screens/Deliveries.js").then((m) => ({ default: m.Deliveries })))
 const NewOrganisation = lazy(() =>
   import("./screens/NewOrganisation.js").then((m) => ({ default: m.NewOrganisation }))
 )
@@ -34,9 +45,13 @@ const SCREENS = [
   { path: "analytics", label: "Analytics", role: "VIEWER" },
   { path: "exports", label: "Exports", role: "VIEWER" },
   { path: "campaigns", label: "Campaigns", role: "VIEWER" },
+  { path: "attendees", label: "Attendees", role: "EDITOR" },
+  { path: "journeys", label: "Journeys", role: "VIEWER" },
+  { path: "deliveries", label: "Deliveries", role: "EDITOR" },
   { path: "tags", label: "Tags", role: "VIEWER" },
   { path: "team", label: "Team", role: "VIEWER" },
   { path: "webhooks", label: "Webhooks", role: "OWNER" },
+  { path: "destinations", label: "Destinations", role: "OWNER" },
   { path: "audit", label: "Audit log", role: "OWNER" },
   { path: "trash", label: "Trash", role: "VIEWER" },
   { path: "settings", label: "Settings", role: "VIEWER" }
@@ -57,8 +72,14 @@ const Screen = ({
   if (first === "exports") return <Exports />
   if (first === "team") return <Team />
   if (first === "webhooks") return <Webhooks />
+  if (first === "destinations") return <Destinations />
   if (first === "audit") return <Audit />
   if (first === "campaigns") return <Campaigns />
+  if (first === "attendees" && id !== undefined) return <AttendeeDetail registrantId={id} />
+  if (first === "attendees") return <Attendees />
+  if (first === "journeys" && id !== undefined) return <JourneyEdit journeyId={id} />
+  if (first === "journeys") return <Journeys />
+  if (first === "deliveries") return <Deliveries />
   if (first === "tags") return <Tags />
   if (first === "trash") return <Trash />
   if (first === "settings") return <Settings onChanged={onOrganisationChanged} />

@@ -4,17 +4,21 @@ import { AnalyticsApi } from "./AnalyticsApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { BandsApi } from "./BandsApi.js"
 import { CampaignsApi } from "./CampaignsApi.js"
+import { DestinationsApi } from "./DestinationsApi.js"
 import { EmailSignInApi } from "./EmailSignInApi.js"
 import { EventsApi } from "./EventsApi.js"
 import { ExportsApi } from "./ExportsApi.js"
 import { HealthApi } from "./HealthApi.js"
 import { InfrastructureApi } from "./InfrastructureApi.js"
 import { InvitationsApi } from "./InvitationsApi.js"
+import { JourneysApi } from "./JourneysApi.js"
 import { LiveApi } from "./LiveApi.js"
 import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
+import { RegistrantsApi } from "./RegistrantsApi.js"
+import { RegistrationSourcesApi } from "./RegistrationSourcesApi.js"
 import { SchemasApi } from "./SchemasApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { SetupApi } from "./SetupApi.js"
@@ -51,6 +55,10 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(SetupApi)
   .add(EmailSignInApi)
   .add(SchemasApi)
+  .add(DestinationsApi)
+  .add(RegistrationSourcesApi)
+  .add(RegistrantsApi)
+  .add(JourneysApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

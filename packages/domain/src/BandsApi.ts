@@ -48,7 +48,8 @@ export const ImportCsv = Schema.String.pipe(
   HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/csv" }),
   Schema.annotations({
     description:
-      "CSV with a header row: `band_uid` (required), `registrant_name`, `registrant_email`, `tags` (separated by `;`)."
+      "CSV with a header row: `band_uid` (required), `registrant_name`, `registrant_email`, `phone`, `locale`, " +
+      "`consent_email`, `consent_sms` (yes/no), `consent_wording`, `tags` (separated by `;`)."
   })
 )
 

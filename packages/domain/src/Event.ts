@@ -1,6 +1,6 @@
 import * as Model from "@effect/sql/Model"
 import { Schema } from "effect"
-import { DeletedAt, HttpUrl, Latitude, Longitude, OptionalTimestamp, TimeZone } from "./Fields.js"
+import { DeletedAt, HttpUrl, Latitude, LocalTime, Longitude, OptionalTimestamp, TimeZone } from "./Fields.js"
 import { CampaignId, EventId, OrganizationId, WindowId } from "./Ids.js"
 
 export const EventStatus = Schema.Literal("DRAFT", "ACTIVE", "COMPLETED", "CANCELLED")
@@ -27,6 +27,9 @@ export class Event extends Model.Class<Event>("Event")({
   estimatedAttendees: Model.FieldOption(Schema.Int.pipe(Schema.nonNegative())),
   assignOnFlag: Schema.Boolean,
   autoLifecycle: Schema.Boolean,
+  /** Journeys' messages due between these local times wait for the end (an end before the start spans midnight). */
+  quietHoursStart: Model.FieldOption(LocalTime),
+  quietHoursEnd: Model.FieldOption(LocalTime),
   startsAt: OptionalTimestamp,
   endsAt: OptionalTimestamp,
   createdAt: Model.DateTimeInsertFromDate,

@@ -5,7 +5,7 @@ import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Event, EventStatus, ScheduleMode } from "./Event.js"
-import { HttpUrl, Instant, Latitude, Longitude, TimeZone } from "./Fields.js"
+import { HttpUrl, Instant, Latitude, LocalTime, Longitude, TimeZone } from "./Fields.js"
 import { CampaignId, WindowId } from "./Ids.js"
 import { Page, PageParams } from "./Pagination.js"
 import { Deleted, eventId, NoContent, organizationId, PurgeParams } from "./Params.js"
@@ -26,6 +26,9 @@ export const CreateEvent = Schema.Struct({
   estimatedAttendees: Schema.optional(Attendees),
   assignOnFlag: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   autoLifecycle: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  /** Both or neither. */
+  quietHoursStart: Schema.optional(LocalTime),
+  quietHoursEnd: Schema.optional(LocalTime),
   startsAt: Schema.optional(Instant),
   endsAt: Schema.optional(Instant)
 }).annotations({
@@ -55,6 +58,9 @@ export const UpdateEvent = Schema.Struct({
   estimatedAttendees: Schema.optional(Schema.NullOr(Attendees)),
   assignOnFlag: Schema.optional(Schema.Boolean),
   autoLifecycle: Schema.optional(Schema.Boolean),
+  /** Both set or both null once the change is applied; `null` on both clears them. */
+  quietHoursStart: Schema.optional(Schema.NullOr(LocalTime)),
+  quietHoursEnd: Schema.optional(Schema.NullOr(LocalTime)),
   startsAt: Schema.optional(Schema.NullOr(Instant)),
   endsAt: Schema.optional(Schema.NullOr(Instant))
 }).annotations({

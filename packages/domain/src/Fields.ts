@@ -103,6 +103,27 @@ export const Email = Schema.String.pipe(
 )
 export type Email = typeof Email.Type
 
+/**
+ * A time of day in an event's own zone, "22:00" (what clients send and get back). PostgreSQL's `time` reads back
+ * as "22:00:00", which decodes to the same: minutes are the finest grain anything here is scheduled at.
+ */
+const HoursMinutes = Schema.String.pipe(
+  Schema.pattern(/^(?:[01]\d|2[0-3]):[0-5]\d$/, {
+    message: () => "a time of day as HH:MM, such as 22:00",
+    arbitrary: () => (fc) => fc.constantFrom("00:00", "07:30", "22:00", "23:59")
+  })
+)
+export const LocalTime = Schema.transform(
+  Schema.String.pipe(
+    Schema.pattern(/^(?:[01]\d|2[0-3]):[0-5]\d(?::00)?$/, {
+      message: () => "a time of day as HH:MM, such as 22:00"
+    })
+  ),
+  HoursMinutes,
+  { strict: true, decode: (text) => text.slice(0, 5), encode: (time) => time }
+)
+export type LocalTime = typeof LocalTime.Type
+
 export const Latitude = Schema.Number.pipe(Schema.between(-90, 90))
 export const Longitude = Schema.Number.pipe(Schema.between(-180, 180))
 

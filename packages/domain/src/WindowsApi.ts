@@ -8,7 +8,7 @@ import { Event } from "./Event.js"
 import { HttpUrl, Instant } from "./Fields.js"
 import { Page, PageParams } from "./Pagination.js"
 import { eventId, NoContent, organizationId, windowId } from "./Params.js"
-import { Window, WindowType } from "./Window.js"
+import { Window, WindowDestination, WindowType } from "./Window.js"
 
 const Title = Schema.String.pipe(Schema.maxLength(200))
 
@@ -16,6 +16,8 @@ export const CreateWindow = Schema.Struct({
   type: WindowType,
   title: Schema.optionalWith(Title, { default: () => "" }),
   url: HttpUrl,
+  /** `REGISTRATION_PAGE`: taps go to the hosted registration page, which then links to `url`. */
+  destination: Schema.optionalWith(WindowDestination, { default: () => "URL" as const }),
   startsAt: Instant,
   endsAt: Instant
 }).annotations({
@@ -24,6 +26,7 @@ export const CreateWindow = Schema.Struct({
       type: "LIVE",
       title: "Show",
       url: "https://acme.example/live" as HttpUrl,
+      destination: "URL",
       startsAt: "2026-07-01T19:00:00Z" as never,
       endsAt: "2026-07-01T23:00:00Z" as never
     }
@@ -34,6 +37,7 @@ export const UpdateWindow = Schema.Struct({
   type: Schema.optional(WindowType),
   title: Schema.optional(Title),
   url: Schema.optional(HttpUrl),
+  destination: Schema.optional(WindowDestination),
   startsAt: Schema.optional(Instant),
   endsAt: Schema.optional(Instant)
 }).annotations({

@@ -3,6 +3,7 @@
 
 const $ = (id) => document.getElementById(id)
 
+// biome-ignore lint/correctness/noUnusedVariables: a top-level name the sign-in and setup scripts call
 const show = (text, kind = "error") => {
   $("message").textContent = text
   $("message").className = kind
@@ -15,6 +16,7 @@ const csrf = () =>
     ?.slice(13) ?? ""
 
 /** A JSON call; a refusal throws an Error with the API's message and the HTTP status (`status`). */
+// biome-ignore lint/correctness/noUnusedVariables: a top-level name the sign-in and setup scripts call
 const api = async (method, path, body) => {
   const headers = { "x-csrf-token": csrf() }
   if (body !== undefined) headers["content-type"] = "application/json"

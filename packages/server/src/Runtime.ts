@@ -5,9 +5,11 @@ import * as TrashPurgeWorkers from "./Admin/TrashPurgeWorkers.js"
 import * as Alerts from "./Alerts/Alerts.js"
 import * as AnalyticsWorkers from "./Analytics/AnalyticsWorkers.js"
 import { Audit } from "./Audit/Audit.js"
+import * as CredentialPruneWorkers from "./Auth/CredentialPruneWorkers.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
 import { AppConfig } from "./Config/AppConfig.js"
+import * as PageToken from "./Crypto/PageToken.js"
 import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
@@ -23,6 +25,8 @@ import * as MemoryJobs from "./Jobs/MemoryJobs.js"
 import * as PgBossJobs from "./Jobs/PgBossJobs.js"
 import * as TapPartitions from "./Jobs/TapPartitions.js"
 import * as Workers from "./Jobs/Workers.js"
+import * as JourneySender from "./Journeys/JourneySender.js"
+import * as JourneySink from "./Journeys/JourneySink.js"
 import * as MemoryStreamLeases from "./Live/MemoryStreamLeases.js"
 import * as RedisStreamLeases from "./Live/RedisStreamLeases.js"
 import { Mailer } from "./Mail/Mailer.js"
@@ -37,6 +41,9 @@ import * as RateLimits from "./Redirect/RateLimits.js"
 import * as RedirectStore from "./Redirect/RedirectStore.js"
 import * as Redis from "./Redis/Redis.js"
 import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
+import * as RegistrantRetention from "./Registrants/RegistrantRetention.js"
+import * as RegistrationConsumers from "./Registrations/RegistrationConsumers.js"
+import * as RegistrationWorkers from "./Registrations/RegistrationWorkers.js"
 import * as Banner from "./Setup/Banner.js"
 import * as StorageProviders from "./Storage/providers.js"
 import * as PlatformSinks from "./Streams/PlatformSinks.js"
@@ -142,6 +149,7 @@ export const platform = (overrides: Overrides = {}) => {
     StorageLive,
     EmailLive,
     SecretBox.layer,
+    PageToken.layer,
     Draining.Default,
     Warming.Default
   ).pipe(Layer.provideMerge(Metrics.layer))
@@ -154,7 +162,7 @@ export const ReadModelLive = ReadModelFresh.pipe(Layer.provideMerge(Projector.De
 export const HotPathLive = HotPath.layer.pipe(Layer.provide([RedirectStore.layer, RateLimits.layer]))
 
 /** The tap writer, and the platform's broker destinations beside it (each a sink of the same stream). */
-export const WriterLive = Layer.merge(TapWriter.layer, PlatformSinks.layer).pipe(
+export const WriterLive = Layer.mergeAll(TapWriter.layer, PlatformSinks.layer, JourneySink.layer).pipe(
   Layer.provide(TapStore.Default)
 )
 
@@ -167,13 +175,21 @@ const FeatureWorkersLive = Layer.mergeAll(
   UploadWorkers.layer,
   MailWorkers.layer,
   WebhookWorkers.layer,
-  TrashPurgeWorkers.layer
+  TrashPurgeWorkers.layer,
+  CredentialPruneWorkers.layer,
+  RegistrationWorkers.layer,
+  RegistrantRetention.layer
 )
 
-/** The job queue's workers and the webhook dispatcher: background work, wherever JOBS_ENABLED is true. */
-export const JobWorkersLive = Layer.merge(
+/**
+ * The job queue's workers, the webhook dispatcher and the registration sources' consumers: background work,
+ * wherever JOBS_ENABLED is true.
+ */
+export const JobWorkersLive = Layer.mergeAll(
   Workers.started.pipe(Layer.provide(FeatureWorkersLive)),
-  WebhookDispatcher.layer
+  WebhookDispatcher.layer,
+  RegistrationConsumers.layer,
+  JourneySender.layer
 ).pipe(Layer.provide([Audit.Default, Mailer.Default]))
 
 /** The admin API, its documents and the sign-in page, with the redirect mounted in front at /e. */
@@ -193,10 +209,14 @@ export const WorkerServerLive = HttpApp.WorkerHttpAppLive.pipe(Layer.provideMerg
 /** A role's layers over the platform; the bound HttpServer stays visible (for the banner and for tests). */
 export const forRole = (role: Role, overrides: Overrides = {}) => {
   const demo = overrides.demo === false ? DemoSeed.none : DemoSeed.layer
-  const serving =
-    role === "worker"
-      ? Layer.merge(WorkerServerLive, WriterLive)
-      : Banner.layer.pipe(Layer.provideMerge(ApiServerLive))
+  const workerServing = Layer.merge(WorkerServerLive, WriterLive)
+  const apiServing = Banner.layer.pipe(Layer.provideMerge(ApiServerLive))
+  // One type for either (their requirements differ: the API's journeys send test emails).
+  const serving: Layer.Layer<
+    Layer.Layer.Success<typeof workerServing | typeof apiServing>,
+    unknown,
+    Layer.Layer.Context<typeof workerServing | typeof apiServing>
+  > = role === "worker" ? workerServing : apiServing
   const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
   // The rules about what this role runs: the writer's where it writes, the spool's where it records taps.
   const alerts = Alerts.layer({ writer: role !== "api", recorder: role !== "worker" })

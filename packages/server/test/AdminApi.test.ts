@@ -170,12 +170,22 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
       const tenant = yield* createTenant(yield* bootstrapKey("events@example.com"))
       const key = tenant.keys.EDITOR
       const events = `/api/v1/organizations/${tenant.orgId}/events`
-      const created = yield* call("POST", events, { key, body: { name: "Draft", timezone: "Europe/Paris" } })
+      const created = yield* call("POST", events, {
+        key,
+        body: { name: "Draft", timezone: "Europe/Paris", quietHoursStart: "22:00", quietHoursEnd: "07:30" }
+      })
       expect(created.body).toMatchObject({
         status: "DRAFT",
         scheduleMode: "scheduled",
-        timezone: "Europe/Paris"
+        timezone: "Europe/Paris",
+        quietHoursStart: "22:00",
+        quietHoursEnd: "07:30"
       })
+      const halfQuiet = yield* call("POST", events, { key, body: { name: "Half", quietHoursEnd: "07:30" } })
+      expect([halfQuiet.status, halfQuiet.body.message]).toEqual([
+        400,
+        "quietHoursStart: quiet hours need a start and an end (or neither)"
+      ])
       const id = created.body.id as string
       const status = (s: string) => call("POST", `${events}/${id}/status`, { key, body: { status: s } })
       expect((yield* status("COMPLETED")).status).toBe(409)
@@ -196,7 +206,12 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("admin AP
         body: { shiftSeconds: 7 * 24 * 3600 }
       })
       expect(copy.status).toBe(201)
-      expect(copy.body).toMatchObject({ name: "Draft (copy)", status: "DRAFT" })
+      expect(copy.body).toMatchObject({
+        name: "Draft (copy)",
+        status: "DRAFT",
+        quietHoursStart: "22:00",
+        quietHoursEnd: "07:30"
+      })
       const copied = yield* call("GET", `${events}/${copy.body.id}/windows`, { key })
       expect(copied.body.items).toHaveLength(1)
       expect(Date.parse(copied.body.items[0].startsAt)).toBe(start + 7 * 24 * HOUR)

@@ -1,7 +1,7 @@
 import { HttpApi } from "@effect/platform"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { TaplineApi } from "@tapline/domain"
-import { Effect } from "effect"
+import { Effect, Schedule } from "effect"
 import {
   bootstrapKey,
   type CallOptions,
@@ -51,6 +51,8 @@ interface Spec {
   readonly stream?: boolean
   /** What a successful answer reveals that it must not (a description), else undefined. */
   readonly shows?: (caller: Caller, reply: Reply, prepared: Prepared) => string | undefined
+  /** A GET whose answer changes what it reads (a one-time link): each caller then gets a resource of its own. */
+  readonly freshPerCaller?: boolean
 }
 
 const hour = 3_600_000
@@ -80,6 +82,43 @@ const newCampaign = (ctx: Ctx) =>
 const webhookBody = { url: "http://127.0.0.1:9/hook", eventTypes: ["export.ready"] }
 const newWebhook = (ctx: Ctx) =>
   Effect.map(post(ctx, `${org(ctx)}/webhooks`, webhookBody), (r) => r.body.endpoint.id as string)
+/** A broker nobody listens on (the discard port): deliveries fail quietly, the API answers regardless. */
+const destinationBody = { url: "amqp://127.0.0.1:9/tapline", eventTypes: ["export.ready"] }
+const newDestination = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/destinations`, destinationBody), (r) => r.body.id as string)
+/** A disabled registration source on the discard port: nothing consumes it, the API answers regardless. */
+const sourceBody = () => ({ name: `s${unique()}`, url: "amqp://u:p@127.0.0.1:9/tickets", enabled: false })
+const newSource = (ctx: Ctx) =>
+  Effect.map(post(ctx, `${org(ctx)}/registration-sources`, sourceBody()), (r) => r.body.id as string)
+/** A journey on a fresh event (issue 33). */
+const journeyBody = (eventId: string) => ({
+  eventId,
+  name: `J ${unique()}`,
+  trigger: { _tag: "registration" },
+  subject: "Hi {{name}}",
+  body: "See you at {{event}}"
+})
+const newJourney = (ctx: Ctx) =>
+  Effect.flatMap(newEvent(ctx), (eventId) =>
+    Effect.map(post(ctx, `${org(ctx)}/journeys`, journeyBody(eventId)), (r) => r.body.id as string)
+  )
+/** A journey with one message in its log: a registrant without consent, skipped by the sender. */
+const newJourneyMessage = (ctx: Ctx) =>
+  Effect.gen(function* () {
+    const { bandId } = yield* newBand(ctx)
+    const eventId = (yield* call("GET", `${org(ctx)}/bands/${bandId}`, { key: ctx.admin })).body
+      .eventId as string
+    const journeyId = (yield* post(ctx, `${org(ctx)}/journeys`, journeyBody(eventId))).body.id as string
+    yield* post(ctx, `${org(ctx)}/registrants`, { bandId, email: `p${unique()}@example.com` })
+    const log = `${org(ctx)}/journeys/${journeyId}/messages`
+    const messageId = yield* call("GET", log, { key: ctx.admin }).pipe(
+      Effect.flatMap((r) => Effect.fromNullable(r.body.items?.[0]?.id as string | undefined)),
+      Effect.retry(Schedule.spaced("50 millis")),
+      Effect.timeout("20 seconds"),
+      Effect.orDie
+    )
+    return { journeyId, messageId }
+  })
 /** Public endpoints answer every caller alike. */
 const everyone = (status: number): Partial<Record<Caller, number>> => ({
   none: status,
@@ -109,6 +148,16 @@ const newBand = (ctx: Ctx) =>
     }).pipe(Effect.flatMap((r) => ok(r, 200, "import")))
     const list = yield* call("GET", `${org(ctx)}/bands?eventId=${eventId}`, { key: ctx.admin })
     return { bandId: list.body.items[0].id as string, eventId }
+  })
+const newRegistrant = (ctx: Ctx) =>
+  Effect.gen(function* () {
+    const { bandId } = yield* newBand(ctx)
+    const created = yield* post(ctx, `${org(ctx)}/registrants`, {
+      bandId,
+      name: "Ann",
+      email: "ann@example.com"
+    })
+    return created.body.id as string
   })
 const newMember = (ctx: Ctx) =>
   Effect.map(
@@ -871,6 +920,68 @@ const specs: ReadonlyArray<Spec> = [
         return { path: `${org(c)}/webhooks/${id}/deliveries/${ping.body.messageId}/redeliver` }
       })
   },
+  // An organisation's broker destinations: OWNER only.
+  {
+    name: "destinations.create",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/destinations`, body: destinationBody })
+  },
+  {
+    name: "destinations.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/destinations` })
+  },
+  {
+    name: "destinations.get",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newDestination(c), (id) => ({ path: `${org(c)}/destinations/${id}` }))
+  },
+  {
+    name: "destinations.update",
+    method: "PATCH",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newDestination(c), (id) => ({
+        path: `${org(c)}/destinations/${id}`,
+        body: { description: "renamed" }
+      }))
+  },
+  {
+    name: "destinations.remove",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) => Effect.map(newDestination(c), (id) => ({ path: `${org(c)}/destinations/${id}` }))
+  },
+  {
+    name: "destinations.test",
+    method: "POST",
+    min: "OWNER",
+    success: 202,
+    prepare: (c) => Effect.map(newDestination(c), (id) => ({ path: `${org(c)}/destinations/${id}/test` }))
+  },
+  {
+    name: "destinations.deliveries",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newDestination(c), (id) => ({ path: `${org(c)}/destinations/${id}/deliveries` }))
+  },
+  {
+    name: "destinations.redrive",
+    method: "POST",
+    min: "OWNER",
+    success: 202,
+    prepare: (c) => Effect.map(newDestination(c), (id) => ({ path: `${org(c)}/destinations/${id}/redrive` }))
+  },
   // Live view.
   {
     name: "live.summary",
@@ -1326,6 +1437,176 @@ const specs: ReadonlyArray<Spec> = [
         path: "/api/v1/auth/email/code",
         body: { email: `matrix-${unique()}@example.com`, code: "123456" }
       })
+  },
+  // Registration sources (issue 32): OWNER only, as their URLs carry credentials.
+  {
+    name: "registrationSources.create",
+    method: "POST",
+    min: "OWNER",
+    success: 201,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/registration-sources`, body: sourceBody() })
+  },
+  {
+    name: "registrationSources.list",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/registration-sources` })
+  },
+  {
+    name: "registrationSources.get",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.map(newSource(c), (id) => ({ path: `${org(c)}/registration-sources/${id}` }))
+  },
+  {
+    name: "registrationSources.update",
+    method: "PATCH",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newSource(c), (id) => ({
+        path: `${org(c)}/registration-sources/${id}`,
+        body: { enabled: false }
+      }))
+  },
+  {
+    name: "registrationSources.remove",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) => Effect.map(newSource(c), (id) => ({ path: `${org(c)}/registration-sources/${id}` }))
+  },
+  {
+    name: "registrationSources.deadLetters",
+    method: "GET",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newSource(c), (id) => ({ path: `${org(c)}/registration-sources/${id}/dead-letters` }))
+  },
+  // Issue 33: registrants are personal data: EDITOR reads and writes, OWNER erases, a VIEWER sees none.
+  {
+    name: "registrants.list",
+    method: "GET",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) => Effect.map(newRegistrant(c), () => ({ path: `${org(c)}/registrants` }))
+  },
+  {
+    name: "registrants.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.map(newBand(c), ({ bandId }) => ({
+        path: `${org(c)}/registrants`,
+        body: { bandId, name: "Ann", phone: "+447911123456" }
+      }))
+  },
+  {
+    name: "registrants.get",
+    method: "GET",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) => Effect.map(newRegistrant(c), (id) => ({ path: `${org(c)}/registrants/${id}` }))
+  },
+  {
+    name: "registrants.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newRegistrant(c), (id) => ({ path: `${org(c)}/registrants/${id}`, body: { locale: "fr" } }))
+  },
+  {
+    name: "registrants.erase",
+    method: "DELETE",
+    min: "OWNER",
+    success: 204,
+    prepare: (c) => Effect.map(newRegistrant(c), (id) => ({ path: `${org(c)}/registrants/${id}` }))
+  },
+  {
+    name: "registrants.export",
+    method: "GET",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) => Effect.map(newRegistrant(c), (id) => ({ path: `${org(c)}/registrants/${id}/export` }))
+  },
+  // Journeys (issue 33): VIEWER reads definitions; the delivery log (it names bands written to) is an EDITOR's.
+  {
+    name: "journeys.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/journeys` })
+  },
+  {
+    name: "journeys.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (eventId) => ({ path: `${org(c)}/journeys`, body: journeyBody(eventId) }))
+  },
+  {
+    name: "journeys.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newJourney(c), (id) => ({ path: `${org(c)}/journeys/${id}` }))
+  },
+  {
+    name: "journeys.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newJourney(c), (id) => ({ path: `${org(c)}/journeys/${id}`, body: { enabled: false } }))
+  },
+  {
+    name: "journeys.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newJourney(c), (id) => ({ path: `${org(c)}/journeys/${id}` }))
+  },
+  {
+    name: "journeys.preview",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newJourney(c), (id) => ({ path: `${org(c)}/journeys/${id}/preview`, body: {} }))
+  },
+  {
+    name: "journeys.test",
+    method: "POST",
+    min: "EDITOR",
+    success: 202,
+    prepare: (c) =>
+      Effect.map(newJourney(c), (id) => ({
+        path: `${org(c)}/journeys/${id}/test`,
+        body: { to: "t@example.com" }
+      }))
+  },
+  {
+    name: "journeys.messages",
+    method: "GET",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) => Effect.map(newJourney(c), (id) => ({ path: `${org(c)}/journeys/${id}/messages` }))
+  },
+  {
+    name: "journeys.redrive",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newJourneyMessage(c), ({ journeyId, messageId }) => ({
+        path: `${org(c)}/journeys/${journeyId}/messages/${messageId}/redrive`
+      }))
   }
 ]
 
@@ -1389,6 +1670,9 @@ const flagSpecs: ReadonlyArray<Spec> = [
 ]
 // ---- end of band flags ---------------------------------------------------------------------------------------
 
+/** Cells in flight at once (`MATRIX_CONCURRENCY=1` runs them one after another, as before, to tell a race apart). */
+const CELLS_AT_ONCE = Number(process.env.MATRIX_CONCURRENCY ?? 8)
+
 const expectedStatus = (spec: Spec, caller: Caller) => {
   const override = spec.expected?.[caller]
   if (override !== undefined) return override
@@ -1411,7 +1695,11 @@ const statusOfStream = (url: string, key: string | undefined) =>
 
 layer(
   // The matrix calls every endpoint as every role, in one organisation: the quotas are not what it tests.
-  adminHarness({ QUOTA_EXPORTS_PER_MINUTE: "1000", QUOTA_TEST_PINGS_PER_MINUTE: "1000" }),
+  adminHarness({
+    QUOTA_EXPORTS_PER_MINUTE: "1000",
+    QUOTA_TEST_PINGS_PER_MINUTE: "1000",
+    JOURNEY_POLL_INTERVAL: "50 millis"
+  }),
   { excludeTestServices: true, timeout: 120_000 }
 )("authorization matrix", (it) => {
   it.effect(
@@ -1422,38 +1710,54 @@ layer(
         const admin = yield* bootstrapKey()
         const tenant = yield* createTenant(admin)
         const outsider = yield* createTenant(admin)
-        const mismatches: Array<string> = []
-        let cells = 0
-        for (const spec of [...specs, ...purgeSpecs, ...flagSpecs]) {
-          for (const caller of callers) {
-            const prepared = yield* spec.prepare({ admin, tenant })
-            const keys = (prepared.tenant ?? tenant).keys
-            const key =
-              caller === "none"
+        const all = [...specs, ...purgeSpecs, ...flagSpecs]
+        // A GET changes nothing it reads, so its callers share one prepared resource (fixtures were most of
+        // the matrix's time); any other method gets fresh resources per caller, as the comment at the top says.
+        // (`prepare` is called per caller otherwise: some specs draw their unique names when called.)
+        const prepares = yield* Effect.forEach(all, (spec) =>
+          spec.method === "GET" && spec.freshPerCaller !== true
+            ? Effect.map(Effect.cached(spec.prepare({ admin, tenant })), (shared) => () => shared)
+            : Effect.succeed(() => spec.prepare({ admin, tenant }))
+        )
+        // Cells do not depend on one another: they run side by side, and the server's waits on PostgreSQL
+        // and the export and journey polls overlap (cell after cell took minutes on a busy machine).
+        const answers = yield* Effect.forEach(
+          all.flatMap((spec, i) => callers.map((caller) => [spec, prepares[i]!, caller] as const)),
+          ([spec, prepare, caller]) =>
+            Effect.gen(function* () {
+              const prepared = yield* prepare()
+              const keys = (prepared.tenant ?? tenant).keys
+              const key =
+                caller === "none"
+                  ? undefined
+                  : caller === "other"
+                    ? outsider.keys.OWNER
+                    : caller === "ADMIN"
+                      ? admin
+                      : keys[caller]
+              const reply = spec.stream
                 ? undefined
-                : caller === "other"
-                  ? outsider.keys.OWNER
-                  : caller === "ADMIN"
-                    ? admin
-                    : keys[caller]
-            const reply = spec.stream
-              ? undefined
-              : yield* call(spec.method, prepared.path, { ...prepared, key })
-            const status = reply?.status ?? (yield* statusOfStream(`${server.url}${prepared.path}`, key))
-            cells++
-            const expected = expectedStatus(spec, caller)
-            if (status !== expected)
-              mismatches.push(`${spec.name} as ${caller}: ${status}, expected ${expected}`)
-            const shown =
-              reply !== undefined && status < 300 ? spec.shows?.(caller, reply, prepared) : undefined
-            if (shown !== undefined) mismatches.push(`${spec.name} as ${caller}: ${shown}`)
-          }
-        }
+                : yield* call(spec.method, prepared.path, { ...prepared, key })
+              const status = reply?.status ?? (yield* statusOfStream(`${server.url}${prepared.path}`, key))
+              const expected = expectedStatus(spec, caller)
+              const shown =
+                reply !== undefined && status < 300 ? spec.shows?.(caller, reply, prepared) : undefined
+              return [
+                ...(status !== expected
+                  ? [`${spec.name} as ${caller}: ${status}, expected ${expected}`]
+                  : []),
+                ...(shown !== undefined ? [`${spec.name} as ${caller}: ${shown}`] : [])
+              ]
+            }),
+          { concurrency: CELLS_AT_ONCE }
+        )
+        const mismatches = answers.flat()
+        const cells = answers.length
         console.log(
-          `authorization matrix: ${specs.length + purgeSpecs.length + flagSpecs.length} endpoints × ${callers.length} callers = ${cells} cells`
+          `authorization matrix: ${all.length} endpoints × ${callers.length} callers = ${cells} cells`
         )
         expect(mismatches).toEqual([])
-        expect(cells).toBe((specs.length + purgeSpecs.length + flagSpecs.length) * callers.length)
+        expect(cells).toBe(all.length * callers.length)
       }),
     300_000
   )

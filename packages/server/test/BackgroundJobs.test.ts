@@ -124,8 +124,11 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
         expect(yield* until(partitions, (names) => names.includes(upcoming))).toContain(upcoming)
         expect((yield* jobs.schedules).map((s) => s.queue).sort()).toEqual([
           "analytics.rollup",
+          "auth.prune",
           "events.lifecycle",
           "exports.expire",
+          "registrants.retention",
+          "registrations.prune",
           "taps.devices",
           "taps.partitions",
           "taps.retention",
@@ -167,5 +170,65 @@ layer(adminHarness(), { excludeTestServices: true, timeout: 120_000 })("backgrou
       )
       expect(later.some((job) => job.id === id)).toBe(false)
     }).pipe(Effect.scoped)
+  )
+
+  it.effect(
+    "the daily prune removes spent sign-in links, setup tokens and long-ended sessions, and keeps the rest",
+    () =>
+      Effect.gen(function* () {
+        const jobs = yield* Jobs
+        const sql = yield* SqlClient.SqlClient
+        const tag = `prune${Date.now()}`
+        const randomHash = sql`sha256(gen_random_uuid()::text::bytea)`
+        const tokenHash = (name: string) => sql`sha256(convert_to(${`${tag}-${name}`}, 'UTF8'))`
+        const signIn = (name: string, expiredAgo: string, usedAgo: string | null) => sql`
+        insert into email_sign_ins (email_key, email, token_hash, code_hash, link_expires_at, code_expires_at, used_at)
+        values (${`${tag}-${name}`}, ${`${name}@example.com`}, ${randomHash}, ${randomHash},
+          now() - ${expiredAgo}::interval, now() - ${expiredAgo}::interval,
+          ${usedAgo === null ? null : sql`now() - ${usedAgo}::interval`})`
+        yield* signIn("stale", "2 days", null)
+        yield* signIn("used", "-1 hour", "2 days")
+        yield* signIn("fresh", "-1 hour", null)
+        yield* signIn("justused", "-1 hour", "1 hour")
+        const token = (name: string, expiredAgo: string) => sql`
+        insert into setup_tokens (token_hash, expires_at, issued_by)
+        values (${tokenHash(name)}, now() - ${expiredAgo}::interval, 'cli')`
+        yield* token("stale", "2 days")
+        yield* token("fresh", "-1 hour")
+        const [user] = yield* sql<{ id: string }>`
+        insert into users (email, name) values (${`${tag}@example.com`}, 'Prune') returning id`
+        const session = (name: string, expiresAgo: string, revokedAgo: string | null) => sql`
+        insert into sessions (user_id, method, access_hash, access_expires_at, refresh_hash, csrf_hash,
+          expires_at, revoked_at, user_agent)
+        values (${user!.id}, 'passkey', ${randomHash}, now(), ${randomHash}, ${randomHash},
+          now() - ${expiresAgo}::interval, ${revokedAgo === null ? null : sql`now() - ${revokedAgo}::interval`},
+          ${name})`
+        yield* session("expired-long-ago", "31 days", null)
+        yield* session("revoked-long-ago", "-1 day", "31 days")
+        yield* session("expired-recently", "1 day", null)
+        yield* session("live", "-1 day", null)
+
+        const remaining = Effect.all({
+          signIns: sql<{
+            emailKey: string
+          }>`select email_key from email_sign_ins where email_key like ${`${tag}-%`}`,
+          tokens: sql<{ n: number }>`
+          select count(*)::int as n from setup_tokens
+          where token_hash in (${tokenHash("stale")}, ${tokenHash("fresh")})`,
+          sessions: sql<{ userAgent: string }>`select user_agent from sessions where user_id = ${user!.id}`
+        }).pipe(Effect.orDie)
+        yield* jobs.enqueue("auth.prune", {})
+        // Waits for every table: a test that waited on one and read the others raced the prune in CI.
+        const after = yield* until(
+          remaining,
+          (r) => r.signIns.length === 2 && r.tokens[0]!.n === 1 && r.sessions.length === 2
+        )
+        expect(after.signIns.map((r) => r.emailKey.slice(tag.length + 1)).sort()).toEqual([
+          "fresh",
+          "justused"
+        ])
+        expect(after.tokens[0]!.n).toBe(1)
+        expect(after.sessions.map((r) => r.userAgent).sort()).toEqual(["expired-recently", "live"])
+      })
   )
 })

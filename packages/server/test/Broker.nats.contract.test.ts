@@ -250,3 +250,44 @@ authorization { users = [
     })
   }, 60_000)
 })
+
+describe("the NATS module's sliding window", () => {
+  it("keeps a window of publishes in flight and the stream stores them in the order given", async () => {
+    const slug = slugFor("window")
+    const messages = Array.from({ length: 3000 }, (_, n) => message(`band-${n % 7}`, n, slug))
+    const reports = await run(
+      Effect.gen(function* () {
+        const broker = yield* NatsBroker.make({ ...optionsFor(slug), inFlight: 64 })
+        // Many times the window in one publish, then a second publish right behind it.
+        return [yield* broker.publish(messages.slice(0, 2500)), yield* broker.publish(messages.slice(2500))]
+      })
+    )
+    expect(reports).toEqual([{ duplicates: 0 }, { duplicates: 0 }])
+    const read = await withBare((_, jsm) => stored(jsm, slug, messages.length))
+    // One connection, issued in order: the stream's sequence is the given order, not just each key's.
+    expect(read.map((m) => m.header.get("Nats-Msg-Id"))).toEqual(messages.map((m) => m.id))
+  }, 60_000)
+
+  it("fails the publish at a refused message, starts nothing after it, and counts the re-publish's duplicates", async () => {
+    const slug = slugFor("stop")
+    const messages = Array.from({ length: 400 }, (_, n) => message(`band-${n % 3}`, n, slug))
+    const big = { ...message("band-0", 400, slug), body: "x".repeat(1_100_000) }
+    const outcome = await run(
+      Effect.gen(function* () {
+        const broker = yield* NatsBroker.make({ ...optionsFor(slug), inFlight: 16 })
+        const refused = yield* Effect.flip(
+          broker.publish([...messages.slice(0, 100), big, ...messages.slice(100)])
+        )
+        const again = yield* broker.publish(messages)
+        return { refused, again }
+      })
+    )
+    expect(outcome.refused.failure).toBe("permanent")
+    const read = await withBare((_, jsm) => stored(jsm, slug, messages.length))
+    expect(read.map((m) => m.header.get("Nats-Msg-Id"))).toEqual(messages.map((m) => m.id))
+    // Stored before the refusal: the 100 before it, all acknowledged before the publish failed, and the few
+    // started beside it (the acks read with the one that started it may each start one more).
+    expect(outcome.again.duplicates).toBeGreaterThanOrEqual(100)
+    expect(outcome.again.duplicates).toBeLessThanOrEqual(100 + 2 * 16)
+  }, 60_000)
+})

@@ -9,16 +9,17 @@ import { Deferred, Effect, Either, Redacted, type Scope } from "effect"
 import { Connection, type SyncMessage } from "rabbitmq-client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { BrokerError, BrokerShape, Dial } from "../src/Brokers/Broker.js"
-import { make, type RabbitBrokerOptions } from "../src/Brokers/RabbitBroker.js"
+import { channelOf, make, type RabbitBrokerOptions } from "../src/Brokers/RabbitBroker.js"
 import { OutboundRefused } from "../src/Outbound/OutboundErrors.js"
 import { brokerContract, message, type ReadBack } from "./support/BrokerContract.js"
 
 /*
  * The RabbitMQ module against a private rabbitmq-server started once for the file (Erlang takes 10–20 s to
- * boot on a busy machine, each restart as long again). Every test has an exchange of its own, named after
- * its channel. What the module published is read back from `<channel>.capture`, a durable queue bound with
- * `#` to the channel's exchange, which the fixture declares (exchange included) before the module exists:
- * a topic exchange keeps nothing for queues bound after a publish.
+ * boot on a busy machine, each restart as long again: the contract's one restart also serves the durability
+ * checks). Every test has an exchange of its own, named after its channel. What the module published is read
+ * back from `<channel>.capture`, a durable queue bound with `#` to the channel's exchange, which the fixture
+ * declares (exchange included) before the module exists: a topic exchange keeps nothing for queues bound after
+ * a publish.
  */
 
 let server: RabbitServer
@@ -121,6 +122,36 @@ const drain = async (
 
 const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => Effect.runPromise(Effect.scoped(effect))
 
+/**
+ * The module declares a durable exchange and publishes persistent messages: both survive a broker restart
+ * (the contract's one stop and start, so the node boots once for all the restart checks).
+ */
+const durableAcrossRestart = async () => {
+  const channel = `rabbit-durable-${randomUUID().slice(0, 8)}`
+  const messages = Array.from({ length: 10 }, (_, n) => message("band-a", n))
+  await run(
+    Effect.gen(function* () {
+      const broker = yield* make(options(channel))
+      // The first publish declares the exchange (nothing is bound yet: that message goes nowhere).
+      yield* broker.publish([message("band-a", -1)])
+      yield* Effect.promise(async () => {
+        await admin.queueDeclare({ queue: `${channel}.capture`, durable: true })
+        await admin.queueBind({ queue: `${channel}.capture`, exchange: channel, routingKey: "#" })
+      })
+      yield* broker.publish(messages)
+    })
+  )
+  return async () => {
+    // Declared again as durable and topic: the broker refuses that for an exchange declared otherwise.
+    await admin.exchangeDeclare({ exchange: channel, type: "topic", durable: true, passive: false })
+    // Recovered before the node takes connections: the count is final, transient messages are gone.
+    const { messageCount } = await admin.queueDeclare({ queue: `${channel}.capture`, passive: true })
+    expect(messageCount, "persistent messages in a durable queue after the restart").toBe(messages.length)
+    const kept = await drain(`${channel}.capture`, messages.length)
+    expect(kept.map((got) => got.messageId)).toEqual(messages.map((m) => m.id))
+  }
+}
+
 brokerContract({
   kind: "rabbitmq",
   make: (channel) =>
@@ -148,7 +179,8 @@ brokerContract({
     }
   },
   dedupes: false,
-  server: { stop: () => server.stop(), start: () => server.start() }
+  server: { stop: () => server.stop(), start: () => server.start() },
+  acrossRestart: durableAcrossRestart
 })
 
 const failureOf = async (
@@ -190,32 +222,6 @@ describe("the RabbitMQ broker module", () => {
       expect(bodyText(got)).toBe(ours.find((m) => m.id === got.messageId)!.body)
     }
   }, 60_000)
-
-  it("declares a durable exchange and publishes persistent messages: both survive a broker restart", async () => {
-    const channel = `rabbit-durable-${randomUUID().slice(0, 8)}`
-    const messages = Array.from({ length: 10 }, (_, n) => message("band-a", n))
-    await run(
-      Effect.gen(function* () {
-        const broker = yield* make(options(channel))
-        // The first publish declares the exchange (nothing is bound yet: that message goes nowhere).
-        yield* broker.publish([message("band-a", -1)])
-        yield* Effect.promise(async () => {
-          await admin.queueDeclare({ queue: `${channel}.capture`, durable: true })
-          await admin.queueBind({ queue: `${channel}.capture`, exchange: channel, routingKey: "#" })
-        })
-        yield* broker.publish(messages)
-      })
-    )
-    await server.stop()
-    await server.start()
-    // Declared again as durable and topic: the broker refuses that for an exchange declared otherwise.
-    await admin.exchangeDeclare({ exchange: channel, type: "topic", durable: true, passive: false })
-    // Recovered before the node takes connections: the count is final, transient messages are gone.
-    const { messageCount } = await admin.queueDeclare({ queue: `${channel}.capture`, passive: true })
-    expect(messageCount).toBe(messages.length)
-    const kept = await drain(`${channel}.capture`, messages.length)
-    expect(kept.map((got) => got.messageId)).toEqual(messages.map((m) => m.id))
-  }, 120_000)
 
   it("fails as permanent on refused credentials, a missing exchange with declare off, a message too large", async () => {
     const wrong = new URL(server.url)
@@ -320,5 +326,78 @@ describe("the RabbitMQ broker module", () => {
     })
     expect(Either.isLeft(refused) && refused.left).toMatchObject({ failure: "permanent" })
     expect(Either.isLeft(refused) && refused.left.message).toContain("the outbound policy refused the host")
+  }, 90_000)
+})
+
+describe("the RabbitMQ module's publish channels", () => {
+  it("gives a key always the same channel, and spreads a thousand bands over every channel", () => {
+    const keys = Array.from({ length: 1000 }, (_, n) => `BAND-${String(n).padStart(4, "0")}`)
+    expect(keys.map((key) => channelOf(key, 4))).toEqual(keys.map((key) => channelOf(key, 4)))
+    const perChannel = [0, 0, 0, 0]
+    for (const key of keys) perChannel[channelOf(key, 4)]! += 1
+    // Even enough that no channel carries twice its share.
+    expect(Math.min(...perChannel)).toBeGreaterThan(125)
+    expect(Math.max(...perChannel)).toBeLessThan(500)
+    expect(keys.every((key) => channelOf(key, 1) === 0)).toBe(true)
+  })
+
+  it("keeps each key's order across its channels, publish after publish", async () => {
+    const channel = `rabbit-channels-${randomUUID().slice(0, 8)}`
+    await captureQueue(channel)
+    const seed = Date.now()
+    console.log(`rabbit channels order: seed ${seed}`)
+    let state = seed
+    const random = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0
+      return state / 2 ** 32
+    }
+    // Keys in a random order, so that consecutive messages change channel at random.
+    const keys = Array.from({ length: 40 }, (_, n) => `band-${n}`)
+    const messages = Array.from({ length: 2000 }, (_, n) =>
+      message(keys[Math.floor(random() * keys.length)]!, n)
+    )
+    expect(new Set(keys.map((key) => channelOf(key, 4))).size).toBe(4)
+    await run(
+      Effect.gen(function* () {
+        const broker = yield* make(options(channel, { publishChannels: 4 }))
+        for (let at = 0; at < messages.length; at += 500) yield* broker.publish(messages.slice(at, at + 500))
+      })
+    )
+    const read = (await drain(`${channel}.capture`, messages.length)).map((got) => JSON.parse(bodyText(got)))
+    expect(read.length).toBe(messages.length)
+    for (const key of keys) {
+      const sent = messages.filter((m) => m.key === key).map((m) => m.id)
+      expect(read.filter((event) => event.data.key === key).map((event) => event.id)).toEqual(sent)
+    }
+  }, 90_000)
+
+  it("fails the whole publish when one channel's message is refused, and that channel opens again", async () => {
+    const channel = `rabbit-refused-${randomUUID().slice(0, 8)}`
+    await captureQueue(channel)
+    const keys = Array.from({ length: 12 }, (_, n) => `band-${n}`)
+    const small = Array.from({ length: 120 }, (_, n) => message(keys[n % keys.length]!, n))
+    // Over the node's max_message_size: the broker closes that channel; the others confirm their messages.
+    const big = { ...message(keys[0]!, 120), body: JSON.stringify({ pad: "x".repeat(1_200_000) }) }
+    const after = Array.from({ length: 24 }, (_, n) => message(keys[n % keys.length]!, 200 + n))
+    const outcome = await run(
+      Effect.gen(function* () {
+        const broker = yield* make(options(channel, { publishChannels: 4 }))
+        const refused = yield* Effect.either(broker.publish([...small.slice(0, 60), big, ...small.slice(60)]))
+        const again = yield* Effect.either(broker.publish(after))
+        return { refused, again }
+      })
+    )
+    expect(Either.isLeft(outcome.refused) && outcome.refused.left).toMatchObject({ failure: "permanent" })
+    expect(Either.isLeft(outcome.refused) && outcome.refused.left.message).toContain("PRECONDITION_FAILED")
+    expect(Either.isRight(outcome.again)).toBe(true)
+    // Every message of the second publish is there, the refused one's key on its reopened channel included.
+    const read = (await drain(`${channel}.capture`, after.length)).map((got) => got.messageId)
+    expect(read).not.toContain(big.id)
+    const arrived = read.filter((id) => after.some((m) => m.id === id))
+    for (const key of keys) {
+      const sent = after.filter((m) => m.key === key).map((m) => m.id)
+      expect(arrived.filter((id) => id !== undefined && sent.includes(id))).toEqual(sent)
+    }
+    expect(arrived.length).toBe(after.length)
   }, 90_000)
 })

@@ -196,7 +196,8 @@ describe("CloudEvents rendering", () => {
   it("an outbox event is keyed by the resource it is about", () => {
     const keyOf = (type: string) =>
       CloudEvents.outbox(ORIGIN, ORG, outboxMessage(type, outboxData[type]!))[0]!.key
-    expect(keyOf("band.flagged")).toBe(BAND)
+    // A band's flag goes with its taps, by the band's uid.
+    expect(keyOf("band.flagged")).toBe("BAND-0001")
     expect(keyOf("band.assigned")).toBe(EVENT)
     expect(keyOf("event.status_changed")).toBe(EVENT)
     expect(keyOf("import.completed")).toBe(EVENT)

@@ -11,7 +11,7 @@ import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
 import { answerConfirm, api, consoleBrowser, go, SHOTS, shot, unlabelled } from "./support/ConsoleBrowser.js"
 import { request } from "./support/HotPathHarness.js"
-import { tapOf } from "./support/TapFixtures.js"
+import { clearOfMinuteEnd, tapOf } from "./support/TapFixtures.js"
 
 /*
  * Issue 16, the console in headless Chromium against the running server (the console's build, served at
@@ -295,7 +295,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
 
         // A real tap through the redirect: it shows in the latest taps and the counters. The mode counters are
         // this minute's: a tap in a minute's last seconds would be read back as the next minute's zero.
-        while (new Date().getSeconds() >= 52) yield* Effect.sleep("250 millis")
+        yield* clearOfMinuteEnd(8)
         const tap = yield* request(port, "/e?bandId=GATE-1", { host: `${tenant.slug}.${TAP_DOMAIN}` })
         expect(tap.status).toBe(302)
         yield* go(() => page.getByRole("table", { name: "Latest taps" }).getByText("GATE-1").waitFor())
@@ -675,6 +675,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         "Analytics",
         "Exports",
         "Campaigns",
+        "Journeys",
         "Tags",
         "Team",
         "Trash",

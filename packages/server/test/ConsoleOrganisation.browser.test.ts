@@ -223,7 +223,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
   )
 
   it.effect(
-    "tags: created and renamed, invalid values by their fields; a VIEWER reads only",
+    "tags: created, renamed and deleted, invalid values by their fields; a VIEWER reads only",
     () =>
       Effect.gen(function* () {
         const tenant = yield* createTenant(yield* bootstrapKey())
@@ -249,10 +249,20 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         expect(yield* unlabelled(page)).toEqual([])
         yield* shot(page, "console-tags")
 
+        // A second tag, deleted after the dialog asked: the first one stays.
+        yield* go(() => page.locator("#tag-name").fill("Crew"))
+        yield* go(() => page.getByRole("button", { name: "Create tag", exact: true }).click())
+        yield* go(() => page.getByRole("button", { name: "Delete Crew" }).click())
+        yield* go(() => page.getByRole("dialog", { name: "Delete the tag Crew?" }).waitFor())
+        yield* go(() => page.getByRole("button", { name: "Delete tag", exact: true }).click())
+        yield* go(() => page.getByRole("cell", { name: "Crew", exact: true }).waitFor({ state: "detached" }))
+        const left = yield* ok(yield* call("GET", api(tenant, "/tags"), { key: tenant.keys.VIEWER }), 200)
+        expect(left.body.items.map((t: { name: string }) => t.name)).toEqual(["Guests"])
+
         const viewer = (yield* signedIn(tenant.orgId, "VIEWER")).page
         yield* go(() => viewer.goto(`${origin}/console/tags`))
         yield* go(() => viewer.getByRole("cell", { name: "Guests", exact: true }).waitFor())
-        expect(yield* count(viewer, "button", /Rename|Create tag/)).toBe(0)
+        expect(yield* count(viewer, "button", /Rename|Delete|Create tag/)).toBe(0)
         expect(
           (yield* call("PATCH", api(tenant, `/tags/${tags.body.items[0].id}`), {
             key: tenant.keys.VIEWER,

@@ -41,6 +41,13 @@ const message: EmailMessage = {
   html: "<p>HTML: <b>ünïcødé</b></p>"
 }
 
+/** A journey's message: the one-click unsubscribe of RFC 8058 in two headers. */
+const UNSUBSCRIBE = {
+  "List-Unsubscribe": "<https://tapline.test/u/tok_123>",
+  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"
+}
+const journeyMessage: EmailMessage = { ...message, headers: UNSUBSCRIBE }
+
 const run = <A>(effect: Effect.Effect<A, EmailError, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(Effect.either(effect)))
 
@@ -51,7 +58,12 @@ interface HttpProvider {
   /** The provider's documented answer to a message it will never deliver. */
   readonly refused: Reply
   readonly assertRequest: (request: CapturedRequest) => void
+  /** The extra headers, read from the field the provider documents for them. */
+  readonly headersOf: (request: CapturedRequest) => unknown
 }
+
+const nameValues = (list: unknown) =>
+  Object.fromEntries((list as Array<{ Name: string; Value: string }>).map((h) => [h.Name, h.Value]))
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
   status,
@@ -81,7 +93,9 @@ const providers: ReadonlyArray<HttpProvider> = [
         text: message.text,
         html: message.html
       })
-    }
+    },
+    // https://resend.com/docs/api-reference/emails/send-email: `headers`, an object of custom headers.
+    headersOf: (request) => JSON.parse(request.body).headers
   },
   {
     name: "postmark",
@@ -119,7 +133,9 @@ const providers: ReadonlyArray<HttpProvider> = [
         HtmlBody: message.html,
         MessageStream: "outbound"
       })
-    }
+    },
+    // https://postmarkapp.com/developer/api/email-api: `Headers`, a list of { Name, Value }.
+    headersOf: (request) => nameValues(JSON.parse(request.body).Headers)
   },
   {
     name: "sendgrid",
@@ -146,7 +162,9 @@ const providers: ReadonlyArray<HttpProvider> = [
         ],
         custom_args: { tapline_message_id: message.id }
       })
-    }
+    },
+    // https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send: `headers`, an object.
+    headersOf: (request) => JSON.parse(request.body).headers
   },
   {
     name: "mailgun",
@@ -175,7 +193,14 @@ const providers: ReadonlyArray<HttpProvider> = [
         html: message.html,
         "v:tapline-message-id": message.id
       })
-    }
+    },
+    // https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/messages: `h:X-My-Header` fields.
+    headersOf: (request) =>
+      Object.fromEntries(
+        [...new URLSearchParams(request.body)]
+          .filter(([name]) => name.startsWith("h:"))
+          .map(([name, value]) => [name.slice(2), value])
+      )
   },
   {
     name: "ses",
@@ -214,7 +239,9 @@ const providers: ReadonlyArray<HttpProvider> = [
           }
         }
       })
-    }
+    },
+    // https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_Message.html: `Content.Simple.Headers`.
+    headersOf: (request) => nameValues(JSON.parse(request.body).Content.Simple.Headers)
   }
 ]
 
@@ -237,6 +264,14 @@ for (const provider of providers) {
       expect(Either.isRight(result)).toBe(true)
       expect(peer.requests).toHaveLength(1)
       provider.assertRequest(peer.requests[0]!)
+    })
+
+    it("carries a journey's List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) in its documented header field", async () => {
+      peer.requests.length = 0
+      peer.reply(provider.accepted)
+      const result = await run(Effect.flatMap(provider.make(peer.url), (email) => email.send(journeyMessage)))
+      expect(Either.isRight(result)).toBe(true)
+      expect(provider.headersOf(peer.requests[0]!)).toEqual(UNSUBSCRIBE)
     })
 
     it("carries the W3C traceparent of its Email.send span to the provider", async () => {
@@ -339,6 +374,21 @@ describe("Email contract: smtp", () => {
     expect(mail.messageId).toBe(`<${message.id}@tapline>`)
   })
 
+  it("sends a journey's List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) as message headers", async () => {
+    const result = await run(
+      Effect.flatMap(
+        SmtpEmail.make({ url: Redacted.make(`smtp://127.0.0.1:${smtp.port}`), from: FROM, timeout: TIMEOUT }),
+        (email) => email.send({ ...journeyMessage, to: "ana@example.com" })
+      )
+    )
+    expect(Either.isRight(result)).toBe(true)
+    const mail = smtp.received.at(-1)!
+    const line = (name: string) =>
+      mail.headerLines.find((h) => h.key === name)?.line.replace(/^[^:]+:\s*/, "")
+    expect(line("list-unsubscribe")).toBe(UNSUBSCRIBE["List-Unsubscribe"])
+    expect(line("list-unsubscribe-post")).toBe(UNSUBSCRIBE["List-Unsubscribe-Post"])
+  })
+
   it("a 4xx reply is transient, a 5xx reply permanent", async () => {
     expect(Either.getLeft(await send("later@example.com")).pipe(Option.map((e) => e.failure))).toEqual(
       Option.some("transient")
@@ -346,6 +396,12 @@ describe("Email contract: smtp", () => {
     expect(Either.getLeft(await send("refused@example.com")).pipe(Option.map((e) => e.failure))).toEqual(
       Option.some("permanent")
     )
+  })
+
+  it("a message nodemailer refuses before sending (no recipient) is permanent: a retry would refuse it too", async () => {
+    const error = Either.getLeft(await send("")).pipe(Option.getOrThrow)
+    expect(error.failure).toBe("permanent")
+    expect(error.message).toContain("No recipients defined")
   })
 
   it("a server that is not listening is transient, and the error does not carry the URL's password", async () => {

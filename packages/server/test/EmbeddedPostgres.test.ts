@@ -2,6 +2,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Layer, Option } from "effect"
 import { layerPool, migrate } from "../src/Database/Database.js"
@@ -49,6 +50,65 @@ describe("embedded PostgreSQL", () => {
           return Number(row?.count)
         }).pipe(Effect.provide(embeddedDatabase(dataDir)), Effect.scoped)
         expect(yield* secondRun).toBe(1000)
+        Fs.rmSync(dataDir, { recursive: true, force: true })
+      }),
+    60_000
+  )
+
+  // pglite-socket ran each protocol message in turn across connections, so two pooled connections' Parse/Bind/
+  // Execute/Sync batches interleaved on its one session: "bind message supplies 2 parameters, but prepared
+  // statement requires 1", another query's rows, or a queue stuck for good (electric-sql/pglite#1046). A
+  // transaction pins the session to its connection, which is what lets another's half-sent batch be overwritten.
+  // Patched in patches/.
+  it.live(
+    "keeps each connection's extended-protocol batches apart under concurrent queries",
+    () =>
+      Effect.gen(function* () {
+        const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-interleave-"))
+        const answers = yield* Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          return yield* Effect.forEach(
+            Array.from({ length: 400 }, (_, i) => i),
+            (i): Effect.Effect<ReadonlyArray<unknown>, SqlError> =>
+              i % 5 === 0
+                ? sql.withTransaction(
+                    Effect.map(
+                      sql<{
+                        a: number
+                        b: string
+                        c: string
+                      }>`select ${i}::int as a, 'x'::text as b, ${"y"}::text as c`,
+                      (rows) => (rows[0]?.a === i ? [i, i] : [i, rows[0]])
+                    )
+                  )
+                : i % 2 === 0
+                  ? Effect.map(sql<{ a: number }>`select ${i}::int as a`, (rows) => [i, rows[0]?.a])
+                  : Effect.map(
+                      sql<{ a: number; b: string }>`select ${i}::int as a, ${`n${i}`}::text as b`,
+                      (rows) => [i, rows[0]?.a, rows[0]?.b]
+                    ),
+            { concurrency: 16 }
+          )
+        }).pipe(
+          Effect.provide(
+            Layer.unwrapScoped(
+              Effect.map(startEmbeddedPostgres(dataDir, 10), (server) =>
+                layerPool({
+                  url: server.url,
+                  poolMax: 8,
+                  connectTimeout: Duration.seconds(10),
+                  applicationName: "tapline-test",
+                  ssl: false,
+                  sessionTimeouts: Option.none()
+                })
+              )
+            )
+          ),
+          Effect.scoped
+        )
+        expect(answers).toEqual(
+          Array.from({ length: 400 }, (_, i) => (i % 5 === 0 || i % 2 === 0 ? [i, i] : [i, i, `n${i}`]))
+        )
         Fs.rmSync(dataDir, { recursive: true, force: true })
       }),
     60_000

@@ -1,9 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { afterAll, describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { expireExports, objectKeyOf } from "../src/Exports/ExportJob.js"
+import { expireExports, objectKeyOf, runExport } from "../src/Exports/ExportJob.js"
 import { ExportRepository } from "../src/Exports/ExportRepository.js"
 import { Jobs } from "../src/Jobs/Jobs.js"
+import { Mailer } from "../src/Mail/Mailer.js"
 import { Storage } from "../src/Storage/Storage.js"
 import { bootstrapKey, call, createTenant, type Reply } from "./support/AdminClient.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
@@ -29,6 +30,25 @@ const suite = (provider: string, env: Record<string, string>) =>
       excludeTestServices: true,
       timeout: "90 seconds"
     })((it) => {
+      it.effect(
+        "a stored request that no longer fits its schema fails its export with the reason, never runs",
+        () =>
+          Effect.gen(function* () {
+            const sql = yield* SqlClient.SqlClient
+            const tenant = yield* createTenant(yield* bootstrapKey(`exports-bad-${provider}@example.com`))
+            const [row] = yield* sql<{ id: string }>`
+            insert into exports (organization_id, kind, params)
+            values (${tenant.orgId}, 'taps', ${JSON.stringify({ kind: "taps", eventId: 42 })}::jsonb)
+            returning id`
+            const exit = yield* Effect.exit(runExport(row!.id).pipe(Effect.provide(Mailer.Default)))
+            expect(exit._tag).toBe("Failure")
+            const [after] = yield* sql<{ status: string; error: string }>`
+            select status, error from exports where id = ${row!.id}`
+            expect(after!.status).toBe("failed")
+            expect(after!.error).toContain("eventId")
+          })
+      )
+
       it.effect(
         "an export streams into storage, downloads through a presigned link and expires after its days",
         () =>

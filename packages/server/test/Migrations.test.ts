@@ -109,4 +109,50 @@ describe("migrations", () => {
       })
     )
   })
+
+  layer(EmptyDatabase, { excludeTestServices: true })((it) => {
+    it.effect("0022 moves bands' registrants to their table and removes their values from the audit", () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* migrateUpTo(21)
+        const [org] = yield* sql<{ id: string }>`
+          insert into organizations (slug, name) values ('reg', 'Reg') returning id`
+        const [event] = yield* sql<{ id: string }>`
+          insert into events (organization_id, name) values (${org!.id}, 'e') returning id`
+        const [ann] = yield* sql<{ id: string }>`
+          insert into bands (organization_id, event_id, band_uid, registrant_name, registrant_email)
+          values (${org!.id}, ${event!.id}, 'M-1', 'Ann Old', 'ann.old@example.com') returning id`
+        yield* sql`insert into bands (organization_id, event_id, band_uid) values (${org!.id}, ${event!.id}, 'M-2')`
+        yield* sql`
+          insert into audit_log (actor_type, organization_id, action, resource_type, resource_id, old_values, new_values)
+          values ('system', ${org!.id}, 'band.update', 'band', ${ann!.id},
+            ${JSON.stringify({ registrantName: "Ann Older", registrantEmail: "ann.old@example.com", flagged: false })},
+            ${JSON.stringify({ registrantName: "Ann Old", registrantEmail: "ann.old@example.com", flagged: false })}),
+            ('system', ${org!.id}, 'band.registered', 'band', ${ann!.id}, null,
+            ${JSON.stringify({ registrantName: "Ann Older", registrantEmail: null, bandUid: "M-1" })})`
+
+        yield* migrate
+        const registrants = yield* sql`select name, email, source from registrants`
+        expect(registrants).toEqual([{ name: "Ann Old", email: "ann.old@example.com", source: "migrated" }])
+        const entries = yield* sql<{ action: string; oldValues: unknown; newValues: unknown }>`
+          select action, old_values, new_values from audit_log order by id`
+        expect(JSON.stringify(entries)).not.toMatch(/Ann Old|ann\.old@/)
+        // By action: the two entries inserted in one statement share a millisecond, where v7 ids are random.
+        const byAction = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>) =>
+          String(a[0]).localeCompare(String(b[0]))
+        expect(
+          entries.map((entry) => [entry.action, entry.oldValues, entry.newValues]).sort(byAction)
+        ).toEqual(
+          [
+            ["band.update", { flagged: false }, { flagged: false, registrantName: "changed" }],
+            ["band.registered", null, { bandUid: "M-1", registrantName: "changed" }],
+            ["audit.redact", null, { entries: 2, reason: "registrant names and emails removed (0022)" }]
+          ].sort(byAction)
+        )
+        // The log is append-only again.
+        const refused = yield* sql`update audit_log set action = 'x'`.pipe(Effect.flip)
+        expect(String((refused.cause as { message?: string }).message)).toContain("append-only")
+      })
+    )
+  })
 })

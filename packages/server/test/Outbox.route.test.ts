@@ -200,4 +200,36 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("one route for d
       ])
     })
   )
+
+  it.effect(
+    "a DRAFT event already past its end moves through ACTIVE: two audited moves, two announcements",
+    () =>
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const lifecycle = yield* EventLifecycle
+        const orgId = yield* organizationListening(["event.status_changed"], "/lifecycle-late")
+        const [event] = yield* sql<{ id: string }>`
+        insert into events (organization_id, name, auto_lifecycle, starts_at, ends_at)
+        values (${orgId}, 'Late', true, now() - interval '3 hours', now() - interval '1 hour') returning id`
+        yield* lifecycle.advance
+        yield* settled(orgId)
+
+        const [row] = yield* sql<{ status: string }>`select status from events where id = ${event!.id}`
+        expect(row!.status).toBe("COMPLETED")
+        // One transaction writes both: their ids need not sort in the order they were written.
+        const audit = yield* sql<{ oldValues: { status: string }; newValues: { status: string } }>`
+        select old_values, new_values from audit_log
+        where resource_id = ${event!.id} and action = 'event.auto_lifecycle'`
+        expect(audit.map((a) => `${a.oldValues.status}->${a.newValues.status}`).sort()).toEqual([
+          "ACTIVE->COMPLETED",
+          "DRAFT->ACTIVE"
+        ])
+        const webhook = receiver.requests
+          .filter((r) => r.url === "/lifecycle-late")
+          .map((r) => JSON.parse(r.body).data as { from: string; to: string })
+          .map(({ from, to }) => `${from}->${to}`)
+          .sort()
+        expect(webhook).toEqual(["ACTIVE->COMPLETED", "DRAFT->ACTIVE"])
+      })
+  )
 })

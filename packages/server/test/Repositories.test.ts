@@ -117,8 +117,6 @@ describe("repositories", () => {
             organizationId: organization.id,
             eventId: event.id,
             bandUid: uid("VIP-1"),
-            registrantName: Option.some("Grace"),
-            registrantEmail: Option.none(),
             autoAssigned: false,
             autoAssignDistanceMiles: Option.none(),
             flagged: false,

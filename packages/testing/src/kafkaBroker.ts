@@ -139,6 +139,11 @@ export interface KafkaBroker {
    * through it, so the relay sees every request they send.
    */
   readonly relay: { readonly port: number; readonly advertisedPort: number }
+  /**
+   * With `tls`: one TLS listener per name, on all interfaces, each advertised as `name:port`, under a
+   * self-signed certificate naming them all; `ca` is that certificate (PEM), for the clients to trust.
+   */
+  readonly tls?: { readonly ports: ReadonlyArray<number>; readonly ca: string }
   /** The broker's log dir: `<topic>-<partition>/*.log` hold the record batches as stored. */
   readonly dataDir: string
   /** SIGTERM: a controlled shutdown; resolves once the process exited. */
@@ -150,12 +155,64 @@ export interface KafkaBroker {
   readonly dispose: () => Promise<void>
 }
 
+/**
+ * A self-signed certificate naming `names` (its own CA, so a client trusts it through `ca`), written with its
+ * key into `dir` as a PEM keystore Kafka reads (`ssl.keystore.type=PEM`), and one listener per name.
+ */
+const tlsListeners = async (dir: string, names: ReadonlyArray<string>) => {
+  need("openssl", ["version"], "OpenSSL (Debian: `apt-get install openssl`)")
+  const key = Path.join(dir, "tls.key")
+  const cert = Path.join(dir, "tls.crt")
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${names[0]}`,
+    "-addext",
+    `subjectAltName=${names.map((name) => `${Net.isIP(name) === 0 ? "DNS" : "IP"}:${name}`).join(",")}`,
+    "-keyout",
+    key,
+    "-out",
+    cert
+  ])
+  const ca = Fs.readFileSync(cert, "utf8")
+  // Kafka's PEM keystore: the PKCS#8 key and its certificate chain in one file.
+  const keystore = Path.join(dir, "keystore.pem")
+  Fs.writeFileSync(keystore, Fs.readFileSync(key, "utf8") + ca)
+  const ports: Array<number> = []
+  for (const _ of names) ports.push(await freePort())
+  const listener = (i: number) => `TLS${i}`
+  return {
+    ca,
+    ports,
+    // All interfaces: the names resolve to any loopback address a test picks.
+    listeners: names.map((_, i) => `${listener(i)}://0.0.0.0:${ports[i]}`),
+    advertised: names.map((name, i) => `${listener(i)}://${name}:${ports[i]}`),
+    protocols: names.map((_, i) => `${listener(i)}:SSL`),
+    properties: {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": keystore,
+      "ssl.client.auth": "none"
+    }
+  }
+}
+
 // Small: the JVM's C1 compiler only, so a start on a busy two-core machine is not spent compiling.
 const jvm = ["-Xmx512m", "-Xss1m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true"]
 
 /** A one-node KRaft broker on free ports with a folder of its own under the system's temporary folder. */
 export const startKafkaBroker = async (
-  options: { readonly startTimeoutMs?: number; readonly properties?: Readonly<Record<string, string>> } = {}
+  options: {
+    readonly startTimeoutMs?: number
+    readonly properties?: Readonly<Record<string, string>>
+    /** TLS listeners, advertised under these names (which a test resolves, e.g. test/support/RebindingDns). */
+    readonly tls?: { readonly names: ReadonlyArray<string> }
+  } = {}
 ): Promise<KafkaBroker> => {
   need("java", ["-version"], "a Java 17+ runtime (Debian: `apt-get install openjdk-17-jre-headless`)")
   const libs = await kafkaLibs()
@@ -166,6 +223,7 @@ export const startKafkaBroker = async (
   const config = Path.join(dir, "server.properties")
   const log = Path.join(dir, "broker.log")
   const dataDir = Path.join(dir, "data")
+  const tls = options.tls === undefined ? undefined : await tlsListeners(dir, options.tls.names)
   const properties: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": "1",
@@ -173,12 +231,21 @@ export const startKafkaBroker = async (
     listeners: [
       `PLAINTEXT://127.0.0.1:${port}`,
       `CONTROLLER://127.0.0.1:${controllerPort}`,
-      `RELAY://127.0.0.1:${relay.port}`
+      `RELAY://127.0.0.1:${relay.port}`,
+      ...(tls?.listeners ?? [])
     ].join(","),
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${port},RELAY://127.0.0.1:${relay.advertisedPort}`,
+    "advertised.listeners": [
+      `PLAINTEXT://127.0.0.1:${port}`,
+      `RELAY://127.0.0.1:${relay.advertisedPort}`,
+      ...(tls?.advertised ?? [])
+    ].join(","),
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,RELAY:PLAINTEXT",
+    "listener.security.protocol.map": [
+      "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,RELAY:PLAINTEXT",
+      ...(tls?.protocols ?? [])
+    ].join(","),
+    ...tls?.properties,
     "log.dirs": dataDir,
     "num.partitions": "3",
     // Topics exist only when someone creates them, so a module's "create it" option is what is tested.
@@ -199,7 +266,9 @@ export const startKafkaBroker = async (
       .map(([k, v]) => `${k}=${v}\n`)
       .join("")
   )
-  const clusterId = randomBytes(16).toString("base64url")
+  // Kafka's own random-uuid never starts with "-" (the tool would read it as an option): one in 64 here did.
+  let clusterId = randomBytes(16).toString("base64url")
+  while (clusterId.startsWith("-")) clusterId = randomBytes(16).toString("base64url")
   const tool = ["-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId]
   await run("java", [...jvm, ...tool, "-c", config])
 
@@ -237,6 +306,7 @@ export const startKafkaBroker = async (
     bootstrap: `127.0.0.1:${port}`,
     port,
     relay,
+    ...(tls === undefined ? {} : { tls: { ports: tls.ports, ca: tls.ca } }),
     dataDir,
     stop,
     kill,

@@ -39,6 +39,9 @@ const baseEnv = () => {
   return env
 }
 
+/** A command's whole environment, as runCli gives it to the process (the in-process CLI reads the same). */
+export const childEnv = (env: Record<string, string>): Record<string, string> => ({ ...baseEnv(), ...env })
+
 export const startServer = async (env: Record<string, string>): Promise<RunningServer> => {
   const port = env.PORT ? Number(env.PORT) : await freePort()
   let stdout = ""

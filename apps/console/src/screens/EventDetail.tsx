@@ -91,6 +91,9 @@ export const EventDetail = ({ eventId: id }: { readonly eventId: string }) => {
           <Link className="button quiet" to={`${BASE}/analytics?eventId=${e.id}`}>
             Analytics
           </Link>
+          <Link className="button quiet" to={`${BASE}/journeys?eventId=${e.id}`}>
+            Journeys
+          </Link>
         </p>
         {can(session, "EDITOR") ? (
           <div className="actions">

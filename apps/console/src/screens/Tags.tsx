@@ -3,8 +3,10 @@ import { Option } from "effect"
 import { type FormEvent, useState } from "react"
 import { call } from "../api.js"
 import { can, useSession } from "../session.js"
+import { ConfirmButton } from "../ui/ConfirmButton.js"
 import { Field } from "../ui/Field.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
+import { useAction } from "../ui/useAction.js"
 import { useForm } from "../ui/useForm.js"
 import { useLoad } from "../ui/useLoad.js"
 import { optional } from "../ui/webAddress.js"
@@ -16,7 +18,7 @@ const MESSAGES = {
 
 type TagView = typeof Tag.json.Type
 
-/** The organisation's band tags (VIP, crew, …): listed for everyone, created and renamed by an EDITOR. */
+/** The organisation's band tags (VIP, crew, …): listed for everyone, created, renamed and deleted by an EDITOR. */
 export const Tags = () => {
   const session = useSession()
   const organizationId = OrganizationId.make(session.org.id)
@@ -29,6 +31,7 @@ export const Tags = () => {
   const [name, setName] = useState("")
   const [color, setColor] = useState("")
   const form = useForm(MESSAGES)
+  const removal = useAction()
 
   const create = (e: FormEvent) => {
     e.preventDefault()
@@ -53,7 +56,7 @@ export const Tags = () => {
     <section aria-labelledby="tags-heading">
       <h1 id="tags-heading">Tags</h1>
       <p className="muted">Labels for bands; names are unique in the organisation, whatever their case.</p>
-      <ErrorNotice error={tags.error ?? form.error} />
+      <ErrorNotice error={tags.error ?? form.error ?? removal.error} />
       {editor && (
         <form onSubmit={create} noValidate aria-label="New tag" className="panel">
           <div className="field-row">
@@ -103,7 +106,21 @@ export const Tags = () => {
                       onClick={() => setRenaming(tag)}
                     >
                       Rename
-                    </button>
+                    </button>{" "}
+                    <ConfirmButton
+                      label="Delete"
+                      className="quiet"
+                      ariaLabel={`Delete ${tag.name}`}
+                      question={`Delete the tag ${tag.name}?`}
+                      consequence="It comes off every band that has it. The audit log keeps a record of the deletion."
+                      confirm="Delete tag"
+                      onConfirm={() =>
+                        removal.run(
+                          () => call((c) => c.tags.delete({ path: { organizationId, tagId: tag.id } })),
+                          () => tags.reload()
+                        )
+                      }
+                    />
                   </td>
                 )}
               </tr>

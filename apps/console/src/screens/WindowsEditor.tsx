@@ -3,6 +3,7 @@ import {
   type HttpUrl,
   normalizeHttpUrl,
   type OrganizationId,
+  type WindowDestination,
   type WindowType
 } from "@tapline/domain"
 import { DateTime } from "effect"
@@ -21,12 +22,18 @@ export interface Draft {
   readonly type: WindowType
   readonly title: string
   readonly url: string
+  /** Where taps go: the URL, or the registration page Tapline hosts (which then links to the URL). */
+  readonly destination: WindowDestination
   /** `datetime-local` values in the event's time zone. */
   readonly start: string
   readonly end: string
 }
 
 const TYPES: ReadonlyArray<WindowType> = ["PRE", "LIVE", "POST"]
+const DESTINATIONS: ReadonlyArray<readonly [WindowDestination, string]> = [
+  ["URL", "The destination below"],
+  ["REGISTRATION_PAGE", "The registration page"]
+]
 let nextKey = 1
 
 /** What is wrong with each draft before it is sent: bad times, and the windows it overlaps. */
@@ -104,6 +111,7 @@ export const WindowsEditor = ({
         type: w.type,
         title: w.title,
         url: w.url,
+        destination: w.destination,
         start: utcToZoned(w.startsAt.epochMillis, timezone),
         end: utcToZoned(w.endsAt.epochMillis, timezone)
       }))
@@ -121,7 +129,10 @@ export const WindowsEditor = ({
     const last = drafts.at(-1)
     const start = last?.end ?? utcToZoned(Date.now(), timezone)
     const end = utcToZoned(zonedToUtc(start, timezone) + 3_600_000, timezone)
-    setDrafts([...drafts, { key: nextKey++, type: "LIVE", title: "", url: "https://", start, end }])
+    setDrafts([
+      ...drafts,
+      { key: nextKey++, type: "LIVE", title: "", url: "https://", destination: "URL", start, end }
+    ])
   }
   const save = () => {
     form.check()
@@ -136,6 +147,7 @@ export const WindowsEditor = ({
       type: d.type,
       title: d.title,
       url: d.url as HttpUrl,
+      destination: d.destination,
       startsAt: DateTime.unsafeMake(zonedToUtc(d.start, timezone)),
       endsAt: DateTime.unsafeMake(zonedToUtc(d.end, timezone))
     }))
@@ -183,7 +195,31 @@ export const WindowsEditor = ({
               />
             )}
           </Field>
-          <Field id={`window-${i + 1}-url`} label="Destination" error={form.fields[`window-${i + 1}-url`]}>
+          <Field id={`window-${i + 1}-sends`} label="Taps go to" error={undefined}>
+            {(control) => (
+              <select
+                {...control}
+                value={d.destination}
+                onChange={(e) => change(d.key, { destination: e.target.value as WindowDestination })}
+              >
+                {DESTINATIONS.map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field
+            id={`window-${i + 1}-url`}
+            label={d.destination === "URL" ? "Destination" : "After registering, continue to"}
+            hint={
+              d.destination === "URL"
+                ? undefined
+                : "The page is Tapline's, in your organisation's colours; it links here once the band is registered."
+            }
+            error={form.fields[`window-${i + 1}-url`]}
+          >
             {(control) => (
               <input
                 {...control}

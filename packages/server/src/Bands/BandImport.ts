@@ -14,18 +14,42 @@ export interface StoredImport {
 
 interface Existing {
   readonly bandUid: string
-  readonly registrantName: string | null
-  readonly registrantEmail: string | null
+  readonly name: string | null
+  readonly email: string | null
+  readonly phone: string | null
+  readonly locale: string | null
+  readonly consentEmail: boolean | null
+  readonly consentSms: boolean | null
   readonly trashed: boolean
 }
+
+/** The consents a row gives that differ from the band's registrant's latest ones (none: nothing to append). */
+const newConsents = (row: ValidRow, band: Existing | undefined) => {
+  const consents: Array<{ readonly channel: "email" | "sms"; readonly granted: boolean }> = []
+  if (row.consentEmail !== null && row.consentEmail !== band?.consentEmail)
+    consents.push({ channel: "email", granted: row.consentEmail })
+  if (row.consentSms !== null && row.consentSms !== band?.consentSms)
+    consents.push({ channel: "sms", granted: row.consentSms })
+  return consents
+}
+
+const hasPerson = (row: ValidRow) =>
+  row.registrantName !== null || row.registrantEmail !== null || row.phone !== null || row.locale !== null
+
+const samePerson = (row: ValidRow, band: Existing) =>
+  band.name === row.registrantName &&
+  band.email === row.registrantEmail &&
+  band.phone === row.phone &&
+  band.locale === row.locale
 
 /**
  * Stores the valid rows of an import inside the caller's transaction, which holds the event's row lock so
  * imports into one event take turns. New bands go in with a plain INSERT (ON CONFLICT's speculative
  * insertion doubled the time of a 100 000-band import here); bands that exist are updated only where the
- * registrant changed or they come back from the trash, so importing the same file twice writes nothing.
- * A band the tap writer auto-assigns meanwhile makes the INSERT fail with a unique violation: the caller
- * retries the whole import.
+ * registrant (or a consent) changed or they come back from the trash, so importing the same file twice writes
+ * nothing. The registrant goes to `registrants` (0022), consents are appended to its history with the row's
+ * wording. A band the tap writer auto-assigns meanwhile makes the INSERT fail with a unique violation: the
+ * caller retries the whole import.
  */
 export const storeRows = (organizationId: OrganizationId, eventId: EventId, rows: ReadonlyArray<ValidRow>) =>
   Effect.gen(function* () {
@@ -33,11 +57,15 @@ export const storeRows = (organizationId: OrganizationId, eventId: EventId, rows
     // A first import into an event (the usual case) has nothing to compare with: skip the lookup.
     const [{ any } = { any: false }] = yield* sql<{ any: boolean }>`
       select exists (select 1 from bands where event_id = ${eventId}) as any`
+    const latest = (channel: string) => sql`(select c.granted from registrant_consents c
+      where c.registrant_id = r.id and c.channel = ${channel} order by c.seq desc limit 1)`
     const existing = new Map(
       any
         ? (yield* sql<Existing>`
-            select band_uid, registrant_name, registrant_email, deleted_at is not null as trashed from bands
-            where event_id = ${eventId} and band_uid = any(${rows.map((row) => row.bandUid)}::text[])`).map(
+            select b.band_uid, r.name, r.email, r.phone, r.locale, b.deleted_at is not null as trashed,
+              ${latest("email")} as consent_email, ${latest("sms")} as consent_sms
+            from bands b left join registrants r on r.band_id = b.id
+            where b.event_id = ${eventId} and b.band_uid = any(${rows.map((row) => row.bandUid)}::text[])`).map(
             (band) => [band.bandUid, band] as const
           )
         : []
@@ -45,15 +73,19 @@ export const storeRows = (organizationId: OrganizationId, eventId: EventId, rows
     const fresh: Array<ValidRow> = []
     const changed: Array<ValidRow> = []
     const restored: Array<string> = []
+    const people: Array<ValidRow> = []
+    const consents: Array<{ bandUid: string; channel: string; granted: boolean; wording: string | null }> = []
     for (const row of rows) {
       const band = existing.get(row.bandUid)
-      if (band === undefined) fresh.push(row)
-      else if (
-        band.trashed ||
-        band.registrantName !== row.registrantName ||
-        band.registrantEmail !== row.registrantEmail
-      ) {
+      const given = newConsents(row, band)
+      for (const consent of given)
+        consents.push({ bandUid: row.bandUid, ...consent, wording: row.consentWording })
+      if (band === undefined) {
+        fresh.push(row)
+        if (hasPerson(row) || given.length > 0) people.push(row)
+      } else if (band.trashed || !samePerson(row, band) || given.length > 0) {
         changed.push(row)
+        people.push(row)
         if (band.trashed) restored.push(row.bandUid)
       }
     }
@@ -61,22 +93,44 @@ export const storeRows = (organizationId: OrganizationId, eventId: EventId, rows
       fresh.length === 0
         ? []
         : yield* sql<{ bandId: string; bandUid: string }>`
-        insert into bands (organization_id, event_id, band_uid, registrant_name, registrant_email)
-        select ${organizationId}, ${eventId}, band_uid, registrant_name, registrant_email
-        from unnest(
-          ${fresh.map((r) => r.bandUid)}::text[], ${fresh.map((r) => r.registrantName)}::text[],
-          ${fresh.map((r) => r.registrantEmail)}::text[]
-        ) as i(band_uid, registrant_name, registrant_email)
+        insert into bands (organization_id, event_id, band_uid)
+        select ${organizationId}, ${eventId}, band_uid from unnest(${fresh.map((r) => r.bandUid)}::text[]) as band_uid
         returning id as band_id, band_uid`
-    if (changed.length > 0) {
+    if (restored.length > 0) {
+      yield* sql`update bands set deleted_at = null, updated_at = now()
+        where event_id = ${eventId} and band_uid = any(${restored}::text[])`
+    }
+    if (people.length > 0) {
       yield* sql`
-        update bands b set registrant_name = i.registrant_name, registrant_email = i.registrant_email,
-          deleted_at = null, updated_at = now()
+        insert into registrants (organization_id, band_id, name, email, phone, locale, source)
+        select ${organizationId}, b.id, i.name, i.email, i.phone, i.locale, 'import'
         from unnest(
-          ${changed.map((r) => r.bandUid)}::text[], ${changed.map((r) => r.registrantName)}::text[],
-          ${changed.map((r) => r.registrantEmail)}::text[]
-        ) as i(band_uid, registrant_name, registrant_email)
-        where b.event_id = ${eventId} and b.band_uid = i.band_uid`
+          ${people.map((r) => r.bandUid)}::text[], ${people.map((r) => r.registrantName)}::text[],
+          ${people.map((r) => r.registrantEmail)}::text[], ${people.map((r) => r.phone)}::text[],
+          ${people.map((r) => r.locale)}::text[]
+        ) as i(band_uid, name, email, phone, locale)
+        join bands b on b.event_id = ${eventId} and b.band_uid = i.band_uid
+        on conflict (band_id) do update set name = excluded.name, email = excluded.email, phone = excluded.phone,
+          locale = excluded.locale, updated_at = now()`
+    }
+    if (consents.length > 0) {
+      yield* sql`
+        insert into registrant_consents (registrant_id, channel, granted, at, source, wording)
+        select r.id, i.channel, i.granted, now(), 'import', i.wording
+        from unnest(
+          ${consents.map((c) => c.bandUid)}::text[], ${consents.map((c) => c.channel)}::text[],
+          ${consents.map((c) => c.granted)}::boolean[], ${consents.map((c) => c.wording)}::text[]
+        ) as i(band_uid, channel, granted, wording)
+        join bands b on b.event_id = ${eventId} and b.band_uid = i.band_uid
+        join registrants r on r.band_id = b.id`
+    }
+    if (changed.length > 0) {
+      // A row that cleared every field leaves no registrant behind (unless a consent is on record).
+      yield* sql`
+        delete from registrants r using bands b
+        where b.id = r.band_id and b.event_id = ${eventId} and b.band_uid = any(${changed.map((r) => r.bandUid)}::text[])
+          and r.name is null and r.email is null and r.phone is null
+          and not exists (select 1 from registrant_consents c where c.registrant_id = r.id)`
     }
     yield* storeTags(organizationId, eventId, rows)
     return {

@@ -45,13 +45,20 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
 
+    /*
+     * The registrant lives in `registrants` (0022); a band still shows its name and email, read through this
+     * join, so the console, the CLI and clients see the band as before.
+     */
+    const registrantJoin = sql`left join registrants r on r.band_id = b.id`
+    const bandColumns = sql`b.*, r.name as registrant_name, r.email as registrant_email`
+
     const findByUid = SqlSchema.findOne({
       Request: Schema.Struct({ organizationId: OrganizationId, eventId: EventId, bandUid: BandUid }),
       Result: Band,
       execute: ({ bandUid, eventId, organizationId }) => sql`
-        select * from bands
-        where organization_id = ${organizationId} and event_id = ${eventId} and band_uid = ${bandUid}
-          and deleted_at is null`
+        select ${bandColumns} from bands b ${registrantJoin}
+        where b.organization_id = ${organizationId} and b.event_id = ${eventId} and b.band_uid = ${bandUid}
+          and b.deleted_at is null`
     })
 
     /** Every event of the organisation holding this band id (a band may belong to several). */
@@ -59,8 +66,9 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
       Request: Schema.Struct({ organizationId: OrganizationId, bandUid: BandUid }),
       Result: Band,
       execute: ({ bandUid, organizationId }) => sql`
-        select * from bands where organization_id = ${organizationId} and band_uid = ${bandUid} and deleted_at is null
-        order by event_id`
+        select ${bandColumns} from bands b ${registrantJoin}
+        where b.organization_id = ${organizationId} and b.band_uid = ${bandUid} and b.deleted_at is null
+        order by b.event_id`
     })
 
     /**
@@ -100,8 +108,8 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
 
     /** A band as the API shows it: the row with its tag ids. */
     const viewColumns = sql`
-      b.*, array(select tag_id from band_tags t where t.band_id = b.id order by tag_id) as tag_ids`
-    const view = sql`select ${viewColumns} from bands b`
+      ${bandColumns}, array(select tag_id from band_tags t where t.band_id = b.id order by tag_id) as tag_ids`
+    const view = sql`select ${viewColumns} from bands b ${registrantJoin}`
 
     /**
      * What each sort key of the list orders by: the column, its value as the text a cursor keeps (a time at
@@ -111,8 +119,8 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
       created: { column: sql`b.id`, text: sql`b.id::text`, typed: (v: string) => sql`${v}::uuid` },
       bandUid: { column: sql`b.band_uid`, text: sql`b.band_uid`, typed: (v: string) => sql`${v}::text` },
       registrantName: {
-        column: sql`b.registrant_name`,
-        text: sql`b.registrant_name`,
+        column: sql`r.name`,
+        text: sql`r.name`,
         typed: (v: string) => sql`${v}::text`
       },
       lastTapAt: {
@@ -164,7 +172,7 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
           Request: OrganizationId,
           Result: ListedBand,
           execute: (organizationId) => sql`
-        select ${viewColumns}, ${sorts[query.sort].text} as sort_key from bands b
+        select ${viewColumns}, ${sorts[query.sort].text} as sort_key from bands b ${registrantJoin}
         where b.organization_id = ${organizationId}
           and b.deleted_at is ${query.deleted ? sql`not null` : sql`null`}
           ${query.eventId === undefined ? sql`` : sql`and b.event_id = ${query.eventId}`}
@@ -179,8 +187,8 @@ export class BandRepository extends Effect.Service<BandRepository>()("@tapline/s
           ${
             like === null
               ? sql``
-              : sql`and (b.band_uid like ${`${like}%`} or b.registrant_name ilike ${`%${like}%`}
-                  or b.registrant_email ilike ${`%${like}%`})`
+              : sql`and (b.band_uid like ${`${like}%`} or r.name ilike ${`%${like}%`}
+                  or r.email ilike ${`%${like}%`})`
           }
           ${after}
         order by ${orderBy} limit ${query.limit + 1}`

@@ -17,6 +17,8 @@ import { Changes } from "../Admin/Changes.js"
 import { listPage, type PageRequest, pageQuery, toPage } from "../Admin/Pagination.js"
 import { patchColumns } from "../Admin/Patch.js"
 import { EventRepository } from "../Events/EventRepository.js"
+import { auditedChange } from "../Registrants/Fields.js"
+import { RegistrantRepository } from "../Registrants/RegistrantRepository.js"
 import { Uploads } from "../Uploads/Uploads.js"
 import { storeRows } from "./BandImport.js"
 import { bandCursorKey, bandPosition, isBandCursorKey } from "./BandOrder.js"
@@ -51,6 +53,22 @@ const jsonRows = (text: string) =>
     })
   )
 
+/**
+ * A band's audit values without its registrant: a registrant field that changed is recorded as "changed",
+ * never its value (issue 33; 0022 did the same to the entries written before).
+ */
+const auditedBand = (before: Record<string, unknown>, after: Record<string, unknown>) => {
+  const { registrantEmail: _oldEmail, registrantName: _oldName, ...oldValues } = before
+  const { registrantEmail: _newEmail, registrantName: _newName, ...newValues } = after
+  return {
+    oldValues,
+    newValues: {
+      ...newValues,
+      ...auditedChange(before, after, ["registrantName", "registrantEmail"])
+    }
+  }
+}
+
 /** Invalid rows reported in an import's answer; the count covers all of them. */
 const MAX_REPORTED = 1_000
 
@@ -61,6 +79,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
     const events = yield* EventRepository
     const changes = yield* Changes
     const uploads = yield* Uploads
+    const registrants = yield* RegistrantRepository
 
     const find = (organizationId: OrganizationId, id: BandId, options: { readonly deleted?: boolean } = {}) =>
       Effect.flatMap(changes.found("band", id, repository.find(organizationId, id, options)), decode)
@@ -94,8 +113,7 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
               action,
               resourceType: "band",
               resourceId: id,
-              oldValues: Schema.encodeSync(BandRow)(before),
-              newValues: Schema.encodeSync(BandRow)(after)
+              ...auditedBand(Schema.encodeSync(BandRow)(before), Schema.encodeSync(BandRow)(after))
             })
             return after
           })
@@ -215,18 +233,28 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       if (flagReason !== undefined && flagged !== true) {
         return yield* new InvalidRequest({ message: "flagReason: only with flagged: true" })
       }
-      const columns = patchColumns(registrant)
+      const person = patchColumns(registrant) as {
+        registrantName?: string | null
+        registrantEmail?: string | null
+      }
+      const columns: Record<string, unknown> = {}
       if (flagged !== undefined) {
         columns.flagged = flagged
         columns.flagReason = flagged ? (flagReason ?? null) : null
       }
       const action = flagged === undefined ? "band.update" : flagged ? "band.flag" : "band.unflag"
-      return yield* change(
-        organizationId,
-        id,
-        action,
-        Object.keys(columns).length === 0 ? Effect.void : repository.updateColumns(id, columns)
-      )
+      // The band's registrant fields are the registrant's (0022): written there, created if the band had none.
+      const body = Effect.gen(function* () {
+        if (Object.keys(person).length > 0) {
+          yield* registrants.upsert(organizationId, id, "api", {
+            ...(person.registrantName === undefined ? {} : { name: person.registrantName?.trim() || null }),
+            ...(person.registrantEmail === undefined ? {} : { email: person.registrantEmail })
+          })
+          yield* registrants.dropIfEmpty(id)
+        }
+        if (Object.keys(columns).length > 0) yield* repository.updateColumns(id, columns)
+      })
+      return yield* change(organizationId, id, action, body)
     })
 
     const remove = Effect.fn("Bands.remove")(function* (organizationId: OrganizationId, id: BandId) {
@@ -359,5 +387,10 @@ export class Bands extends Effect.Service<Bands>()("@tapline/server/Bands", {
       activity
     } as const
   }),
-  dependencies: [BandRepository.Default, EventRepository.Default, Uploads.Default]
+  dependencies: [
+    BandRepository.Default,
+    EventRepository.Default,
+    Uploads.Default,
+    RegistrantRepository.Default
+  ]
 }) {}

@@ -1,4 +1,5 @@
 import { parse } from "csv-parse/sync"
+import { checkLocale, checkPhone } from "../Registrants/Fields.js"
 
 /** A row that passed validation, with the line it came from. */
 export interface ValidRow {
@@ -6,6 +7,13 @@ export interface ValidRow {
   readonly bandUid: string
   readonly registrantName: string | null
   readonly registrantEmail: string | null
+  /** E.164. */
+  readonly phone: string | null
+  readonly locale: string | null
+  /** Consent per channel as the row gives it (absent: not asked), with the wording shown. */
+  readonly consentEmail: boolean | null
+  readonly consentSms: boolean | null
+  readonly consentWording: string | null
   readonly tags: ReadonlyArray<string>
 }
 
@@ -31,6 +39,20 @@ const optionalText = (value: unknown, field: string, max: number): string | null
   return trimmed.length === 0 ? null : trimmed
 }
 
+const YES = new Set(["yes", "y", "true", "1"])
+const NO = new Set(["no", "n", "false", "0"])
+
+const optionalConsent = (value: unknown, field: string): boolean | null => {
+  if (value === undefined || value === null) return null
+  if (typeof value === "boolean") return value
+  if (typeof value !== "string") throw new Error(`${field}: yes or no`)
+  const text = value.trim().toLowerCase()
+  if (text.length === 0) return null
+  if (YES.has(text)) return true
+  if (NO.has(text)) return false
+  throw new Error(`${field}: yes or no`)
+}
+
 const checkRow = (raw: unknown): Omit<ValidRow, "line"> => {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw new Error("a row must be an object")
@@ -42,6 +64,25 @@ const checkRow = (raw: unknown): Omit<ValidRow, "line"> => {
   const registrantEmail = optionalText(row.registrantEmail, "registrantEmail", 320)
   if (registrantEmail !== null && !EMAIL.test(registrantEmail))
     throw new Error("registrantEmail: not an email")
+  const phoneText = optionalText(row.phone, "phone", 32)
+  let phone: string | null = null
+  if (phoneText !== null) {
+    const checked = checkPhone(phoneText)
+    if (!checked.ok) throw new Error(checked.reason)
+    phone = checked.value
+  }
+  const localeText = optionalText(row.locale, "locale", 35)
+  let locale: string | null = null
+  if (localeText !== null) {
+    const checked = checkLocale(localeText)
+    if (!checked.ok) throw new Error(checked.reason)
+    locale = checked.value
+  }
+  const consentEmail = optionalConsent(row.consentEmail, "consent_email")
+  const consentSms = optionalConsent(row.consentSms, "consent_sms")
+  const consentWording = optionalText(row.consentWording, "consent_wording", 2000)
+  if ((consentEmail === true || consentSms === true) && consentWording === null)
+    throw new Error("consent_wording: the text shown is required when a consent is granted")
   const tags = row.tags === undefined || row.tags === null ? [] : row.tags
   if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== "string")) {
     throw new Error("tags: must be a list of names")
@@ -49,7 +90,17 @@ const checkRow = (raw: unknown): Omit<ValidRow, "line"> => {
   const names = [...new Set((tags as Array<string>).map((tag) => tag.trim()).filter((tag) => tag.length > 0))]
   if (names.some((name) => name.length > 64)) throw new Error("tags: a name has at most 64 characters")
   if (names.length > 20) throw new Error("tags: at most 20 per band")
-  return { bandUid, registrantName, registrantEmail, tags: names }
+  return {
+    bandUid,
+    registrantName,
+    registrantEmail,
+    phone,
+    locale,
+    consentEmail,
+    consentSms,
+    consentWording,
+    tags: names
+  }
 }
 
 /**
@@ -92,6 +143,11 @@ const HEADER_ALIASES: Record<string, string> = {
   registrant_email: "registrantEmail",
   registrantemail: "registrantEmail",
   email: "registrantEmail",
+  phone: "phone",
+  locale: "locale",
+  consent_email: "consentEmail",
+  consent_sms: "consentSms",
+  consent_wording: "consentWording",
   tags: "tags"
 }
 

@@ -92,3 +92,13 @@ export interface Dialled {
 export type Dial = (host: string, port: number) => Promise<Dialled>
 
 export const dialAsNamed: Dial = async (host, port) => ({ address: host, port, servername: host })
+
+/**
+ * Vetting for a client that opens its sockets itself and takes a resolver (Kafka's): `resolve` answers the
+ * address a name's connection may go to, or rejects with why not; `refuses` judges an address host at once
+ * (Node does not look addresses up), the reason or undefined when it may be reached.
+ */
+export interface HostVetting {
+  readonly resolve: (host: string) => Promise<string>
+  readonly refuses: (address: string) => string | undefined
+}

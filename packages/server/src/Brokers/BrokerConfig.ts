@@ -1,4 +1,5 @@
-import { Config, ConfigError, Effect, Either, Redacted } from "effect"
+import * as Fs from "node:fs"
+import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
 import type { BrokerKind } from "./Broker.js"
 
 /*
@@ -51,6 +52,15 @@ const TARGET = {
 const HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/
 
+/** A %-escaped part, or undefined when an escape is malformed (`decodeURIComponent` would throw). */
+const decoded = (part: string): string | undefined => {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return undefined
+  }
+}
+
 /** A broker URL, or why not (never quoting the password). */
 export const parseBrokerUrl = (text: string): Either.Either<BrokerEndpoint, string> => {
   const match = /^([a-z+]+):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?#]+)(?:\/([^?#]*))?$/.exec(text.trim())
@@ -70,15 +80,19 @@ export const parseBrokerUrl = (text: string): Either.Either<BrokerEndpoint, stri
     hosts.push({ host: host.replace(/^\[|\]$/g, ""), port })
   }
   if (hosts.length > 16) return Either.left("at most 16 hosts")
-  const target = path === undefined || path === "" ? DEFAULT_TARGET[known.kind] : decodeURIComponent(path)
+  const parts = [path ?? "", user ?? "", password ?? ""].map(decoded)
+  if (parts.some((part) => part === undefined)) return Either.left("a malformed %-escape in the URL")
+  const [target = DEFAULT_TARGET[known.kind], username, secret] = parts.map((part) =>
+    part === "" ? undefined : part
+  )
   if (!TARGET[known.kind].test(target))
     return Either.left(`"${target.slice(0, 64)}" is not a name ${known.kind} takes for what it publishes to`)
   return Either.right({
     kind: known.kind,
     tls: known.tls,
     hosts,
-    username: user === undefined || user === "" ? undefined : decodeURIComponent(user),
-    password: password === undefined ? undefined : Redacted.make(decodeURIComponent(password)),
+    username,
+    password: password === undefined ? undefined : Redacted.make(secret ?? ""),
     target
   })
 }
@@ -132,3 +146,23 @@ export const platformDestinations: Effect.Effect<
 
 /** The tap stream's consumer group of a platform destination. */
 export const groupOf = (destination: PlatformDestination) => `broker-${destination.name}`
+
+/**
+ * BROKER_CA_FILE: a PEM file of CA certificates trusted, besides the system's, for brokers' TLS (platform and
+ * organisations' Kafka, RabbitMQ and NATS), for an operator whose brokers have a private CA. Read at start.
+ */
+export const brokerCa: Config.Config<string | undefined> = Config.option(
+  Config.string("BROKER_CA_FILE")
+).pipe(
+  Config.mapOrFail((file) => {
+    if (Option.isNone(file) || file.value.trim() === "") return Either.right(undefined)
+    try {
+      const pem = Fs.readFileSync(file.value, "utf8")
+      return pem.includes("-----BEGIN CERTIFICATE-----")
+        ? Either.right(pem)
+        : Either.left(ConfigError.InvalidData(["BROKER_CA_FILE"], "expected PEM certificates"))
+    } catch {
+      return Either.left(ConfigError.InvalidData(["BROKER_CA_FILE"], "the file cannot be read"))
+    }
+  })
+)

@@ -1,6 +1,9 @@
+import * as Net from "node:net"
+import * as Tls from "node:tls"
 import type { Consumer, Message, Producer } from "@platformatic/kafka"
 import { Cause, Duration, Effect, Redacted, Schedule, Stream } from "effect"
-import { BrokerError, type BrokerShape, type ReceivedMessage } from "./Broker.js"
+import { OutboundRefused, OutboundTimeout, OutboundUnreachable } from "../Outbound/OutboundErrors.js"
+import { BrokerError, type BrokerShape, type HostVetting, type ReceivedMessage } from "./Broker.js"
 
 export interface KafkaOptions {
   /** Bootstrap brokers, `host:port`. */
@@ -16,13 +19,75 @@ export interface KafkaOptions {
   /** How long a publish may wait for the acknowledgement, connecting included. Default 10 s. */
   readonly deadline?: Duration.DurationInput
   readonly tls?: boolean
+  /** Extra trusted CA certificates (PEM) for TLS: an operator's private CA (BROKER_CA_FILE). */
+  readonly ca?: string | undefined
+  /**
+   * A tenant's cluster: every host the client connects to, bootstrap or advertised, is vetted first and the
+   * socket goes to the vetted address. TLS only (the library's plaintext sockets take no resolver).
+   */
+  readonly vetting?: HostVetting | undefined
   readonly sasl?: {
     readonly mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"
     readonly username: string
     readonly password: Redacted.Redacted
   }
-  // No `dial` (Broker.ts): @platformatic/kafka 1.35 opens every socket itself, to the host and port it was
-  // given or the metadata advertised, with no hook to send it to a vetted address (notes/kafka.md).
+}
+
+/**
+ * The `tls` options that vet. @platformatic/kafka 1.35 opens every socket itself, to the host and port it was
+ * given or the metadata advertised (network/connection.js spreads `tls` into `tls.connect` for each), so a
+ * `lookup` reaches every connection to a name: it answers the vetted address, the name stays the server
+ * name and the certificate's subject. Node skips `lookup` for an address host, so an address (bootstrap or
+ * advertised) is judged in `checkServerIdentity`, before any Kafka byte (SASL included) is sent.
+ */
+export const vettingTls = (vetting: HostVetting) => ({
+  lookup: ((
+    hostname: string,
+    options: { readonly all?: boolean },
+    callback: (error: Error | null, address: unknown, family?: number) => void
+  ) => {
+    vetting.resolve(hostname).then(
+      (address) => {
+        const family = Net.isIP(address) === 6 ? 6 : 4
+        if (options.all) callback(null, [{ address, family }])
+        else callback(null, address, family)
+      },
+      (error: Error) => callback(error, undefined)
+    )
+  }) as Net.LookupFunction,
+  checkServerIdentity: (host: string, certificate: Tls.PeerCertificate) => {
+    const refused = Net.isIP(host) === 0 ? undefined : vetting.refuses(host)
+    return refused === undefined ? Tls.checkServerIdentity(host, certificate) : new OutboundRefused(refused)
+  }
+})
+
+/**
+ * The most a produce request carries, keys, bodies and headers counted. A partition's record batch may not
+ * exceed the broker's `message.max.bytes` (1 MiB by default): a tap sink's full batch (TAP_WRITER_BATCH, 5 000
+ * CloudEvents of about 600 bytes) in one request is refused as MESSAGE_TOO_LARGE, for good, so it is split.
+ */
+const CHUNK_BYTES = 512 * 1024
+const HEADER_BYTES = 96
+
+/** `messages` in order, cut into runs of at most CHUNK_BYTES (a larger message alone: the broker judges it). */
+export const chunksOf = <M extends { readonly key: string; readonly body: string }>(
+  messages: ReadonlyArray<M>
+): ReadonlyArray<ReadonlyArray<M>> => {
+  const chunks: Array<Array<M>> = []
+  let current: Array<M> = []
+  let bytes = 0
+  for (const message of messages) {
+    const size = Buffer.byteLength(message.body) + Buffer.byteLength(message.key) + HEADER_BYTES
+    if (current.length > 0 && bytes + size > CHUNK_BYTES) {
+      chunks.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(message)
+    bytes += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
 }
 
 /** Errors no retry mends: the configuration (credentials, rights, topic, size limit) has to change first. */
@@ -67,8 +132,17 @@ const flatten = (error: unknown, depth = 0): ReadonlyArray<KafkaLibraryError> =>
 export const errorCodes = (error: unknown): ReadonlyArray<string> =>
   flatten(error).flatMap((e) => (e.apiId === undefined ? [] : [e.apiId]))
 
+/** A vetting refusal in the tree: its words are what a tenant reads (they never say what a name resolved to). */
+const vettingFailure = (error: unknown) =>
+  flatten(error).find(
+    (e): e is Error =>
+      e instanceof OutboundRefused || e instanceof OutboundUnreachable || e instanceof OutboundTimeout
+  )
+
 const classify = (error: unknown, topicIsCreated: boolean): "transient" | "permanent" => {
   const all = flatten(error)
+  // Like RabbitBroker's: a host the policy refuses stays refused until the URL or OUTBOUND_ALLOW changes.
+  if (all.some((e) => e instanceof OutboundRefused)) return "permanent"
   const codes = all.flatMap((e) => (e.apiId === undefined ? [] : [e.apiId]))
   if (codes.some((code) => permanentCodes.has(code))) return "permanent"
   // Right after we created it the topic may be unknown for a moment; otherwise nobody will create it.
@@ -78,6 +152,8 @@ const classify = (error: unknown, topicIsCreated: boolean): "transient" | "perma
 }
 
 const describe = (error: unknown) => {
+  const vetting = vettingFailure(error)
+  if (vetting !== undefined) return vetting.message
   const codes = errorCodes(error)
   const message = error instanceof Error ? error.message : String(error)
   return codes.length === 0 ? message : `${message} (${[...new Set(codes)].join(", ")})`
@@ -120,13 +196,21 @@ export const make = (options: KafkaOptions) =>
     const deadline = Duration.decode(options.deadline ?? "10 seconds")
     const millis = Duration.toMillis(deadline)
     const createTopic = options.createTopic ?? false
+    if (options.vetting !== undefined && !options.tls)
+      return yield* Effect.dieMessage(
+        "a vetted Kafka connection needs TLS: plaintext sockets take no resolver"
+      )
+    const tls = {
+      ...(options.ca === undefined ? {} : { ca: options.ca }),
+      ...(options.vetting === undefined ? {} : vettingTls(options.vetting))
+    }
     const connection = {
       clientId: options.clientId ?? "tapline",
       bootstrapBrokers: [...options.brokers],
       connectTimeout: Math.min(5_000, millis),
       requestTimeout: millis,
       // The server name is the host, bootstrap or advertised, as the certificate names it.
-      ...(options.tls ? { tls: {}, tlsServerName: true } : {}),
+      ...(options.tls ? { tls, tlsServerName: true } : {}),
       ...(options.sasl === undefined
         ? {}
         : {
@@ -225,16 +309,24 @@ export const make = (options: KafkaOptions) =>
       messages.length === 0
         ? Effect.succeed({ duplicates: 0 })
         : lock.withPermits(1)(
-            send(messages).pipe(
-              Effect.timeoutFail({
-                duration: deadline,
-                onTimeout: () =>
-                  new BrokerError({
-                    broker: "kafka",
-                    failure: "transient",
-                    message: `Kafka publishing failed: no acknowledgement within ${Duration.format(deadline)}`
+            // One request per chunk, in order (a key's messages keep theirs), each with its own deadline.
+            Effect.forEach(
+              chunksOf(messages),
+              (chunk) =>
+                send(chunk).pipe(
+                  Effect.timeoutFail({
+                    duration: deadline,
+                    onTimeout: () =>
+                      new BrokerError({
+                        broker: "kafka",
+                        failure: "transient",
+                        message: `Kafka publishing failed: no acknowledgement within ${Duration.format(deadline)}`
+                      })
                   })
-              }),
+                ),
+              { discard: true }
+            ).pipe(
+              Effect.as({ duplicates: 0 }),
               Effect.withSpan("Broker.publish", {
                 attributes: { "messaging.system": "kafka", "messaging.batch.message_count": messages.length }
               })

@@ -33,6 +33,11 @@ export interface RabbitBrokerOptions {
   readonly prefetch?: number | undefined
   /** How long a message whose handler failed waits before it goes back to the queue. */
   readonly retryDelay?: Duration.DurationInput | undefined
+  /**
+   * Confirm channels publishing side by side (default 4): each key (a band) always goes through the same one,
+   * so its messages keep their order (RabbitMQ orders per channel) while the channels confirm in parallel.
+   */
+  readonly publishChannels?: number | undefined
   /** Resolves and vets the host on each connection attempt (Broker.ts). */
   readonly dial?: Dial | undefined
   /** More TLS settings for `amqps` (a private CA); the server name is always the URL's host. */
@@ -42,7 +47,8 @@ export interface RabbitBrokerOptions {
 export const defaults = {
   timeout: Duration.seconds(10),
   prefetch: 16,
-  retryDelay: Duration.seconds(1)
+  retryDelay: Duration.seconds(1),
+  publishChannels: 4
 } as const
 
 /** `tapline.tap.created` for `acme` is routed as `tap.created.acme`, so a queue binds `tap.created.#`. */
@@ -123,6 +129,14 @@ const redeliveriesOf = (message: AsyncMessage) => {
   return typeof count === "number" ? count : message.redelivered ? 1 : 0
 }
 
+/** The channel of `count` that carries `key`'s messages: always the same one (FNV-1a of the key). */
+export const channelOf = (key: string, count: number) => {
+  if (count <= 1) return 0
+  let hash = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193)
+  return (hash >>> 0) % count
+}
+
 /** Never resolved: the dial answers for it (see `lookup`). `.invalid` is reserved for this (RFC 6761). */
 const DIAL_PLACEHOLDER = "broker.dial.invalid"
 
@@ -137,8 +151,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
   })
 
 /**
- * RabbitMQ through rabbitmq-client: one connection that reconnects by itself (backoff 0.5–5 s), a publisher
- * channel in confirm mode, a consumer channel per `consume`.
+ * RabbitMQ through rabbitmq-client: one connection that reconnects by itself (backoff 0.5–5 s), publisher
+ * channels in confirm mode (`publishChannels`, a key always on the same one), a consumer channel per `consume`.
  */
 export const make = (options: RabbitBrokerOptions) =>
   Effect.gen(function* () {
@@ -270,17 +284,22 @@ export const make = (options: RabbitBrokerOptions) =>
       })
     }
 
-    const publisher = connection.createPublisher({
-      confirm: true,
-      // No retry inside: a batch fails whole and the caller sends it again, in order.
-      maxAttempts: 1,
-      exchanges: [{ exchange, type: "topic", durable: true, passive: !declare }]
-    })
+    // Each publisher is a channel of its own, opened on its first send and again after the broker closed it.
+    const publishers = Array.from(
+      { length: Math.max(1, options.publishChannels ?? defaults.publishChannels) },
+      () =>
+        connection.createPublisher({
+          confirm: true,
+          // No retry inside: a batch fails whole and the caller sends it again, in order.
+          maxAttempts: 1,
+          exchanges: [{ exchange, type: "topic", durable: true, passive: !declare }]
+        })
+    )
     yield* Effect.addFinalizer(() =>
       Effect.tryPromise(async () => {
-        // Not connected: the publisher's channel is waiting for a connection; ending it ends that wait.
+        // Not connected: the publishers' channels are waiting for a connection; ending it ends that wait.
         if (!connection.ready) return connection.unsafeDestroy()
-        await publisher.close().catch(() => {})
+        await Promise.all(publishers.map((publisher) => publisher.close().catch(() => {})))
         await connection.close()
       }).pipe(
         Effect.timeout(timeoutMs),
@@ -300,10 +319,19 @@ export const make = (options: RabbitBrokerOptions) =>
 
     const publish: BrokerShape["publish"] = (messages) =>
       Effect.tryPromise({
-        // One channel, written in the order given: the broker keeps that order into each queue.
+        // Each message on its key's channel, written in the order given: the broker keeps each channel's order
+        // into each queue, so a key's messages keep theirs. Succeeds once every channel confirmed all of its
+        // own; one refusal fails the whole publish, which the caller sends again.
         try: () =>
           unlessRefused(() =>
-            Promise.all(messages.map((m) => publisher.send(envelopeOf(m), Buffer.from(m.body, "utf8"))))
+            Promise.all(
+              messages.map((m) =>
+                publishers[channelOf(m.key, publishers.length)]!.send(
+                  envelopeOf(m),
+                  Buffer.from(m.body, "utf8")
+                )
+              )
+            )
           ),
         catch: failure
       }).pipe(

@@ -10,6 +10,7 @@ import {
   Option,
   Redacted
 } from "effect"
+import { brokerCa } from "../Brokers/BrokerConfig.js"
 import * as EmailConfig from "../Email/EmailConfig.js"
 import * as StorageConfig from "../Storage/StorageConfig.js"
 
@@ -430,7 +431,9 @@ export const appConfig = Config.all({
   webhooks,
   telemetry,
   outbound,
-  alerts
+  alerts,
+  /** BROKER_CA_FILE, read (Brokers/BrokerConfig.ts): trusted for the brokers' TLS. */
+  brokerCa
 })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>

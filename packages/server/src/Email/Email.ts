@@ -24,6 +24,11 @@ export interface EmailMessage {
   readonly subject: string
   readonly text: string
   readonly html?: string
+  /**
+   * Extra headers, such as a journey's List-Unsubscribe (RFC 8058). SMTP sends them as they are; each HTTP provider
+   * puts them in the field its API documents for custom headers (the contract suite holds every one to it).
+   */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export interface EmailShape {

@@ -26,6 +26,8 @@ export const make = (options: MailgunOptions) =>
       })
       if (message.html !== undefined) form.set("html", message.html)
       if (message.id !== undefined) form.set("v:tapline-message-id", message.id)
+      // Mailgun takes any MIME header as an `h:`-prefixed form field.
+      for (const [name, value] of Object.entries(message.headers ?? {})) form.set(`h:${name}`, value)
       return post(
         "mailgun",
         {

@@ -13,7 +13,10 @@ export interface PostmarkOptions {
   readonly timeout: Duration.DurationInput
 }
 
-/** Postmark: `POST /email` with the server token in X-Postmark-Server-Token. */
+/**
+ * Postmark: `POST /email` with the server token in X-Postmark-Server-Token; extra headers as its `Headers` list of
+ * `{ Name, Value }`.
+ */
 export const make = (options: PostmarkOptions) =>
   Email.of({
     provider: "postmark",
@@ -33,6 +36,9 @@ export const make = (options: PostmarkOptions) =>
             Subject: message.subject,
             TextBody: message.text,
             ...(message.html === undefined ? {} : { HtmlBody: message.html }),
+            ...(message.headers === undefined
+              ? {}
+              : { Headers: Object.entries(message.headers).map(([Name, Value]) => ({ Name, Value })) }),
             MessageStream: options.messageStream
           })
         },

@@ -11,7 +11,10 @@ export interface ResendOptions {
   readonly timeout: Duration.DurationInput
 }
 
-/** Resend: `POST /emails` with a bearer key; the message id is its Idempotency-Key, so a retry never sends twice. */
+/**
+ * Resend: `POST /emails` with a bearer key; the message id is its Idempotency-Key, so a retry never sends twice.
+ * Extra headers (a journey's List-Unsubscribe) go in the body's `headers` object.
+ */
 export const make = (options: ResendOptions) =>
   Email.of({
     provider: "resend",
@@ -30,7 +33,8 @@ export const make = (options: ResendOptions) =>
             to: [message.to],
             subject: message.subject,
             text: message.text,
-            ...(message.html === undefined ? {} : { html: message.html })
+            ...(message.html === undefined ? {} : { html: message.html }),
+            ...(message.headers === undefined ? {} : { headers: message.headers })
           })
         },
         options.timeout

@@ -11,7 +11,10 @@ export interface SendGridOptions {
   readonly timeout: Duration.DurationInput
 }
 
-/** SendGrid v3: `POST /v3/mail/send` with a bearer key; plain text must come before HTML in `content`. */
+/**
+ * SendGrid v3: `POST /v3/mail/send` with a bearer key; plain text must come before HTML in `content`; extra headers
+ * in the message-wide `headers` object.
+ */
 export const make = (options: SendGridOptions) =>
   Email.of({
     provider: "sendgrid",
@@ -32,6 +35,7 @@ export const make = (options: SendGridOptions) =>
               { type: "text/plain", value: message.text },
               ...(message.html === undefined ? [] : [{ type: "text/html", value: message.html }])
             ],
+            ...(message.headers === undefined ? {} : { headers: message.headers }),
             ...(message.id === undefined ? {} : { custom_args: { tapline_message_id: message.id } })
           })
         },

@@ -89,7 +89,16 @@ export const make = (options: SesOptions) =>
                             ...(message.html === undefined
                               ? {}
                               : { Html: { Data: message.html, Charset: "UTF-8" } })
-                          }
+                          },
+                          // SES v2 puts a Simple message's extra headers in its `Headers` list.
+                          ...(message.headers === undefined
+                            ? {}
+                            : {
+                                Headers: Object.entries(message.headers).map(([Name, Value]) => ({
+                                  Name,
+                                  Value
+                                }))
+                              })
                         }
                       }
                     })

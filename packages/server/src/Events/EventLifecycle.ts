@@ -8,6 +8,20 @@ import { Changes } from "../Admin/Changes.js"
  * system. Each move is a change through the unit of work (its audit entry and the `event.status_changed` it
  * announces, in the job's one transaction); the organisations moved are projected after the commit.
  */
+/**
+ * The moves a jump from `from` to `to` stands for. A DRAFT event whose end had already passed when the job
+ * saw it (created late, or the job was down for the whole show) goes straight to COMPLETED in one update,
+ * but DRAFT may only move to ACTIVE (domain EventLifecycle): it is recorded and announced as the two moves
+ * it made, so receivers and the audit never see a transition the API itself refuses.
+ */
+const steps = (from: string, to: string): ReadonlyArray<readonly [string, string]> =>
+  from === "DRAFT" && to === "COMPLETED"
+    ? [
+        ["DRAFT", "ACTIVE"],
+        ["ACTIVE", "COMPLETED"]
+      ]
+    : [[from, to]]
+
 export class EventLifecycle extends Effect.Service<EventLifecycle>()("@tapline/server/EventLifecycle", {
   effect: Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -37,18 +51,20 @@ export class EventLifecycle extends Effect.Service<EventLifecycle>()("@tapline/s
         Effect.gen(function* () {
           const changed = yield* moveDue
           for (const event of changed) {
-            const change = {
-              organizationId: event.organizationId,
-              action: "event.auto_lifecycle",
-              resourceType: "event",
-              resourceId: event.id,
-              oldValues: { status: event.previous },
-              newValues: { status: event.status }
+            for (const [from, to] of steps(event.previous, event.status)) {
+              const change = {
+                organizationId: event.organizationId,
+                action: "event.auto_lifecycle",
+                resourceType: "event",
+                resourceId: event.id,
+                oldValues: { status: from },
+                newValues: { status: to }
+              }
+              // The audit keeps the status; the event announced names the event as well.
+              yield* changes.record(change, {
+                announced: { ...change, newValues: { ...change.newValues, name: event.name } }
+              })
             }
-            // The audit keeps the status; the event announced names the event as well.
-            yield* changes.record(change, {
-              announced: { ...change, newValues: { ...change.newValues, name: event.name } }
-            })
           }
           return [...new Set(changed.map((event) => event.organizationId))]
         })

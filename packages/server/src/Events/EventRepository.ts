@@ -111,10 +111,10 @@ export class EventRepository extends Effect.Service<EventRepository>()("@tapline
           execute: (id) => sql`
         insert into events (organization_id, campaign_id, name, venue, address, latitude, longitude, timezone,
           status, schedule_mode, fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
-          starts_at, ends_at)
+          quiet_hours_start, quiet_hours_end, starts_at, ends_at)
         select organization_id, campaign_id, ${input.name}, venue, address, latitude, longitude, timezone,
           'DRAFT', 'scheduled', fallback_url, estimated_attendees, assign_on_flag, auto_lifecycle,
-          starts_at + ${shift}::interval, ends_at + ${shift}::interval
+          quiet_hours_start, quiet_hours_end, starts_at + ${shift}::interval, ends_at + ${shift}::interval
         from events where id = ${id}
         returning *`
         })(id)

@@ -7,6 +7,7 @@ import {
   type EventId,
   EventLifecycle,
   type EventStatus,
+  InvalidRequest,
   type OrganizationId,
   type UpdateEvent
 } from "@tapline/domain"
@@ -19,6 +20,16 @@ import { WindowRepository } from "../Windows/WindowRepository.js"
 import { type EventQuery, EventRepository, type EventRow } from "./EventRepository.js"
 
 const decode = (row: EventRow) => Effect.orDie(Schema.decodeUnknown(Event)(row))
+
+/** Quiet hours are a span: a start without an end (or the reverse) is refused, naming the one missing. */
+const quietHoursPaired = (start: unknown, end: unknown) =>
+  (start === null || start === undefined) === (end === null || end === undefined)
+    ? Effect.void
+    : Effect.fail(
+        new InvalidRequest({
+          message: `${start === null || start === undefined ? "quietHoursStart" : "quietHoursEnd"}: quiet hours need a start and an end (or neither)`
+        })
+      )
 
 /** Events of an organisation. Every change is projected into the hot path's read model after it commits. */
 export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
@@ -52,6 +63,7 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       organizationId: OrganizationId,
       input: typeof CreateEvent.Type
     ) {
+      yield* quietHoursPaired(input.quietHoursStart, input.quietHoursEnd)
       const row = yield* changes.createRow({
         organizationId,
         resourceType: "event",
@@ -103,8 +115,16 @@ export class Events extends Effect.Service<Events>()("@tapline/server/Events", {
       input: typeof UpdateEvent.Type
     ) {
       const columns = patchColumns(input)
-      return yield* change(organizationId, id, "event.update", () =>
-        Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.updateColumns(id, columns)
+      return yield* change(organizationId, id, "event.update", (before) =>
+        Object.keys(columns).length === 0
+          ? Effect.succeed([])
+          : Effect.zipRight(
+              quietHoursPaired(
+                input.quietHoursStart === undefined ? before.quietHoursStart : input.quietHoursStart,
+                input.quietHoursEnd === undefined ? before.quietHoursEnd : input.quietHoursEnd
+              ),
+              repository.updateColumns(id, columns)
+            )
       )
     })
 

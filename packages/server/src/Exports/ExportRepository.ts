@@ -1,11 +1,18 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlSchema from "@effect/sql/SqlSchema"
-import { ExportId, OrganizationId } from "@tapline/domain"
+import { CreateExport, ExportId, OrganizationId } from "@tapline/domain"
 import { Effect, Option, Schema } from "effect"
 import { rowsOrDie } from "../Database/Rows.js"
 import type { ExportRequest } from "./CsvExports.js"
 
 /** What the "export ready" mail needs; `rows` is a bigint, which PostgreSQL returns as text. */
+/**
+ * An export's request as stored: the payload as the client sent it, encoded (ExportsHandlers). Read back
+ * through its schema, so a row written by an older version that no longer fits fails its export with the
+ * reason instead of running on a guess.
+ */
+const decodeStored = Schema.decodeUnknown(Schema.encodedSchema(CreateExport))
+
 const ReadyNotice = Schema.Struct({
   email: Schema.String,
   organizationId: OrganizationId,
@@ -60,9 +67,21 @@ export class ExportRepository extends Effect.Service<ExportRepository>()("@tapli
 
     /** Claims an export for a run; undefined when it is done (or gone). Each attempt overwrites the object. */
     const start = (id: string) =>
-      sql<{ organizationId: string; params: ExportRequest }>`
+      sql<{ organizationId: string; params: unknown }>`
         update exports set status = 'running', error = null where id = ${id} and status in ('queued', 'running', 'failed')
-        returning organization_id, params`.pipe(Effect.map((rows) => rows[0]))
+        returning organization_id, params`.pipe(
+        Effect.flatMap(([row]) =>
+          row === undefined
+            ? Effect.succeed(undefined)
+            : Effect.map(
+                decodeStored(row.params),
+                (params): { organizationId: string; params: ExportRequest } => ({
+                  organizationId: row.organizationId,
+                  params
+                })
+              )
+        )
+      )
 
     const finish = (
       id: string,

@@ -31,6 +31,8 @@ import { Bands } from "../Bands/Bands.js"
 import { BandsHandlers } from "../Bands/BandsHandlers.js"
 import { Campaigns } from "../Campaigns/Campaigns.js"
 import { CampaignsHandlers } from "../Campaigns/CampaignsHandlers.js"
+import { Destinations } from "../Destinations/Destinations.js"
+import { DestinationsHandlers } from "../Destinations/DestinationsHandlers.js"
 import { EventRepository } from "../Events/EventRepository.js"
 import { Events } from "../Events/Events.js"
 import { EventsHandlers } from "../Events/EventsHandlers.js"
@@ -41,6 +43,9 @@ import { Infrastructure } from "../Infrastructure/Infrastructure.js"
 import { InfrastructureHandlers } from "../Infrastructure/InfrastructureHandlers.js"
 import { Invitations } from "../Invitations/Invitations.js"
 import { InvitationsHandlers } from "../Invitations/InvitationsHandlers.js"
+import { Journeys } from "../Journeys/Journeys.js"
+import { JourneysHandlers } from "../Journeys/JourneysHandlers.js"
+import * as UnsubscribePage from "../Journeys/UnsubscribePage.js"
 import { Live } from "../Live/Live.js"
 import { LiveHandlers } from "../Live/LiveHandlers.js"
 import { Members } from "../Members/Members.js"
@@ -48,6 +53,11 @@ import { ApiKeysHandlers, MembersHandlers } from "../Members/MembersHandlers.js"
 import { Organizations } from "../Organizations/Organizations.js"
 import { OrganizationsHandlers } from "../Organizations/OrganizationsHandlers.js"
 import { Quotas } from "../Quotas/Quotas.js"
+import { Registrants } from "../Registrants/Registrants.js"
+import { RegistrantsHandlers } from "../Registrants/RegistrantsHandlers.js"
+import * as RegistrationPage from "../Registrants/RegistrationPage.js"
+import { RegistrationSources } from "../Registrations/RegistrationSources.js"
+import { RegistrationSourcesHandlers } from "../Registrations/RegistrationSourcesHandlers.js"
 import { Setup } from "../Setup/Setup.js"
 import { SetupHandlers } from "../Setup/SetupHandlers.js"
 import { SchemasHandlers } from "../Streams/SchemasHandlers.js"
@@ -105,7 +115,11 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     PasskeysHandlers,
     SetupHandlers,
     EmailSignInHandlers,
-    SchemasHandlers
+    SchemasHandlers,
+    DestinationsHandlers,
+    RegistrationSourcesHandlers,
+    RegistrantsHandlers,
+    JourneysHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
@@ -125,6 +139,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     ApiKeys.Default,
     Invitations.Default,
     Campaigns.Default,
+    Registrants.Default,
     Events.Default,
     Windows.Default,
     Bands.Default,
@@ -134,7 +149,10 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Uploads.Default,
     Webhooks.Default,
     Infrastructure.Default,
-    Live.Default
+    Live.Default,
+    Destinations.Default,
+    RegistrationSources.Default,
+    Journeys.Default
   ]),
   Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
@@ -162,6 +180,8 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(ConsolePages.layer),
   Layer.provide(StorageLinks.layer),
   Layer.provide(Logos.layer),
+  Layer.provide(UnsubscribePage.layer),
+  Layer.provide(RegistrationPage.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

@@ -46,6 +46,8 @@ export interface OutboundPolicy {
    * OUTBOUND_ALLOW names the host; rejects with a categorised error otherwise. Never says what it found.
    */
   readonly resolve: (host: string) => Promise<ReadonlyArray<Resolved>>
+  /** An address (no name): whether a connection may go to it, judged at once as `resolve` would. */
+  readonly allowsAddress: (address: string) => boolean
   /** `target` and `resolve` at once, for an early answer when a URL is saved. The request checks again. */
   readonly vet: (url: string) => Promise<URL>
 }
@@ -136,11 +138,16 @@ export const make = (
     return found
   }
 
+  const allowsAddress = (raw: string) => {
+    const address = bareHost(raw)
+    return Net.isIP(address) !== 0 && (hosts.has(address) || addressAllowed(address))
+  }
+
   const vet = async (text: string) => {
     const url = target(text)
     await resolve(url.hostname)
     return url
   }
 
-  return { target, resolve, vet }
+  return { target, resolve, allowsAddress, vet }
 }

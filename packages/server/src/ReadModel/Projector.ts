@@ -47,7 +47,7 @@ export class Projector extends Effect.Service<Projector>()("@tapline/server/Proj
           (extract(epoch from coalesce(e.starts_at, min(w.starts_at))) * 1000)::bigint as starts_at,
           (extract(epoch from coalesce(e.ends_at, max(w.ends_at))) * 1000)::bigint as ends_at,
           coalesce(json_agg(json_build_object(
-            'id', w.id, 'type', w.type, 'url', w.url,
+            'id', w.id, 'type', w.type, 'url', w.url, 'page', w.destination = 'REGISTRATION_PAGE',
             'startsAt', (extract(epoch from w.starts_at) * 1000)::bigint,
             'endsAt', (extract(epoch from w.ends_at) * 1000)::bigint
           ) order by w.starts_at) filter (where w.id is not null), '[]') as windows

@@ -11,6 +11,11 @@ export interface WindowSnapshot {
   readonly id: string
   readonly type: WindowType
   readonly url: string
+  /**
+   * Taps go to the hosted registration page (with a token for the band), `url` being where the page links
+   * on. Absent in snapshots written before the page existed: a URL window.
+   */
+  readonly page?: boolean
   readonly startsAt: number
   readonly endsAt: number
 }

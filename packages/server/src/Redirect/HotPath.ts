@@ -4,7 +4,8 @@ import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import { stripControlCharacters } from "@tapline/domain"
 import { Context, Duration, Effect, Exit, Layer, Option, Runtime } from "effect"
 import { v7 as uuidv7 } from "uuid"
-import { AppConfig } from "../Config/AppConfig.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import { RegistrationTokens } from "../Crypto/PageToken.js"
 import { clientAddress } from "../Net/ClientAddress.js"
 import type { BandEntry, OrgSnapshot, RedirectKind } from "../ReadModel/Snapshot.js"
 import type { TapRecord, UtmValues } from "../Taps/TapRecord.js"
@@ -40,7 +41,11 @@ export const make = Effect.gen(function* () {
   const store = yield* RedirectStore
   const recorder = yield* TapRecorder
   const limits = yield* RateLimits
-  const { server, taps } = yield* AppConfig
+  const config = yield* AppConfig
+  const { server, taps } = config
+  const tokens = yield* RegistrationTokens
+  /** The hosted registration page; a page window's taps go to it with a token for the band appended. */
+  const pageBase = new URL("/r/", publicOrigin(config)).href
   const tracer = yield* Effect.tracer
   const metrics = yield* Metrics
   const refuse = (
@@ -127,8 +132,16 @@ export const make = Effect.gen(function* () {
       refuse(response, 429, "too many unknown bands", ["retry-after", "60"])
       return null
     }
-    const served = servedDestination(org, decision, tap.utm)
-    record(response, served.url, request, tap, ip, {
+    // The tap records the page without its token: the token is a credential for the band, for 30 minutes.
+    const served =
+      decision.page && decision.eventId !== null
+        ? {
+            kind: decision.kind,
+            url: pageBase,
+            location: pageBase + tokens.mint(decision.eventId, tap.bandUid, Date.now())
+          }
+        : servedDestination(org, decision, tap.utm)
+    record(response, "location" in served ? served.location : served.url, request, tap, ip, {
       orgId: org.id,
       eventId: decision.eventId,
       bandId: decision.bandId,

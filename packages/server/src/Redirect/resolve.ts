@@ -37,6 +37,8 @@ export interface ResolveInput {
 export interface Decision {
   readonly kind: RedirectKind
   readonly url: string
+  /** The window sends taps to the hosted registration page; `url` is where that page links on. */
+  readonly page: boolean
   readonly eventId: string | null
   readonly windowId: string | null
   readonly mode: WindowType | null
@@ -101,8 +103,8 @@ export const rankEvents = (
 
 const organisationChain = (org: OrgSnapshot, defaultUrl: string) =>
   org.websiteUrl !== null
-    ? { kind: "ORG" as const, url: org.websiteUrl }
-    : { kind: "DEFAULT" as const, url: defaultUrl }
+    ? { kind: "ORG" as const, url: org.websiteUrl, page: false }
+    : { kind: "DEFAULT" as const, url: defaultUrl, page: false }
 
 /** Window (by time, or the manual choice), then the event's fallback, then the organisation, then default. */
 const eventDestination = (event: EventSnapshot, org: OrgSnapshot, now: number, defaultUrl: string) => {
@@ -111,10 +113,16 @@ const eventDestination = (event: EventSnapshot, org: OrgSnapshot, now: number, d
       ? event.windows.find((w) => w.id === event.manualWindowId)
       : event.windows.find((w) => w.startsAt <= now && now < w.endsAt)
   if (window !== undefined) {
-    return { kind: "WINDOW" as const, url: window.url, windowId: window.id, mode: window.type }
+    return {
+      kind: "WINDOW" as const,
+      url: window.url,
+      page: window.page === true,
+      windowId: window.id,
+      mode: window.type
+    }
   }
   if (event.fallbackUrl !== null) {
-    return { kind: "FALLBACK" as const, url: event.fallbackUrl, windowId: null, mode: null }
+    return { kind: "FALLBACK" as const, url: event.fallbackUrl, page: false, windowId: null, mode: null }
   }
   return { ...organisationChain(org, defaultUrl), windowId: null, mode: null }
 }
@@ -150,6 +158,7 @@ export const resolve = (input: ResolveInput): Decision => {
     return {
       kind: destination.kind,
       url: destination.url,
+      page: destination.page,
       windowId: destination.windowId,
       mode: destination.mode,
       eventId: event.id,

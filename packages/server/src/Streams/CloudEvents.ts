@@ -91,7 +91,8 @@ const resourceOf = (message: OutboxMessage): string => {
   const data = message.data
   const named =
     message.eventType === "band.flagged"
-      ? text(data.bandId)
+      ? // By uid, as the band's taps are: a band's flag lands in its taps' partition, after them.
+        (text(data.bandUid) ?? text(data.bandId))
       : message.eventType === "export.ready"
         ? text(data.exportId)
         : message.eventType.startsWith("webhook.")

@@ -18,10 +18,12 @@ export const layer = Layer.unwrapScoped(
     const destinations = yield* platformDestinations
     if (destinations.length === 0) return Layer.empty
     const metrics = yield* Metrics
-    const origin = publicOrigin(yield* AppConfig)
+    const config = yield* AppConfig
+    const origin = publicOrigin(config)
     const organizations = yield* OrganizationSlugs.make
+    const ca = config.brokerCa
     const sinks = yield* Effect.forEach(destinations, (destination) =>
-      Effect.map(Brokers.publisher(destination.endpoint), (broker) =>
+      Effect.map(Brokers.publisher(destination.endpoint, { ca }), (broker) =>
         TapSink.layer(
           BrokerSink.make({
             name: groupOf(destination),

@@ -1,5 +1,6 @@
 import { BandUid, Email, hasControlCharacters, stripControlCharacters } from "@tapline/domain"
 import { Data, Either, ParseResult, Schema } from "effect"
+import { checkLocale, checkPhone } from "../Registrants/Fields.js"
 import { RFC3339 } from "./Payloads.js"
 
 /*
@@ -50,9 +51,44 @@ const RegistrantEmail = Schema.compose(
   Email.annotations({ message: () => "an email address" })
 )
 
+const RegistrantPhone = Text("the phone", 32).pipe(
+  Schema.filter((value) => {
+    const checked = checkPhone(value, "the phone")
+    return checked.ok || checked.reason
+  })
+)
+const RegistrantLocale = Text("the locale", 35).pipe(
+  Schema.filter((value) => {
+    const checked = checkLocale(value, "the locale")
+    return checked.ok || checked.reason
+  })
+)
+
+/** A consent as the ticketing system collected it: the choice, when, and the text the person was shown. */
+const ChannelConsent = Schema.Struct({
+  granted: Schema.Boolean,
+  at: Schema.String.pipe(Schema.pattern(RFC3339, { message: () => "at must be an RFC 3339 instant" })),
+  wording: Schema.optional(Text("the wording", 2000))
+}).pipe(
+  Schema.filter(
+    (consent) => !consent.granted || consent.wording !== undefined || "wording is required when granted"
+  )
+)
+
 export const Registrant = Schema.Struct({
   name: Text("the name", MAX_NAME_LENGTH),
-  email: RegistrantEmail
+  email: RegistrantEmail,
+  /** International format (`+` and the country code); stored in E.164. */
+  phone: Schema.optional(RegistrantPhone),
+  /** A BCP 47 language tag, such as `en-GB`. */
+  locale: Schema.optional(RegistrantLocale),
+  consent: Schema.optional(
+    Schema.Struct({
+      email: Schema.optional(ChannelConsent),
+      sms: Schema.optional(ChannelConsent),
+      push: Schema.optional(ChannelConsent)
+    })
+  )
 }).annotations({ identifier: "Registrant" })
 
 export const BandRegistered = Schema.Struct({

@@ -4,6 +4,7 @@ import { stripControlCharacters } from "@tapline/domain"
 import { Effect } from "effect"
 import * as Outbox from "../Outbox/Outbox.js"
 import { classifyDevice } from "./Device.js"
+import * as OrganizationRefs from "./OrganizationRefs.js"
 import type { TapRecord } from "./TapRecord.js"
 
 export interface StoreResult {
@@ -160,23 +161,17 @@ export class TapStore extends Effect.Service<TapStore>()("@tapline/server/TapSto
       Effect.gen(function* () {
         const unresolved = taps.filter((tap) => tap.orgId === null)
         if (unresolved.length === 0) return { attributed: taps, unattributable: [] }
-        const refs = [...new Set(unresolved.map((tap) => tap.orgRef ?? ""))]
-        const slugs = refs.filter((ref) => ref.startsWith("slug:")).map((ref) => ref.slice(5))
-        const eventIds = refs.filter((ref) => ref.startsWith("event:")).map((ref) => ref.slice(6))
-        const rows = yield* sql<{ ref: string; organizationId: string }>`
-          select 'slug:' || slug as ref, id as organization_id from organizations
-          where slug = any(${slugs}::text[]) and deleted_at is null
-          union all
-          select 'event:' || id, organization_id from events where id = any(${eventIds}::uuid[])`
-        const byRef = new Map(rows.map((row) => [row.ref, row.organizationId]))
+        const found = yield* OrganizationRefs.resolve([
+          ...new Set(unresolved.map(OrganizationRefs.keyOf))
+        ]).pipe(Effect.provideService(SqlClient.SqlClient, sql))
         const attributed: Array<TapRecord> = []
         const unattributable: Array<TapRecord> = []
         for (const tap of taps) {
           if (tap.orgId !== null) attributed.push(tap)
           else {
-            const orgId = byRef.get(tap.orgRef ?? "")
-            if (orgId === undefined) unattributable.push(tap)
-            else attributed.push({ ...tap, orgId })
+            const organization = found.get(OrganizationRefs.keyOf(tap))
+            if (organization === undefined) unattributable.push(tap)
+            else attributed.push({ ...tap, orgId: organization.id })
           }
         }
         return { attributed, unattributable }

@@ -102,6 +102,20 @@ const make = (enabled: boolean) => {
       "tapline_webhook_deliveries_total",
       "Webhook and chat deliveries by endpoint kind and outcome (delivered, failed, gave_up)",
       ["kind", "outcome"]
+    ),
+    journeyMessages: counter(
+      "tapline_journey_messages_total",
+      "Journey messages by channel and outcome (sent, skipped, retried, dead)",
+      ["channel", "outcome"]
+    ),
+    journeySenderFailures: counter(
+      "tapline_journey_sender_failures_total",
+      "Journey sender rounds that failed (PostgreSQL away, say); the sender backs off and resumes by itself"
+    ),
+    registrations: counter(
+      "tapline_registrations_total",
+      "Registration messages from brokers by outcome (registered, unregistered, duplicate, dead_letter)",
+      ["outcome"]
     )
   }
 }

@@ -1,15 +1,17 @@
 import { Duration, Effect, Layer } from "effect"
-import { AppConfig } from "../Config/AppConfig.js"
+import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import * as OutboundClient from "../Outbound/OutboundClient.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import { Destinations } from "../Outbox/Destination.js"
+import * as BrokerDestination from "../Streams/BrokerDestination.js"
+import { Metrics } from "../Telemetry/Metrics.js"
 import * as ChatDestination from "./ChatDestination.js"
 import { httpSend } from "./Delivery.js"
 import * as WebhookDestination from "./WebhookDestination.js"
 
 /**
- * Today's destinations, both HTTP: webhooks and chat, sending through the outbound policy (every address
- * they connect to is checked) within WEBHOOK_TIMEOUT.
+ * Today's destinations: webhooks and chat over HTTP, and organisations' brokers (Kafka, RabbitMQ, NATS), all
+ * connecting through the outbound policy (every address they connect to is checked) within WEBHOOK_TIMEOUT.
  */
 export const make = Effect.map(AppConfig, (config) => {
   const client = OutboundClient.make(OutboundPolicy.make(config.outbound.allow))
@@ -17,7 +19,18 @@ export const make = Effect.map(AppConfig, (config) => {
   return { webhook: WebhookDestination.make(send), chat: ChatDestination.make(send) }
 })
 
-export const layer = Layer.effect(
+export const layer = Layer.scoped(
   Destinations,
-  Effect.map(make, ({ webhook, chat }) => [webhook, chat])
+  Effect.gen(function* () {
+    const config = yield* AppConfig
+    const { webhook, chat } = yield* make
+    const broker = yield* BrokerDestination.make({
+      policy: OutboundPolicy.make(config.outbound.allow),
+      origin: publicOrigin(config),
+      timeoutMs: Duration.toMillis(config.webhooks.timeout),
+      metrics: yield* Metrics,
+      ca: config.brokerCa
+    })
+    return [webhook, chat, broker]
+  })
 )

@@ -6,7 +6,7 @@ import { Jobs } from "../Jobs/Jobs.js"
 import { Mailer } from "../Mail/Mailer.js"
 import * as MailTemplates from "../Mail/MailTemplates.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
-import { byKind, Destinations } from "../Outbox/Destination.js"
+import { byKind, Destinations, isBrokerKind } from "../Outbox/Destination.js"
 import { gauge, Metrics } from "../Telemetry/Metrics.js"
 import * as WebhookDestinations from "./Destinations.js"
 import { type DueDelivery, WebhookRepository } from "./WebhookRepository.js"
@@ -34,7 +34,7 @@ export const deliver = Layer.scopedDiscard(
     const metrics = yield* Metrics
     yield* gauge(metrics, {
       name: "tapline_webhook_deliveries_pending",
-      help: "Webhook and chat deliveries waiting to be sent (due or scheduled for a retry)",
+      help: "Webhook, chat and broker destination deliveries waiting to be sent (due or scheduled for a retry)",
       read: () => Effect.runPromise(repository.pendingCount)
     })
     const delays = config.webhooks.retryDelays.map((delay) => Math.ceil(Duration.toSeconds(delay)))
@@ -43,14 +43,35 @@ export const deliver = Layer.scopedDiscard(
     // or whose outcome could not be recorded is due again after that.
     const leaseSeconds = Math.ceil(timeoutMs / 1000) + 10
 
+    /** A broker destination is told as one (its API, its words); webhooks and chat as endpoints. */
+    const wordsFor = (due: DueDelivery) =>
+      isBrokerKind(due.kind)
+        ? {
+            resource: "destination",
+            path: "destinations",
+            title: "Destination disabled",
+            stopped: "publishing",
+            what: "Messages for it wait; an owner re-enables it (PATCH enabled: true) once the broker answers again, and can redrive what it gave up on.",
+            log: "broker destination disabled after sustained failure"
+          }
+        : {
+            resource: "webhook",
+            path: "webhooks",
+            title: "Webhook endpoint disabled",
+            stopped: "sending",
+            what: "Messages for it wait; an owner re-enables it (PATCH enabled: true) once it answers again, and can redeliver what it missed.",
+            log: "webhook endpoint disabled after sustained failure"
+          }
+
     const disable = (due: DueDelivery, reason: string) =>
       jobs.transactional(
         Effect.gen(function* () {
           if (!(yield* repository.disable(due.endpointId, reason))) return
+          const words = wordsFor(due)
           yield* audit.record({
             organizationId: due.organizationId,
-            action: "webhook.disable",
-            resourceType: "webhook",
+            action: `${words.resource}.disable`,
+            resourceType: words.resource,
             resourceId: due.endpointId,
             newValues: { enabled: false, reason }
           })
@@ -62,21 +83,18 @@ export const deliver = Layer.scopedDiscard(
           const { organization, owners } = yield* repository.ownersOf(due.organizationId)
           if (organization === undefined) return
           const mail = MailTemplates.alert(MailTemplates.brandOf(organization), {
-            title: "Webhook endpoint disabled",
-            lines: [
-              `Tapline stopped sending to ${due.urlShown}: ${reason}.`,
-              "Messages for it wait; an owner re-enables it (PATCH enabled: true) once it answers again, and can redeliver what it missed."
-            ],
+            title: words.title,
+            lines: [`Tapline stopped ${words.stopped} to ${due.urlShown}: ${reason}.`, words.what],
             link: {
-              label: "Open the endpoint",
+              label: `Open the ${words.resource === "webhook" ? "endpoint" : "destination"}`,
               href: new URL(
-                `/api/v1/organizations/${due.organizationId}/webhooks/${due.endpointId}`,
+                `/api/v1/organizations/${due.organizationId}/${words.path}/${due.endpointId}`,
                 publicOrigin(config)
               ).href
             }
           })
           for (const owner of owners) yield* mailer.send("webhook.disabled", owner.email, mail)
-          yield* Effect.logWarning("webhook endpoint disabled after sustained failure").pipe(
+          yield* Effect.logWarning(words.log).pipe(
             Effect.annotateLogs({ endpointId: due.endpointId, organizationId: due.organizationId, reason })
           )
         })
@@ -120,7 +138,8 @@ export const deliver = Layer.scopedDiscard(
           retryInSeconds,
           responseStatus: outcome.status,
           responseMs,
-          error: outcome.error
+          error: outcome.error,
+          deliveredCount: outcome.delivered ?? 1
         })
         metrics.webhookDeliveries.inc({
           kind: due.kind,

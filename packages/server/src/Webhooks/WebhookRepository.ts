@@ -1,12 +1,24 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { OrganizationId, WebhookEndpointId, WebhookEventType, WebhookKind } from "@tapline/domain"
+import type { OrganizationId, WebhookEndpointId, WebhookEventType } from "@tapline/domain"
 import { Effect } from "effect"
+import { BROKER_KINDS, type EndpointKind } from "../Outbox/Destination.js"
 import * as Outbox from "../Outbox/Outbox.js"
+
+/**
+ * Which API an endpoint belongs to: webhooks and chat (Webhooks/), or an organisation's brokers
+ * (Destinations/). Each API finds, lists and removes only its own, though both live in one table.
+ */
+export type Family = "webhook" | "broker"
+
+const inFamily = (sql: SqlClient.SqlClient, family: Family) =>
+  family === "broker"
+    ? sql`kind = any(${BROKER_KINDS}::text[])`
+    : sql`not (kind = any(${BROKER_KINDS}::text[]))`
 
 export interface EndpointRow {
   readonly id: WebhookEndpointId
   readonly organizationId: OrganizationId
-  readonly kind: WebhookKind
+  readonly kind: EndpointKind
   readonly urlSealed: string
   readonly urlShown: string
   readonly description: string
@@ -17,8 +29,20 @@ export interface EndpointRow {
   readonly enabled: boolean
   readonly disabledReason: string | null
   readonly failingSince: Date | null
+  /** Messages acknowledged (a broker counts a tap batch as its taps), the last success and failure. */
+  readonly deliveredCount: string | number
+  readonly lastDeliveredAt: Date | null
+  readonly lastError: string | null
+  readonly lastErrorAt: Date | null
   readonly createdAt: Date
   readonly updatedAt: Date
+}
+
+/** What waits for an endpoint: its lag. */
+export interface Backlog {
+  readonly endpointId: string
+  readonly pending: number
+  readonly oldestPendingAt: Date | null
 }
 
 /** A delivery the dispatcher claimed: the endpoint and the message with it. */
@@ -27,7 +51,7 @@ export interface DueDelivery {
   readonly messageId: string
   readonly attempts: number
   readonly organizationId: OrganizationId
-  readonly kind: WebhookKind
+  readonly kind: EndpointKind
   readonly urlSealed: string
   readonly urlShown: string
   readonly secretSealed: string | null
@@ -60,7 +84,7 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
 
       const insert = (row: {
         readonly organizationId: OrganizationId
-        readonly kind: WebhookKind
+        readonly kind: EndpointKind
         readonly urlSealed: string
         readonly urlShown: string
         readonly description: string
@@ -73,17 +97,36 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
           ${row.eventTypes}::text[], ${row.secretSealed})
         returning *`.pipe(Effect.map((rows) => rows[0]!))
 
-      const list = (organizationId: OrganizationId) =>
-        sql<EndpointRow>`select * from webhook_endpoints where organization_id = ${organizationId} order by id`
+      const list = (organizationId: OrganizationId, family: Family = "webhook") =>
+        sql<EndpointRow>`
+        select * from webhook_endpoints where organization_id = ${organizationId} and ${inFamily(sql, family)}
+        order by id`
 
       const find = (
         organizationId: OrganizationId,
         id: WebhookEndpointId,
-        options: { readonly lock?: boolean } = {}
+        options: { readonly lock?: boolean; readonly family?: Family } = {}
       ) =>
         sql<EndpointRow>`
         select * from webhook_endpoints where id = ${id} and organization_id = ${organizationId}
+          and ${inFamily(sql, options.family ?? "webhook")}
         ${options.lock ? sql`for update` : sql``}`.pipe(Effect.map((rows) => rows[0]))
+
+      /** Each endpoint's pending deliveries and the oldest one's message time (endpoints with none: absent). */
+      const backlog = (endpointIds: ReadonlyArray<string>) =>
+        sql<Backlog>`
+        select d.endpoint_id, count(*)::int as pending, min(m.created_at) as oldest_pending_at
+        from webhook_deliveries d join webhook_messages m on m.id = d.message_id
+        where d.endpoint_id = any(${endpointIds}::uuid[]) and d.status = 'pending'
+        group by d.endpoint_id`
+
+      /** Every delivery the endpoint gave up on, pending again with a fresh set of retries; how many. */
+      const redrive = (endpointId: WebhookEndpointId) =>
+        sql`
+        update webhook_deliveries set status = 'pending', attempts = 0, next_attempt_at = now(), first_attempt_at = null
+        where endpoint_id = ${endpointId} and status = 'failed' returning 1`.pipe(
+          Effect.map((rows) => rows.length)
+        )
 
       const update = (
         id: WebhookEndpointId,
@@ -108,8 +151,10 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
         where id = ${id} returning *`
       }
 
-      const remove = (organizationId: OrganizationId, id: WebhookEndpointId) =>
-        sql<EndpointRow>`delete from webhook_endpoints where id = ${id} and organization_id = ${organizationId} returning *`.pipe(
+      const remove = (organizationId: OrganizationId, id: WebhookEndpointId, family: Family = "webhook") =>
+        sql<EndpointRow>`
+        delete from webhook_endpoints
+        where id = ${id} and organization_id = ${organizationId} and ${inFamily(sql, family)} returning *`.pipe(
           Effect.map((rows) => rows[0])
         )
 
@@ -209,7 +254,12 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
        */
       const settle = (
         delivery: { readonly endpointId: WebhookEndpointId; readonly messageId: string },
-        result: AttemptResult & { readonly delivered: boolean; readonly retryInSeconds: number | null }
+        result: AttemptResult & {
+          readonly delivered: boolean
+          readonly retryInSeconds: number | null
+          /** Messages the receiver acknowledged (a broker: one per tap of a batch). */
+          readonly deliveredCount?: number
+        }
       ) =>
         sql.withTransaction(
           Effect.gen(function* () {
@@ -230,10 +280,13 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
             returning first_attempt_at`
             const [endpoint] = result.delivered
               ? yield* sql<{ failingSince: Date | null }>`
-                update webhook_endpoints set failing_since = null where id = ${delivery.endpointId}
+                update webhook_endpoints set failing_since = null,
+                  delivered_count = delivered_count + ${result.deliveredCount ?? 1}, last_delivered_at = now()
+                where id = ${delivery.endpointId}
                 returning failing_since`
               : yield* sql<{ failingSince: Date | null }>`
-                update webhook_endpoints set failing_since = coalesce(failing_since, now())
+                update webhook_endpoints set failing_since = coalesce(failing_since, now()),
+                  last_error = ${result.error}, last_error_at = now()
                 where id = ${delivery.endpointId} returning failing_since`
             if (status !== "failed" || settled === undefined || endpoint?.failingSince == null) return false
             const delivered = yield* sql`
@@ -303,6 +356,8 @@ export class WebhookRepository extends Effect.Service<WebhookRepository>()(
         deliveries,
         attempts,
         redeliver,
+        backlog,
+        redrive,
         claimDue,
         settle,
         disable,

@@ -9,7 +9,6 @@ import {
   WebhookDelivery,
   WebhookEndpoint,
   type WebhookEndpointId,
-  type WebhookKind,
   type WebhookMessageId
 } from "@tapline/domain"
 import { Effect, Schema } from "effect"
@@ -18,6 +17,7 @@ import { listPage, type PageRequest } from "../Admin/Pagination.js"
 import { AppConfig } from "../Config/AppConfig.js"
 import { SecretBox } from "../Crypto/SecretBox.js"
 import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
+import type { EndpointKind } from "../Outbox/Destination.js"
 import { Quotas } from "../Quotas/Quotas.js"
 import { newSecret } from "./Signature.js"
 import { type EndpointRow, WebhookRepository } from "./WebhookRepository.js"
@@ -66,7 +66,7 @@ export const urlData = (organizationId: string) => `webhook-url:${organizationId
 export const secretData = (organizationId: string) => `webhook-secret:${organizationId}`
 
 /** A chat webhook's URL is its credential: only its origin is ever shown. */
-const shownUrl = (kind: WebhookKind, url: string) => (kind === "webhook" ? url : `${new URL(url).origin}/…`)
+const shownUrl = (kind: EndpointKind, url: string) => (kind === "webhook" ? url : `${new URL(url).origin}/…`)
 
 /**
  * Outgoing webhooks and chat alerts of an organisation: endpoints (URL vetted by the outbound policy, URL and
@@ -87,7 +87,7 @@ export class Webhooks extends Effect.Service<Webhooks>()("@tapline/server/Webhoo
         catch: (error) => new InvalidRequest({ message: `url: ${(error as Error).message}` })
       })
 
-    const checkTypes = (kind: WebhookKind, eventTypes: ReadonlyArray<string>) =>
+    const checkTypes = (kind: EndpointKind, eventTypes: ReadonlyArray<string>) =>
       kind !== "webhook" && eventTypes.includes("tap.created")
         ? Effect.fail(
             new InvalidRequest({

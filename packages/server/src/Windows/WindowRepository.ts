@@ -80,8 +80,8 @@ export class WindowRepository extends Effect.Service<WindowRepository>()("@tapli
     const copy = (from: EventId, to: EventId, shiftSeconds: number) => {
       const shift = `${shiftSeconds} seconds`
       return sql`
-        insert into windows (organization_id, event_id, type, title, url, starts_at, ends_at)
-        select organization_id, ${to}, type, title, url, starts_at + ${shift}::interval, ends_at + ${shift}::interval
+        insert into windows (organization_id, event_id, type, title, url, destination, starts_at, ends_at)
+        select organization_id, ${to}, type, title, url, destination, starts_at + ${shift}::interval, ends_at + ${shift}::interval
         from windows where event_id = ${from} order by starts_at`
     }
 

@@ -1,6 +1,6 @@
 import * as Fs from "node:fs"
 import { SqlClient } from "@effect/sql"
-import { afterAll, afterEach } from "@effect/vitest"
+import { afterAll, afterEach, vi } from "@effect/vitest"
 import type { UserId } from "@tapline/domain"
 import { launchChromium } from "@tapline/testing/browser"
 import { freePort } from "@tapline/testing/ports"
@@ -22,6 +22,9 @@ export const SHOTS = new URL("../../../../.tapline-test/screenshots/", import.me
  * test file (it registers the file's hooks).
  */
 export const consoleBrowser = async () => {
+  // A browser test walks a whole screen (10–25 s on a quiet machine); on a busy 2-core machine that can pass
+  // 30 s. Each step still fails on its own much sooner (the locators' timeouts) with what it waited for.
+  vi.setConfig({ testTimeout: 120_000 })
   const port = await freePort()
   const origin = `http://localhost:${port}`
   Fs.mkdirSync(SHOTS, { recursive: true })
@@ -99,8 +102,14 @@ export const unlabelled = (page: Page) =>
     })
   )
 
+/**
+ * A full-page screenshot for the docs; `TAPLINE_SCREENSHOTS=0` skips them (scripts/test-all.sh, whose clean-up
+ * removes the folder they go to). A picture, never an assertion: the checks around it are the test.
+ */
 export const shot = (page: Page, name: string) =>
-  Effect.promise(() => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true }))
+  process.env.TAPLINE_SCREENSHOTS === "0"
+    ? Effect.void
+    : Effect.promise(() => page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true }))
 
 /** How far the page scrolls sideways (0: it fits the viewport). */
 export const sidewaysOverflow = (page: Page) =>

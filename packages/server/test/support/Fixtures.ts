@@ -67,6 +67,8 @@ export const makeEvent = (
       manualWindowId: Option.none(),
       fallbackUrl: Option.none(),
       estimatedAttendees: Option.none(),
+      quietHoursStart: Option.none(),
+      quietHoursEnd: Option.none(),
       assignOnFlag: false,
       autoLifecycle: false,
       startsAt: Option.none(),

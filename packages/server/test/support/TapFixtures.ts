@@ -114,3 +114,12 @@ export const tapOf = (
   assign: null,
   ...overrides
 })
+
+/**
+ * Waits, if need be, until a minute has at least `seconds` left: counters read back by "this minute" would
+ * otherwise see a tap recorded in a minute's last seconds as the next minute's zero.
+ */
+export const clearOfMinuteEnd = (seconds = 15) =>
+  Effect.gen(function* () {
+    while (new Date().getSeconds() >= 60 - seconds) yield* Effect.sleep("250 millis")
+  })

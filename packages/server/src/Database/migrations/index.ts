@@ -18,6 +18,12 @@ import device from "./0016_device.js"
 import setupTokens from "./0017_setup_tokens.js"
 import emailSignIns from "./0018_email_sign_ins.js"
 import oauthProviderErrors from "./0019_oauth_provider_errors.js"
+import brokerDestinations from "./0020_broker_destinations.js"
+import registrationSources from "./0021_registration_sources.js"
+import registrants from "./0022_registrants.js"
+import journeys from "./0023_journeys.js"
+import registrationPage from "./0024_registration_page.js"
+import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -39,7 +45,13 @@ export const migrations = {
   "0016_device": device,
   "0017_setup_tokens": setupTokens,
   "0018_email_sign_ins": emailSignIns,
-  "0019_oauth_provider_errors": oauthProviderErrors
+  "0019_oauth_provider_errors": oauthProviderErrors,
+  "0020_broker_destinations": brokerDestinations,
+  "0021_registration_sources": registrationSources,
+  "0022_registrants": registrants,
+  "0023_journeys": journeys,
+  "0024_registration_page": registrationPage,
+  "0025_journey_trigger_marks": journeyTriggerMarks
 }
 
 export const loader = Migrator.fromRecord(migrations)
