@@ -24,6 +24,7 @@ import registrants from "./0022_registrants.js"
 import journeys from "./0023_journeys.js"
 import registrationPage from "./0024_registration_page.js"
 import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
+import smsPush from "./0026_sms_push.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -51,7 +52,8 @@ export const migrations = {
   "0022_registrants": registrants,
   "0023_journeys": journeys,
   "0024_registration_page": registrationPage,
-  "0025_journey_trigger_marks": journeyTriggerMarks
+  "0025_journey_trigger_marks": journeyTriggerMarks,
+  "0026_sms_push": smsPush
 }
 
 export const loader = Migrator.fromRecord(migrations)
