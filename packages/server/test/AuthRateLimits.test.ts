@@ -1,6 +1,7 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Context, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Cluster } from "ioredis"
 import type { AppConfigShape } from "../src/Config/AppConfig.js"
 import { make as makeRedis, Redis } from "../src/Redis/Redis.js"
 import * as RedisRateLimiterStore from "../src/Redis/RedisRateLimiterStore.js"
@@ -142,7 +143,7 @@ describe("authentication rate limits", () => {
 /** The store behind the limits, on each Redis topology Tapline supports (one script, one key per bucket). */
 const storeContract = (name: string, redis: Layer.Layer<Redis, unknown>) =>
   describe(`RateLimiter on Redis ${name}`, () => {
-    layer(RateLimiter.layer.pipe(Layer.provide(RedisRateLimiterStore.layer), Layer.provide(redis)), {
+    layer(RateLimiter.layer.pipe(Layer.provide(RedisRateLimiterStore.layer), Layer.provideMerge(redis)), {
       excludeTestServices: true,
       timeout: 60_000
     })((it) => {
@@ -158,6 +159,37 @@ const storeContract = (name: string, redis: Layer.Layer<Redis, unknown>) =>
           const after = refused.reason === "Exceeded" ? Duration.toMillis(refused.retryAfter) : 0
           expect(after).toBeGreaterThan(50_000)
           expect(after).toBeLessThanOrEqual(60_007)
+        })
+      )
+
+      // A restarted, new or failed-over node has no scripts: the store must send them again, on every topology.
+      it.effect("keeps counting after every node forgot its scripts (SCRIPT FLUSH)", () =>
+        Effect.gen(function* () {
+          const limiter = yield* RateLimiter.RateLimiter
+          const client = yield* Redis
+          const flush = Effect.promise(() =>
+            client instanceof Cluster
+              ? Promise.all(client.nodes("master").map((node) => node.script("FLUSH")))
+              : client.script("FLUSH")
+          )
+          const key = `flushed-${Math.random()}`
+          const fixed = limiter.consume({ key, limit: 3, window: "1 minute", onExceeded: "fail" })
+          const bucket = limiter.consume({
+            key: `${key}-bucket`,
+            limit: 3,
+            window: "1 minute",
+            algorithm: "token-bucket",
+            onExceeded: "fail"
+          })
+          const remaining: Array<number> = []
+          for (let i = 0; i < 3; i++) {
+            yield* flush
+            remaining.push((yield* fixed).remaining, (yield* bucket).remaining)
+          }
+          expect(remaining).toEqual([2, 2, 1, 1, 0, 0])
+          yield* flush
+          expect((yield* Effect.flip(fixed)).reason).toBe("Exceeded")
+          expect((yield* Effect.flip(bucket)).reason).toBe("Exceeded")
         })
       )
 

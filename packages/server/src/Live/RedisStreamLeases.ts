@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { Effect, Either, Layer } from "effect"
+import * as LuaScript from "../Redis/LuaScript.js"
 import { Redis, type RedisConnection } from "../Redis/Redis.js"
 import { LEASE_MILLIS, type Lease, StreamLeaseError, StreamLeases } from "./StreamLeases.js"
 
@@ -26,10 +27,8 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`
 
-interface WithScripts {
-  taplineLeaseAcquire(key: string, id: string, limit: number, millis: number): Promise<number>
-  taplineLeaseRefresh(key: string, id: string, millis: number): Promise<number>
-}
+const acquire = LuaScript.make(ACQUIRE)
+const refresh = LuaScript.make(REFRESH)
 
 const keyOf = (holder: string) => `live:leases:${holder}`
 
@@ -45,21 +44,16 @@ const run = <A>(operation: string, f: () => Promise<A>) =>
 
 /** `leaseMillis`: how long a lease holds unrefreshed (tests shorten it). */
 export const make = (client: RedisConnection, leaseMillis = LEASE_MILLIS) => {
-  if (!("taplineLeaseAcquire" in client)) {
-    client.defineCommand("taplineLeaseAcquire", { numberOfKeys: 1, lua: ACQUIRE })
-    client.defineCommand("taplineLeaseRefresh", { numberOfKeys: 1, lua: REFRESH })
-  }
-  const scripts = client as unknown as WithScripts
   return StreamLeases.of({
     acquire: (holder, limit) => {
       const lease: Lease = { holder, id: randomUUID() }
       return run("acquire", () =>
-        scripts.taplineLeaseAcquire(keyOf(holder), lease.id, limit, leaseMillis)
+        acquire<number>(client, [keyOf(holder)], [lease.id, limit, leaseMillis])
       ).pipe(Effect.map((wait) => (wait < 0 ? Either.right(lease) : Either.left(wait))))
     },
     refresh: (lease) =>
       Effect.asVoid(
-        run("refresh", () => scripts.taplineLeaseRefresh(keyOf(lease.holder), lease.id, leaseMillis))
+        run("refresh", () => refresh<number>(client, [keyOf(lease.holder)], [lease.id, leaseMillis]))
       ),
     release: (lease) => Effect.asVoid(run("release", () => client.zrem(keyOf(lease.holder), lease.id)))
   })

@@ -1,5 +1,6 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { Duration, Effect, Layer } from "effect"
+import * as LuaScript from "./LuaScript.js"
 import { Redis, type RedisConnection } from "./Redis.js"
 
 /*
@@ -62,43 +63,27 @@ end
 redis.call("SET", key, next, "PX", ttl)
 return next`
 
-interface WithScripts {
-  taplineFixedWindow(key: string, tokens: number, refillMs: number, limit: number): Promise<[number, number]>
-  taplineTokenBucket(
-    key: string,
-    refillKey: string,
-    tokens: number,
-    refillMs: number,
-    limit: number,
-    now: number,
-    overflow: 0 | 1
-  ): Promise<number>
-}
-
 const storeError = (operation: string) => (cause: unknown) =>
   new RateLimiter.RateLimitStoreError({
     message: `rate limiter ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
     cause
   })
 
+const fixedWindow = LuaScript.make(FIXED_WINDOW)
+const tokenBucket = LuaScript.make(TOKEN_BUCKET)
+
 const wholeMillis = (duration: Duration.Duration) => Math.max(1, Math.ceil(Duration.toMillis(duration)))
 
 /** Keys live under `ratelimit:` within the connection's prefix; the braces keep a bucket's two keys together. */
-export const make = (client: RedisConnection) => {
-  if (!("taplineFixedWindow" in client)) {
-    client.defineCommand("taplineFixedWindow", { numberOfKeys: 1, lua: FIXED_WINDOW })
-    client.defineCommand("taplineTokenBucket", { numberOfKeys: 2, lua: TOKEN_BUCKET })
-  }
-  const scripts = client as unknown as WithScripts
-  return RateLimiter.RateLimiterStore.of({
+export const make = (client: RedisConnection) =>
+  RateLimiter.RateLimiterStore.of({
     fixedWindow: (options) =>
       Effect.tryPromise({
         try: () =>
-          scripts.taplineFixedWindow(
-            `ratelimit:{${options.key}}`,
-            options.tokens,
-            wholeMillis(options.refillRate),
-            options.limit ?? 0
+          fixedWindow<[number, number]>(
+            client,
+            [`ratelimit:{${options.key}}`],
+            [options.tokens, wholeMillis(options.refillRate), options.limit ?? 0]
           ),
         catch: storeError("fixedWindow")
       }),
@@ -106,19 +91,20 @@ export const make = (client: RedisConnection) => {
       Effect.clockWith((clock) =>
         Effect.tryPromise({
           try: () =>
-            scripts.taplineTokenBucket(
-              `ratelimit:{${options.key}}`,
-              `ratelimit:{${options.key}}:refill`,
-              options.tokens,
-              wholeMillis(options.refillRate),
-              options.limit,
-              clock.unsafeCurrentTimeMillis(),
-              options.allowOverflow ? 1 : 0
+            tokenBucket<number>(
+              client,
+              [`ratelimit:{${options.key}}`, `ratelimit:{${options.key}}:refill`],
+              [
+                options.tokens,
+                wholeMillis(options.refillRate),
+                options.limit,
+                clock.unsafeCurrentTimeMillis(),
+                options.allowOverflow ? 1 : 0
+              ]
             ),
           catch: storeError("tokenBucket")
         })
       )
   })
-}
 
 export const layer = Layer.effect(RateLimiter.RateLimiterStore, Effect.map(Redis, make))

@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import * as LuaScript from "../Redis/LuaScript.js"
 import type { RedisConnection } from "../Redis/Redis.js"
 import { LATEST_TAPS, liveCounterOps } from "./LiveCounters.js"
 import { STREAM_KEY } from "./RedisTapKeys.js"
@@ -52,6 +53,8 @@ end
 return #ARGV - 3`
 
 /** Longest a batch append may take before its taps are left to the journal for replay. */
+const append = LuaScript.make(APPEND)
+
 const APPEND_DEADLINE_MS = 2_000
 
 const errorMessage = (cause: unknown) => (cause instanceof Error ? cause.message : String(cause))
@@ -65,12 +68,6 @@ export const make = (
   client: RedisConnection,
   options: { readonly prefix: string; readonly windowMs: number }
 ) => {
-  // defineCommand sends the script once and EVALSHA after that.
-  if (!("taplineAppend" in client)) client.defineCommand("taplineAppend", { numberOfKeys: 1, lua: APPEND })
-  const script = client as unknown as {
-    taplineAppend: (key: string, ...args: Array<string | number>) => Promise<number>
-  }
-
   /*
    * A deadline of its own: a Redis that accepts the connection but does not answer (paused, loading) would
    * otherwise hold the batch, and the shutdown behind it. A late success appends taps that are then replayed
@@ -83,12 +80,10 @@ export const make = (
         const deadline = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error("append deadline passed")), APPEND_DEADLINE_MS)
         })
-        const appended = script.taplineAppend(
-          STREAM_KEY,
-          options.prefix,
-          options.windowMs,
-          JSON.stringify(liveCounterOps(taps)),
-          ...lines
+        const appended = append<number>(
+          client,
+          [STREAM_KEY],
+          [options.prefix, options.windowMs, JSON.stringify(liveCounterOps(taps)), ...lines]
         )
         return Promise.race([appended, deadline]).finally(() => clearTimeout(timer))
       },

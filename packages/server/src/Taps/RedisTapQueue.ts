@@ -1,6 +1,7 @@
 import * as Os from "node:os"
 import { Context, Duration, Effect, Layer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
+import * as LuaScript from "../Redis/LuaScript.js"
 import { keyPrefixOf, Redis, type RedisConnection } from "../Redis/Redis.js"
 import { gauge, Metrics, type MetricsShape } from "../Telemetry/Metrics.js"
 import { STREAM_KEY } from "./RedisTapKeys.js"
@@ -65,6 +66,10 @@ local entries = redis.call('XRANGE', KEYS[1], '-', '(' .. ARGV[2], 'COUNT', ARGV
 if #entries == 0 then return false end
 return entries[#entries][1]`
 
+const release = LuaScript.make(RELEASE)
+const forgetIdle = LuaScript.make(FORGET_IDLE)
+const capBoundary = LuaScript.make(CAP_BOUNDARY)
+
 /**
  * One consumer group's queue: one consumer of `group` per process. Making it creates the group on the stream,
  * which is how a group registers: the stream's own list of groups is the registry that `trim` reads, so
@@ -109,16 +114,6 @@ export const make = (group: string, behind: SinkBehind.SinkBehind) =>
     // The stream's gauges speak of the writers (and are registered once): a sink's queue adds none.
     if (group === WRITER_GROUP) yield* streamGauges(client, metrics)
 
-    if (!("taplineRelease" in client)) {
-      client.defineCommand("taplineRelease", { numberOfKeys: 1, lua: RELEASE })
-      client.defineCommand("taplineForgetIdle", { numberOfKeys: 1, lua: FORGET_IDLE })
-      client.defineCommand("taplineCapBoundary", { numberOfKeys: 1, lua: CAP_BOUNDARY })
-    }
-    const scripts = client as unknown as {
-      taplineRelease: (key: string, group: string, consumer: string, idleMs: number) => Promise<number>
-      taplineForgetIdle: (key: string, group: string, idleMs: number) => Promise<number>
-      taplineCapBoundary: (key: string, excess: number, below: string) => Promise<string | null>
-    }
     const claimIdleMs = Duration.toMillis(tapConfig.claimIdle)
     const cap = tapConfig.streamMaxEntries
 
@@ -240,7 +235,7 @@ export const make = (group: string, behind: SinkBehind.SinkBehind) =>
           pastCap = excess > 0
           const last =
             excess > 0
-              ? yield* run("cap", () => scripts.taplineCapBoundary(STREAM_KEY, excess, writers))
+              ? yield* run("cap", () => capBoundary<string | null>(client, [STREAM_KEY], [excess, writers]))
               : null
           const cut = last === null ? undefined : nextId(last)
           if (cut !== undefined && (boundary === undefined || compareIds(cut, boundary) > 0)) {
@@ -258,10 +253,10 @@ export const make = (group: string, behind: SinkBehind.SinkBehind) =>
         return removed
       }),
       release: run("release", () =>
-        scripts.taplineRelease(STREAM_KEY, group, consumer, claimIdleMs * 2)
+        release<number>(client, [STREAM_KEY], [group, consumer, claimIdleMs * 2])
       ).pipe(Effect.map((held) => ({ handedBack: held }))),
       forgetIdle: (idleMs) =>
-        run("forgetIdle", () => scripts.taplineForgetIdle(STREAM_KEY, group, idleMs)).pipe(
+        run("forgetIdle", () => forgetIdle<number>(client, [STREAM_KEY], [group, idleMs])).pipe(
           // A stream or group not created yet has no consumers to forget.
           Effect.catchIf(
             (error) => /NOGROUP|no such key/i.test(error.message),
