@@ -27,8 +27,10 @@ const LAYERS = {
     "Jobs",
     "Net",
     "Outbound",
+    "Push",
     "Quotas",
     "Redis",
+    "Sms",
     "Storage",
     "Telemetry"
   ],
