@@ -98,6 +98,8 @@ command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 command -v openssl >/dev/null 2>&1 || apt_install openssl
 # The drain test puts two API processes behind a real balancer (Debian's haproxy, in /usr/sbin).
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || apt_install haproxy
+# The report and recap tests read their PDFs back with pdftotext (issue 35).
+command -v pdftotext >/dev/null 2>&1 || apt_install poppler-utils
 # The Prometheus test runs Debian's prometheus against the built server (apps/api/test/Prometheus.test.ts).
 if [ -z "${PROMETHEUS_PATH:-}" ]; then
   command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || apt_install prometheus

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto"
+import { generateKeyPairSync, randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
@@ -19,6 +19,11 @@ describe("secrets never reach the logs", () => {
     const smtpPassword = `smtp-pass-${randomBytes(6).toString("hex")}`
     const metricsToken = `metrics-${randomBytes(8).toString("hex")}`
     const registrationKey = randomBytes(32).toString("base64url")
+    // The report signing key (issue 35): its PEM, and the base64 body alone.
+    const reportKeyPem = String(
+      generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" })
+    )
+    const reportKey = reportKeyPem.split("\n")[1]!
     const received: Array<string> = []
     const receiver = Http.createServer((request, response) => {
       request.resume()
@@ -41,6 +46,7 @@ describe("secrets never reach the logs", () => {
         SMTP_URL: `smtp://tapline:${smtpPassword}@127.0.0.1:9`,
         METRICS_TOKEN: metricsToken,
         REGISTRATION_TOKEN_KEY: registrationKey,
+        REPORT_SIGNING_KEY: reportKeyPem,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_POLL_INTERVAL: "100 millis",
         EMAIL_RETRY_DELAY_SECONDS: "1"
@@ -128,6 +134,7 @@ describe("secrets never reach the logs", () => {
         smtpPassword,
         metricsToken,
         registrationKey,
+        reportKey,
         signature,
         wrongKey: "tlk_wrongwrongwrongwrongwrong",
         firstInvitationLink: invitationLinks[0]!,

@@ -25,6 +25,7 @@ import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 import { destinationCommands } from "./DestinationCommands.js"
 import { registrantCommands } from "./RegistrantCommands.js"
+import { reportCommands } from "./ReportCommands.js"
 
 /*
  * `pnpm tapline <command>`: operator commands that run beside the servers, against the same configuration
@@ -187,7 +188,8 @@ export const tapline = Command.make("tapline").pipe(
     setupLink,
     ...adminCommands,
     ...destinationCommands,
-    ...registrantCommands
+    ...registrantCommands,
+    ...reportCommands
   ])
 )
 

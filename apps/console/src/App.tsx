@@ -33,6 +33,8 @@ const AttendeeDetail = lazy(() =>
 const Journeys = lazy(() => import("./screens/Journeys.js").then((m) => ({ default: m.Journeys })))
 const JourneyEdit = lazy(() => import("./screens/JourneyEdit.js").then((m) => ({ default: m.JourneyEdit })))
 const Deliveries = lazy(() => import("./screens/Deliveries.js").then((m) => ({ default: m.Deliveries })))
+// Activations and signed reports (issue 35): opened now and then, loaded when first opened.
+const Activations = lazy(() => import("./screens/Activations.js").then((m) => ({ default: m.Activations })))
 const NewOrganisation = lazy(() =>
   import("./screens/NewOrganisation.js").then((m) => ({ default: m.NewOrganisation }))
 )
@@ -45,6 +47,7 @@ const SCREENS = [
   { path: "analytics", label: "Analytics", role: "VIEWER" },
   { path: "exports", label: "Exports", role: "VIEWER" },
   { path: "campaigns", label: "Campaigns", role: "VIEWER" },
+  { path: "activations", label: "Activations", role: "VIEWER" },
   { path: "attendees", label: "Attendees", role: "EDITOR" },
   { path: "journeys", label: "Journeys", role: "VIEWER" },
   { path: "deliveries", label: "Deliveries", role: "EDITOR" },
@@ -75,6 +78,7 @@ const Screen = ({
   if (first === "destinations") return <Destinations />
   if (first === "audit") return <Audit />
   if (first === "campaigns") return <Campaigns />
+  if (first === "activations") return <Activations />
   if (first === "attendees" && id !== undefined) return <AttendeeDetail registrantId={id} />
   if (first === "attendees") return <Attendees />
   if (first === "journeys" && id !== undefined) return <JourneyEdit journeyId={id} />

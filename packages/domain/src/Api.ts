@@ -19,6 +19,7 @@ import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
 import { RegistrantsApi } from "./RegistrantsApi.js"
 import { RegistrationSourcesApi } from "./RegistrationSourcesApi.js"
+import { ReportsApi } from "./ReportsApi.js"
 import { SchemasApi } from "./SchemasApi.js"
 import { SessionsApi } from "./SessionsApi.js"
 import { SetupApi } from "./SetupApi.js"
@@ -59,6 +60,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(RegistrationSourcesApi)
   .add(RegistrantsApi)
   .add(JourneysApi)
+  .add(ReportsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -44,6 +44,7 @@ import * as RedisRateLimiterStore from "./Redis/RedisRateLimiterStore.js"
 import * as RegistrantRetention from "./Registrants/RegistrantRetention.js"
 import * as RegistrationConsumers from "./Registrations/RegistrationConsumers.js"
 import * as RegistrationWorkers from "./Registrations/RegistrationWorkers.js"
+import * as ReportKeys from "./Reports/ReportKeys.js"
 import * as Banner from "./Setup/Banner.js"
 import * as StorageProviders from "./Storage/providers.js"
 import * as PlatformSinks from "./Streams/PlatformSinks.js"
@@ -150,6 +151,7 @@ export const platform = (overrides: Overrides = {}) => {
     EmailLive,
     SecretBox.layer,
     PageToken.layer,
+    ReportKeys.layer,
     Draining.Default,
     Warming.Default
   ).pipe(Layer.provideMerge(Metrics.layer))

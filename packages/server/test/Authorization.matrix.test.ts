@@ -119,6 +119,21 @@ const newJourneyMessage = (ctx: Ctx) =>
     )
     return { journeyId, messageId }
   })
+/** An activation of a fresh tag over the last day, and a report issued for it (issue 35). */
+const activationBody = (tagId: string) => ({
+  name: `A ${unique()}`,
+  tagIds: [tagId],
+  startsAt: iso(Date.now() - 24 * hour),
+  endsAt: iso(Date.now())
+})
+const newActivation = (ctx: Ctx) =>
+  Effect.flatMap(post(ctx, `${org(ctx)}/tags`, { name: `T ${unique()}` }), (tag) =>
+    Effect.map(post(ctx, `${org(ctx)}/activations`, activationBody(tag.body.id)), (r) => r.body.id as string)
+  )
+const newReport = (ctx: Ctx) =>
+  Effect.flatMap(newActivation(ctx), (activationId) =>
+    Effect.map(post(ctx, `${org(ctx)}/activations/${activationId}/reports`, {}), (r) => r.body.id as string)
+  )
 /** Public endpoints answer every caller alike. */
 const everyone = (status: number): Partial<Record<Caller, number>> => ({
   none: status,
@@ -1607,6 +1622,85 @@ const specs: ReadonlyArray<Spec> = [
       Effect.map(newJourneyMessage(c), ({ journeyId, messageId }) => ({
         path: `${org(c)}/journeys/${journeyId}/messages/${messageId}/redrive`
       }))
+  },
+  // Activations and signed reports (issue 35): roles as for campaigns.
+  {
+    name: "reports.listActivations",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/activations` })
+  },
+  {
+    name: "reports.createActivation",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.map(post(c, `${org(c)}/tags`, { name: `T ${unique()}` }), (tag) => ({
+        path: `${org(c)}/activations`,
+        body: activationBody(tag.body.id)
+      }))
+  },
+  {
+    name: "reports.getActivation",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newActivation(c), (id) => ({ path: `${org(c)}/activations/${id}` }))
+  },
+  {
+    name: "reports.updateActivation",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newActivation(c), (id) => ({
+        path: `${org(c)}/activations/${id}`,
+        body: { name: "Renamed" }
+      }))
+  },
+  {
+    name: "reports.deleteActivation",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) => Effect.map(newActivation(c), (id) => ({ path: `${org(c)}/activations/${id}` }))
+  },
+  {
+    name: "reports.issue",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.map(newActivation(c), (id) => ({ path: `${org(c)}/activations/${id}/reports` }))
+  },
+  {
+    name: "reports.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newActivation(c), (id) => ({ path: `${org(c)}/activations/${id}/reports` }))
+  },
+  {
+    name: "reports.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newReport(c), (id) => ({ path: `${org(c)}/reports/${id}` }))
+  },
+  {
+    name: "reports.downloadJson",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newReport(c), (id) => ({ path: `${org(c)}/reports/${id}/json` }))
+  },
+  {
+    name: "reports.downloadPdf",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newReport(c), (id) => ({ path: `${org(c)}/reports/${id}/pdf` }))
   }
 ]
 

@@ -675,6 +675,7 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         "Analytics",
         "Exports",
         "Campaigns",
+        "Activations",
         "Journeys",
         "Tags",
         "Team",

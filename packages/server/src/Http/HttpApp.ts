@@ -58,6 +58,9 @@ import { RegistrantsHandlers } from "../Registrants/RegistrantsHandlers.js"
 import * as RegistrationPage from "../Registrants/RegistrationPage.js"
 import { RegistrationSources } from "../Registrations/RegistrationSources.js"
 import { RegistrationSourcesHandlers } from "../Registrations/RegistrationSourcesHandlers.js"
+import * as ReportKeysRoute from "../Reports/ReportKeysRoute.js"
+import { Reports } from "../Reports/Reports.js"
+import { ReportsHandlers } from "../Reports/ReportsHandlers.js"
 import { Setup } from "../Setup/Setup.js"
 import { SetupHandlers } from "../Setup/SetupHandlers.js"
 import { SchemasHandlers } from "../Streams/SchemasHandlers.js"
@@ -119,7 +122,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     DestinationsHandlers,
     RegistrationSourcesHandlers,
     RegistrantsHandlers,
-    JourneysHandlers
+    JourneysHandlers,
+    ReportsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
@@ -152,7 +156,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Live.Default,
     Destinations.Default,
     RegistrationSources.Default,
-    Journeys.Default
+    Journeys.Default,
+    Reports.Default
   ]),
   Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
@@ -182,6 +187,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(Logos.layer),
   Layer.provide(UnsubscribePage.layer),
   Layer.provide(RegistrationPage.layer),
+  Layer.provide(ReportKeysRoute.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
