@@ -27,6 +27,7 @@ const LAYERS = {
     "Jobs",
     "Net",
     "Outbound",
+    "Push",
     "Quotas",
     "Redis",
     "Storage",

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto"
+import { createECDH, randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
@@ -19,6 +19,10 @@ describe("secrets never reach the logs", () => {
     const smtpPassword = `smtp-pass-${randomBytes(6).toString("hex")}`
     const metricsToken = `metrics-${randomBytes(8).toString("hex")}`
     const registrationKey = randomBytes(32).toString("base64url")
+    const vapid = createECDH("prime256v1")
+    vapid.generateKeys()
+    const vapidPrivateKey = vapid.getPrivateKey().toString("hex").padStart(64, "0")
+    const vapidPrivateKeyText = Buffer.from(vapidPrivateKey, "hex").toString("base64url")
     const received: Array<string> = []
     const receiver = Http.createServer((request, response) => {
       request.resume()
@@ -43,6 +47,10 @@ describe("secrets never reach the logs", () => {
         REGISTRATION_TOKEN_KEY: registrationKey,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_POLL_INTERVAL: "100 millis",
+        PUSH_PROVIDERS: "webpush,log",
+        PUSH_VAPID_PUBLIC_KEY: vapid.getPublicKey().toString("base64url"),
+        PUSH_VAPID_PRIVATE_KEY: vapidPrivateKeyText,
+        PUSH_VAPID_SUBJECT: "mailto:ops@secrets.test",
         EMAIL_RETRY_DELAY_SECONDS: "1"
       })
       await waitUntilReady(server)
@@ -128,6 +136,7 @@ describe("secrets never reach the logs", () => {
         smtpPassword,
         metricsToken,
         registrationKey,
+        vapidPrivateKeyText,
         signature,
         wrongKey: "tlk_wrongwrongwrongwrongwrong",
         firstInvitationLink: invitationLinks[0]!,

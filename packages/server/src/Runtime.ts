@@ -14,6 +14,7 @@ import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
 import * as DemoSeed from "./Demo/DemoSeed.js"
 import * as EmailProviders from "./Email/providers.js"
+import * as PushProviders from "./Push/providers.js"
 import * as LifecycleWorkers from "./Events/LifecycleWorkers.js"
 import * as ExportWorkers from "./Exports/ExportWorkers.js"
 import { Draining } from "./Health/Draining.js"
@@ -123,6 +124,9 @@ export const JobsLive = Layer.unwrapEffect(
 /** The providers EMAIL_PROVIDERS names, in failover order, as one Email (the registry: Email/providers.ts). */
 export const EmailLive = EmailProviders.layerConfig
 
+/** The providers PUSH_PROVIDERS names, in failover order, as one Push (the registry: Push/providers.ts). */
+export const PushLive = PushProviders.layerConfig
+
 /** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
 export const StorageLive = StorageProviders.layerConfig
 
@@ -148,6 +152,7 @@ export const platform = (overrides: Overrides = {}) => {
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
     StorageLive,
     EmailLive,
+    PushLive,
     SecretBox.layer,
     PageToken.layer,
     Draining.Default,
