@@ -1,23 +1,23 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Http2 from "node:http2"
-import type { AddressInfo } from "node:net"
 import { createRequire } from "node:module"
+import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
 import { freePort } from "@tapline/testing/ports"
 import { makeTestCertificates } from "@tapline/testing/testCa"
-import { ConfigProvider, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
+import { ConfigProvider, type Duration, Effect, Either, Layer, Option, Redacted, type Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AppConfig } from "../src/Config/AppConfig.js"
 import * as ApnsPush from "../src/Push/ApnsPush.js"
-import * as FcmPush from "../src/Push/FcmPush.js"
 import * as Failover from "../src/Push/Failover.js"
+import * as FcmPush from "../src/Push/FcmPush.js"
 import * as LogPush from "../src/Push/LogPush.js"
 import { Push, PushError, type PushMessage, type PushShape } from "../src/Push/Push.js"
 import * as PushConfig from "../src/Push/PushConfig.js"
 import * as PushProviders from "../src/Push/providers.js"
 import * as WebPush from "../src/Push/WebPush.js"
-import { Metrics } from "../src/Telemetry/Metrics.js"
+import * as Metrics from "../src/Telemetry/Metrics.js"
 import { type CaptureServer, type Reply, startCaptureServer } from "./support/CaptureServer.js"
 
 /*
@@ -29,15 +29,21 @@ import { type CaptureServer, type Reply, startCaptureServer } from "./support/Ca
  * provider's documented errors: gone, permanent, transient with Retry-After, an expired credential.
  */
 
-const TIMEOUT = "2 seconds"
+const TIMEOUT: Duration.DurationInput = "2 seconds"
 const ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
-const base = { id: ID, title: "Doors open – ✓", body: "Grüße: stage B in 10 minutes", url: "https://tapline.test/e/1" }
+const base = {
+  id: ID,
+  title: "Doors open – ✓",
+  body: "Grüße: stage B in 10 minutes",
+  url: "https://tapline.test/e/1"
+}
 
 const run = <A>(effect: Effect.Effect<A, PushError, Scope.Scope>) =>
   Effect.runPromise(Effect.scoped(Effect.either(effect)))
-const failureOf = (result: Either.Either<unknown, PushError>) => Either.getLeft(result).pipe(Option.getOrThrow)
+const failureOf = (result: Either.Either<unknown, PushError>) =>
+  Either.getLeft(result).pipe(Option.getOrThrow)
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
   status,
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify(body)
@@ -85,16 +91,28 @@ describe("Push contract: webpush", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body)
     })
-    return { status: response.status, body: (await response.json().catch(() => ({}))) as any }
+    // web-push-testing's answers: { data: … } or { error: { message } }.
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => ({}))) as { data: Record<string, unknown> }
+    }
   }
   const subscribe = async () => {
     const { status, body } = await api("/subscribe", { applicationServerKey: vapid.publicKey })
     expect(status).toBe(200)
-    return body.data as { endpoint: string; keys: { p256dh: string; auth: string }; clientHash: string }
+    return body.data as unknown as {
+      endpoint: string
+      keys: { p256dh: string; auth: string }
+      clientHash: string
+    }
   }
-  const send = (subscription: { endpoint: string; keys: { p256dh: string; auth: string } }, extra = {}) =>
+  const send = (
+    subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
+    extra = {},
+    timeout: Duration.DurationInput = TIMEOUT
+  ) =>
     run(
-      Effect.flatMap(WebPush.make(options), (push) =>
+      Effect.flatMap(WebPush.make({ ...options, timeout }), (push) =>
         push.send({ ...base, ...extra, subscription: { kind: "webpush", ...subscription } })
       )
     )
@@ -104,7 +122,7 @@ describe("Push contract: webpush", () => {
     const result = await send(subscription)
     expect(Either.getRight(result).pipe(Option.map((r) => r.provider))).toEqual(Option.some("webpush"))
     const { body } = await api("/get-notifications", { clientHash: subscription.clientHash })
-    expect(body.data.messages.map((m: string) => JSON.parse(m))).toEqual([
+    expect((body.data.messages as Array<string>).map((m) => JSON.parse(m))).toEqual([
       { title: base.title, body: base.body, url: base.url, id: ID }
     ])
   })
@@ -119,7 +137,9 @@ describe("Push contract: webpush", () => {
 
   it("a subscription the push service does not know is refused (400): permanent", async () => {
     const subscription = await subscribe()
-    const error = failureOf(await send({ ...subscription, endpoint: `${serviceUrl}/notify/${"0".repeat(64)}` }))
+    const error = failureOf(
+      await send({ ...subscription, endpoint: `${serviceUrl}/notify/${"0".repeat(64)}` })
+    )
     expect(error.failure).toBe("permanent")
   })
 
@@ -138,8 +158,12 @@ describe("Push contract: webpush", () => {
     expect(request.headers["content-type"]).toBe("application/octet-stream")
     expect(request.headers.ttl).toBe("600")
     expect(request.headers.topic).toBe(ID.replace(/-/g, ""))
-    expect(request.headers.authorization).toMatch(new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${vapid.publicKey}$`))
-    const claims = JSON.parse(Buffer.from(request.headers.authorization!.split(".")[1]!, "base64url").toString())
+    expect(request.headers.authorization).toMatch(
+      new RegExp(`^vapid t=[\\w-]+\\.[\\w-]+\\.[\\w-]+, k=${vapid.publicKey}$`)
+    )
+    const claims = JSON.parse(
+      Buffer.from(request.headers.authorization!.split(".")[1]!, "base64url").toString()
+    )
     expect(claims).toMatchObject({ aud: capture.url, sub: "mailto:ops@tapline.test" })
 
     for (const [reply, failure] of [
@@ -150,7 +174,8 @@ describe("Push contract: webpush", () => {
       ["stall", "transient"]
     ] as const) {
       capture.reply(reply)
-      expect(failureOf(await send(viaCapture)).failure, JSON.stringify(reply)).toBe(failure)
+      // A short deadline: the stalled peer is waited for only this long.
+      expect(failureOf(await send(viaCapture, {}, "300 millis")).failure, JSON.stringify(reply)).toBe(failure)
     }
     capture.reply(json(429, {}, { "retry-after": "9" }))
     const limited = failureOf(await send(viaCapture))
@@ -184,22 +209,38 @@ describe("Push contract: fcm", () => {
       if (request.url === "/token") {
         if (tokenReply !== undefined) return tokenReply
         tokens++
-        return json(200, { access_token: `ya29.token-${tokens}`, expires_in: expiresIn, token_type: "Bearer" })
+        return json(200, {
+          access_token: `ya29.token-${tokens}`,
+          expires_in: expiresIn,
+          token_type: "Bearer"
+        })
       }
-      return sendReplies.shift() ?? json(200, { name: "projects/tapline-test/messages/0:1500415314455276%31bd1c9631bd1c96" })
+      return (
+        sendReplies.shift() ??
+        json(200, { name: "projects/tapline-test/messages/0:1500415314455276%31bd1c9631bd1c96" })
+      )
     }
   })
   afterAll(() => peer.close())
 
   const make = () =>
-    FcmPush.make({ serviceAccount: account, tokenUrl: `${peer.url}/token`, apiUrl: peer.url, timeout: TIMEOUT })
+    FcmPush.make({
+      serviceAccount: account,
+      tokenUrl: `${peer.url}/token`,
+      apiUrl: peer.url,
+      timeout: TIMEOUT
+    })
   const fresh = () => {
     peer.requests.length = 0
     sendReplies.length = 0
     tokenReply = undefined
     expiresIn = 3600
   }
-  const message: PushMessage = { ...base, ttlSeconds: 600, subscription: { kind: "fcm", token: "fcm-device-token-1" } }
+  const message: PushMessage = {
+    ...base,
+    ttlSeconds: 600,
+    subscription: { kind: "fcm", token: "fcm-device-token-1" }
+  }
   const fcmError = (status: number, code: string, errorCode?: string, extra: Array<unknown> = []) =>
     json(status, {
       error: {
@@ -227,7 +268,11 @@ describe("Push contract: fcm", () => {
     const form = new URLSearchParams(exchange!.body)
     expect(form.get("grant_type")).toBe("urn:ietf:params:oauth:grant-type:jwt-bearer")
     const [header, claims, signature] = form.get("assertion")!.split(".")
-    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({ alg: "RS256", typ: "JWT", kid: "kid-1" })
+    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({
+      alg: "RS256",
+      typ: "JWT",
+      kid: "kid-1"
+    })
     const payload = JSON.parse(Buffer.from(claims!, "base64url").toString())
     expect(payload).toMatchObject({
       iss: account.clientEmail,
@@ -236,7 +281,12 @@ describe("Push contract: fcm", () => {
     })
     expect(payload.exp - payload.iat).toBe(3600)
     expect(
-      Crypto.verify("sha256", Buffer.from(`${header}.${claims}`), publicKey, Buffer.from(signature!, "base64url"))
+      Crypto.verify(
+        "sha256",
+        Buffer.from(`${header}.${claims}`),
+        publicKey,
+        Buffer.from(signature!, "base64url")
+      )
     ).toBe(true)
 
     expect(sent!.method).toBe("POST")
@@ -292,7 +342,11 @@ describe("Push contract: fcm", () => {
       [fcmError(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", [tokenViolation]), "gone", undefined],
       [fcmError(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"), "permanent", undefined],
       [fcmError(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH"), "permanent", undefined],
-      [{ ...fcmError(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), headers: { "retry-after": "17" } }, "transient", 17],
+      [
+        { ...fcmError(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), headers: { "retry-after": "17" } },
+        "transient",
+        17
+      ],
       [fcmError(503, "UNAVAILABLE", "UNAVAILABLE"), "transient", undefined],
       [fcmError(500, "INTERNAL", "INTERNAL"), "transient", undefined]
     ]
@@ -383,7 +437,10 @@ describe("Push contract: apns", () => {
     const [scheme, jwt] = authorization.split(" ")
     expect(scheme).toBe("bearer")
     const [header, claims, signature] = jwt!.split(".")
-    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({ alg: "ES256", kid: "ABC123DEFG" })
+    expect(JSON.parse(Buffer.from(header!, "base64url").toString())).toEqual({
+      alg: "ES256",
+      kid: "ABC123DEFG"
+    })
     const payload = JSON.parse(Buffer.from(claims!, "base64url").toString())
     expect(Object.keys(payload).sort()).toEqual(["iat", "iss"])
     expect(payload.iss).toBe("DEF123GHIJ")
@@ -463,7 +520,10 @@ describe("Push contract: apns", () => {
     verifyJwt(received[1]!.headers.authorization as string)
 
     fresh()
-    replies.push({ status: 403, reason: "ExpiredProviderToken" }, { status: 403, reason: "ExpiredProviderToken" })
+    replies.push(
+      { status: 403, reason: "ExpiredProviderToken" },
+      { status: 403, reason: "ExpiredProviderToken" }
+    )
     const error = failureOf(await run(Effect.flatMap(push, (p) => p.send(message))))
     expect(error.failure).toBe("transient")
     expect(received).toHaveLength(2)
@@ -523,7 +583,11 @@ describe("Push contract: log", () => {
 
 describe("Push failover", () => {
   /** A provider for the test: answers from a script and records what it was asked. */
-  const scripted = (provider: string, kinds: PushShape["kinds"], outcomes: Array<"sent" | PushError["failure"]>) => {
+  const scripted = (
+    provider: string,
+    kinds: PushShape["kinds"],
+    outcomes: Array<"sent" | PushError["failure"]>
+  ) => {
     const asked: Array<string> = []
     const shape: PushShape = {
       provider,
@@ -582,39 +646,67 @@ describe("Push failover", () => {
   it("no provider for the kind, or none at all, is permanent", async () => {
     const webpush = scripted("webpush", ["webpush"], [])
     const none = failureOf(await run(Failover.make([webpush.shape]).send(fcmMessage)))
-    expect([none.failure, none.message]).toEqual(["permanent", "no configured push provider (webpush) delivers to fcm subscriptions"])
+    expect([none.failure, none.message]).toEqual([
+      "permanent",
+      "no configured push provider (webpush) delivers to fcm subscriptions"
+    ])
     const empty = failureOf(await run(Failover.make([]).send(fcmMessage)))
-    expect([empty.failure, empty.message, empty.provider]).toEqual(["permanent", "no push provider is configured", ""])
+    expect([empty.failure, empty.message, empty.provider]).toEqual([
+      "permanent",
+      "no push provider is configured",
+      ""
+    ])
   })
 })
 
 describe("Push configuration", () => {
   const read = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>, env: Record<string, string>) =>
     Effect.runPromise(
-      Effect.scoped(Effect.either(effect)).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      Effect.scoped(Effect.either(effect)).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+      )
     )
   const shared = { timeout: TIMEOUT }
   const vapid = WebPush.generateVapidKeys()
 
   it("PUSH_PROVIDERS: an ordered list; unset or empty is none; an unknown name is refused, naming the variable", async () => {
-    expect(Either.getRight(await read(PushConfig.config, {})).pipe(Option.map((c) => c.providers))).toEqual(Option.some([]))
+    expect(Either.getRight(await read(PushConfig.config, {})).pipe(Option.map((c) => c.providers))).toEqual(
+      Option.some([])
+    )
     expect(
-      Either.getRight(await read(PushConfig.config, { PUSH_PROVIDERS: " APNs, webpush ,log" })).pipe(Option.map((c) => c.providers))
+      Either.getRight(await read(PushConfig.config, { PUSH_PROVIDERS: " APNs, webpush ,log" })).pipe(
+        Option.map((c) => c.providers)
+      )
     ).toEqual(Option.some(["apns", "webpush", "log"]))
-    const refused = String(Either.getLeft(await read(PushConfig.config, { PUSH_PROVIDERS: "webpush,twilio" })).pipe(Option.getOrThrow))
+    const refused = String(
+      Either.getLeft(await read(PushConfig.config, { PUSH_PROVIDERS: "webpush,twilio" })).pipe(
+        Option.getOrThrow
+      )
+    )
     expect(refused).toContain("PUSH_PROVIDERS")
   })
 
   it("a provider's missing variable stops the start, naming it", async () => {
     const cases = [
-      [WebPush.fromConfig(shared), { PUSH_VAPID_PUBLIC_KEY: vapid.publicKey, PUSH_VAPID_SUBJECT: "mailto:a@b.test" }, "PUSH_VAPID_PRIVATE_KEY"],
-      [WebPush.fromConfig(shared), { PUSH_VAPID_PUBLIC_KEY: vapid.publicKey, PUSH_VAPID_PRIVATE_KEY: vapid.privateKey }, "PUSH_VAPID_SUBJECT"],
+      [
+        WebPush.fromConfig(shared),
+        { PUSH_VAPID_PUBLIC_KEY: vapid.publicKey, PUSH_VAPID_SUBJECT: "mailto:a@b.test" },
+        "PUSH_VAPID_PRIVATE_KEY"
+      ],
+      [
+        WebPush.fromConfig(shared),
+        { PUSH_VAPID_PUBLIC_KEY: vapid.publicKey, PUSH_VAPID_PRIVATE_KEY: vapid.privateKey },
+        "PUSH_VAPID_SUBJECT"
+      ],
       [FcmPush.fromConfig(shared), {}, "PUSH_FCM_SERVICE_ACCOUNT"],
       [ApnsPush.fromConfig(shared), { PUSH_APNS_KEY: "x", PUSH_APNS_KEY_ID: "k" }, "PUSH_APNS_KEY"],
       [
         ApnsPush.fromConfig(shared),
         {
-          PUSH_APNS_KEY: Crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+          PUSH_APNS_KEY: Crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({
+            type: "pkcs8",
+            format: "pem"
+          }) as string,
           PUSH_APNS_KEY_ID: "k",
           PUSH_APNS_TOPIC: "t"
         },
@@ -622,7 +714,11 @@ describe("Push configuration", () => {
       ]
     ] as const
     for (const [effect, env, variable] of cases) {
-      const error = String(Either.getLeft(await read(effect as Effect.Effect<unknown, unknown, Scope.Scope>, env)).pipe(Option.getOrThrow))
+      const error = String(
+        Either.getLeft(await read(effect as Effect.Effect<unknown, unknown, Scope.Scope>, env)).pipe(
+          Option.getOrThrow
+        )
+      )
       expect(error, variable).toContain(variable)
     }
     const subject = String(
@@ -648,19 +744,33 @@ describe("Push configuration", () => {
     expect(String(web.privateKey)).not.toContain(vapid.privateKey)
     expect(JSON.stringify(web)).not.toContain(vapid.privateKey)
     // A service account whose JSON is broken: the error names the variable, not the content.
-    const secret = '{"project_id":"p","client_email":"e@p.test","private_key":"-----BEGIN PRIVATE KEY-----\\nsecretsecret\\n"}'
-    const error = String(Either.getLeft(await read(FcmPush.fromConfig(shared), { PUSH_FCM_SERVICE_ACCOUNT: secret })).pipe(Option.getOrThrow))
+    const secret =
+      '{"project_id":"p","client_email":"e@p.test","private_key":"-----BEGIN PRIVATE KEY-----\\nsecretsecret\\n"}'
+    const error = String(
+      Either.getLeft(await read(FcmPush.fromConfig(shared), { PUSH_FCM_SERVICE_ACCOUNT: secret })).pipe(
+        Option.getOrThrow
+      )
+    )
     expect(error).toContain("PUSH_FCM_SERVICE_ACCOUNT")
     expect(error).not.toContain("secretsecret")
-    const apns = Either.getRight(await read(ApnsPush.config, { PUSH_APNS_KEY: "-----BEGIN PRIVATE KEY-----apnssecret" })).pipe(Option.getOrThrow)
+    const apns = Either.getRight(
+      await read(ApnsPush.config, { PUSH_APNS_KEY: "-----BEGIN PRIVATE KEY-----apnssecret" })
+    ).pipe(Option.getOrThrow)
     expect(JSON.stringify(apns)).not.toContain("apnssecret")
   })
 
   it("the runtime's Push: none configured, every send fails permanently; webpush and log, as named", async () => {
     const pushOf = (env: Record<string, string>) =>
       read(
-        Effect.flatMap(Push, (push) => Effect.map(Effect.either(push.send({ ...base, subscription: { kind: "apns", token: "t" } })), (sent) => ({ push, sent }))).pipe(
-          Effect.provide(PushProviders.layerConfig.pipe(Layer.provide(Metrics.layer), Layer.provideMerge(AppConfig.layer)))
+        Effect.flatMap(Push, (push) =>
+          Effect.map(
+            Effect.either(push.send({ ...base, subscription: { kind: "apns", token: "t" } })),
+            (sent) => ({ push, sent })
+          )
+        ).pipe(
+          Effect.provide(
+            PushProviders.layerConfig.pipe(Layer.provide(Metrics.layer), Layer.provideMerge(AppConfig.layer))
+          )
         ),
         env
       )

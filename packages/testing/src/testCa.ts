@@ -28,8 +28,21 @@ export const makeTestCertificates = (name = "tapline-test"): TestCertificates =>
       ...["-days", "2", "-subj", `/CN=${name} CA`],
       ...["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
     )
-    openssl("req", "-new", ...ec, "-keyout", file("server.key"), "-out", file("server.csr"), "-subj", "/CN=127.0.0.1")
-    Fs.writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    openssl(
+      "req",
+      "-new",
+      ...ec,
+      "-keyout",
+      file("server.key"),
+      "-out",
+      file("server.csr"),
+      "-subj",
+      "/CN=127.0.0.1"
+    )
+    Fs.writeFileSync(
+      file("server.ext"),
+      "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    )
     openssl(
       ...["x509", "-req", "-in", file("server.csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key")],
       ...["-CAcreateserial", "-days", "2", "-out", file("server.crt"), "-extfile", file("server.ext")]

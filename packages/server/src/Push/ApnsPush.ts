@@ -30,7 +30,11 @@ const TOKEN_REUSE_MS = 50 * 60_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The provider token: a JWT with the key id and team id, signed ES256 (a raw r‖s signature, not DER). */
-export const providerToken = (options: Pick<ApnsOptions, "keyId" | "teamId">, key: Crypto.KeyObject, nowMs: number) => {
+export const providerToken = (
+  options: Pick<ApnsOptions, "keyId" | "teamId">,
+  key: Crypto.KeyObject,
+  nowMs: number
+) => {
   const header = jwtPart({ alg: "ES256", kid: options.keyId })
   const claims = jwtPart({ iss: options.teamId, iat: Math.floor(nowMs / 1000) })
   const signature = Crypto.sign("sha256", Buffer.from(`${header}.${claims}`), {
@@ -61,7 +65,8 @@ interface Answer {
  */
 export const failureOf = (answer: Answer): PushFailure =>
   answer.status === 410 ||
-  (answer.status === 400 && (answer.reason === "BadDeviceToken" || answer.reason === "DeviceTokenNotForTopic"))
+  (answer.status === 400 &&
+    (answer.reason === "BadDeviceToken" || answer.reason === "DeviceTokenNotForTopic"))
     ? "gone"
     : answer.status === 429 || answer.status === 403 || answer.status >= 500
       ? "transient"
@@ -84,7 +89,10 @@ export const make = (options: ApnsOptions) =>
 
     const connect = () => {
       if (session !== undefined && !session.closed && !session.destroyed) return session
-      const opened = Http2.connect(options.url, Option.match(options.ca, { onNone: () => ({}), onSome: (ca) => ({ ca }) }))
+      const opened = Http2.connect(
+        options.url,
+        Option.match(options.ca, { onNone: () => ({}), onSome: (ca) => ({ ca }) })
+      )
       // A failed or lost connection fails the streams on it; the session's own error needs a listener.
       opened.on("error", () => {})
       opened.on("close", () => {
@@ -154,7 +162,9 @@ export const make = (options: ApnsOptions) =>
           } catch {
             reason = text.slice(0, 300)
           }
-          finish(Effect.succeed({ status: Number(responseHeaders[":status"]), headers: responseHeaders, reason }))
+          finish(
+            Effect.succeed({ status: Number(responseHeaders[":status"]), headers: responseHeaders, reason })
+          )
         })
         stream.on("error", (cause) => failed(`apns unreachable: ${cause.message}`, cause))
         stream.on("close", () => failed(`apns closed the stream (code ${stream?.rstCode ?? "none"})`))
@@ -197,7 +207,9 @@ export const make = (options: ApnsOptions) =>
             "apns-push-type": "alert",
             "apns-priority": "10",
             "apns-expiration": String(Math.floor(now / 1000) + (message.ttlSeconds ?? DEFAULT_TTL_SECONDS)),
-            ...(message.id !== undefined && UUID.test(message.id) ? { "apns-id": message.id.toLowerCase() } : {}),
+            ...(message.id !== undefined && UUID.test(message.id)
+              ? { "apns-id": message.id.toLowerCase() }
+              : {}),
             "content-type": "application/json"
           })
           const body = payloadOf(message)
@@ -231,7 +243,10 @@ const pemOf = (variable: string, value: string) =>
     : Effect.try({
         try: () => Fs.readFileSync(value.trim(), "utf8"),
         catch: (cause) =>
-          ConfigError.InvalidData([variable], `expected a PEM or a readable file: ${(cause as Error).message}`)
+          ConfigError.InvalidData(
+            [variable],
+            `expected a PEM or a readable file: ${(cause as Error).message}`
+          )
       })
 
 export const config = Config.all({

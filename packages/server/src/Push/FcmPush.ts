@@ -28,7 +28,12 @@ const SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 const RENEW_BEFORE_MS = 5 * 60_000
 
 /** The JWT assertion of RFC 7523 that Google's token endpoint exchanges for an access token, signed RS256. */
-export const assertion = (account: ServiceAccount, key: Crypto.KeyObject, tokenUrl: string, nowMs: number) => {
+export const assertion = (
+  account: ServiceAccount,
+  key: Crypto.KeyObject,
+  tokenUrl: string,
+  nowMs: number
+) => {
   const iat = Math.floor(nowMs / 1000)
   const header = jwtPart({
     alg: "RS256",
@@ -171,10 +176,8 @@ export const make = (options: FcmOptions) =>
         })
       )
 
-    const url = new URL(
-      `/v1/projects/${encodeURIComponent(account.projectId)}/messages:send`,
-      options.apiUrl
-    ).href
+    const url = new URL(`/v1/projects/${encodeURIComponent(account.projectId)}/messages:send`, options.apiUrl)
+      .href
 
     const post = (message: PushMessage, token: string, access: Redacted.Redacted) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -208,10 +211,13 @@ export const make = (options: FcmOptions) =>
           const access = yield* accessToken()
           let answer = yield* post(message, subscription.token, access)
           // An access token revoked or expired early: one new token, one more try.
-          if (answer.status === 401) answer = yield* post(message, subscription.token, yield* accessToken(access))
+          if (answer.status === 401)
+            answer = yield* post(message, subscription.token, yield* accessToken(access))
           if (answer.status === 200) {
             const name = (parse(answer.body) as { name?: unknown } | undefined)?.name
-            return typeof name === "string" ? { provider: "fcm", providerMessageId: name } : { provider: "fcm" }
+            return typeof name === "string"
+              ? { provider: "fcm", providerMessageId: name }
+              : { provider: "fcm" }
           }
           const { failure, reason } = verdict(answer)
           return yield* answerError("fcm", failure, answer, reason)
@@ -239,9 +245,11 @@ export const serviceAccountOf = (
             invalid(`expected the service account's JSON or a readable file: ${(cause as Error).message}`)
         })
     const json = parse(text) as Record<string, unknown> | undefined
-    if (json === undefined || typeof json !== "object") return yield* Effect.fail(invalid("expected a service account's JSON"))
+    if (json === undefined || typeof json !== "object")
+      return yield* Effect.fail(invalid("expected a service account's JSON"))
     const missing = ["project_id", "client_email", "private_key"].filter((f) => typeof json[f] !== "string")
-    if (missing.length > 0) return yield* Effect.fail(invalid(`the service account lacks ${missing.join(", ")}`))
+    if (missing.length > 0)
+      return yield* Effect.fail(invalid(`the service account lacks ${missing.join(", ")}`))
     const privateKey = json.private_key as string
     yield* Effect.try({
       try: () => Crypto.createPrivateKey(privateKey),

@@ -1,7 +1,7 @@
 import { Duration, Effect } from "effect"
 import { retryAfterSeconds, withDeadline } from "../Email/HttpEmail.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
-import { type PushFailure, PushError } from "./Push.js"
+import { PushError, type PushFailure } from "./Push.js"
 
 export { retryAfterSeconds }
 

@@ -100,7 +100,9 @@ export const make = (options: WebPushOptions) =>
           const status = answer.status
           if (status >= 200 && status < 300) {
             const location = answer.headers.get("location")
-            return location === null ? { provider: "webpush" } : { provider: "webpush", providerMessageId: location }
+            return location === null
+              ? { provider: "webpush" }
+              : { provider: "webpush", providerMessageId: location }
           }
           return yield* answerError(
             "webpush",
