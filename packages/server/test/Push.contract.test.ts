@@ -223,12 +223,12 @@ describe("Push contract: fcm", () => {
   })
   afterAll(() => peer.close())
 
-  const make = () =>
+  const make = (timeout: Duration.DurationInput = TIMEOUT) =>
     FcmPush.make({
       serviceAccount: account,
       tokenUrl: `${peer.url}/token`,
       apiUrl: peer.url,
-      timeout: TIMEOUT
+      timeout
     })
   const fresh = () => {
     peer.requests.length = 0
@@ -313,6 +313,17 @@ describe("Push contract: fcm", () => {
     const before = tokens
     await run(Effect.flatMap(make(), (push) => Effect.zip(push.send(message), push.send(message))))
     expect(tokens - before).toBe(1)
+    // Concurrent first sends wait for one exchange instead of each making their own.
+    const concurrent = tokens
+    await run(
+      Effect.flatMap(make(), (push) =>
+        Effect.all(
+          [1, 2, 3].map(() => push.send(message)),
+          { concurrency: 3 }
+        )
+      )
+    )
+    expect(tokens - concurrent).toBe(1)
     // A token that expires within the renewal margin is exchanged again on the next send.
     fresh()
     expiresIn = 60
@@ -370,6 +381,13 @@ describe("Push contract: fcm", () => {
     expect(error.message).not.toContain("PRIVATE KEY")
     expect(peer.requests.filter((r) => r.url === SEND)).toHaveLength(0)
   })
+
+  it("a peer that never answers the send is a transient timeout", async () => {
+    fresh()
+    sendReplies.push("stall")
+    const error = failureOf(await run(Effect.flatMap(make("300 millis"), (push) => push.send(message))))
+    expect([error.failure, error.message]).toEqual(["transient", "fcm unreachable: timed out"])
+  })
 })
 
 // ---------------------------------------------------------------------------------------------------------
@@ -404,6 +422,7 @@ describe("Push contract: apns", () => {
       stream.on("end", () => {
         received.push({ headers, body: Buffer.concat(chunks).toString("utf8") })
         const reply = replies.shift() ?? { status: 200 }
+        if (reply.status === 0) return // a stalled APNs: no answer at all
         const apnsId = (headers["apns-id"] as string | undefined) ?? "7c1b6e5a-0000-4000-8000-000000000001"
         stream.respond({ ":status": reply.status, "apns-id": apnsId, ...reply.headers })
         stream.end(reply.reason === undefined ? undefined : JSON.stringify({ reason: reply.reason }))
@@ -553,6 +572,15 @@ describe("Push contract: apns", () => {
         )
       )
     )
+  })
+
+  it("an APNs that never answers is a transient timeout", async () => {
+    fresh()
+    replies.push({ status: 0 })
+    const error = failureOf(
+      await run(Effect.flatMap(ApnsPush.make(options({ timeout: "300 millis" })), (p) => p.send(message)))
+    )
+    expect([error.failure, error.message]).toEqual(["transient", "apns unreachable: no answer within 300 ms"])
   })
 
   it("a server whose certificate another CA signed is refused: transient, nothing sent", async () => {
