@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
 import * as Http2 from "node:http2"
 import { createRequire } from "node:module"
 import type { AddressInfo } from "node:net"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { freePort } from "@tapline/testing/ports"
 import { makeTestCertificates } from "@tapline/testing/testCa"
@@ -759,6 +761,49 @@ describe("Push configuration", () => {
       ).pipe(Option.getOrThrow)
     )
     expect(subject).toContain("mailto: or https:")
+  })
+
+  it("PUSH_FCM_SERVICE_ACCOUNT and PUSH_APNS_KEY take the content or a file's path", async () => {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-push-"))
+    try {
+      const rsa = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey
+      const account = JSON.stringify({
+        type: "service_account",
+        project_id: "p",
+        client_email: "e@p.test",
+        private_key: rsa.export({ type: "pkcs8", format: "pem" })
+      })
+      const ec = Crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey
+      const p8 = ec.export({ type: "pkcs8", format: "pem" }) as string
+      Fs.writeFileSync(Path.join(dir, "account.json"), account)
+      Fs.writeFileSync(Path.join(dir, "AuthKey.p8"), p8)
+      const apnsEnv = { PUSH_APNS_KEY_ID: "k", PUSH_APNS_TEAM_ID: "t", PUSH_APNS_TOPIC: "test.tapline.app" }
+      for (const [effect, env] of [
+        [FcmPush.fromConfig(shared), { PUSH_FCM_SERVICE_ACCOUNT: account }],
+        [FcmPush.fromConfig(shared), { PUSH_FCM_SERVICE_ACCOUNT: Path.join(dir, "account.json") }],
+        [ApnsPush.fromConfig(shared), { ...apnsEnv, PUSH_APNS_KEY: p8 }],
+        [ApnsPush.fromConfig(shared), { ...apnsEnv, PUSH_APNS_KEY: Path.join(dir, "AuthKey.p8") }]
+      ] as const) {
+        const built = await read(effect as Effect.Effect<PushShape, unknown, Scope.Scope>, env)
+        expect(Either.isRight(built), JSON.stringify(Object.keys(env))).toBe(true)
+      }
+      const missing = String(
+        Either.getLeft(
+          await read(FcmPush.fromConfig(shared), { PUSH_FCM_SERVICE_ACCOUNT: Path.join(dir, "none.json") })
+        ).pipe(Option.getOrThrow)
+      )
+      expect(missing).toContain("PUSH_FCM_SERVICE_ACCOUNT")
+      // An RSA key is not an APNs .p8 (EC P-256).
+      Fs.writeFileSync(Path.join(dir, "rsa.pem"), rsa.export({ type: "pkcs8", format: "pem" }))
+      const wrong = String(
+        Either.getLeft(
+          await read(ApnsPush.fromConfig(shared), { ...apnsEnv, PUSH_APNS_KEY: Path.join(dir, "rsa.pem") })
+        ).pipe(Option.getOrThrow)
+      )
+      expect(wrong).toContain("PUSH_APNS_KEY")
+    } finally {
+      Fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it("secrets stay redacted: the VAPID private key, a service account's key, an APNs key", async () => {
