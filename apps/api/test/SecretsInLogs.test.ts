@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto"
+import { createECDH, generateKeyPairSync, randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { describe, expect, it } from "vitest"
 import { createDatabase, deletePrefix, redisUrl, uniquePrefix } from "./support/Peers.js"
@@ -24,6 +24,10 @@ describe("secrets never reach the logs", () => {
       generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" })
     )
     const reportKey = reportKeyPem.split("\n")[1]!
+    const vapid = createECDH("prime256v1")
+    vapid.generateKeys()
+    const vapidPrivateKey = vapid.getPrivateKey().toString("hex").padStart(64, "0")
+    const vapidPrivateKeyText = Buffer.from(vapidPrivateKey, "hex").toString("base64url")
     const received: Array<string> = []
     const receiver = Http.createServer((request, response) => {
       request.resume()
@@ -49,6 +53,10 @@ describe("secrets never reach the logs", () => {
         REPORT_SIGNING_KEY: reportKeyPem,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_POLL_INTERVAL: "100 millis",
+        PUSH_PROVIDERS: "webpush,log",
+        PUSH_VAPID_PUBLIC_KEY: vapid.getPublicKey().toString("base64url"),
+        PUSH_VAPID_PRIVATE_KEY: vapidPrivateKeyText,
+        PUSH_VAPID_SUBJECT: "mailto:ops@secrets.test",
         EMAIL_RETRY_DELAY_SECONDS: "1"
       })
       await waitUntilReady(server)
@@ -135,6 +143,7 @@ describe("secrets never reach the logs", () => {
         metricsToken,
         registrationKey,
         reportKey,
+        vapidPrivateKeyText,
         signature,
         wrongKey: "tlk_wrongwrongwrongwrongwrong",
         firstInvitationLink: invitationLinks[0]!,

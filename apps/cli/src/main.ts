@@ -24,6 +24,7 @@ import {
 import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 import { destinationCommands } from "./DestinationCommands.js"
+import { pushCommands } from "./PushCommands.js"
 import { registrantCommands } from "./RegistrantCommands.js"
 import { reportCommands } from "./ReportCommands.js"
 
@@ -186,6 +187,7 @@ export const tapline = Command.make("tapline").pipe(
     rotateSecrets,
     storageCheck,
     setupLink,
+    ...pushCommands,
     ...adminCommands,
     ...destinationCommands,
     ...registrantCommands,

@@ -32,6 +32,7 @@ import * as RedisStreamLeases from "./Live/RedisStreamLeases.js"
 import { Mailer } from "./Mail/Mailer.js"
 import * as MailWorkers from "./Mail/MailWorkers.js"
 import * as OutboundFetch from "./Outbound/OutboundFetch.js"
+import * as PushProviders from "./Push/providers.js"
 import * as MemoryReadModelStore from "./ReadModel/MemoryReadModelStore.js"
 import { Projector, ReadModelFresh } from "./ReadModel/Projector.js"
 import * as RedisReadModelStore from "./ReadModel/RedisReadModelStore.js"
@@ -124,6 +125,9 @@ export const JobsLive = Layer.unwrapEffect(
 /** The providers EMAIL_PROVIDERS names, in failover order, as one Email (the registry: Email/providers.ts). */
 export const EmailLive = EmailProviders.layerConfig
 
+/** The providers PUSH_PROVIDERS names, in failover order, as one Push (the registry: Push/providers.ts). */
+export const PushLive = PushProviders.layerConfig
+
 /** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
 export const StorageLive = StorageProviders.layerConfig
 
@@ -149,6 +153,7 @@ export const platform = (overrides: Overrides = {}) => {
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
     StorageLive,
     EmailLive,
+    PushLive,
     SecretBox.layer,
     PageToken.layer,
     ReportKeys.layer,

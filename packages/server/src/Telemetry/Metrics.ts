@@ -93,6 +93,11 @@ const make = (enabled: boolean) => {
       "Email send attempts by provider and outcome (sent, transient, permanent)",
       ["provider", "outcome"]
     ),
+    pushes: counter(
+      "tapline_push_total",
+      "Push send attempts by provider and outcome (sent, transient, permanent, gone)",
+      ["provider", "outcome"]
+    ),
     brokerMessages: counter(
       "tapline_broker_messages_total",
       "Messages to brokers by broker kind and outcome (published, duplicate: dropped by the broker, failed)",
