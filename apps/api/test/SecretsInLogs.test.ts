@@ -18,6 +18,8 @@ describe("secrets never reach the logs", () => {
     const encryptionKey = randomBytes(32).toString("base64")
     const smtpPassword = `smtp-pass-${randomBytes(6).toString("hex")}`
     const metricsToken = `metrics-${randomBytes(8).toString("hex")}`
+    const twilioAuthToken = `twilio-${randomBytes(8).toString("hex")}`
+    const vonageApiSecret = `vonage-${randomBytes(8).toString("hex")}`
     const registrationKey = randomBytes(32).toString("base64url")
     const received: Array<string> = []
     const receiver = Http.createServer((request, response) => {
@@ -43,6 +45,14 @@ describe("secrets never reach the logs", () => {
         REGISTRATION_TOKEN_KEY: registrationKey,
         OUTBOUND_ALLOW: "127.0.0.1",
         WEBHOOK_POLL_INTERVAL: "100 millis",
+        // SMS providers configured with their secrets (nothing is sent): the start must not print them.
+        SMS_PROVIDERS: "twilio,vonage,log",
+        TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
+        TWILIO_AUTH_TOKEN: twilioAuthToken,
+        TWILIO_FROM: "+15005550006",
+        VONAGE_API_KEY: "vonage-key",
+        VONAGE_API_SECRET: vonageApiSecret,
+        VONAGE_FROM: "Tapline",
         EMAIL_RETRY_DELAY_SECONDS: "1"
       })
       await waitUntilReady(server)
@@ -127,6 +137,8 @@ describe("secrets never reach the logs", () => {
         encryptionKey,
         smtpPassword,
         metricsToken,
+        twilioAuthToken,
+        vonageApiSecret,
         registrationKey,
         signature,
         wrongKey: "tlk_wrongwrongwrongwrongwrong",

@@ -45,6 +45,7 @@ import * as RegistrantRetention from "./Registrants/RegistrantRetention.js"
 import * as RegistrationConsumers from "./Registrations/RegistrationConsumers.js"
 import * as RegistrationWorkers from "./Registrations/RegistrationWorkers.js"
 import * as Banner from "./Setup/Banner.js"
+import * as SmsProviders from "./Sms/providers.js"
 import * as StorageProviders from "./Storage/providers.js"
 import * as PlatformSinks from "./Streams/PlatformSinks.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
@@ -123,6 +124,9 @@ export const JobsLive = Layer.unwrapEffect(
 /** The providers EMAIL_PROVIDERS names, in failover order, as one Email (the registry: Email/providers.ts). */
 export const EmailLive = EmailProviders.layerConfig
 
+/** The providers SMS_PROVIDERS names, in failover order, as one Sms (the registry: Sms/providers.ts). */
+export const SmsLive = SmsProviders.layerConfig
+
 /** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
 export const StorageLive = StorageProviders.layerConfig
 
@@ -148,6 +152,7 @@ export const platform = (overrides: Overrides = {}) => {
     (overrides.jobs ?? JobsLive).pipe(Layer.provide(database)),
     StorageLive,
     EmailLive,
+    SmsLive,
     SecretBox.layer,
     PageToken.layer,
     Draining.Default,

@@ -12,6 +12,7 @@ import {
 } from "effect"
 import { brokerCa } from "../Brokers/BrokerConfig.js"
 import * as EmailConfig from "../Email/EmailConfig.js"
+import * as SmsConfig from "../Sms/SmsConfig.js"
 import * as StorageConfig from "../Storage/StorageConfig.js"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
@@ -426,6 +427,8 @@ export const appConfig = Config.all({
   live,
   /** The email port's own settings; each provider reads its own variables (Email/providers.ts). */
   email: EmailConfig.config,
+  /** The SMS port's own settings; each provider reads its own variables (Sms/providers.ts). */
+  sms: SmsConfig.config,
   /** The storage port's own setting; each provider reads its own variables (Storage/providers.ts). */
   storage: StorageConfig.config,
   webhooks,
