@@ -29,8 +29,8 @@ import {
   type SmsPeer,
   type SmsRequest,
   snsAttributes,
-  snsError,
   sns as snsDialect,
+  snsError,
   startSmsPeer,
   twilio as twilioDialect,
   vonage as vonageDialect
@@ -117,7 +117,10 @@ const sns: Provider = {
     SnsSms.make({
       region: "eu-west-1",
       endpoint: Option.some(url),
-      credentials: Option.some({ accessKeyId: "AKIDSNSTEST", secretAccessKey: Redacted.make("sns-secret-key") }),
+      credentials: Option.some({
+        accessKeyId: "AKIDSNSTEST",
+        secretAccessKey: Redacted.make("sns-secret-key")
+      }),
       senderId: Option.some("Tapline"),
       originationNumber: Option.none(),
       timeout: TIMEOUT
@@ -139,7 +142,8 @@ const sns: Provider = {
 
 const peers = new Map<string, SmsPeer>()
 beforeAll(async () => {
-  for (const provider of [twilio, vonage, sns]) peers.set(provider.dialect.name, await startSmsPeer(provider.dialect))
+  for (const provider of [twilio, vonage, sns])
+    peers.set(provider.dialect.name, await startSmsPeer(provider.dialect))
 })
 afterAll(() => Promise.all([...peers.values()].map((peer) => peer.close())))
 
@@ -197,7 +201,9 @@ for (const provider of [twilio, sns, vonage]) {
 
     it("a rejected credential (401, 403) is transient: another provider, or a retry after the fix, can send it", async () => {
       for (const status of [401, 403]) {
-        const error = failureOf(await send([{ status, headers: { "content-type": "application/json" }, body: "{}" }]))
+        const error = failureOf(
+          await send([{ status, headers: { "content-type": "application/json" }, body: "{}" }])
+        )
         expect(error.failure).toBe("transient")
         expect(error.message).not.toMatch(SECRETS)
       }
@@ -255,7 +261,8 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
   })
 
   it("twilio: unsubscribed (21610) and not a mobile (21614) are permanent; the account's sender (21606) or region (21408) transient", async () => {
-    const failure = async (code: number) => failureOf((await through(twilio, [twilioError(400, code)])).result).failure
+    const failure = async (code: number) =>
+      failureOf((await through(twilio, [twilioError(400, code)])).result).failure
     expect(await failure(21610)).toBe("permanent")
     expect(await failure(21614)).toBe("permanent")
     expect(await failure(21606)).toBe("transient")
@@ -277,7 +284,9 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
       })
     })
     const sms = Effect.runSync(vonage.make(peer.url).pipe(Effect.scoped))
-    const result = await run(sms.send({ ...message, text: "Hello Ana, your band is ready: 10€ credit {gate} @ 5pm" }))
+    const result = await run(
+      sms.send({ ...message, text: "Hello Ana, your band is ready: 10€ credit {gate} @ 5pm" })
+    )
     expect(peer.problems).toEqual([])
     expect(Either.getOrThrow(result).providerMessageId).toBe("part-1")
     expect(peer.requests[0]!.form.type).toBe("text")
@@ -287,7 +296,10 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
     const status = (code: string) => ({
       status: 200,
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ "message-count": "1", messages: [{ status: code, "error-text": `status ${code}` }] })
+      body: JSON.stringify({
+        "message-count": "1",
+        messages: [{ status: code, "error-text": `status ${code}` }]
+      })
     })
     const failure = async (code: string) => failureOf((await through(vonage, [status(code)])).result).failure
     expect(await failure("1")).toBe("transient")
@@ -300,7 +312,12 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
     const throttled = await through(sns, [snsError(400, "Sender", "Throttling", "Rate exceeded")])
     expect(failureOf(throttled.result).failure).toBe("transient")
     const optedOut = await through(sns, [
-      snsError(400, "Sender", "InvalidParameter", "Invalid parameter: PhoneNumber Reason: the number is opted out")
+      snsError(
+        400,
+        "Sender",
+        "InvalidParameter",
+        "Invalid parameter: PhoneNumber Reason: the number is opted out"
+      )
     ])
     expect(failureOf(optedOut.result).failure).toBe("permanent")
   })
@@ -323,7 +340,9 @@ describe("SMS failover", () => {
     return Effect.runSync(
       Effect.scoped(
         Effect.all([twilio.make(peers.get("twilio")!.url), vonage.make(peers.get("vonage")!.url)]).pipe(
-          Effect.map((providers) => Failover.make(providers, (provider, outcome) => counted.push(`${provider}:${outcome}`)))
+          Effect.map((providers) =>
+            Failover.make(providers, (provider, outcome) => counted.push(`${provider}:${outcome}`))
+          )
         )
       )
     )
@@ -383,11 +402,16 @@ describe("SMS failover", () => {
 describe("SMS configuration", () => {
   const withEnv = <A, E>(env: Record<string, string>, effect: Effect.Effect<A, E, Scope.Scope>) =>
     Effect.runPromiseExit(
-      Effect.scoped(effect).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      Effect.scoped(effect).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+      )
     )
 
   /** The SMS port built as the server builds it, from the environment. */
-  const layer = SmsProviders.layerConfig.pipe(Layer.provideMerge(Metrics.layer), Layer.provideMerge(AppConfig.layer))
+  const layer = SmsProviders.layerConfig.pipe(
+    Layer.provideMerge(Metrics.layer),
+    Layer.provideMerge(AppConfig.layer)
+  )
 
   it("SMS_PROVIDERS: an ordered list, none when unset or empty; an unknown or repeated name names the variable", async () => {
     const providers = async (env: Record<string, string>) => {
@@ -400,7 +424,9 @@ describe("SMS configuration", () => {
     expect(await providers({})).toEqual([])
     expect(await providers({ SMS_PROVIDERS: "" })).toEqual([])
     expect(await providers({ SMS_PROVIDERS: " Vonage, twilio ,log" })).toEqual(["vonage", "twilio", "log"])
-    expect(await providers({ SMS_PROVIDERS: "twilio,pigeon" })).toMatch(/^Invalid configuration: SMS_PROVIDERS: /)
+    expect(await providers({ SMS_PROVIDERS: "twilio,pigeon" })).toMatch(
+      /^Invalid configuration: SMS_PROVIDERS: /
+    )
     expect(await providers({ SMS_PROVIDERS: "log,log" })).toMatch(/^Invalid configuration: SMS_PROVIDERS: /)
   })
 
@@ -428,13 +454,20 @@ describe("SMS configuration", () => {
       expect(defect).toContain(variable)
     }
     // All there: it starts.
-    const exit = await withEnv({ SMS_PROVIDERS: "twilio,vonage", ...twilioEnv, ...vonageEnv }, Layer.build(layer))
+    const exit = await withEnv(
+      { SMS_PROVIDERS: "twilio,vonage", ...twilioEnv, ...vonageEnv },
+      Layer.build(layer)
+    )
     expect(Exit.isSuccess(exit)).toBe(true)
   })
 
   it("the auth token and API secret are Redacted: printing the settings shows neither", async () => {
     const exit = await withEnv(
-      { TWILIO_AUTH_TOKEN: "twilio-token-secret", VONAGE_API_SECRET: "vonage-secret-value", SNS_SECRET_ACCESS_KEY: "x" },
+      {
+        TWILIO_AUTH_TOKEN: "twilio-token-secret",
+        VONAGE_API_SECRET: "vonage-secret-value",
+        SNS_SECRET_ACCESS_KEY: "x"
+      },
       Effect.all([TwilioSms.config, VonageSms.config])
     )
     const settings = Exit.getOrElse(exit, () => {
@@ -442,9 +475,9 @@ describe("SMS configuration", () => {
     })
     expect(Redacted.isRedacted(Option.getOrThrow(settings[0].authToken))).toBe(true)
     expect(Redacted.isRedacted(Option.getOrThrow(settings[1].apiSecret))).toBe(true)
-    expect(`${Inspectable.format(settings)} ${JSON.stringify(settings)} ${String(settings[0].authToken)}`).not.toMatch(
-      SECRETS
-    )
+    expect(
+      `${Inspectable.format(settings)} ${JSON.stringify(settings)} ${String(settings[0].authToken)}`
+    ).not.toMatch(SECRETS)
   })
 
   it("as the server builds it: none configured is provider '' and refuses; configured, it fails over, counts, and asks Twilio for status callbacks at PUBLIC_URL", async () => {
@@ -503,4 +536,3 @@ describe("SMS configuration", () => {
     expect(text).toContain('tapline_sms_total{provider="vonage",outcome="sent"} 1')
   })
 })
-

@@ -15,7 +15,9 @@ export const make = Sms.of({
     Effect.gen(function* () {
       const { to, text } = yield* prepare("log", message)
       const providerMessageId = randomUUID()
-      yield* Effect.logInfo("sms (log provider, not sent)").pipe(Effect.annotateLogs({ to, providerMessageId }))
+      yield* Effect.logInfo("sms (log provider, not sent)").pipe(
+        Effect.annotateLogs({ to, providerMessageId })
+      )
       yield* Effect.logDebug(text).pipe(Effect.annotateLogs({ to }))
       return { provider: "log", providerMessageId }
     })

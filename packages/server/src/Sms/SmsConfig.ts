@@ -20,7 +20,9 @@ export interface SharedSettings {
 
 /** A provider as the registry knows it: built from its own variables, its SDK (if any) imported only then. */
 export interface SmsProvider {
-  readonly fromConfig: (shared: SharedSettings) => Effect.Effect<SmsShape, ConfigError.ConfigError, Scope.Scope>
+  readonly fromConfig: (
+    shared: SharedSettings
+  ) => Effect.Effect<SmsShape, ConfigError.ConfigError, Scope.Scope>
 }
 
 /** A setting the named provider cannot do without: its absence stops the start, naming the variable. */
@@ -43,7 +45,10 @@ const providerList = Config.string().pipe(
     const unknown = names.filter((name) => !(SMS_PROVIDERS as ReadonlyArray<string>).includes(name))
     if (unknown.length > 0 || new Set(names).size !== names.length) {
       return Either.left(
-        ConfigError.InvalidData([], `expected distinct names among ${SMS_PROVIDERS.join(", ")} separated by commas`)
+        ConfigError.InvalidData(
+          [],
+          `expected distinct names among ${SMS_PROVIDERS.join(", ")} separated by commas`
+        )
       )
     }
     return Either.right(names as ReadonlyArray<SmsProviderName>)

@@ -4,8 +4,8 @@ import { SmsError, type SmsMessage } from "./Sms.js"
 /** E.164: a "+", a first digit that is not 0, and at most 15 digits in all. */
 const E164 = /^\+[1-9]\d{1,14}$/
 
-/** Control characters (C0, DEL, C1) but the line feed: a handset shows them as boxes or drops the message. */
-const CONTROL = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/g
+/** Control characters (Unicode's Cc: C0, DEL, C1): handsets show them as boxes, or gateways drop the message. */
+const CONTROL = /\p{Cc}/gu
 
 /**
  * The message as a provider may send it: `to` in E.164 and the text without control characters (a carriage
@@ -19,7 +19,11 @@ export const prepare = (provider: string, message: SmsMessage): Effect.Effect<Sm
       new SmsError({ provider, failure: "permanent", message: "the recipient is not an E.164 phone number" })
     )
   }
-  const text = message.text.replace(/\r\n?/g, "\n").replace(CONTROL, "").trim()
+  // Line feeds stay: they are the one control character a text message means.
+  const text = message.text
+    .replace(/\r\n?/g, "\n")
+    .replace(CONTROL, (char) => (char === "\n" ? char : ""))
+    .trim()
   if (text.length === 0) {
     return Effect.fail(new SmsError({ provider, failure: "permanent", message: "the message has no text" }))
   }

@@ -53,15 +53,19 @@ export const make = (options: TwilioOptions) =>
         const answer = yield* post(
           "twilio",
           {
-            url: new URL(`/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`, options.apiUrl)
-              .href,
+            url: new URL(
+              `/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`,
+              options.apiUrl
+            ).href,
             headers: {
               accept: "application/json",
               authorization: basicAuth(options.accountSid, Redacted.value(options.authToken))
             },
             form: {
               To: to,
-              ...(options.from.startsWith("MG") ? { MessagingServiceSid: options.from } : { From: options.from }),
+              ...(options.from.startsWith("MG")
+                ? { MessagingServiceSid: options.from }
+                : { From: options.from }),
               Body: text,
               ...Option.match(options.statusCallback, {
                 onNone: () => ({}),
@@ -81,8 +85,7 @@ export const make = (options: TwilioOptions) =>
           return { provider: "twilio", providerMessageId: "" }
         }
         const code = errorCode(answer.json)
-        const failure =
-          code !== undefined && ACCOUNT_CODES.has(code) ? "transient" : failureOf(answer.status)
+        const failure = code !== undefined && ACCOUNT_CODES.has(code) ? "transient" : failureOf(answer.status)
         return yield* errorOf("twilio", answer, failure)
       })
   })

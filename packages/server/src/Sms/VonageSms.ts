@@ -81,7 +81,8 @@ export const make = (options: VonageOptions) =>
           })
         }
         const first = parts[0]?.["message-id"]
-        if (typeof first === "string" && first.length > 0) return { provider: "vonage", providerMessageId: first }
+        if (typeof first === "string" && first.length > 0)
+          return { provider: "vonage", providerMessageId: first }
         // A 200 without parts: nothing says it was sent or refused. Transient: the whole list is tried again.
         return yield* errorOf("vonage", answer, "transient", `no message status: ${answer.text}`)
       })

@@ -131,7 +131,11 @@ const formPost = (request: SmsRequest, path: string): Array<string> => {
 }
 
 /** Parameters beyond `allowed`, and `needed` ones that are missing or empty. */
-const parameters = (form: Readonly<Record<string, string>>, needed: ReadonlyArray<string>, allowed: ReadonlyArray<string>) => [
+const parameters = (
+  form: Readonly<Record<string, string>>,
+  needed: ReadonlyArray<string>,
+  allowed: ReadonlyArray<string>
+) => [
   ...needed.filter((name) => !form[name]).map((name) => `parameter ${name} missing`),
   ...Object.keys(form)
     .filter((name) => !needed.includes(name) && !allowed.includes(name))
@@ -148,7 +152,8 @@ export const twilio = (accountSid: string, authToken: string): SmsDialect => ({
   name: "twilio",
   check: (request) => {
     const problems = formPost(request, `/2010-04-01/Accounts/${accountSid}/Messages.json`)
-    if (request.headers.authorization !== basic(accountSid, authToken)) problems.push("not basic auth with SID and token")
+    if (request.headers.authorization !== basic(accountSid, authToken))
+      problems.push("not basic auth with SID and token")
     const { form } = request
     if (!E164.test(form.To ?? "")) problems.push(`To ${form.To} is not E.164`)
     if ((form.From === undefined) === (form.MessagingServiceSid === undefined))
@@ -188,10 +193,12 @@ export const vonage = (apiKey: string, apiSecret: string): SmsDialect => ({
   name: "vonage",
   check: (request) => {
     const problems = formPost(request, "/sms/json")
-    if (request.headers.authorization !== basic(apiKey, apiSecret)) problems.push("not basic auth with key and secret")
+    if (request.headers.authorization !== basic(apiKey, apiSecret))
+      problems.push("not basic auth with key and secret")
     const { form } = request
     if (!/^[1-9]\d{1,14}$/.test(form.to ?? "")) problems.push(`to ${form.to} is not E.164 without its "+"`)
-    if (form.type !== undefined && !["text", "unicode"].includes(form.type)) problems.push(`type ${form.type}`)
+    if (form.type !== undefined && !["text", "unicode"].includes(form.type))
+      problems.push(`type ${form.type}`)
     if ((form["client-ref"] ?? "").length > 100) problems.push("client-ref longer than 100 characters")
     problems.push(...parameters(form, ["from", "to", "text"], ["type", "client-ref"]))
     return problems
@@ -214,7 +221,11 @@ export const vonage = (apiKey: string, apiSecret: string): SmsDialect => ({
     "message-count": "1",
     messages: [{ status: "6", "error-text": "Unroutable message - rejected" }]
   }),
-  unavailable: { status: 503, headers: { "content-type": "text/html" }, body: "<html>503 Service Unavailable</html>" },
+  unavailable: {
+    status: 503,
+    headers: { "content-type": "text/html" },
+    body: "<html>503 Service Unavailable</html>"
+  },
   rateLimited: (seconds) =>
     json(
       429,
@@ -243,19 +254,33 @@ export const sns = (accessKeyId: string, region: string): SmsDialect => ({
     if (form.Action !== "Publish") problems.push(`Action ${form.Action}, expected Publish`)
     if (form.Version !== "2010-03-31") problems.push(`Version ${form.Version}, expected 2010-03-31`)
     if (!E164.test(form.PhoneNumber ?? "")) problems.push(`PhoneNumber ${form.PhoneNumber} is not E.164`)
-    if (form.TopicArn !== undefined || form.TargetArn !== undefined) problems.push("a topic besides the number")
+    if (form.TopicArn !== undefined || form.TargetArn !== undefined)
+      problems.push("a topic besides the number")
     const attributes = Object.keys(form).filter((name) => name.startsWith("MessageAttributes.entry."))
     problems.push(
       ...parameters(
         form,
         ["Action", "Version", "PhoneNumber", "Message"],
-        [...attributes.filter((name) => /^MessageAttributes\.entry\.\d+\.(Name|Value\.DataType|Value\.StringValue)$/.test(name))]
+        [
+          ...attributes.filter((name) =>
+            /^MessageAttributes\.entry\.\d+\.(Name|Value\.DataType|Value\.StringValue)$/.test(name)
+          )
+        ]
       )
     )
     return problems
   },
-  accepted: (id) => xml(200, `<PublishResponse xmlns="${SNS_XMLNS}"><PublishResult><MessageId>${id}</MessageId></PublishResult>${requestId}</PublishResponse>`),
-  refused: snsError(400, "Sender", "InvalidParameter", "Invalid parameter: PhoneNumber Reason: +44770090XXXX is not valid to publish to"),
+  accepted: (id) =>
+    xml(
+      200,
+      `<PublishResponse xmlns="${SNS_XMLNS}"><PublishResult><MessageId>${id}</MessageId></PublishResult>${requestId}</PublishResponse>`
+    ),
+  refused: snsError(
+    400,
+    "Sender",
+    "InvalidParameter",
+    "Invalid parameter: PhoneNumber Reason: +44770090XXXX is not valid to publish to"
+  ),
   unavailable: snsError(500, "Receiver", "InternalError", "Indicates an internal service error."),
   rateLimited: (seconds) => ({
     ...(snsError(429, "Sender", "Throttled", "Rate exceeded") as Exclude<Reply, "stall">),
@@ -264,9 +289,14 @@ export const sns = (accessKeyId: string, region: string): SmsDialect => ({
 })
 
 const SNS_XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
-const requestId = "<ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ResponseMetadata>"
+const requestId =
+  "<ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ResponseMetadata>"
 
-const xml = (status: number, body: string): Reply => ({ status, headers: { "content-type": "text/xml" }, body })
+const xml = (status: number, body: string): Reply => ({
+  status,
+  headers: { "content-type": "text/xml" },
+  body
+})
 
 export const snsError = (status: number, type: string, code: string, message: string): Reply =>
   xml(
@@ -278,7 +308,8 @@ export const snsError = (status: number, type: string, code: string, message: st
 export const snsAttributes = (form: Readonly<Record<string, string>>) => {
   const attributes: Record<string, string> = {}
   for (let n = 1; form[`MessageAttributes.entry.${n}.Name`] !== undefined; n++) {
-    attributes[form[`MessageAttributes.entry.${n}.Name`]!] = `${form[`MessageAttributes.entry.${n}.Value.DataType`]}:${form[`MessageAttributes.entry.${n}.Value.StringValue`]}`
+    attributes[form[`MessageAttributes.entry.${n}.Name`]!] =
+      `${form[`MessageAttributes.entry.${n}.Value.DataType`]}:${form[`MessageAttributes.entry.${n}.Value.StringValue`]}`
   }
   return attributes
 }
