@@ -29,6 +29,7 @@ const LAYERS = {
     "Outbound",
     "Quotas",
     "Redis",
+    "Sms",
     "Storage",
     "Telemetry"
   ],
