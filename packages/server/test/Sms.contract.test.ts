@@ -180,7 +180,7 @@ for (const provider of [twilio, sns, vonage]) {
       expect(peer().requests).toHaveLength(0)
     })
 
-    it("the provider's documented refusal of the number is permanent, and the error says why without the secret", async () => {
+    it("the documented refusal of the number is permanent; the error says why, without the secret", async () => {
       const error = failureOf(await send([provider.dialect.refused]))
       expect(peer().problems).toEqual([])
       expect(error.failure).toBe("permanent")
@@ -199,7 +199,7 @@ for (const provider of [twilio, sns, vonage]) {
       expect(error.retryAfterSeconds).toBe(7)
     })
 
-    it("a rejected credential (401, 403) is transient: another provider, or a retry after the fix, can send it", async () => {
+    it("a rejected credential (401, 403) is transient: another provider can send it", async () => {
       for (const status of [401, 403]) {
         const error = failureOf(
           await send([{ status, headers: { "content-type": "application/json" }, body: "{}" }])
@@ -260,7 +260,7 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
     })
   })
 
-  it("twilio: unsubscribed (21610) and not a mobile (21614) are permanent; the account's sender (21606) or region (21408) transient", async () => {
+  it("twilio: 21610 (STOP), 21614 (no mobile) permanent; 21606 (sender), 21408 (region) transient", async () => {
     const failure = async (code: number) =>
       failureOf((await through(twilio, [twilioError(400, code)])).result).failure
     expect(await failure(21610)).toBe("permanent")
@@ -292,7 +292,7 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
     expect(peer.requests[0]!.form.type).toBe("text")
   })
 
-  it("vonage: statuses in a 200 are read as documented: throttled (1), bad credentials (4), no credit (9) transient; barred (7) permanent", async () => {
+  it("vonage: a 200's status 1 (throttled), 4 (credentials), 9 (credit) transient; 7 (barred) permanent", async () => {
     const status = (code: string) => ({
       status: 200,
       headers: { "content-type": "application/json" },
@@ -352,7 +352,7 @@ describe("SMS failover", () => {
     expect(failover().provider).toBe("twilio,vonage")
   })
 
-  it("a transient failure of the first (5xx, 429, timeout) moves the message to the second; the receipt names the second", async () => {
+  it("the first's 5xx, 429 or timeout moves the message to the second; the receipt names the second", async () => {
     for (const trouble of [twilio.dialect.unavailable, twilio.dialect.rateLimited(30), "stall" as const]) {
       const sms = failover()
       peers.get("twilio")!.reply(trouble)
@@ -413,7 +413,7 @@ describe("SMS configuration", () => {
     Layer.provideMerge(AppConfig.layer)
   )
 
-  it("SMS_PROVIDERS: an ordered list, none when unset or empty; an unknown or repeated name names the variable", async () => {
+  it("SMS_PROVIDERS: an ordered list, none when unset or empty; a bad name names the variable", async () => {
     const providers = async (env: Record<string, string>) => {
       const exit = await withEnv(env, Effect.either(appConfig))
       const result = Exit.getOrElse(exit, () => {
@@ -480,7 +480,7 @@ describe("SMS configuration", () => {
     ).not.toMatch(SECRETS)
   })
 
-  it("as the server builds it: none configured is provider '' and refuses; configured, it fails over, counts, and asks Twilio for status callbacks at PUBLIC_URL", async () => {
+  it("as the server builds it: unset refuses; set, it fails over, counts, and has Twilio call PUBLIC_URL", async () => {
     const none = await withEnv(
       {},
       Effect.flatMap(Layer.build(layer), (context) => {

@@ -68,11 +68,13 @@ export const post = (provider: string, request: ProviderRequest, timeout: Durati
         new SmsError({
           provider,
           failure: "transient",
-          message: `${provider} unreachable: ${(cause as Error).name === "TimeoutError" ? "timed out" : (cause as Error).message}`,
+          message: `${provider} unreachable: ${reason(cause as Error)}`,
           cause
         })
     })
   ).pipe(Effect.withSpan("Sms.send", { kind: "client", attributes: { "sms.provider": provider } }))
+
+const reason = (error: Error) => (error.name === "TimeoutError" ? "timed out" : error.message)
 
 const parseJson = (text: string): unknown => {
   try {

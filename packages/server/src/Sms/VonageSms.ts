@@ -74,10 +74,11 @@ export const make = (options: VonageOptions) =>
         const refused = parts.find((part) => String(part.status) !== "0")
         if (refused !== undefined) {
           const status = String(refused.status)
+          const words = String(refused["error-text"] ?? MESSAGE_REFUSALS[status] ?? "")
           return yield* new SmsError({
             provider: "vonage",
-            failure: status in MESSAGE_REFUSALS ? "permanent" : "transient",
-            message: `vonage status ${status}: ${String(refused["error-text"] ?? MESSAGE_REFUSALS[status] ?? "").slice(0, 300)}`
+            failure: Object.hasOwn(MESSAGE_REFUSALS, status) ? "permanent" : "transient",
+            message: `vonage status ${status}: ${words.slice(0, 300)}`
           })
         }
         const first = parts[0]?.["message-id"]

@@ -245,7 +245,8 @@ export const sns = (accessKeyId: string, region: string): SmsDialect => ({
   check: (request) => {
     const problems = formPost(request, "/")
     const signature = new RegExp(
-      `^AWS4-HMAC-SHA256 Credential=${accessKeyId}/\\d{8}/${region}/sns/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`
+      `^AWS4-HMAC-SHA256 Credential=${accessKeyId}/\\d{8}/${region}/sns/aws4_request, ` +
+        "SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$"
     )
     if (!signature.test(String(request.headers.authorization)))
       problems.push(`authorization ${request.headers.authorization} is not SigV4 for sns in ${region}`)
@@ -273,7 +274,8 @@ export const sns = (accessKeyId: string, region: string): SmsDialect => ({
   accepted: (id) =>
     xml(
       200,
-      `<PublishResponse xmlns="${SNS_XMLNS}"><PublishResult><MessageId>${id}</MessageId></PublishResult>${requestId}</PublishResponse>`
+      `<PublishResponse xmlns="${SNS_XMLNS}"><PublishResult><MessageId>${id}</MessageId></PublishResult>` +
+        `${REQUEST_ID}</PublishResponse>`
     ),
   refused: snsError(
     400,
@@ -289,8 +291,8 @@ export const sns = (accessKeyId: string, region: string): SmsDialect => ({
 })
 
 const SNS_XMLNS = "http://sns.amazonaws.com/doc/2010-03-31/"
-const requestId =
-  "<ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ResponseMetadata>"
+const AWS_REQUEST_ID = "f187a3c1-376f-11df-8963-01868b7c937a"
+const REQUEST_ID = `<ResponseMetadata><RequestId>${AWS_REQUEST_ID}</RequestId></ResponseMetadata>`
 
 const xml = (status: number, body: string): Reply => ({
   status,
@@ -301,7 +303,8 @@ const xml = (status: number, body: string): Reply => ({
 export const snsError = (status: number, type: string, code: string, message: string): Reply =>
   xml(
     status,
-    `<ErrorResponse xmlns="${SNS_XMLNS}"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ErrorResponse>`
+    `<ErrorResponse xmlns="${SNS_XMLNS}"><Error><Type>${type}</Type><Code>${code}</Code>` +
+      `<Message>${message}</Message></Error><RequestId>${AWS_REQUEST_ID}</RequestId></ErrorResponse>`
   )
 
 /** The SNS form's message attributes, as `{ name: value }`. */
