@@ -321,6 +321,61 @@ describe("SMS contract: what each provider documents beyond the contract", () =>
     ])
     expect(failureOf(optedOut.result).failure).toBe("permanent")
   })
+
+  it("sns: the origination number goes as AWS.MM.SMS.OriginationNumber beside the SMS type", async () => {
+    const { result, requests } = await through(sns, [sns.dialect.accepted("sns-origin")], (url) =>
+      SnsSms.make({
+        region: "eu-west-1",
+        endpoint: Option.some(url),
+        credentials: Option.some({
+          accessKeyId: "AKIDSNSTEST",
+          secretAccessKey: Redacted.make("sns-secret-key")
+        }),
+        senderId: Option.none(),
+        originationNumber: Option.some("+15005550006"),
+        timeout: TIMEOUT
+      })
+    )
+    expect(Either.getOrThrow(result).providerMessageId).toBe("sns-origin")
+    expect(snsAttributes(requests[0]!.form)).toEqual({
+      "AWS.SNS.SMS.SMSType": "String:Transactional",
+      "AWS.MM.SMS.OriginationNumber": "String:+15005550006"
+    })
+  })
+
+  it("an accepted answer without its id is still sent (a retry would send it twice); a Vonage 200 without a status is not", async () => {
+    const twilioAccepted = await through(twilio, [
+      {
+        status: 201,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ status: "queued" })
+      }
+    ])
+    expect(Either.getOrThrow(twilioAccepted.result)).toEqual({ provider: "twilio", providerMessageId: "" })
+    const vonageSilent = await through(vonage, [
+      {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ "message-count": "0" })
+      }
+    ])
+    expect(failureOf(vonageSilent.result).failure).toBe("transient")
+  })
+
+  it('vonage: a sender number loses its "+" as the SMS API documents', async () => {
+    const { requests } = await through(vonage, [vonage.dialect.accepted("v-from")], (url) =>
+      Effect.succeed(
+        VonageSms.make({
+          apiKey: "vonage-key",
+          apiSecret: Redacted.make("vonage-secret-value"),
+          from: "+15005550006",
+          apiUrl: url,
+          timeout: TIMEOUT
+        })
+      )
+    )
+    expect(requests[0]!.form.from).toBe("15005550006")
+  })
 })
 
 describe("SMS contract: log", () => {
