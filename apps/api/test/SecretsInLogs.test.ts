@@ -18,6 +18,8 @@ describe("secrets never reach the logs", () => {
     const encryptionKey = randomBytes(32).toString("base64")
     const smtpPassword = `smtp-pass-${randomBytes(6).toString("hex")}`
     const metricsToken = `metrics-${randomBytes(8).toString("hex")}`
+    const twilioAuthToken = `twilio-${randomBytes(8).toString("hex")}`
+    const vonageApiSecret = `vonage-${randomBytes(8).toString("hex")}`
     const registrationKey = randomBytes(32).toString("base64url")
     // The report signing key (issue 35): its PEM, and the base64 body alone.
     const reportKeyPem = String(
@@ -57,6 +59,14 @@ describe("secrets never reach the logs", () => {
         PUSH_VAPID_PUBLIC_KEY: vapid.getPublicKey().toString("base64url"),
         PUSH_VAPID_PRIVATE_KEY: vapidPrivateKeyText,
         PUSH_VAPID_SUBJECT: "mailto:ops@secrets.test",
+        // SMS providers configured with their secrets (nothing is sent): the start must not print them.
+        SMS_PROVIDERS: "twilio,vonage,log",
+        TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",
+        TWILIO_AUTH_TOKEN: twilioAuthToken,
+        TWILIO_FROM: "+15005550006",
+        VONAGE_API_KEY: "vonage-key",
+        VONAGE_API_SECRET: vonageApiSecret,
+        VONAGE_FROM: "Tapline",
         EMAIL_RETRY_DELAY_SECONDS: "1"
       })
       await waitUntilReady(server)
@@ -141,6 +151,8 @@ describe("secrets never reach the logs", () => {
         encryptionKey,
         smtpPassword,
         metricsToken,
+        twilioAuthToken,
+        vonageApiSecret,
         registrationKey,
         reportKey,
         vapidPrivateKeyText,

@@ -47,6 +47,7 @@ import * as RegistrationConsumers from "./Registrations/RegistrationConsumers.js
 import * as RegistrationWorkers from "./Registrations/RegistrationWorkers.js"
 import * as ReportKeys from "./Reports/ReportKeys.js"
 import * as Banner from "./Setup/Banner.js"
+import * as SmsProviders from "./Sms/providers.js"
 import * as StorageProviders from "./Storage/providers.js"
 import * as PlatformSinks from "./Streams/PlatformSinks.js"
 import * as LiveCounters from "./Taps/LiveCounters.js"
@@ -127,6 +128,8 @@ export const EmailLive = EmailProviders.layerConfig
 
 /** The providers PUSH_PROVIDERS names, in failover order, as one Push (the registry: Push/providers.ts). */
 export const PushLive = PushProviders.layerConfig
+/** The providers SMS_PROVIDERS names, in failover order, as one Sms (the registry: Sms/providers.ts). */
+export const SmsLive = SmsProviders.layerConfig
 
 /** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
 export const StorageLive = StorageProviders.layerConfig
@@ -154,6 +157,7 @@ export const platform = (overrides: Overrides = {}) => {
     StorageLive,
     EmailLive,
     PushLive,
+    SmsLive,
     SecretBox.layer,
     PageToken.layer,
     ReportKeys.layer,

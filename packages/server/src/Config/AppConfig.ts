@@ -13,6 +13,7 @@ import {
 import { brokerCa } from "../Brokers/BrokerConfig.js"
 import * as EmailConfig from "../Email/EmailConfig.js"
 import * as PushConfig from "../Push/PushConfig.js"
+import * as SmsConfig from "../Sms/SmsConfig.js"
 import * as StorageConfig from "../Storage/StorageConfig.js"
 
 const DatabaseSsl = Config.literal("disable", "require", "verify-full")("DATABASE_SSL")
@@ -429,6 +430,8 @@ export const appConfig = Config.all({
   email: EmailConfig.config,
   /** The push port's own settings; each provider reads its own variables (Push/providers.ts). */
   push: PushConfig.config,
+  /** The SMS port's own settings; each provider reads its own variables (Sms/providers.ts). */
+  sms: SmsConfig.config,
   /** The storage port's own setting; each provider reads its own variables (Storage/providers.ts). */
   storage: StorageConfig.config,
   webhooks,

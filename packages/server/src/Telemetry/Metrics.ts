@@ -98,6 +98,11 @@ const make = (enabled: boolean) => {
       "Push send attempts by provider and outcome (sent, transient, permanent, gone)",
       ["provider", "outcome"]
     ),
+    sms: counter(
+      "tapline_sms_total",
+      "SMS send attempts by provider and outcome (sent, transient, permanent)",
+      ["provider", "outcome"]
+    ),
     brokerMessages: counter(
       "tapline_broker_messages_total",
       "Messages to brokers by broker kind and outcome (published, duplicate: dropped by the broker, failed)",
