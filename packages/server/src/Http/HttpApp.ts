@@ -56,6 +56,7 @@ import { Quotas } from "../Quotas/Quotas.js"
 import { Registrants } from "../Registrants/Registrants.js"
 import { RegistrantsHandlers } from "../Registrants/RegistrantsHandlers.js"
 import * as RegistrationPage from "../Registrants/RegistrationPage.js"
+import * as SmsCallbackRoutes from "../SmsCallbacks/CallbackRoutes.js"
 import { RegistrationSources } from "../Registrations/RegistrationSources.js"
 import { RegistrationSourcesHandlers } from "../Registrations/RegistrationSourcesHandlers.js"
 import { Setup } from "../Setup/Setup.js"
@@ -182,6 +183,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(Logos.layer),
   Layer.provide(UnsubscribePage.layer),
   Layer.provide(RegistrationPage.layer),
+  Layer.provide(SmsCallbackRoutes.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress
