@@ -38,6 +38,6 @@ export const servicesLayer = Layer.mergeAll(SmsCallbacks.Default, SnsCertificate
 )
 
 /** Mounted beside the admin API (Http/HttpApp.ts), as the unsubscribe and registration pages are. */
-export const layer = HttpApiBuilder.Router.use((router) => Effect.flatMap(routes, (callbacks) => router.concat(callbacks))).pipe(
-  Layer.provide(servicesLayer)
-)
+export const layer = HttpApiBuilder.Router.use((router) =>
+  Effect.flatMap(routes, (callbacks) => router.concat(callbacks))
+).pipe(Layer.provide(servicesLayer))

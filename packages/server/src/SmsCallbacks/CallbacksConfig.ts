@@ -57,7 +57,10 @@ export const config = Config.all({
   ),
   helpText: Config.string("SMS_HELP_TEXT").pipe(
     Config.withDefault(DEFAULT_HELP_TEXT),
-    Config.validate({ message: "expected 1 to 300 characters", validation: (t) => t.length > 0 && t.length <= 300 })
+    Config.validate({
+      message: "expected 1 to 300 characters",
+      validation: (t) => t.length > 0 && t.length <= 300
+    })
   )
 })
 

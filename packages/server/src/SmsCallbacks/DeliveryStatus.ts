@@ -11,8 +11,7 @@ export type DeliveryStatus = "queued" | "sent" | "delivered" | "undelivered" | "
  * and a late "sent" must not undo "delivered". The three final statuses rank alike, so the first final word
  * stands.
  */
-export const rank = (status: DeliveryStatus): number =>
-  status === "queued" ? 0 : status === "sent" ? 1 : 2
+export const rank = (status: DeliveryStatus): number => (status === "queued" ? 0 : status === "sent" ? 1 : 2)
 
 const TWILIO: Readonly<Record<string, DeliveryStatus>> = {
   accepted: "queued",

@@ -13,6 +13,9 @@ const WORDS: ReadonlyMap<string, Keyword> = new Map([
 ])
 
 export const keywordOf = (text: string): Keyword => {
-  const word = text.replace(/\s+/g, "").replace(/[.!]+$/, "").toUpperCase()
+  const word = text
+    .replace(/\s+/g, "")
+    .replace(/[.!]+$/, "")
+    .toUpperCase()
   return WORDS.get(word) ?? "other"
 }

@@ -16,7 +16,8 @@ export type Kind = "status" | "inbound" | "subscription"
 /** A callback older (or further in the future) than this is refused: it is a replay, or a clock gone wrong. */
 export const MAX_AGE_MS = 5 * 60 * 1000
 
-export const fresh = (nowMs: number, thenMs: number) => Number.isFinite(thenMs) && Math.abs(nowMs - thenMs) <= MAX_AGE_MS
+export const fresh = (nowMs: number, thenMs: number) =>
+  Number.isFinite(thenMs) && Math.abs(nowMs - thenMs) <= MAX_AGE_MS
 
 const refusal = (status: number, tag: string, message: string) =>
   HttpServerResponse.unsafeJson({ _tag: tag, message }, { status })

@@ -4,8 +4,8 @@ import { Clock, Effect, Option } from "effect"
 import { Audit } from "../Audit/Audit.js"
 import { RegistrantRepository } from "../Registrants/RegistrantRepository.js"
 import { Sms } from "../Sms/Sms.js"
-import { CallbacksConfig } from "./CallbacksConfig.js"
 import { CallbackRepository, type PhoneRegistrant } from "./CallbackRepository.js"
+import { CallbacksConfig } from "./CallbacksConfig.js"
 import { type CallbackProvider, normaliseStatus, rank } from "./DeliveryStatus.js"
 import { keywordOf } from "./Keywords.js"
 
@@ -48,18 +48,21 @@ export class SmsCallbacks extends Effect.Service<SmsCallbacks>()("@tapline/serve
     const status = Effect.fn("SmsCallbacks.status")(function* (callback: StatusCallback) {
       const normalised = normaliseStatus(callback.provider, callback.word)
       if (normalised === undefined) return "unknown_status" as StatusResult
-      return yield* sql.withTransaction(
-        Effect.gen(function* () {
-          if (!(yield* repository.firstSeen(callback.provider, callback.callbackId))) return "duplicate" as const
-          return yield* repository.applyStatus(
-            callback.provider,
-            callback.providerMessageId,
-            normalised,
-            rank(normalised),
-            callback.detail
-          )
-        })
-      ).pipe(Effect.orDie)
+      return yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            if (!(yield* repository.firstSeen(callback.provider, callback.callbackId)))
+              return "duplicate" as const
+            return yield* repository.applyStatus(
+              callback.provider,
+              callback.providerMessageId,
+              normalised,
+              rank(normalised),
+              callback.detail
+            )
+          })
+        )
+        .pipe(Effect.orDie)
     })
 
     /**
@@ -92,25 +95,31 @@ export class SmsCallbacks extends Effect.Service<SmsCallbacks>()("@tapline/serve
 
     const inbound = Effect.fn("SmsCallbacks.inbound")(function* (callback: InboundCallback) {
       const keyword = keywordOf(callback.text)
-      const word = callback.text.replace(/\s+/g, "").replace(/[.!]+$/, "").toUpperCase()
-      const result = yield* sql.withTransaction(
-        Effect.gen(function* () {
-          if (!(yield* repository.firstSeen(callback.provider, callback.callbackId))) return "duplicate" as const
-          if (keyword === "other") return "ignored" as const
-          if (keyword === "help") return "help" as const
-          const people = yield* repository.registrantsOfPhone(callback.from)
-          // STOP withdraws wherever consent is not already withdrawn (one never given too: the decision is
-          // written down). START gives back only what a STOP took: a consent once given whose latest word is
-          // an SMS withdrawal. Consent never given, or withdrawn another way (an unsubscribe link, the API), is
-          // not granted by a text.
-          const affected =
-            keyword === "stop"
-              ? people.filter((p) => p.granted !== false)
-              : people.filter((p) => p.granted === false && p.source === "sms" && p.everGranted)
-          yield* changeConsent(callback.provider, word, keyword === "start", affected)
-          return keyword
-        })
-      ).pipe(Effect.orDie)
+      const word = callback.text
+        .replace(/\s+/g, "")
+        .replace(/[.!]+$/, "")
+        .toUpperCase()
+      const result = yield* sql
+        .withTransaction(
+          Effect.gen(function* () {
+            if (!(yield* repository.firstSeen(callback.provider, callback.callbackId)))
+              return "duplicate" as const
+            if (keyword === "other") return "ignored" as const
+            if (keyword === "help") return "help" as const
+            const people = yield* repository.registrantsOfPhone(callback.from)
+            // STOP withdraws wherever consent is not already withdrawn (one never given too: the decision is
+            // written down). START gives back only what a STOP took: a consent once given whose latest word is
+            // an SMS withdrawal. Consent never given, or withdrawn another way (an unsubscribe link, the API), is
+            // not granted by a text.
+            const affected =
+              keyword === "stop"
+                ? people.filter((p) => p.granted !== false)
+                : people.filter((p) => p.granted === false && p.source === "sms" && p.everGranted)
+            yield* changeConsent(callback.provider, word, keyword === "start", affected)
+            return keyword
+          })
+        )
+        .pipe(Effect.orDie)
       const reply = result === "help" ? yield* helpText(callback.from) : null
       return { result, reply } as const
     })
@@ -125,10 +134,13 @@ export class SmsCallbacks extends Effect.Service<SmsCallbacks>()("@tapline/serve
      */
     const replyInBackground = (to: string, text: string) =>
       Option.match(sms, {
-        onNone: () => Effect.logWarning("HELP not answered: no SMS provider is configured").pipe(Effect.as(false)),
+        onNone: () =>
+          Effect.logWarning("HELP not answered: no SMS provider is configured").pipe(Effect.as(false)),
         onSome: (port) =>
           port.send({ to, text }).pipe(
-            Effect.tapError((error) => Effect.logWarning("HELP reply not sent", { provider: error.provider, failure: error.failure })),
+            Effect.tapError((error) =>
+              Effect.logWarning("HELP reply not sent", { provider: error.provider, failure: error.failure })
+            ),
             Effect.ignore,
             Effect.forkDaemon,
             Effect.as(true)

@@ -56,7 +56,8 @@ export class SnsCertificates extends Effect.Service<SnsCertificates>()("@tapline
         const cached = cache.get(url)
         if (cached !== undefined) return cached
         const pem = yield* get(url)
-        if (!pem.includes("-----BEGIN CERTIFICATE-----")) return yield* new SnsFetchError({ message: "not a certificate", refused: true })
+        if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+          return yield* new SnsFetchError({ message: "not a certificate", refused: true })
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!)
         cache.set(url, pem)
         return pem

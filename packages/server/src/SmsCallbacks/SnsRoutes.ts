@@ -4,9 +4,9 @@ import { Clock, Effect, Either } from "effect"
 import type { CallbacksSettings } from "./CallbacksConfig.js"
 import { deliveryDetail } from "./DeliveryStatus.js"
 import { accepted, badRequest, type Count, forbidden, fresh, mediaType, phoneOf } from "./Replies.js"
+import type { SmsCallbacks } from "./SmsCallbacks.js"
 import type { SnsCertificates } from "./SnsCertificates.js"
 import { parseSnsMessage, type SnsMessage, verifySnsSignature } from "./SnsSignature.js"
-import type { SmsCallbacks } from "./SmsCallbacks.js"
 
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,100}$/
 
@@ -27,7 +27,12 @@ const text = (value: unknown) => (typeof value === "string" ? value : undefined)
 
 /** What a notification's Message says, for the SMS events Tapline takes; anything else is ignored. */
 export type SnsEvent =
-  | { readonly _tag: "status"; readonly messageId: string; readonly word: string; readonly detail: string | null }
+  | {
+      readonly _tag: "status"
+      readonly messageId: string
+      readonly word: string
+      readonly detail: string | null
+    }
   | { readonly _tag: "inbound"; readonly from: string | undefined; readonly text: string }
   | { readonly _tag: "other" }
 
@@ -56,7 +61,12 @@ export const snsEvent = (message: string): SnsEvent => {
   const logId = text(notification?.messageId)
   const logStatus = text(record.status)
   if (logId !== undefined && logStatus !== undefined)
-    return { _tag: "status", messageId: logId, word: logStatus, detail: deliveryDetail(text(delivery?.providerResponse)) }
+    return {
+      _tag: "status",
+      messageId: logId,
+      word: logStatus,
+      detail: deliveryDetail(text(delivery?.providerResponse))
+    }
   return { _tag: "other" }
 }
 
@@ -122,8 +132,10 @@ export const snsHandler = (
     const request = yield* HttpServerRequest.HttpServerRequest
     const type = mediaType(request)
     // SNS posts JSON as text/plain; a test or a proxy may say application/json.
-    const body = type === "text/plain" || type === "application/json" ? yield* Effect.either(request.text) : undefined
-    const message = body === undefined || Either.isLeft(body) ? undefined : parseSnsMessage(parseJson(body.right))
+    const body =
+      type === "text/plain" || type === "application/json" ? yield* Effect.either(request.text) : undefined
+    const message =
+      body === undefined || Either.isLeft(body) ? undefined : parseSnsMessage(parseJson(body.right))
     const kind = message?.Type === "Notification" || message === undefined ? "status" : "subscription"
     if (message === undefined) {
       yield* count("sns", kind, "malformed")

@@ -17,7 +17,16 @@ export interface SnsMessage {
 
 export const SNS_TYPES = ["Notification", "SubscriptionConfirmation", "UnsubscribeConfirmation"] as const
 
-const REQUIRED = ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion", "Signature", "SigningCertURL"]
+const REQUIRED = [
+  "Type",
+  "MessageId",
+  "TopicArn",
+  "Message",
+  "Timestamp",
+  "SignatureVersion",
+  "Signature",
+  "SigningCertURL"
+]
 const OPTIONAL = ["Subject", "Token", "SubscribeURL"]
 
 /** The body as an SNS message, or undefined when it is not one (a field missing or not a string). */
@@ -25,7 +34,8 @@ export const parseSnsMessage = (body: unknown): SnsMessage | undefined => {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined
   const record = body as Record<string, unknown>
   for (const key of REQUIRED) if (typeof record[key] !== "string") return undefined
-  for (const key of OPTIONAL) if (record[key] !== undefined && typeof record[key] !== "string") return undefined
+  for (const key of OPTIONAL)
+    if (record[key] !== undefined && typeof record[key] !== "string") return undefined
   if (!(SNS_TYPES as ReadonlyArray<string>).includes(record.Type as string)) return undefined
   return record as unknown as SnsMessage
 }
@@ -38,7 +48,14 @@ export const parseSnsMessage = (body: unknown): SnsMessage | undefined => {
 export const snsStringToSign = (message: SnsMessage): string => {
   const keys =
     message.Type === "Notification"
-      ? ["Message", "MessageId", ...(message.Subject === undefined ? [] : ["Subject"]), "Timestamp", "TopicArn", "Type"]
+      ? [
+          "Message",
+          "MessageId",
+          ...(message.Subject === undefined ? [] : ["Subject"]),
+          "Timestamp",
+          "TopicArn",
+          "Type"
+        ]
       : ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
   const record = message as unknown as Record<string, string | undefined>
   return keys.map((key) => `${key}\n${record[key] ?? ""}\n`).join("")
@@ -46,7 +63,8 @@ export const snsStringToSign = (message: SnsMessage): string => {
 
 /** SignatureVersion 1 is SHA1withRSA, 2 is SHA256withRSA; anything else is refused. */
 export const verifySnsSignature = (message: SnsMessage, certificatePem: string): boolean => {
-  const algorithm = message.SignatureVersion === "1" ? "RSA-SHA1" : message.SignatureVersion === "2" ? "RSA-SHA256" : null
+  const algorithm =
+    message.SignatureVersion === "1" ? "RSA-SHA1" : message.SignatureVersion === "2" ? "RSA-SHA256" : null
   if (algorithm === null) return false
   try {
     return createVerify(algorithm)

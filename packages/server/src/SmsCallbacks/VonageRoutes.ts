@@ -48,7 +48,10 @@ export const vonageHandlers = (callbacks: SmsCallbacks, settings: CallbacksSetti
         return { refusal: badRequest(`expected a query, ${FORM} or a JSON object of values`) }
       }
       const secret = settings.vonageSecret
-      if (Option.isNone(secret) || !verifyVonage(Redacted.value(secret.value), settings.vonageMethod, params.value)) {
+      if (
+        Option.isNone(secret) ||
+        !verifyVonage(Redacted.value(secret.value), settings.vonageMethod, params.value)
+      ) {
         yield* count("vonage", kind, "refused_signature")
         return { refusal: forbidden("the sig parameter does not verify") }
       }

@@ -27,7 +27,10 @@ export const vonageSignature = (
   params: ReadonlyArray<readonly [string, string]>
 ): string => {
   const signed = vonageSignedString(params)
-  if (method === "md5hash") return createHash("md5").update(signed + secret, "utf8").digest("hex")
+  if (method === "md5hash")
+    return createHash("md5")
+      .update(signed + secret, "utf8")
+      .digest("hex")
   return createHmac(method, secret).update(signed, "utf8").digest("hex").toUpperCase()
 }
 

@@ -18,7 +18,21 @@ export const makeSigningKey = (): SigningKey => {
     const cert = Path.join(dir, "cert.pem")
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=sns.test"],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=sns.test"
+      ],
       { stdio: "ignore" }
     )
     return { keyPem: Fs.readFileSync(key, "utf8"), certificatePem: Fs.readFileSync(cert, "utf8") }
