@@ -10,6 +10,7 @@ import {
   verifySnsSignature
 } from "../src/SmsCallbacks/SnsSignature.js"
 import { twilioSignature, verifyTwilio } from "../src/SmsCallbacks/TwilioSignature.js"
+import { signVonageJwt, verifyVonageJwt } from "../src/SmsCallbacks/VonageJwt.js"
 import {
   VONAGE_METHODS,
   verifyVonage,
@@ -90,6 +91,25 @@ describe("Vonage signed webhooks", () => {
     expect(verifyVonage("s3cret", method, changed)).toBe(false)
     const older = signed.map(([k, v]): [string, string] => [k, k === "timestamp" ? "1767225000" : v])
     expect(verifyVonage("s3cret", method, older)).toBe(false)
+  })
+})
+
+describe("Vonage Messages API signed webhooks (bearer JWT)", () => {
+  const body = '{"message_uuid":"aaaaaaaa-bbbb-cccc-dddd-0123456789ab","status":"delivered"}'
+
+  it("verifies HS256 over the token and the body's SHA-256 in payload_hash, both ways", () => {
+    const token = signVonageJwt("s3cret", body, 1_767_225_600)
+    expect(verifyVonageJwt("s3cret", `Bearer ${token}`, body)?.iat).toBe(1_767_225_600)
+    expect(verifyVonageJwt("other", `Bearer ${token}`, body)).toBeUndefined()
+    expect(
+      verifyVonageJwt("s3cret", `Bearer ${token}`, body.replace("delivered", "rejected"))
+    ).toBeUndefined()
+    expect(verifyVonageJwt("s3cret", undefined, body)).toBeUndefined()
+    expect(verifyVonageJwt("s3cret", token, body)).toBeUndefined()
+    const [, payload, signature] = token.split(".")
+    const none = Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")
+    expect(verifyVonageJwt("s3cret", `Bearer ${none}.${payload}.${signature}`, body)).toBeUndefined()
+    expect(verifyVonageJwt("s3cret", `Bearer ${none}.${payload}.`, body)).toBeUndefined()
   })
 })
 

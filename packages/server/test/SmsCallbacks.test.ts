@@ -16,6 +16,7 @@ import * as Runtime from "../src/Runtime.js"
 import { Sms, type SmsMessage } from "../src/Sms/Sms.js"
 import { routes, servicesLayer } from "../src/SmsCallbacks/CallbackRoutes.js"
 import { twilioSignature } from "../src/SmsCallbacks/TwilioSignature.js"
+import { signVonageJwt } from "../src/SmsCallbacks/VonageJwt.js"
 import { vonageSignature } from "../src/SmsCallbacks/VonageSignature.js"
 import { Metrics } from "../src/Telemetry/Metrics.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
@@ -410,6 +411,37 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("SMS callbacks", 
         expect((yield* send("POST", path, JSON.stringify(delivered), json)).status).toBe(200)
         expect((yield* query(vonageSigned(receipt("accepted")))).status).toBe(200)
         expect(yield* delivery(row)).toEqual(before)
+
+        // The Messages API's webhooks: a bearer JWT over the body's hash.
+        const uuid = crypto.randomUUID()
+        const other = yield* person(w, newPhone(), true)
+        const uuidRow = yield* message(w, other.bandId, "vonage", uuid)
+        const rejected = JSON.stringify({
+          message_uuid: uuid,
+          status: "rejected",
+          channel: "sms",
+          error: {
+            type: "https://developer.vonage.com/api-errors/messages#1320",
+            title: "1320",
+            detail: "Invalid\u0000 number"
+          }
+        })
+        const bearer = (body: string, secret = VONAGE_SECRET, iat = Math.floor(Date.now() / 1000)) => ({
+          ...json,
+          authorization: `Bearer ${signVonageJwt(secret, body, iat)}`
+        })
+        expect((yield* send("POST", path, rejected, bearer(rejected, "wrong"))).status).toBe(403)
+        expect(
+          (yield* send("POST", path, rejected, bearer(rejected.replace("rejected", "read")))).status
+        ).toBe(403)
+        const stale = bearer(rejected, VONAGE_SECRET, Math.floor(Date.now() / 1000) - 6 * 60)
+        expect((yield* send("POST", path, rejected, stale)).status).toBe(403)
+        expect((yield* delivery(uuidRow)).deliveryStatus).toBeNull()
+        expect((yield* send("POST", path, rejected, bearer(rejected))).status).toBe(200)
+        expect(yield* delivery(uuidRow)).toMatchObject({
+          deliveryStatus: "failed",
+          deliveryDetail: "1320: Invalid number"
+        })
       })
   )
 

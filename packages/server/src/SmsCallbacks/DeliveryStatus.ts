@@ -26,9 +26,12 @@ const TWILIO: Readonly<Record<string, DeliveryStatus>> = {
   canceled: "failed"
 }
 
-/** Vonage SMS API delivery receipts (`status`). */
+/** Vonage SMS API delivery receipts (`status`), and the Messages API's (submitted, undeliverable, read). */
 const VONAGE: Readonly<Record<string, DeliveryStatus>> = {
   accepted: "sent",
+  submitted: "sent",
+  undeliverable: "undelivered",
+  read: "delivered",
   buffered: "sent",
   delivered: "delivered",
   expired: "undelivered",

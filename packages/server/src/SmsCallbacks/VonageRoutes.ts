@@ -18,7 +18,19 @@ import {
   phoneOf
 } from "./Replies.js"
 import type { SmsCallbacks } from "./SmsCallbacks.js"
+import { verifyVonageJwt } from "./VonageJwt.js"
 import { verifyVonage } from "./VonageSignature.js"
+
+const parseObject = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Vonage's message ids: letters and digits (16 or so); bounded so nothing odd reaches the database. */
 const MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/
@@ -28,13 +40,15 @@ const MESSAGE_ID = /^[A-Za-z0-9-]{1,64}$/
  * SMS) of Vonage's SMS API, as the account's "HTTP method" setting sends them: GET with a query, POST with a
  * form, or POST-JSON. Signed webhooks: every parameter, `timestamp` among them, is covered by `sig`
  * (VONAGE_SIGNATURE_METHOD with VONAGE_SIGNATURE_SECRET); a callback signed longer ago than the replay window
- * is refused like a forged one.
+ * is refused like a forged one. The Messages API's signed webhooks (a bearer JWT) are taken on the same routes.
  */
 export const vonageHandlers = (callbacks: SmsCallbacks, settings: CallbacksSettings, count: Count) => {
   const verified = (kind: Kind) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const type = mediaType(request)
+      if (request.method === "POST" && request.headers.authorization?.startsWith("Bearer "))
+        return yield* messagesApi(kind, request)
       const params =
         request.method === "GET"
           ? Option.some(UrlParams.fromInput(new URL(request.url, "http://x").searchParams))
@@ -63,6 +77,50 @@ export const vonageHandlers = (callbacks: SmsCallbacks, settings: CallbacksSetti
       return { params: params.value }
     })
 
+  /**
+   * The Messages API's webhooks (JSON, `Authorization: Bearer` with an HS256 token over the body's hash), read
+   * into the SMS API's parameter names so one rule applies to both: `message_uuid` is the message id, `from`
+   * the sender, `error.title`/`error.detail` the error.
+   */
+  const messagesApi = (kind: Kind, request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function* () {
+      const body = yield* Effect.option(request.text)
+      const secret = settings.vonageSecret
+      const claims =
+        Option.isNone(secret) || Option.isNone(body)
+          ? undefined
+          : verifyVonageJwt(Redacted.value(secret.value), request.headers.authorization, body.value)
+      if (claims === undefined || Option.isNone(body)) {
+        yield* count("vonage", kind, "refused_signature")
+        return { refusal: forbidden("the bearer token does not verify") }
+      }
+      if (!fresh(yield* Clock.currentTimeMillis, claims.iat * 1000)) {
+        yield* count("vonage", kind, "refused_replay")
+        return { refusal: forbidden("the token was issued outside the replay window") }
+      }
+      const json = parseObject(body.value)
+      if (json === undefined) {
+        yield* count("vonage", kind, "malformed")
+        return { refusal: badRequest("expected a JSON object") }
+      }
+      const error =
+        typeof json.error === "object" && json.error !== null ? (json.error as Record<string, unknown>) : {}
+      const pairs: Array<[string, unknown]> = [
+        ["messageId", json.message_uuid],
+        ["status", json.status],
+        ["err-code", error.title ?? error.type],
+        ["err-text", error.detail],
+        ["msisdn", json.from],
+        ["text", json.text]
+      ]
+      return {
+        params: pairs.flatMap(
+          ([name, value]): Array<[string, string]> =>
+            typeof value === "string" || typeof value === "number" ? [[name, String(value)]] : []
+        )
+      }
+    })
+
   const status = Effect.gen(function* () {
     const checked = yield* verified("status")
     if ("refusal" in checked) return checked.refusal
@@ -79,7 +137,7 @@ export const vonageHandlers = (callbacks: SmsCallbacks, settings: CallbacksSetti
       callbackId: `${id}:${word}`,
       providerMessageId: id,
       word,
-      detail: deliveryDetail(code === "0" ? undefined : code)
+      detail: deliveryDetail(code === "0" ? undefined : code, param(checked.params, "err-text"))
     })
     yield* count("vonage", "status", outcome)
     return accepted
