@@ -5,7 +5,7 @@ import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Email, HttpUrl, Slug } from "./Fields.js"
-import { Branding, Organization } from "./Organization.js"
+import { Branding, Organization, SmsHelpText } from "./Organization.js"
 import { Page, PageParams } from "./Pagination.js"
 import { NoContent, organizationId } from "./Params.js"
 import { UseUpload } from "./UploadsApi.js"
@@ -25,7 +25,9 @@ export const UpdateOrganization = Schema.Struct({
   name: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
   websiteUrl: Schema.optional(Schema.NullOr(HttpUrl)),
   contactEmail: Schema.optional(Schema.NullOr(Email)),
-  branding: Schema.optional(Branding)
+  branding: Schema.optional(Branding),
+  /** The answer to an SMS HELP from a phone this organisation's journeys texted last; null: the platform's. */
+  smsHelpText: Schema.optional(Schema.NullOr(SmsHelpText))
 }).annotations({ examples: [{ name: "Acme Live", contactEmail: "ops@acme.example" } as never] })
 
 export const SlugAvailability = Schema.Struct({

@@ -24,7 +24,7 @@ export const registrantId = HttpApiSchema.param("registrantId", RegistrantId)
 export const ConsentChannel = Schema.Literal("email", "sms", "push")
 export type ConsentChannel = typeof ConsentChannel.Type
 export const RegistrantSource = Schema.Literal("import", "api", "broker", "page", "migrated")
-export const ConsentSource = Schema.Literal("import", "api", "broker", "page", "unsubscribe")
+export const ConsentSource = Schema.Literal("import", "api", "broker", "page", "unsubscribe", "sms")
 export type ConsentSource = typeof ConsentSource.Type
 
 export const MAX_WORDING_LENGTH = 2000

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Option, Schedule } from "effect"
 import type { Page } from "playwright-core"
 import { bootstrapKey, call, createTenant, ok, type Tenant } from "./support/AdminClient.js"
 import { adminHarness } from "./support/AdminHarness.js"
@@ -421,6 +421,19 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         yield* go(() => page.getByRole("status").filter({ hasText: "Saved." }).waitFor())
         const saved = yield* ok(yield* call("GET", api(tenant), { key: tenant.keys.VIEWER }), 200)
         expect(saved.body.branding.logoUrl).toBe(org.body.branding.logoUrl)
+
+        // The SMS help text (the answer to a texted HELP, issue 34) is one more setting.
+        expect(org.body.smsHelpText).toBeUndefined()
+        yield* go(() => page.locator("#org-sms-help").fill("Harbour Live texts: reply STOP to stop."))
+        yield* go(() => page.getByRole("button", { name: "Save settings", exact: true }).click())
+        // "Saved." may still show from the save above: the API is asked until the new text is there.
+        const helpText = yield* call("GET", api(tenant), { key: tenant.keys.VIEWER }).pipe(
+          Effect.map((reply) => reply.body.smsHelpText as unknown),
+          Effect.filterOrFail((text) => text === "Harbour Live texts: reply STOP to stop."),
+          Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))),
+          Effect.option
+        )
+        expect(helpText).toEqual(Option.some("Harbour Live texts: reply STOP to stop."))
 
         // Remove: "Keep it" keeps it; confirming removes it.
         yield* go(() => page.getByRole("button", { name: "Remove logo" }).click())

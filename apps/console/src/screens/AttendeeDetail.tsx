@@ -15,6 +15,7 @@ const SOURCE: Record<string, string> = {
   broker: "broker",
   page: "registration page",
   unsubscribe: "unsubscribe link",
+  sms: "texted STOP or START",
   migrated: "migrated"
 }
 

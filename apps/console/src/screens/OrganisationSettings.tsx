@@ -15,7 +15,8 @@ const MESSAGES = {
   websiteUrl: "A web address such as https://acme.example/.",
   contactEmail: "An email address such as ops@acme.example.",
   primaryColor: "A colour as # and six hex digits, such as #0a7b83.",
-  accentColor: "A colour as # and six hex digits, such as #ffcc00."
+  accentColor: "A colour as # and six hex digits, such as #ffcc00.",
+  smsHelpText: "One line of up to 300 characters, or empty for the platform's text."
 }
 
 type OrganizationView = typeof Organization.json.Type
@@ -75,6 +76,8 @@ const ReadSettings = ({ organization }: { readonly organization: OrganizationVie
     <dd>
       {organization.branding.primaryColor ?? "—"}, {organization.branding.accentColor ?? "—"}
     </dd>
+    <dt>SMS help text</dt>
+    <dd>{Option.getOrElse(organization.smsHelpText, () => "— (the platform's)")}</dd>
   </dl>
 )
 
@@ -92,6 +95,7 @@ const SettingsForm = ({
   const [email, setEmail] = useState<string>(Option.getOrElse(organization.contactEmail, () => ""))
   const [primary, setPrimary] = useState(organization.branding.primaryColor ?? "")
   const [accent, setAccent] = useState(organization.branding.accentColor ?? "")
+  const [helpText, setHelpText] = useState(Option.getOrElse(organization.smsHelpText, () => ""))
   const [saved, setSaved] = useState(false)
   const form = useForm(MESSAGES)
 
@@ -102,6 +106,7 @@ const SettingsForm = ({
     const contactEmail = optional(email)
     const primaryColor = optional(primary)
     const accentColor = optional(accent)
+    const smsHelpText = optional(helpText)
     // The branding is replaced whole: the logo (set through its own endpoint) goes along as it is.
     const logoUrl = organization.branding.logoUrl
     form.submit(
@@ -113,6 +118,7 @@ const SettingsForm = ({
               name,
               websiteUrl: websiteUrl === undefined ? null : (webAddress(websiteUrl) as HttpUrl),
               contactEmail: contactEmail === undefined ? null : (contactEmail as Email),
+              smsHelpText: smsHelpText ?? null,
               branding: {
                 ...(logoUrl === undefined ? {} : { logoUrl }),
                 ...(primaryColor === undefined ? {} : { primaryColor }),
@@ -169,6 +175,22 @@ const SettingsForm = ({
           )}
         </Field>
       </div>
+      <Field
+        id="org-sms-help"
+        label="SMS help text"
+        hint="The reply to HELP from someone your journeys texted. Say who you are and that STOP stops the texts."
+        error={form.fields.smsHelpText}
+      >
+        {(control) => (
+          <textarea
+            {...control}
+            rows={2}
+            maxLength={300}
+            value={helpText}
+            onChange={(e) => setHelpText(e.target.value)}
+          />
+        )}
+      </Field>
       <button type="submit">Save settings</button>
       {saved && (
         <span role="status" className="muted">

@@ -62,6 +62,10 @@ export const bodyLimits = (config: AppConfigShape): BodyLimits => ({
 
 const BAND_IMPORT = /^\/api\/v1\/organizations\/[^/]+\/events\/[^/]+\/bands\/import$/
 
+/** Providers' callbacks (SmsCallbacks/): a form or a small JSON message, refused past this unread. */
+export const CALLBACK_BODY_BYTES = 64 * 1024
+const CALLBACKS = /^\/hooks\//
+
 /**
  * The most bytes the route's body may have; undefined under /storage/, whose signed uploads stream to
  * Storage and are bounded there, per ticket (StorageLinks.ts).
@@ -69,6 +73,7 @@ const BAND_IMPORT = /^\/api\/v1\/organizations\/[^/]+\/events\/[^/]+\/bands\/imp
 export const limitFor = (limits: BodyLimits, url: string): number | undefined => {
   const path = url.split("?", 1)[0]!
   if (path.startsWith("/storage/")) return undefined
+  if (CALLBACKS.test(path)) return Math.min(CALLBACK_BODY_BYTES, limits.standard)
   return BAND_IMPORT.test(path) ? limits.bandImport : limits.standard
 }
 

@@ -63,6 +63,7 @@ import { Reports } from "../Reports/Reports.js"
 import { ReportsHandlers } from "../Reports/ReportsHandlers.js"
 import { Setup } from "../Setup/Setup.js"
 import { SetupHandlers } from "../Setup/SetupHandlers.js"
+import * as SmsCallbackRoutes from "../SmsCallbacks/CallbackRoutes.js"
 import { SchemasHandlers } from "../Streams/SchemasHandlers.js"
 import { Tags } from "../Tags/Tags.js"
 import { TagsHandlers } from "../Tags/TagsHandlers.js"
@@ -188,6 +189,7 @@ export const HttpAppLive = HttpApiBuilder.serve((app) =>
   Layer.provide(UnsubscribePage.layer),
   Layer.provide(RegistrationPage.layer),
   Layer.provide(ReportKeysRoute.layer),
+  Layer.provide(SmsCallbackRoutes.layer),
   Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/api/v1/openapi.json" })),
   Layer.provide(ApiLive),
   HttpServer.withLogAddress

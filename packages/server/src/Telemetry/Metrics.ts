@@ -126,6 +126,11 @@ const make = (enabled: boolean) => {
       "tapline_registrations_total",
       "Registration messages from brokers by outcome (registered, unregistered, duplicate, dead_letter)",
       ["outcome"]
+    ),
+    smsCallbacks: counter(
+      "tapline_sms_callbacks_total",
+      "SMS provider callbacks by provider, kind (status, inbound, subscription) and outcome (applied, duplicate, refused_signature, ...)",
+      ["provider", "kind", "outcome"]
     )
   }
 }

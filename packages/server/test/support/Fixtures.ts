@@ -43,6 +43,7 @@ export const makeOrganization = (overrides: Partial<Parameters<typeof Organizati
       name: "Test organisation",
       websiteUrl: Option.none(),
       contactEmail: Option.none(),
+      smsHelpText: Option.none(),
       branding: {},
       ...overrides
     })

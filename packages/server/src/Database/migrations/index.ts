@@ -25,6 +25,7 @@ import journeys from "./0023_journeys.js"
 import registrationPage from "./0024_registration_page.js"
 import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
 import smsPush from "./0026_sms_push.js"
+import smsCallbacks from "./0027_sms_callbacks.js"
 import reports from "./0029_reports.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
@@ -55,6 +56,7 @@ export const migrations = {
   "0024_registration_page": registrationPage,
   "0025_journey_trigger_marks": journeyTriggerMarks,
   "0026_sms_push": smsPush,
+  "0027_sms_callbacks": smsCallbacks,
   "0029_reports": reports
 }
 
