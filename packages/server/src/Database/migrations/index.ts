@@ -25,6 +25,7 @@ import journeys from "./0023_journeys.js"
 import registrationPage from "./0024_registration_page.js"
 import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
 import smsPush from "./0026_sms_push.js"
+import aiUsage from "./0030_ai_usage.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -53,7 +54,8 @@ export const migrations = {
   "0023_journeys": journeys,
   "0024_registration_page": registrationPage,
   "0025_journey_trigger_marks": journeyTriggerMarks,
-  "0026_sms_push": smsPush
+  "0026_sms_push": smsPush,
+  "0030_ai_usage": aiUsage
 }
 
 export const loader = Migrator.fromRecord(migrations)
