@@ -7,8 +7,11 @@ import { ConfigProvider, Effect, Layer, Redacted, Schema, Stream } from "effect"
 import * as Ai from "../src/Ai/Ai.js"
 import type { AiProviderModel } from "../src/Ai/AiProvider.js"
 import * as Anthropic from "../src/Ai/anthropic/Anthropic.js"
+import * as AnthropicModel from "../src/Ai/anthropic/AnthropicModel.js"
 import * as Gemini from "../src/Ai/gemini/Gemini.js"
+import * as GeminiModel from "../src/Ai/gemini/GeminiModel.js"
 import * as OpenAi from "../src/Ai/openai/OpenAi.js"
+import * as OpenAiModel from "../src/Ai/openai/OpenAiModel.js"
 import * as AiProviders from "../src/Ai/providers.js"
 import { AiUsage, type GenerateRequest } from "../src/AiUsage/AiUsage.js"
 import { AppConfig } from "../src/Config/AppConfig.js"
@@ -57,15 +60,23 @@ const reset = () => {
 
 const model = {
   openai: () =>
-    OpenAi.make({ apiKey: Redacted.make(KEYS.openai), model: OpenAi.DEFAULT_MODEL, apiUrl: openai.baseUrl }),
+    OpenAiModel.make({
+      apiKey: Redacted.make(KEYS.openai),
+      model: OpenAi.DEFAULT_MODEL,
+      apiUrl: openai.baseUrl
+    }),
   anthropic: () =>
-    Anthropic.make({
+    AnthropicModel.make({
       apiKey: Redacted.make(KEYS.anthropic),
       model: Anthropic.DEFAULT_MODEL,
       apiUrl: anthropic.baseUrl
     }),
   gemini: () =>
-    Gemini.make({ apiKey: Redacted.make(KEYS.gemini), model: Gemini.DEFAULT_MODEL, apiUrl: gemini.baseUrl })
+    GeminiModel.make({
+      apiKey: Redacted.make(KEYS.gemini),
+      model: Gemini.DEFAULT_MODEL,
+      apiUrl: gemini.baseUrl
+    })
 } as const
 
 type Name = keyof typeof model

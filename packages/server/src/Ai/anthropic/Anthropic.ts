@@ -1,7 +1,5 @@
-import * as AnthropicClient from "@effect/ai-anthropic/AnthropicClient"
-import * as AnthropicLanguageModel from "@effect/ai-anthropic/AnthropicLanguageModel"
-import { Config, Effect, Layer, Option, type Redacted } from "effect"
-import { type AiProvider, type AiProviderModel, apiKey, baseUrl } from "../AiProvider.js"
+import { Config, Effect, Layer, Option } from "effect"
+import { type AiProvider, apiKey } from "../AiProvider.js"
 
 /*
  * Anthropic through @effect/ai-anthropic: the Messages API (POST {ANTHROPIC_API_URL}/v1/messages, `x-api-key`,
@@ -11,24 +9,14 @@ import { type AiProvider, type AiProviderModel, apiKey, baseUrl } from "../AiPro
 export const DEFAULT_MODEL = "claude-3-5-haiku-latest"
 export const DEFAULT_URL = "https://api.anthropic.com"
 
-export const make = (options: {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly model: string
-  readonly apiUrl: string
-}): AiProviderModel => ({
-  provider: "anthropic",
-  model: options.model,
-  layer: AnthropicLanguageModel.layer({ model: options.model }).pipe(
-    Layer.provide(AnthropicClient.layer({ apiKey: options.apiKey, apiUrl: baseUrl(options.apiUrl) }))
-  )
-})
-
 /** ANTHROPIC_API_KEY (none: Anthropic is not configured), ANTHROPIC_MODEL, ANTHROPIC_API_URL. */
 export const fromConfig: AiProvider["fromConfig"] = Effect.gen(function* () {
   const key = yield* apiKey("ANTHROPIC_API_KEY")
   if (Option.isNone(key)) return Option.none()
   const model = yield* Config.string("ANTHROPIC_MODEL").pipe(Config.withDefault(DEFAULT_MODEL))
   const apiUrl = yield* Config.string("ANTHROPIC_API_URL").pipe(Config.withDefault(DEFAULT_URL))
+  // The SDK is loaded only now: a server without this provider never imports it.
+  const { make } = yield* Effect.promise(() => import("./AnthropicModel.js"))
   return Option.some(make({ apiKey: key.value, model, apiUrl }))
 })
 

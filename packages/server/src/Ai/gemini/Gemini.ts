@@ -1,7 +1,5 @@
-import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
-import { Config, Effect, Layer, Option, type Redacted } from "effect"
-import { type AiProvider, type AiProviderModel, apiKey, baseUrl } from "../AiProvider.js"
-import * as ChatCompletions from "./ChatCompletions.js"
+import { Config, Effect, Layer, Option } from "effect"
+import { type AiProvider, apiKey } from "../AiProvider.js"
 
 /*
  * Gemini through its OpenAI-compatible endpoint, with the OpenAI client (`Authorization: Bearer`, base URL
@@ -12,24 +10,14 @@ import * as ChatCompletions from "./ChatCompletions.js"
 export const DEFAULT_MODEL = "gemini-2.0-flash"
 export const DEFAULT_URL = "https://generativelanguage.googleapis.com/v1beta/openai/"
 
-export const make = (options: {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly model: string
-  readonly apiUrl: string
-}): AiProviderModel => ({
-  provider: "gemini",
-  model: options.model,
-  layer: ChatCompletions.layer({ model: options.model, module: "Gemini" }).pipe(
-    Layer.provide(OpenAiClient.layer({ apiKey: options.apiKey, apiUrl: baseUrl(options.apiUrl) }))
-  )
-})
-
 /** GEMINI_API_KEY (none: Gemini is not configured), GEMINI_MODEL, GEMINI_API_URL. */
 export const fromConfig: AiProvider["fromConfig"] = Effect.gen(function* () {
   const key = yield* apiKey("GEMINI_API_KEY")
   if (Option.isNone(key)) return Option.none()
   const model = yield* Config.string("GEMINI_MODEL").pipe(Config.withDefault(DEFAULT_MODEL))
   const apiUrl = yield* Config.string("GEMINI_API_URL").pipe(Config.withDefault(DEFAULT_URL))
+  // The SDK is loaded only now: a server without this provider never imports it.
+  const { make } = yield* Effect.promise(() => import("./GeminiModel.js"))
   return Option.some(make({ apiKey: key.value, model, apiUrl }))
 })
 

@@ -1,7 +1,5 @@
-import * as OpenAiClient from "@effect/ai-openai/OpenAiClient"
-import * as OpenAiLanguageModel from "@effect/ai-openai/OpenAiLanguageModel"
-import { Config, Effect, Layer, Option, type Redacted } from "effect"
-import { type AiProvider, type AiProviderModel, apiKey, baseUrl } from "../AiProvider.js"
+import { Config, Effect, Layer, Option } from "effect"
+import { type AiProvider, apiKey } from "../AiProvider.js"
 
 /*
  * OpenAI through @effect/ai-openai. Its language model speaks the Responses API (POST {OPENAI_API_URL}/responses,
@@ -11,24 +9,14 @@ import { type AiProvider, type AiProviderModel, apiKey, baseUrl } from "../AiPro
 export const DEFAULT_MODEL = "gpt-4o-mini"
 export const DEFAULT_URL = "https://api.openai.com/v1"
 
-export const make = (options: {
-  readonly apiKey: Redacted.Redacted<string>
-  readonly model: string
-  readonly apiUrl: string
-}): AiProviderModel => ({
-  provider: "openai",
-  model: options.model,
-  layer: OpenAiLanguageModel.layer({ model: options.model }).pipe(
-    Layer.provide(OpenAiClient.layer({ apiKey: options.apiKey, apiUrl: baseUrl(options.apiUrl) }))
-  )
-})
-
 /** OPENAI_API_KEY (none: OpenAI is not configured), OPENAI_MODEL, OPENAI_API_URL. */
 export const fromConfig: AiProvider["fromConfig"] = Effect.gen(function* () {
   const key = yield* apiKey("OPENAI_API_KEY")
   if (Option.isNone(key)) return Option.none()
   const model = yield* Config.string("OPENAI_MODEL").pipe(Config.withDefault(DEFAULT_MODEL))
   const apiUrl = yield* Config.string("OPENAI_API_URL").pipe(Config.withDefault(DEFAULT_URL))
+  // The SDK is loaded only now: a server without this provider never imports it.
+  const { make } = yield* Effect.promise(() => import("./OpenAiModel.js"))
   return Option.some(make({ apiKey: key.value, model, apiUrl }))
 })
 
