@@ -396,6 +396,32 @@ describe("Ai port", () => {
       })
     )
 
+    it.effect("fallback in a stream: a 429 before any text moves on; Gemini's content filter stops it", () =>
+      Effect.gen(function* () {
+        reset()
+        const org = yield* organization
+        const ai = yield* aiWith(["openai", "gemini"])
+        openai.script({ status: 429 })
+        gemini.script({ text: "Gemini streamed it." })
+        const parts = Array.from(yield* Stream.runCollect(ai.stream(request(org))))
+        expect(parts.flatMap((p) => (p._tag === "TextDelta" ? [p.delta] : [])).join("")).toBe(
+          "Gemini streamed it."
+        )
+        expect(parts.at(-1)).toMatchObject({ _tag: "Done", answer: { provider: "gemini" } })
+        expect(gemini.requests[0]!.body).toMatchObject({
+          stream: true,
+          stream_options: { include_usage: true }
+        })
+
+        reset()
+        const onlyGemini = yield* aiWith(["gemini", "openai"])
+        gemini.script("refusal")
+        const refused = yield* Effect.flip(Stream.runDrain(onlyGemini.stream(request(org))))
+        expect(refused.message).toBe("gemini: the model refused")
+        expect(openai.requests).toHaveLength(0)
+      })
+    )
+
     it.effect("fallback: a 400 or a refusal does not move on; all failing names each provider", () =>
       Effect.gen(function* () {
         const org = yield* organization
@@ -406,6 +432,13 @@ describe("Ai port", () => {
         const invalid = yield* Effect.flip(ai.generate(request(org)))
         expect(invalid._tag).toBe("AiGenerationFailed")
         expect(invalid.message).toBe("openai: 400 refused the request")
+        expect([anthropic.requests.length, gemini.requests.length]).toEqual([0, 0])
+
+        // OpenAI's refusal part (its client hands it over as empty text with the refusal in metadata).
+        reset()
+        openai.script("refusal")
+        const openAiRefused = yield* Effect.flip(ai.generate(request(org)))
+        expect(openAiRefused.message).toBe("openai: the model refused")
         expect([anthropic.requests.length, gemini.requests.length]).toEqual([0, 0])
 
         reset()
@@ -435,7 +468,7 @@ describe("Ai port", () => {
         const sql = yield* SqlClient.SqlClient
         const failed = yield* sql<{ count: number }>`
           select count(*)::int from audit_log where organization_id = ${org} and action = 'ai.generation_failed'`
-        expect(failed[0]!.count).toBe(3)
+        expect(failed[0]!.count).toBe(4)
 
         // The metric counts attempts by provider and outcome, and carries no organisation.
         const metrics = yield* Metrics
