@@ -17,6 +17,7 @@ const SRC = "packages/server/src"
 /** Named folders; every other folder of SRC is a feature. */
 const LAYERS = {
   platform: [
+    "Ai",
     "Brokers",
     "Cache",
     "Config",

@@ -18,7 +18,10 @@ const SDKS = {
   ses: "@aws-sdk/client-sesv2",
   s3: "@aws-sdk/client-s3",
   s3Upload: "@aws-sdk/lib-storage",
-  s3Presigner: "@aws-sdk/s3-request-presigner"
+  s3Presigner: "@aws-sdk/s3-request-presigner",
+  // Language models (issue 35): the OpenAI client also carries Gemini.
+  openai: "@effect/ai-openai/OpenAiClient",
+  anthropic: "@effect/ai-anthropic/AnthropicClient"
 }
 
 const folder = Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-imports-"))
@@ -76,7 +79,7 @@ describe("provider SDKs are loaded only when configured", () => {
     for (const sdk of Object.values(SDKS)) expect(resolved.has(sdk), sdk).toBe(false)
   })
 
-  it("SMTP, SES and S3 load their SDKs when configuration names them", async () => {
+  it("SMTP, SES, S3 and the AI providers load their SDKs when configuration names them", async () => {
     // Nothing connects at start: the SMTP transport, the SES client and the S3 client are only built.
     const resolved = await resolvedBy("selected", {
       EMAIL_PROVIDERS: "smtp,ses,log",
@@ -89,7 +92,9 @@ describe("provider SDKs are loaded only when configured", () => {
       STORAGE_S3_ENDPOINT: "http://127.0.0.1:9",
       STORAGE_S3_FORCE_PATH_STYLE: "true",
       STORAGE_S3_ACCESS_KEY_ID: "test",
-      STORAGE_S3_SECRET_ACCESS_KEY: "test"
+      STORAGE_S3_SECRET_ACCESS_KEY: "test",
+      OPENAI_API_KEY: "sk-test",
+      ANTHROPIC_API_KEY: "sk-ant-test"
     })
     for (const sdk of Object.values(SDKS)) expect(resolved.has(sdk), sdk).toBe(true)
   })

@@ -1,5 +1,6 @@
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
+import { AiApi } from "./AiApi.js"
 import { AnalyticsApi } from "./AnalyticsApi.js"
 import { AuditApi } from "./AuditApi.js"
 import { BandsApi } from "./BandsApi.js"
@@ -61,6 +62,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(RegistrantsApi)
   .add(JourneysApi)
   .add(ReportsApi)
+  .add(AiApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -1,3 +1,4 @@
+export * from "./AiApi.js"
 export * from "./AnalyticsApi.js"
 export * from "./Api.js"
 export * from "./ApiKey.js"

@@ -2,6 +2,7 @@ import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Layer, Option, Redacted } from "effect"
 import * as TrashPurgeWorkers from "./Admin/TrashPurgeWorkers.js"
+import * as Ai from "./Ai/Ai.js"
 import * as Alerts from "./Alerts/Alerts.js"
 import * as AnalyticsWorkers from "./Analytics/AnalyticsWorkers.js"
 import { Audit } from "./Audit/Audit.js"
@@ -134,6 +135,9 @@ export const SmsLive = SmsProviders.layerConfig
 /** The provider STORAGE_PROVIDER names, local or S3 (the registry: Storage/providers.ts). */
 export const StorageLive = StorageProviders.layerConfig
 
+/** The language-model providers AI_PROVIDERS names that have a key, in fallback order (Ai/providers.ts). */
+export const AiLive = Ai.layerConfig
+
 // ---------------------------------------------------------------------------------------------------------
 // Parts
 
@@ -158,6 +162,7 @@ export const platform = (overrides: Overrides = {}) => {
     EmailLive,
     PushLive,
     SmsLive,
+    AiLive,
     SecretBox.layer,
     PageToken.layer,
     ReportKeys.layer,

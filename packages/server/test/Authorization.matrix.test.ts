@@ -1701,6 +1701,21 @@ const specs: ReadonlyArray<Spec> = [
     min: "VIEWER",
     success: 200,
     prepare: (c) => Effect.map(newReport(c), (id) => ({ path: `${org(c)}/reports/${id}/pdf` }))
+  },
+  // AI usage and budget (issue 35): usage names no person (any member); the budget is money (OWNER).
+  {
+    name: "ai.usage",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/ai/usage` })
+  },
+  {
+    name: "ai.setBudget",
+    method: "PUT",
+    min: "OWNER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/ai/budget`, body: { monthlyBudgetUsd: 25 } })
   }
 ]
 
@@ -1792,7 +1807,10 @@ layer(
   adminHarness({
     QUOTA_EXPORTS_PER_MINUTE: "1000",
     QUOTA_TEST_PINGS_PER_MINUTE: "1000",
-    JOURNEY_POLL_INTERVAL: "50 millis"
+    JOURNEY_POLL_INTERVAL: "50 millis",
+    // A provider key so the AI endpoints exist; nothing here calls a model.
+    OPENAI_API_KEY: "sk-matrix-unused",
+    OPENAI_API_URL: "http://127.0.0.1:9/v1"
   }),
   { excludeTestServices: true, timeout: 120_000 }
 )("authorization matrix", (it) => {

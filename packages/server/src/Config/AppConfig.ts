@@ -10,6 +10,7 @@ import {
   Option,
   Redacted
 } from "effect"
+import * as AiConfig from "../Ai/AiConfig.js"
 import { brokerCa } from "../Brokers/BrokerConfig.js"
 import * as EmailConfig from "../Email/EmailConfig.js"
 import * as PushConfig from "../Push/PushConfig.js"
@@ -439,7 +440,9 @@ export const appConfig = Config.all({
   outbound,
   alerts,
   /** BROKER_CA_FILE, read (Brokers/BrokerConfig.ts): trusted for the brokers' TLS. */
-  brokerCa
+  brokerCa,
+  /** The AI port's own settings; each provider reads its own key and model (Ai/providers.ts). */
+  ai: AiConfig.config
 })
 
 export type AppConfigShape = Config.Config.Success<typeof appConfig>

@@ -4,6 +4,8 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { TaplineApi, WorkerApi } from "@tapline/domain"
 import { Layer } from "effect"
 import { Changes } from "../Admin/Changes.js"
+import { AiUsage } from "../AiUsage/AiUsage.js"
+import { AiUsageHandlers } from "../AiUsage/AiUsageHandlers.js"
 import { Analytics } from "../Analytics/Analytics.js"
 import { AnalyticsHandlers } from "../Analytics/AnalyticsHandlers.js"
 import { Audit } from "../Audit/Audit.js"
@@ -124,7 +126,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     RegistrationSourcesHandlers,
     RegistrantsHandlers,
     JourneysHandlers,
-    ReportsHandlers
+    ReportsHandlers,
+    AiUsageHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
@@ -158,7 +161,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Destinations.Default,
     RegistrationSources.Default,
     Journeys.Default,
-    Reports.Default
+    Reports.Default,
+    AiUsage.Default
   ]),
   Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),

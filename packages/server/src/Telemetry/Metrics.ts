@@ -131,6 +131,16 @@ const make = (enabled: boolean) => {
       "tapline_sms_callbacks_total",
       "SMS provider callbacks by provider, kind (status, inbound, subscription) and outcome (applied, duplicate, refused_signature, ...)",
       ["provider", "kind", "outcome"]
+    ),
+    aiGenerations: counter(
+      "tapline_ai_generations_total",
+      "Language-model attempts by provider and outcome (success, timeout, rate_limited, unavailable, malformed, refused, invalid_request, tool_failed, tool_loop)",
+      ["provider", "outcome"]
+    ),
+    aiTokens: counter(
+      "tapline_ai_tokens_total",
+      "Language-model tokens of completed generations by provider and kind (input, output)",
+      ["provider", "kind"]
     )
   }
 }

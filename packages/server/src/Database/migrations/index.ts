@@ -27,6 +27,7 @@ import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
 import smsPush from "./0026_sms_push.js"
 import smsCallbacks from "./0027_sms_callbacks.js"
 import reports from "./0029_reports.js"
+import aiUsage from "./0030_ai_usage.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -57,7 +58,8 @@ export const migrations = {
   "0025_journey_trigger_marks": journeyTriggerMarks,
   "0026_sms_push": smsPush,
   "0027_sms_callbacks": smsCallbacks,
-  "0029_reports": reports
+  "0029_reports": reports,
+  "0030_ai_usage": aiUsage
 }
 
 export const loader = Migrator.fromRecord(migrations)
