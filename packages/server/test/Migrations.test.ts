@@ -154,5 +154,30 @@ describe("migrations", () => {
         expect(String((refused.cause as { message?: string }).message)).toContain("append-only")
       })
     )
+
+    // Audit trails and logs are read "order by id": an update must never sort before its create.
+    it.effect(
+      "0030: ids made one after another sort in the order they were made, within a millisecond too",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          yield* migrate
+          const made: Array<string> = []
+          for (let i = 0; i < 300; i++) {
+            const [row] = yield* sql<{ id: string }>`select uuid_generate_v7()::text as id`
+            made.push(row!.id)
+          }
+          expect([...made].sort()).toEqual(made)
+          expect(new Set(made.map((id) => id[14])).size).toBe(1)
+          expect(made[0]![14]).toBe("7")
+          // Its first 48 bits are still the millisecond (RFC 9562), as 0001's were.
+          const [clock] = yield* sql<{
+            ms: string
+          }>`select floor(extract(epoch from clock_timestamp()) * 1000)::text as ms`
+          const last = Number.parseInt(made.at(-1)!.replace(/-/g, "").slice(0, 12), 16)
+          expect(Number(clock!.ms) - last).toBeGreaterThanOrEqual(0)
+          expect(Number(clock!.ms) - last).toBeLessThan(60_000)
+        })
+    )
   })
 })

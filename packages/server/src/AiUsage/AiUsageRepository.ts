@@ -29,7 +29,7 @@ export const monthOf = (at: Date): { readonly start: Date; readonly end: Date; r
   return { start, end, label }
 }
 
-/** ai_usage and ai_budgets (migration 0030). Sums come back as float8: cents of dollars, not money arithmetic. */
+/** ai_usage and ai_budgets (migration 0029). Sums come back as float8: cents of dollars, not money arithmetic. */
 export class AiUsageRepository extends Effect.Service<AiUsageRepository>()(
   "@tapline/server/AiUsageRepository",
   {

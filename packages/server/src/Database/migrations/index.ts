@@ -26,8 +26,9 @@ import registrationPage from "./0024_registration_page.js"
 import journeyTriggerMarks from "./0025_journey_trigger_marks.js"
 import smsPush from "./0026_sms_push.js"
 import smsCallbacks from "./0027_sms_callbacks.js"
-import reports from "./0029_reports.js"
-import aiUsage from "./0030_ai_usage.js"
+import reports from "./0028_reports.js"
+import aiUsage from "./0029_ai_usage.js"
+import uuidV7Monotonic from "./0030_uuid_v7_monotonic.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -58,8 +59,9 @@ export const migrations = {
   "0025_journey_trigger_marks": journeyTriggerMarks,
   "0026_sms_push": smsPush,
   "0027_sms_callbacks": smsCallbacks,
-  "0029_reports": reports,
-  "0030_ai_usage": aiUsage
+  "0028_reports": reports,
+  "0029_ai_usage": aiUsage,
+  "0030_uuid_v7_monotonic": uuidV7Monotonic
 }
 
 export const loader = Migrator.fromRecord(migrations)
