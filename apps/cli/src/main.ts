@@ -24,6 +24,7 @@ import {
 import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 import { destinationCommands } from "./DestinationCommands.js"
+import { journeyCommands } from "./JourneyCommands.js"
 import { registrantCommands } from "./RegistrantCommands.js"
 
 /*
@@ -187,7 +188,8 @@ export const tapline = Command.make("tapline").pipe(
     setupLink,
     ...adminCommands,
     ...destinationCommands,
-    ...registrantCommands
+    ...registrantCommands,
+    ...journeyCommands
   ])
 )
 

@@ -17,6 +17,7 @@ import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
+import { PushSubscriptionsApi } from "./PushSubscriptionsApi.js"
 import { RegistrantsApi } from "./RegistrantsApi.js"
 import { RegistrationSourcesApi } from "./RegistrationSourcesApi.js"
 import { SchemasApi } from "./SchemasApi.js"
@@ -59,6 +60,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(RegistrationSourcesApi)
   .add(RegistrantsApi)
   .add(JourneysApi)
+  .add(PushSubscriptionsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

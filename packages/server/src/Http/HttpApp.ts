@@ -55,6 +55,8 @@ import { OrganizationsHandlers } from "../Organizations/OrganizationsHandlers.js
 import { Quotas } from "../Quotas/Quotas.js"
 import { Registrants } from "../Registrants/Registrants.js"
 import { RegistrantsHandlers } from "../Registrants/RegistrantsHandlers.js"
+import { PushSubscriptions } from "../Registrants/PushSubscriptions.js"
+import { PushSubscriptionsHandlers } from "../Registrants/PushSubscriptionsHandlers.js"
 import * as RegistrationPage from "../Registrants/RegistrationPage.js"
 import { RegistrationSources } from "../Registrations/RegistrationSources.js"
 import { RegistrationSourcesHandlers } from "../Registrations/RegistrationSourcesHandlers.js"
@@ -119,7 +121,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     DestinationsHandlers,
     RegistrationSourcesHandlers,
     RegistrantsHandlers,
-    JourneysHandlers
+    JourneysHandlers,
+    PushSubscriptionsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
@@ -152,7 +155,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Live.Default,
     Destinations.Default,
     RegistrationSources.Default,
-    Journeys.Default
+    Journeys.Default,
+    PushSubscriptions.Default
   ]),
   Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),
