@@ -51,7 +51,9 @@ const CAP = Number(process.env.BENCH_CAP ?? 10_000)
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 60)
 const CHANNEL = process.env.BENCH_CHANNEL ?? "email"
 if (!["email", "sms", "push"].includes(CHANNEL)) throw new Error("BENCH_CHANNEL: email, sms or push")
-const RATE_VARIABLE = { email: "JOURNEY_EMAIL_RATE", sms: "JOURNEY_SMS_RATE", push: "JOURNEY_PUSH_RATE" }[CHANNEL]
+const RATE_VARIABLE = { email: "JOURNEY_EMAIL_RATE", sms: "JOURNEY_SMS_RATE", push: "JOURNEY_PUSH_RATE" }[
+  CHANNEL
+]
 // The channel's provider limit (the name is email's, from before the other channels).
 const EMAIL_RATE = Number(
   { email: process.env.BENCH_EMAIL_RATE, sms: process.env.BENCH_SMS_RATE, push: process.env.BENCH_PUSH_RATE }[

@@ -37,7 +37,7 @@ export const WebPushEndpoint = Schema.String.pipe(
 const DeviceToken = Schema.String.pipe(
   Schema.minLength(8),
   Schema.maxLength(4096),
-  Schema.pattern(/^[A-Za-z0-9_:.\-]+$/, { message: () => "a device token: letters, digits, _ : . -" })
+  Schema.pattern(/^[A-Za-z0-9_:.-]+$/, { message: () => "a device token: letters, digits, _ : . -" })
 )
 
 export const NewPushSubscription = Schema.Union(

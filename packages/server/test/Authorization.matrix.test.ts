@@ -1644,7 +1644,10 @@ const specs: ReadonlyArray<Spec> = [
     prepare: (c) =>
       Effect.flatMap(newRegistrant(c), (id) =>
         Effect.map(
-          post(c, `${org(c)}/registrants/${id}/push-subscriptions`, { kind: "fcm", token: `fcm-token-${unique()}` }),
+          post(c, `${org(c)}/registrants/${id}/push-subscriptions`, {
+            kind: "fcm",
+            token: `fcm-token-${unique()}`
+          }),
           (device) => ({ path: `${org(c)}/registrants/${id}/push-subscriptions/${device.body.id}` })
         )
       )

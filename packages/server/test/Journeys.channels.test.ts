@@ -56,7 +56,11 @@ interface Person {
 let sequence = 0
 
 /** An organisation's event, a journey on `channel`, and one queued message per person. */
-const journeyFor = (channel: "sms" | "push", people: ReadonlyArray<Person>, body = "Hi {{name}}: {{windowUrl}}") =>
+const journeyFor = (
+  channel: "sms" | "push",
+  people: ReadonlyArray<Person>,
+  body = "Hi {{name}}: {{windowUrl}}"
+) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const organization = yield* makeOrganization()
@@ -136,7 +140,13 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
         const journey = yield* journeyFor("sms", [
           { phone: "+447700900001", consents: [["sms", true]] },
           { phone: null, consents: [["sms", true]] },
-          { phone: "+447700900003", consents: [["sms", true], ["sms", false]] },
+          {
+            phone: "+447700900003",
+            consents: [
+              ["sms", true],
+              ["sms", false]
+            ]
+          },
           // Consent to email is not consent to SMS.
           { phone: "+447700900004", consents: [["email", true]] }
         ])
@@ -153,20 +163,26 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
         expect(withdrawn).toMatchObject({ status: "skipped", reason: "no_consent" })
         expect(otherChannel).toMatchObject({ status: "skipped", reason: "no_consent" })
         const metrics = yield* Metrics
-        const counted = yield* Effect.promise(() => metrics.registry.getSingleMetricAsString("tapline_journey_messages_total"))
+        const counted = yield* Effect.promise(() =>
+          metrics.registry.getSingleMetricAsString("tapline_journey_messages_total")
+        )
         expect(counted).toMatch(/channel="sms",outcome="sent"/)
       })
     )
 
-    it.scoped("no provider configured (an empty list, or no SMS port at all): channel_off, nothing sent", () =>
-      Effect.gen(function* () {
-        for (const peers of [{ sms: smsOff }, {}]) {
-          const sender = yield* senderWith(peers)
-          const journey = yield* journeyFor("sms", [{ phone: "+447700900011", consents: [["sms", true]] }])
-          yield* drain([sender])
-          expect(yield* rows(journey.journeyId)).toMatchObject([{ status: "skipped", reason: "channel_off" }])
-        }
-      })
+    it.scoped(
+      "no provider configured (an empty list, or no SMS port at all): channel_off, nothing sent",
+      () =>
+        Effect.gen(function* () {
+          for (const peers of [{ sms: smsOff }, {}]) {
+            const sender = yield* senderWith(peers)
+            const journey = yield* journeyFor("sms", [{ phone: "+447700900011", consents: [["sms", true]] }])
+            yield* drain([sender])
+            expect(yield* rows(journey.journeyId)).toMatchObject([
+              { status: "skipped", reason: "channel_off" }
+            ])
+          }
+        })
     )
 
     it.scoped("a transient failure is retried later; a permanent one is dead at once", () =>
@@ -189,19 +205,25 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
       })
     )
 
-    it.scoped("an SMS longer than 1 600 characters once filled in is dead, not split beyond what phones join", () =>
-      Effect.gen(function* () {
-        const peer = smsPeer()
-        const sender = yield* senderWith({ sms: peer.layer })
-        const sql = yield* SqlClient.SqlClient
-        const journey = yield* journeyFor("sms", [{ phone: "+447700900031", consents: [["sms", true]] }], `${"x".repeat(1590)} {{name}}`)
-        yield* sql`update registrants set name = ${"N".repeat(40)} where phone = '+447700900031'`
-        yield* drain([sender])
-        const [row] = yield* rows(journey.journeyId)
-        expect(row).toMatchObject({ status: "dead" })
-        expect(row!.lastError).toContain("at most 1600")
-        expect(peer.sent).toHaveLength(0)
-      })
+    it.scoped(
+      "an SMS longer than 1 600 characters once filled in is dead, not split beyond what phones join",
+      () =>
+        Effect.gen(function* () {
+          const peer = smsPeer()
+          const sender = yield* senderWith({ sms: peer.layer })
+          const sql = yield* SqlClient.SqlClient
+          const journey = yield* journeyFor(
+            "sms",
+            [{ phone: "+447700900031", consents: [["sms", true]] }],
+            `${"x".repeat(1590)} {{name}}`
+          )
+          yield* sql`update registrants set name = ${"N".repeat(40)} where phone = '+447700900031'`
+          yield* drain([sender])
+          const [row] = yield* rows(journey.journeyId)
+          expect(row).toMatchObject({ status: "dead" })
+          expect(row!.lastError).toContain("at most 1600")
+          expect(peer.sent).toHaveLength(0)
+        })
     )
   })
 
@@ -237,27 +259,31 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
       })
     )
 
-    it.scoped("every device gone: not sent (no_push_subscription), the devices removed; none at all: the same", () =>
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const peer = pushPeer()
-        const devices = [`https://push.example/a-${process.pid}`, `https://push.example/b-${process.pid}`]
-        for (const d of devices) peer.answer(d, "gone")
-        const sender = yield* senderWith({ push: peer.layer })
-        const journey = yield* journeyFor("push", [
-          { consents: [["push", true]], devices },
-          { consents: [["push", true]] },
-          { consents: [["push", false]], devices: [`https://push.example/c-${process.pid}`] }
-        ])
-        yield* drain([sender])
-        expect((yield* rows(journey.journeyId)).map((r) => [r.status, r.reason])).toEqual([
-          ["skipped", "no_push_subscription"],
-          ["skipped", "no_push_subscription"],
-          ["skipped", "no_consent"]
-        ])
-        expect(yield* sql`select 1 from registrant_push_subscriptions where address in ${sql.in(devices)}`).toHaveLength(0)
-        expect(peer.sent).toHaveLength(0)
-      })
+    it.scoped(
+      "every device gone: not sent (no_push_subscription), the devices removed; none at all: the same",
+      () =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          const peer = pushPeer()
+          const devices = [`https://push.example/a-${process.pid}`, `https://push.example/b-${process.pid}`]
+          for (const d of devices) peer.answer(d, "gone")
+          const sender = yield* senderWith({ push: peer.layer })
+          const journey = yield* journeyFor("push", [
+            { consents: [["push", true]], devices },
+            { consents: [["push", true]] },
+            { consents: [["push", false]], devices: [`https://push.example/c-${process.pid}`] }
+          ])
+          yield* drain([sender])
+          expect((yield* rows(journey.journeyId)).map((r) => [r.status, r.reason])).toEqual([
+            ["skipped", "no_push_subscription"],
+            ["skipped", "no_push_subscription"],
+            ["skipped", "no_consent"]
+          ])
+          expect(
+            yield* sql`select 1 from registrant_push_subscriptions where address in ${sql.in(devices)}`
+          ).toHaveLength(0)
+          expect(peer.sent).toHaveLength(0)
+        })
     )
 
     it.scoped("a device failing transiently (none took it): retried later; failing permanently: dead", () =>
@@ -308,7 +334,10 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
       Effect.gen(function* () {
         const peer = smsPeer()
         const options = { JOURNEY_SMS_RATE: String(SMS_RATE), JOURNEY_SEND_CONCURRENCY: "4" }
-        const senders = [yield* senderWith({ sms: peer.layer }, options), yield* senderWith({ sms: peer.layer }, options)]
+        const senders = [
+          yield* senderWith({ sms: peer.layer }, options),
+          yield* senderWith({ sms: peer.layer }, options)
+        ]
         const count = 30
         yield* journeyFor(
           "sms",
@@ -324,7 +353,9 @@ layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS 
         // no earlier than i slots after the sends began. A busy machine only makes them later.
         const slot = Math.ceil(1000 / SMS_RATE)
         const times = peer.sent.map((s) => s.at).sort((a, b) => a - b)
-        const early = times.flatMap((at, i) => (at + 1 < started + i * slot ? [{ i, after: at - started }] : []))
+        const early = times.flatMap((at, i) =>
+          at + 1 < started + i * slot ? [{ i, after: at - started }] : []
+        )
         expect(early).toEqual([])
         // So no second holds more than the rate (and the one slot at its start).
         const busiest = Math.max(...times.map((at) => times.filter((t) => t >= at && t < at + 1000).length))

@@ -406,10 +406,14 @@ layer(
       const { location } = yield* tap(eventId, uid)
       const ip = freshIp()
       const opened = yield* openForm(location, ip)
-      const reply = yield* post(location, form({ csrf: opened.csrf, name: "Pat", email: `pat-${uid}@example.com` }), {
-        ip,
-        cookie: opened.cookie
-      })
+      const reply = yield* post(
+        location,
+        form({ csrf: opened.csrf, name: "Pat", email: `pat-${uid}@example.com` }),
+        {
+          ip,
+          cookie: opened.cookie
+        }
+      )
       expect(reply.status).toBe(200)
       const csrf = /data-csrf="([^"]+)"/.exec(reply.html)?.[1] ?? ""
       expect(reply.html).toContain(`data-key="${VAPID_PUBLIC_KEY}"`)
@@ -423,7 +427,9 @@ layer(
         yield* setUp
         const sql = yield* SqlClient.SqlClient
         const { location } = yield* tap(eventId, bands[6]!)
-        const context = yield* promise(() => browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true }))
+        const context = yield* promise(() =>
+          browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true })
+        )
         // Headless Chromium has no push service: PushManager.subscribe is replaced, by page script, with one
         // answering a fixed subscription (what a browser's would look like). Everything else is the browser's:
         // the permission prompt's answer, the service worker's registration, the page's fetch with its cookie.
@@ -462,7 +468,11 @@ layer(
           join registrants r on r.id = s.registrant_id join bands b on b.id = r.band_id
           where b.band_uid = ${bands[6]!} and b.event_id = ${eventId}`
         expect(devices).toEqual([
-          { kind: "webpush", address: `https://push.example.test/send/${bands[6]}`, auth: "tBHItJI5svbpez7KI4CCXg" }
+          {
+            kind: "webpush",
+            address: `https://push.example.test/send/${bands[6]}`,
+            auth: "tBHItJI5svbpez7KI4CCXg"
+          }
         ])
         const consents = yield* sql<{ channel: string; granted: boolean; source: string; wording: string }>`
           select c.channel, c.granted, c.source, c.wording from registrant_consents c
@@ -512,10 +522,19 @@ layer(
           })
         const good = JSON.stringify({ csrf: page.csrf, subscription })
         const [event, uid] = page.token.split(".") as [string, string]
-        const expired = PageToken.make(Buffer.from(KEY), Duration.minutes(30)).mint(event, uid, Date.now() - 3_600_000)
+        const expired = PageToken.make(Buffer.from(KEY), Duration.minutes(30)).mint(
+          event,
+          uid,
+          Date.now() - 3_600_000
+        )
         const refused = [
           yield* push("{not json"),
-          yield* push(JSON.stringify({ csrf: page.csrf, subscription: { ...subscription, endpoint: "http://plain.example/x" } })),
+          yield* push(
+            JSON.stringify({
+              csrf: page.csrf,
+              subscription: { ...subscription, endpoint: "http://plain.example/x" }
+            })
+          ),
           yield* push(good, { headers: { origin: "https://evil.example" } }),
           yield* push(good, { headers: { "sec-fetch-site": "cross-site" } }),
           yield* push(good, { cookie: null }),
@@ -525,7 +544,8 @@ layer(
         ]
         expect(refused.map((r) => r.status)).toEqual([400, 400, 403, 403, 403, 403, 410, 413])
         for (const r of refused) expect(r.body).not.toContain(page.csrf)
-        const stored = () => sql`select 1 from registrant_push_subscriptions where address = ${subscription.endpoint}`
+        const stored = () =>
+          sql`select 1 from registrant_push_subscriptions where address = ${subscription.endpoint}`
         expect(yield* stored()).toHaveLength(0)
         // The same post from the page goes through, once however often it is sent.
         expect((yield* push(good)).status).toBe(201)

@@ -23,7 +23,10 @@ export const JourneyEdit = ({ journeyId: id }: { readonly journeyId: string }) =
     () => call((c) => c.journeys.get({ path: { organizationId, journeyId } })),
     [organizationId, journeyId]
   )
-  const channels = useLoad(() => call((c) => c.journeys.channels({ path: { organizationId } })), [organizationId])
+  const channels = useLoad(
+    () => call((c) => c.journeys.channels({ path: { organizationId } })),
+    [organizationId]
+  )
   const [saved, setSaved] = useState(0)
   const { error, run } = useAction()
 

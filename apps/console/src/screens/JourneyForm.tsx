@@ -208,7 +208,11 @@ export const JourneyForm = <A,>({
           }
         >
           {(control) => (
-            <select {...control} value={channel} onChange={(e) => setChannel(e.target.value as JourneyChannel)}>
+            <select
+              {...control}
+              value={channel}
+              onChange={(e) => setChannel(e.target.value as JourneyChannel)}
+            >
               {offered.map((state) => (
                 // A channel without a provider is shown, and cannot be chosen (unless it is already the journey's).
                 <option
@@ -229,7 +233,9 @@ export const JourneyForm = <A,>({
         id={`${idPrefix}-subject`}
         label={channel === "push" ? "Title" : "Subject"}
         error={form.fields.subject}
-        hint={channel === "sms" ? "Not sent by SMS: it names the journey's messages in the log." : VARIABLES_HINT}
+        hint={
+          channel === "sms" ? "Not sent by SMS: it names the journey's messages in the log." : VARIABLES_HINT
+        }
       >
         {(control) => (
           <input {...control} maxLength={200} value={subject} onChange={(e) => setSubject(e.target.value)} />

@@ -40,7 +40,10 @@ export const Journeys = () => {
           ),
     [organizationId, eventId]
   )
-  const channels = useLoad(() => call((c) => c.journeys.channels({ path: { organizationId } })), [organizationId])
+  const channels = useLoad(
+    () => call((c) => c.journeys.channels({ path: { organizationId } })),
+    [organizationId]
+  )
   const choose = (id: string) => {
     setChosen(id)
     window.history.replaceState(null, "", `${BASE}/journeys?eventId=${encodeURIComponent(id)}`)

@@ -25,10 +25,7 @@ export interface ChannelShape<To> {
     readonly unsubscribeUrl: string
     /** The page the message is about: a push notification opens it. */
     readonly url: string
-  }) => Effect.Effect<
-    { readonly provider: string; readonly providerMessageId: string | null },
-    ChannelError
-  >
+  }) => Effect.Effect<{ readonly provider: string; readonly providerMessageId: string | null }, ChannelError>
 }
 
 /** Email through the `Email` layer, with the one-click List-Unsubscribe of RFC 8058. */

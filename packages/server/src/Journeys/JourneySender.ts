@@ -1,10 +1,10 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { Clock, Duration, Effect, FiberSet, Layer, Option, Ref, Schedule } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import type { PushSubscription } from "../Push/Push.js"
 import { Metrics } from "../Telemetry/Metrics.js"
 import * as Channel from "./Channel.js"
 import * as JourneyConfig from "./JourneyConfig.js"
-import type { PushSubscription } from "../Push/Push.js"
 import { type DeviceRow, JourneyMessageRepository, type SendContext } from "./JourneyMessageRepository.js"
 import * as Templates from "./Templates.js"
 import { fromFired } from "./Triggers.js"
@@ -17,7 +17,10 @@ type ChannelName = "email" | "sms" | "push"
  * is per channel: the latest `registrant_consents` row of the journey's channel). Push devices are looked at
  * when sending: none is `no_push_subscription`.
  */
-const skipReason = (context: SendContext, providerOf: (channel: ChannelName) => string): string | undefined => {
+const skipReason = (
+  context: SendContext,
+  providerOf: (channel: ChannelName) => string
+): string | undefined => {
   if (!context.enabled) return "journey_disabled"
   if (context.registrantId === null) return "no_registrant"
   const channel = channelOf(context)
@@ -34,7 +37,11 @@ const channelOf = (context: SendContext): ChannelName =>
 /** A device row as the Push port names it. */
 const subscriptionOf = (device: DeviceRow): PushSubscription =>
   device.kind === "webpush"
-    ? { kind: "webpush", endpoint: device.address, keys: { p256dh: device.p256dh ?? "", auth: device.auth ?? "" } }
+    ? {
+        kind: "webpush",
+        endpoint: device.address,
+        keys: { p256dh: device.p256dh ?? "", auth: device.auth ?? "" }
+      }
     : { kind: device.kind, token: device.address }
 
 export const unsubscribeUrl = (origin: URL, token: string) => new URL(`/u/${token}`, origin).href
@@ -56,7 +63,11 @@ export const make = Effect.gen(function* () {
   const metrics = yield* Metrics
   const limiter = yield* RateLimiter.RateLimiter
   const origin = publicOrigin(yield* AppConfig)
-  const channels = { email: yield* Channel.email, sms: yield* Channel.sms, push: yield* Channel.push } as const
+  const channels = {
+    email: yield* Channel.email,
+    sms: yield* Channel.sms,
+    push: yield* Channel.push
+  } as const
   const providerOf = (channel: ChannelName) => channels[channel].provider
   const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
   const inFlight = yield* Effect.makeSemaphore(settings.concurrency)
@@ -180,7 +191,10 @@ export const make = Effect.gen(function* () {
       const error =
         errors.length === 0
           ? undefined
-          : { failure: transient === undefined ? "permanent" : "transient", message: errors.map((e) => e.message).join("; ") }
+          : {
+              failure: transient === undefined ? "permanent" : "transient",
+              message: errors.map((e) => e.message).join("; ")
+            }
       return { sent, error }
     })
 

@@ -15,7 +15,9 @@ export const PushSubscriptionsHandlers = HttpApiBuilder.group(TaplineApi, "pushS
       )
       .handle(
         "create",
-        withRole("EDITOR", ({ path, payload }) => devices.add(path.organizationId, path.registrantId, payload))
+        withRole("EDITOR", ({ path, payload }) =>
+          devices.add(path.organizationId, path.registrantId, payload)
+        )
       )
       .handle(
         "delete",

@@ -322,9 +322,9 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     yield* router.get(
       "/r/sw.js",
       Effect.succeed(
-        HttpServerResponse.text(PushPage.serviceWorker, { contentType: "text/javascript; charset=utf-8" }).pipe(
-          HttpServerResponse.setHeaders(headers(null))
-        )
+        HttpServerResponse.text(PushPage.serviceWorker, {
+          contentType: "text/javascript; charset=utf-8"
+        }).pipe(HttpServerResponse.setHeaders(headers(null)))
       )
     )
     yield* router.get("/r/", Effect.succeed(refusal("missing")))

@@ -41,7 +41,10 @@ export const smsPeer = (provider = "twilio"): SmsPeer => {
           if (answer !== "accept")
             return Effect.fail(new SmsError({ provider, failure: answer, message: `${answer} (test peer)` }))
           sent.push({ message, at: Date.now() })
-          return Effect.succeed({ provider, providerMessageId: `SM${prefix}${(++next).toString(16).padStart(16, "0")}` })
+          return Effect.succeed({
+            provider,
+            providerMessageId: `SM${prefix}${(++next).toString(16).padStart(16, "0")}`
+          })
         })
     })
   )
