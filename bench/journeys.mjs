@@ -19,6 +19,12 @@
 // message is due, never faster than R). excess_i = sent_i − ideal_i: everything that is Tapline's own (the
 // stream, the sink, the queue, the poll, the claim, the send itself), and none of the waiting the limit forces.
 // Printed too: the raw sent_i − due_i, which includes that waiting.
+//
+// BENCH_CHANNEL=sms|push (issue 34): the journey is on that channel, each registrant has a phone and SMS consent
+// (sms) or one device and push consent (push), and the worker sends through the `log` providers (SMS_PROVIDERS,
+// PUSH_PROVIDERS) held to BENCH_SMS_RATE / BENCH_PUSH_RATE (JOURNEY_SMS_RATE / JOURNEY_PUSH_RATE). There is no
+// peer to time the send: sent_i is the row's sent_at (recorded once the provider answered), and the busiest
+// second is counted over those.
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -43,7 +49,17 @@ import {
 
 const CAP = Number(process.env.BENCH_CAP ?? 10_000)
 const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 60)
-const EMAIL_RATE = Number(process.env.BENCH_EMAIL_RATE ?? 100)
+const CHANNEL = process.env.BENCH_CHANNEL ?? "email"
+if (!["email", "sms", "push"].includes(CHANNEL)) throw new Error("BENCH_CHANNEL: email, sms or push")
+const RATE_VARIABLE = { email: "JOURNEY_EMAIL_RATE", sms: "JOURNEY_SMS_RATE", push: "JOURNEY_PUSH_RATE" }[
+  CHANNEL
+]
+// The channel's provider limit (the name is email's, from before the other channels).
+const EMAIL_RATE = Number(
+  { email: process.env.BENCH_EMAIL_RATE, sms: process.env.BENCH_SMS_RATE, push: process.env.BENCH_PUSH_RATE }[
+    CHANNEL
+  ] ?? 100
+)
 const DELAY_MINUTES = Number(process.env.BENCH_DELAY_MINUTES ?? 1)
 const WRITER_TAPS = Number(process.env.BENCH_WRITER_TAPS ?? 50_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
@@ -133,7 +149,9 @@ const main = async () => {
       EMAIL_PROVIDERS: "smtp",
       SMTP_URL: `smtp://127.0.0.1:${peer.port}`,
       EMAIL_FROM: "Tapline <journeys@tapline.test>",
-      JOURNEY_EMAIL_RATE: String(EMAIL_RATE),
+      SMS_PROVIDERS: "log",
+      PUSH_PROVIDERS: "log",
+      [RATE_VARIABLE]: String(EMAIL_RATE),
       TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-worker-"))
     },
     1,
@@ -174,12 +192,17 @@ const main = async () => {
     await api("POST", `${events}/${event.id}/bands/import`, `band_uid\n${uids.join("\n")}\n`, "text/csv")
     await db.query(
       `with r as (
-         insert into registrants (organization_id, band_id, email, source)
-         select organization_id, id, lower(band_uid) || '@people.test', 'api' from bands where event_id = $1
-         returning id)
+         insert into registrants (organization_id, band_id, email, phone, source)
+         select organization_id, id, lower(band_uid) || '@people.test',
+           '+4477' || lpad((row_number() over (order by band_uid))::text, 8, '0'), 'api'
+         from bands where event_id = $1
+         returning id, organization_id, email)
+       , d as (
+         insert into registrant_push_subscriptions (organization_id, registrant_id, kind, address)
+         select organization_id, id, 'fcm', 'bench-token-' || email from r where $2 = 'push')
        insert into registrant_consents (registrant_id, channel, granted, at, source)
-       select id, 'email', true, now(), 'api' from r`,
-      [event.id]
+       select id, $2, true, now(), 'api' from r`,
+      [event.id, CHANNEL]
     )
     return { event, uids }
   }
@@ -194,6 +217,7 @@ const main = async () => {
             name: "Welcome",
             trigger: { _tag: "first_tap" },
             delayMinutes: DELAY_MINUTES,
+            channel: CHANNEL,
             subject: "Welcome to {{event}}",
             body: "Hi {{name}}, the programme: {{windowUrl}}\nUnsubscribe: {{unsubscribeUrl}}",
             enabled: true
@@ -245,11 +269,14 @@ const main = async () => {
         await sleep(500)
       }
       const { rows } = await db.query(
-        `select lower(b.band_uid) as uid, m.due_at, m.created_at from journey_messages m join bands b on b.id = m.band_id
+        `select lower(b.band_uid) as uid, m.due_at, m.created_at, m.sent_at from journey_messages m join bands b on b.id = m.band_id
          where m.journey_id = $1 order by m.due_at, m.id`,
         [journey.id]
       )
       const spacing = 1000 / EMAIL_RATE
+      // Email: when the SMTP peer accepted it; SMS and push (log providers): the row's sent_at.
+      const sentAtOf = (row) =>
+        CHANNEL === "email" ? peer.sent.get(`${row.uid}@people.test`) : (row.sent_at?.getTime() ?? undefined)
       let ideal = Number.NEGATIVE_INFINITY
       const excess = []
       const raw = []
@@ -261,7 +288,7 @@ const main = async () => {
       for (const row of rows) {
         const due = row.due_at.getTime()
         ideal = Math.max(due, ideal + spacing)
-        const sentAt = peer.sent.get(`${row.uid}@people.test`)
+        const sentAt = sentAtOf(row)
         if (sentAt === undefined) {
           missing++
           continue
@@ -271,7 +298,8 @@ const main = async () => {
       }
       excess.sort((a, b) => a - b)
       raw.sort((a, b) => a - b)
-      const sends = rows.map((r) => peer.sent.get(`${r.uid}@people.test`)).filter((t) => t !== undefined)
+      const sends = rows.map(sentAtOf).filter((t) => t !== undefined)
+      if (CHANNEL !== "email") peer.times.push(...sends)
       run.messages = { queued: rows.length, counts, missing }
       run.excess = {
         p50: percentile(excess, 50),
@@ -300,7 +328,7 @@ const main = async () => {
   const m = (mode, f) => median(runs[mode].map(f))
   console.log("")
   console.log(
-    `bench:journeys — ${ROUNDS} round(s), each mode on fresh bands: ${CAP} first taps (one per registered band) over ${LOAD_SECONDS}s (open loop), then ${WRITER_TAPS} taps on the stream at once; journey delay ${DELAY_MINUTES} min; provider limit ${EMAIL_RATE}/s (JOURNEY_EMAIL_RATE); api on CPU 0, worker + Redis + load + SMTP peer on CPU 1; ${Os.cpus().length} cores`
+    `bench:journeys — ${ROUNDS} round(s), each mode on fresh bands: ${CAP} first taps (one per registered band) over ${LOAD_SECONDS}s (open loop), then ${WRITER_TAPS} taps on the stream at once; journey delay ${DELAY_MINUTES} min; channel ${CHANNEL}, provider limit ${EMAIL_RATE}/s (${RATE_VARIABLE}); api on CPU 0, worker + Redis + load + SMTP peer on CPU 1; ${Os.cpus().length} cores`
   )
   for (const mode of ["off", "on"])
     console.log(

@@ -196,6 +196,13 @@ describe("pnpm tapline, through the admin API's typed client", () => {
       expect((await runCliInProcess(["registrants:erase", "--org", orgId, ann!.id], env)).code).toBe(0)
       expect((await list([])).map((registrant) => registrant.name)).toEqual(["Cy"])
 
+      // Journeys' channels (issue 34): one line each; SMS and push have no provider in this server.
+      const channels = await runCliInProcess(["journeys", "channels", "--org", orgId], env)
+      expect(channels.code, channels.output).toBe(0)
+      expect(channels.output).toMatch(/^email {2}configured: \S+/m)
+      expect(channels.output).toMatch(/^sms {4}not configured$/m)
+      expect(channels.output).toMatch(/^push {3}not configured$/m)
+
       const keys = `2:${Buffer.alloc(32, 2).toString("base64")},1:${Buffer.alloc(32, 1).toString("base64")}`
       const rotate = await runCliInProcess(["secrets:rotate"], {
         DATABASE_URL: database.url,

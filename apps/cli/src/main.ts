@@ -24,6 +24,7 @@ import {
 import { Chunk, Console, Effect, Layer, Option, Stream } from "effect"
 import { adminCommands } from "./AdminCommands.js"
 import { destinationCommands } from "./DestinationCommands.js"
+import { journeyCommands } from "./JourneyCommands.js"
 import { pushCommands } from "./PushCommands.js"
 import { registrantCommands } from "./RegistrantCommands.js"
 import { reportCommands } from "./ReportCommands.js"
@@ -191,7 +192,8 @@ export const tapline = Command.make("tapline").pipe(
     ...adminCommands,
     ...destinationCommands,
     ...registrantCommands,
-    ...reportCommands
+    ...reportCommands,
+    ...journeyCommands
   ])
 )
 

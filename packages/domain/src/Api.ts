@@ -18,6 +18,7 @@ import { ApiKeysApi, MembersApi } from "./MembersApi.js"
 import { OAuthApi, OAuthProvidersApi } from "./OAuthApi.js"
 import { OrganizationsApi } from "./OrganizationsApi.js"
 import { PasskeysApi } from "./PasskeysApi.js"
+import { PushSubscriptionsApi } from "./PushSubscriptionsApi.js"
 import { RegistrantsApi } from "./RegistrantsApi.js"
 import { RegistrationSourcesApi } from "./RegistrationSourcesApi.js"
 import { ReportsApi } from "./ReportsApi.js"
@@ -63,6 +64,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(JourneysApi)
   .add(ReportsApi)
   .add(AiApi)
+  .add(PushSubscriptionsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

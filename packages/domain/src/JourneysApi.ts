@@ -36,8 +36,15 @@ export const JourneyTrigger = Schema.Union(
 )
 export type JourneyTrigger = typeof JourneyTrigger.Type
 
-/** The first channel; SMS and push come next through the same engine. */
-export const JourneyChannel = Schema.Literal("email")
+/**
+ * How a journey's message reaches the person: an email; an SMS (the body only, at most SMS_MAX_LENGTH characters
+ * once filled in); a push notification (the subject as its title, the body as its text, the page as its link).
+ */
+export const JourneyChannel = Schema.Literal("email", "sms", "push")
+export type JourneyChannel = typeof JourneyChannel.Type
+
+/** An SMS body's longest, rendered: ten concatenated segments, what carriers reliably reassemble. */
+export const SMS_MAX_LENGTH = 1600
 
 export const JOURNEY_VARIABLES = ["name", "event", "windowUrl", "unsubscribeUrl"] as const
 
@@ -96,6 +103,7 @@ export const UpdateJourney = Schema.Struct({
   name: Schema.optional(Name),
   trigger: Schema.optional(JourneyTrigger),
   delayMinutes: Schema.optional(Delay),
+  channel: Schema.optional(JourneyChannel),
   subject: Schema.optional(JourneySubject),
   body: Schema.optional(JourneyBody),
   enabled: Schema.optional(Schema.Boolean)
@@ -111,12 +119,17 @@ export const JourneyMessage = Schema.Struct({
   journeyId: JourneyId,
   bandId: BandId,
   status: JourneyMessageStatus,
-  /** Why it was skipped: no_registrant, no_address, no_consent, journey_disabled. */
+  /**
+   * Why it was skipped: no_registrant, no_address (email), no_phone (SMS), no_push_subscription (push),
+   * no_consent (to this channel), channel_off (no provider configured for it), journey_disabled.
+   */
   reason: Schema.NullOr(Schema.String),
   dueAt: Schema.Date,
   attempts: Schema.Number,
   lastError: Schema.NullOr(Schema.String),
   provider: Schema.NullOr(Schema.String),
+  /** The provider's own id for the message (an SMS's), which its delivery-status callbacks name. */
+  providerMessageId: Schema.NullOr(Schema.String),
   sentAt: Schema.NullOr(Schema.Date),
   createdAt: Schema.Date
 }).annotations({ identifier: "JourneyMessage" })
@@ -141,7 +154,22 @@ export const PreviewJourney = Schema.Struct({
 
 export const TestJourney = Schema.Struct({ to: Email })
 
+/** One channel's state: configured when at least one provider is (their names, in failover order). */
+export const JourneyChannelState = Schema.Struct({
+  channel: JourneyChannel,
+  configured: Schema.Boolean,
+  providers: Schema.Array(Schema.String)
+}).annotations({ identifier: "JourneyChannelState" })
+export type JourneyChannelState = typeof JourneyChannelState.Type
+
+export const JourneyChannels = Schema.Struct({ channels: Schema.Array(JourneyChannelState) })
+
 export class JourneysApi extends HttpApiGroup.make("journeys")
+  .add(
+    HttpApiEndpoint.get("channels")`/api/v1/organizations/${organizationId}/journeys/channels`.addSuccess(
+      JourneyChannels
+    )
+  )
   .add(
     HttpApiEndpoint.get("list")`/api/v1/organizations/${organizationId}/journeys`
       .setUrlParams(JourneyFilters)

@@ -1716,6 +1716,50 @@ const specs: ReadonlyArray<Spec> = [
     min: "OWNER",
     success: 200,
     prepare: (c) => Effect.succeed({ path: `${org(c)}/ai/budget`, body: { monthlyBudgetUsd: 25 } })
+  },
+  // Issue 34: which channels can send (provider names only) is a VIEWER's; push devices are a registrant's
+  // personal data (EDITOR).
+  {
+    name: "journeys.channels",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/journeys/channels` })
+  },
+  {
+    name: "pushSubscriptions.list",
+    method: "GET",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newRegistrant(c), (id) => ({ path: `${org(c)}/registrants/${id}/push-subscriptions` }))
+  },
+  {
+    name: "pushSubscriptions.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) =>
+      Effect.map(newRegistrant(c), (id) => ({
+        path: `${org(c)}/registrants/${id}/push-subscriptions`,
+        body: { kind: "fcm", token: `fcm-token-${unique()}` }
+      }))
+  },
+  {
+    name: "pushSubscriptions.delete",
+    method: "DELETE",
+    min: "EDITOR",
+    success: 204,
+    prepare: (c) =>
+      Effect.flatMap(newRegistrant(c), (id) =>
+        Effect.map(
+          post(c, `${org(c)}/registrants/${id}/push-subscriptions`, {
+            kind: "fcm",
+            token: `fcm-token-${unique()}`
+          }),
+          (device) => ({ path: `${org(c)}/registrants/${id}/push-subscriptions/${device.body.id}` })
+        )
+      )
   }
 ]
 

@@ -149,6 +149,7 @@ layer(
       expect(yield* go(() => page.getByTestId("attendee-phone").textContent())).toBe("+447911123456")
       expect(yield* go(() => page.getByTestId("consent-email").textContent())).toBe("given")
       expect(yield* go(() => page.getByTestId("consent-sms").textContent())).toBe("never asked")
+      expect(yield* go(() => page.getByTestId("push-devices").textContent())).toBe("No push device.")
       const history = page.getByRole("table", { name: "Consent history" }).locator("tbody tr")
       yield* go(() => history.filter({ hasText: "Send me news about Harbour." }).waitFor())
       const [stored] = yield* registrants(tenant)
@@ -255,6 +256,17 @@ layer(
         yield* go(() => page.getByText("No journeys for this event yet.").waitFor())
         expect(new URL(page.url()).searchParams.get("eventId")).toBe(eventId)
 
+        // The channels' state (issue 34): email by its provider; SMS and push shown as not configured, and not
+        // to be chosen in the form.
+        const channels = page.getByRole("list", { name: "Channels" })
+        yield* go(() => channels.getByText("Email: smtp").waitFor())
+        yield* go(() => channels.getByText("SMS: not configured (no provider)").waitFor())
+        yield* go(() => channels.getByText("Push notification: not configured (no provider)").waitFor())
+        const channel = page.locator("#journey-new-channel")
+        expect(yield* go(() => channel.inputValue())).toBe("email")
+        expect(yield* go(() => channel.locator('option[value="sms"]').isDisabled())).toBe(true)
+        expect(yield* go(() => channel.locator('option[value="push"]').isDisabled())).toBe(true)
+
         // A trigger that needs a window type shows its picker; one after the event, its minutes.
         const trigger = page.locator("#journey-new-trigger")
         yield* go(() => trigger.selectOption("window_tap"))
@@ -344,8 +356,9 @@ layer(
         yield* go(() => statusOf(page, dead.id).getByText("dead").waitFor())
         const deadRow = page.locator(`tr[data-message="${dead.id}"]`)
         expect(yield* go(() => deadRow.textContent())).toContain("SMTP send failed")
-        // The band is named by its attendee and its UID.
-        expect(yield* go(() => deadRow.textContent())).toContain("Dee (J-2)")
+        // The band is named by its attendee and its UID (once the attendees, read again for the log's bands, are
+        // in: awaited, the page makes more requests since issue 34 and the read raced it).
+        yield* go(() => deadRow.getByText("Dee (J-2)").waitFor())
         expect(yield* go(() => page.locator("tr[data-message]").count())).toBe(1)
         yield* shot(page, "console-journey-deliveries")
 

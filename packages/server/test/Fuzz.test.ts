@@ -161,6 +161,11 @@ layer(adminHarness({ JOBS_ENABLED: "false", REGISTRATION_TOKEN_KEY: PAGE_KEY }),
           subject: "s",
           body: "b"
         })).body.id
+        // Push devices (issue 34): one of the registrant's, for the paths that name one.
+        ids.subscriptionId = (yield* post(`/registrants/${ids.registrantId}/push-subscriptions`, {
+          kind: "fcm",
+          token: "fuzz-fcm-token"
+        })).body.id
         ids.pageToken = PageToken.make(Buffer.from(PAGE_KEY), Duration.minutes(30)).mint(
           event.body.id,
           "F-1",
@@ -204,6 +209,8 @@ layer(adminHarness({ JOBS_ENABLED: "false", REGISTRATION_TOKEN_KEY: PAGE_KEY }),
             union all select j::text from journeys j
             union all select jm::text from journey_messages jm
             union all select rc::text from registration_confirmations rc
+            -- Push devices (issue 34).
+            union all select ps::text from registrant_push_subscriptions ps
           ) rows`.pipe(
           Effect.map((rows) => rows[0]?.digest ?? ""),
           Effect.orDie

@@ -1,3 +1,4 @@
+import { createECDH } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { afterAll, expect, layer } from "@effect/vitest"
 import { keepOnLoopback, launchChromium } from "@tapline/testing/browser"
@@ -21,6 +22,12 @@ const port = await freePort()
 const origin = `http://localhost:${port}`
 const KEY = `registration-test-key-${"k".repeat(24)}`
 const LIMIT = 5
+/** The VAPID public key the page subscribes with: a real P-256 point, as PUSH_VAPID_PUBLIC_KEY carries it. */
+const VAPID_PUBLIC_KEY = (() => {
+  const ecdh = createECDH("prime256v1")
+  ecdh.generateKeys()
+  return ecdh.getPublicKey().toString("base64url")
+})()
 const smtp = await startSmtpPeer()
 const browser: Browser = await launchChromium()
 
@@ -98,7 +105,8 @@ layer(
     EMAIL_RETRY_DELAY_SECONDS: "1",
     REGISTRATION_TOKEN_KEY: KEY,
     REGISTRATION_RATE_LIMIT_PER_MINUTE: String(LIMIT),
-    JOURNEY_POLL_INTERVAL: "100 millis"
+    JOURNEY_POLL_INTERVAL: "100 millis",
+    PUSH_VAPID_PUBLIC_KEY: VAPID_PUBLIC_KEY
   }),
   { excludeTestServices: true, timeout: 120_000 }
 )("the registration page", (it) => {
@@ -391,5 +399,158 @@ layer(
         select r.name from registrants r join bands b on b.id = r.band_id where b.band_uid = ${bands[5]!}`
       expect(row?.name).toBe(name)
     })
+  )
+  /** A band registered through the page by a plain client: its page, cookie and the push offer's CSRF token. */
+  const registered = (uid: string) =>
+    Effect.gen(function* () {
+      const { location } = yield* tap(eventId, uid)
+      const ip = freshIp()
+      const opened = yield* openForm(location, ip)
+      const reply = yield* post(
+        location,
+        form({ csrf: opened.csrf, name: "Pat", email: `pat-${uid}@example.com` }),
+        {
+          ip,
+          cookie: opened.cookie
+        }
+      )
+      expect(reply.status).toBe(200)
+      const csrf = /data-csrf="([^"]+)"/.exec(reply.html)?.[1] ?? ""
+      expect(reply.html).toContain(`data-key="${VAPID_PUBLIC_KEY}"`)
+      return { location, ip, cookie: opened.cookie, csrf, token: location.slice(`${origin}/r/`.length) }
+    })
+
+  it.effect(
+    "notifications on: the service worker at /r/, the subscription stored as a device with push consent",
+    () =>
+      Effect.gen(function* () {
+        yield* setUp
+        const sql = yield* SqlClient.SqlClient
+        const { location } = yield* tap(eventId, bands[6]!)
+        const context = yield* promise(() =>
+          browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true })
+        )
+        // Headless Chromium has no push service: PushManager.subscribe is replaced, by page script, with one
+        // answering a fixed subscription (what a browser's would look like). Everything else is the browser's:
+        // the permission prompt's answer, the service worker's registration, the page's fetch with its cookie.
+        yield* promise(() =>
+          context.addInitScript({
+            content: `
+              Object.defineProperty(Notification, "permission", { get: () => "default", configurable: true })
+              Notification.requestPermission = () => Promise.resolve("granted")
+              PushManager.prototype.subscribe = function (options) {
+                window.subscribedWith = options.applicationServerKey.byteLength
+                return Promise.resolve({ toJSON: () => ({
+                  endpoint: "https://push.example.test/send/${bands[6]}",
+                  expirationTime: null,
+                  keys: { p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u", auth: "tBHItJI5svbpez7KI4CCXg" }
+                }) })
+              }`
+          })
+        )
+        const page = yield* promise(() => context.newPage())
+        yield* promise(() => keepOnLoopback(page))
+        yield* promise(() => page.goto(location))
+        yield* promise(() => page.getByLabel("Your name").fill("Sam"))
+        yield* promise(() => page.getByLabel("Email", { exact: true }).fill(`sam-${process.pid}@example.com`))
+        yield* promise(() => page.getByRole("button", { name: "Register" }).click())
+        yield* promise(() => page.getByRole("heading", { name: "You are registered" }).waitFor())
+        yield* promise(() => page.getByRole("button", { name: "Turn on notifications" }).click())
+        yield* promise(() => page.getByText("Notifications are on.").waitFor())
+        // The key the page subscribed with is the configured one (65 bytes: an uncompressed P-256 point).
+        expect(yield* promise(() => page.evaluate("window.subscribedWith"))).toBe(65)
+        const scope = yield* promise(() =>
+          page.evaluate<string>("navigator.serviceWorker.getRegistration('/r/').then((r) => r?.scope ?? '')")
+        )
+        expect(scope).toBe(`${origin}/r/`)
+        const devices = yield* sql<{ kind: string; address: string; auth: string }>`
+          select s.kind, s.address, s.auth from registrant_push_subscriptions s
+          join registrants r on r.id = s.registrant_id join bands b on b.id = r.band_id
+          where b.band_uid = ${bands[6]!} and b.event_id = ${eventId}`
+        expect(devices).toEqual([
+          {
+            kind: "webpush",
+            address: `https://push.example.test/send/${bands[6]}`,
+            auth: "tBHItJI5svbpez7KI4CCXg"
+          }
+        ])
+        const consents = yield* sql<{ channel: string; granted: boolean; source: string; wording: string }>`
+          select c.channel, c.granted, c.source, c.wording from registrant_consents c
+          join registrants r on r.id = c.registrant_id join bands b on b.id = r.band_id
+          where b.band_uid = ${bands[6]!} and b.event_id = ${eventId}`
+        expect(consents).toHaveLength(1)
+        expect(consents[0]).toMatchObject({ channel: "push", granted: true, source: "page" })
+        expect(consents[0]!.wording).toContain("notifications about Summer Night")
+        // The worker is ours, served with the page's headers.
+        const worker = yield* promise(() => fetch(`${origin}/r/sw.js`))
+        expect(worker.headers.get("content-type")).toContain("javascript")
+        expect(yield* promise(() => worker.text())).toContain("notificationclick")
+        yield* promise(() => context.close())
+      }),
+    60_000
+  )
+
+  it.effect(
+    "the push endpoint refuses: bad JSON, another origin, no or a wrong CSRF token, an expired token, 1 MB",
+    () =>
+      Effect.gen(function* () {
+        yield* setUp
+        const sql = yield* SqlClient.SqlClient
+        const page = yield* registered(bands[7]!)
+        const subscription = {
+          endpoint: "https://push.example.test/send/refusals",
+          keys: { p256dh: "BNcRdreALRFXTkOOUHK1", auth: "tBHItJI5svbpez7KI4CCXg" }
+        }
+        const push = (
+          body: string,
+          options: { token?: string; cookie?: string | null; headers?: Record<string, string> } = {}
+        ) =>
+          promise(async () => {
+            const response = await fetch(`${origin}/r/push/${options.token ?? page.token}`, {
+              method: "POST",
+              headers: {
+                "content-type": "application/json",
+                // An address per post: the form's rate limit (LIMIT a minute) counts these too.
+                "x-forwarded-for": freshIp(),
+                origin,
+                ...(options.cookie === null ? {} : { cookie: options.cookie ?? page.cookie }),
+                ...options.headers
+              },
+              body
+            })
+            return { status: response.status, body: await response.text() }
+          })
+        const good = JSON.stringify({ csrf: page.csrf, subscription })
+        const [event, uid] = page.token.split(".") as [string, string]
+        const expired = PageToken.make(Buffer.from(KEY), Duration.minutes(30)).mint(
+          event,
+          uid,
+          Date.now() - 3_600_000
+        )
+        const refused = [
+          yield* push("{not json"),
+          yield* push(
+            JSON.stringify({
+              csrf: page.csrf,
+              subscription: { ...subscription, endpoint: "http://plain.example/x" }
+            })
+          ),
+          yield* push(good, { headers: { origin: "https://evil.example" } }),
+          yield* push(good, { headers: { "sec-fetch-site": "cross-site" } }),
+          yield* push(good, { cookie: null }),
+          yield* push(JSON.stringify({ csrf: "A".repeat(43), subscription })),
+          yield* push(good, { token: expired }),
+          yield* push(JSON.stringify({ csrf: page.csrf, subscription, pad: "x".repeat(1024 * 1024) }))
+        ]
+        expect(refused.map((r) => r.status)).toEqual([400, 400, 403, 403, 403, 403, 410, 413])
+        for (const r of refused) expect(r.body).not.toContain(page.csrf)
+        const stored = () =>
+          sql`select 1 from registrant_push_subscriptions where address = ${subscription.endpoint}`
+        expect(yield* stored()).toHaveLength(0)
+        // The same post from the page goes through, once however often it is sent.
+        expect((yield* push(good)).status).toBe(201)
+        expect((yield* push(good)).status).toBe(201)
+        expect(yield* stored()).toHaveLength(1)
+      })
   )
 })

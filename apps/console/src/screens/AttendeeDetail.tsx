@@ -19,6 +19,12 @@ const SOURCE: Record<string, string> = {
   migrated: "migrated"
 }
 
+const DEVICE_KIND: Record<string, string> = {
+  webpush: "Browser (Web Push)",
+  fcm: "Android app (FCM)",
+  apns: "Apple app (APNs)"
+}
+
 /**
  * One registrant: their details, their consent per channel as it stands and how it came to be (when, from where,
  * the text shown), an edit (EDITOR), the export of everything held about them, and erasure (OWNER).
@@ -43,6 +49,16 @@ export const AttendeeDetail = ({ registrantId: id }: { readonly registrantId: st
       editable
         ? call((c) => c.registrants.export({ path: { organizationId, registrantId } })).then(
             (doc) => doc.consentHistory
+          )
+        : Promise.resolve([]),
+    [organizationId, registrantId, editable, registrant.data]
+  )
+  // Their push devices (an app's token, or a browser subscribed from the registration page).
+  const devices = useLoad(
+    () =>
+      editable
+        ? call((c) => c.pushSubscriptions.list({ path: { organizationId, registrantId } })).then(
+            (answer) => answer.items
           )
         : Promise.resolve([]),
     [organizationId, registrantId, editable, registrant.data]
@@ -217,6 +233,35 @@ export const AttendeeDetail = ({ registrantId: id }: { readonly registrantId: st
                     <td data-label="Choice">{c.granted ? "given" : "withdrawn"}</td>
                     <td data-label="How">{SOURCE[c.source] ?? c.source}</td>
                     <td data-label="Text shown">{c.wording ?? "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+      <section aria-labelledby="devices-heading">
+        <h2 id="devices-heading">Push devices</h2>
+        {devices.data === null ? (
+          <Loading what="the push devices" />
+        ) : devices.data.length === 0 ? (
+          <p data-testid="push-devices">No push device.</p>
+        ) : (
+          <div className="scroll">
+            <table aria-label="Push devices" className="stack" data-testid="push-devices">
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Added</th>
+                  <th scope="col">Last sent</th>
+                </tr>
+              </thead>
+              <tbody>
+                {devices.data.map((d) => (
+                  <tr key={d.id}>
+                    <td data-label="Kind">{DEVICE_KIND[d.kind]}</td>
+                    <td data-label="Added">{at(d.createdAt)}</td>
+                    <td data-label="Last sent">{at(d.lastSentAt)}</td>
                   </tr>
                 ))}
               </tbody>

@@ -23,6 +23,10 @@ export const JourneyEdit = ({ journeyId: id }: { readonly journeyId: string }) =
     () => call((c) => c.journeys.get({ path: { organizationId, journeyId } })),
     [organizationId, journeyId]
   )
+  const channels = useLoad(
+    () => call((c) => c.journeys.channels({ path: { organizationId } })),
+    [organizationId]
+  )
   const [saved, setSaved] = useState(0)
   const { error, run } = useAction()
 
@@ -56,6 +60,7 @@ export const JourneyEdit = ({ journeyId: id }: { readonly journeyId: string }) =
               label="Edit journey"
               submitLabel="Save journey"
               initial={j}
+              channels={channels.data?.channels ?? null}
               onSubmit={(values) =>
                 call((c) => c.journeys.update({ path: { organizationId, journeyId }, payload: values }))
               }

@@ -1,4 +1,10 @@
-import { JOURNEY_VARIABLES, type JourneyTrigger } from "@tapline/domain"
+import {
+  JOURNEY_VARIABLES,
+  type JourneyChannel,
+  type JourneyChannelState,
+  type JourneyTrigger,
+  SMS_MAX_LENGTH
+} from "@tapline/domain"
 import { type FormEvent, useState } from "react"
 import { Field } from "../ui/Field.js"
 import { ErrorNotice } from "../ui/Notice.js"
@@ -13,6 +19,18 @@ export const TRIGGER_LABEL: Record<TriggerKind, string> = {
   after_event: "Some minutes after the event ends",
   registration: "A registration received"
 }
+
+export const CHANNEL_LABEL: Record<JourneyChannel, string> = {
+  email: "Email",
+  sms: "SMS",
+  push: "Push notification"
+}
+
+/** A channel's state in words: its providers, or why it cannot send. */
+export const describeChannel = (state: JourneyChannelState): string =>
+  state.configured
+    ? `${CHANNEL_LABEL[state.channel]}: ${state.providers.join(", ")}`
+    : `${CHANNEL_LABEL[state.channel]}: not configured (no provider)`
 
 /** The trigger in words, for lists. */
 export const describeTrigger = (trigger: JourneyTrigger): string => {
@@ -42,6 +60,7 @@ export interface JourneyValues {
   readonly name: string
   readonly trigger: JourneyTrigger
   readonly delayMinutes: number
+  readonly channel: JourneyChannel
   readonly subject: string
   readonly body: string
   readonly enabled: boolean
@@ -66,6 +85,7 @@ export const JourneyForm = <A,>({
   label,
   submitLabel,
   initial,
+  channels,
   onSubmit,
   onSaved
 }: {
@@ -73,6 +93,8 @@ export const JourneyForm = <A,>({
   readonly label: string
   readonly submitLabel: string
   readonly initial: JourneyValues
+  /** Each channel's state (GET …/journeys/channels); null while loading: only the journey's own is offered. */
+  readonly channels: ReadonlyArray<JourneyChannelState> | null
   readonly onSubmit: (values: JourneyValues) => Promise<A>
   readonly onSaved: (answer: A) => void
 }) => {
@@ -88,6 +110,8 @@ export const JourneyForm = <A,>({
   const [subject, setSubject] = useState(initial.subject)
   const [body, setBody] = useState(initial.body)
   const [enabled, setEnabled] = useState(initial.enabled)
+  const [channel, setChannel] = useState<JourneyChannel>(initial.channel)
+  const offered = channels ?? [{ channel: initial.channel, configured: true, providers: [] }]
   const form = useApiForm(JOURNEY_MESSAGES)
 
   const save = (e: FormEvent) => {
@@ -104,7 +128,7 @@ export const JourneyForm = <A,>({
         : kind === "after_event"
           ? { _tag: "after_event", minutes: afterMinutes! }
           : { _tag: kind }
-    form.submit(() => onSubmit({ name, trigger, delayMinutes, subject, body, enabled }), onSaved)
+    form.submit(() => onSubmit({ name, trigger, delayMinutes, channel, subject, body, enabled }), onSaved)
   }
 
   return (
@@ -175,16 +199,44 @@ export const JourneyForm = <A,>({
           id={`${idPrefix}-channel`}
           label="Channel"
           error={undefined}
-          hint="Sent to those who consented."
+          hint={
+            channel === "sms"
+              ? `Sent to those who consented to SMS. The body only, at most ${SMS_MAX_LENGTH} characters once filled in.`
+              : channel === "push"
+                ? "Sent to the devices of those who consented to push: the subject is the title, the page the link."
+                : "Sent to those who consented."
+          }
         >
           {(control) => (
-            <select {...control} value="email" disabled>
-              <option value="email">Email</option>
+            <select
+              {...control}
+              value={channel}
+              onChange={(e) => setChannel(e.target.value as JourneyChannel)}
+            >
+              {offered.map((state) => (
+                // A channel without a provider is shown, and cannot be chosen (unless it is already the journey's).
+                <option
+                  key={state.channel}
+                  value={state.channel}
+                  disabled={!state.configured && state.channel !== initial.channel}
+                >
+                  {state.configured
+                    ? CHANNEL_LABEL[state.channel]
+                    : `${CHANNEL_LABEL[state.channel]} (not configured: no provider)`}
+                </option>
+              ))}
             </select>
           )}
         </Field>
       </div>
-      <Field id={`${idPrefix}-subject`} label="Subject" error={form.fields.subject} hint={VARIABLES_HINT}>
+      <Field
+        id={`${idPrefix}-subject`}
+        label={channel === "push" ? "Title" : "Subject"}
+        error={form.fields.subject}
+        hint={
+          channel === "sms" ? "Not sent by SMS: it names the journey's messages in the log." : VARIABLES_HINT
+        }
+      >
         {(control) => (
           <input {...control} maxLength={200} value={subject} onChange={(e) => setSubject(e.target.value)} />
         )}

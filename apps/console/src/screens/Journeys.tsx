@@ -6,12 +6,13 @@ import { can, useSession } from "../session.js"
 import { ErrorNotice, Loading } from "../ui/Notice.js"
 import { EventSelect } from "../ui/Selects.js"
 import { useEvents, useLoad } from "../ui/useLoad.js"
-import { describeTrigger, JourneyForm } from "./JourneyForm.js"
+import { describeChannel, describeTrigger, JourneyForm } from "./JourneyForm.js"
 
 const NEW_JOURNEY = {
   name: "",
   trigger: { _tag: "first_tap" as const },
   delayMinutes: 0,
+  channel: "email" as const,
   subject: "Welcome to {{event}}",
   body: "Hello {{name}},\n\nThe programme is at {{windowUrl}}.\n\nUnsubscribe: {{unsubscribeUrl}}",
   enabled: true
@@ -39,6 +40,10 @@ export const Journeys = () => {
           ),
     [organizationId, eventId]
   )
+  const channels = useLoad(
+    () => call((c) => c.journeys.channels({ path: { organizationId } })),
+    [organizationId]
+  )
   const choose = (id: string) => {
     setChosen(id)
     window.history.replaceState(null, "", `${BASE}/journeys?eventId=${encodeURIComponent(id)}`)
@@ -48,6 +53,13 @@ export const Journeys = () => {
     <section aria-labelledby="journeys-heading">
       <h1 id="journeys-heading">Journeys</h1>
       <ErrorNotice error={events.error ?? journeys.error} />
+      {channels.data !== null && (
+        <ul aria-label="Channels" className="muted">
+          {channels.data.channels.map((state) => (
+            <li key={state.channel}>{describeChannel(state)}</li>
+          ))}
+        </ul>
+      )}
       <form className="filters" aria-label="Choose the event" onSubmit={(e) => e.preventDefault()}>
         <EventSelect label="Event" events={events.data?.items ?? []} value={eventId} onChange={choose} />
       </form>
@@ -94,11 +106,12 @@ export const Journeys = () => {
             label="New journey"
             submitLabel="Create journey"
             initial={NEW_JOURNEY}
+            channels={channels.data?.channels ?? null}
             onSubmit={(values) =>
               call((c) =>
                 c.journeys.create({
                   path: { organizationId },
-                  payload: { eventId: EventId.make(eventId), channel: "email", ...values }
+                  payload: { eventId: EventId.make(eventId), ...values }
                 })
               )
             }

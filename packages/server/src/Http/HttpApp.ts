@@ -55,6 +55,8 @@ import { ApiKeysHandlers, MembersHandlers } from "../Members/MembersHandlers.js"
 import { Organizations } from "../Organizations/Organizations.js"
 import { OrganizationsHandlers } from "../Organizations/OrganizationsHandlers.js"
 import { Quotas } from "../Quotas/Quotas.js"
+import { PushSubscriptions } from "../Registrants/PushSubscriptions.js"
+import { PushSubscriptionsHandlers } from "../Registrants/PushSubscriptionsHandlers.js"
 import { Registrants } from "../Registrants/Registrants.js"
 import { RegistrantsHandlers } from "../Registrants/RegistrantsHandlers.js"
 import * as RegistrationPage from "../Registrants/RegistrationPage.js"
@@ -127,7 +129,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     RegistrantsHandlers,
     JourneysHandlers,
     ReportsHandlers,
-    AiUsageHandlers
+    AiUsageHandlers,
+    PushSubscriptionsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
   Layer.provide(Setup.Default),
@@ -162,7 +165,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     RegistrationSources.Default,
     Journeys.Default,
     Reports.Default,
-    AiUsage.Default
+    AiUsage.Default,
+    PushSubscriptions.Default
   ]),
   Layer.provide(Quotas.Default),
   Layer.provide([Users.Default, UserRepository.Default, EventRepository.Default]),

@@ -32,6 +32,18 @@ export const config = Config.all({
       Config.validate({ message: "a positive number of messages a second", validation: (n) => n > 0 })
     )
   ),
+  /** The SMS provider account's rate (JOURNEY_SMS_RATE), as JOURNEY_EMAIL_RATE is email's. Unset: unpaced. */
+  smsRate: Config.option(
+    Config.number("JOURNEY_SMS_RATE").pipe(
+      Config.validate({ message: "a positive number of messages a second", validation: (n) => n > 0 })
+    )
+  ),
+  /** The push providers' rate (JOURNEY_PUSH_RATE), in notifications a second (one per device). Unset: unpaced. */
+  pushRate: Config.option(
+    Config.number("JOURNEY_PUSH_RATE").pipe(
+      Config.validate({ message: "a positive number of notifications a second", validation: (n) => n > 0 })
+    )
+  ),
   /** Sends in flight at once in one sender, started in the claim's order. */
   concurrency: Config.integer("JOURNEY_SEND_CONCURRENCY").pipe(
     Config.validate({ message: "at least 1", validation: (n) => n >= 1 }),

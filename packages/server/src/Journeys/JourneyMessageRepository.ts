@@ -65,7 +65,18 @@ export interface SendContext {
   readonly registrantId: string | null
   readonly name: string | null
   readonly email: string | null
+  readonly phone: string | null
+  /** The latest consent to the journey's channel. */
   readonly consent: boolean | null
+}
+
+/** One of a registrant's push devices, as a push send needs it. */
+export interface DeviceRow {
+  readonly id: string
+  readonly kind: "webpush" | "fcm" | "apns"
+  readonly address: string
+  readonly p256dh: string | null
+  readonly auth: string | null
 }
 
 /** A delivery log line as PostgreSQL returns it: the API's JourneyMessage, with the driver's dates. */
@@ -214,6 +225,7 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
           sql<SendContext>`
             select m.id, m.organization_id, m.window_url, m.unsubscribe_token, m.attempts, j.enabled, j.channel,
               j.subject, j.body, e.name as event_name, e.fallback_url, r.id as registrant_id, r.name, r.email,
+              r.phone,
               (select granted from registrant_consents c where c.registrant_id = r.id and c.channel = j.channel
                 order by c.seq desc limit 1) as consent,
               (select w.url from windows w where w.event_id = e.id and w.starts_at <= now() and w.ends_at > now()
@@ -224,10 +236,27 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
           (rows) => rows[0]
         )
 
-      const sent = (id: JourneyMessageId, provider: string) => sql`
-        update journey_messages set status = 'sent', sent_at = now(), provider = ${provider}, last_error = null,
-          claimed_until = null, updated_at = now()
+      /** Sent; `providerMessageId` is the provider's id for it (an SMS's), which its callbacks name. */
+      const sent = (id: JourneyMessageId, provider: string, providerMessageId: string | null = null) => sql`
+        update journey_messages set status = 'sent', sent_at = now(), provider = ${provider},
+          provider_message_id = ${providerMessageId}, last_error = null, claimed_until = null, updated_at = now()
         where id = ${id} and status = 'sending'`
+
+      /** A registrant's push devices, oldest first. */
+      const devices = (registrantId: string) =>
+        sql<DeviceRow>`
+          select id, kind, address, p256dh, auth from registrant_push_subscriptions
+          where registrant_id = ${registrantId} order by created_at, id`
+
+      /** A device the provider called expired or invalid: it is never tried again. */
+      const deviceGone = (id: string) => sql`delete from registrant_push_subscriptions where id = ${id}`
+
+      const deviceUsed = (ids: ReadonlyArray<string>) =>
+        ids.length === 0
+          ? Effect.void
+          : Effect.asVoid(
+              sql`update registrant_push_subscriptions set last_sent_at = now() where id in ${sql.in(ids)}`
+            )
 
       const skipped = (id: JourneyMessageId, reason: string) => sql`
         update journey_messages set status = 'skipped', reason = ${reason}, claimed_until = null, updated_at = now()
@@ -320,6 +349,9 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
         claim,
         context,
         sent,
+        devices,
+        deviceGone,
+        deviceUsed,
         skipped,
         retry,
         dead,

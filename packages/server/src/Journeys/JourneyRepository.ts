@@ -22,6 +22,7 @@ export interface JourneyColumns {
   readonly windowType?: string | null
   readonly afterMinutes?: number | null
   readonly delayMinutes?: number
+  readonly channel?: string
   readonly subject?: string
   readonly body?: string
   readonly enabled?: boolean

@@ -1,21 +1,48 @@
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { Clock, Duration, Effect, FiberSet, Layer, Option, Ref, Schedule } from "effect"
 import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
+import type { PushSubscription } from "../Push/Push.js"
 import { Metrics } from "../Telemetry/Metrics.js"
 import * as Channel from "./Channel.js"
 import * as JourneyConfig from "./JourneyConfig.js"
-import { JourneyMessageRepository, type SendContext } from "./JourneyMessageRepository.js"
+import { type DeviceRow, JourneyMessageRepository, type SendContext } from "./JourneyMessageRepository.js"
 import * as Templates from "./Templates.js"
 import { fromFired } from "./Triggers.js"
 
-/** Why a message was not sent, recorded on its row. */
-const skipReason = (context: SendContext): string | undefined => {
+type ChannelName = "email" | "sms" | "push"
+
+/**
+ * Why a message was not sent, recorded on its row: the journey is off, nobody is registered, no provider is
+ * configured for the channel (`channel_off`), the registrant has no address on it, or no consent to it (consent
+ * is per channel: the latest `registrant_consents` row of the journey's channel). Push devices are looked at
+ * when sending: none is `no_push_subscription`.
+ */
+const skipReason = (
+  context: SendContext,
+  providerOf: (channel: ChannelName) => string
+): string | undefined => {
   if (!context.enabled) return "journey_disabled"
   if (context.registrantId === null) return "no_registrant"
-  if (context.email === null) return "no_address"
+  const channel = channelOf(context)
+  if (providerOf(channel) === "") return "channel_off"
+  if (channel === "email" && context.email === null) return "no_address"
+  if (channel === "sms" && context.phone === null) return "no_phone"
   if (context.consent !== true) return "no_consent"
   return undefined
 }
+
+const channelOf = (context: SendContext): ChannelName =>
+  context.channel === "sms" || context.channel === "push" ? context.channel : "email"
+
+/** A device row as the Push port names it. */
+const subscriptionOf = (device: DeviceRow): PushSubscription =>
+  device.kind === "webpush"
+    ? {
+        kind: "webpush",
+        endpoint: device.address,
+        keys: { p256dh: device.p256dh ?? "", auth: device.auth ?? "" }
+      }
+    : { kind: device.kind, token: device.address }
 
 export const unsubscribeUrl = (origin: URL, token: string) => new URL(`/u/${token}`, origin).href
 
@@ -24,7 +51,8 @@ export const unsubscribeUrl = (origin: URL, token: string) => new URL(`/u/${toke
  * their marks are queued, at most once per JOURNEY_POLL_INTERVAL; then due messages are claimed organisation by
  * organisation in turns (JOURNEY_ORGANIZATION_CONCURRENCY each per round), so a large organisation's backlog
  * waits behind one message of each other organisation, never the reverse. Sends start in the claim's order,
- * each after its slot of the provider's rate (JOURNEY_EMAIL_RATE, shared by every sender), at most
+ * each after its slot of its channel's provider rate (JOURNEY_EMAIL_RATE, JOURNEY_SMS_RATE, JOURNEY_PUSH_RATE,
+ * shared by every sender), through the channel's port (Email, Sms, Push: Channel.ts), at most
  * JOURNEY_SEND_CONCURRENCY in flight; the next round is claimed while the last sends are still in flight, so
  * the rate is used without a gap between rounds. A failed send is retried after JOURNEY_RETRY_DELAYS, then
  * dead. Several senders may run (one per worker): a claim takes rows no other sender holds.
@@ -35,7 +63,12 @@ export const make = Effect.gen(function* () {
   const metrics = yield* Metrics
   const limiter = yield* RateLimiter.RateLimiter
   const origin = publicOrigin(yield* AppConfig)
-  const channel = yield* Channel.email
+  const channels = {
+    email: yield* Channel.email,
+    sms: yield* Channel.sms,
+    push: yield* Channel.push
+  } as const
+  const providerOf = (channel: ChannelName) => channels[channel].provider
   const now = Effect.map(Clock.currentTimeMillis, (millis) => new Date(millis))
   const inFlight = yield* Effect.makeSemaphore(settings.concurrency)
   const sends = yield* FiberSet.make()
@@ -74,51 +107,95 @@ export const make = Effect.gen(function* () {
       Effect.tap(() => recovered)
     )
 
-  const counted = (outcome: string) =>
-    Effect.sync(() => metrics.journeyMessages.inc({ channel: "email", outcome }))
+  const counted = (channel: ChannelName, outcome: string) =>
+    Effect.sync(() => metrics.journeyMessages.inc({ channel, outcome }))
 
   /**
-   * Waits for this send's slot of the provider's rate: one message every 1/rate seconds (a token bucket of one,
-   * its refill rounded up to whole milliseconds), reserved in the order sends start. When the limiter's store
-   * (Redis) fails, the send goes unpaced (said once per outage): a provider that then refuses with a 429 is a
-   * transient failure, retried, while holding sends back would stall every organisation's messages.
+   * Waits for this send's slot of its channel's provider rate (JOURNEY_EMAIL_RATE, JOURNEY_SMS_RATE,
+   * JOURNEY_PUSH_RATE: one per provider account, so one key per channel shared by every sender): one message
+   * every 1/rate seconds (a token bucket of one, its refill rounded up to whole milliseconds), reserved in the
+   * order sends start. When the limiter's store (Redis) fails, the send goes unpaced (said once per outage): a
+   * provider that then refuses with a 429 is a transient failure, retried, while holding sends back would
+   * stall every organisation's messages.
    */
-  const pace = Option.match(settings.emailRate, {
-    onNone: () => Effect.void,
-    onSome: (rate) =>
-      limiter
-        .consume({
-          key: "journeys:email",
-          algorithm: "token-bucket",
-          limit: 1,
-          window: Duration.millis(Math.ceil(1000 / rate)),
-          onExceeded: "delay"
-        })
-        .pipe(
-          Effect.flatMap((slot) => Effect.zipRight(Ref.set(limiterDown, false), Effect.sleep(slot.delay))),
-          Effect.catchAll((error) =>
-            Effect.flatMap(Ref.getAndSet(limiterDown, true), (down) =>
-              down
-                ? Effect.void
-                : Effect.logWarning("journey sends go unpaced: the rate limiter's store failed", error)
+  const paceAt = (channel: ChannelName, rate: Option.Option<number>) =>
+    Option.match(rate, {
+      onNone: () => Effect.void,
+      onSome: (rate) =>
+        limiter
+          .consume({
+            key: `journeys:${channel}`,
+            algorithm: "token-bucket",
+            limit: 1,
+            window: Duration.millis(Math.ceil(1000 / rate)),
+            onExceeded: "delay"
+          })
+          .pipe(
+            Effect.flatMap((slot) => Effect.zipRight(Ref.set(limiterDown, false), Effect.sleep(slot.delay))),
+            Effect.catchAll((error) =>
+              Effect.flatMap(Ref.getAndSet(limiterDown, true), (down) =>
+                down
+                  ? Effect.void
+                  : Effect.logWarning("journey sends go unpaced: the rate limiter's store failed", error)
+              )
             )
           )
-        )
-  })
+    })
+  const pace = {
+    email: paceAt("email", settings.emailRate),
+    sms: paceAt("sms", settings.smsRate),
+    push: paceAt("push", settings.pushRate)
+  } as const
 
   const sendFailed = (context: SendContext, error: { readonly failure: string; readonly message: string }) =>
     Effect.gen(function* () {
       const delay = settings.retryDelays[context.attempts - 1]
       if (error.failure === "permanent" || delay === undefined) {
         yield* durable(repository.dead(context.id, error.message))
-        yield* counted("dead")
+        yield* counted(channelOf(context), "dead")
         return yield* Effect.logWarning("journey message dead: its sends failed").pipe(
           Effect.annotateLogs({ message: context.id, attempts: context.attempts, error: error.message })
         )
       }
       const due = new Date((yield* now).getTime() + Duration.toMillis(delay))
       yield* durable(repository.retry(context.id, error.message, due))
-      yield* counted("retried")
+      yield* counted(channelOf(context), "retried")
+    })
+
+  /**
+   * A push to each of the registrant's devices, each after its slot of JOURNEY_PUSH_RATE. A device the provider
+   * calls `gone` is removed; the message is sent when any device took it (the first one's receipt is
+   * recorded). Otherwise the failure is transient when any device's was (the whole message is retried later:
+   * none took it, so none gets it twice), else permanent; every device gone leaves no error (nothing to send to).
+   */
+  const sendToDevices = (
+    devices: ReadonlyArray<DeviceRow>,
+    message: Omit<Parameters<Channel.ChannelShape<PushSubscription>["send"]>[0], "to">
+  ) =>
+    Effect.gen(function* () {
+      let sent: { readonly provider: string; readonly providerMessageId: string | null } | undefined
+      const used: Array<string> = []
+      const errors: Array<Channel.ChannelError> = []
+      for (const device of devices) {
+        yield* pace.push
+        const result = yield* Effect.either(channels.push.send({ ...message, to: subscriptionOf(device) }))
+        if (result._tag === "Right") {
+          sent ??= result.right
+          used.push(device.id)
+        } else if (result.left.failure === "gone") {
+          yield* durable(repository.deviceGone(device.id))
+        } else errors.push(result.left)
+      }
+      if (used.length > 0) yield* durable(repository.deviceUsed(used))
+      const transient = errors.find((e) => e.failure === "transient")
+      const error =
+        errors.length === 0
+          ? undefined
+          : {
+              failure: transient === undefined ? "permanent" : "transient",
+              message: errors.map((e) => e.message).join("; ")
+            }
+      return { sent, error }
     })
 
   /** Sends one claimed message, unless its claim (`claimedUntil`) ran out meanwhile: then it may be another's. */
@@ -127,25 +204,40 @@ export const make = Effect.gen(function* () {
       const context = yield* durable(repository.context(id))
       if (context === undefined) return
       if ((yield* now) >= claimedUntil) return
-      const reason = skipReason(context)
-      if (reason !== undefined) {
-        yield* durable(repository.skipped(id, reason))
-        return yield* counted("skipped")
-      }
+      const channel = channelOf(context)
+      const skip = (reason: string) =>
+        Effect.zipRight(durable(repository.skipped(id, reason)), counted(channel, "skipped"))
+      const reason = skipReason(context, providerOf)
+      if (reason !== undefined) return yield* skip(reason)
       const link = unsubscribeUrl(origin, context.unsubscribeToken)
+      const page = context.windowUrl ?? context.currentWindowUrl ?? context.fallbackUrl ?? ""
       const content = Templates.render(context.subject, context.body, {
         name: context.name ?? "",
         event: context.eventName,
-        windowUrl: context.windowUrl ?? context.currentWindowUrl ?? context.fallbackUrl ?? "",
+        windowUrl: page,
         unsubscribeUrl: link
       })
-      yield* pace
+      const message = { id: context.id, content, unsubscribeUrl: link, url: page }
+      if (channel === "push") {
+        const devices = yield* durable(repository.devices(context.registrantId!))
+        if (devices.length === 0) return yield* skip("no_push_subscription")
+        const outcome = yield* sendToDevices(devices, message)
+        if (outcome.sent !== undefined) {
+          yield* durable(repository.sent(id, outcome.sent.provider, outcome.sent.providerMessageId))
+          return yield* counted(channel, "sent")
+        }
+        if (outcome.error === undefined) return yield* skip("no_push_subscription")
+        return yield* sendFailed(context, outcome.error)
+      }
+      yield* pace[channel]
       const result = yield* Effect.either(
-        channel.send({ id: context.id, to: context.email!, content, unsubscribeUrl: link })
+        channel === "sms"
+          ? channels.sms.send({ ...message, to: context.phone! })
+          : channels.email.send({ ...message, to: context.email! })
       )
       if (result._tag === "Left") return yield* sendFailed(context, result.left)
-      yield* durable(repository.sent(id, result.right.provider))
-      yield* counted("sent")
+      yield* durable(repository.sent(id, result.right.provider, result.right.providerMessageId))
+      yield* counted(channel, "sent")
     }).pipe(Effect.withSpan("JourneySender.send"))
 
   /** The scheduled triggers that fired since the marks, queued; the marks move once a scan found them all. */

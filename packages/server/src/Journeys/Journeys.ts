@@ -3,6 +3,8 @@ import {
   type EventId,
   InvalidRequest,
   type Journey,
+  type JourneyChannel,
+  type JourneyChannelState,
   type JourneyId,
   type JourneyMessage,
   type JourneyMessageId,
@@ -10,6 +12,7 @@ import {
   NotFound,
   type OrganizationId,
   type PreviewJourney,
+  SMS_MAX_LENGTH,
   type UpdateJourney
 } from "@tapline/domain"
 import { Effect } from "effect"
@@ -62,6 +65,22 @@ const checkTemplates = (input: {
     : Effect.fail(new InvalidRequest({ message: problems.join("; ") }))
 }
 
+/**
+ * An SMS journey's body, filled in with sample values and a full-length unsubscribe link, is at most
+ * SMS_MAX_LENGTH characters; longer is refused when it is saved (the send refuses one a long value made longer).
+ */
+const checkSmsLength = (channel: string, body: string, link: string) => {
+  if (channel !== "sms") return Effect.void
+  const length = Templates.render("-", body, sample("Event", {}, link)).text.length
+  return length <= SMS_MAX_LENGTH
+    ? Effect.void
+    : Effect.fail(
+        new InvalidRequest({
+          message: `body: an SMS is at most ${SMS_MAX_LENGTH} characters once filled in; this one is ${length}`
+        })
+      )
+}
+
 /** Sample values for a preview and a test send: the event's own name, a made-up person. */
 const sample = (eventName: string, input: typeof PreviewJourney.Type, link: string): Templates.Values => ({
   name: input.name ?? "Ada Lovelace",
@@ -79,6 +98,22 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
     const quotas = yield* Quotas
     const origin = publicOrigin(yield* AppConfig)
     const channel = yield* Channel.email
+    const channelProviders = {
+      email: channel.provider,
+      sms: (yield* Channel.sms).provider,
+      push: (yield* Channel.push).provider
+    } as const
+    // A real unsubscribe token is 32 characters: the length an SMS's link takes.
+    const longestLink = unsubscribeUrl(origin, "x".repeat(32))
+
+    /** Each channel's providers (failover order), and so whether journeys on it can be sent. */
+    const channelStates: ReadonlyArray<JourneyChannelState> = (["email", "sms", "push"] as const).map(
+      (name: JourneyChannel) => {
+        const providers = channelProviders[name].split(",").filter((p) => p !== "")
+        return { channel: name, configured: providers.length > 0, providers }
+      }
+    )
+    const channels = () => Effect.succeed({ channels: channelStates })
 
     const found = (organizationId: OrganizationId, id: JourneyId) =>
       changes.found("journey", id, repository.find(organizationId, id))
@@ -104,6 +139,7 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
       input: typeof CreateJourney.Type
     ) {
       yield* checkTemplates(input)
+      yield* checkSmsLength(input.channel, input.body, longestLink)
       if (!(yield* Effect.orDie(repository.eventExists(organizationId, input.eventId)))) {
         return yield* Effect.fail(
           new InvalidRequest({ message: "eventId: no such event in this organisation" })
@@ -119,6 +155,7 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
           name: input.name,
           ...triggerColumns(input.trigger),
           delayMinutes: input.delayMinutes,
+          channel: input.channel,
           subject: input.subject,
           body: input.body,
           enabled: input.enabled
@@ -144,7 +181,11 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
         resourceId: id,
         action: "journey.update",
         lock: repository.find(organizationId, id, { lock: true }),
-        apply: () => (Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.update(id, columns))
+        apply: (before) =>
+          Effect.zipRight(
+            checkSmsLength(columns.channel ?? before.channel, columns.body ?? before.body, longestLink),
+            Object.keys(columns).length === 0 ? Effect.succeed([]) : repository.update(id, columns)
+          )
       })
       return yield* decode(row)
     })
@@ -189,6 +230,12 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
       to: string
     ) {
       const journey = yield* found(organizationId, id)
+      if (journey.channel !== "email")
+        return yield* Effect.fail(
+          new InvalidRequest({
+            message: `a test send goes by email; this journey's channel is ${journey.channel} (use preview)`
+          })
+        )
       yield* quotas.take("testPings", organizationId)
       const link = unsubscribeUrl(origin, "test")
       const content = Templates.render(
@@ -197,7 +244,7 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
         sample(yield* eventName(organizationId, journey), {}, link)
       )
       yield* channel
-        .send({ id: crypto.randomUUID(), to, content, unsubscribeUrl: link })
+        .send({ id: crypto.randomUUID(), to, content, unsubscribeUrl: link, url: "" })
         .pipe(
           Effect.catchAll((error) =>
             Effect.fail(
@@ -233,7 +280,7 @@ export class Journeys extends Effect.Service<Journeys>()("@tapline/server/Journe
       return yield* decodeMessage(row)
     })
 
-    return { list, get, create, update, remove, preview, test, messages: log, redrive } as const
+    return { channels, list, get, create, update, remove, preview, test, messages: log, redrive } as const
   }),
   dependencies: [JourneyRepository.Default, JourneyMessageRepository.Default]
 }) {}

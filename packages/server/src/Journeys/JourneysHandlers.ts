@@ -9,6 +9,11 @@ export const JourneysHandlers = HttpApiBuilder.group(TaplineApi, "journeys", (ha
     const journeys = yield* Journeys
     return (
       handlers
+        // Which channels can send (provider names only, nothing secret): anyone who reads journeys.
+        .handle(
+          "channels",
+          withRole("VIEWER", () => journeys.channels())
+        )
         .handle(
           "list",
           withRole("VIEWER", ({ path, urlParams }) => journeys.list(path.organizationId, urlParams))

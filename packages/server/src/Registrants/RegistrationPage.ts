@@ -4,7 +4,7 @@ import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Email, hasControlCharacters } from "@tapline/domain"
+import { Email, hasControlCharacters, type OrganizationId } from "@tapline/domain"
 import { Effect, Layer, Option, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { Audit } from "../Audit/Audit.js"
@@ -15,6 +15,9 @@ import { Mailer } from "../Mail/Mailer.js"
 import { brandOf, escapeHtml } from "../Mail/MailTemplates.js"
 import { checkLocale, checkPhone } from "./Fields.js"
 import { emailWording, type PageForm, PageRegistrations } from "./PageRegistrations.js"
+import * as PushPage from "./PushPage.js"
+import { PushSubscriptions } from "./PushSubscriptions.js"
+import { RegistrantRepository } from "./RegistrantRepository.js"
 import { Registrants } from "./Registrants.js"
 import type { PageContext } from "./RegistrationPageRepository.js"
 
@@ -22,7 +25,7 @@ import type { PageContext } from "./RegistrationPageRepository.js"
  * The registration page Tapline hosts (DESIGN.md §12): `/r/<page token>`, where a REGISTRATION_PAGE window
  * sends a tap. Server-rendered, mobile-first, in the organisation's colours with its logo; every field has its
  * label, errors are announced (role=alert) and named by the field. The only script is our own, and only asks
- * for notification permission after the form went through, on a tap of its button.
+ * for notification permission after the form went through, on a tap of its button (PushPage.ts).
  */
 
 const COOKIE = "tapline_reg"
@@ -38,7 +41,8 @@ const script = Fs.readFileSync(new URL("../../assets/registration.js", import.me
 const headers = (logoOrigin: string | null) => ({
   "content-security-policy":
     `default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'${logoOrigin === null ? "" : ` ${logoOrigin}`}; ` +
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    // connect-src: the script posts the push subscription here; worker-src falls back to script-src.
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
   "cache-control": "no-store"
@@ -241,6 +245,9 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     const withSql = Effect.provideService(SqlClient.SqlClient, sql)
     const secure = publicOrigin(config).protocol === "https:"
     const tokenParam = Effect.map(HttpRouter.params, (params) => params.token)
+    const devices = yield* PushSubscriptions
+    const registrantsStored = yield* RegistrantRepository
+    const vapidKey = Option.getOrUndefined(yield* PushPage.vapidPublicKey)
 
     const cookie = (nonce: string) =>
       `${COOKIE}=${nonce}; Path=/r/; HttpOnly; SameSite=Strict; Max-Age=${Math.ceil(tokens.ttlMillis / 1000)}` +
@@ -312,6 +319,14 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         )
       )
     )
+    yield* router.get(
+      "/r/sw.js",
+      Effect.succeed(
+        HttpServerResponse.text(PushPage.serviceWorker, {
+          contentType: "text/javascript; charset=utf-8"
+        }).pipe(HttpServerResponse.setHeaders(headers(null)))
+      )
+    )
     yield* router.get("/r/", Effect.succeed(refusal("missing")))
     yield* router.post("/r/", Effect.succeed(refusal("missing")))
 
@@ -366,12 +381,74 @@ export const layer = HttpApiBuilder.Router.use((router) =>
           found.context.continueUrl === null
             ? ""
             : `<p><a href="${escapeHtml(found.context.continueUrl)}">Continue to ${escapeHtml(found.context.eventName)}</a></p>`
+        // Notifications are offered where a VAPID key is configured; the script posts the subscription with
+        // the form's CSRF token (the same nonce cookie).
+        const offer =
+          vapidKey === undefined
+            ? ""
+            : ` data-key="${vapidKey}" data-csrf="${tokens.csrf(found.token, request.cookies[COOKIE]!)}"`
         return page(
           branded("You are registered", found.context),
-          `${mail}<section id="push-offer" hidden><p>Get a notification when something happens at ${escapeHtml(found.context.eventName)}?</p>` +
+          `${mail}<section id="push-offer"${offer} hidden><p>${escapeHtml(PushPage.pushWording(found.context.organizationName, found.context.eventName))}</p>` +
             `<button type="button" id="push">Turn on notifications</button></section>` +
             `<p id="push-status" role="status"></p>${onwards}<script src="/r/registration.js"></script>`
         )
+      })
+    )
+
+    /** The push endpoint's answers: JSON for the page's script, nothing of the request echoed. */
+    const answer = (status: number, tag: string, message: string, extra: Record<string, string> = {}) =>
+      HttpServerResponse.unsafeJson({ _tag: tag, message }, { status }).pipe(
+        HttpServerResponse.setHeaders({ "cache-control": "no-store", ...extra })
+      )
+
+    /**
+     * The page's push subscription: same origin, the page token valid, the form's CSRF token (the nonce
+     * cookie), rate-limited with the form's posts, at most MAX_PUSH_BODY bytes of JSON. Stored as the band's
+     * registrant's device with the push consent the offer asked for.
+     */
+    yield* router.post(
+      "/r/push/:token",
+      Effect.gen(function* () {
+        const request = yield* HttpServerRequest.HttpServerRequest
+        if (!sameOrigin(request)) return answer(403, "Forbidden", "only from the registration page")
+        if (Number(request.headers["content-length"] ?? 0) > PushPage.MAX_PUSH_BODY)
+          return answer(413, "PayloadTooLarge", `at most ${PushPage.MAX_PUSH_BODY} bytes`)
+        const found = yield* claimed
+        if ("refused" in found) {
+          const status = found.refused.status
+          return answer(status, status === 410 ? "Gone" : "NotFound", "this registration link is not valid")
+        }
+        const limited = yield* Effect.either(registrations.posted)
+        if (limited._tag === "Left")
+          return answer(429, "TooManyRequests", limited.left.message, {
+            "retry-after": String(limited.left.retryAfterSeconds ?? 60)
+          })
+        const text = yield* Effect.either(request.text)
+        if (text._tag === "Left" || text.right.length > PushPage.MAX_PUSH_BODY)
+          return answer(413, "PayloadTooLarge", `at most ${PushPage.MAX_PUSH_BODY} bytes`)
+        const post = PushPage.decodePost(text.right)
+        if (Option.isNone(post))
+          return answer(400, "InvalidRequest", "expected { csrf, subscription: PushSubscription.toJSON() }")
+        if (!tokens.checkCsrf(found.token, request.cookies[COOKIE], post.value.csrf))
+          return answer(403, "Forbidden", "only from the registration page")
+        const bandId = found.context.bandId
+        const registrant =
+          bandId === null ? undefined : yield* Effect.orDie(registrantsStored.findByBand(bandId))
+        if (registrant === undefined) return answer(409, "Conflict", "register first")
+        const { endpoint, keys } = post.value.subscription
+        yield* withSql(
+          devices.add(
+            registrant.organizationId as OrganizationId,
+            registrant.id,
+            { kind: "webpush", endpoint, keys },
+            {
+              wording: PushPage.pushWording(found.context.organizationName, found.context.eventName),
+              at: new Date()
+            }
+          )
+        ).pipe(Effect.catchTags({ InvalidRequest: Effect.die, NotFound: Effect.die, Conflict: Effect.die }))
+        return answer(201, "Subscribed", "notifications are on")
       })
     )
 
@@ -413,7 +490,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     )
   })
 ).pipe(
-  Layer.provide(PageRegistrations.Default),
+  Layer.provide([PageRegistrations.Default, PushSubscriptions.Default]),
   Layer.provide([Registrants.Default, Mailer.Default]),
-  Layer.provide([Changes.Default, Audit.Default, BandRepository.Default])
+  Layer.provide([Changes.Default, Audit.Default, BandRepository.Default, RegistrantRepository.Default])
 )
