@@ -133,6 +133,25 @@ const drain = (senders: ReadonlyArray<Sender>) =>
 
 layer(harness, { excludeTestServices: true, timeout: 60_000 })("journeys on SMS and push", (it) => {
   describe("SMS", () => {
+    // The sender retries a failed "sent" until it succeeds: an id the column refuses must not hold the message.
+    it.scoped(
+      "a provider id that cannot be stored (empty, too long, another message's) is left out; all are sent",
+      () =>
+        Effect.gen(function* () {
+          const ids = ["", `DUP-${process.pid}-${++sequence}`, "", "x".repeat(300)]
+          ids[2] = ids[1]!
+          const peer = smsPeer("twilio", (n) => ids[n - 1]!)
+          const sender = yield* senderWith({ sms: peer.layer })
+          const consented = { phone: "+15005550006", consents: [["sms", true]] as const }
+          const journey = yield* journeyFor("sms", [consented, consented, consented, consented])
+          yield* drain([sender])
+          const after = yield* rows(journey.journeyId)
+          expect(after.map((r) => r.status)).toEqual(["sent", "sent", "sent", "sent"])
+          expect(peer.sent).toHaveLength(4)
+          expect(after.map((r) => r.providerMessageId).sort()).toEqual([ids[1], null, null, null])
+        })
+    )
+
     it.scoped("consented with a phone: sent once, the body only; no phone, withdrawn consent: skipped", () =>
       Effect.gen(function* () {
         const peer = smsPeer()

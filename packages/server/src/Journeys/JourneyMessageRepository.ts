@@ -236,11 +236,31 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
           (rows) => rows[0]
         )
 
-      /** Sent; `providerMessageId` is the provider's id for it (an SMS's), which its callbacks name. */
-      const sent = (id: JourneyMessageId, provider: string, providerMessageId: string | null = null) => sql`
-        update journey_messages set status = 'sent', sent_at = now(), provider = ${provider},
-          provider_message_id = ${providerMessageId}, last_error = null, claimed_until = null, updated_at = now()
-        where id = ${id} and status = 'sending'`
+      /**
+       * Sent; `providerMessageId` is the provider's id for it (an SMS's), which its callbacks name. An id that
+       * cannot be stored (empty, longer than the column takes, or one the provider already gave another message)
+       * is left out rather than failing the statement: the sender retries a failed "sent" until it succeeds, so
+       * a refused id would hold the message in `sending` for good and send it again at the lease's end.
+       */
+      const sent = (id: JourneyMessageId, provider: string, providerMessageId: string | null = null) => {
+        const mark = (messageId: string | null) => sql`
+          update journey_messages set status = 'sent', sent_at = now(), provider = ${provider},
+            provider_message_id = ${messageId}, last_error = null, claimed_until = null, updated_at = now()
+          where id = ${id} and status = 'sending'`
+        const storable =
+          providerMessageId !== null && providerMessageId.length > 0 && providerMessageId.length <= 200
+            ? providerMessageId
+            : null
+        return mark(storable).pipe(
+          Effect.catchIf(
+            (error) => storable !== null && (error.cause as { code?: string } | undefined)?.code === "23505",
+            () =>
+              Effect.logWarning(
+                "journey message sent; its provider id is another message's, not recorded"
+              ).pipe(Effect.annotateLogs({ provider }), Effect.zipRight(mark(null)))
+          )
+        )
+      }
 
       /** A registrant's push devices, oldest first. */
       const devices = (registrantId: string) =>

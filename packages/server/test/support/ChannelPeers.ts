@@ -25,7 +25,8 @@ export interface SmsPeer {
   readonly answer: (to: string, answer: Answer<SmsFailure>) => void
 }
 
-export const smsPeer = (provider = "twilio"): SmsPeer => {
+/** `idOf`: the provider's id for the n-th accepted message (default: unique ids, as a provider's are). */
+export const smsPeer = (provider = "twilio", idOf?: (n: number) => string): SmsPeer => {
   const sent: Array<Recorded<SmsMessage>> = []
   const answers = new Map<string, Answer<SmsFailure>>()
   // Ids unique across peers, as a provider's are (the delivery log's unique index holds them per provider).
@@ -41,9 +42,10 @@ export const smsPeer = (provider = "twilio"): SmsPeer => {
           if (answer !== "accept")
             return Effect.fail(new SmsError({ provider, failure: answer, message: `${answer} (test peer)` }))
           sent.push({ message, at: Date.now() })
+          next += 1
           return Effect.succeed({
             provider,
-            providerMessageId: `SM${prefix}${(++next).toString(16).padStart(16, "0")}`
+            providerMessageId: idOf?.(next) ?? `SM${prefix}${next.toString(16).padStart(16, "0")}`
           })
         })
     })
