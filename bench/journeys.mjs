@@ -21,11 +21,13 @@
 // Printed too: the raw sent_i − due_i, which includes that waiting.
 //
 // BENCH_CHANNEL=sms|push (issue 34): the journey is on that channel, each registrant has a phone and SMS consent
-// (sms) or one device and push consent (push), and the worker sends through the `log` providers (SMS_PROVIDERS,
-// PUSH_PROVIDERS) held to BENCH_SMS_RATE / BENCH_PUSH_RATE (JOURNEY_SMS_RATE / JOURNEY_PUSH_RATE). There is no
-// peer to time the send: sent_i is the row's sent_at (recorded once the provider answered), and the busiest
-// second is counted over those.
+// (sms) or one FCM device and push consent (push), and the worker sends through the real `twilio` or `fcm`
+// provider module (SMS_PROVIDERS, PUSH_PROVIDERS) to an HTTP peer here that answers as Twilio's Messages API or
+// FCM's token and messages:send endpoints do, held to BENCH_SMS_RATE / BENCH_PUSH_RATE (JOURNEY_SMS_RATE /
+// JOURNEY_PUSH_RATE). sent_i is when the peer received the request, as for email.
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
+import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Redis } from "ioredis"
@@ -105,12 +107,79 @@ const smtpPeer = async () => {
   return { port, sent, times, busiestSecond, close: () => new Promise((r) => server.close(r)) }
 }
 
+/**
+ * The SMS or push provider: an HTTP server answering as Twilio's Messages API (form `To`) or FCM HTTP v1 (a
+ * token exchange, then `messages:send` with `message.token`) do, recording when each recipient's request came.
+ */
+const httpPeer = async () => {
+  const sent = new Map()
+  const times = []
+  let next = 0
+  const server = Http.createServer((request, response) => {
+    const chunks = []
+    request.on("data", (chunk) => chunks.push(chunk))
+    request.on("end", () => {
+      const at = Date.now()
+      const body = Buffer.concat(chunks).toString("utf8")
+      const reply = (status, json) => {
+        response.writeHead(status, { "content-type": "application/json" })
+        response.end(JSON.stringify(json))
+      }
+      if (request.url.endsWith("/token")) return reply(200, { access_token: "bench", expires_in: 3600 })
+      next += 1
+      times.push(at)
+      if (request.url.includes("/Messages.json")) {
+        sent.set(new URLSearchParams(body).get("To"), at)
+        return reply(201, { sid: `SM${next.toString(16).padStart(32, "0")}`, status: "queued" })
+      }
+      if (request.url.endsWith("/messages:send")) {
+        sent.set(JSON.parse(body).message.token, at)
+        return reply(200, { name: `projects/bench/messages/${next}` })
+      }
+      reply(404, { error: "unknown path" })
+    })
+  })
+  const port = await freePort()
+  await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve))
+  return { port, sent, times, close: () => new Promise((r) => server.close(r)) }
+}
+
+/** The worker's provider settings for the channel, pointed at the peer. */
+const providerSettings = (port) => {
+  const url = `http://127.0.0.1:${port}`
+  if (CHANNEL === "sms")
+    return {
+      SMS_PROVIDERS: "twilio",
+      TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
+      TWILIO_AUTH_TOKEN: "bench-token",
+      TWILIO_FROM: "+15005550006",
+      TWILIO_API_URL: url
+    }
+  if (CHANNEL === "push") {
+    const { privateKey } = Crypto.generateKeyPairSync("rsa", { modulusLength: 2048 })
+    return {
+      PUSH_PROVIDERS: "fcm",
+      PUSH_FCM_SERVICE_ACCOUNT: JSON.stringify({
+        type: "service_account",
+        project_id: "bench",
+        client_email: "bench@bench.iam.gserviceaccount.com",
+        private_key: privateKey.export({ type: "pkcs8", format: "pem" }),
+        token_uri: `${url}/token`
+      }),
+      PUSH_FCM_TOKEN_URL: `${url}/token`,
+      PUSH_FCM_API_URL: url
+    }
+  }
+  return {}
+}
+
 const main = async () => {
   requireCommand("taskset", "util-linux")
   pinToLoadCore()
   const databaseUrl = await createDatabase("journeys")
   const redisUrl = await startRedis(1)
   const peer = await smtpPeer()
+  const provider = await httpPeer()
   const apiPort = await freePort()
   const workerPort = await freePort()
   const common = {
@@ -149,8 +218,7 @@ const main = async () => {
       EMAIL_PROVIDERS: "smtp",
       SMTP_URL: `smtp://127.0.0.1:${peer.port}`,
       EMAIL_FROM: "Tapline <journeys@tapline.test>",
-      SMS_PROVIDERS: "log",
-      PUSH_PROVIDERS: "log",
+      ...providerSettings(provider.port),
       [RATE_VARIABLE]: String(EMAIL_RATE),
       TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-worker-"))
     },
@@ -269,14 +337,17 @@ const main = async () => {
         await sleep(500)
       }
       const { rows } = await db.query(
-        `select lower(b.band_uid) as uid, m.due_at, m.created_at, m.sent_at from journey_messages m join bands b on b.id = m.band_id
+        `select lower(b.band_uid) as uid, r.phone, m.due_at, m.created_at, m.sent_at
+         from journey_messages m join bands b on b.id = m.band_id left join registrants r on r.band_id = b.id
          where m.journey_id = $1 order by m.due_at, m.id`,
         [journey.id]
       )
       const spacing = 1000 / EMAIL_RATE
-      // Email: when the SMTP peer accepted it; SMS and push (log providers): the row's sent_at.
+      // When the provider's peer took it: the SMTP peer by address, the HTTP peer by phone or device token.
       const sentAtOf = (row) =>
-        CHANNEL === "email" ? peer.sent.get(`${row.uid}@people.test`) : (row.sent_at?.getTime() ?? undefined)
+        CHANNEL === "email"
+          ? peer.sent.get(`${row.uid}@people.test`)
+          : provider.sent.get(CHANNEL === "sms" ? row.phone : `bench-token-${row.uid}@people.test`)
       let ideal = Number.NEGATIVE_INFINITY
       const excess = []
       const raw = []
@@ -343,6 +414,7 @@ const main = async () => {
   await redis.quit()
   await db.end()
   await peer.close()
+  await provider.close()
 }
 
 runBench(main)

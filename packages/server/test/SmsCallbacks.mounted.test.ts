@@ -1,7 +1,9 @@
 import * as Http from "node:http"
 import { expect, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { freePort } from "@tapline/testing/ports"
+import { Effect, Schedule } from "effect"
 import { twilioSignature } from "../src/SmsCallbacks/TwilioSignature.js"
+import { vonageSignature } from "../src/SmsCallbacks/VonageSignature.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
 
 /*
@@ -67,3 +69,74 @@ layer(adminHarness({ TWILIO_AUTH_TOKEN: TOKEN, PUBLIC_URL }), { excludeTestServi
     )
   }
 )
+
+/*
+ * HELP arriving by Vonage is answered through the runtime's `Sms` port (SMS_PROVIDERS), here the real Twilio
+ * module sending to a loopback peer that stands in for Twilio's Messages API: the wiring from the routes to the
+ * configured provider, which SmsCallbacks.test.ts replaces with an in-test port.
+ */
+const twilioPeer = await (async () => {
+  const requests: Array<{ path: string; form: URLSearchParams }> = []
+  const server = Http.createServer((request, response) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => {
+      requests.push({
+        path: request.url ?? "",
+        form: new URLSearchParams(Buffer.concat(chunks).toString("utf8"))
+      })
+      response.writeHead(201, { "content-type": "application/json" })
+      response.end(JSON.stringify({ sid: `SM${"1".repeat(32)}`, status: "queued" }))
+    })
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()))
+  return { url: `http://127.0.0.1:${port}`, requests, close: () => server.close() }
+})()
+
+const VONAGE_SECRET = "mounted-vonage-secret"
+const HELP_TEXT = "Tapline help: reply STOP to stop texts."
+const SID = `AC${"2".repeat(32)}`
+
+layer(
+  adminHarness({
+    PUBLIC_URL,
+    SMS_PROVIDERS: "twilio",
+    TWILIO_ACCOUNT_SID: SID,
+    TWILIO_AUTH_TOKEN: TOKEN,
+    TWILIO_FROM: "+15005550001",
+    TWILIO_API_URL: twilioPeer.url,
+    VONAGE_SIGNATURE_SECRET: VONAGE_SECRET,
+    VONAGE_SIGNATURE_METHOD: "sha256",
+    SMS_HELP_TEXT: HELP_TEXT
+  }),
+  { excludeTestServices: true, timeout: 60_000 }
+)("SMS callbacks answered through the configured provider", (it) => {
+  it.effect("HELP by Vonage is answered by the Sms port's provider (Twilio), to the sender's number", () =>
+    Effect.gen(function* () {
+      const phone = `1500555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`
+      const params: Array<[string, string]> = [
+        ["msisdn", phone],
+        ["to", "447700900000"],
+        ["messageId", `0B${Date.now().toString(16).padStart(14, "0")}`],
+        ["text", " help "],
+        ["type", "text"],
+        ["timestamp", String(Math.floor(Date.now() / 1000))]
+      ]
+      params.push(["sig", vonageSignature(VONAGE_SECRET, "sha256", params)])
+      const answer = yield* post("/hooks/sms/vonage/inbound", new URLSearchParams(params).toString(), FORM)
+      expect(answer.status).toBe(200)
+      // The reply goes out after the callback was answered.
+      const reply = yield* Effect.sync(() =>
+        twilioPeer.requests.find((r) => r.form.get("To") === `+${phone}`)
+      ).pipe(
+        Effect.flatMap((found) => (found === undefined ? Effect.fail("not yet") : Effect.succeed(found))),
+        Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(400))))
+      )
+      expect(reply.path).toBe(`/2010-04-01/Accounts/${SID}/Messages.json`)
+      expect(reply.form.get("Body")).toBe(HELP_TEXT)
+      expect(reply.form.get("From")).toBe("+15005550001")
+      twilioPeer.close()
+    })
+  )
+})
