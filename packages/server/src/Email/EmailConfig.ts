@@ -1,4 +1,5 @@
-import { Config, ConfigError, Duration, Effect, Either, Option, type Scope } from "effect"
+import { Config, type ConfigError, Duration, Effect, Option, type Scope } from "effect"
+import * as ProviderList from "../Config/ProviderList.js"
 import type { EmailShape } from "./Email.js"
 
 /*
@@ -32,24 +33,7 @@ export const required = <A>(provider: EmailProviderName, setting: Option.Option<
   })
 
 /** An ordered, comma-separated list of provider names, each known and named once. */
-const providerList = Config.string().pipe(
-  Config.mapOrFail((text) => {
-    const names = text
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter((name) => name.length > 0)
-    const unknown = names.filter((name) => !(EMAIL_PROVIDERS as ReadonlyArray<string>).includes(name))
-    if (names.length === 0 || unknown.length > 0 || new Set(names).size !== names.length) {
-      return Either.left(
-        ConfigError.InvalidData(
-          [],
-          `expected distinct names among ${EMAIL_PROVIDERS.join(", ")} separated by commas`
-        )
-      )
-    }
-    return Either.right(names as ReadonlyArray<EmailProviderName>)
-  })
-)
+const providerList = ProviderList.providerList(EMAIL_PROVIDERS, { allowEmpty: false })
 
 /** The port's settings, mounted in AppConfig as `email` (the job queue reads the retry settings). */
 export const config = Config.all({

@@ -1,4 +1,5 @@
-import { Config, ConfigError, Duration, Effect, Either, Option, type Scope } from "effect"
+import { Config, ConfigError, Duration, Effect, Option, type Scope } from "effect"
+import * as ProviderList from "../Config/ProviderList.js"
 import type { PushShape } from "./Push.js"
 
 /*
@@ -35,24 +36,7 @@ export const required = <A>(provider: PushProviderName, setting: Option.Option<A
   })
 
 /** An ordered, comma-separated list of provider names, each known and named once; empty is none. */
-const providerList = Config.string().pipe(
-  Config.mapOrFail((text) => {
-    const names = text
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter((name) => name.length > 0)
-    const unknown = names.filter((name) => !(PUSH_PROVIDERS as ReadonlyArray<string>).includes(name))
-    if (unknown.length > 0 || new Set(names).size !== names.length) {
-      return Either.left(
-        ConfigError.InvalidData(
-          [],
-          `expected distinct names among ${PUSH_PROVIDERS.join(", ")} separated by commas`
-        )
-      )
-    }
-    return Either.right(names as ReadonlyArray<PushProviderName>)
-  })
-)
+const providerList = ProviderList.providerList(PUSH_PROVIDERS, { allowEmpty: true })
 
 /** The port's settings, mounted in AppConfig as `push`. */
 export const config = Config.all({

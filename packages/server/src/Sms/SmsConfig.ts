@@ -1,4 +1,5 @@
-import { Config, ConfigError, Duration, Effect, Either, Option, type Scope } from "effect"
+import { Config, type ConfigError, Duration, Effect, Option, type Scope } from "effect"
+import * as ProviderList from "../Config/ProviderList.js"
 import type { SmsShape } from "./Sms.js"
 
 /*
@@ -36,24 +37,7 @@ export const required = <A>(provider: SmsProviderName, setting: Option.Option<A>
  * An ordered, comma-separated list of provider names, each known and named once. Unset or empty: no SMS at
  * all (journeys' SMS messages then fail permanently, saying so), unlike email, which falls back to the log.
  */
-const providerList = Config.string().pipe(
-  Config.mapOrFail((text) => {
-    const names = text
-      .split(",")
-      .map((name) => name.trim().toLowerCase())
-      .filter((name) => name.length > 0)
-    const unknown = names.filter((name) => !(SMS_PROVIDERS as ReadonlyArray<string>).includes(name))
-    if (unknown.length > 0 || new Set(names).size !== names.length) {
-      return Either.left(
-        ConfigError.InvalidData(
-          [],
-          `expected distinct names among ${SMS_PROVIDERS.join(", ")} separated by commas`
-        )
-      )
-    }
-    return Either.right(names as ReadonlyArray<SmsProviderName>)
-  })
-)
+const providerList = ProviderList.providerList(SMS_PROVIDERS, { allowEmpty: true })
 
 /** The port's settings, mounted in AppConfig as `sms`. */
 export const config = Config.all({
