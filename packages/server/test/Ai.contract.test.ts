@@ -374,13 +374,15 @@ describe("Ai port", () => {
       )
     }
 
-    it.effect("fallback: a 429, a 5xx or a timeout at OpenAI moves to Anthropic", () =>
+    it.effect("fallback: a 429, a 5xx, a timeout or a refused key at OpenAI moves to Anthropic", () =>
       Effect.gen(function* () {
         const org = yield* organization
         const ai = yield* aiWith(["openai", "anthropic", "gemini"])
         for (const failure of [
           { status: 429, headers: { "retry-after": "20" } },
           { status: 503 },
+          { status: 401, message: "Incorrect API key provided" },
+          { status: 403, message: "Project does not have access" },
           "stall" as const
         ]) {
           reset()

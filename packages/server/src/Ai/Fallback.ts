@@ -8,8 +8,10 @@ import type { AiProviderModel } from "./AiProvider.js"
 
 /*
  * The providers in AI_PROVIDERS order as one ExecutionPlan: each step provides one provider's LanguageModel.
- * A timeout, a 429, a 5xx, a connection refused or an answer that cannot be read moves to the next provider;
- * a refusal or an invalid request (any other 4xx) does not: another provider would be asked the same thing.
+ * A timeout, a 429, a 5xx, a connection refused, an answer that cannot be read, or a rejected key (401/403)
+ * moves to the next provider; a refusal or an invalid request (any other 4xx) does not: another provider would
+ * be asked the same thing. A rejected key is the account's trouble, not the request's, as for Email's
+ * providers: one expired key must not take the feature down while another provider is configured.
  */
 
 /** Why one provider's attempt failed: the metric's `outcome`, and what the error names. */
@@ -17,6 +19,7 @@ export type FailureReason =
   | "timeout"
   | "rate_limited"
   | "unavailable"
+  | "unauthorized"
   | "malformed"
   | "refused"
   | "invalid_request"
@@ -24,7 +27,13 @@ export type FailureReason =
   | "tool_loop"
 
 /** Reasons that move to the next provider. */
-const MOVES_ON: ReadonlySet<FailureReason> = new Set(["timeout", "rate_limited", "unavailable", "malformed"])
+const MOVES_ON: ReadonlySet<FailureReason> = new Set([
+  "timeout",
+  "rate_limited",
+  "unavailable",
+  "unauthorized",
+  "malformed"
+])
 
 /** One provider's failed attempt. Its message names the provider and the status, never a header or a key. */
 export class AiAttemptFailed extends Data.TaggedError("AiAttemptFailed")<{
@@ -78,6 +87,8 @@ export const classify = (provider: AiProviderModel, error: unknown): AiAttemptFa
         return failed(provider, "malformed", `unreadable answer (${error.reason})`, status)
       if (status === 429) return failed(provider, "rate_limited", "429 rate limited", status)
       if (status === 408 || status >= 500) return failed(provider, "unavailable", `${status}`, status)
+      if (status === 401 || status === 403)
+        return failed(provider, "unauthorized", `${status} the key was refused`, status)
       return failed(provider, "invalid_request", `${status} refused the request`, status)
     }
     case "MalformedOutput":

@@ -134,7 +134,7 @@ const make = (enabled: boolean) => {
     ),
     aiGenerations: counter(
       "tapline_ai_generations_total",
-      "Language-model attempts by provider and outcome (success, timeout, rate_limited, unavailable, malformed, refused, invalid_request, tool_failed, tool_loop)",
+      "Language-model attempts by provider and outcome (success, timeout, rate_limited, unavailable, unauthorized, malformed, refused, invalid_request, tool_failed, tool_loop)",
       ["provider", "outcome"]
     ),
     aiTokens: counter(
