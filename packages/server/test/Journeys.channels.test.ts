@@ -55,7 +55,11 @@ interface Person {
 
 let sequence = 0
 
-/** An organisation's event, a journey on `channel`, and one queued message per person. */
+/**
+ * An organisation's event, a journey on `channel`, and one queued message per person, due a second ago: the
+ * sender claims `due_at <= now` with its clock's milliseconds, and a row due at PostgreSQL's microseconds of the
+ * same millisecond was not due yet (the test failed on a quiet machine, where insert and claim share one).
+ */
 const journeyFor = (
   channel: "sms" | "push",
   people: ReadonlyArray<Person>,
@@ -89,7 +93,8 @@ const journeyFor = (
               values (${organization.id}, ${registrant!.id}, 'fcm', ${address})`
       const [message] = yield* sql<{ id: string }>`
         insert into journey_messages (organization_id, journey_id, band_id, due_at, unsubscribe_token)
-        values (${organization.id}, ${journey!.id}, ${band!.id}, now(), md5(random()::text)) returning id`
+        values (${organization.id}, ${journey!.id}, ${band!.id}, now() - interval '1 second', md5(random()::text))
+        returning id`
       messages.push(message!.id)
     }
     return { organizationId: organization.id, journeyId: journey!.id, messages }

@@ -192,9 +192,11 @@ layer(harness(), { excludeTestServices: true, timeout: 120_000 })("journey sende
           const other = yield* registeredEvent(2, `other-${seed}-`)
           const floodJourney = yield* journey(flood, "first_tap")
           const otherJourney = yield* journey(other, "first_tap")
+          // Due a second ago: the claim compares with the sender's clock in whole milliseconds (see
+          // Journeys.channels.test.ts), so a row due "now" in the same millisecond is not due yet.
           const queue = (journeyId: string, event: { eventId: string }, uids: ReadonlyArray<string>) => sql`
             insert into journey_messages (organization_id, journey_id, band_id, due_at, unsubscribe_token)
-            select organization_id, ${journeyId}, id, now(), md5(random()::text) from bands
+            select organization_id, ${journeyId}, id, now() - interval '1 second', md5(random()::text) from bands
             where event_id = ${event.eventId} and band_uid in ${sql.in(uids)}`
           yield* sql`
             insert into journey_messages (organization_id, journey_id, band_id, due_at, unsubscribe_token)
@@ -234,7 +236,7 @@ layer(harness(), { excludeTestServices: true, timeout: 120_000 })("journey sende
           ] as const) {
             yield* sql`
             insert into journey_messages (organization_id, journey_id, band_id, due_at, unsubscribe_token)
-            select organization_id, ${id}, id, now(), md5(random()::text) from bands where event_id = ${event.eventId}`
+            select organization_id, ${id}, id, now() - interval '1 second', md5(random()::text) from bands where event_id = ${event.eventId}`
           }
           yield* roundsUntil(s, messages(ids[1]), (rows) => rows.every((r) => r.status === "sent"), 100)
           const refusedRows = yield* messages(ids[0])
