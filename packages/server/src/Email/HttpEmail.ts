@@ -29,6 +29,30 @@ export const retryAfterSeconds = (header: string | null): number | undefined => 
 }
 
 /**
+ * An AWS SDK v3 error (SES, SNS) as a provider failure: its HTTP status decides as for any provider, except that
+ * `transientNames` (errors naming the account or the moment, not the message) and no answer at all are
+ * transient. The message names the service, the status and the error, cut to 300 characters.
+ */
+export const awsSdkFailure = (service: string, cause: unknown, transientNames: ReadonlySet<string>) => {
+  const error = cause as {
+    name?: string
+    message?: string
+    $metadata?: { httpStatusCode?: number }
+    $response?: { headers?: Record<string, string | undefined> }
+  }
+  const status = error.$metadata?.httpStatusCode
+  const retryAfter = retryAfterSeconds(error.$response?.headers?.["retry-after"] ?? null)
+  return {
+    failure:
+      status === undefined || transientNames.has(error.name ?? "")
+        ? ("transient" as const)
+        : failureOf(status),
+    message: `${service} ${status ?? "unreachable"} ${error.name ?? ""}: ${(error.message ?? "").slice(0, 300)}`,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter })
+  }
+}
+
+/**
  * POSTs a provider's request with a deadline. The error names the provider, the status and the start of
  * the provider's answer (which says why), never the request's headers (they carry the key).
  */

@@ -4,7 +4,7 @@ import { awsKeyPair } from "../Config/AwsKeyPair.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Email, EmailError } from "./Email.js"
 import type { SharedSettings } from "./EmailConfig.js"
-import { failureOf, retryAfterSeconds, withDeadline } from "./HttpEmail.js"
+import { awsSdkFailure, withDeadline } from "./HttpEmail.js"
 
 export interface SesOptions {
   readonly from: string
@@ -30,25 +30,8 @@ const ACCOUNT_REFUSALS = new Set([
   "MailFromDomainNotVerifiedException"
 ])
 
-const toEmailError = (cause: unknown) => {
-  const error = cause as {
-    name?: string
-    message?: string
-    $metadata?: { httpStatusCode?: number }
-    $response?: { headers?: Record<string, string | undefined> }
-  }
-  const status = error.$metadata?.httpStatusCode
-  const failure =
-    status === undefined || ACCOUNT_REFUSALS.has(error.name ?? "") ? "transient" : failureOf(status)
-  const retryAfter = retryAfterSeconds(error.$response?.headers?.["retry-after"] ?? null)
-  return new EmailError({
-    provider: "ses",
-    failure,
-    message: `SES ${status ?? "unreachable"} ${error.name ?? ""}: ${(error.message ?? "").slice(0, 300)}`,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    cause
-  })
-}
+const toEmailError = (cause: unknown) =>
+  new EmailError({ provider: "ses", ...awsSdkFailure("SES", cause, ACCOUNT_REFUSALS), cause })
 
 /** AWS SES v2 `SendEmail` (POST /v2/email/outbound-emails) through the official SDK, SigV4-signed. */
 export const make = (options: SesOptions) =>

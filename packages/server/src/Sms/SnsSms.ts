@@ -1,7 +1,7 @@
 import type { PublishCommand } from "@aws-sdk/client-sns"
 import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { awsKeyPair } from "../Config/AwsKeyPair.js"
-import { failureOf, retryAfterSeconds, withDeadline } from "../Email/HttpEmail.js"
+import { awsSdkFailure, withDeadline } from "../Email/HttpEmail.js"
 import { outgoingTraceHeaders } from "../Telemetry/Tracing.js"
 import { Sms, SmsError } from "./Sms.js"
 import { required, type SharedSettings } from "./SmsConfig.js"
@@ -43,25 +43,8 @@ const TRANSIENT_400 = new Set([
   "KMSOptInRequired"
 ])
 
-const toSmsError = (cause: unknown) => {
-  const error = cause as {
-    name?: string
-    message?: string
-    $metadata?: { httpStatusCode?: number }
-    $response?: { headers?: Record<string, string | undefined> }
-  }
-  const status = error.$metadata?.httpStatusCode
-  const failure =
-    status === undefined || TRANSIENT_400.has(error.name ?? "") ? "transient" : failureOf(status)
-  const retryAfter = retryAfterSeconds(error.$response?.headers?.["retry-after"] ?? null)
-  return new SmsError({
-    provider: "sns",
-    failure,
-    message: `SNS ${status ?? "unreachable"} ${error.name ?? ""}: ${(error.message ?? "").slice(0, 300)}`,
-    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-    cause
-  })
-}
+const toSmsError = (cause: unknown) =>
+  new SmsError({ provider: "sns", ...awsSdkFailure("SNS", cause, TRANSIENT_400), cause })
 
 /** A String message attribute, as Publish takes it. */
 const attribute = (value: string) => ({ DataType: "String", StringValue: value })
