@@ -21,6 +21,7 @@ import { PasskeysApi } from "./PasskeysApi.js"
 import { PushSubscriptionsApi } from "./PushSubscriptionsApi.js"
 import { RegistrantsApi } from "./RegistrantsApi.js"
 import { RegistrationSourcesApi } from "./RegistrationSourcesApi.js"
+import { RecapsApi } from "./RecapsApi.js"
 import { ReportsApi } from "./ReportsApi.js"
 import { SchemasApi } from "./SchemasApi.js"
 import { SessionsApi } from "./SessionsApi.js"
@@ -64,6 +65,7 @@ export class TaplineApi extends HttpApi.make("tapline")
   .add(JourneysApi)
   .add(ReportsApi)
   .add(AiApi)
+  .add(RecapsApi)
   .add(PushSubscriptionsApi)
   .annotate(OpenApi.Title, "Tapline API")
   .annotate(OpenApi.Version, "1.0.0")
