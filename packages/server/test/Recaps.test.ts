@@ -391,6 +391,7 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
         yield* ok(yield* call("PUT", budget, { key: event.keys.OWNER, body: { monthlyBudgetUsd: 0 } }), 200)
         const spent = yield* call("POST", `${event.base}/recaps`, { key: event.keys.EDITOR, body })
         expect([spent.status, spent.body._tag]).toEqual([429, "AiBudgetExhausted"])
+      expect(Number(spent.headers.get("retry-after"))).toBe(spent.body.retryAfterSeconds)
         const spentStream = yield* call("POST", `${event.base}/recaps/stream`, {
           key: event.keys.EDITOR,
           body
