@@ -66,6 +66,9 @@ const harness = Layer.unwrapScoped(
 // biome-ignore lint/suspicious/noExplicitAny: tool results as the peer received them.
 type Results = Record<string, any>
 
+const busiest = (points: ReadonlyArray<{ at: string; taps: number }>) =>
+  points.reduce((best, point) => (point.taps > best.taps ? point : best))
+
 /** The recap a faithful model writes from the summary and windows it was given; `offset` skews one figure. */
 const recapText = (results: Results, offset: number) => {
   const s = results.summary
@@ -80,16 +83,42 @@ const recapText = (results: Results, offset: number) => {
     ...results.windows.map(
       (w: { title: string; taps: number; share: number }) =>
         `- **${w.title}**: ${w.taps} taps (${(w.share * 100).toFixed(1)}%)`
-    )
+    ),
+    ...(results.timeseries === undefined
+      ? []
+      : [
+          "",
+          `The busiest ${results.timeseries.bucket} began at ${busiest(results.timeseries.points).at}, with ${busiest(results.timeseries.points).taps} taps.`
+        ]),
+    ...(results.activations === undefined
+      ? []
+      : [
+          "",
+          "## Sponsors",
+          ...results.activations.map(
+            (a: { name: string; taps: number; uniqueBands: number }) =>
+              `- ${a.name}: ${a.taps} taps from ${a.uniqueBands} bands`
+          )
+        ])
   ]
   return lines.join("\n")
 }
 
+/** The tools a model calls, in order, before it writes: a name and its arguments. */
+const BASIC = [
+  ["summary", {}],
+  ["windows", {}]
+] as const satisfies ReadonlyArray<readonly [string, object]>
+
 /**
- * A model on one peer: summary, then windows, then the text. `offsetFor(n)` skews the text of the n-th
- * conversation (1, 2…): a scripted wrong number.
+ * A model on one peer: each tool of `tools` in turn, then the text. `offsetFor(n)` skews the text of the
+ * n-th conversation (1, 2…): a scripted wrong number.
  */
-const writer = (kind: PeerKind, offsetFor: (conversation: number) => number = () => 0) => {
+const writer = (
+  kind: PeerKind,
+  offsetFor: (conversation: number) => number = () => 0,
+  tools: ReadonlyArray<readonly [string, object]> = BASIC
+) => {
   let conversations = 0
   return (request: PeerRequest): PeerReply => {
     const results: Results = Object.fromEntries(
@@ -98,12 +127,11 @@ const writer = (kind: PeerKind, offsetFor: (conversation: number) => number = ()
         r.output
       ])
     )
-    if (!("summary" in results)) {
-      conversations++
-      return { toolCall: { id: `call_summary_${conversations}`, name: "summary", args: {} } }
-    }
-    if (!("windows" in results)) {
-      return { toolCall: { id: `call_windows_${conversations}`, name: "windows", args: {} } }
+    const next = tools.find(([name]) => !(name in results))
+    if (next !== undefined) {
+      if (next === tools[0]) conversations++
+      const [name, args] = next
+      return { toolCall: { id: `call_${name}_${conversations}`, name, args: { ...args } } }
     }
     return { text: recapText(results, offsetFor(conversations)), usage: { input: 900, output: 150 } }
   }
@@ -111,7 +139,10 @@ const writer = (kind: PeerKind, offsetFor: (conversation: number) => number = ()
 
 const MINUTE = 60_000
 
-/** The demo event with taps: 120 bands in the live hour, the first 40 twice; an EDITOR, OWNER, VIEWER key. */
+/**
+ * The demo event with taps: 120 bands in the live hour, the first 40 twice; an EDITOR, OWNER, VIEWER key.
+ * Seeded once per file: the seed re-creates the windows, and the taps name the first ones.
+ */
 const demo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const seeded = yield* seedDemo
@@ -184,6 +215,7 @@ const demo = Effect.gen(function* () {
   expect(summary.body.totalTaps).toBe(160)
   return { ...seeded, keys, base, summary: summary.body }
 })
+const demoEvent = Effect.runSync(Effect.cached(demo))
 
 const resetPeers = Effect.map(Peers, (peers) => {
   for (const peer of Object.values(peers)) peer.reset()
@@ -220,7 +252,7 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
     () =>
       Effect.gen(function* () {
         const peers = yield* resetPeers
-        const event = yield* demo
+        const event = yield* demoEvent
         for (const kind of ["openai", "anthropic", "gemini"] as const) peers[kind].answerWith(writer(kind))
         const create = () =>
           call("POST", `${event.base}/recaps`, { key: event.keys.EDITOR, body: { eventId: event.eventId } })
@@ -277,10 +309,94 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
       })
   )
 
+  it.effect("a campaign's recap and the organisation's over a range, from all four tools", () =>
+    Effect.gen(function* () {
+      const peers = yield* resetPeers
+      const event = yield* demoEvent
+      const tools = [...BASIC, ["timeseries", { bucket: "hour" }], ["activations", {}]] as const
+      peers.openai.answerWith(writer("openai", () => 0, tools))
+      const sql = yield* SqlClient.SqlClient
+      const [live] = yield* sql<{ id: string; startsAt: Date; endsAt: Date }>`
+        select id, starts_at, ends_at from windows where event_id = ${event.eventId} and type = 'LIVE'`
+      yield* ok(
+        yield* call("POST", `${event.base}/activations`, {
+          key: event.keys.EDITOR,
+          body: {
+            name: "Main stage sponsor",
+            windowIds: [live!.id],
+            startsAt: live!.startsAt.toISOString(),
+            endsAt: live!.endsAt.toISOString()
+          }
+        }),
+        201
+      )
+      const campaign = yield* ok(
+        yield* call("POST", `${event.base}/campaigns`, {
+          key: event.keys.EDITOR,
+          body: { name: "Summer tour" }
+        }),
+        201
+      )
+      yield* ok(
+        yield* call("PATCH", `${event.base}/events/${event.eventId}`, {
+          key: event.keys.EDITOR,
+          body: { campaignId: campaign.body.id }
+        }),
+        200
+      )
+      const byCampaign = yield* ok(
+        yield* call("POST", `${event.base}/recaps`, {
+          key: event.keys.EDITOR,
+          body: { campaignId: campaign.body.id }
+        }),
+        201
+      )
+      const day = 24 * 3_600_000
+      const range = {
+        from: new Date(Date.now() - 2 * day).toISOString(),
+        to: new Date(Date.now() + day).toISOString()
+      }
+      const byRange = yield* ok(
+        yield* call("POST", `${event.base}/recaps`, { key: event.keys.EDITOR, body: range }),
+        201
+      )
+      for (const recap of [byCampaign.body, byRange.body]) {
+        console.log(`recap of the ${recap.subject.type}:\n${recap.text}\n`)
+        expect(recap.grounding).toEqual({ grounded: true, regenerated: false, unmatched: [] })
+        expect(recap.toolCalls.map((c: { name: string }) => c.name)).toEqual([
+          "summary",
+          "windows",
+          "timeseries",
+          "activations"
+        ])
+        expect(recap.text).toContain(`${event.summary.totalTaps} taps by people`)
+        expect(recap.text).toContain(
+          `Main stage sponsor: ${event.summary.totalTaps} taps from ${event.summary.uniqueBands} bands`
+        )
+      }
+      expect(byCampaign.body.subject).toEqual({ type: "campaign", id: campaign.body.id, name: "Summer tour" })
+      expect(byRange.body.subject).toMatchObject({
+        type: "organization",
+        id: null,
+        name: "Demo Organisation"
+      })
+      expect([byRange.body.from, byRange.body.to]).toEqual([range.from, range.to])
+      expectNoRegistrantData(sentToProviders(peers))
+      // Put the demo event back as the other tests expect it.
+      yield* ok(
+        yield* call("PATCH", `${event.base}/events/${event.eventId}`, {
+          key: event.keys.EDITOR,
+          body: { campaignId: null }
+        }),
+        200
+      )
+    })
+  )
+
   it.effect("a scripted wrong number: written again once; still wrong, it is marked [unverified]", () =>
     Effect.gen(function* () {
       const peers = yield* resetPeers
-      const event = yield* demo
+      const event = yield* demoEvent
       const wrong = String(event.summary.totalTaps + 7)
       // First conversation wrong, the second right: regenerated, grounded.
       peers.openai.answerWith(writer("openai", (n) => (n === 1 ? 7 : 0)))
@@ -332,7 +448,7 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
   it.effect("edited by an EDITOR (not a VIEWER), downloaded as Markdown and as a PDF pdftotext reads", () =>
     Effect.gen(function* () {
       const peers = yield* resetPeers
-      const event = yield* demo
+      const event = yield* demoEvent
       peers.openai.answerWith(writer("openai"))
       const created = yield* ok(
         yield* call("POST", `${event.base}/recaps`, {
@@ -385,13 +501,13 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
     () =>
       Effect.gen(function* () {
         const peers = yield* resetPeers
-        const event = yield* demo
+        const event = yield* demoEvent
         const body = { eventId: event.eventId }
         const budget = `${event.base}/ai/budget`
         yield* ok(yield* call("PUT", budget, { key: event.keys.OWNER, body: { monthlyBudgetUsd: 0 } }), 200)
         const spent = yield* call("POST", `${event.base}/recaps`, { key: event.keys.EDITOR, body })
         expect([spent.status, spent.body._tag]).toEqual([429, "AiBudgetExhausted"])
-      expect(Number(spent.headers.get("retry-after"))).toBe(spent.body.retryAfterSeconds)
+        expect(Number(spent.headers.get("retry-after"))).toBe(spent.body.retryAfterSeconds)
         const spentStream = yield* call("POST", `${event.base}/recaps/stream`, {
           key: event.keys.EDITOR,
           body

@@ -124,8 +124,9 @@ export const toolkitFor = (scope: RecapScope) =>
           const rows = yield* Effect.orDie(repository.windows(org, ids))
           return s.byWindow.map((w) => {
             const row = rows.find((r) => r.id === w.windowId)
+            const title = w.windowId === null ? "outside any window" : "a window since deleted"
             return row === undefined
-              ? { title: "outside any window", type: null, taps: w.taps, share: share(w.taps, s.totalTaps) }
+              ? { title, type: null, taps: w.taps, share: share(w.taps, s.totalTaps) }
               : {
                   title: row.title,
                   type: row.type,
