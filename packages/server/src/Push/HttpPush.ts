@@ -46,13 +46,20 @@ export const request = (
   )
 
 /** A failed answer as a PushError: the status, the start of the provider's reason, its Retry-After if any. */
-export const answerError = (provider: string, failure: PushFailure, answer: Answer, reason = answer.body) => {
+export const answerError = (
+  provider: string,
+  failure: PushFailure,
+  answer: Answer,
+  reason = answer.body,
+  unauthorized = false
+) => {
   const seconds = retryAfterSeconds(answer.headers.get("retry-after"))
   return new PushError({
     provider,
     failure,
     message: `${provider} answered ${answer.status}: ${reason.slice(0, 300)}`,
-    ...(seconds === undefined ? {} : { retryAfterSeconds: seconds })
+    ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+    ...(unauthorized ? { unauthorized } : {})
   })
 }
 

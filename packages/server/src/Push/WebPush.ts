@@ -104,14 +104,18 @@ export const make = (options: WebPushOptions) =>
               ? { provider: "webpush" }
               : { provider: "webpush", providerMessageId: location }
           }
+          // 401/403: the push service refused our VAPID JWT (a key pair changed or blocked): ours, not the device's.
+          const refused = status === 401 || status === 403
           return yield* answerError(
             "webpush",
             status === 404 || status === 410
               ? "gone"
-              : status === 429 || status === 408 || status === 401 || status === 403 || status >= 500
+              : status === 429 || status === 408 || refused || status >= 500
                 ? "transient"
                 : "permanent",
-            answer
+            answer,
+            answer.body,
+            refused
           )
         }).pipe(span("webpush"))
     })

@@ -1,4 +1,5 @@
 import * as Fs from "node:fs"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -13,6 +14,7 @@ import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { type PageClaim, RegistrationTokens } from "../Crypto/PageToken.js"
 import { Mailer } from "../Mail/Mailer.js"
 import { brandOf, escapeHtml } from "../Mail/MailTemplates.js"
+import { exceededAsTooManyRequests } from "../Quotas/Quotas.js"
 import { checkLocale, checkPhone } from "./Fields.js"
 import { emailWording, type PageForm, PageRegistrations } from "./PageRegistrations.js"
 import * as PushPage from "./PushPage.js"
@@ -248,6 +250,31 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     const devices = yield* PushSubscriptions
     const registrantsStored = yield* RegistrantRepository
     const vapidKey = Option.getOrUndefined(yield* PushPage.vapidPublicKey)
+    const limiter = yield* RateLimiter.RateLimiter
+    const pushLimits = yield* PushPage.limits
+
+    /** One subscription post of the band, then of its organisation: 429 past either's minute (PushPage.limits). */
+    const pushPosted = (claim: PageClaim, context: PageContext) =>
+      Effect.zipRight(
+        limiter
+          .consume({
+            key: `registration-push:band:${claim.eventId}:${claim.bandUid}`,
+            limit: pushLimits.perBand,
+            window: "1 minute",
+            algorithm: "fixed-window",
+            onExceeded: "fail"
+          })
+          .pipe(exceededAsTooManyRequests("too many subscriptions from this page; wait a minute")),
+        limiter
+          .consume({
+            key: `registration-push:organization:${context.organizationId}`,
+            limit: pushLimits.perOrganization,
+            window: "1 minute",
+            algorithm: "fixed-window",
+            onExceeded: "fail"
+          })
+          .pipe(exceededAsTooManyRequests("too many subscriptions for this organisation; wait a minute"))
+      )
 
     const cookie = (nonce: string) =>
       `${COOKIE}=${nonce}; Path=/r/; HttpOnly; SameSite=Strict; Max-Age=${Math.ceil(tokens.ttlMillis / 1000)}` +
@@ -404,8 +431,9 @@ export const layer = HttpApiBuilder.Router.use((router) =>
 
     /**
      * The page's push subscription: same origin, the page token valid, the form's CSRF token (the nonce
-     * cookie), rate-limited with the form's posts, at most MAX_PUSH_BODY bytes of JSON. Stored as the band's
-     * registrant's device with the push consent the offer asked for.
+     * cookie), rate-limited with the form's posts and then per band and per organisation (before the body is
+     * read: garbage counts too), at most MAX_PUSH_BODY bytes of JSON. Stored as the band's registrant's device
+     * with the push consent the offer asked for; past MAX_DEVICES_PER_REGISTRANT the oldest device goes.
      */
     yield* router.post(
       "/r/push/:token",
@@ -419,7 +447,9 @@ export const layer = HttpApiBuilder.Router.use((router) =>
           const status = found.refused.status
           return answer(status, status === 410 ? "Gone" : "NotFound", "this registration link is not valid")
         }
-        const limited = yield* Effect.either(registrations.posted)
+        const limited = yield* Effect.either(
+          Effect.zipRight(registrations.posted, pushPosted(found.claim, found.context))
+        )
         if (limited._tag === "Left")
           return answer(429, "TooManyRequests", limited.left.message, {
             "retry-after": String(limited.left.retryAfterSeconds ?? 60)
@@ -490,7 +520,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     )
   })
 ).pipe(
-  Layer.provide([PageRegistrations.Default, PushSubscriptions.Default]),
+  Layer.provide([PageRegistrations.Default, PushSubscriptions.Default, RateLimiter.layer]),
   Layer.provide([Registrants.Default, Mailer.Default]),
   Layer.provide([Changes.Default, Audit.Default, BandRepository.Default, RegistrantRepository.Default])
 )
