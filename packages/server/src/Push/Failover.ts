@@ -54,7 +54,9 @@ export const make = (
           error.unauthorized === true
             ? "push provider refused our credentials: the account, not the device; fix its key, messages wait"
             : "push provider failed"
-        ).pipe(Effect.annotateLogs({ provider: error.provider, failure: error.failure, error: error.message }))
+        ).pipe(
+          Effect.annotateLogs({ provider: error.provider, failure: error.failure, error: error.message })
+        )
         if (error.failure !== "transient") return yield* error
         failures.push(error)
       }

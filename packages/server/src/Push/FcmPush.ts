@@ -165,7 +165,13 @@ export const make = (options: FcmOptions) =>
         // A refused assertion (a revoked or deleted key: Google's 400 invalid_grant, 401 invalid_client; a clock
         // off) is the account's, the operator's to fix: transient and `unauthorized`. A 5xx is Google's outage.
         const refused = answer.status === 400 || answer.status === 401 || answer.status === 403
-        return yield* answerError("fcm", "transient", answer, `token exchange refused: ${answer.body}`, refused)
+        return yield* answerError(
+          "fcm",
+          "transient",
+          answer,
+          `token exchange refused: ${answer.body}`,
+          refused
+        )
       }
       const lifetime = typeof token.expires_in === "number" ? token.expires_in * 1000 : 3_600_000
       cached = {

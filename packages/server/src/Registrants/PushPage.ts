@@ -1,5 +1,5 @@
 import * as Fs from "node:fs"
-import { hasControlCharacters, WebPushEndpoint } from "@tapline/domain"
+import { WebPushEndpoint } from "@tapline/domain"
 import { Config, Option, Schema } from "effect"
 
 /*
@@ -49,8 +49,7 @@ const Key = (max: number) =>
 export const PushPost = Schema.Struct({
   csrf: Schema.String.pipe(Schema.maxLength(200)),
   subscription: Schema.Struct({
-    // NUL and other control characters: PostgreSQL's text refuses NUL, and no push service's URL has them.
-    endpoint: WebPushEndpoint.pipe(Schema.filter((endpoint) => !hasControlCharacters(endpoint))),
+    endpoint: WebPushEndpoint,
     expirationTime: Schema.optional(Schema.NullOr(Schema.Number)),
     keys: Schema.Struct({ p256dh: Key(200), auth: Key(100) })
   })
