@@ -1,12 +1,18 @@
 import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
-import { expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { hasControlCharacters } from "@tapline/domain"
-import { Duration, Effect } from "effect"
+import { ConfigProvider, Duration, Effect, Layer } from "effect"
+import { AppConfig } from "../src/Config/AppConfig.js"
 import * as PageToken from "../src/Crypto/PageToken.js"
+import { Push, type PushMessage } from "../src/Push/Push.js"
+import * as PushProviders from "../src/Push/providers.js"
+import * as WebPush from "../src/Push/WebPush.js"
 import { MAX_DEVICES_PER_REGISTRANT } from "../src/Registrants/PushSubscriptionRepository.js"
+import * as Metrics from "../src/Telemetry/Metrics.js"
 import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+import { type CaptureServer, startCaptureServer } from "./support/CaptureServer.js"
 
 /*
  * The hosted page's push endpoint (/r/push/<page token>) under a flood, against one server, real PostgreSQL and
@@ -15,7 +21,8 @@ import { AdminServer, adminHarness } from "./support/AdminHarness.js"
  * dozen through one token, then garbage and good posts through many. Every answer is a typed 4xx, never a
  * 5xx; the table stays bounded (MAX_DEVICES_PER_REGISTRANT a registrant, oldest replaced); A's minute runs
  * out, and organisation B's registrant subscribes right after. Hostile bodies come from a seeded generator:
- * the seed is printed, PUSH_FLOOD_SEED replays it.
+ * the seed is printed, PUSH_FLOOD_SEED replays it. And what a subscription makes the server dial: its endpoint
+ * goes through the outbound policy, so one on a loopback or private address is never reached.
  */
 
 const KEY = `push-flood-test-key-${"k".repeat(24)}`
@@ -279,5 +286,62 @@ layer(
       const listed = yield* ok(yield* call("GET", devices, { key }), 200)
       expect(listed.body.items.map((d: { address: string }) => d.address)).toEqual(tokensAdded.slice(3))
     })
+  )
+})
+
+describe("a subscription's endpoint is a stranger's URL", () => {
+  const vapid = WebPush.generateVapidKeys()
+  const pushWith = (env: Record<string, string>) =>
+    Effect.flatMap(Push, (push) => push.send(message)).pipe(
+      Effect.either,
+      Effect.provide(
+        PushProviders.layerConfig.pipe(Layer.provide(Metrics.layer), Layer.provideMerge(AppConfig.layer))
+      ),
+      Effect.withConfigProvider(
+        ConfigProvider.fromMap(
+          new Map(
+            Object.entries({
+              PUSH_PROVIDERS: "webpush",
+              PUSH_VAPID_PUBLIC_KEY: vapid.publicKey,
+              PUSH_VAPID_PRIVATE_KEY: vapid.privateKey,
+              PUSH_VAPID_SUBJECT: "mailto:ops@tapline.test",
+              ...env
+            })
+          )
+        )
+      ),
+      Effect.scoped
+    )
+  let peer: CaptureServer
+  let message: PushMessage
+
+  it.scoped(
+    "one on a loopback or private address is never dialled: gone (removed), unless OUTBOUND_ALLOW names it",
+    () =>
+      Effect.gen(function* () {
+        peer = yield* Effect.promise(() => startCaptureServer())
+        yield* Effect.addFinalizer(() => Effect.promise(() => peer.close()))
+        peer.fallback = () => ({ status: 201, headers: { location: "/m/1" } })
+        message = {
+          id: "0f8fad5b-d9cb-469f-a165-70867728950e",
+          title: "Doors open",
+          body: "Stage B",
+          subscription: {
+            kind: "webpush",
+            endpoint: `${peer.url}/send/internal`,
+            keys: { p256dh: P256DH, auth: AUTH }
+          }
+        }
+        const refused = yield* pushWith({})
+        expect(refused._tag).toBe("Left")
+        if (refused._tag === "Left") {
+          expect(refused.left.failure).toBe("gone")
+          expect(refused.left.message).toContain("OUTBOUND_ALLOW")
+        }
+        expect(peer.requests).toHaveLength(0)
+        const allowed = yield* pushWith({ OUTBOUND_ALLOW: "127.0.0.1" })
+        expect(allowed._tag).toBe("Right")
+        expect(peer.requests.map((r) => r.url)).toEqual(["/send/internal"])
+      })
   )
 })

@@ -20,14 +20,19 @@ export interface Answer {
 export const request = (
   provider: string,
   url: string,
-  init: { readonly headers: Record<string, string>; readonly body: string | Uint8Array },
+  init: {
+    readonly headers: Record<string, string>
+    readonly body: string | Uint8Array
+    /** Another fetch: Web Push's goes through the outbound policy (its endpoint is a stranger's URL). */
+    readonly fetch?: typeof globalThis.fetch
+  },
   timeout: Duration.DurationInput
 ): Effect.Effect<Answer, PushError> =>
   Effect.flatMap(outgoingTraceHeaders, (trace) =>
     Effect.tryPromise({
       try: (signal) =>
         withDeadline(signal, Duration.toMillis(timeout), async (deadline) => {
-          const response = await fetch(url, {
+          const response = await (init.fetch ?? fetch)(url, {
             method: "POST",
             headers: { ...init.headers, ...trace },
             body: init.body,
