@@ -243,6 +243,19 @@ layer(
         )
         expect(stored.some((d) => hasControlCharacters(d.address))).toBe(false)
 
+        // Tokens that are not A's to hold: refused by their own check, typed, before any limit or query.
+        const [eventId, bandUid] = a.pages[1]!.token.split(".") as [string, string]
+        const bad = [
+          { ...a.pages[1]!, token: `${a.pages[1]!.token.slice(0, -4)}AAAA` },
+          { ...a.pages[1]!, token: tokens.mint(eventId, bandUid, Date.now() - 3_600_000) },
+          { ...a.pages[1]!, token: `%00%ff${"x".repeat(3000)}` }
+        ]
+        const refusedTokens = yield* Effect.forEach(bad, (page) =>
+          post(page, good(page, "https://push.example/t"))
+        )
+        // The last never reaches the route: a NUL in the path matches no route (404).
+        expect(refusedTokens.map((r) => r.status)).toEqual([403, 410, 404])
+
         // A's minute is spent for every band of A, even one that has not posted yet…
         const late = yield* post(a.pages[1]!, good(a.pages[1]!, "https://push.example/late"))
         expect(late.status).toBe(429)
