@@ -3,16 +3,19 @@ import * as Http2 from "node:http2"
 import type { AddressInfo } from "node:net"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import { SqlClient } from "@effect/sql"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import type { Organization } from "@tapline/domain"
 import { type SmtpPeer, startSmtpPeer } from "@tapline/testing/smtpPeer"
 import { makeTestCertificates } from "@tapline/testing/testCa"
-import { ConfigProvider, Effect, Layer, Logger } from "effect"
+import { ConfigProvider, Effect, Layer, Logger, Redacted, type Scope } from "effect"
 import { afterAll } from "vitest"
 import { AppConfig } from "../src/Config/AppConfig.js"
 import { JourneyMessageRepository } from "../src/Journeys/JourneyMessageRepository.js"
 import * as JourneySender from "../src/Journeys/JourneySender.js"
+import * as FcmPush from "../src/Push/FcmPush.js"
+import type { PushMessage, PushShape } from "../src/Push/Push.js"
 import * as PushProviders from "../src/Push/providers.js"
+import * as WebPush from "../src/Push/WebPush.js"
 import { Metrics } from "../src/Telemetry/Metrics.js"
 import { type CaptureServer, type Reply, startCaptureServer } from "./support/CaptureServer.js"
 import { smsPeer } from "./support/ChannelPeers.js"
@@ -26,7 +29,8 @@ import { serviceHarnessWith } from "./support/ServiceHarness.js"
  * messages:send 403 PERMISSION_DENIED; APNs 403 InvalidProviderToken. That is the account, not the device:
  * the devices stay, the messages wait (queued, never dead), each refusal is counted as outcome `unauthorized`
  * with a warning naming the provider, while the same organisation's SMS and email (a real SMTP peer) and the
- * other push provider go out. Once the peers accept again, the held messages are delivered.
+ * other push provider go out. Once the peers accept again, the held messages are delivered. Then each
+ * provider's answers one by one: which refusals are the account's, and which the device's or the message's.
  */
 
 const smtp: SmtpPeer = await startSmtpPeer()
@@ -321,4 +325,116 @@ layer(harness, { excludeTestServices: true, timeout: 30_000 })("a revoked push a
         })
     )
   })
+})
+
+describe("which refusals are the account's", () => {
+  const send = (push: Effect.Effect<PushShape, unknown, Scope.Scope>, message: PushMessage) =>
+    Effect.flatMap(push, (p) => Effect.flip(p.send(message))).pipe(
+      Effect.map((error) => [error.failure, error.unauthorized === true] as const),
+      Effect.scoped,
+      Effect.orDie
+    )
+  const fcmPush = FcmPush.fromConfig({ timeout: "5 seconds" }).pipe(
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(pushEnv))))
+  )
+  const fcmMessage: PushMessage = { title: "T", body: "B", subscription: { kind: "fcm", token: "fcm-t-1" } }
+
+  it.effect("FCM: a refused exchange or a 401/403 is; SENDER_ID_MISMATCH (this token's project) is not", () =>
+    Effect.gen(function* () {
+      fcm.mode = "accept"
+      const token = json(200, { access_token: "ya29.x", expires_in: 3600 })
+      const fcmError = (status: number, code: string, errorCode?: string) =>
+        json(status, {
+          error: {
+            code: status,
+            message: `${code} from the test`,
+            status: code,
+            details:
+              errorCode === undefined
+                ? []
+                : [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode }]
+          }
+        })
+      // The peer's answers for one send, in order (a fresh provider each time: its token exchange first).
+      const cases: ReadonlyArray<readonly [ReadonlyArray<Reply>, readonly [string, boolean]]> = [
+        [
+          [json(400, { error: "invalid_grant", error_description: "Invalid JWT Signature." })],
+          ["transient", true]
+        ],
+        [[json(401, { error: "invalid_client" })], ["transient", true]],
+        [[json(503, { error: "backend_error" })], ["transient", false]],
+        [
+          [token, fcmError(403, "PERMISSION_DENIED")],
+          ["transient", true]
+        ],
+        // A 401 gets one new token and one more try.
+        [
+          [token, fcmError(401, "UNAUTHENTICATED"), token, fcmError(401, "UNAUTHENTICATED")],
+          ["transient", true]
+        ],
+        [
+          [
+            token,
+            fcmError(401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR"),
+            token,
+            fcmError(401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR")
+          ],
+          ["transient", true]
+        ],
+        [
+          [token, fcmError(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH")],
+          ["permanent", false]
+        ],
+        [
+          [token, fcmError(404, "NOT_FOUND", "UNREGISTERED")],
+          ["gone", false]
+        ],
+        [
+          [token, fcmError(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED")],
+          ["transient", false]
+        ]
+      ]
+      for (const [replies, expected] of cases) {
+        fcm.peer.reply(...replies)
+        expect({ replies: replies.length, got: yield* send(fcmPush, fcmMessage) }).toEqual({
+          replies: replies.length,
+          got: expected
+        })
+      }
+    })
+  )
+
+  it.effect("Web Push: 401/403 (our VAPID key refused) is; 410 and 429 are not", () =>
+    Effect.gen(function* () {
+      const vapid = WebPush.generateVapidKeys()
+      const webPush = WebPush.make({
+        publicKey: vapid.publicKey,
+        privateKey: Redacted.make(vapid.privateKey),
+        subject: "mailto:ops@tapline.test",
+        timeout: "5 seconds"
+      })
+      const message: PushMessage = {
+        title: "T",
+        body: "B",
+        subscription: {
+          kind: "webpush",
+          endpoint: `${fcm.peer.url}/push/1`,
+          keys: {
+            p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+            auth: "tBHItJI5svbpez7KI4CCXg"
+          }
+        }
+      }
+      const cases = [
+        [401, ["transient", true]],
+        [403, ["transient", true]],
+        [410, ["gone", false]],
+        [429, ["transient", false]]
+      ] as const
+      for (const [status, expected] of cases) {
+        fcm.peer.reply({ status, body: "" })
+        expect(yield* send(webPush, message)).toEqual(expected)
+      }
+    })
+  )
 })
