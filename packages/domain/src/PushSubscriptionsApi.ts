@@ -4,6 +4,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { Authentication } from "./Authentication.js"
+import { hasControlCharacters } from "./ControlCharacters.js"
 import { Conflict, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { OrganizationId } from "./Ids.js"
 import { NoContent, organizationId } from "./Params.js"
@@ -30,7 +31,11 @@ const Base64Url = (max: number) =>
 /** A push service's endpoint: https only (a subscription is an URL we will POST to). */
 export const WebPushEndpoint = Schema.String.pipe(
   Schema.maxLength(2000),
-  Schema.pattern(/^https:\/\/[^\s/?#]+[^\s]*$/, { message: () => "an https URL" })
+  Schema.pattern(/^https:\/\/[^\s/?#]+[^\s]*$/, { message: () => "an https URL" }),
+  // PostgreSQL's text refuses NUL (a 500), and no push service's URL holds a control character.
+  Schema.filter((endpoint) => !hasControlCharacters(endpoint), {
+    message: () => "an https URL without control characters"
+  })
 )
 
 /** An FCM registration token or an APNs device token (hex): printable, no spaces. */

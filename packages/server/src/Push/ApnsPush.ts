@@ -228,7 +228,10 @@ export const make = (options: ApnsOptions) =>
             provider: "apns",
             failure: failureOf(answer),
             message: `apns answered ${answer.status}: ${answer.reason}`,
-            ...(seconds === undefined ? {} : { retryAfterSeconds: seconds })
+            ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+            // Every 403 of APNs is about the provider token or certificate (InvalidProviderToken,
+            // ExpiredProviderToken again, Forbidden): the account's, not the device's.
+            ...(answer.status === 403 ? { unauthorized: true } : {})
           })
         }).pipe(span("apns"))
     })

@@ -8,9 +8,12 @@ import { Push, PushError, type PushFailure, type PushShape } from "./Push.js"
  * same subscription expired or refuse the same message. No provider for the kind (or none at all) is
  * permanent: retrying changes nothing until the operator configures one.
  */
+/** What tapline_push_total counts per attempt: the failure, or `unauthorized` when it was the account's. */
+export type PushOutcome = "sent" | PushFailure | "unauthorized"
+
 export const make = (
   providers: ReadonlyArray<PushShape>,
-  count: (provider: string, outcome: "sent" | PushFailure) => void = () => {}
+  count: (provider: string, outcome: PushOutcome) => void = () => {}
 ): PushShape => {
   const name = providers.map((p) => p.provider).join(",")
   const send: PushShape["send"] = (message) =>
@@ -30,7 +33,14 @@ export const make = (
       const failures: Array<PushError> = []
       for (const provider of eligible) {
         const result = yield* Effect.either(provider.send(message))
-        count(provider.provider, result._tag === "Right" ? "sent" : result.left.failure)
+        count(
+          provider.provider,
+          result._tag === "Right"
+            ? "sent"
+            : result.left.unauthorized === true
+              ? "unauthorized"
+              : result.left.failure
+        )
         if (result._tag === "Right") {
           if (failures.length > 0) {
             yield* Effect.logInfo("push sent by a later provider").pipe(
@@ -40,7 +50,11 @@ export const make = (
           return result.right
         }
         const error = result.left
-        yield* Effect.logWarning("push provider failed").pipe(
+        yield* Effect.logWarning(
+          error.unauthorized === true
+            ? "push provider refused our credentials: the account, not the device; fix its key, messages wait"
+            : "push provider failed"
+        ).pipe(
           Effect.annotateLogs({ provider: error.provider, failure: error.failure, error: error.message })
         )
         if (error.failure !== "transient") return yield* error
@@ -51,7 +65,8 @@ export const make = (
         provider: eligible.map((p) => p.provider).join(","),
         failure: "transient",
         message: failures.map((f) => f.message).join("; "),
-        ...(waits.length === 0 ? {} : { retryAfterSeconds: Math.min(...waits) })
+        ...(waits.length === 0 ? {} : { retryAfterSeconds: Math.min(...waits) }),
+        ...(failures.every((f) => f.unauthorized === true) ? { unauthorized: true } : {})
       })
     })
   const kinds = [...new Set(providers.flatMap((p) => p.kinds))]

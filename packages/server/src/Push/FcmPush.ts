@@ -97,9 +97,13 @@ const parse = (body: string): unknown => {
  * FCM's verdict, from the FcmError errorCode its documentation lists (error.details[]), else the status:
  * UNREGISTERED, or INVALID_ARGUMENT about the token, means the token is gone; SENDER_ID_MISMATCH (the token
  * belongs to another project) is permanent; QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL and THIRD_PARTY_AUTH_ERROR (an
- * APNs or Web Push credential of the project) are transient.
+ * APNs or Web Push credential of the project) are transient. A 401 or 403 left (UNAUTHENTICATED, PERMISSION_DENIED:
+ * the service account revoked or without the role) and THIRD_PARTY_AUTH_ERROR are the account's, not the
+ * device's: `unauthorized`, transient.
  */
-export const verdict = (answer: Answer): { readonly failure: PushFailure; readonly reason: string } => {
+export const verdict = (
+  answer: Answer
+): { readonly failure: PushFailure; readonly reason: string; readonly unauthorized: boolean } => {
   const error = ((parse(answer.body) as { error?: GoogleError } | undefined)?.error ?? {}) as GoogleError
   const details = error.details ?? []
   const code =
@@ -108,22 +112,25 @@ export const verdict = (answer: Answer): { readonly failure: PushFailure; readon
     details.some((d) => d.fieldViolations?.some((v) => v.field === "message.token") === true) ||
     /registration token/i.test(error.message ?? "")
   const reason = `${code ?? "no error code"}: ${error.message ?? answer.body}`
+  const status = answer.status
+  const refused = status === 401 || status === 403
   switch (code) {
     case "UNREGISTERED":
-      return { failure: "gone", reason }
+      return { failure: "gone", reason, unauthorized: false }
     case "INVALID_ARGUMENT":
-      return { failure: aboutToken ? "gone" : "permanent", reason }
+      return { failure: aboutToken ? "gone" : "permanent", reason, unauthorized: false }
     case "SENDER_ID_MISMATCH":
-      return { failure: "permanent", reason }
+      // A 403 about this token (another project's), not about our account.
+      return { failure: "permanent", reason, unauthorized: false }
     case "QUOTA_EXCEEDED":
     case "UNAVAILABLE":
     case "INTERNAL":
+      return { failure: "transient", reason, unauthorized: refused }
     case "THIRD_PARTY_AUTH_ERROR":
-      return { failure: "transient", reason }
+      return { failure: "transient", reason, unauthorized: true }
   }
-  const status = answer.status
-  const transient = status === 429 || status === 408 || status === 401 || status === 403 || status >= 500
-  return { failure: transient ? "transient" : "permanent", reason }
+  const transient = status === 429 || status === 408 || refused || status >= 500
+  return { failure: transient ? "transient" : "permanent", reason, unauthorized: refused }
 }
 
 /**
@@ -155,8 +162,16 @@ export const make = (options: FcmOptions) =>
       )
       const token = parse(answer.body) as { access_token?: unknown; expires_in?: unknown } | undefined
       if (answer.status !== 200 || typeof token?.access_token !== "string") {
-        // A refused assertion (a revoked key, a clock off) is the operator's to fix: transient, as Email's 401.
-        return yield* answerError("fcm", "transient", answer, `token exchange refused: ${answer.body}`)
+        // A refused assertion (a revoked or deleted key: Google's 400 invalid_grant, 401 invalid_client; a clock
+        // off) is the account's, the operator's to fix: transient and `unauthorized`. A 5xx is Google's outage.
+        const refused = answer.status === 400 || answer.status === 401 || answer.status === 403
+        return yield* answerError(
+          "fcm",
+          "transient",
+          answer,
+          `token exchange refused: ${answer.body}`,
+          refused
+        )
       }
       const lifetime = typeof token.expires_in === "number" ? token.expires_in * 1000 : 3_600_000
       cached = {
@@ -219,8 +234,8 @@ export const make = (options: FcmOptions) =>
               ? { provider: "fcm", providerMessageId: name }
               : { provider: "fcm" }
           }
-          const { failure, reason } = verdict(answer)
-          return yield* answerError("fcm", failure, answer, reason)
+          const { failure, reason, unauthorized } = verdict(answer)
+          return yield* answerError("fcm", failure, answer, reason, unauthorized)
         }).pipe(span("fcm"))
     })
   })

@@ -20,14 +20,19 @@ export interface Answer {
 export const request = (
   provider: string,
   url: string,
-  init: { readonly headers: Record<string, string>; readonly body: string | Uint8Array },
+  init: {
+    readonly headers: Record<string, string>
+    readonly body: string | Uint8Array
+    /** Another fetch: Web Push's goes through the outbound policy (its endpoint is a stranger's URL). */
+    readonly fetch?: typeof globalThis.fetch
+  },
   timeout: Duration.DurationInput
 ): Effect.Effect<Answer, PushError> =>
   Effect.flatMap(outgoingTraceHeaders, (trace) =>
     Effect.tryPromise({
       try: (signal) =>
         withDeadline(signal, Duration.toMillis(timeout), async (deadline) => {
-          const response = await fetch(url, {
+          const response = await (init.fetch ?? fetch)(url, {
             method: "POST",
             headers: { ...init.headers, ...trace },
             body: init.body,
@@ -46,13 +51,20 @@ export const request = (
   )
 
 /** A failed answer as a PushError: the status, the start of the provider's reason, its Retry-After if any. */
-export const answerError = (provider: string, failure: PushFailure, answer: Answer, reason = answer.body) => {
+export const answerError = (
+  provider: string,
+  failure: PushFailure,
+  answer: Answer,
+  reason = answer.body,
+  unauthorized = false
+) => {
   const seconds = retryAfterSeconds(answer.headers.get("retry-after"))
   return new PushError({
     provider,
     failure,
     message: `${provider} answered ${answer.status}: ${reason.slice(0, 300)}`,
-    ...(seconds === undefined ? {} : { retryAfterSeconds: seconds })
+    ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }),
+    ...(unauthorized ? { unauthorized } : {})
   })
 }
 

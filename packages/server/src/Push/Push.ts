@@ -25,6 +25,13 @@ export class PushError extends Data.TaggedError("PushError")<{
   readonly failure: PushFailure
   readonly message: string
   readonly retryAfterSeconds?: number
+  /**
+   * The provider refused our credential, not the device (an FCM service account whose key was revoked, a project
+   * without the permission, APNs' InvalidProviderToken, a VAPID key the push service rejects). Always with
+   * `transient`: the subscription stays and the message is retried, while the operator is told
+   * (tapline_push_total's outcome `unauthorized`, a warning naming the provider).
+   */
+  readonly unauthorized?: boolean
   readonly cause?: unknown
 }> {}
 

@@ -15,6 +15,8 @@ export type PushProviderName = (typeof PUSH_PROVIDERS)[number]
 export interface SharedSettings {
   /** One provider's deadline for one message (a token exchange included), before the next is tried. */
   readonly timeout: Duration.DurationInput
+  /** How a subscription's own URL (a Web Push endpoint) is dialled: through the outbound policy. */
+  readonly endpointFetch?: typeof globalThis.fetch
 }
 
 /** A provider as the registry knows it: built from its own variables, its library (if any) loaded only then. */

@@ -1,5 +1,6 @@
 import * as Crypto from "node:crypto"
 import { Config, ConfigError, type Duration, Effect, Either, Layer, Redacted } from "effect"
+import { categoryOf, reasonOf } from "../Outbound/OutboundErrors.js"
 import { answerError, request, span } from "./HttpPush.js"
 import { Push, PushError } from "./Push.js"
 import { required, type SharedSettings } from "./PushConfig.js"
@@ -11,6 +12,11 @@ export interface WebPushOptions {
   /** mailto: or https: — who the push service may contact about our traffic. */
   readonly subject: string
   readonly timeout: Duration.DurationInput
+  /**
+   * How endpoints are dialled. The runtime's goes through the outbound policy (OUTBOUND_ALLOW): an endpoint
+   * comes from whoever holds a page token, and must not reach loopback, private or metadata addresses.
+   */
+  readonly fetch?: typeof globalThis.fetch
 }
 
 /**
@@ -94,8 +100,23 @@ export const make = (options: WebPushOptions) =>
           const answer = yield* request(
             "webpush",
             details.endpoint,
-            { headers: headersOf(details.headers as Record<string, unknown>), body: details.body ?? "" },
+            {
+              headers: headersOf(details.headers as Record<string, unknown>),
+              body: details.body ?? "",
+              ...(options.fetch === undefined ? {} : { fetch: options.fetch })
+            },
             options.timeout
+          ).pipe(
+            // An endpoint the outbound policy refuses never will be reached: gone, so it is removed.
+            Effect.mapError((error) =>
+              error.cause !== undefined && categoryOf(error.cause) === "refused by the outbound policy"
+                ? new PushError({
+                    provider: "webpush",
+                    failure: "gone",
+                    message: `webpush endpoint refused: ${reasonOf(error.cause)}`
+                  })
+                : error
+            )
           )
           const status = answer.status
           if (status >= 200 && status < 300) {
@@ -104,14 +125,18 @@ export const make = (options: WebPushOptions) =>
               ? { provider: "webpush" }
               : { provider: "webpush", providerMessageId: location }
           }
+          // 401/403: the push service refused our VAPID JWT (a key pair changed or blocked): ours, not the device's.
+          const refused = status === 401 || status === 403
           return yield* answerError(
             "webpush",
             status === 404 || status === 410
               ? "gone"
-              : status === 429 || status === 408 || status === 401 || status === 403 || status >= 500
+              : status === 429 || status === 408 || refused || status >= 500
                 ? "transient"
                 : "permanent",
-            answer
+            answer,
+            answer.body,
+            refused
           )
         }).pipe(span("webpush"))
     })
@@ -162,7 +187,13 @@ export const fromConfig = (shared: SharedSettings) =>
     const publicKey = yield* required("webpush", own.publicKey, "PUSH_VAPID_PUBLIC_KEY")
     const privateKey = yield* required("webpush", own.privateKey, "PUSH_VAPID_PRIVATE_KEY")
     const subject = yield* required("webpush", own.subject, "PUSH_VAPID_SUBJECT")
-    return yield* make({ publicKey, privateKey, subject, ...shared })
+    return yield* make({
+      publicKey,
+      privateKey,
+      subject,
+      timeout: shared.timeout,
+      ...(shared.endpointFetch === undefined ? {} : { fetch: shared.endpointFetch })
+    })
   })
 
 export const layerConfig = (shared: SharedSettings) => Layer.effect(Push, fromConfig(shared))

@@ -1,5 +1,7 @@
 import { Effect, Layer } from "effect"
 import { AppConfig } from "../Config/AppConfig.js"
+import * as OutboundClient from "../Outbound/OutboundClient.js"
+import * as OutboundPolicy from "../Outbound/OutboundPolicy.js"
 import { Metrics } from "../Telemetry/Metrics.js"
 import * as ApnsPush from "./ApnsPush.js"
 import * as Failover from "./Failover.js"
@@ -28,9 +30,11 @@ export const providers = {
 export const layerConfig = Layer.scoped(
   Push,
   Effect.gen(function* () {
-    const { push } = yield* AppConfig
+    const { push, outbound } = yield* AppConfig
     const metrics = yield* Metrics
-    const shared = { timeout: push.timeout }
+    // FCM's and APNs' hosts are the operator's; a Web Push endpoint is whoever subscribed's.
+    const endpoints = OutboundClient.make(OutboundPolicy.make(outbound.allow))
+    const shared = { timeout: push.timeout, endpointFetch: endpoints.fetch }
     const built = yield* Effect.forEach(push.providers, (name) => providers[name].fromConfig(shared))
     return Failover.make(built, (provider, outcome) => metrics.pushes.inc({ provider, outcome }))
   })

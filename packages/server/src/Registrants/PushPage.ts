@@ -25,6 +25,23 @@ export const vapidPublicKey = Config.option(
 /** The most a subscription post may carry: a subscription is a few hundred bytes. */
 export const MAX_PUSH_BODY = 4096
 
+const perMinute = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: "a positive number of posts a minute", validation: (n) => n >= 1 }),
+    Config.withDefault(fallback)
+  )
+
+/**
+ * What bounds the subscription posts besides the form's limit per client address (which many addresses
+ * escape): per band (one page token's registrant: a browser subscribes once, again after a key change), and
+ * per organisation, so a flood from the tokens of one organisation's bands, good posts or garbage, spends that
+ * organisation's minute and no other's. Counted across instances by the rate limiter's store.
+ */
+export const limits = Config.all({
+  perBand: perMinute("REGISTRATION_PUSH_PER_BAND_PER_MINUTE", 10),
+  perOrganization: perMinute("REGISTRATION_PUSH_PER_ORGANIZATION_PER_MINUTE", 600)
+})
+
 const Key = (max: number) =>
   Schema.String.pipe(Schema.minLength(1), Schema.maxLength(max), Schema.pattern(/^[A-Za-z0-9_-]+={0,2}$/))
 

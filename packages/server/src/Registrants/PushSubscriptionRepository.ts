@@ -14,6 +14,13 @@ const DeviceRow = Schema.Struct({
 const columns = "id, organization_id, registrant_id, kind, address, created_at, last_sent_at"
 
 /**
+ * A registrant's devices at most: a person's phones, tablets and browsers. Past it the oldest goes, so a flood
+ * through one page token (or the API) keeps the table and each push's fan-out (one paced send per device,
+ * from the provider rate every organisation shares) bounded, while a person's new device always gets in.
+ */
+export const MAX_DEVICES_PER_REGISTRANT = 10
+
+/**
  * The API's and the page's SQL on `registrant_push_subscriptions` (the sender reads and prunes them through
  * JourneyMessageRepository). Every statement names the registrant, and through it the organisation.
  */
@@ -62,6 +69,22 @@ export class PushSubscriptionRepository extends Effect.Service<PushSubscriptionR
           })(undefined)
         )
 
+      /**
+       * The registrant's devices past MAX_DEVICES_PER_REGISTRANT, oldest first, removed (never `keep`, the one
+       * just added); answers their ids. The caller holds the registrant's lock, so adds do not race past it.
+       */
+      const trim = (registrantId: RegistrantId, keep: string) =>
+        Effect.map(
+          sql<{ id: string }>`
+            delete from registrant_push_subscriptions where id in (
+              select id from registrant_push_subscriptions
+              where registrant_id = ${registrantId} and id <> ${keep}
+              order by created_at desc, id desc
+              offset ${MAX_DEVICES_PER_REGISTRANT - 1})
+            returning id`,
+          (rows) => rows.map((row) => row.id)
+        )
+
       /** Whether the registrant had that device. */
       const remove = (registrantId: RegistrantId, id: string) =>
         Effect.map(
@@ -70,7 +93,7 @@ export class PushSubscriptionRepository extends Effect.Service<PushSubscriptionR
           (rows) => rows.length > 0
         )
 
-      return { list, upsert, remove } as const
+      return { list, upsert, trim, remove } as const
     })
   }
 ) {}

@@ -39,7 +39,8 @@ export class PushSubscriptions extends Effect.Service<PushSubscriptions>()(
       })
 
       /**
-       * Adds the device (idempotent: the same one again is answered as it is). From the page, the push consent
+       * Adds the device (idempotent: the same one again is answered as it is); past MAX_DEVICES_PER_REGISTRANT
+       * the oldest are removed (audited as `replaced`). From the page, the push consent
        * the person just gave is appended with it, in one transaction: a device without consent is never sent
        * to, and consent without a device has nothing to send to.
        */
@@ -53,6 +54,7 @@ export class PushSubscriptions extends Effect.Service<PushSubscriptions>()(
           Effect.gen(function* () {
             yield* found(organizationId, registrantId, true)
             const row = yield* repository.upsert(organizationId, registrantId, device)
+            const replaced = yield* Effect.orDie(repository.trim(registrantId, row.id))
             if (consent !== undefined)
               yield* registrants.appendConsents(registrantId, "page", [
                 { channel: "push", granted: true, at: consent.at, wording: consent.wording }
@@ -62,7 +64,11 @@ export class PushSubscriptions extends Effect.Service<PushSubscriptions>()(
               action: "registrant.push_subscription.add",
               resourceType: "registrant",
               resourceId: registrantId,
-              newValues: { ...audited(row), ...(consent === undefined ? {} : { consent: "push granted" }) }
+              newValues: {
+                ...audited(row),
+                ...(consent === undefined ? {} : { consent: "push granted" }),
+                ...(replaced.length === 0 ? {} : { replaced })
+              }
             })
             return row
           })

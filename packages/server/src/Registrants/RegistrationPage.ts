@@ -1,10 +1,11 @@
 import * as Fs from "node:fs"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Email, hasControlCharacters, type OrganizationId } from "@tapline/domain"
+import { Email, hasControlCharacters, type OrganizationId, type TooManyRequests } from "@tapline/domain"
 import { Effect, Layer, Option, Schema } from "effect"
 import { Changes } from "../Admin/Changes.js"
 import { Audit } from "../Audit/Audit.js"
@@ -13,6 +14,7 @@ import { AppConfig, publicOrigin } from "../Config/AppConfig.js"
 import { type PageClaim, RegistrationTokens } from "../Crypto/PageToken.js"
 import { Mailer } from "../Mail/Mailer.js"
 import { brandOf, escapeHtml } from "../Mail/MailTemplates.js"
+import { exceededAsTooManyRequests } from "../Quotas/Quotas.js"
 import { checkLocale, checkPhone } from "./Fields.js"
 import { emailWording, type PageForm, PageRegistrations } from "./PageRegistrations.js"
 import * as PushPage from "./PushPage.js"
@@ -248,6 +250,32 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     const devices = yield* PushSubscriptions
     const registrantsStored = yield* RegistrantRepository
     const vapidKey = Option.getOrUndefined(yield* PushPage.vapidPublicKey)
+    const limiter = yield* RateLimiter.RateLimiter
+    const pushLimits = yield* PushPage.limits
+
+    /** One subscription post of the token's band: 429 past its minute (PushPage.limits). */
+    const bandPushed = (claim: PageClaim) =>
+      limiter
+        .consume({
+          key: `registration-push:band:${claim.eventId}:${claim.bandUid}`,
+          limit: pushLimits.perBand,
+          window: "1 minute",
+          algorithm: "fixed-window",
+          onExceeded: "fail"
+        })
+        .pipe(exceededAsTooManyRequests("too many subscriptions from this page; wait a minute"))
+
+    /** One subscription post of the organisation: 429 past its minute, whichever of its bands posts. */
+    const organizationPushed = (context: PageContext) =>
+      limiter
+        .consume({
+          key: `registration-push:organization:${context.organizationId}`,
+          limit: pushLimits.perOrganization,
+          window: "1 minute",
+          algorithm: "fixed-window",
+          onExceeded: "fail"
+        })
+        .pipe(exceededAsTooManyRequests("too many subscriptions for this organisation; wait a minute"))
 
     const cookie = (nonce: string) =>
       `${COOKIE}=${nonce}; Path=/r/; HttpOnly; SameSite=Strict; Max-Age=${Math.ceil(tokens.ttlMillis / 1000)}` +
@@ -404,8 +432,9 @@ export const layer = HttpApiBuilder.Router.use((router) =>
 
     /**
      * The page's push subscription: same origin, the page token valid, the form's CSRF token (the nonce
-     * cookie), rate-limited with the form's posts, at most MAX_PUSH_BODY bytes of JSON. Stored as the band's
-     * registrant's device with the push consent the offer asked for.
+     * cookie), rate-limited with the form's posts and then per band and per organisation (before the body is
+     * read: garbage counts too), at most MAX_PUSH_BODY bytes of JSON. Stored as the band's registrant's device
+     * with the push consent the offer asked for; past MAX_DEVICES_PER_REGISTRANT the oldest device goes.
      */
     yield* router.post(
       "/r/push/:token",
@@ -414,16 +443,22 @@ export const layer = HttpApiBuilder.Router.use((router) =>
         if (!sameOrigin(request)) return answer(403, "Forbidden", "only from the registration page")
         if (Number(request.headers["content-length"] ?? 0) > PushPage.MAX_PUSH_BODY)
           return answer(413, "PayloadTooLarge", `at most ${PushPage.MAX_PUSH_BODY} bytes`)
-        const found = yield* claimed
-        if ("refused" in found) {
-          const status = found.refused.status
-          return answer(status, status === 410 ? "Gone" : "NotFound", "this registration link is not valid")
-        }
-        const limited = yield* Effect.either(registrations.posted)
-        if (limited._tag === "Left")
-          return answer(429, "TooManyRequests", limited.left.message, {
-            "retry-after": String(limited.left.retryAfterSeconds ?? 60)
+        const invalid = (status: number) =>
+          answer(status, status === 410 ? "Gone" : "NotFound", "this registration link is not valid")
+        const tooMany = (error: TooManyRequests) =>
+          answer(429, "TooManyRequests", error.message, {
+            "retry-after": String(error.retryAfterSeconds ?? 60)
           })
+        // The token's own check and the limits that need no database come first: a flood through one page,
+        // once past its minute, costs a Redis round trip, not a query.
+        const checked = tokens.check(yield* tokenParam, Date.now())
+        if (!checked.ok) return invalid(refusals[checked.reason][0])
+        const early = yield* Effect.either(Effect.zipRight(registrations.posted, bandPushed(checked.claim)))
+        if (early._tag === "Left") return tooMany(early.left)
+        const found = yield* claimed
+        if ("refused" in found) return invalid(found.refused.status)
+        const late = yield* Effect.either(organizationPushed(found.context))
+        if (late._tag === "Left") return tooMany(late.left)
         const text = yield* Effect.either(request.text)
         if (text._tag === "Left" || text.right.length > PushPage.MAX_PUSH_BODY)
           return answer(413, "PayloadTooLarge", `at most ${PushPage.MAX_PUSH_BODY} bytes`)
@@ -490,7 +525,7 @@ export const layer = HttpApiBuilder.Router.use((router) =>
     )
   })
 ).pipe(
-  Layer.provide([PageRegistrations.Default, PushSubscriptions.Default]),
+  Layer.provide([PageRegistrations.Default, PushSubscriptions.Default, RateLimiter.layer]),
   Layer.provide([Registrants.Default, Mailer.Default]),
   Layer.provide([Changes.Default, Audit.Default, BandRepository.Default, RegistrantRepository.Default])
 )

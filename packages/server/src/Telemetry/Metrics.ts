@@ -95,7 +95,7 @@ const make = (enabled: boolean) => {
     ),
     pushes: counter(
       "tapline_push_total",
-      "Push send attempts by provider and outcome (sent, transient, permanent, gone)",
+      "Push send attempts by provider and outcome (sent, transient, permanent, gone; unauthorized: the account's credential refused)",
       ["provider", "outcome"]
     ),
     sms: counter(
