@@ -204,7 +204,8 @@ export const App = () => {
         </main>
       ) : (
         <SessionProvider value={session}>
-          <nav aria-label="Console">
+          {/* data-ai: whether the server has a language model, once it has said (the Recaps entry follows it). */}
+          <nav aria-label="Console" data-ai={ai}>
             <ul>
               {SCREENS.filter((s) => can(session, s.role) && (!("ai" in s) || ai === "available")).map(
                 (s) => (
