@@ -33,6 +33,7 @@ const withAi = await consoleBrowser()
 const withoutAi = await consoleBrowser()
 
 const TEXT = "Harbour Lights opened the season. The night's figures came from Tapline's summary."
+const WRONG = "The night drew 1234 taps."
 const EDITED = "Harbour Lights opened the season, and the crowd stayed late."
 
 const usage = (tenant: Tenant) =>
@@ -126,7 +127,7 @@ layer(
         // Edited and saved; the recap's own page, reloaded, shows the edit.
         yield* go(() => detail.getByRole("button", { name: "Edit" }).click())
         yield* go(() => page.getByLabel("Text (Markdown)").fill(EDITED))
-        yield* go(() => page.getByRole("button", { name: "Save" }).click())
+        yield* go(() => page.getByRole("button", { name: "Save", exact: true }).click())
         yield* go(() => text.filter({ hasText: EDITED }).waitFor())
         yield* go(() => page.getByRole("table", { name: "Recaps" }).getByRole("link").first().click())
         yield* go(() => page.waitForURL(/\/console\/recaps\/[0-9a-f-]{36}$/))
@@ -147,19 +148,38 @@ layer(
         expect(pdf.status()).toBe(200)
         expect((yield* go(() => pdf.body())).subarray(0, 5).toString("latin1")).toBe("%PDF-")
 
-        // An EDITOR reads the usage but has no budget control.
+        // A number no query returned, twice: the page says the first draft is written again, and the
+        // number that stays is marked.
         yield* go(() => page.getByRole("link", { name: "← Recaps" }).click())
-        yield* go(() => page.getByTestId("ai-generations").filter({ hasText: /^1$/ }).waitFor())
+        const small = { input: 1000, output: 100 }
+        openai.script(
+          { toolCall: { id: "call_a", name: "summary", args: {} }, usage: small },
+          { text: WRONG, usage: small },
+          { toolCall: { id: "call_b", name: "summary", args: {} }, usage: small },
+          { text: WRONG, usage: small }
+        )
+        yield* go(() => form.getByRole("button", { name: "Write recap" }).click())
+        yield* go(() => page.getByTestId("recap-regenerating").filter({ hasText: "1234" }).waitFor())
+        const marked = page.getByTestId("recap-grounding").filter({ hasText: "match no query" })
+        yield* go(() => marked.waitFor())
+        expect(yield* go(() => marked.textContent())).toContain("1234")
+        expect(yield* go(() => text.locator("mark").allTextContents())).toEqual(["[unverified]"])
+        expect(yield* go(() => text.textContent())).toBe("The night drew 1234 [unverified] taps.")
+
+        // An EDITOR reads the usage (every draft is billed) but has no budget control.
+        const counted = yield* usage(tenant)
+        expect(counted).toMatchObject({ generations: 3, inputTokens: 7000, outputTokens: 900 })
+        yield* go(() => page.getByTestId("ai-generations").filter({ hasText: /^3$/ }).waitFor())
         expect(yield* go(() => page.getByRole("form", { name: "Monthly AI budget" }).count())).toBe(0)
 
         // An OWNER: the month's usage per provider, as the API counts it; a refused budget by its field, then
         // a budget set, and removed.
         const owner = (yield* signedIn(tenant.orgId, "OWNER")).page
         yield* go(() => owner.goto(`${origin}/console/recaps`))
-        const counted = yield* usage(tenant)
-        expect(counted).toMatchObject({ generations: 1, inputTokens: 3000, outputTokens: 500 })
-        yield* go(() => owner.getByTestId("ai-generations").filter({ hasText: /^1$/ }).waitFor())
-        expect(yield* go(() => owner.getByTestId("ai-cost").textContent())).toBe("$0.05")
+        yield* go(() => owner.getByTestId("ai-generations").filter({ hasText: /^3$/ }).waitFor())
+        // 0.05 for the first recap, 2 × (2000 × 10 + 200 × 40) / 1e6 for the second.
+        expect(counted.costUsd).toBeCloseTo(0.106, 9)
+        expect(yield* go(() => owner.getByTestId("ai-cost").textContent())).toBe("$0.11")
         const perProvider = owner.getByRole("table", { name: "AI usage per provider" })
         expect(
           yield* go(() =>
@@ -168,7 +188,7 @@ layer(
               .locator("td")
               .allTextContents()
           )
-        ).toEqual(["1", "3000", "500", "$0.05"])
+        ).toEqual(["3", "7000", "900", "$0.11"])
         expect(
           yield* refusedField(owner, "ai-budget", { value: "-5", submit: "Save budget", alone: true })
         ).toMatch(/0 to 1,000,000/)
