@@ -9,9 +9,11 @@ import {
   api,
   consoleBrowser,
   go,
+  PHONE,
   rawSchemaErrors,
   refusedField,
   shot,
+  sidewaysOverflow,
   unlabelled
 } from "./support/ConsoleBrowser.js"
 
@@ -94,7 +96,7 @@ layer(
         const nav = page.getByRole("navigation", { name: "Console" })
         yield* go(() => nav.getByRole("link", { name: "Recaps" }).click())
         const form = page.getByRole("form", { name: "New recap" })
-        yield* go(() => form.getByLabel("Event").selectOption({ label: "Harbour Lights" }))
+        yield* go(() => form.getByLabel("Event", { exact: true }).selectOption({ label: "Harbour Lights" }))
         yield* go(() => form.getByRole("button", { name: "Write recap" }).click())
 
         // Streamed: the first half is on the page while the peer holds the rest, and nothing is stored yet.
@@ -221,6 +223,17 @@ layer(
         yield* go(() => owner.getByTestId("ai-budget").filter({ hasText: "none" }).waitFor())
         expect((yield* usage(tenant)).monthlyBudgetUsd).toBeNull()
         expect(yield* rawSchemaErrors(owner)).toBeNull()
+
+        // On a phone neither the list nor a recap with its queries open scrolls sideways.
+        const phone = (yield* signedIn(tenant.orgId, "VIEWER", PHONE)).page
+        yield* go(() => phone.goto(`${origin}/console/recaps`))
+        yield* go(() => phone.getByTestId("ai-generations").waitFor())
+        expect(yield* sidewaysOverflow(phone)).toBe(0)
+        yield* go(() => phone.getByRole("table", { name: "Recaps" }).getByRole("link").last().click())
+        yield* go(() => phone.locator("details.tool-call summary").first().click())
+        yield* go(() => phone.locator("details.tool-call pre").first().waitFor())
+        expect(yield* sidewaysOverflow(phone)).toBe(0)
+        expect(yield* go(() => phone.getByRole("button", { name: "Edit" }).count())).toBe(0)
       })
   )
 })
