@@ -222,6 +222,25 @@ layer(
         yield* go(() => owner.getByRole("button", { name: "Save budget" }).click())
         yield* go(() => owner.getByTestId("ai-budget").filter({ hasText: "none" }).waitFor())
         expect((yield* usage(tenant)).monthlyBudgetUsd).toBeNull()
+
+        // The organisation over dates: a missing day by its field, a range the API refuses in its words
+        // (before any stream), then a recap of June.
+        const ownerForm = owner.getByRole("form", { name: "New recap" })
+        yield* go(() => ownerForm.getByLabel("The organisation over dates").check())
+        expect(yield* refusedField(owner, "recap-from", { submit: "Write recap", alone: true })).toBe(
+          "Choose the first day."
+        )
+        yield* go(() => owner.locator("#recap-from").fill("2024-01-01"))
+        yield* go(() => owner.locator("#recap-to").fill("2026-06-30"))
+        yield* go(() => ownerForm.getByRole("button", { name: "Write recap" }).click())
+        yield* go(() => owner.getByRole("alert").filter({ hasText: "at most 400 days" }).waitFor())
+        yield* go(() => owner.locator("#recap-from").fill("2026-06-01"))
+        yield* go(() => ownerForm.getByRole("button", { name: "Write recap" }).click())
+        const june = owner.locator("article.recap")
+        yield* go(() => june.getByText("(organisation)").waitFor())
+        expect(yield* go(() => june.textContent())).toContain(
+          "from 2026-06-01 00:00:00 to 2026-07-01 00:00:00"
+        )
         expect(yield* rawSchemaErrors(owner)).toBeNull()
 
         // On a phone neither the list nor a recap with its queries open scrolls sideways.
