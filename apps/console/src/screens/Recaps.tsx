@@ -1,4 +1,12 @@
-import { CampaignId, CreateRecap, EventId, OrganizationId, Recap, type RecapListItem } from "@tapline/domain"
+import {
+  CampaignId,
+  CreateRecap,
+  EventId,
+  OrganizationId,
+  Recap,
+  type RecapListItem,
+  RecapStreamEvent
+} from "@tapline/domain"
 import { DateTime, Option, Schema } from "effect"
 import { type FormEvent, useEffect, useRef, useState } from "react"
 import { call, endpointUrl } from "../api.js"
@@ -39,7 +47,8 @@ interface Generation {
 
 const IDLE: Generation = { running: false, text: "", regenerated: null, error: null, recap: null }
 
-const decodeRecap = Schema.decodeUnknownSync(Recap)
+const decodeStreamEvent = Schema.decodeUnknownOption(RecapStreamEvent)
+const decodeRecap = Schema.decodeSync(Recap)
 const encodeCreate = Schema.encodeSync(CreateRecap)
 
 /**
@@ -193,19 +202,21 @@ const NewRecap = ({
         encodeCreate(chosen),
         controller.signal
       )
-      for await (const message of messages) {
-        const data = JSON.parse(message.data) as Record<string, unknown>
+      for await (const raw of messages) {
+        // A message the contract does not name (a later addition) is skipped.
+        const found = decodeStreamEvent({ event: raw.event, data: JSON.parse(raw.data) })
+        if (Option.isNone(found)) continue
+        const message = found.value
         if (message.event === "text") {
-          update((g) => ({ ...g, text: g.text + String(data.delta ?? "") }))
+          update((g) => ({ ...g, text: g.text + message.data.delta }))
         } else if (message.event === "regenerating") {
-          const unmatched = Array.isArray(data.unmatched) ? data.unmatched.map(String) : []
-          update((g) => ({ ...g, text: "", regenerated: unmatched }))
+          update((g) => ({ ...g, text: "", regenerated: message.data.unmatched }))
         } else if (message.event === "done") {
-          const recap = decodeRecap(data)
+          const recap = decodeRecap(message.data)
           update((g) => ({ ...g, running: false, recap }))
           onGenerated()
-        } else if (message.event === "error") {
-          update((g) => ({ ...g, running: false, error: String(data.message ?? data._tag ?? "It failed.") }))
+        } else {
+          update((g) => ({ ...g, running: false, error: message.data.message }))
         }
       }
       update((g) =>
