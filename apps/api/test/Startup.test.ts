@@ -544,7 +544,7 @@ describe("external PostgreSQL and Redis: a process each", () => {
       const first = await runMigrate({ DATABASE_URL: database.url })
       expect(first.code).toBe(0)
       expect(first.output).toContain(
-        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed","device","setup_tokens","email_sign_ins","oauth_provider_errors","broker_destinations","registration_sources","registrants","journeys","registration_page","journey_trigger_marks","sms_push","sms_callbacks","reports","ai_usage","uuid_v7_monotonic"]'
+        '"applied":["initial","read_model_versions","api_keys","retention","rollup_dirty","exports","identity","serialized_urls","tap_dead_letters","export_objects","uploads","webhooks","audit_redact_sealed","trash_purge","outbound_refusals_scrubbed","device","setup_tokens","email_sign_ins","oauth_provider_errors","broker_destinations","registration_sources","registrants","journeys","registration_page","journey_trigger_marks","sms_push","sms_callbacks","reports","ai_usage","uuid_v7_monotonic","recaps"]'
       )
       const second = await runMigrate({ DATABASE_URL: database.url })
       expect(second.code).toBe(0)

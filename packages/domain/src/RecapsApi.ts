@@ -5,6 +5,7 @@ import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { AiBudgetExhausted, AiProviderName, AiUnavailable } from "./AiApi.js"
 import { Authentication } from "./Authentication.js"
+import { hasControlCharacters } from "./ControlCharacters.js"
 import { DependencyUnavailable, Forbidden, InvalidRequest, NotFound } from "./Errors.js"
 import { Instant } from "./Fields.js"
 import { CampaignId, EventId } from "./Ids.js"
@@ -95,7 +96,14 @@ export const RecapListItem = Schema.Struct({
 export type RecapListItem = typeof RecapListItem.Type
 
 export const UpdateRecap = Schema.Struct({
-  text: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100_000))
+  /** Markdown: line breaks and tabs, no other control character (PostgreSQL refuses NUL in text). */
+  text: Schema.String.pipe(
+    Schema.minLength(1),
+    Schema.maxLength(100_000),
+    Schema.filter((text) => !hasControlCharacters(text.replace(/[\n\r\t]/g, "")), {
+      message: () => "control characters other than line breaks and tabs are not allowed"
+    })
+  )
 })
 
 /** The messages of the recap stream (`POST …/recaps/stream`). */
@@ -143,7 +151,9 @@ export class RecapsApi extends HttpApiGroup.make("recaps")
       .setUrlParams(PageParams)
       .addSuccess(Page(RecapListItem))
   )
-  .add(HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/recaps/${recapId}`.addSuccess(Recap))
+  .add(
+    HttpApiEndpoint.get("get")`/api/v1/organizations/${organizationId}/recaps/${recapId}`.addSuccess(Recap)
+  )
   .add(
     HttpApiEndpoint.patch("update")`/api/v1/organizations/${organizationId}/recaps/${recapId}`
       .setPayload(UpdateRecap)

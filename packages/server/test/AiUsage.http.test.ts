@@ -33,6 +33,18 @@ layer(adminHarness({ JOBS_ENABLED: "false" }), { excludeTestServices: true, time
           const bad = yield* call("PUT", `${base}/budget`, { key: tenant.keys.OWNER, body })
           expect(bad.status).toBe(400)
         }
+        // Recaps do not exist either: creating, streaming and reading them all answer AiUnavailable.
+        const recaps = `/api/v1/organizations/${tenant.orgId}/recaps`
+        const window = { from: "2026-12-01T00:00:00Z", to: "2026-12-02T00:00:00Z" }
+        for (const [method, path, body] of [
+          ["POST", recaps, window],
+          ["POST", `${recaps}/stream`, window],
+          ["GET", recaps, undefined],
+          ["GET", `${recaps}/01a2028c-3b1e-7c00-8000-0000000000e1`, undefined]
+        ] as const) {
+          const reply = yield* call(method, path, { key: tenant.keys.EDITOR, body })
+          expect([path, reply.status, reply.body._tag]).toEqual([path, 404, "AiUnavailable"])
+        }
         const badMonth = yield* call("GET", `${base}/usage?month=2026-13`, { key: tenant.keys.VIEWER })
         expect(badMonth.status).toBe(400)
         // The statuses the recap API will answer with, from the domain's errors.

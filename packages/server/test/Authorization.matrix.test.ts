@@ -1,7 +1,7 @@
 import { HttpApi } from "@effect/platform"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { TaplineApi } from "@tapline/domain"
-import { Effect, Schedule } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import {
   bootstrapKey,
   type CallOptions,
@@ -12,6 +12,7 @@ import {
   type Tenant
 } from "./support/AdminClient.js"
 import { AdminServer, adminHarness } from "./support/AdminHarness.js"
+import { startAiPeer } from "./support/AiPeers.js"
 
 /*
  * Every admin endpoint × every kind of caller. A caller without credentials gets 401, a member of another
@@ -129,6 +130,10 @@ const activationBody = (tagId: string) => ({
 const newActivation = (ctx: Ctx) =>
   Effect.flatMap(post(ctx, `${org(ctx)}/tags`, { name: `T ${unique()}` }), (tag) =>
     Effect.map(post(ctx, `${org(ctx)}/activations`, activationBody(tag.body.id)), (r) => r.body.id as string)
+  )
+const newRecap = (ctx: Ctx) =>
+  Effect.flatMap(newEvent(ctx), (eventId) =>
+    Effect.map(post(ctx, `${org(ctx)}/recaps`, { eventId }), (r) => r.body.id as string)
   )
 const newReport = (ctx: Ctx) =>
   Effect.flatMap(newActivation(ctx), (activationId) =>
@@ -1717,6 +1722,58 @@ const specs: ReadonlyArray<Spec> = [
     success: 200,
     prepare: (c) => Effect.succeed({ path: `${org(c)}/ai/budget`, body: { monthlyBudgetUsd: 25 } })
   },
+  // AI recaps (issue 35): reading is a VIEWER's; writing one spends the budget, and editing it, an EDITOR's.
+  {
+    name: "recaps.create",
+    method: "POST",
+    min: "EDITOR",
+    success: 201,
+    prepare: (c) => Effect.map(newEvent(c), (eventId) => ({ path: `${org(c)}/recaps`, body: { eventId } }))
+  },
+  {
+    name: "recaps.stream",
+    method: "POST",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newEvent(c), (eventId) => ({ path: `${org(c)}/recaps/stream`, body: { eventId } }))
+  },
+  {
+    name: "recaps.list",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.succeed({ path: `${org(c)}/recaps` })
+  },
+  {
+    name: "recaps.get",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newRecap(c), (id) => ({ path: `${org(c)}/recaps/${id}` }))
+  },
+  {
+    name: "recaps.update",
+    method: "PATCH",
+    min: "EDITOR",
+    success: 200,
+    prepare: (c) =>
+      Effect.map(newRecap(c), (id) => ({ path: `${org(c)}/recaps/${id}`, body: { text: "# Edited" } }))
+  },
+  {
+    name: "recaps.markdown",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newRecap(c), (id) => ({ path: `${org(c)}/recaps/${id}/markdown` }))
+  },
+  {
+    name: "recaps.pdf",
+    method: "GET",
+    min: "VIEWER",
+    success: 200,
+    prepare: (c) => Effect.map(newRecap(c), (id) => ({ path: `${org(c)}/recaps/${id}/pdf` }))
+  },
   // Issue 34: which channels can send (provider names only) is a VIEWER's; push devices are a registrant's
   // personal data (EDITOR).
   {
@@ -1848,14 +1905,23 @@ const statusOfStream = (url: string, key: string | undefined) =>
 
 layer(
   // The matrix calls every endpoint as every role, in one organisation: the quotas are not what it tests.
-  adminHarness({
-    QUOTA_EXPORTS_PER_MINUTE: "1000",
-    QUOTA_TEST_PINGS_PER_MINUTE: "1000",
-    JOURNEY_POLL_INTERVAL: "50 millis",
-    // A provider key so the AI endpoints exist; nothing here calls a model.
-    OPENAI_API_KEY: "sk-matrix-unused",
-    OPENAI_API_URL: "http://127.0.0.1:9/v1"
-  }),
+  // A loopback OpenAI so the AI endpoints exist; it answers every recap with a short text, no figures.
+  Layer.unwrapScoped(
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.promise(() => startAiPeer("openai")),
+        (peer) => Effect.promise(() => peer.close())
+      ),
+      (openai) =>
+        adminHarness({
+          QUOTA_EXPORTS_PER_MINUTE: "1000",
+          QUOTA_TEST_PINGS_PER_MINUTE: "1000",
+          JOURNEY_POLL_INTERVAL: "50 millis",
+          OPENAI_API_KEY: "sk-matrix-unused",
+          OPENAI_API_URL: openai.baseUrl
+        })
+    )
+  ),
   { excludeTestServices: true, timeout: 120_000 }
 )("authorization matrix", (it) => {
   it.effect(

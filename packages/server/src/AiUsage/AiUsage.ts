@@ -195,7 +195,21 @@ export class AiUsage extends Effect.Service<AiUsage>()("@tapline/server/AiUsage"
         return { monthlyBudgetUsd }
       })
 
-    return { available: ai.available, generate, stream, usage, setBudget } as const
+    /**
+     * What `generate` and `stream` check before anything is sent: a provider is configured and the budget is
+     * not spent. A streaming endpoint asks first, so these refusals are its status, not an event in the stream.
+     */
+    const admit = (organizationId: OrganizationId) => Effect.zipRight(ai.require, checkBudget(organizationId))
+
+    return {
+      available: ai.available,
+      require: ai.require,
+      admit,
+      generate,
+      stream,
+      usage,
+      setBudget
+    } as const
   }),
   dependencies: [AiUsageRepository.Default, Audit.Default]
 }) {}

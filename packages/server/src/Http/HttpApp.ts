@@ -55,6 +55,8 @@ import { ApiKeysHandlers, MembersHandlers } from "../Members/MembersHandlers.js"
 import { Organizations } from "../Organizations/Organizations.js"
 import { OrganizationsHandlers } from "../Organizations/OrganizationsHandlers.js"
 import { Quotas } from "../Quotas/Quotas.js"
+import { Recaps } from "../Recaps/Recaps.js"
+import { RecapsHandlers } from "../Recaps/RecapsHandlers.js"
 import { PushSubscriptions } from "../Registrants/PushSubscriptions.js"
 import { PushSubscriptionsHandlers } from "../Registrants/PushSubscriptionsHandlers.js"
 import { Registrants } from "../Registrants/Registrants.js"
@@ -130,6 +132,7 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     JourneysHandlers,
     ReportsHandlers,
     AiUsageHandlers,
+    RecapsHandlers,
     PushSubscriptionsHandlers
   ]),
   Layer.provide(AuthenticationLive.layer),
@@ -143,6 +146,8 @@ export const ApiLive = HttpApiBuilder.api(TaplineApi).pipe(
     Account.Default
   ]),
   Layer.provide([SignIn.Default, AuthRateLimit.Default, Totp.Default]),
+  // Recaps ask AiUsage (the budget, the usage rows) and Analytics (the tools).
+  Layer.provide(Recaps.Default),
   // Features: a repository and a service each, under the handlers.
   Layer.provide([
     Organizations.Default,

@@ -53,6 +53,11 @@ export interface AiPeer {
   readonly requests: Array<PeerRequest>
   /** Replies for the next requests, in order; when none is queued, a short text answers. */
   readonly script: (...replies: ReadonlyArray<PeerReply>) => void
+  /**
+   * A model for when nothing is scripted: it answers from the request (calls a tool, then writes from the
+   * results it was sent back). Null: a short text, as before. `reset` removes it.
+   */
+  readonly answerWith: (model: ((request: PeerRequest) => PeerReply) | null) => void
   readonly reset: () => void
   readonly close: () => Promise<void>
 }
@@ -350,6 +355,7 @@ const basePath = { openai: "/v1", anthropic: "", gemini: "/v1beta/openai/" } as 
 export const startAiPeer = async (kind: PeerKind): Promise<AiPeer> => {
   const requests: Array<PeerRequest> = []
   const queued: Array<PeerReply> = []
+  let model: ((request: PeerRequest) => PeerReply) | null = null
   const stalled = new Set<Http.ServerResponse>()
   const server = Http.createServer((request, response) => {
     const chunks: Array<Buffer> = []
@@ -360,17 +366,23 @@ export const startAiPeer = async (kind: PeerKind): Promise<AiPeer> => {
       try {
         body = JSON.parse(raw)
       } catch {}
-      requests.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body })
-      const reply = queued.shift() ?? { text: "ok" }
+      const received = {
+        method: request.method ?? "",
+        url: request.url ?? "",
+        headers: request.headers,
+        body
+      }
+      requests.push(received)
+      const reply = queued.shift() ?? (model === null ? { text: "ok" } : model(received))
       if (reply === "stall") {
         stalled.add(response)
         return
       }
-      const model =
+      const modelName =
         typeof body === "object" && body !== null ? String((body as { model?: unknown }).model) : ""
       const stream =
         typeof body === "object" && body !== null && (body as { stream?: unknown }).stream === true
-      const rendered = renderers[kind](reply, model, stream)
+      const rendered = renderers[kind](reply, modelName, stream)
       response.writeHead(rendered.status, rendered.headers)
       if (rendered.events) {
         const events = rendered.events
@@ -409,9 +421,13 @@ export const startAiPeer = async (kind: PeerKind): Promise<AiPeer> => {
     baseUrl: `http://127.0.0.1:${port}${basePath[kind]}`,
     requests,
     script: (...replies) => void queued.push(...replies),
+    answerWith: (next) => {
+      model = next
+    },
     reset: () => {
       requests.length = 0
       queued.length = 0
+      model = null
     },
     close: () =>
       new Promise((resolve) => {
@@ -420,4 +436,54 @@ export const startAiPeer = async (kind: PeerKind): Promise<AiPeer> => {
         server.close(() => resolve())
       })
   }
+}
+
+/** A tool's result as a request sends it back: JSON text, or text blocks holding JSON. */
+const parseOutput = (output: unknown): unknown => {
+  const text = Array.isArray(output)
+    ? output.map((block) => (block as { text?: string }).text ?? "").join("")
+    : output
+  if (typeof text !== "string") return text
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/**
+ * The tool results a request carries, in its provider's format: OpenAI's `function_call_output` input items,
+ * Anthropic's `tool_result` content blocks, the chat completions' `tool` messages (Gemini).
+ */
+export const toolResultsIn = (
+  kind: PeerKind,
+  // biome-ignore lint/suspicious/noExplicitAny: a provider's JSON body.
+  body: any
+): Array<{ readonly id: string; readonly output: unknown }> => {
+  if (kind === "openai") {
+    return (body.input ?? [])
+      .filter((item: { type?: string }) => item.type === "function_call_output")
+      .map((item: { call_id: string; output: unknown }) => ({
+        id: item.call_id,
+        output: parseOutput(item.output)
+      }))
+  }
+  if (kind === "anthropic") {
+    return (body.messages ?? []).flatMap((message: { content: unknown }) =>
+      Array.isArray(message.content)
+        ? message.content
+            .filter((block: { type?: string }) => block.type === "tool_result")
+            .map((block: { tool_use_id: string; content: unknown }) => ({
+              id: block.tool_use_id,
+              output: parseOutput(block.content)
+            }))
+        : []
+    )
+  }
+  return (body.messages ?? [])
+    .filter((message: { role?: string }) => message.role === "tool")
+    .map((message: { tool_call_id: string; content: unknown }) => ({
+      id: message.tool_call_id,
+      output: parseOutput(message.content)
+    }))
 }

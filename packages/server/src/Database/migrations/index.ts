@@ -29,6 +29,7 @@ import smsCallbacks from "./0027_sms_callbacks.js"
 import reports from "./0028_reports.js"
 import aiUsage from "./0029_ai_usage.js"
 import uuidV7Monotonic from "./0030_uuid_v7_monotonic.js"
+import recaps from "./0031_recaps.js"
 
 /** Every migration, in order. Keys must look like `0001_name`: the loader skips anything else silently. */
 export const migrations = {
@@ -61,7 +62,8 @@ export const migrations = {
   "0027_sms_callbacks": smsCallbacks,
   "0028_reports": reports,
   "0029_ai_usage": aiUsage,
-  "0030_uuid_v7_monotonic": uuidV7Monotonic
+  "0030_uuid_v7_monotonic": uuidV7Monotonic,
+  "0031_recaps": recaps
 }
 
 export const loader = Migrator.fromRecord(migrations)
