@@ -168,7 +168,18 @@ layer(
         expect(yield* go(() => text.locator("mark").allTextContents())).toEqual(["[unverified]"])
         expect(yield* go(() => text.textContent())).toBe("The night drew 1234 [unverified] taps.")
 
-        // An EDITOR reads the usage (every draft is billed) but has no budget control.
+        // The only provider down once the stream has begun: its `error` message, in words, on the page.
+        openai.script({ status: 503, message: "overloaded" })
+        yield* go(() => form.getByRole("button", { name: "Write recap" }).click())
+        yield* go(() =>
+          page
+            .getByRole("alert")
+            .filter({ hasText: "no language-model provider could write the recap" })
+            .waitFor()
+        )
+        yield* go(() => form.getByRole("button", { name: "Write recap" }).waitFor())
+
+        // An EDITOR reads the usage (every draft is billed, a failed one is not) but has no budget control.
         const counted = yield* usage(tenant)
         expect(counted).toMatchObject({ generations: 3, inputTokens: 7000, outputTokens: 900 })
         yield* go(() => page.getByTestId("ai-generations").filter({ hasText: /^3$/ }).waitFor())
