@@ -11,6 +11,7 @@ import { Team } from "./screens/Team.js"
 import { Webhooks } from "./screens/Webhooks.js"
 import { can, type Me, type Org, roleIn, type Session, SessionProvider } from "./session.js"
 import { ErrorNotice, Loading } from "./ui/Notice.js"
+import { type AiAvailability, useAiAvailability } from "./ui/useAi.js"
 
 // The charting screens load their code (and uPlot) when first opened: the first load stays small for phones.
 const Analytics = lazy(() => import("./screens/Analytics.js").then((m) => ({ default: m.Analytics })))
@@ -35,6 +36,9 @@ const JourneyEdit = lazy(() => import("./screens/JourneyEdit.js").then((m) => ({
 const Deliveries = lazy(() => import("./screens/Deliveries.js").then((m) => ({ default: m.Deliveries })))
 // Activations and signed reports (issue 35): opened now and then, loaded when first opened.
 const Activations = lazy(() => import("./screens/Activations.js").then((m) => ({ default: m.Activations })))
+// AI recaps (issue 35): only where the server has a language model, loaded when first opened.
+const Recaps = lazy(() => import("./screens/Recaps.js").then((m) => ({ default: m.Recaps })))
+const RecapDetail = lazy(() => import("./screens/RecapDetail.js").then((m) => ({ default: m.RecapDetail })))
 const NewOrganisation = lazy(() =>
   import("./screens/NewOrganisation.js").then((m) => ({ default: m.NewOrganisation }))
 )
@@ -48,6 +52,7 @@ const SCREENS = [
   { path: "exports", label: "Exports", role: "VIEWER" },
   { path: "campaigns", label: "Campaigns", role: "VIEWER" },
   { path: "activations", label: "Activations", role: "VIEWER" },
+  { path: "recaps", label: "Recaps", role: "VIEWER", ai: true },
   { path: "attendees", label: "Attendees", role: "EDITOR" },
   { path: "journeys", label: "Journeys", role: "VIEWER" },
   { path: "deliveries", label: "Deliveries", role: "EDITOR" },
@@ -62,12 +67,18 @@ const SCREENS = [
 
 const Screen = ({
   route,
+  ai,
   onOrganisationChanged
 }: {
   readonly route: ReadonlyArray<string>
+  readonly ai: AiAvailability
   readonly onOrganisationChanged: () => void
 }) => {
   const [first = "events", id, sub] = route
+  if (first === "recaps" && ai === "unknown") return <Loading what="the screen" />
+  if (first === "recaps" && ai === "unavailable") return <p>Recaps are not set up on this server.</p>
+  if (first === "recaps" && id !== undefined) return <RecapDetail recapId={id} />
+  if (first === "recaps") return <Recaps />
   if (first === "events" && id !== undefined && sub === "live") return <Live eventId={id} />
   if (first === "events" && id !== undefined) return <EventDetail eventId={id} />
   if (first === "bands") return <Bands />
@@ -108,6 +119,8 @@ export const App = () => {
   const [orgs, setOrgs] = useState<ReadonlyArray<Org>>([])
   const [orgId, setOrgId] = useState<string | null>(() => window.localStorage.getItem(ORG_KEY))
   const route = useRoute()
+  // Asked for the organisation shown, once the list says the user is in it (a stored choice may be stale).
+  const ai = useAiAvailability(orgs.some((o) => o.id === orgId) ? orgId : null)
 
   /** The user and their organisations, again after a change to either; `switchTo` selects one of them. */
   const load = useCallback((switchTo?: string) => {
@@ -191,23 +204,26 @@ export const App = () => {
         </main>
       ) : (
         <SessionProvider value={session}>
-          <nav aria-label="Console">
+          {/* data-ai: whether the server has a language model, once it has said (the Recaps entry follows it). */}
+          <nav aria-label="Console" data-ai={ai}>
             <ul>
-              {SCREENS.filter((s) => can(session, s.role)).map((s) => (
-                <li key={s.path}>
-                  <Link
-                    to={`${BASE}/${s.path}`}
-                    aria-current={(route[0] ?? "events") === s.path ? "page" : undefined}
-                  >
-                    {s.label}
-                  </Link>
-                </li>
-              ))}
+              {SCREENS.filter((s) => can(session, s.role) && (!("ai" in s) || ai === "available")).map(
+                (s) => (
+                  <li key={s.path}>
+                    <Link
+                      to={`${BASE}/${s.path}`}
+                      aria-current={(route[0] ?? "events") === s.path ? "page" : undefined}
+                    >
+                      {s.label}
+                    </Link>
+                  </li>
+                )
+              )}
             </ul>
           </nav>
           <main key={session.org.id}>
             <Suspense fallback={<Loading what="the screen" />}>
-              <Screen route={route} onOrganisationChanged={() => load()} />
+              <Screen route={route} ai={ai} onOrganisationChanged={() => load()} />
             </Suspense>
           </main>
         </SessionProvider>

@@ -6,7 +6,7 @@ import { TaplineApi } from "@tapline/domain"
 import { Effect, ParseResult } from "effect"
 
 /** The session's CSRF token: a cookie the page may read, echoed on every change (the API checks it). */
-const csrfToken = () => {
+export const csrfToken = () => {
   const cookie = document.cookie.split("; ").find((c) => c.startsWith("tapline_csrf="))
   return cookie === undefined ? "" : decodeURIComponent(cookie.slice("tapline_csrf=".length))
 }

@@ -23,7 +23,15 @@ export interface Usage {
 }
 
 export type PeerReply =
-  | { readonly text: string; readonly usage?: Usage }
+  | {
+      readonly text: string
+      readonly usage?: Usage
+      /**
+       * When streaming: the text's first half is sent, then nothing more until this resolves, so a test can
+       * see the text arrive as it is written.
+       */
+      readonly pause?: Promise<void>
+    }
   | {
       readonly toolCall: {
         readonly id: string
@@ -377,10 +385,30 @@ export const startAiPeer = async (kind: PeerKind): Promise<AiPeer> => {
       const rendered = renderers[kind](reply, modelName, stream)
       response.writeHead(rendered.status, rendered.headers)
       if (rendered.events) {
-        for (const [name, data] of rendered.events) {
-          response.write(`${name === null ? "" : `event: ${name}\n`}data: ${data}\n\n`)
+        const events = rendered.events
+        const write = (from: number, to: number) => {
+          for (const [name, data] of events.slice(from, to)) {
+            response.write(`${name === null ? "" : `event: ${name}\n`}data: ${data}\n\n`)
+          }
         }
-        response.end()
+        // The event that carries the first half (each format puts it in its first text delta).
+        const held =
+          typeof reply === "object" && "text" in reply && reply.pause !== undefined
+            ? events.findIndex(([, data]) =>
+                data.includes(JSON.stringify(halves(reply.text)[0] ?? "").slice(1, -1))
+              )
+            : -1
+        if (held < 0) {
+          write(0, events.length)
+          response.end()
+        } else {
+          write(0, held + 1)
+          const pause = (reply as { readonly pause: Promise<void> }).pause
+          void pause.then(() => {
+            write(held + 1, events.length)
+            response.end()
+          })
+        }
       } else {
         response.end(JSON.stringify(rendered.json))
       }
