@@ -54,7 +54,7 @@ export class AiUsage extends Effect.Service<AiUsage>()("@tapline/server/AiUsage"
         const spent = yield* Effect.orDie(repository.spent(organizationId, month.start, month.end))
         if (spent >= budget) {
           return yield* new AiBudgetExhausted({
-            message: `the organisation's AI budget for ${month.label} is spent`,
+            message: `the organisation's AI budget for ${month.label} is spent; it renews on ${month.end.toISOString().slice(0, 10)} (UTC), or when an OWNER raises it`,
             budgetUsd: budget,
             spentUsd: spent,
             retryAfterSeconds: Math.max(1, Math.ceil((month.end.getTime() - at.getTime()) / 1000))
