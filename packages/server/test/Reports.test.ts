@@ -144,6 +144,7 @@ layer(adminHarness({ REPORT_SIGNING_KEY: `${ACTIVE}\n${RETIRED}`, JOBS_ENABLED: 
         const issued = yield* ok(yield* call("POST", `${activation}/reports`, { key: editor }), 201)
         const signed = issued.body.signed
         const report = signed.report
+        console.log(`signed report:\n${JSON.stringify(signed, null, 2)}`)
         expect(report.figures).toEqual({
           taps: 3,
           uniqueBands: 2,
