@@ -367,6 +367,18 @@ const main = async () => {
         excess.push(sentAt - ideal)
         raw.push(sentAt - due)
       }
+      // Where a constant offset comes from: the first messages' tap → queued → sent, and their excess.
+      const first = rows.slice(0, 3).map((row) => {
+        const tap = row.due_at.getTime() - DELAY_MINUTES * 60_000
+        const sentAt = sentAtOf(row)
+        return `tap→queued ${row.created_at.getTime() - tap} ms, queued→sent ${sentAt === undefined ? "?" : sentAt - row.created_at.getTime()} ms`
+      })
+      console.log(
+        `  first messages: ${first.join("; ")}; excess of the first 5: ${excess
+          .slice(0, 5)
+          .map((e) => e.toFixed(0))
+          .join(", ")} ms`
+      )
       excess.sort((a, b) => a - b)
       raw.sort((a, b) => a - b)
       const sends = rows.map(sentAtOf).filter((t) => t !== undefined)

@@ -508,7 +508,7 @@ layer(harness, { excludeTestServices: true, timeout: 120_000 })("AI recaps", (it
         const spent = yield* call("POST", `${event.base}/recaps`, { key: event.keys.EDITOR, body })
         expect([spent.status, spent.body._tag]).toEqual([429, "AiBudgetExhausted"])
         expect(Number(spent.headers.get("retry-after"))).toBe(spent.body.retryAfterSeconds)
-      expect(spent.body.message).toMatch(/renews on \d{4}-\d{2}-01 \(UTC\)/)
+        expect(spent.body.message).toMatch(/renews on \d{4}-\d{2}-01 \(UTC\)/)
         const spentStream = yield* call("POST", `${event.base}/recaps/stream`, {
           key: event.keys.EDITOR,
           body
