@@ -359,7 +359,8 @@ const redirectRun = async (brokers) => {
       const apiSeconds = cpuSeconds(t.pid) - cpuBefore
       const cpuPerRequest = (apiSeconds / open.completed) * 1e6
       const core = coreSeconds(SERVER_CPU)
-      // What else ran on the api's core meanwhile (the brokers are unpinned), and how often it was preempted.
+      // What else ran on the api's core meanwhile (PostgreSQL and the kernel's threads are unpinned), and how
+      // often it was preempted.
       const othersOnCore = core.busy - coreBefore.busy - apiSeconds
       const stolen = core.steal - coreBefore.steal
       const switched = switches(t.pid)
@@ -414,8 +415,8 @@ const main = async () => {
     .join(", ")
   console.log("")
   console.log(
-    `bench:streams — ${TAPS} taps pre-filled; worker and bare clients on CPU ${SERVER_CPU}, brokers unpinned; ` +
-      `${Os.cpus().length} cores; load average ${load}`
+    `bench:streams — ${TAPS} taps pre-filled; worker and bare clients on CPU ${SERVER_CPU}, ` +
+      `brokers on CPU ${LOAD_CPU} (the bench's, inherited); ${Os.cpus().length} cores; load average ${load}`
   )
   if (Object.keys(figures).length > 0) {
     const channels = process.env.BENCH_BARE_CHANNELS ?? RABBIT_CHANNELS
