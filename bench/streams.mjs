@@ -10,6 +10,7 @@
 //    publishing live, not beside a backlog. BENCH_TOPOLOGY=all runs everything in one `all` process.
 import { execFileSync } from "node:child_process"
 import { randomUUID } from "node:crypto"
+import * as Fs from "node:fs"
 import * as Os from "node:os"
 import { Redis } from "ioredis"
 import Pg from "pg"
@@ -53,6 +54,10 @@ const PARTS = process.env.BENCH_PARTS ?? "sinks,redirect"
 // BENCH_KINDS=rabbitmq,nats: the sink part for those brokers only.
 const KINDS = (process.env.BENCH_KINDS ?? "kafka,rabbitmq,nats").split(",")
 const run = randomUUID().slice(0, 8)
+const PROFILE_DIR = process.env.BENCH_API_PROFILE
+const BROKER_ENV = process.env.BENCH_BROKER_ENV ?? "both"
+const withoutBrokers = (env) =>
+  Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("BROKER_")))
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -69,6 +74,39 @@ const urlOf = (brokers, kind, name) =>
     : kind === "rabbitmq"
       ? `${brokers.rabbit.url}/${name.toLowerCase()}`
       : `${brokers.nats.url}/${name.toUpperCase().replace(/[^A-Z0-9_-]/g, "_")}`
+
+/** CPU `cpu`'s busy and stolen seconds so far (/proc/stat; busy = everything but idle and iowait). */
+const coreSeconds = (cpu) => {
+  const line = Fs.readFileSync("/proc/stat", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`cpu${cpu} `))
+  const [user, nice, system, , , irq, softirq, steal] = line.split(/\s+/).slice(1).map(Number)
+  const hz = 100
+  return { busy: (user + nice + system + irq + softirq) / hz, steal: steal / hz }
+}
+
+/** A process's user and system CPU so far, in seconds (/proc/<pid>/stat). */
+const userSystem = (pid) => {
+  const fields = Fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }
+}
+
+/**
+ * A process's main thread's context switches so far: voluntary ones are its event loop going to sleep with
+ * nothing to do (one per wakeup), involuntary ones the scheduler taking the core away.
+ */
+const switches = (pid) => {
+  const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
+  const count = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0)
+  return { wakeups: count("voluntary_ctxt_switches"), preempted: count("nonvoluntary_ctxt_switches") }
+}
+
+/** Redis's own CPU so far (user + system, main thread and children), in seconds. */
+const redisCpu = async (client) => {
+  const info = await client.info("cpu")
+  const field = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0)
+  return field("used_cpu_sys") + field("used_cpu_user")
+}
 
 /** Each consumer group of `key` as an object (Redis 7's XINFO GROUPS answers flat name/value lists). */
 const groupInfos = async (client, key) =>
@@ -239,39 +277,57 @@ const redirectRun = async (brokers) => {
     }
     // The production split: the redirect in an `api` process (CPU 0), writer and sinks in a worker (CPU 1).
     console.log(`starting Tapline ${name} (api role on CPU ${SERVER_CPU}, worker on CPU ${LOAD_CPU}) …`)
+    // BENCH_API_FLAGS: more node flags for the api process. BENCH_API_PROFILE=/tmp/prof: its CPU profile over
+    // each fixed-rate loop, <pid>-<round>.cpuprofile (the pids are printed, to tell the deployments apart).
+    const apiFlags = [
+      env.NODE_FLAGS,
+      process.env.BENCH_API_FLAGS,
+      PROFILE_DIR ? `--require ${new URL("./profile-on-signal.cjs", import.meta.url).pathname}` : ""
+    ]
+      .filter(Boolean)
+      .join(" ")
+    // BENCH_BROKER_ENV=api or worker: the BROKER_* variables of the "sinks" deployment go to that process only,
+    // to tell the api's own work with them configured from the other core's contention with the sinks; none:
+    // to neither, two identical deployments (an A/A run: how far apart two processes are by chance alone).
+    const only = (role) => (BROKER_ENV === "both" || BROKER_ENV === role ? env : withoutBrokers(env))
     const api = await startProcess(
       "apps/api/dist/main.js",
       [],
-      { ...env, TAPLINE_ROLE: "api" },
+      { ...only("api"), TAPLINE_ROLE: "api", NODE_FLAGS: apiFlags, BENCH_PROFILE_DIR: PROFILE_DIR ?? "" },
       SERVER_CPU,
       () => httpOk(`http://127.0.0.1:${port}/health/ready`)
     )
     const workerPort = await freePort()
-    await startProcess(
+    const worker = await startProcess(
       "apps/api/dist/main.js",
       [],
-      { ...env, PORT: String(workerPort), TAPLINE_ROLE: "worker" },
+      { ...only("worker"), PORT: String(workerPort), TAPLINE_ROLE: "worker" },
       LOAD_CPU,
       () => httpOk(`http://127.0.0.1:${workerPort}/health/live`)
     )
-    return { name, port, pid: api.child.pid }
+    console.log(`  ${name}: api pid ${api.child.pid}, worker pid ${worker.child.pid}`)
+    return { name, port, pid: api.child.pid, workerPid: worker.child.pid }
   }
   const target = `bench-redirect-${run}`
   await rabbitCapture(brokers, target)
-  const on = await start("sinks", {
+  const sinksEnv = {
     BROKER_DESTINATIONS: "k,r,n",
     BROKER_K_URL: urlOf(brokers, "kafka", target),
     BROKER_R_URL: urlOf(brokers, "rabbitmq", target),
     BROKER_N_URL: urlOf(brokers, "nats", target)
-  })
-  const off = await start("nosinks", {})
+  }
+  // BENCH_NOSINKS_FIRST=1: the deployment without sinks starts first (start order as a suspect of its own).
+  const firstOff = process.env.BENCH_NOSINKS_FIRST === "1"
+  const early = firstOff ? await start("nosinks", {}) : undefined
+  const on = await start("sinks", sinksEnv)
+  const off = early ?? (await start("nosinks", {}))
   const paths = Array.from({ length: BANDS }, (_, i) => bandPath(i))
   // cpu: the process serving the redirect, its CPU microseconds per answered request at the fixed rate. In the
   // split it is the one figure no other process's CPU can move: wrk, Redis, the worker and the brokers share
   // the other core, so its latency and throughput also measure their contention.
   const results = {
-    sinks: { rps: [], p50: [], p99: [], cpu: [] },
-    nosinks: { rps: [], p50: [], p99: [], cpu: [] }
+    sinks: { rps: [], p50: [], p99: [], cpu: [], worker: [], redis: [] },
+    nosinks: { rps: [], p50: [], p99: [], cpu: [], worker: [], redis: [] }
   }
   for (const t of [on, off]) {
     wrk(t.port, 3)
@@ -285,6 +341,14 @@ const redirectRun = async (brokers) => {
       const closed = wrk(t.port, WRK_SECONDS)
       await settle()
       const cpuBefore = cpuSeconds(t.pid)
+      // The other core's load beside it: this deployment's worker, and the Redis both deployments share.
+      const workerBefore = SPLIT ? cpuSeconds(t.workerPid) : 0
+      const redisBefore = await redisCpu(client)
+      const coreBefore = coreSeconds(SERVER_CPU)
+      const switchesBefore = switches(t.pid)
+      const splitBefore = userSystem(t.pid)
+      const profiling = PROFILE_DIR !== undefined && SPLIT
+      if (profiling) process.kill(t.pid, "SIGUSR2")
       const open = await openLoop({
         port: t.port,
         host: "demo.localhost",
@@ -292,16 +356,37 @@ const redirectRun = async (brokers) => {
         rate: RATE,
         seconds: RATE_SECONDS
       })
-      const cpuPerRequest = ((cpuSeconds(t.pid) - cpuBefore) / open.completed) * 1e6
+      const apiSeconds = cpuSeconds(t.pid) - cpuBefore
+      const cpuPerRequest = (apiSeconds / open.completed) * 1e6
+      const core = coreSeconds(SERVER_CPU)
+      // What else ran on the api's core meanwhile (PostgreSQL and the kernel's threads are unpinned), and how
+      // often it was preempted.
+      const othersOnCore = core.busy - coreBefore.busy - apiSeconds
+      const stolen = core.steal - coreBefore.steal
+      const switched = switches(t.pid)
+      const preemptions = switched.preempted - switchesBefore.preempted
+      const perWakeup = open.completed / Math.max(1, switched.wakeups - switchesBefore.wakeups)
+      const split = userSystem(t.pid)
+      const userPerRequest = ((split.user - splitBefore.user) / open.completed) * 1e6
+      const systemPerRequest = ((split.system - splitBefore.system) / open.completed) * 1e6
+      if (profiling) process.kill(t.pid, "SIGUSR2")
+      const workerPerRequest = SPLIT ? ((cpuSeconds(t.workerPid) - workerBefore) / open.completed) * 1e6 : 0
+      const redisPerRequest = (((await redisCpu(client)) - redisBefore) / open.completed) * 1e6
       await settle()
       results[t.name].cpu.push(cpuPerRequest)
+      results[t.name].worker.push(workerPerRequest)
+      results[t.name].redis.push(redisPerRequest)
       results[t.name].rps.push(closed.rps)
       results[t.name].p50.push(open.p50)
       results[t.name].p99.push(open.p99)
       console.log(
         `  round ${round} ${t.name}: wrk ${closed.rps.toFixed(0)} req/s; ${RATE} req/s: p50 ${open.p50.toFixed(2)} ms, ` +
-          `p99 ${open.p99.toFixed(2)} ms, errors ${open.errors}; ` +
-          `${SPLIT ? "api" : "server"} CPU ${cpuPerRequest.toFixed(0)} µs/request`
+          `p99 ${open.p99.toFixed(2)} ms, ${open.completed} answered, errors ${open.errors}; ` +
+          `${SPLIT ? "api" : "server"} CPU ${cpuPerRequest.toFixed(0)} µs/request ` +
+          `(user ${userPerRequest.toFixed(0)}, system ${systemPerRequest.toFixed(0)})` +
+          `${SPLIT ? `; worker ${workerPerRequest.toFixed(0)}, ` : "; "}Redis ${redisPerRequest.toFixed(0)}; ` +
+          `CPU ${SERVER_CPU} beside it: others ${othersOnCore.toFixed(2)} s, stolen ${stolen.toFixed(2)} s, ` +
+          `${preemptions} preemptions; api ${perWakeup.toFixed(2)} requests per wakeup`
       )
       await sleep(1000)
     }
@@ -330,8 +415,8 @@ const main = async () => {
     .join(", ")
   console.log("")
   console.log(
-    `bench:streams — ${TAPS} taps pre-filled; worker and bare clients on CPU ${SERVER_CPU}, brokers unpinned; ` +
-      `${Os.cpus().length} cores; load average ${load}`
+    `bench:streams — ${TAPS} taps pre-filled; worker and bare clients on CPU ${SERVER_CPU}, ` +
+      `brokers on CPU ${LOAD_CPU} (the bench's, inherited); ${Os.cpus().length} cores; load average ${load}`
   )
   if (Object.keys(figures).length > 0) {
     const channels = process.env.BENCH_BARE_CHANNELS ?? RABBIT_CHANNELS
@@ -359,7 +444,8 @@ const main = async () => {
     console.log(
       `  ${name === "sinks" ? "three sinks on " : "sinks off      "} wrk ${m(name, "rps").toFixed(0)} req/s   ` +
         `p50 ${m(name, "p50").toFixed(2)} ms   p99 ${m(name, "p99").toFixed(2)} ms   ` +
-        `CPU ${m(name, "cpu").toFixed(0)} µs/request`
+        `CPU ${m(name, "cpu").toFixed(0)} µs/request (worker ${m(name, "worker").toFixed(0)}, ` +
+        `Redis ${m(name, "redis").toFixed(0)})`
     )
   }
   console.log(
