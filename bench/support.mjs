@@ -257,6 +257,10 @@ export const runBench = (main) =>
       process.exitCode = 1
     })
     .finally(cleanup)
+    // A failed bench leaves its peers (SMTP, HTTP) listening, which kept the process alive until a timeout.
+    .then(() => {
+      if (process.exitCode === 1) process.exit(1)
+    })
 
 /**
  * `count` taps of the given bands (rows of `bands`: id, band_uid, event_id, organization_id) as the redirect
