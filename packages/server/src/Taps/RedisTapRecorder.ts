@@ -10,6 +10,7 @@ import * as TapJournal from "./TapJournal.js"
 import * as TapMemoryTier from "./TapMemoryTier.js"
 import type { RecorderStats, TapRecord } from "./TapRecord.js"
 import { TapRecorder, type TapRecorderShape } from "./TapRecorder.js"
+import * as Waker from "./Waker.js"
 
 /** A segment is sealed after this many taps or this long, so a restart replays little of what was appended. */
 const SEGMENT_TAPS = 5_000
@@ -56,7 +57,7 @@ export const makeRecorder = Effect.gen(function* () {
   const lostTotal = () => lost.memory_full + lost.shutdown
   // Whether the journal's last write succeeded: readiness fails while it does not.
   let journalOk = true
-  let wake: (() => void) | null = null
+  const waker = Waker.make()
 
   // Connected now rather than on the first command (the connection is lazy): `ready` is judged by its status.
   // A Redis that is down at start is retried by the client in the background; the journal holds taps meanwhile.
@@ -71,12 +72,7 @@ export const makeRecorder = Effect.gen(function* () {
   let durable: Array<() => void> = []
   let flushScheduled = false
 
-  const wakeUp = () => {
-    if (wake === null) return
-    const resume = wake
-    wake = null
-    resume()
-  }
+  const wakeUp = waker.wake
 
   /** A tap now in the journal: also to the stream from memory, unless its segment is left to the replayer. */
   const route = (entry: { readonly tap: TapRecord; readonly line: string }, segment: Segment) => {
@@ -284,19 +280,9 @@ export const makeRecorder = Effect.gen(function* () {
 
   const waitForTaps = Effect.async<void>((resume) => {
     if (buffer.length > 0) return resume(Effect.void)
-    wake = () => resume(Effect.void)
     // Housekeeping runs at least this often even without taps; held taps are offered again sooner.
-    const timer = setTimeout(
-      () => {
-        wake = null
-        resume(Effect.void)
-      },
-      held.size() > 0 ? HELD_RETRY_MS : SEGMENT_MS
-    )
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      wake = null
-    })
+    const cancel = waker.wait(held.size() > 0 ? HELD_RETRY_MS : SEGMENT_MS, () => resume(Effect.void))
+    return Effect.sync(cancel)
   })
 
   const metrics = yield* Metrics
