@@ -13,6 +13,16 @@ import { answerConfirm, api, consoleBrowser, go, SHOTS, shot, unlabelled } from 
 import { request } from "./support/HotPathHarness.js"
 import { clearOfMinuteEnd, tapOf } from "./support/TapFixtures.js"
 
+/** No "Loading…" status left on the page (a locator would refuse to wait on several at once). */
+const noneLoading = () => {
+  const web = globalThis as unknown as {
+    document: { querySelectorAll: (selector: string) => Iterable<{ textContent: string | null }> }
+  }
+  return ![...web.document.querySelectorAll('[role="status"]')].some((e) =>
+    /^Loading/.test(e.textContent ?? "")
+  )
+}
+
 /*
  * Issue 16, the console in headless Chromium against the running server (the console's build, served at
  * /console/), one test per screen: events and their status, the windows editor, bands with an import that
@@ -748,12 +758,8 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         for (const path of ["events", `events/${eventId}`, `events/${eventId}/live`, "bands", "analytics"]) {
           yield* go(() => page.goto(`${origin}/console/${path}`))
           yield* go(() => page.getByRole("heading", { level: 1 }).first().waitFor())
-          yield* go(() =>
-            page
-              .getByRole("status")
-              .filter({ hasText: /^Loading/ })
-              .waitFor({ state: "detached" })
-          )
+          // Every section's loading line gone (a screen may load several at once: trash has three).
+          yield* go(() => page.waitForFunction(noneLoading))
           expect([path, yield* fits()]).toEqual([path, true])
           expect(yield* unlabelled(page)).toEqual([])
         }

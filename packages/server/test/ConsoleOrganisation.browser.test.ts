@@ -18,6 +18,16 @@ import {
   unlabelled
 } from "./support/ConsoleBrowser.js"
 
+/** No "Loading…" status left on the page (a locator would refuse to wait on several at once). */
+const noneLoading = () => {
+  const web = globalThis as unknown as {
+    document: { querySelectorAll: (selector: string) => Iterable<{ textContent: string | null }> }
+  }
+  return ![...web.document.querySelectorAll('[role="status"]')].some((e) =>
+    /^Loading/.test(e.textContent ?? "")
+  )
+}
+
 /*
  * Issue 30, the organisation's own tasks in the console, in headless Chromium against the running server:
  * creating an organisation (slug availability as it is typed), campaigns and their events, tags, the trash
@@ -462,12 +472,8 @@ layer(adminHarness({ PORT: String(port), HOST: "127.0.0.1" }), {
         for (const path of ["campaigns", "tags", "trash", "settings", "organisations/new"]) {
           yield* go(() => phone.goto(`${origin}/console/${path}`))
           yield* go(() => phone.getByRole("heading", { level: 1 }).waitFor())
-          yield* go(() =>
-            phone
-              .getByRole("status")
-              .filter({ hasText: /^Loading/ })
-              .waitFor({ state: "detached" })
-          )
+          // Every section's loading line gone (a screen may load several at once: trash has three).
+          yield* go(() => phone.waitForFunction(noneLoading))
           expect([path, yield* sidewaysOverflow(phone)]).toEqual([path, 0])
         }
       }),
