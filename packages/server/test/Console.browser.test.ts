@@ -9,19 +9,18 @@ import { TapStore } from "../src/Taps/TapStore.js"
 import { bootstrapKey, call, createTenant, liveEvent, ok, type Tenant } from "./support/AdminClient.js"
 import { adminHarness, TAP_DOMAIN } from "./support/AdminHarness.js"
 import { startCaptureServer } from "./support/CaptureServer.js"
-import { answerConfirm, api, consoleBrowser, go, SHOTS, shot, unlabelled } from "./support/ConsoleBrowser.js"
+import {
+  answerConfirm,
+  api,
+  consoleBrowser,
+  go,
+  noneLoading,
+  SHOTS,
+  shot,
+  unlabelled
+} from "./support/ConsoleBrowser.js"
 import { request } from "./support/HotPathHarness.js"
 import { clearOfMinuteEnd, tapOf } from "./support/TapFixtures.js"
-
-/** No "Loading…" status left on the page (a locator would refuse to wait on several at once). */
-const noneLoading = () => {
-  const web = globalThis as unknown as {
-    document: { querySelectorAll: (selector: string) => Iterable<{ textContent: string | null }> }
-  }
-  return ![...web.document.querySelectorAll('[role="status"]')].some((e) =>
-    /^Loading/.test(e.textContent ?? "")
-  )
-}
 
 /*
  * Issue 16, the console in headless Chromium against the running server (the console's build, served at

@@ -10,6 +10,7 @@ import {
   consoleBrowser,
   fieldError,
   go,
+  noneLoading,
   PHONE,
   rawSchemaErrors,
   refusedField,
@@ -17,16 +18,6 @@ import {
   sidewaysOverflow,
   unlabelled
 } from "./support/ConsoleBrowser.js"
-
-/** No "Loading…" status left on the page (a locator would refuse to wait on several at once). */
-const noneLoading = () => {
-  const web = globalThis as unknown as {
-    document: { querySelectorAll: (selector: string) => Iterable<{ textContent: string | null }> }
-  }
-  return ![...web.document.querySelectorAll('[role="status"]')].some((e) =>
-    /^Loading/.test(e.textContent ?? "")
-  )
-}
 
 /*
  * Issue 30, the organisation's own tasks in the console, in headless Chromium against the running server:

@@ -199,3 +199,13 @@ export const answerConfirm = (page: Page, question: string | RegExp, answer: "co
     else await dialog.locator("button.danger").click()
     await dialog.waitFor({ state: "detached" })
   })
+
+/** No "Loading…" status left on the page (a locator would refuse to wait on several at once). */
+export const noneLoading = () => {
+  const web = globalThis as unknown as {
+    document: { querySelectorAll: (selector: string) => Iterable<{ textContent: string | null }> }
+  }
+  return ![...web.document.querySelectorAll('[role="status"]')].some((e) =>
+    /^Loading/.test(e.textContent ?? "")
+  )
+}
