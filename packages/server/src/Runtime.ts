@@ -28,6 +28,7 @@ import * as TapPartitions from "./Jobs/TapPartitions.js"
 import * as Workers from "./Jobs/Workers.js"
 import * as JourneySender from "./Journeys/JourneySender.js"
 import * as JourneySink from "./Journeys/JourneySink.js"
+import { JourneyWake } from "./Journeys/JourneyWake.js"
 import * as MemoryStreamLeases from "./Live/MemoryStreamLeases.js"
 import * as RedisStreamLeases from "./Live/RedisStreamLeases.js"
 import { Mailer } from "./Mail/Mailer.js"
@@ -167,6 +168,7 @@ export const platform = (overrides: Overrides = {}) => {
     PageToken.layer,
     ReportKeys.layer,
     Draining.Default,
+    JourneyWake.Default,
     Warming.Default
   ).pipe(Layer.provideMerge(Metrics.layer))
 }

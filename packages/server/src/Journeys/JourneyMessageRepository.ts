@@ -220,6 +220,12 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
               .map((r) => r.id)
         )
 
+      /** When the earliest queued message falls due (null: none is queued). */
+      const nextDue = Effect.map(
+        sql<{ due: Date | null }>`select min(due_at) as due from journey_messages where status = 'queued'`,
+        (rows) => rows[0]?.due ?? null
+      )
+
       const context = (id: JourneyMessageId) =>
         Effect.map(
           sql<SendContext>`
@@ -368,6 +374,7 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
         markScanned,
         claim,
         context,
+        nextDue,
         sent,
         devices,
         deviceGone,

@@ -6,6 +6,8 @@ import { Metrics } from "../Telemetry/Metrics.js"
 import * as Channel from "./Channel.js"
 import * as JourneyConfig from "./JourneyConfig.js"
 import { type DeviceRow, JourneyMessageRepository, type SendContext } from "./JourneyMessageRepository.js"
+import { JourneyWake } from "./JourneyWake.js"
+import * as Pacer from "./Pacer.js"
 import * as Templates from "./Templates.js"
 import { fromFired } from "./Triggers.js"
 
@@ -62,6 +64,7 @@ export const make = Effect.gen(function* () {
   const settings = yield* JourneyConfig.config
   const metrics = yield* Metrics
   const limiter = yield* RateLimiter.RateLimiter
+  const wake = yield* JourneyWake
   const origin = publicOrigin(yield* AppConfig)
   const channels = {
     email: yield* Channel.email,
@@ -110,53 +113,29 @@ export const make = Effect.gen(function* () {
   const counted = (channel: ChannelName, outcome: string) =>
     Effect.sync(() => metrics.journeyMessages.inc({ channel, outcome }))
 
+  const storeDown = (error: RateLimiter.RateLimiterError) =>
+    Effect.flatMap(Ref.getAndSet(limiterDown, true), (down) =>
+      down
+        ? Effect.void
+        : Effect.logWarning(
+            "journey sends are paced by this process alone: the rate limiter's store failed",
+            error
+          )
+    )
   /**
-   * Waits for this send's slot of its channel's provider rate (JOURNEY_EMAIL_RATE, JOURNEY_SMS_RATE,
-   * JOURNEY_PUSH_RATE: one per provider account, so one key per channel shared by every sender): one message
-   * every 1/rate seconds (a token bucket of one, its refill rounded up to whole milliseconds), reserved in the
-   * order sends start. Then a gate of this process's own keeps its starts 1/rate apart as they really happen:
-   * sends whose slots passed while the process was busy (a pause, a slow round) would otherwise all start at
-   * once, and the provider would count a burst over its limit (bench:journeys saw 56 in a second at 50/s).
-   * A slot missed is lost, never made up. When the limiter's store (Redis) fails, the shared slot is skipped
-   * (said once per outage) and only the gate paces: a provider that then refuses with a 429 is a transient
-   * failure, retried, while holding sends back would stall every organisation's messages.
+   * Each channel's provider rate (JOURNEY_EMAIL_RATE, JOURNEY_SMS_RATE, JOURNEY_PUSH_RATE: one per provider
+   * account, so one key per channel shared by every sender); see Pacer.ts. Unset: as fast as the sends go.
    */
   const paceAt = (channel: ChannelName, rate: Option.Option<number>) =>
     Option.match(rate, {
       onNone: () => Effect.succeed(Effect.void),
       onSome: (rate) =>
-        Effect.gen(function* () {
-          const spacing = Math.ceil(1000 / rate)
-          const gate = yield* Effect.makeSemaphore(1)
-          const lastStart = yield* Ref.make(Number.NEGATIVE_INFINITY)
-          const slot = limiter
-            .consume({
-              key: `journeys:${channel}`,
-              algorithm: "token-bucket",
-              limit: 1,
-              window: Duration.millis(spacing),
-              onExceeded: "delay"
-            })
-            .pipe(
-              Effect.flatMap((slot) =>
-                Effect.zipRight(Ref.set(limiterDown, false), Effect.sleep(slot.delay))
-              ),
-              Effect.catchAll((error) =>
-                Effect.flatMap(Ref.getAndSet(limiterDown, true), (down) =>
-                  down
-                    ? Effect.void
-                    : Effect.logWarning("journey sends go unpaced: the rate limiter's store failed", error)
-                )
-              )
-            )
-          const spaced = gate.withPermits(1)(
-            Effect.gen(function* () {
-              const wait = (yield* Ref.get(lastStart)) + spacing - (yield* Clock.currentTimeMillis)
-              if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
-              yield* Ref.set(lastStart, yield* Clock.currentTimeMillis)
-            })
-          )
-          return Effect.zipRight(slot, spaced)
+        Pacer.make({
+          limiter,
+          key: `journeys:${channel}`,
+          rate,
+          onStoreDown: storeDown,
+          onStoreUp: Ref.set(limiterDown, false)
         })
     })
   const pace = {
@@ -296,8 +275,22 @@ export const make = Effect.gen(function* () {
   /** Waits until no send is in flight. */
   const idle = inFlight.withPermits(settings.concurrency)(Effect.void)
 
+  /**
+   * After a round that found nothing due: until the earliest queued message falls due, or a wake (this
+   * process's tap sink queued messages), at most JOURNEY_POLL_INTERVAL (scheduled triggers, other processes'
+   * messages, leases run out).
+   */
+  const pause = Effect.gen(function* () {
+    const due = yield* repository.nextDue
+    const poll = Duration.toMillis(settings.pollInterval)
+    const until = due === null ? poll : due.getTime() - (yield* Clock.currentTimeMillis)
+    // At least 10 ms: a message due but not claimable (clocks apart) must not spin the loop.
+    yield* wake.wait(Math.max(10, Math.min(poll, until)))
+  })
+
   return {
     round: Effect.tap(round, () => recovered),
+    pause,
     sendOne,
     idle,
     failed,
@@ -318,10 +311,9 @@ export const layer = Layer.scopedDiscard(
     // Background work, like the webhook dispatcher: where JOBS_ENABLED is false, nothing is sent from here.
     if (!(yield* AppConfig).jobs.enabled) return
     const sender = yield* make
-    const { pollInterval } = yield* JourneyConfig.config
     yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(sender.idle, "5 seconds")))
     const loop = sender.round.pipe(
-      Effect.flatMap((taken) => (taken > 0 ? Effect.void : Effect.sleep(pollInterval))),
+      Effect.flatMap((taken) => (taken > 0 ? Effect.void : sender.pause)),
       Effect.catchAllCause((cause) => Effect.zipRight(sender.failed(cause), sender.backoff)),
       Effect.forever
     )

@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import * as TapSink from "../Taps/TapSink.js"
 import { JourneyMessageRepository } from "./JourneyMessageRepository.js"
+import { JourneyWake } from "./JourneyWake.js"
 import { fromTaps } from "./Triggers.js"
 
 /**
@@ -10,7 +11,7 @@ import { fromTaps } from "./Triggers.js"
  * nothing (the once-only key). A tap of a band the writer has not created yet (an unknown band assigned by
  * the tap) has no registrant to write to and starts nothing.
  */
-export const sink: TapSink.TapSink<JourneyMessageRepository> = {
+export const sink: TapSink.TapSink<JourneyMessageRepository | JourneyWake> = {
   name: "journeys",
   handle: (delivery) =>
     Effect.gen(function* () {
@@ -23,7 +24,8 @@ export const sink: TapSink.TapSink<JourneyMessageRepository> = {
       if (journeys.length === 0) return
       const bandIds = [...new Set(delivery.taps.flatMap((tap) => (tap.bandId === null ? [] : [tap.bandId])))]
       const registered = yield* repository.registeredBands(bandIds)
-      yield* repository.enqueue(fromTaps(delivery.taps, journeys, registered))
+      const queued = yield* repository.enqueue(fromTaps(delivery.taps, journeys, registered))
+      if (queued > 0) yield* (yield* JourneyWake).wake
     }).pipe(Effect.withSpan("JourneySink.handle", { attributes: { taps: delivery.taps.length } }))
 }
 
