@@ -226,21 +226,25 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
         (rows) => rows[0]?.due ?? null
       )
 
-      const context = (id: JourneyMessageId) =>
-        Effect.map(
-          sql<SendContext>`
-            select m.id, m.organization_id, m.window_url, m.unsubscribe_token, m.attempts, j.enabled, j.channel,
-              j.subject, j.body, e.name as event_name, e.fallback_url, r.id as registrant_id, r.name, r.email,
-              r.phone,
-              (select granted from registrant_consents c where c.registrant_id = r.id and c.channel = j.channel
-                order by c.seq desc limit 1) as consent,
-              (select w.url from windows w where w.event_id = e.id and w.starts_at <= now() and w.ends_at > now()
-                limit 1) as current_window_url
-            from journey_messages m join journeys j on j.id = m.journey_id join events e on e.id = j.event_id
-            left join registrants r on r.band_id = m.band_id
-            where m.id = ${id}`,
-          (rows) => rows[0]
-        )
+      /**
+       * What sending each of these messages needs, in one query for a claim: read when claimed, not when each
+       * send starts (two statements a message became one, so a PostgreSQL slowed by the writer's flood holds
+       * the sender up less). A message removed meanwhile is absent.
+       */
+      const contexts = (ids: ReadonlyArray<JourneyMessageId>) =>
+        ids.length === 0
+          ? Effect.succeed([] as ReadonlyArray<SendContext>)
+          : sql<SendContext>`
+              select m.id, m.organization_id, m.window_url, m.unsubscribe_token, m.attempts, j.enabled, j.channel,
+                j.subject, j.body, e.name as event_name, e.fallback_url, r.id as registrant_id, r.name, r.email,
+                r.phone,
+                (select granted from registrant_consents c where c.registrant_id = r.id and c.channel = j.channel
+                  order by c.seq desc limit 1) as consent,
+                (select w.url from windows w where w.event_id = e.id and w.starts_at <= now() and w.ends_at > now()
+                  limit 1) as current_window_url
+              from journey_messages m join journeys j on j.id = m.journey_id join events e on e.id = j.event_id
+              left join registrants r on r.band_id = m.band_id
+              where m.id in ${sql.in(ids)}`
 
       /**
        * Sent; `providerMessageId` is the provider's id for it (an SMS's), which its callbacks name. An id that
@@ -373,7 +377,7 @@ export class JourneyMessageRepository extends Effect.Service<JourneyMessageRepos
         fired,
         markScanned,
         claim,
-        context,
+        contexts,
         nextDue,
         sent,
         devices,

@@ -196,10 +196,9 @@ export const make = Effect.gen(function* () {
     })
 
   /** Sends one claimed message, unless its claim (`claimedUntil`) ran out meanwhile: then it may be another's. */
-  const sendOne = (id: SendContext["id"], claimedUntil: Date) =>
+  const sendOne = (context: SendContext, claimedUntil: Date) =>
     Effect.gen(function* () {
-      const context = yield* durable(repository.context(id))
-      if (context === undefined) return
+      const id = context.id
       if ((yield* now) >= claimedUntil) return
       const channel = channelOf(context)
       const skip = (reason: string) =>
@@ -260,12 +259,14 @@ export const make = Effect.gen(function* () {
       leaseSeconds: Duration.toSeconds(settings.lease)
     })
     const claimedUntil = new Date(at.getTime() + Duration.toMillis(settings.lease))
-    for (const id of ids) {
+    // Claimed: they are this sender's until the lease, so their contexts are read however long PostgreSQL is away.
+    const byId = new Map((yield* durable(repository.contexts(ids))).map((context) => [context.id, context]))
+    for (const context of ids.flatMap((id) => byId.get(id) ?? [])) {
       // The place is taken here, in order, and handed to the send, which gives it back however it ends.
       yield* Effect.uninterruptibleMask((restore) =>
         Effect.zipRight(
           restore(inFlight.take(1)),
-          FiberSet.run(sends, Effect.ensuring(sendOne(id, claimedUntil), inFlight.release(1)))
+          FiberSet.run(sends, Effect.ensuring(sendOne(context, claimedUntil), inFlight.release(1)))
         )
       )
     }

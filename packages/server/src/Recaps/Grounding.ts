@@ -1,3 +1,5 @@
+import * as LocalTime from "./LocalTime.js"
+
 /*
  * The grounding check of a recap (issue 35; docs/recaps.md): every number the text writes must equal a number
  * a tool returned, after the rounding the text shows ("45.7%" for 0.45667, "1.2k" for 1234, "2,340" for
@@ -87,21 +89,10 @@ const DATE_FORMS: ReadonlyArray<{
   }
 ]
 
-const dayFormat = (timezone: string) =>
-  new Intl.DateTimeFormat("en-CA", { timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit" })
-
-const timeFormat = (timezone: string) =>
-  new Intl.DateTimeFormat("en-GB", {
-    timeZone: timezone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23"
-  })
-
 /** Local YYYY-MM-DD of the range's ends, in its zone. */
 const localDays = (range: DateRange) => {
-  const format = dayFormat(range.timezone)
-  return { first: format.format(range.from), last: format.format(range.to) }
+  const local = LocalTime.day(range.timezone)
+  return { first: local(range.from), last: local(range.to) }
 }
 
 const pad = (n: number) => String(n).padStart(2, "0")
@@ -127,9 +118,9 @@ const monthDayInside = (range: DateRange, monthName: string, day: number, year: 
 /** A time of day is inside a range of a day or more; in a shorter one, between its local ends. */
 const timeInside = (range: DateRange, hour: number, minute: number) => {
   if (range.to.getTime() - range.from.getTime() >= 24 * 3_600_000) return true
-  const format = timeFormat(range.timezone)
-  const start = format.format(range.from)
-  const end = format.format(range.to)
+  const local = LocalTime.clock(range.timezone)
+  const start = local(range.from)
+  const end = local(range.to)
   const time = `${pad(hour)}:${pad(minute)}`
   return start <= end ? time >= start && time <= end : time >= start || time <= end
 }

@@ -6,6 +6,7 @@ import { DateTime, Effect, Schema } from "effect"
 import { Analytics } from "../Analytics/Analytics.js"
 import { computeFigures } from "../Reports/ReportFigures.js"
 import type { DateRange } from "./Grounding.js"
+import * as LocalTime from "./LocalTime.js"
 import { RecapRepository } from "./RecapRepository.js"
 
 /*
@@ -60,19 +61,6 @@ const ActivationsTool = Tool.make("activations", {
 
 export const RecapToolkit = Toolkit.make(SummaryTool, WindowsTool, TimeSeriesTool, ActivationsTool)
 
-const localTime = (timezone: string) => {
-  const format = new Intl.DateTimeFormat("sv-SE", {
-    timeZone: timezone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23"
-  })
-  return (at: Date) => format.format(at)
-}
-
 const share = (part: number, whole: number) => (whole === 0 ? 0 : Number((part / whole).toFixed(4)))
 const round = (value: number) => Number(value.toFixed(2))
 
@@ -82,7 +70,7 @@ export const toolkitFor = (scope: RecapScope) =>
     const analytics = yield* Analytics
     const repository = yield* RecapRepository
     const sql = yield* SqlClient.SqlClient
-    const local = localTime(scope.timezone)
+    const local = LocalTime.dateTime(scope.timezone)
     const range = {
       from: scope.from === null ? undefined : DateTime.unsafeFromDate(scope.from),
       to: scope.to === null ? undefined : DateTime.unsafeFromDate(scope.to)

@@ -20,6 +20,7 @@ import { AiUsage, type GenerateError, type Generation } from "../AiUsage/AiUsage
 import type { Analytics } from "../Analytics/Analytics.js"
 import { Audit } from "../Audit/Audit.js"
 import * as Grounding from "./Grounding.js"
+import * as LocalTime from "./LocalTime.js"
 import { RecapRepository, type RecapRow } from "./RecapRepository.js"
 import { type RecapScope, toolkitFor } from "./RecapTools.js"
 
@@ -32,9 +33,6 @@ export type RecapStreamMessage =
 
 const MAX_RANGE_MS = 400 * 24 * 3_600_000
 
-const dayFormat = (timezone: string) =>
-  new Intl.DateTimeFormat("sv-SE", { timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit" })
-
 const system = (scope: RecapScope) =>
   [
     "You write the recap an event organiser sends to their team and sponsors after a show.",
@@ -46,14 +44,14 @@ const system = (scope: RecapScope) =>
   ].join(" ")
 
 const subjectLine = (scope: RecapScope) => {
-  const format = dayFormat(scope.timezone)
+  const local = LocalTime.day(scope.timezone)
   const range =
     scope.from !== null && scope.to !== null
-      ? ` from ${format.format(scope.from)} to ${format.format(scope.to)}`
+      ? ` from ${local(scope.from)} to ${local(scope.to)}`
       : scope.from !== null
-        ? ` from ${format.format(scope.from)}`
+        ? ` from ${local(scope.from)}`
         : scope.to !== null
-          ? ` until ${format.format(scope.to)}`
+          ? ` until ${local(scope.to)}`
           : ""
   const what = scope.type === "organization" ? "all events of" : `the ${scope.type}`
   return `Recap ${what} "${scope.name}"${range}.`
