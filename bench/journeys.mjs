@@ -64,6 +64,9 @@ const EMAIL_RATE = Number(
 const DELAY_MINUTES = Number(process.env.BENCH_DELAY_MINUTES ?? 1)
 const WRITER_TAPS = Number(process.env.BENCH_WRITER_TAPS ?? 50_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2)
+// worker: the worker sends (one process writes, queues and sends); jobs: a `TAPLINE_ROLE=jobs` process on CPU 0
+// sends, so the writer's flood and the sender do not share a core.
+const SENDER = process.env.BENCH_SENDER ?? "worker"
 const PREFIX = "bj:"
 const STREAM = "{taps}:stream"
 
@@ -172,23 +175,38 @@ const main = async () => {
     0,
     () => httpOk(`http://127.0.0.1:${apiPort}/health/ready`)
   )
+  const sending = {
+    EMAIL_PROVIDERS: "smtp",
+    SMTP_URL: `smtp://127.0.0.1:${peers.smtpPort}`,
+    EMAIL_FROM: "Tapline <journeys@tapline.test>",
+    ...providerSettings(peers.httpPort),
+    [RATE_VARIABLE]: String(EMAIL_RATE)
+  }
   await startProcess(
     "apps/api/dist/main.js",
     [],
     {
       ...common,
+      ...sending,
       PORT: String(workerPort),
       TAPLINE_ROLE: "worker",
-      EMAIL_PROVIDERS: "smtp",
-      SMTP_URL: `smtp://127.0.0.1:${peers.smtpPort}`,
-      EMAIL_FROM: "Tapline <journeys@tapline.test>",
-      ...providerSettings(peers.httpPort),
-      [RATE_VARIABLE]: String(EMAIL_RATE),
+      // BENCH_SENDER=jobs: the worker writes and queues; a jobs process on the api's core sends.
+      ...(SENDER === "jobs" ? { JOBS_ENABLED: "false" } : {}),
       TAP_SPOOL_DIR: Fs.mkdtempSync(Path.join(Os.tmpdir(), "tapline-bench-worker-"))
     },
     1,
     () => httpOk(`http://127.0.0.1:${workerPort}/health/ready`)
   )
+  if (SENDER === "jobs") {
+    const jobsPort = await freePort()
+    await startProcess(
+      "apps/api/dist/main.js",
+      [],
+      { ...common, ...sending, PORT: String(jobsPort), TAPLINE_ROLE: "jobs" },
+      0,
+      () => httpOk(`http://127.0.0.1:${jobsPort}/health/ready`)
+    )
+  }
   const { api } = adminApi(apiPort, databaseUrl)
   const orgs = await api("GET", "/api/v1/organizations")
   const demo = (orgs.items ?? orgs).find((o) => o.slug === "demo")
@@ -375,7 +393,7 @@ const main = async () => {
   const m = (mode, f) => median(runs[mode].map(f))
   console.log("")
   console.log(
-    `bench:journeys — ${ROUNDS} round(s), each mode on fresh bands: ${CAP} first taps (one per registered band) over ${LOAD_SECONDS}s (open loop), then ${WRITER_TAPS} taps on the stream at once; journey delay ${DELAY_MINUTES} min; channel ${CHANNEL}, provider limit ${EMAIL_RATE}/s (${RATE_VARIABLE}); api on CPU 0, worker + Redis + load + SMTP peer on CPU 1; ${Os.cpus().length} cores`
+    `bench:journeys — ${ROUNDS} round(s), each mode on fresh bands: ${CAP} first taps (one per registered band) over ${LOAD_SECONDS}s (open loop), then ${WRITER_TAPS} taps on the stream at once; journey delay ${DELAY_MINUTES} min; channel ${CHANNEL}, provider limit ${EMAIL_RATE}/s (${RATE_VARIABLE}); api${SENDER === "jobs" ? " + jobs (the sender)" : ""} on CPU 0, worker + Redis + load + SMTP peer on CPU 1; ${Os.cpus().length} cores`
   )
   for (const mode of ["off", "on"])
     console.log(

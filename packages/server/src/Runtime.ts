@@ -73,8 +73,12 @@ import * as WebhookWorkers from "./Webhooks/WebhookWorkers.js"
  * provider choice), the parts built on them, and the roles that put the parts together.
  */
 
-/** `all` serves and writes; `api` serves the admin API and the redirect; `worker` writes taps, works jobs and serves health. */
-export type Role = "all" | "api" | "worker"
+/**
+ * `all` serves and writes; `api` serves the admin API and the redirect; `worker` writes taps, works jobs and
+ * serves health; `jobs` works jobs (the job queue, webhooks, registration sources, the journeys' sender) and
+ * serves health, without the tap writer, so background work can have cores of its own.
+ */
+export type Role = "all" | "api" | "worker" | "jobs"
 
 // ---------------------------------------------------------------------------------------------------------
 // Choices made from configuration
@@ -234,10 +238,13 @@ export const forRole = (role: Role, overrides: Overrides = {}) => {
     Layer.Layer.Success<typeof workerServing | typeof apiServing>,
     unknown,
     Layer.Layer.Context<typeof workerServing | typeof apiServing>
-  > = role === "worker" ? workerServing : apiServing
+  > = role === "worker" ? workerServing : role === "jobs" ? WorkerServerLive : apiServing
   const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
   // The rules about what this role runs: the writer's where it writes, the spool's where it records taps.
-  const alerts = Alerts.layer({ writer: role !== "api", recorder: role !== "worker" })
+  const alerts = Alerts.layer({
+    writer: role === "all" || role === "worker",
+    recorder: role === "all" || role === "api"
+  })
   return Layer.mergeAll(roleLayers, JobWorkersLive, alerts).pipe(
     Layer.provideMerge(ReadModelLive.pipe(Layer.provideMerge(demo))),
     Layer.provideMerge(platform(overrides))

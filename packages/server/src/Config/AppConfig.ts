@@ -164,8 +164,16 @@ const positive = (name: string, fallback: number) =>
   )
 
 const taps = Config.all({
-  /** all: hot path, admin API and tap writer; api: no writer; worker: only the writer (and health). */
-  role: Config.literal("all", "api", "worker")("TAPLINE_ROLE").pipe(Config.withDefault("all" as const)),
+  /**
+   * all: hot path, admin API and tap writer; api: no writer; worker: the writer and background jobs (and
+   * health); jobs: background jobs only (and health). Where jobs run is JOBS_ENABLED's.
+   */
+  role: Config.literal(
+    "all",
+    "api",
+    "worker",
+    "jobs"
+  )("TAPLINE_ROLE").pipe(Config.withDefault("all" as const)),
   // Past it taps wait in the journal only (replayed from disk): a bound on memory, not on what is kept.
   bufferMax: positive("TAP_BUFFER_MAX", 10_000),
   /**

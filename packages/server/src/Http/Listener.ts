@@ -81,7 +81,7 @@ export const drainOnStop = Layer.scopedDiscard(
     const { server, taps } = yield* AppConfig
     const draining = yield* Draining
     const listener = yield* Listener
-    const delay = taps.role === "worker" ? Duration.zero : server.drainDelay
+    const delay = taps.role === "worker" || taps.role === "jobs" ? Duration.zero : server.drainDelay
     // What is left of SHUTDOWN_TIMEOUT after the drain delay is shared: traffic that still arrives, the
     // requests in flight, and the stops behind this one (the writer's last batch, the recorder's flush).
     const share = Duration.max(

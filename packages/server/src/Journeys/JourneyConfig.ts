@@ -2,7 +2,10 @@ import { Config, Duration } from "effect"
 
 /** The journey engine's settings; none is required. */
 export const config = Config.all({
-  /** How often the sender looks for due messages and scheduled triggers. */
+  /**
+   * The longest an idle sender sleeps: it wakes sooner when its process's tap sink queues messages and when the
+   * next queued message falls due. Scheduled triggers and other processes' messages are found at this pace.
+   */
   pollInterval: Config.duration("JOURNEY_POLL_INTERVAL").pipe(Config.withDefault(Duration.seconds(1))),
   /** Messages taken per round, across organisations. */
   batch: Config.integer("JOURNEY_SEND_BATCH").pipe(Config.withDefault(20)),

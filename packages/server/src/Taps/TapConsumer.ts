@@ -121,7 +121,10 @@ export const run = (options: ConsumerOptions) =>
      * the group kept every consumer that ever was.
      */
     const finishWithin = Duration.unsafeDivide(
-      Duration.subtract(server.shutdownTimeout, taps.role === "worker" ? Duration.zero : server.drainDelay),
+      Duration.subtract(
+        server.shutdownTimeout,
+        taps.role === "worker" || taps.role === "jobs" ? Duration.zero : server.drainDelay
+      ),
       3
     )
     yield* Effect.addFinalizer(() =>
