@@ -9,7 +9,7 @@ import { Audit } from "./Audit/Audit.js"
 import * as CredentialPruneWorkers from "./Auth/CredentialPruneWorkers.js"
 import * as MemoryCache from "./Cache/MemoryCache.js"
 import * as RedisCache from "./Cache/RedisCache.js"
-import { AppConfig } from "./Config/AppConfig.js"
+import { AppConfig, servesTaps, writesTaps } from "./Config/AppConfig.js"
 import * as PageToken from "./Crypto/PageToken.js"
 import * as SecretBox from "./Crypto/SecretBox.js"
 import * as Database from "./Database/Database.js"
@@ -241,10 +241,7 @@ export const forRole = (role: Role, overrides: Overrides = {}) => {
   > = role === "worker" ? workerServing : role === "jobs" ? WorkerServerLive : apiServing
   const roleLayers = role === "all" ? Layer.merge(serving, WriterLive) : serving
   // The rules about what this role runs: the writer's where it writes, the spool's where it records taps.
-  const alerts = Alerts.layer({
-    writer: role === "all" || role === "worker",
-    recorder: role === "all" || role === "api"
-  })
+  const alerts = Alerts.layer({ writer: writesTaps(role), recorder: servesTaps(role) })
   return Layer.mergeAll(roleLayers, JobWorkersLive, alerts).pipe(
     Layer.provideMerge(ReadModelLive.pipe(Layer.provideMerge(demo))),
     Layer.provideMerge(platform(overrides))

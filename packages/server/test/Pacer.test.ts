@@ -69,17 +69,17 @@ const startSends = (pace: Effect.Effect<void>, count: number) =>
 const busiestSecond = (starts: ReadonlyArray<number>) =>
   Math.max(...starts.map((at) => starts.filter((t) => t >= at && t < at + 1000).length))
 
+/** A pace on the in-memory store, which never fails. */
+const paceOnMemory = (key: string, rate: number) =>
+  Effect.flatMap(limiter, (limiter) =>
+    Pacer.make({ limiter, key, rate, onStoreDown: () => Effect.void, onStoreUp: Effect.void })
+  )
+
 describe("Pacer", () => {
   it.effect("slots passed while the process was busy are kept, not lost: the sends catch up", () => {
     const time = manualClock()
     return Effect.gen(function* () {
-      const pace = yield* Pacer.make({
-        limiter: yield* limiter,
-        key: "catch-up",
-        rate: 50,
-        onStoreDown: () => Effect.void,
-        onStoreUp: Effect.void
-      })
+      const pace = yield* paceOnMemory("catch-up", 50)
       const sends = yield* startSends(pace, 40)
       // The process stalls for 300 ms: the slots at 0, 20, …, 300 all pass before it wakes.
       yield* time.to(300)
@@ -96,13 +96,7 @@ describe("Pacer", () => {
   it.effect("never more than the rate in any second of this process, however late it wakes", () => {
     const time = manualClock()
     return Effect.gen(function* () {
-      const pace = yield* Pacer.make({
-        limiter: yield* limiter,
-        key: "burst",
-        rate: 5,
-        onStoreDown: () => Effect.void,
-        onStoreUp: Effect.void
-      })
+      const pace = yield* paceOnMemory("burst", 5)
       const sends = yield* startSends(pace, 20)
       // Asleep for 3 s: 16 slots passed. Only 5 may start in the second that follows, then 5 a second.
       yield* time.to(3000)

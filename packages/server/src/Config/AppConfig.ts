@@ -163,6 +163,12 @@ const positive = (name: string, fallback: number) =>
     Config.withDefault(fallback)
   )
 
+/** Roles that serve the redirect (and record taps): a balancer drains them at a stop. */
+export const servesTaps = (role: "all" | "api" | "worker" | "jobs") => role === "all" || role === "api"
+
+/** Roles that run the tap writer (and the stream's sinks). */
+export const writesTaps = (role: "all" | "api" | "worker" | "jobs") => role === "all" || role === "worker"
+
 const taps = Config.all({
   /**
    * all: hot path, admin API and tap writer; api: no writer; worker: the writer and background jobs (and

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { Context, Duration, Effect, Layer, Option } from "effect"
-import { AppConfig } from "../Config/AppConfig.js"
+import { AppConfig, servesTaps } from "../Config/AppConfig.js"
 import { Draining } from "../Health/Draining.js"
 
 export interface ListenerShape {
@@ -81,7 +81,7 @@ export const drainOnStop = Layer.scopedDiscard(
     const { server, taps } = yield* AppConfig
     const draining = yield* Draining
     const listener = yield* Listener
-    const delay = taps.role === "worker" || taps.role === "jobs" ? Duration.zero : server.drainDelay
+    const delay = servesTaps(taps.role) ? server.drainDelay : Duration.zero
     // What is left of SHUTDOWN_TIMEOUT after the drain delay is shared: traffic that still arrives, the
     // requests in flight, and the stops behind this one (the writer's last batch, the recorder's flush).
     const share = Duration.max(

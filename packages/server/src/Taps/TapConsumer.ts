@@ -1,5 +1,5 @@
 import { Data, Duration, Effect, Either, Fiber, Option, Schedule } from "effect"
-import { AppConfig } from "../Config/AppConfig.js"
+import { AppConfig, servesTaps } from "../Config/AppConfig.js"
 import type { Delivery, TapQueueShape } from "./TapQueue.js"
 import type { ConsumerStatus } from "./TapWriterStatus.js"
 
@@ -121,10 +121,7 @@ export const run = (options: ConsumerOptions) =>
      * the group kept every consumer that ever was.
      */
     const finishWithin = Duration.unsafeDivide(
-      Duration.subtract(
-        server.shutdownTimeout,
-        taps.role === "worker" || taps.role === "jobs" ? Duration.zero : server.drainDelay
-      ),
+      Duration.subtract(server.shutdownTimeout, servesTaps(taps.role) ? server.drainDelay : Duration.zero),
       3
     )
     yield* Effect.addFinalizer(() =>
